@@ -1,0 +1,65 @@
+// createApp(deps): the Koa application. Tessera's middleware and routes wrap the mounted
+// oidc-provider, which serves every OAuth/OIDC endpoint.
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type { Provider } from 'oidc-provider';
+import type { Config } from './config/config.ts';
+import { DISCOVERY_PATH, ROUTES } from './config/provider-config.ts';
+import type { Database } from './db/client.ts';
+import { createQueries } from './db/queries/index.ts';
+import type { KeySet } from './keys/key-store.ts';
+import type { Logger } from './logging/logger.ts';
+import { errorHandler } from './middleware/error-handler.ts';
+import { publicCache } from './middleware/public-cache.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { accessTokenPolicy } from './oidc/access-token-policy.ts';
+import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
+import { createProvider } from './oidc/provider.ts';
+import { healthRoutes } from './routes/health.ts';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  keys: KeySet;
+}
+
+export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
+  const { config, logger, db, keys } = deps;
+  const queries = createQueries(db.prisma);
+  const policy = accessTokenPolicy(queries.clients);
+  const provider = createProvider({
+    issuer: config.issuer,
+    trustProxy: config.trustProxy,
+    cookieKeys: config.cookieKeys,
+    clientSecretPepper: config.clientSecretPepper,
+    keys,
+    payloads: queries.payloads,
+    clients: queries.clients,
+    policy,
+    logger,
+  });
+
+  const app = new Koa();
+  app.proxy = config.trustProxy;
+  // Koa prints unhandled errors itself unless told otherwise; the error handler has logged them.
+  app.silent = true;
+
+  const health = healthRoutes(db.pool);
+  app.use(requestContext(logger));
+  app.use(errorHandler());
+  app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
+  app.use(health.routes());
+  app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks]));
+  app.use(jwtAccessTokenEndpoints({
+    issuer: config.issuer,
+    publicJwks: () => keys.publicJwks,
+    revoked: queries.revoked,
+    policy,
+    introspectionPath: ROUTES.introspection,
+    revocationPath: ROUTES.revocation,
+  }));
+  app.use(mount(provider as unknown as Koa));
+  return { app, provider };
+}

@@ -1,0 +1,72 @@
+// The `tessera` admin command. Runs on the server's configuration (the same environment
+// variables), so it reaches the same database, embedded or not.
+import { Command, CommanderError } from 'commander';
+import { loadConfig } from '../config/config.ts';
+import { ConfigError } from '../config/env.ts';
+import { applyMigrations } from '../db/migrate.ts';
+import { TesseraError } from '../errors.ts';
+import { createLogger } from '../logging/logger.ts';
+import { MIGRATIONS_DIR, openDatabase } from '../server.ts';
+import { registerApiCommands } from './apis.ts';
+import { registerClientCommands } from './clients.ts';
+import { withCliContext, type CliContext } from './context.ts';
+import { createOutput, type Output } from './output.ts';
+import { registerSeedCommand } from './seed.ts';
+
+export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => Promise<void>;
+
+const program = new Command('tessera')
+  .description('administer a Tessera authorization server')
+  .option('--json', 'print machine-readable JSON')
+  .showHelpAfterError()
+  .exitOverride();
+
+function setup() {
+  const config = loadConfig();
+  // The CLI's own output is its result; server-style logs go to stderr, warnings only.
+  const logger = createLogger({ level: 'warn', destination: process.stderr as never });
+  return { config, logger, out: createOutput(program.opts().json === true) };
+}
+
+const run: Run = async (action) => {
+  const { config, logger, out } = setup();
+  await withCliContext(config, logger, (ctx) => action(ctx, out));
+};
+
+program.command('migrate')
+  .description('apply pending database migrations')
+  .action(async () => {
+    const { config, logger, out } = setup();
+    const { db, embedded } = await openDatabase(config, logger);
+    try {
+      const { applied } = await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+      out.result({ applied }, () => (applied.length ? `applied ${applied.join(', ')}` : 'the database is up to date'));
+    } finally {
+      await db.close();
+      await embedded?.stop();
+    }
+  });
+
+registerApiCommands(program, run);
+registerClientCommands(program, run);
+registerSeedCommand(program, run);
+
+let code = 0;
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  code = exitCodeFor(err);
+}
+// Exit explicitly once stdout has drained: the database pool's timers must not keep a finished
+// command alive.
+process.stdout.write('', () => process.exit(code));
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // usage errors; commander printed them
+  if (err instanceof ConfigError || err instanceof TesseraError) {
+    process.stderr.write(`tessera: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`tessera: unexpected error: ${(err as Error).message}\n`);
+  return 1;
+}

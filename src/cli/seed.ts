@@ -1,0 +1,36 @@
+// tessera seed FILE: apply a declarative file of APIs and clients.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { readEnvVariable } from '../config/env.ts';
+import { InvalidInput } from '../errors.ts';
+import { applySeed, parseSeed } from '../services/seed.ts';
+import type { Run } from './main.ts';
+
+export function registerSeedCommand(program: Command, run: Run): void {
+  program.command('seed')
+    .description('create or update the APIs and clients in a JSON or YAML file (idempotent)')
+    .argument('<file>')
+    .action((file: string) => run(async ({ apis, clients, config }, out) => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        throw new InvalidInput(`cannot read ${file}`);
+      }
+      let document: unknown;
+      try {
+        // YAML is a superset of JSON, so one parser reads both.
+        document = parseYaml(text);
+      } catch (err) {
+        throw new InvalidInput(`${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+      }
+      const report = await applySeed(parseSeed(document), {
+        apis, clients, pepper: config.clientSecretPepper, readEnv: readEnvVariable,
+      });
+      out.result(report, () => [
+        ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
+        ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
+      ].join('\n') || 'the seed file is empty');
+    }));
+}

@@ -1,0 +1,86 @@
+// Turns the parsed environment into Tessera's configuration: defaults that depend on each
+// other, secrets from files or the development store, and the production rules.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, parseEnv } from './env.ts';
+import { loadOrCreateDevSecrets } from './dev-secrets.ts';
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  /** undefined: run the embedded Postgres in dataDir. */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  migrateOnStart: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+  cookieKeys: string[];
+  keysEncryptionKey: Buffer;
+  clientSecretPepper: Buffer;
+  /** Human-readable notes for the start-up log (e.g. "generated secrets into ..."). */
+  notices: string[];
+}
+
+export function loadConfig(env?: NodeJS.ProcessEnv): Config {
+  const raw = parseEnv(env);
+  const production = raw.NODE_ENV === 'production';
+  const dataDir = resolve(raw.DATA_DIR);
+  const notices: string[] = [];
+
+  let keysEncryptionKey = raw.KEYS_ENCRYPTION_KEY;
+  if (!keysEncryptionKey && raw.KEYS_ENCRYPTION_KEY_FILE) {
+    keysEncryptionKey = readKeyFile(raw.KEYS_ENCRYPTION_KEY_FILE, 'KEYS_ENCRYPTION_KEY_FILE');
+  }
+
+  const missing: string[] = [];
+  if (!raw.COOKIE_KEYS) missing.push('COOKIE_KEYS');
+  if (!keysEncryptionKey) missing.push('KEYS_ENCRYPTION_KEY');
+  if (!raw.CLIENT_SECRET_PEPPER) missing.push('CLIENT_SECRET_PEPPER');
+
+  let { COOKIE_KEYS: cookieKeys, CLIENT_SECRET_PEPPER: pepper } = raw;
+  if (production) {
+    const problems = missing.map((name) => `${name}: required when NODE_ENV=production`);
+    if (!raw.ISSUER) problems.push('ISSUER: required when NODE_ENV=production');
+    if (!raw.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
+    if (problems.length) throw new ConfigError(problems);
+  } else if (missing.length) {
+    const dev = loadOrCreateDevSecrets(dataDir);
+    cookieKeys ??= dev.secrets.cookieKeys;
+    keysEncryptionKey ??= dev.secrets.keysEncryptionKey;
+    pepper ??= dev.secrets.clientSecretPepper;
+    notices.push(`${dev.created ? 'generated' : 'using'} development secrets for ${missing.join(', ')} in ${dev.path}`);
+  }
+
+  return {
+    production,
+    port: raw.PORT,
+    host: raw.HOST,
+    issuer: (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
+    databaseUrl: raw.DATABASE_URL,
+    databasePoolMax: raw.DATABASE_POOL_MAX,
+    dataDir,
+    migrateOnStart: raw.MIGRATE_ON_START,
+    trustProxy: raw.TRUST_PROXY,
+    logLevel: raw.LOG_LEVEL,
+    cookieKeys: cookieKeys!,
+    keysEncryptionKey: Buffer.from(keysEncryptionKey!, 'base64url'),
+    clientSecretPepper: Buffer.from(pepper!, 'base64url'),
+    notices,
+  };
+}
+
+function readKeyFile(path: string, name: string): string {
+  let value: string;
+  try {
+    value = readFileSync(path, 'utf8').trim();
+  } catch {
+    throw new ConfigError([`${name}: cannot read the file it names`]);
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(value) || Buffer.from(value, 'base64url').length !== 32) {
+    throw new ConfigError([`${name}: the file must hold a base64url key of exactly 32 bytes`]);
+  }
+  return value;
+}

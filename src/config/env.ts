@@ -1,0 +1,62 @@
+// The one place that reads process.env. Configuration is parsed once at start; a bad
+// variable stops the process with its *name* and what is wrong, never its value.
+import { z } from 'zod';
+
+const base64urlKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url')
+  .refine((v) => Buffer.from(v, 'base64url').length === 32, 'must encode exactly 32 bytes');
+
+const booleanish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().min(1).default('.tessera'),
+  MIGRATE_ON_START: booleanish.default(true),
+  TRUST_PROXY: booleanish.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Secrets. In production each is required; in development the missing ones are generated
+  // once into DATA_DIR/secrets.json (see dev-secrets.ts).
+  COOKIE_KEYS: commaList
+    .pipe(z.array(z.string().min(32, 'each key needs at least 32 characters')).min(1))
+    .optional(),
+  KEYS_ENCRYPTION_KEY: base64urlKey.optional(),
+  KEYS_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+  CLIENT_SECRET_PEPPER: base64urlKey.optional(),
+});
+
+export type RawEnv = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = this.constructor.name;
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment; issues name the variable and the rule, never the value. */
+export function parseEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {
+  // Empty strings count as unset, as docker-compose passes `VAR=` for blanks.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return result.data;
+}
+
+/** One named variable, for the seed file's `{ env: NAME }` secret references. */
+export function readEnvVariable(name: string): string | undefined {
+  return process.env[name] || undefined;
+}

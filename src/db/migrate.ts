@@ -1,0 +1,111 @@
+// Tessera applies its own migrations: the Prisma CLI's schema engine cannot be downloaded on
+// every machine Tessera runs on. The SQL is Prisma's (prisma/migrations/*/migration.sql) and
+// each applied migration is recorded in `_prisma_migrations` exactly as `prisma migrate
+// deploy` records it, so Prisma's tools, where they run, agree with Tessera.
+import { createHash, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type pg from 'pg';
+
+// The table as Prisma's migration engine creates it.
+const MIGRATIONS_TABLE = `
+CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)`;
+
+// Serialises migrators across processes (replicas starting together). Any constant no other
+// advisory lock in Tessera uses.
+const MIGRATION_LOCK = 7_364_200;
+
+interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+async function readMigrations(dir: string): Promise<Migration[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return Promise.all(names.map(async (name) => {
+    const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
+    return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+  }));
+}
+
+interface AppliedRow {
+  migration_name: string;
+  checksum: string;
+  finished_at: Date | null;
+  rolled_back_at: Date | null;
+}
+
+async function appliedMigrations(client: pg.PoolClient | pg.Pool): Promise<Map<string, AppliedRow>> {
+  const exists = await client.query(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS ok`);
+  if (!exists.rows[0].ok) return new Map();
+  const { rows } = await client.query<AppliedRow>(
+    'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
+  );
+  return new Map(rows.map((r) => [r.migration_name, r]));
+}
+
+/** Names of the migrations on disk that the database has not applied. */
+export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
+  const applied = await appliedMigrations(pool);
+  return (await readMigrations(migrationsDir)).filter((m) => !applied.get(m.name)?.finished_at).map((m) => m.name);
+}
+
+export async function applyMigrations(
+  pool: pg.Pool,
+  options: { migrationsDir: string; log: (msg: string, fields?: object) => void },
+): Promise<{ applied: string[] }> {
+  const migrations = await readMigrations(options.migrationsDir);
+  const client = await pool.connect();
+  try {
+    // A session-level lock held across the per-migration transactions below.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(MIGRATIONS_TABLE);
+    const applied = await appliedMigrations(client);
+
+    for (const [name, row] of applied) {
+      if (!row.finished_at) {
+        throw new Error(`migration ${name} failed earlier and is recorded as unfinished; fix the database, then mark it rolled back`);
+      }
+      const onDisk = migrations.find((m) => m.name === name);
+      if (onDisk && onDisk.checksum !== row.checksum) {
+        throw new Error(`migration ${name} was changed after it was applied (checksum mismatch); add a new migration instead`);
+      }
+    }
+
+    const done: string[] = [];
+    for (const migration of migrations) {
+      if (applied.has(migration.name)) continue;
+      const id = randomUUID();
+      await client.query('BEGIN');
+      try {
+        await client.query(
+          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+          [id, migration.checksum, migration.name],
+        );
+        await client.query(migration.sql);
+        await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${migration.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      options.log('applied migration', { migration: migration.name });
+      done.push(migration.name);
+    }
+    return { applied: done };
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    client.release();
+  }
+}

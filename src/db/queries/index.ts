@@ -1,0 +1,19 @@
+// Every query module over one Prisma client.
+import type { PrismaClient } from '../client.ts';
+import { apiQueries } from './apis.ts';
+import { clientQueries } from './clients.ts';
+import { oidcPayloadQueries } from './oidc-payloads.ts';
+import { revokedTokenQueries } from './revoked-tokens.ts';
+import { signingKeyQueries } from './signing-keys.ts';
+
+export function createQueries(prisma: PrismaClient) {
+  return {
+    apis: apiQueries(prisma),
+    clients: clientQueries(prisma),
+    payloads: oidcPayloadQueries(prisma),
+    revoked: revokedTokenQueries(prisma),
+    signingKeys: signingKeyQueries(prisma),
+  };
+}
+
+export type Queries = ReturnType<typeof createQueries>;

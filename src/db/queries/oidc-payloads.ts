@@ -1,0 +1,84 @@
+// oidc_payloads: the storage of every oidc-provider model except Client.
+import type { PrismaClient } from '../client.ts';
+import { Prisma } from '../generated/client.ts';
+
+export interface StoredPayload {
+  payload: Record<string, unknown>;
+  consumedAt: Date | null;
+}
+
+// Bounded batches keep a family revocation from holding one long lock on a large grant.
+const REVOKE_BATCH = 500;
+
+export function oidcPayloadQueries(prisma: PrismaClient) {
+  const notExpired = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] });
+
+  return {
+    async upsert(model: string, id: string, payload: Record<string, unknown>, expiresInSeconds: number | undefined) {
+      const row = {
+        payload: payload as Prisma.InputJsonValue,
+        grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
+        userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
+        uid: typeof payload.uid === 'string' ? payload.uid : null,
+        expiresAt: expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null,
+      };
+      await prisma.oidcPayload.upsert({
+        where: { model_id: { model, id } },
+        create: { model, id, ...row },
+        update: row,
+      });
+    },
+
+    async find(model: string, id: string): Promise<StoredPayload | undefined> {
+      const row = await prisma.oidcPayload.findFirst({
+        where: { model, id, ...notExpired() },
+        select: { payload: true, consumedAt: true },
+      });
+      return row ? { payload: row.payload as Record<string, unknown>, consumedAt: row.consumedAt } : undefined;
+    },
+
+    async findByUid(model: string, uid: string): Promise<StoredPayload | undefined> {
+      const row = await prisma.oidcPayload.findFirst({
+        where: { model, uid, ...notExpired() },
+        select: { payload: true, consumedAt: true },
+      });
+      return row ? { payload: row.payload as Record<string, unknown>, consumedAt: row.consumedAt } : undefined;
+    },
+
+    async findByUserCode(model: string, userCode: string): Promise<StoredPayload | undefined> {
+      const row = await prisma.oidcPayload.findFirst({
+        where: { model, userCode, ...notExpired() },
+        select: { payload: true, consumedAt: true },
+      });
+      return row ? { payload: row.payload as Record<string, unknown>, consumedAt: row.consumedAt } : undefined;
+    },
+
+    /**
+     * Marks the row consumed only if nobody has yet: one UPDATE with the condition in its
+     * WHERE clause, so of two concurrent consumers exactly one sees a row updated.
+     */
+    async consume(model: string, id: string): Promise<boolean> {
+      const { count } = await prisma.oidcPayload.updateMany({
+        where: { model, id, consumedAt: null },
+        data: { consumedAt: new Date() },
+      });
+      return count === 1;
+    },
+
+    async destroy(model: string, id: string) {
+      await prisma.oidcPayload.deleteMany({ where: { model, id } });
+    },
+
+    async revokeByGrantId(model: string, grantId: string) {
+      for (;;) {
+        const deleted = await prisma.$executeRaw`
+          DELETE FROM oidc_payloads WHERE ctid IN (
+            SELECT ctid FROM oidc_payloads WHERE model = ${model} AND grant_id = ${grantId} LIMIT ${REVOKE_BATCH}
+          )`;
+        if (deleted < REVOKE_BATCH) return;
+      }
+    },
+  };
+}
+
+export type OidcPayloadQueries = ReturnType<typeof oidcPayloadQueries>;

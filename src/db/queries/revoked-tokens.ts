@@ -1,0 +1,19 @@
+// revoked_tokens: the deny-list of JWT access tokens revoked before they expired.
+import type { PrismaClient } from '../client.ts';
+
+export function revokedTokenQueries(prisma: PrismaClient) {
+  return {
+    async add(jti: string, clientId: string, expiresAt: Date) {
+      await prisma.revokedToken.upsert({
+        where: { jti },
+        create: { jti, clientId, expiresAt },
+        update: {},
+      });
+    },
+    async isRevoked(jti: string): Promise<boolean> {
+      return (await prisma.revokedToken.count({ where: { jti } })) > 0;
+    },
+  };
+}
+
+export type RevokedTokenQueries = ReturnType<typeof revokedTokenQueries>;

@@ -1,0 +1,39 @@
+// The server process: read the configuration, start, and drain on SIGTERM/SIGINT.
+import { ConfigError } from './config/env.ts';
+import { loadConfig } from './config/config.ts';
+import { createLogger } from './logging/logger.ts';
+import { startTessera } from './server.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`tessera: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const logger = createLogger({ level: config.logLevel });
+try {
+  const running = await startTessera(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining in-flight requests and stopping');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  logger.fatal({ err }, 'tessera could not start');
+  process.exit(1);
+}

@@ -1,0 +1,85 @@
+// The oidc-provider adapter: one class, one instance per model name, over the queries
+// modules. Client is read from the clients table and is read-only to the provider; every other
+// model is a row of oidc_payloads.
+import { randomBytes } from 'node:crypto';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { ClientQueries } from '../db/queries/clients.ts';
+import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
+
+// oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
+// but Tessera stores only hashes and compares through Client#compareClientSecret (see
+// client-secret-check.ts). This stand-in satisfies the schema; it is random per process and
+// nothing can use it, because symmetric algorithms (the only other use of client_secret) are
+// disabled in provider-config.ts.
+const SECRET_STAND_IN = randomBytes(32).toString('base64url');
+
+export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients: ClientQueries }) {
+  const { payloads, clients } = deps;
+
+  function toPayload(stored: StoredPayload | undefined): AdapterPayload | undefined {
+    if (!stored) return undefined;
+    const payload = stored.payload as AdapterPayload;
+    return stored.consumedAt ? { ...payload, consumed: Math.floor(stored.consumedAt.getTime() / 1000) } : payload;
+  }
+
+  return class TesseraAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.model === 'Client') throw new Error('clients are managed with the tessera CLI, not by the provider');
+      await payloads.upsert(this.model, id, payload as Record<string, unknown>, expiresIn);
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') return findClient(clients, id);
+      return toPayload(await payloads.find(this.model, id));
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return toPayload(await payloads.findByUserCode(this.model, userCode));
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return toPayload(await payloads.findByUid(this.model, uid));
+    }
+
+    async consume(id: string): Promise<void> {
+      // Two requests redeeming one code (or rotating one refresh token) at once both find it
+      // unconsumed; the conditional UPDATE lets exactly one of them through.
+      if (!(await payloads.consume(this.model, id))) {
+        throw new errors.InvalidGrant('grant request is invalid');
+      }
+    }
+
+    async destroy(id: string): Promise<void> {
+      if (this.model === 'Client') throw new Error('clients are managed with the tessera CLI, not by the provider');
+      await payloads.destroy(this.model, id);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await payloads.revokeByGrantId(this.model, grantId);
+    }
+  };
+}
+
+async function findClient(clients: ClientQueries, id: string): Promise<AdapterPayload | undefined> {
+  const row = await clients.findForProvider(id);
+  if (!row) return undefined;
+  const metadata = row.metadata as Record<string, unknown>;
+  return {
+    ...metadata,
+    client_id: row.id,
+    client_name: row.name,
+    grant_types: row.grantTypes,
+    response_types: row.responseTypes,
+    redirect_uris: row.redirectUris,
+    post_logout_redirect_uris: row.postLogoutRedirectUris,
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod,
+    ...(row.scope ? { scope: row.scope } : undefined),
+    ...(row.tokenEndpointAuthMethod === 'none' ? undefined : { client_secret: SECRET_STAND_IN }),
+  } as AdapterPayload;
+}

@@ -1,0 +1,40 @@
+// Builds the oidc-provider instance from Tessera's parts.
+import { Provider } from 'oidc-provider';
+import { providerConfiguration } from '../config/provider-config.ts';
+import type { ClientQueries } from '../db/queries/clients.ts';
+import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
+import type { KeySet } from '../keys/key-store.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { AccessTokenPolicy } from './access-token-policy.ts';
+import { createAdapterClass } from './adapter.ts';
+import { useHashedClientSecrets } from './client-secret-check.ts';
+import { logProviderEvents } from './events.ts';
+import { resourceServerFeature } from './resource-servers.ts';
+
+export interface ProviderDeps {
+  issuer: string;
+  trustProxy: boolean;
+  cookieKeys: string[];
+  clientSecretPepper: Buffer;
+  keys: KeySet;
+  payloads: OidcPayloadQueries;
+  clients: ClientQueries;
+  policy: AccessTokenPolicy;
+  logger: Logger;
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const provider = new Provider(deps.issuer, providerConfiguration({
+    adapter: createAdapterClass({ payloads: deps.payloads, clients: deps.clients }),
+    jwks: deps.keys.privateJwks as never,
+    cookieKeys: deps.cookieKeys,
+    resourceIndicators: resourceServerFeature(deps.clients),
+    introspectionPolicy: deps.policy.mayIntrospect,
+    revocationPolicy: deps.policy.mayRevoke,
+    findAccount: async () => undefined,
+  }));
+  provider.proxy = deps.trustProxy;
+  useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
+  logProviderEvents(provider, deps.logger);
+  return provider;
+}

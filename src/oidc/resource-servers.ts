@@ -1,0 +1,43 @@
+// RFC 8707 resource indicators: which API an access token is for, what it may carry, and how
+// long it lives. Every access token Tessera issues is an RS256 JWT (RFC 9068) for one API.
+import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
+import type { ClientQueries } from '../db/queries/clients.ts';
+
+export function resourceServerFeature(clients: ClientQueries) {
+  return {
+    enabled: true,
+
+    /** With no `resource` parameter, the client's default API (or its only one). */
+    async defaultResource(ctx: KoaContextWithOIDC, client: Client, oneOf?: readonly string[]) {
+      if (oneOf) return oneOf;
+      const audience = await clients.defaultApiAudience(client.clientId);
+      if (!audience && ctx.oidc.params?.grant_type === 'client_credentials') {
+        throw new errors.InvalidTarget('no resource was requested and the client has no default API');
+      }
+      return audience;
+    },
+
+    async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: Client): Promise<ResourceServer> {
+      const grant = await clients.findApiGrant(client.clientId, indicator);
+      if (!grant) {
+        // Unknown API and an API this client may not use answer alike, so that a client cannot
+        // probe which audiences exist.
+        throw new errors.InvalidTarget('the client may not request tokens for this resource');
+      }
+      const allowed = grant.scopes.filter((s) => grant.api.scopes.includes(s));
+      if (ctx.oidc.params?.grant_type === 'client_credentials') {
+        const requested = String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean);
+        const denied = requested.find((s) => !allowed.includes(s));
+        if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
+      }
+      return {
+        scope: allowed.join(' '),
+        audience: grant.api.audience,
+        accessTokenTTL: grant.api.accessTokenTtl,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      };
+    },
+
+  };
+}

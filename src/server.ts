@@ -1,0 +1,96 @@
+// Starting and stopping a Tessera server: database (external or embedded), migrations, keys,
+// app, HTTP listener. main.ts runs it for the process; tests run it in-process on port 0.
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import type { Config } from './config/config.ts';
+import { createDatabase, type Database } from './db/client.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { applyMigrations, pendingMigrations } from './db/migrate.ts';
+import { createQueries } from './db/queries/index.ts';
+import { loadKeySet } from './keys/key-store.ts';
+import type { Logger } from './logging/logger.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
+
+// How long in-flight requests get to finish on shutdown before connections are cut; below the
+// 30 s that Docker and Kubernetes wait between SIGTERM and SIGKILL.
+const DRAIN_TIMEOUT_MS = 20_000;
+
+export interface RunningTessera {
+  url: string;
+  db: Database;
+  close(): Promise<void>;
+}
+
+/** Connects to the configured database, or starts the embedded one when none is configured. */
+export async function openDatabase(config: Config, logger: Logger): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(config.dataDir, (msg) => logger.info(msg));
+    logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)');
+    url = embedded.url;
+  }
+  const db = createDatabase({ url, poolMax: config.databasePoolMax });
+  return embedded ? { db, embedded } : { db };
+}
+
+export async function startTessera(config: Config, logger: Logger): Promise<RunningTessera> {
+  for (const notice of config.notices) logger.warn(notice);
+  const { db, embedded } = await openDatabase(config, logger);
+  try {
+    if (config.migrateOnStart) {
+      const { applied } = await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: (msg, fields) => logger.info(fields ?? {}, msg) });
+      if (applied.length) logger.info({ applied }, 'applied database migrations');
+    } else {
+      const pending = await pendingMigrations(db.pool, MIGRATIONS_DIR);
+      if (pending.length) throw new Error(`the database lacks migrations ${pending.join(', ')}: run \`tessera migrate\` first`);
+    }
+    const keys = await loadKeySet(createQueries(db.prisma).signingKeys, config.keysEncryptionKey);
+    const { app } = createApp({ config, logger, db, keys });
+    const server = createServer(app.callback());
+    await listen(server, config.port, config.host);
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+    logger.info({ url, issuer: config.issuer }, 'tessera is listening');
+
+    return {
+      url,
+      db,
+      async close() {
+        await drain(server);
+        await db.close();
+        await embedded?.stop();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    await embedded?.stop().catch(() => {});
+    throw err;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then closes what is left. */
+function drain(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,73 @@
+// APIs (resource servers): validation and registration.
+import type { ApiQueries } from '../db/queries/apis.ts';
+import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { parseScopes } from './scopes.ts';
+
+export interface ApiInput {
+  audience: string;
+  name?: string | undefined;
+  scope?: string | undefined;
+  accessTokenTtl?: number | undefined;
+}
+
+// One hour: the common default (Hydra, Auth0 M2M); short enough that a leaked token ages out,
+// long enough that services do not hammer the token endpoint.
+export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
+// A day at most: longer-lived bearer tokens defeat revocation by expiry.
+const MAX_ACCESS_TOKEN_TTL = 86_400;
+
+export function apiService(apis: ApiQueries) {
+  function validate(input: ApiInput) {
+    let url: URL;
+    try {
+      url = new URL(input.audience);
+    } catch {
+      throw new InvalidInput('audience must be an absolute URI, e.g. https://api.example.com');
+    }
+    if (url.hash) throw new InvalidInput('audience must not contain a fragment (RFC 8707 §2)');
+    const ttl = input.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL;
+    if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_ACCESS_TOKEN_TTL) {
+      throw new InvalidInput(`access token lifetime must be a whole number of seconds from 60 to ${MAX_ACCESS_TOKEN_TTL}`);
+    }
+    return {
+      audience: input.audience,
+      name: input.name ?? null,
+      scopes: parseScopes(input.scope ?? '', { forApi: true }),
+      accessTokenTtl: ttl,
+    };
+  }
+
+  return {
+    validate,
+    async create(input: ApiInput) {
+      const data = validate(input);
+      if (await apis.findByAudience(data.audience)) throw new Conflict(`an API with audience ${data.audience} exists already`);
+      return apis.create(data);
+    },
+    list: () => apis.list(),
+    async get(audience: string) {
+      const api = await apis.findByAudience(audience);
+      if (!api) throw new NotFound(`no API has audience ${audience}`);
+      return api;
+    },
+    /** Creates or updates to match the input; returns what changed, for idempotent seeding. */
+    async apply(input: ApiInput): Promise<'created' | 'updated' | 'unchanged'> {
+      const data = validate(input);
+      const existing = await apis.findByAudience(data.audience);
+      if (!existing) {
+        await apis.create(data);
+        return 'created';
+      }
+      const same = existing.name === data.name && existing.accessTokenTtl === data.accessTokenTtl
+        && existing.scopes.join(' ') === data.scopes.join(' ');
+      if (same) return 'unchanged';
+      await apis.update(data.audience, data);
+      return 'updated';
+    },
+    async delete(audience: string) {
+      if (!(await apis.delete(audience))) throw new NotFound(`no API has audience ${audience}`);
+    },
+  };
+}
+
+export type ApiService = ReturnType<typeof apiService>;

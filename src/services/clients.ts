@@ -1,0 +1,247 @@
+// OAuth clients: validation, registration, secrets. No Koa and no oidc-provider here; the
+// provider reads what this writes through the adapter.
+import { randomBytes } from 'node:crypto';
+import type { ApiQueries } from '../db/queries/apis.ts';
+import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
+import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { generateSecret } from './client-secrets.ts';
+import { isOidcScope, parseScopes } from './scopes.ts';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const GRANT_TYPES = new Map([
+  ['client_credentials', 'client_credentials'],
+  ['authorization_code', 'authorization_code'],
+  ['refresh_token', 'refresh_token'],
+  ['device_code', DEVICE_CODE_GRANT],
+  [DEVICE_CODE_GRANT, DEVICE_CODE_GRANT],
+]);
+const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+
+export interface ClientInput {
+  id?: string | undefined;
+  name: string;
+  grantTypes: string[];
+  redirectUris?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
+  /** A public client (SPA, native app, CLI) has no secret: token_endpoint_auth_method none. */
+  public?: boolean | undefined;
+  authMethod?: string | undefined;
+  /** OpenID Connect scopes and API scopes, space-separated; API scopes go to the API that defines them. */
+  scope?: string | undefined;
+  /** Audiences of the APIs the client may get tokens for; the first is its default. */
+  apis?: string[] | undefined;
+  /** Audiences of the APIs this client acts for (it may introspect their tokens). */
+  serves?: string[] | undefined;
+  firstParty?: boolean | undefined;
+}
+
+/** What the admin sees of a client: never a secret or its hash. */
+export function describeClient(c: ClientRecord) {
+  return {
+    client_id: c.id,
+    name: c.name,
+    grant_types: c.grantTypes,
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    scope: c.scope,
+    apis: c.apis.map((a) => ({ audience: a.api.audience, scopes: a.scopes, default: a.isDefault })),
+    serves: c.serves.map((s) => s.api.audience),
+    first_party: (c.metadata as Record<string, unknown>).first_party === true,
+    secrets: c.secrets.map((s) => ({
+      hint: `…${s.hint}`,
+      created_at: s.createdAt.toISOString(),
+      expires_at: s.expiresAt?.toISOString() ?? null,
+    })),
+    created_at: c.createdAt.toISOString(),
+    updated_at: c.updatedAt.toISOString(),
+  };
+}
+
+export type ClientView = ReturnType<typeof describeClient>;
+
+export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; pepper: Buffer }) {
+  const { clients, apis, pepper } = deps;
+
+  async function validate(input: ClientInput): Promise<ClientWrite> {
+    if (!input.name?.trim()) throw new InvalidInput('a client needs a name');
+    const grantTypes = [...new Set(input.grantTypes.map((g) => {
+      const known = GRANT_TYPES.get(g);
+      if (!known) throw new InvalidInput(`unknown grant type ${g}; use ${[...new Set(GRANT_TYPES.values())].join(', ')}`);
+      return known;
+    }))];
+    if (grantTypes.length === 0) throw new InvalidInput('a client needs at least one grant type');
+
+    const authMethod = input.public ? 'none' : (input.authMethod ?? 'client_secret_basic');
+    if (authMethod !== 'none' && !SECRET_AUTH_METHODS.includes(authMethod)) {
+      throw new InvalidInput(`token endpoint auth method must be one of ${SECRET_AUTH_METHODS.join(', ')} (or --public)`);
+    }
+    if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
+      throw new InvalidInput('a public client cannot use client_credentials: it has no secret to authenticate with');
+    }
+    if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code') && !grantTypes.includes(DEVICE_CODE_GRANT)) {
+      throw new InvalidInput('refresh_token needs authorization_code or device_code: refresh tokens come from those grants');
+    }
+
+    const redirectUris = (input.redirectUris ?? []).map((u) => validateRedirectUri(u, authMethod === 'none'));
+    const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((u) => validateRedirectUri(u, authMethod === 'none'));
+    if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+      throw new InvalidInput('authorization_code needs at least one redirect URI');
+    }
+    if (!grantTypes.includes('authorization_code') && redirectUris.length > 0) {
+      throw new InvalidInput('redirect URIs are only used with authorization_code');
+    }
+
+    const requested = parseScopes(input.scope ?? '');
+    const oidcScopes = requested.filter(isOidcScope);
+    const apiScopes = requested.filter((s) => !isOidcScope(s));
+
+    const audiences = [...new Set(input.apis ?? [])];
+    const found = await apis.findManyByAudience([...audiences, ...(input.serves ?? [])]);
+    const byAudience = new Map(found.map((a) => [a.audience, a]));
+    for (const audience of [...audiences, ...(input.serves ?? [])]) {
+      if (!byAudience.has(audience)) throw new InvalidInput(`no API has audience ${audience}; create it first with \`tessera apis create\``);
+    }
+    const granted = audiences.map((audience, i) => {
+      const api = byAudience.get(audience)!;
+      return { apiId: api.id, scopes: apiScopes.filter((s) => api.scopes.includes(s)), isDefault: i === 0 };
+    });
+    const unplaced = apiScopes.filter((s) => !audiences.some((a) => byAudience.get(a)!.scopes.includes(s)));
+    if (unplaced.length) {
+      throw new InvalidInput(`scope ${unplaced.join(' ')} is not defined by ${audiences.length ? `the API${audiences.length > 1 ? 's' : ''} given (${audiences.join(', ')})` : 'any API given with --api'}`);
+    }
+    if (grantTypes.includes('client_credentials') && audiences.length === 0) {
+      throw new InvalidInput('a client_credentials client needs an API (--api AUDIENCE) to get tokens for');
+    }
+
+    return {
+      name: input.name.trim(),
+      grantTypes,
+      responseTypes: grantTypes.includes('authorization_code') ? ['code'] : [],
+      redirectUris,
+      postLogoutRedirectUris,
+      tokenEndpointAuthMethod: authMethod,
+      scope: oidcScopes.join(' '),
+      metadata: input.firstParty ? { first_party: true } : {},
+      apis: granted,
+      serves: [...new Set(input.serves ?? [])].map((a) => byAudience.get(a)!.id),
+    };
+  }
+
+  async function get(id: string): Promise<ClientRecord> {
+    const client = await clients.find(id);
+    if (!client) throw new NotFound(`no client has id ${id}`);
+    return client;
+  }
+
+  return {
+    validate,
+
+    /** Registers a client; a confidential one gets a secret, returned here once. */
+    async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string | undefined }> {
+      const data = await validate(input);
+      const id = input.id ?? randomBytes(18).toString('base64url');
+      if (input.id !== undefined && !/^[A-Za-z0-9._~-]{3,128}$/.test(input.id)) {
+        throw new InvalidInput('client id must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ -');
+      }
+      if (await clients.findForProvider(id)) throw new Conflict(`a client with id ${id} exists already`);
+      const secret = data.tokenEndpointAuthMethod === 'none' ? undefined : generateSecret(pepper);
+      const created = await clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint });
+      return { client: describeClient(created), clientSecret: secret?.value };
+    },
+
+    async update(id: string, changes: Partial<ClientInput>): Promise<ClientView> {
+      const current = await get(id);
+      const merged: ClientInput = { ...inputFrom(current), ...stripUndefined(changes) };
+      if (changes.public === undefined && changes.authMethod !== undefined) merged.public = false;
+      const data = await validate(merged);
+      if ((data.tokenEndpointAuthMethod === 'none') !== (current.tokenEndpointAuthMethod === 'none')) {
+        throw new InvalidInput('a client cannot switch between public and confidential; create a new client');
+      }
+      return describeClient(await clients.update(id, data));
+    },
+
+    /** Creates or updates the client to match; for the seed file, which names every client's id. */
+    async apply(input: ClientInput & { id: string }, secret: { hash: Buffer; hint: string } | undefined) {
+      const data = await validate(input);
+      const existing = await clients.find(input.id);
+      if (!existing) {
+        await clients.create(input.id, data, secret);
+        return 'created' as const;
+      }
+      const before = JSON.stringify(describeForCompare(existing));
+      const secretKnown = !secret || (await clients.activeSecretHashes(input.id)).some((h) => h.equals(secret.hash));
+      const updated = await clients.update(input.id, data);
+      if (!secretKnown) await clients.rotateSecret(input.id, secret!, new Date());
+      return before === JSON.stringify(describeForCompare(updated)) && secretKnown ? 'unchanged' as const : 'updated' as const;
+    },
+
+    list: async () => (await clients.list()).map(describeClient),
+    show: async (id: string) => describeClient(await get(id)),
+
+    async delete(id: string) {
+      if (!(await clients.delete(id))) throw new NotFound(`no client has id ${id}`);
+    },
+
+    /**
+     * Issues a new secret. The old ones stay valid for `graceSeconds` so that deployments can
+     * roll over to the new one without downtime; 0 ends them now.
+     */
+    async rotateSecret(id: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: string }> {
+      const client = await get(id);
+      if (client.tokenEndpointAuthMethod === 'none') throw new InvalidInput('a public client has no secret to rotate');
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new InvalidInput('grace period must be a whole number of seconds, 0 or more');
+      const secret = generateSecret(pepper);
+      const until = new Date(Date.now() + graceSeconds * 1000);
+      await clients.rotateSecret(id, secret, until);
+      return { clientSecret: secret.value, previousValidUntil: until.toISOString() };
+    },
+  };
+}
+
+export type ClientService = ReturnType<typeof clientService>;
+
+/** Exact-match redirect URIs (RFC 9700 §2.1): absolute, no fragment, https except loopback and native schemes. */
+function validateRedirectUri(value: string, isPublic: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidInput(`redirect URI ${value} is not an absolute URI`);
+  }
+  if (url.hash || value.includes('#')) throw new InvalidInput(`redirect URI ${value} must not contain a fragment (RFC 6749 §3.1.2)`);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !loopback) throw new InvalidInput(`redirect URI ${value} must use https (http is allowed for loopback only)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    // Private-use schemes are for native apps (RFC 8252 §7.1), which are public clients.
+    if (!isPublic || !url.protocol.includes('.')) {
+      throw new InvalidInput(`redirect URI ${value}: custom schemes are for public native clients and must be reverse-DNS (e.g. com.example.app:/callback)`);
+    }
+  }
+  return value;
+}
+
+function inputFrom(c: ClientRecord): ClientInput {
+  const apiScopes = c.apis.flatMap((a) => a.scopes);
+  return {
+    name: c.name,
+    grantTypes: c.grantTypes,
+    redirectUris: c.redirectUris,
+    postLogoutRedirectUris: c.postLogoutRedirectUris,
+    public: c.tokenEndpointAuthMethod === 'none',
+    authMethod: c.tokenEndpointAuthMethod === 'none' ? undefined : c.tokenEndpointAuthMethod,
+    scope: [c.scope, ...apiScopes].join(' '),
+    apis: [...c.apis].sort((a, b) => Number(b.isDefault) - Number(a.isDefault)).map((a) => a.api.audience),
+    serves: c.serves.map((s) => s.api.audience),
+    firstParty: (c.metadata as Record<string, unknown>).first_party === true,
+  };
+}
+
+function describeForCompare(c: ClientRecord) {
+  const { created_at: _c, updated_at: _u, secrets: _s, ...rest } = describeClient(c);
+  return rest;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

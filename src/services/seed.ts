@@ -1,0 +1,107 @@
+// The declarative seed file: APIs and clients in JSON or YAML, applied idempotently (applying
+// the same file twice changes nothing). Secrets are never written in the file itself: a
+// client's secret is a reference to an environment variable, `client_secret: { env: NAME }`.
+import { z } from 'zod';
+import { InvalidInput } from '../errors.ts';
+import type { ApiService } from './apis.ts';
+import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
+import type { ClientService } from './clients.ts';
+
+const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
+const uriList = z.array(z.string()).optional();
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const secretReference = z.unknown().transform((value, ctx) => {
+  const env = (value as { env?: unknown } | null)?.env;
+  if (typeof value === 'object' && value !== null && Object.keys(value).length === 1 && typeof env === 'string' && ENV_NAME.test(env)) {
+    return { env };
+  }
+  // The value is never echoed: it may be the secret itself.
+  ctx.addIssue({ code: 'custom', message: 'must be an environment reference { env: NAME }, never the secret itself' });
+  return z.NEVER;
+});
+
+const seedSchema = z.object({
+  apis: z.array(z.object({
+    audience: z.string(),
+    name: z.string().optional(),
+    scopes: scopeList.optional(),
+    access_token_ttl: z.number().int().optional(),
+  }).strict()).default([]),
+  clients: z.array(z.object({
+    client_id: z.string(),
+    name: z.string(),
+    grant_types: z.array(z.string()),
+    public: z.boolean().optional(),
+    token_endpoint_auth_method: z.string().optional(),
+    redirect_uris: uriList,
+    post_logout_redirect_uris: uriList,
+    scope: scopeList.optional(),
+    apis: z.array(z.string()).optional(),
+    serves: z.array(z.string()).optional(),
+    first_party: z.boolean().optional(),
+    client_secret: secretReference.optional(),
+  }).strict()).default([]),
+}).strict();
+
+export type SeedFile = z.infer<typeof seedSchema>;
+
+// A seeded secret is chosen by the operator, not generated, so it must at least be as strong
+// as a generated one's randomness allows us to check: 32 characters.
+const MIN_SEEDED_SECRET_LENGTH = 32;
+
+export interface SeedReport {
+  apis: Record<string, 'created' | 'updated' | 'unchanged'>;
+  clients: Record<string, 'created' | 'updated' | 'unchanged'>;
+}
+
+export function parseSeed(document: unknown): SeedFile {
+  const result = seedSchema.safeParse(document);
+  if (!result.success) {
+    throw new InvalidInput(`the seed file is invalid:\n${result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return result.data;
+}
+
+export async function applySeed(
+  seed: SeedFile,
+  deps: { apis: ApiService; clients: ClientService; pepper: Buffer; readEnv: (name: string) => string | undefined },
+): Promise<SeedReport> {
+  const report: SeedReport = { apis: {}, clients: {} };
+  // Resolve every secret before writing anything, so that a missing variable changes nothing.
+  const secrets = new Map<string, { hash: Buffer; hint: string }>();
+  for (const client of seed.clients) {
+    if (!client.client_secret) continue;
+    const value = deps.readEnv(client.client_secret.env);
+    if (!value) throw new InvalidInput(`client ${client.client_id}: environment variable ${client.client_secret.env} is not set`);
+    if (value.length < MIN_SEEDED_SECRET_LENGTH) {
+      throw new InvalidInput(`client ${client.client_id}: the secret in ${client.client_secret.env} needs at least ${MIN_SEEDED_SECRET_LENGTH} characters (generate one like ${SECRET_PREFIX}...)`);
+    }
+    secrets.set(client.client_id, { hash: hashSecret(value, deps.pepper), hint: value.slice(-4) });
+  }
+  for (const api of seed.apis) {
+    report.apis[api.audience] = await deps.apis.apply({
+      audience: api.audience, name: api.name, scope: api.scopes, accessTokenTtl: api.access_token_ttl,
+    });
+  }
+  for (const client of seed.clients) {
+    const isPublic = client.public ?? client.token_endpoint_auth_method === 'none';
+    if (!isPublic && !secrets.has(client.client_id)) {
+      throw new InvalidInput(`client ${client.client_id}: a confidential client needs client_secret: { env: NAME }`);
+    }
+    report.clients[client.client_id] = await deps.clients.apply({
+      id: client.client_id,
+      name: client.name,
+      grantTypes: client.grant_types,
+      public: isPublic,
+      authMethod: isPublic ? undefined : client.token_endpoint_auth_method,
+      redirectUris: client.redirect_uris,
+      postLogoutRedirectUris: client.post_logout_redirect_uris,
+      scope: client.scope,
+      apis: client.apis,
+      serves: client.serves,
+      firstParty: client.first_party,
+    }, secrets.get(client.client_id));
+  }
+  return report;
+}

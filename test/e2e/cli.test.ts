@@ -1,0 +1,138 @@
+// The admin CLI: what it prints, what it refuses, and that what it writes works at the server.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
+
+let server: TestServer;
+let audience: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  audience = `https://${randomId('cli')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'a:read a:write']);
+});
+afterAll(() => server?.close());
+
+const grant = async (id: string, secret: string, scope?: string) => {
+  const config = await oidc.discovery(new URL(server.issuer), id, secret, oidc.ClientSecretBasic(secret), { execute: [oidc.allowInsecureRequests] });
+  return oidc.clientCredentialsGrant(config, scope ? { scope } : {});
+};
+// openid-client reports a 401 with WWW-Authenticate as a challenge error.
+const invalidClient = { status: 401, cause: [{ scheme: 'basic', parameters: { error: 'invalid_client' } }] };
+
+describe('tessera clients', () => {
+  it('prints the secret once, stores only a hash, and never shows it again', async () => {
+    const created = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'once', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'a:read',
+    ]);
+    expect(created.client_secret).toMatch(/^tessera_cs_[A-Za-z0-9_-]{43}$/);
+
+    const shown = await tessera(['--json', 'clients', 'show', created.client_id]);
+    expect(shown.stdout).not.toContain(created.client_secret);
+    expect(JSON.parse(shown.stdout).secrets).toEqual([{ hint: `…${created.client_secret.slice(-4)}`, created_at: expect.any(String), expires_at: null }]);
+
+    const db = new pg.Client({ connectionString: inject('databaseUrl') });
+    await db.connect();
+    const { rows } = await db.query('SELECT hash FROM client_secrets WHERE client_id = $1', [created.client_id]);
+    await db.end();
+    expect(rows).toHaveLength(1);
+    expect(Buffer.from(rows[0].hash).toString('latin1')).not.toContain(created.client_secret.slice(11, 30));
+    expect(rows[0].hash).toHaveLength(32);
+  });
+
+  it('rotates a secret with a grace period: both work, then only the new one', async () => {
+    const { client_id: id, client_secret: old } = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'rotating', '--grant-types', 'client_credentials', '--api', audience,
+    ]);
+    const rotated = await tesseraJson<{ client_secret: string }>(['clients', 'rotate-secret', id, '--grace', '1h']);
+    await expect(grant(id, old)).resolves.toHaveProperty('access_token');
+    await expect(grant(id, rotated.client_secret)).resolves.toHaveProperty('access_token');
+
+    const again = await tesseraJson<{ client_secret: string }>(['clients', 'rotate-secret', id, '--grace', '0']);
+    await expect(grant(id, again.client_secret)).resolves.toHaveProperty('access_token');
+    await expect(grant(id, old)).rejects.toMatchObject(invalidClient);
+    await expect(grant(id, rotated.client_secret)).rejects.toMatchObject(invalidClient);
+  });
+
+  it('updates and deletes; a deleted client cannot authenticate', async () => {
+    const { client_id: id, client_secret: secret } = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'changing', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'a:read',
+    ]);
+    const updated = await tesseraJson<{ name: string; apis: unknown[] }>(['clients', 'update', id, '--name', 'changed', '--scope', 'a:read a:write']);
+    expect(updated.name).toBe('changed');
+    expect(updated.apis).toEqual([{ audience, scopes: ['a:read', 'a:write'], default: true }]);
+    expect((await grant(id, secret, 'a:read a:write')).scope).toBe('a:read a:write');
+
+    expect((await tessera(['clients', 'delete', id])).code).toBe(0);
+    await expect(grant(id, secret)).rejects.toMatchObject(invalidClient);
+    const again = await tessera(['clients', 'delete', id]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe(`tessera: no client has id ${id}\n`);
+  });
+
+  it('refuses bad input with a clear message and exit code 2', async () => {
+    const cases: [string[], string][] = [
+      [['clients', 'create', '--name', 'x', '--grant-types', 'password'], 'unknown grant type password'],
+      [['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--api', 'https://nope.example.test'], 'no API has audience https://nope.example.test'],
+      [['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'b:read'], 'scope b:read is not defined by the API given'],
+      [['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials'], 'needs an API'],
+      [['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials', '--public', '--api', audience], 'a public client cannot use client_credentials'],
+      [['clients', 'create', '--name', 'x', '--grant-types', 'authorization_code', '--redirect-uri', 'http://evil.example/cb'], 'must use https'],
+      [['clients', 'rotate-secret', 'nobody'], 'no client has id nobody'],
+      [['apis', 'create', '--audience', 'not a uri'], 'audience must be an absolute URI'],
+      [['apis', 'create', '--audience', audience], 'exists already'],
+      [['apis', 'create', '--audience', 'https://x.example.test', '--ttl', '5'], 'access token lifetime must be'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await tessera(args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toContain(message);
+    }
+    const usage = await tessera(['clients', 'frobnicate']);
+    expect(usage.code).toBe(2);
+  });
+});
+
+describe('tessera seed', () => {
+  it('applies a YAML file idempotently, with secrets from environment references', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-'));
+    const api = `https://${randomId('seeded')}.example.test`;
+    const clientId = randomId('seeded-client');
+    const secret = `tessera_cs_${'s'.repeat(43)}`;
+    const file = join(dir, 'seed.yaml');
+    writeFileSync(file, [
+      'apis:',
+      `  - audience: ${api}`,
+      '    name: Seeded',
+      '    scopes: [s:read, s:write]',
+      'clients:',
+      `  - client_id: ${clientId}`,
+      '    name: seeded service',
+      '    grant_types: [client_credentials]',
+      `    apis: [${api}]`,
+      '    scope: s:read',
+      '    client_secret: { env: SEEDED_SECRET }',
+    ].join('\n'));
+
+    const first = await tesseraJson(['seed', file], { SEEDED_SECRET: secret });
+    expect(first).toEqual({ apis: { [api]: 'created' }, clients: { [clientId]: 'created' } });
+    const second = await tesseraJson(['seed', file], { SEEDED_SECRET: secret });
+    expect(second).toEqual({ apis: { [api]: 'unchanged' }, clients: { [clientId]: 'unchanged' } });
+    expect((await grant(clientId, secret, 's:read')).scope).toBe('s:read');
+
+    const missing = await tessera(['seed', file]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('environment variable SEEDED_SECRET is not set');
+
+    const plain = join(dir, 'plain.json');
+    writeFileSync(plain, JSON.stringify({ clients: [{ client_id: 'p', name: 'p', grant_types: ['client_credentials'], client_secret: 'hunter2hunter2' }] }));
+    const refused = await tessera(['seed', plain]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('clients.0.client_secret: must be an environment reference { env: NAME }, never the secret itself');
+    expect(refused.stderr).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,141 @@
+// A service gets an RS256 JWT access token with the Client Credentials grant (openid-client as
+// the client) and a resource server verifies it against the JWKS (jose).
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomId, startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
+
+let server: TestServer;
+let audience: string;
+let clientId: string;
+let clientSecret: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  audience = `https://${randomId('orders')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'orders:read orders:write', '--ttl', '600']);
+  const created = await tesseraJson<{ client_id: string; client_secret: string }>([
+    'clients', 'create', '--name', 'billing', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'orders:read',
+  ]);
+  clientId = created.client_id;
+  clientSecret = created.client_secret;
+});
+
+afterAll(() => server?.close());
+
+async function discover(id = clientId, secret = clientSecret, auth = oidc.ClientSecretBasic(secret)) {
+  return oidc.discovery(new URL(server.issuer), id, secret, auth, { execute: [oidc.allowInsecureRequests] });
+}
+
+describe('client credentials', () => {
+  it('issues an RFC 9068 JWT access token that verifies against the JWKS', async () => {
+    const config = await discover();
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'orders:read' });
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.expires_in).toBe(600);
+    expect(tokens.scope).toBe('orders:read');
+
+    const header = decodeProtectedHeader(tokens.access_token);
+    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+    const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+    const { payload } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.issuer, audience, typ: 'at+jwt', algorithms: ['RS256'],
+    });
+    expect(payload).toMatchObject({ iss: server.issuer, sub: clientId, aud: audience, client_id: clientId, scope: 'orders:read' });
+    expect(payload.jti).toEqual(expect.any(String));
+    expect(payload.exp! - payload.iat!).toBe(600);
+  });
+
+  it('uses the client\'s default API when no resource is given, and accepts an explicit one', async () => {
+    const config = await discover();
+    const implicit = await oidc.clientCredentialsGrant(config, {});
+    // No scope asked for, none granted (RFC 6749 §3.3 leaves the default to the server).
+    expect(implicit.scope).toBeUndefined();
+    const explicit = await oidc.clientCredentialsGrant(config, { resource: audience, scope: 'orders:read' });
+    for (const t of [implicit, explicit]) {
+      expect(decodeJwt(t.access_token).aud).toBe(audience);
+    }
+  });
+
+  it('authenticates with client_secret_post too', async () => {
+    const postClient = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'poster', '--grant-types', 'client_credentials', '--api', audience,
+      '--scope', 'orders:read', '--auth-method', 'client_secret_post',
+    ]);
+    const postConfig = await discover(postClient.client_id, postClient.client_secret, oidc.ClientSecretPost(postClient.client_secret));
+    const tokens = await oidc.clientCredentialsGrant(postConfig, { scope: 'orders:read' });
+    expect(tokens.access_token).toEqual(expect.any(String));
+  });
+
+  it('advertises only what Tessera supports in discovery, with cache headers', async () => {
+    const res = await fetch(`${server.issuer}/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+    const metadata = (await res.json()) as Record<string, any>;
+    expect(metadata.issuer).toBe(server.issuer);
+    expect(metadata.token_endpoint_auth_methods_supported).not.toContain('client_secret_jwt');
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(['RS256']);
+    expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
+    const jwks = await fetch(metadata.jwks_uri);
+    expect(jwks.headers.get('cache-control')).toBe('public, max-age=300');
+    const { keys } = (await jwks.json()) as { keys: Record<string, unknown>[] };
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+      expect(key).not.toHaveProperty('d');
+    }
+  });
+});
+
+describe('client credentials errors (RFC 6749 §5.2)', () => {
+  const tokenRequest = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(body),
+    });
+  const basic = (id: string, secret: string) => ({
+    authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+  });
+
+  it('refuses a wrong secret with 401, WWW-Authenticate and invalid_client', async () => {
+    const res = await tokenRequest({ grant_type: 'client_credentials' }, basic(clientId, `${clientSecret}x`));
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm=".+", error="invalid_client"/);
+    expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
+
+  it('refuses an unknown client the same way', async () => {
+    const res = await tokenRequest({ grant_type: 'client_credentials' }, basic('no-such-client', clientSecret));
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
+
+  it('refuses a scope the client is not allowed', async () => {
+    const res = await tokenRequest({ grant_type: 'client_credentials', scope: 'orders:read orders:write' }, basic(clientId, clientSecret));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'invalid_scope', error_description: 'requested scope is not allowed', scope: 'orders:write' });
+  });
+
+  it('refuses an unknown resource', async () => {
+    const res = await tokenRequest({ grant_type: 'client_credentials', resource: 'https://unknown.example.test' }, basic(clientId, clientSecret));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'invalid_target', error_description: 'the client may not request tokens for this resource' });
+  });
+
+  it('refuses an unsupported grant type and a malformed body with 400, never 500', async () => {
+    const unknown = await tokenRequest({ grant_type: 'password', username: 'a', password: 'b' }, basic(clientId, clientSecret));
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toEqual({ error: 'unsupported_grant_type', error_description: 'unsupported grant_type requested' });
+
+    const json = await fetch(`${server.issuer}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...basic(clientId, clientSecret) }, body: '{"grant_type":',
+    });
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { error: string }).error).toBe('invalid_request');
+
+    const garbage = await tokenRequest({}, { authorization: 'Basic !!!' });
+    expect(garbage.status).toBe(400);
+    expect(await garbage.json()).toEqual({ error: 'invalid_request', error_description: 'invalid authorization header value format' });
+  });
+});

@@ -1,0 +1,150 @@
+// Introspection (RFC 7662) and revocation (RFC 7009) of Tessera's JWT access tokens, with
+// oauth4webapi as the client.
+import * as oauth from 'oauth4webapi';
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair, base64url } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomId, startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
+
+let server: TestServer;
+let as: oauth.AuthorizationServer;
+let audience: string;
+let otherAudience: string;
+const options = { [oauth.allowInsecureRequests]: true };
+
+interface Registered { client: oauth.Client; auth: oauth.ClientAuth; id: string; secret: string }
+
+async function register(args: string[]): Promise<Registered> {
+  const { client_id: id, client_secret: secret } = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', ...args]);
+  return { client: { client_id: id }, auth: oauth.ClientSecretBasic(secret), id, secret };
+}
+
+async function token(c: Registered, scope = 'stock:read'): Promise<string> {
+  const res = await oauth.clientCredentialsGrantRequest(as, c.client, c.auth, new URLSearchParams({ scope }), options);
+  return (await oauth.processClientCredentialsResponse(as, c.client, res)).access_token;
+}
+
+async function introspect(c: Registered, value: string) {
+  const res = await oauth.introspectionRequest(as, c.client, c.auth, value, options);
+  return oauth.processIntrospectionResponse(as, c.client, res);
+}
+
+async function revoke(c: Registered, value: string) {
+  const res = await oauth.revocationRequest(as, c.client, c.auth, value, options);
+  await oauth.processRevocationResponse(res);
+}
+
+let service: Registered;
+let stranger: Registered;
+let resourceServer: Registered;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  as = await oauth.processDiscoveryResponse(new URL(server.issuer), await oauth.discoveryRequest(new URL(server.issuer), options));
+  audience = `https://${randomId('stock')}.example.test`;
+  otherAudience = `https://${randomId('other')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'stock:read']);
+  await tesseraJson(['apis', 'create', '--audience', otherAudience, '--scope', 'other:read']);
+  service = await register(['--name', 'svc', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'stock:read']);
+  stranger = await register(['--name', 'stranger', '--grant-types', 'client_credentials', '--api', otherAudience, '--scope', 'other:read']);
+  resourceServer = await register(['--name', 'stock-api', '--grant-types', 'client_credentials', '--api', otherAudience, '--serves', audience]);
+});
+
+afterAll(() => server?.close());
+
+describe('introspection of JWT access tokens', () => {
+  it('says active with the token\'s claims to the client that owns it', async () => {
+    const at = await token(service);
+    const claims = decodeJwt(at);
+    const result = await introspect(service, at);
+    expect(result).toEqual({
+      active: true,
+      client_id: service.id,
+      scope: 'stock:read',
+      sub: service.id,
+      aud: audience,
+      iss: server.issuer,
+      exp: claims.exp,
+      iat: claims.iat,
+      jti: claims.jti,
+      token_type: 'Bearer',
+    });
+  });
+
+  it('tells the API\'s resource server, and nobody else', async () => {
+    const at = await token(service);
+    expect((await introspect(resourceServer, at)).active).toBe(true);
+    expect(await introspect(stranger, at)).toEqual({ active: false });
+  });
+
+  it('requires client authentication', async () => {
+    const at = await token(service);
+    const res = await fetch(as.introspection_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${service.id}:wrong`).toString('base64')}` },
+      body: new URLSearchParams({ token: at }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_client"');
+    expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+  });
+
+  it('never accepts alg none, an HS256 token keyed with the public key, a foreign key or a tampered payload', async () => {
+    const at = await token(service);
+    const [h, p] = at.split('.') as [string, string, string];
+    const payload = decodeJwt(at);
+    const header = decodeProtectedHeader(at);
+
+    const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${p}.`;
+
+    const jwks = (await (await fetch(as.jwks_uri!)).json()) as { keys: unknown[] };
+    const hs256 = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: header.kid! })
+      .sign(new TextEncoder().encode(JSON.stringify(jwks.keys[0])));
+
+    const { privateKey } = await generateKeyPair('RS256');
+    const foreign = await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: header.kid! }).sign(privateKey);
+
+    const widened = base64url.encode(JSON.stringify({ ...payload, scope: 'stock:read stock:write' }));
+    const tampered = `${h}.${widened}.${at.split('.')[2]}`;
+
+    const expired = await new SignJWT({ ...payload, exp: 1, iat: 0 }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: header.kid! }).sign(privateKey);
+
+    for (const forged of [none, hs256, foreign, tampered, expired]) {
+      expect(await introspect(service, forged)).toEqual({ active: false });
+    }
+  });
+
+  it('says inactive for garbage, and 400 for a missing token', async () => {
+    expect(await introspect(service, 'not-a-token')).toEqual({ active: false });
+    const res = await fetch(as.introspection_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${service.id}:${service.secret}`).toString('base64')}` },
+      body: new URLSearchParams({}),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: "missing required parameter 'token'" });
+  });
+});
+
+describe('revocation of JWT access tokens', () => {
+  it('makes a revoked token introspect as inactive, everywhere', async () => {
+    const at = await token(service);
+    expect((await introspect(service, at)).active).toBe(true);
+    await revoke(service, at);
+    expect(await introspect(service, at)).toEqual({ active: false });
+    expect(await introspect(resourceServer, at)).toEqual({ active: false });
+    // Revoking twice is fine (RFC 7009 §2.2).
+    await revoke(service, at);
+  });
+
+  it('lets only the owning client revoke', async () => {
+    const at = await token(service);
+    await revoke(stranger, at);
+    await revoke(resourceServer, at);
+    expect((await introspect(service, at)).active).toBe(true);
+  });
+
+  it('answers 200 for tokens it does not know (RFC 7009 §2.2)', async () => {
+    await revoke(service, 'not-a-token');
+    await revoke(service, 'a.b.c');
+  });
+});
