@@ -56,6 +56,11 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     },
     extraClientMetadata: { properties: ['first_party'] },
     responseTypes: ['code'],
+    ttl: {
+      // Client Credentials tokens live as long as their API says (resource-servers.ts); 600 s
+      // is only reached for a token without an API, which Tessera does not issue.
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+    },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access'],
