@@ -32,6 +32,7 @@ describe('tessera clients', () => {
     expect(created.client_secret).toMatch(/^tessera_cs_[A-Za-z0-9_-]{43}$/);
 
     const shown = await tessera(['--json', 'clients', 'show', created.client_id]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
     expect(shown.stdout).not.toContain(created.client_secret);
     expect(JSON.parse(shown.stdout).secrets).toEqual([{ hint: `…${created.client_secret.slice(-4)}`, created_at: expect.any(String), expires_at: null }]);
 
