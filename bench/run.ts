@@ -6,11 +6,11 @@
 // PostgreSQL), BENCH_SECONDS per load (default 5), BENCH_CONCURRENCY (default "1,16,64").
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { freePort, loadEmbeddedPostgres } from '../src/db/embedded.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
 import { measureSignRate } from './sign-rate.ts';
 import { runWrk, type Load, type LoadResult } from './wrk.ts';
 
@@ -40,40 +40,13 @@ function ensureWrk(): void {
 }
 
 async function database(): Promise<{ url: string; drop(): Promise<void> }> {
-  let adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  let stopEmbedded = async () => {};
-  if (!adminUrl) {
-    const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-pg-'));
-    chmodSync(dir, 0o711);
-    const port = await freePort();
-    const Postgres = await loadEmbeddedPostgres();
-    const server = new Postgres({
-      databaseDir: join(dir, 'data'), port, user: 'postgres', password: 'bench', persistent: false,
-      createPostgresUser: process.getuid?.() === 0, onLog: () => {}, onError: () => {},
-    });
-    await server.initialise();
-    await server.start();
-    adminUrl = `postgresql://postgres:bench@127.0.0.1:${port}/postgres`;
-    stopEmbedded = async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    };
-  }
-  const name = `tessera_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const postgres = await startPostgres(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL);
+  const database = await createScratchDatabase(postgres.adminUrl, 'tessera_bench');
   return {
-    url: url.toString(),
+    url: database.url,
     async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-      await stopEmbedded();
+      await database.drop();
+      await postgres.stop();
     },
   };
 }
