@@ -16,7 +16,10 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { accessTokenPolicy } from './oidc/access-token-policy.ts';
 import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { createProvider } from './oidc/provider.ts';
+import { interactionRoutes } from './interactions/routes.ts';
+import { assetRoutes } from './routes/assets.ts';
 import { healthRoutes } from './routes/health.ts';
+import { userService } from './services/users.ts';
 
 export interface AppDeps {
   config: Config;
@@ -37,25 +40,42 @@ export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
     keys,
     payloads: queries.payloads,
     clients: queries.clients,
+    users: queries.users,
+    consents: queries.consents,
+    config,
     policy,
     logger,
   });
 
   const app = new Koa();
   app.proxy = config.trustProxy;
+  // The mounted provider runs on this app's context, so its signed cookies are signed with this
+  // app's keys; they must be the provider's (cookies.keys), or it cannot read them back.
+  app.keys = config.cookieKeys;
   // Koa prints unhandled errors itself unless told otherwise; the error handler has logged them.
   app.silent = true;
 
   const health = healthRoutes(db.pool);
+  const interactions = interactionRoutes({
+    provider: () => provider,
+    users: userService(queries.users),
+    userQueries: queries.users,
+    consents: queries.consents,
+    brand: config.brand,
+    csrfKey: config.cookieKeys[0]!,
+  });
   app.use(requestContext(logger));
-  app.use(errorHandler());
+  app.use(errorHandler(config.brand));
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(health.routes());
+  app.use(assetRoutes().routes());
+  app.use(interactions.routes());
   app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks]));
   app.use(jwtAccessTokenEndpoints({
     issuer: config.issuer,
     publicJwks: () => keys.publicJwks,
     revoked: queries.revoked,
+    payloads: queries.payloads,
     policy,
     introspectionPath: ROUTES.introspection,
     revocationPath: ROUTES.revocation,

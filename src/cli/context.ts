@@ -7,6 +7,7 @@ import { applyMigrations } from '../db/migrate.ts';
 import { MIGRATIONS_DIR, openDatabase } from '../server.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
+import { userService, type UserService } from '../services/users.ts';
 
 export interface CliContext {
   config: Config;
@@ -14,6 +15,7 @@ export interface CliContext {
   queries: Queries;
   apis: ApiService;
   clients: ClientService;
+  users: UserService;
 }
 
 export async function withCliContext<T>(config: Config, logger: Logger, run: (ctx: CliContext) => Promise<T>): Promise<T> {
@@ -31,6 +33,7 @@ export async function withCliContext<T>(config: Config, logger: Logger, run: (ct
       queries,
       apis: apiService(queries.apis),
       clients: clientService({ clients: queries.clients, apis: queries.apis, pepper: config.clientSecretPepper }),
+      users: userService(queries.users),
     });
   } finally {
     await db.close();

@@ -12,6 +12,7 @@ import { registerClientCommands } from './clients.ts';
 import { withCliContext, type CliContext } from './context.ts';
 import { createOutput, type Output } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
+import { registerUserCommands } from './users.ts';
 
 export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => Promise<void>;
 
@@ -50,6 +51,7 @@ program.command('migrate')
 registerApiCommands(program, run);
 registerClientCommands(program, run);
 registerSeedCommand(program, run);
+registerUserCommands(program, run);
 
 let code = 0;
 try {

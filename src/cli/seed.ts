@@ -9,9 +9,9 @@ import type { Run } from './main.ts';
 
 export function registerSeedCommand(program: Command, run: Run): void {
   program.command('seed')
-    .description('create or update the APIs and clients in a JSON or YAML file (idempotent)')
+    .description('create or update the APIs, clients and users in a JSON or YAML file (idempotent)')
     .argument('<file>')
-    .action((file: string) => run(async ({ apis, clients, config }, out) => {
+    .action((file: string) => run(async ({ apis, clients, users, config }, out) => {
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -26,11 +26,12 @@ export function registerSeedCommand(program: Command, run: Run): void {
         throw new InvalidInput(`${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
       }
       const report = await applySeed(parseSeed(document), {
-        apis, clients, pepper: config.clientSecretPepper, readEnv: readEnvVariable,
+        apis, clients, users, pepper: config.clientSecretPepper, readEnv: readEnvVariable,
       });
       out.result(report, () => [
         ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
         ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
+        ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
       ].join('\n') || 'the seed file is empty');
     }));
 }

@@ -17,6 +17,9 @@ export interface Config {
   migrateOnStart: boolean;
   trustProxy: boolean;
   logLevel: string;
+  brand: { name: string; logoUrl: string | undefined };
+  sessionTtl: number;
+  refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   cookieKeys: string[];
   keysEncryptionKey: Buffer;
   clientSecretPepper: Buffer;
@@ -65,6 +68,13 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     migrateOnStart: raw.MIGRATE_ON_START,
     trustProxy: raw.TRUST_PROXY,
     logLevel: raw.LOG_LEVEL,
+    brand: { name: raw.PRODUCT_NAME, logoUrl: raw.PRODUCT_LOGO_URL },
+    sessionTtl: raw.SESSION_TTL,
+    refreshTokens: {
+      absoluteTtl: raw.REFRESH_TOKEN_ABSOLUTE_TTL,
+      idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
+      reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
+    },
     cookieKeys: cookieKeys!,
     keysEncryptionKey: Buffer.from(keysEncryptionKey!, 'base64url'),
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),

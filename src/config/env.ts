@@ -23,6 +23,13 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.tessera'),
   MIGRATE_ON_START: booleanish.default(true),
   TRUST_PROXY: booleanish.default(false),
+  PRODUCT_NAME: z.string().min(1).max(60).default('Tessera'),
+  PRODUCT_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Sign-in sessions and refresh tokens, in seconds.
+  SESSION_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
+  REFRESH_TOKEN_ABSOLUTE_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
+  REFRESH_TOKEN_IDLE_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
+  REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).

@@ -1,7 +1,8 @@
 // oidc-provider's configuration, as a pure function of Tessera's parts. Everything the
 // provider should not do is switched off here; what is left is what Tessera supports.
-import type { Configuration, JWKS, SigningAlgorithm } from 'oidc-provider';
-import { renderView } from '../views/render.ts';
+import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
+import { sendPage } from '../views/page.ts';
+import { renderView, type Brand } from '../views/render.ts';
 
 export interface ProviderParts {
   adapter: Configuration['adapter'];
@@ -12,7 +13,21 @@ export interface ProviderParts {
   introspectionPolicy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string; aud?: unknown }) => Promise<boolean>;
   revocationPolicy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => Promise<boolean>;
   findAccount: Configuration['findAccount'];
+  loadExistingGrant: Configuration['loadExistingGrant'];
+  brand: Brand;
+  sessionTtl: number;
+  refreshTokens: { absoluteTtl: number; idleTtl: number };
 }
+
+// A person has this long to finish signing in once the app sent them to Tessera.
+const INTERACTION_TTL = 15 * 60;
+// RFC 6749 §4.1.2 recommends at most 10 minutes for a code; it is used within seconds.
+const AUTHORIZATION_CODE_TTL = 60;
+// For tokens used only at userinfo (an authorization without an API).
+const USERINFO_ACCESS_TOKEN_TTL = 3600;
+const ID_TOKEN_TTL = 3600;
+
+const epoch = () => Math.floor(Date.now() / 1000);
 
 // The provider's endpoints; Tessera's middleware refers to some of them by path.
 export const ROUTES = {
@@ -57,15 +72,44 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     extraClientMetadata: { properties: ['first_party'] },
     responseTypes: ['code'],
     ttl: {
-      // Client Credentials tokens live as long as their API says (resource-servers.ts); 600 s
-      // is only reached for a token without an API, which Tessera does not issue.
+      // Access tokens live as long as their API says (resource-servers.ts).
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? USERINFO_ACCESS_TOKEN_TTL,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL,
+      IdToken: ID_TOKEN_TTL,
+      Interaction: INTERACTION_TTL,
+      Session: parts.sessionTtl,
+      // A grant (the refresh-token family) lives as long as its refresh tokens can.
+      Grant: parts.refreshTokens.absoluteTtl,
+      // Each rotation extends the family by the idle lifetime, never past its absolute lifetime
+      // counted from the first token (iiat).
+      RefreshToken: (_ctx, token) => {
+        const left = parts.refreshTokens.absoluteTtl - (epoch() - (token.iiat ?? epoch()));
+        return Math.max(1, Math.min(parts.refreshTokens.idleTtl, left));
+      },
     },
+    // Every use of a refresh token replaces it; the used one is consumed atomically
+    // (oidc/adapter.ts), and using it again revokes its whole family (grant).
+    rotateRefreshToken: true,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    loadExistingGrant: parts.loadExistingGrant,
+    acrValues: ['urn:tessera:acr:pwd'],
+    // Access tokens issued from a grant carry its id, so that introspection of a JWT access
+    // token can tell that its family was revoked (oidc/jwt-access-tokens.ts). Grant ids are
+    // random and grant nothing by themselves.
+    extraTokenClaims: (_ctx, token) => (token.kind === 'AccessToken' && token.grantId ? { gid: token.grantId } : undefined),
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access'],
     claims: {
-      openid: ['sub'],
+      acr: null,
+      amr: null,
+      sid: null,
+      auth_time: null,
+      iss: null,
+      // The authentication's own claims (OIDC Core §2) ride on the openid scope, so that every ID
+      // token says when and how the user signed in; userinfo has no such values to release.
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'sid'],
       profile: ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username',
         'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
       email: ['email', 'email_verified'],
@@ -76,16 +120,24 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       introspection: { enabled: true, allowedPolicy: parts.introspectionPolicy as never },
       revocation: { enabled: true, allowedPolicy: parts.revocationPolicy as never },
       resourceIndicators: parts.resourceIndicators,
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource(ctx: KoaContextWithOIDC, form: string) {
+          sendPage(ctx, renderView('logout', parts.brand, { form, clientName: ctx.oidc.client?.clientName }));
+        },
+        postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+          sendPage(ctx, renderView('logged-out', parts.brand, { clientName: ctx.oidc.client?.clientName }));
+        },
+      },
     },
     // Errors shown to a person (at the authorization endpoint, when the client cannot be
     // redirected to): the RFC code and a sentence, never a stack.
     renderError(ctx, out) {
-      ctx.type = 'html';
-      ctx.body = renderView('error', {
-        title: 'Sign-in could not continue',
+      sendPage(ctx, renderView('error', parts.brand, {
+        heading: 'Sign-in could not continue',
         description: out.error_description ?? 'The request could not be completed.',
         error: out.error,
-      });
+      }), ctx.status);
     },
   };
 }

@@ -1,34 +1,61 @@
-// The one error shape for Tessera's own routes: RFC 6749 §5.2 JSON. Tessera's errors keep
-// their status and message; anything unexpected is logged in full and answered with a bare
-// server_error. oidc-provider's endpoints render their own errors in the same shape.
-import type { Middleware } from 'koa';
+// The one error shape for Tessera's own routes: RFC 6749 §5.2 JSON, or, for the pages a person
+// sees (/interaction), the error page with the same code and sentence. Tessera's and
+// oidc-provider's errors keep their status and message; anything unexpected is logged in full
+// and answered with a bare server_error. oidc-provider's endpoints render their own errors in
+// the same shape.
+import type { Context, Middleware } from 'koa';
 import { TesseraError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
+import { sendPage } from '../views/page.ts';
+import { renderView, type Brand } from '../views/render.ts';
 
-export function errorHandler(): Middleware {
+interface Shown {
+  status: number;
+  error: string;
+  description: string;
+}
+
+function classify(err: unknown): Shown | undefined {
+  if (err instanceof TesseraError) return { status: err.status, error: err.code, description: err.message };
+  const e = err as { status?: number; statusCode?: number; expose?: boolean; error?: string; error_description?: string; message?: string };
+  const status = e.statusCode ?? e.status;
+  if (status && status >= 400 && status < 500) {
+    // oidc-provider's errors (e.g. an expired interaction) carry an RFC code; Koa's and
+    // http-errors' (bad JSON, body too large) carry an exposable message.
+    if (typeof e.error === 'string') return { status, error: e.error, description: e.error_description ?? e.error };
+    if (e.expose) return { status, error: 'invalid_request', description: e.message ?? 'invalid request' };
+  }
+  return undefined;
+}
+
+export function errorHandler(brand: Brand): Middleware {
+  const respond = (ctx: Context, shown: Shown) => {
+    ctx.status = shown.status;
+    if (ctx.path.startsWith('/interaction')) {
+      sendPage(ctx, renderView('error', brand, {
+        heading: shown.status >= 500 ? 'Something went wrong' : 'This sign-in cannot continue',
+        description: shown.status >= 500 ? 'Tessera could not complete the request. Please try again.' : shown.description,
+        error: shown.error,
+      }), shown.status);
+    } else {
+      ctx.body = { error: shown.error, error_description: shown.description };
+    }
+  };
+
   return async function errorHandler(ctx, next) {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+        respond(ctx, { status: 404, error: 'not_found', description: 'no such endpoint' });
       }
     } catch (err) {
-      if (err instanceof TesseraError) {
-        ctx.status = err.status;
-        ctx.body = { error: err.code, error_description: err.message };
-        return;
-      }
-      const status = (err as { status?: number; expose?: boolean }).status;
-      if (status && status >= 400 && status < 500 && (err as { expose?: boolean }).expose) {
-        // Koa/http-errors raised for malformed input (bad JSON, body too large).
-        ctx.status = status;
-        ctx.body = { error: 'invalid_request', error_description: (err as Error).message };
+      const shown = classify(err);
+      if (shown) {
+        respond(ctx, shown);
         return;
       }
       (ctx.state.log as Logger | undefined)?.error({ err }, 'unexpected error');
-      ctx.status = 500;
-      ctx.body = { error: 'server_error', error_description: 'an unexpected error occurred' };
+      respond(ctx, { status: 500, error: 'server_error', description: 'an unexpected error occurred' });
     }
   };
 }

@@ -9,6 +9,8 @@ export function securityHeaders(options: { https: boolean }): Middleware {
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     if (options.https) ctx.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
+    // Tessera's own pages add a Content-Security-Policy (views/page.ts); oidc-provider's
+    // self-submitting forms (form_post, logout without a session) need their inline script.
     await next();
   };
 }

@@ -2,7 +2,7 @@
 // modules. Client is read from the clients table and is read-only to the provider; every other
 // model is a row of oidc_payloads.
 import { randomBytes } from 'node:crypto';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientQueries } from '../db/queries/clients.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 
@@ -13,8 +13,21 @@ import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-paylo
 // disabled in provider-config.ts.
 const SECRET_STAND_IN = randomBytes(32).toString('base64url');
 
-export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients: ClientQueries }) {
+export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients: ClientQueries; refreshReuseGraceSeconds?: number }) {
   const { payloads, clients } = deps;
+  const graceMs = (deps.refreshReuseGraceSeconds ?? 0) * 1000;
+
+  /**
+   * The refresh-token retry policy. A refresh token presented again within the grace period
+   * after it was used is taken for a client retrying a request whose answer it lost: it gets
+   * invalid_grant, and the family survives. Presented later, it is a replay, and oidc-provider
+   * revokes the whole family. (Truly concurrent uses never reach this: the atomic consume lets one
+   * through and answers the others invalid_grant.)
+   */
+  function refusedAsRetry(model: string, stored: StoredPayload | undefined): boolean {
+    return model === 'RefreshToken' && !!stored?.consumedAt && Date.now() - stored.consumedAt.getTime() < graceMs
+      && Provider.ctx?.oidc?.route === 'token';
+  }
 
   function toPayload(stored: StoredPayload | undefined): AdapterPayload | undefined {
     if (!stored) return undefined;
@@ -36,7 +49,11 @@ export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(clients, id);
-      return toPayload(await payloads.find(this.model, id));
+      const stored = await payloads.find(this.model, id);
+      if (refusedAsRetry(this.model, stored)) {
+        throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
+      }
+      return toPayload(stored);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {

@@ -9,6 +9,7 @@
 import type { Middleware } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 
@@ -17,12 +18,15 @@ interface AccessTokenClaims extends JWTPayload {
   client_id: string;
   exp: number;
   scope?: string;
+  /** The grant (refresh-token family) the token was issued from, if any. */
+  gid?: string;
 }
 
 export function jwtAccessTokenEndpoints(deps: {
   issuer: string;
   publicJwks: () => { keys: JWK[] };
   revoked: RevokedTokenQueries;
+  payloads: OidcPayloadQueries;
   policy: AccessTokenPolicy;
   introspectionPath: string;
   revocationPath: string;
@@ -46,6 +50,8 @@ export function jwtAccessTokenEndpoints(deps: {
       });
       const claims = payload as AccessTokenClaims;
       if (await deps.revoked.isRevoked(claims.jti)) return undefined;
+      // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
+      if (claims.gid !== undefined && !(await deps.payloads.find('Grant', claims.gid))) return undefined;
       return claims;
     } catch {
       return undefined;

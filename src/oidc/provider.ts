@@ -1,11 +1,16 @@
 // Builds the oidc-provider instance from Tessera's parts.
 import { Provider } from 'oidc-provider';
 import { providerConfiguration } from '../config/provider-config.ts';
+import type { Config } from '../config/config.ts';
 import type { ClientQueries } from '../db/queries/clients.ts';
+import type { ConsentQueries } from '../db/queries/consents.ts';
+import type { UserQueries } from '../db/queries/users.ts';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { KeySet } from '../keys/key-store.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
+import { accountFinder } from './account.ts';
+import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
@@ -19,19 +24,28 @@ export interface ProviderDeps {
   keys: KeySet;
   payloads: OidcPayloadQueries;
   clients: ClientQueries;
+  users: UserQueries;
+  consents: ConsentQueries;
+  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens'>;
   policy: AccessTokenPolicy;
   logger: Logger;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(deps.issuer, providerConfiguration({
-    adapter: createAdapterClass({ payloads: deps.payloads, clients: deps.clients }),
+    adapter: createAdapterClass({
+      payloads: deps.payloads, clients: deps.clients, refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+    }),
     jwks: deps.keys.privateJwks as never,
     cookieKeys: deps.cookieKeys,
     resourceIndicators: resourceServerFeature(deps.clients),
     introspectionPolicy: deps.policy.mayIntrospect,
     revocationPolicy: deps.policy.mayRevoke,
-    findAccount: async () => undefined,
+    findAccount: accountFinder(deps.users),
+    loadExistingGrant: existingGrantLoader(deps.consents),
+    brand: deps.config.brand,
+    sessionTtl: deps.config.sessionTtl,
+    refreshTokens: deps.config.refreshTokens,
   }));
   provider.proxy = deps.trustProxy;
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);

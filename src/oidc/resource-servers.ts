@@ -39,5 +39,9 @@ export function resourceServerFeature(clients: ClientQueries) {
       };
     },
 
+    // At the token endpoint, an authorization code or refresh token is for the API it was
+    // granted for, without the client naming it again.
+    useGrantedResource: () => true,
+
   };
 }

@@ -6,6 +6,7 @@ import { InvalidInput } from '../errors.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
 import type { ClientService } from './clients.ts';
+import type { UserService } from './users.ts';
 
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
 const uriList = z.array(z.string()).optional();
@@ -42,6 +43,16 @@ const seedSchema = z.object({
     first_party: z.boolean().optional(),
     client_secret: secretReference.optional(),
   }).strict()).default([]),
+  users: z.array(z.object({
+    email: z.string(),
+    name: z.string().optional(),
+    given_name: z.string().optional(),
+    family_name: z.string().optional(),
+    email_verified: z.boolean().optional(),
+    // Either an argon2id hash or a reference to an environment variable holding the password.
+    password_hash: z.string().optional(),
+    password: secretReference.optional(),
+  }).strict()).default([]),
 }).strict();
 
 export type SeedFile = z.infer<typeof seedSchema>;
@@ -53,6 +64,7 @@ const MIN_SEEDED_SECRET_LENGTH = 32;
 export interface SeedReport {
   apis: Record<string, 'created' | 'updated' | 'unchanged'>;
   clients: Record<string, 'created' | 'updated' | 'unchanged'>;
+  users: Record<string, 'created' | 'updated' | 'unchanged'>;
 }
 
 export function parseSeed(document: unknown): SeedFile {
@@ -65,9 +77,16 @@ export function parseSeed(document: unknown): SeedFile {
 
 export async function applySeed(
   seed: SeedFile,
-  deps: { apis: ApiService; clients: ClientService; pepper: Buffer; readEnv: (name: string) => string | undefined },
+  deps: { apis: ApiService; clients: ClientService; users: UserService; pepper: Buffer; readEnv: (name: string) => string | undefined },
 ): Promise<SeedReport> {
-  const report: SeedReport = { apis: {}, clients: {} };
+  const report: SeedReport = { apis: {}, clients: {}, users: {} };
+  const passwords = new Map<string, string>();
+  for (const user of seed.users) {
+    if (!user.password) continue;
+    const value = deps.readEnv(user.password.env);
+    if (!value) throw new InvalidInput(`user ${user.email}: environment variable ${user.password.env} is not set`);
+    passwords.set(user.email, value);
+  }
   // Resolve every secret before writing anything, so that a missing variable changes nothing.
   const secrets = new Map<string, { hash: Buffer; hint: string }>();
   for (const client of seed.clients) {
@@ -102,6 +121,17 @@ export async function applySeed(
       serves: client.serves,
       firstParty: client.first_party,
     }, secrets.get(client.client_id));
+  }
+  for (const user of seed.users) {
+    report.users[user.email] = await deps.users.apply({
+      email: user.email,
+      name: user.name,
+      givenName: user.given_name,
+      familyName: user.family_name,
+      emailVerified: user.email_verified,
+      passwordHash: user.password_hash,
+      password: passwords.get(user.email),
+    });
   }
   return report;
 }

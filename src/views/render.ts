@@ -1,20 +1,17 @@
-// Server-rendered pages from views/*.html. Every {{name}} is replaced by its value, HTML-escaped,
-// so a page can never carry markup from input.
-import { readFileSync } from 'node:fs';
+// Server-rendered pages: Eta templates in views/, HTML-escaped by default (<%= %>), inside one
+// layout. The brand (product name, logo) comes from configuration.
 import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
 
-const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
-const cache = new Map<string, string>();
+export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
-export function renderView(name: string, values: Record<string, string>): string {
-  let template = cache.get(name);
-  if (template === undefined) {
-    template = readFileSync(`${VIEWS_DIR}${name}.html`, 'utf8');
-    cache.set(name, template);
-  }
-  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => escapeHtml(values[key] ?? ''));
+export interface Brand {
+  name: string;
+  logoUrl: string | undefined;
 }
 
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true, autoTrim: false });
+
+export function renderView(name: string, brand: Brand, data: Record<string, unknown>): string {
+  return eta.render(name, { ...data, brand });
 }

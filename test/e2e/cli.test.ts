@@ -120,9 +120,9 @@ describe('tessera seed', () => {
     ].join('\n'));
 
     const first = await tesseraJson(['seed', file], { SEEDED_SECRET: secret });
-    expect(first).toEqual({ apis: { [api]: 'created' }, clients: { [clientId]: 'created' } });
+    expect(first).toEqual({ apis: { [api]: 'created' }, clients: { [clientId]: 'created' }, users: {} });
     const second = await tesseraJson(['seed', file], { SEEDED_SECRET: secret });
-    expect(second).toEqual({ apis: { [api]: 'unchanged' }, clients: { [clientId]: 'unchanged' } });
+    expect(second).toEqual({ apis: { [api]: 'unchanged' }, clients: { [clientId]: 'unchanged' }, users: {} });
     expect((await grant(clientId, secret, 's:read')).scope).toBe('s:read');
 
     const missing = await tessera(['seed', file]);

@@ -63,10 +63,12 @@ export interface CliResult {
 /** Runs `tessera <args>` as the admin would, against the test database. */
 export async function tessera(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['src/cli/main.ts', ...args], {
+    const child = run(process.execPath, ['src/cli/main.ts', ...args], {
       env: testEnv(options.env),
       cwd: new URL('../..', import.meta.url).pathname,
     });
+    child.child.stdin?.end(options.input ?? '');
+    const { stdout, stderr } = await child;
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -2,17 +2,21 @@
 import type { PrismaClient } from '../client.ts';
 import { apiQueries } from './apis.ts';
 import { clientQueries } from './clients.ts';
+import { consentQueries } from './consents.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
+import { userQueries } from './users.ts';
 
 export function createQueries(prisma: PrismaClient) {
   return {
     apis: apiQueries(prisma),
     clients: clientQueries(prisma),
+    consents: consentQueries(prisma),
     payloads: oidcPayloadQueries(prisma),
     revoked: revokedTokenQueries(prisma),
     signingKeys: signingKeyQueries(prisma),
+    users: userQueries(prisma),
   };
 }
 

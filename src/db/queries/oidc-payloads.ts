@@ -69,6 +69,24 @@ export function oidcPayloadQueries(prisma: PrismaClient) {
       await prisma.oidcPayload.deleteMany({ where: { model, id } });
     },
 
+    /** A user's live grants (one per client they signed in to, with the scopes approved). */
+    async listGrants(accountId: string) {
+      const rows = await prisma.oidcPayload.findMany({
+        where: { model: 'Grant', payload: { path: ['accountId'], equals: accountId }, ...notExpired() },
+        select: { id: true, payload: true, expiresAt: true },
+      });
+      return rows.map((r) => ({ id: r.id, payload: r.payload as Record<string, unknown>, expiresAt: r.expiresAt }));
+    },
+
+    /** Ends a grant and everything issued from it (refresh tokens, codes, stored access tokens). */
+    async revokeGrant(grantId: string): Promise<boolean> {
+      const [, grant] = await prisma.$transaction([
+        prisma.oidcPayload.deleteMany({ where: { grantId } }),
+        prisma.oidcPayload.deleteMany({ where: { model: 'Grant', id: grantId } }),
+      ]);
+      return grant.count === 1;
+    },
+
     async revokeByGrantId(model: string, grantId: string) {
       for (;;) {
         const deleted = await prisma.$executeRaw`

@@ -1,0 +1,109 @@
+// The pages a person sees during an authorization request: sign in, then (unless remembered or
+// first-party) approve the app. oidc-provider decides which prompt is due and resumes the
+// request when Tessera hands back the interaction's result.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { ConsentQueries } from '../db/queries/consents.ts';
+import type { UserQueries } from '../db/queries/users.ts';
+import { InvalidInput } from '../errors.ts';
+import type { UserService } from '../services/users.ts';
+import { sendPage } from '../views/page.ts';
+import { renderView, type Brand } from '../views/render.ts';
+import { csrfToken, csrfValid } from './csrf.ts';
+import { readForm } from './form-body.ts';
+import { describeScopes } from './scope-descriptions.ts';
+import { loginEvents } from './login-events.ts';
+
+export interface InteractionDeps {
+  provider: () => Provider;
+  users: UserService;
+  userQueries: UserQueries;
+  consents: ConsentQueries;
+  brand: Brand;
+  csrfKey: string;
+}
+
+const LOGIN_FAILED = 'The email or password is incorrect.';
+
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction' });
+  const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
+    sendPage(ctx, renderView(view, deps.brand, data), status);
+  };
+
+  async function details(ctx: Context) {
+    const provider = deps.provider();
+    const found = await provider.interactionDetails(ctx.req, ctx.res);
+    if (found.uid !== ctx.params.uid) throw new InvalidInput('this sign-in request does not belong to this browser');
+    const client = await provider.Client.find(String(found.params.client_id));
+    return { provider, found, clientName: client?.clientName ?? String(found.params.client_id) };
+  }
+
+  async function finish(ctx: Context, provider: Provider, result: Record<string, unknown>) {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(to);
+  }
+
+  async function checkedForm(ctx: Context) {
+    const form = await readForm(ctx);
+    if (!csrfValid(deps.csrfKey, ctx.params.uid!, form.get('csrf'))) {
+      throw new InvalidInput('the form has expired or did not come from this site; go back and try again');
+    }
+    return form;
+  }
+
+  router.get('/:uid', async (ctx) => {
+    const { found, clientName } = await details(ctx);
+    const csrf = csrfToken(deps.csrfKey, found.uid);
+    if (found.prompt.name === 'login') {
+      page(ctx, 'login', { uid: found.uid, csrf, clientName, email: String(found.params.login_hint ?? ''), error: undefined });
+      return;
+    }
+    const user = await deps.userQueries.findById(String(found.session?.accountId));
+    const requested = String(found.params.scope ?? '').split(' ').filter(Boolean);
+    page(ctx, 'consent', { uid: found.uid, csrf, clientName, email: user?.email ?? '', scopes: describeScopes(requested) });
+  });
+
+  router.post('/:uid/login', async (ctx) => {
+    const { provider, found, clientName } = await details(ctx);
+    const form = await checkedForm(ctx);
+    const email = form.get('email') ?? '';
+    const user = await deps.users.authenticate(email, form.get('password') ?? '');
+    if (!user) {
+      loginEvents.emit('failure', { email, ip: ctx.ip });
+      page(ctx, 'login', { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error: LOGIN_FAILED }, 401);
+      return;
+    }
+    loginEvents.emit('success', { userId: user.id, ip: ctx.ip });
+    // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
+    // acr names the method so that relying parties can require it.
+    await finish(ctx, provider, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true } });
+  });
+
+  router.post('/:uid/confirm', async (ctx) => {
+    const { provider, found } = await details(ctx);
+    await checkedForm(ctx);
+    if (found.prompt.name !== 'consent') throw new InvalidInput('there is nothing to approve for this request');
+    const accountId = String(found.session?.accountId);
+    const clientId = String(found.params.client_id);
+    const grant = found.grantId ? await provider.Grant.find(found.grantId) : new provider.Grant({ accountId, clientId });
+    if (!grant) throw new InvalidInput('this sign-in request has expired; start again from the app');
+    const d = found.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await deps.consents.grant(accountId, clientId, String(found.params.scope ?? '').split(' ').filter(Boolean));
+    await finish(ctx, provider, { consent: { grantId } });
+  });
+
+  router.post('/:uid/abort', async (ctx) => {
+    const { provider } = await details(ctx);
+    await checkedForm(ctx);
+    await finish(ctx, provider, { error: 'access_denied', error_description: 'the user denied the request' });
+  });
+
+  return router;
+}

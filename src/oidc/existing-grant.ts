@@ -1,0 +1,35 @@
+// Which grant an authorization request can reuse, so that the consent prompt appears only when
+// it must: the session's grant as oidc-provider keeps it; otherwise a grant made from what the
+// user approved for this client before (remembered per user, client and scope set), or, for a
+// first-party client, from the request itself.
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { ConsentQueries } from '../db/queries/consents.ts';
+import { isOidcScope } from '../services/scopes.ts';
+
+export function existingGrantLoader(consents: ConsentQueries) {
+  return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
+    const { oidc } = ctx;
+    const client = oidc.client!;
+    const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(client.clientId);
+    if (grantId) {
+      const grant = await oidc.provider.Grant.find(grantId);
+      if (grant) return grant;
+    }
+    const accountId = oidc.session?.accountId;
+    if (!accountId) return undefined;
+    const requested = [...(oidc.requestParamScopes ?? [])];
+    const firstParty = (client as unknown as { first_party?: boolean }).first_party === true;
+    if (!firstParty) {
+      const approved = new Set(await consents.scopes(accountId, client.clientId));
+      if (!requested.every((s) => approved.has(s))) return undefined;
+    }
+    const grant = new oidc.provider.Grant({ accountId, clientId: client.clientId });
+    grant.addOIDCScope(requested.filter(isOidcScope).join(' '));
+    for (const [indicator, server] of Object.entries(oidc.resourceServers ?? {})) {
+      const allowed = new Set(server.scope?.split(' '));
+      grant.addResourceScope(indicator, requested.filter((s) => allowed.has(s)).join(' '));
+    }
+    await grant.save();
+    return grant;
+  };
+}

@@ -1,0 +1,136 @@
+// User accounts: registration by admins, sign-in checks. No Koa here.
+import type { UserQueries, UserRecord } from '../db/queries/users.ts';
+import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { hashPassword, isArgon2idHash, PASSWORD_MAX, PASSWORD_MIN, verifyAgainstNothing, verifyPassword } from './passwords.ts';
+
+export interface UserInput {
+  email: string;
+  /** The password itself (hashed here) or, from a seed file, an argon2id hash. */
+  password?: string | undefined;
+  passwordHash?: string | undefined;
+  name?: string | undefined;
+  givenName?: string | undefined;
+  familyName?: string | undefined;
+  emailVerified?: boolean | undefined;
+}
+
+// Deliberately simple: one @, something on each side, no spaces. Deliverability is the
+// operator's business; this only catches typos such as a missing @.
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+export function describeUser(u: UserRecord) {
+  return {
+    id: u.id,
+    email: u.email,
+    email_verified: u.emailVerified,
+    name: u.name,
+    given_name: u.givenName,
+    family_name: u.familyName,
+    disabled: u.disabled,
+    has_password: u.passwordHash !== null,
+    last_login_at: u.lastLoginAt?.toISOString() ?? null,
+    created_at: u.createdAt.toISOString(),
+  };
+}
+
+export type UserView = ReturnType<typeof describeUser>;
+
+export function userService(users: UserQueries) {
+  function checkPassword(password: string) {
+    if (password.length < PASSWORD_MIN) throw new InvalidInput(`a password needs at least ${PASSWORD_MIN} characters`);
+    if (password.length > PASSWORD_MAX) throw new InvalidInput(`a password has at most ${PASSWORD_MAX} characters`);
+  }
+
+  async function passwordHashFor(input: UserInput): Promise<string | undefined> {
+    if (input.passwordHash !== undefined) {
+      if (!isArgon2idHash(input.passwordHash)) throw new InvalidInput('a password hash must be an argon2id hash ($argon2id$v=19$...)');
+      return input.passwordHash;
+    }
+    if (input.password !== undefined) {
+      checkPassword(input.password);
+      return hashPassword(input.password);
+    }
+    return undefined;
+  }
+
+  async function find(idOrEmail: string): Promise<UserRecord> {
+    const user = idOrEmail.includes('@')
+      ? await users.findByEmail(normalizeEmail(idOrEmail))
+      : await users.findById(idOrEmail).catch(() => null); // not a uuid: not found
+    if (!user) throw new NotFound(`no user ${idOrEmail}`);
+    return user;
+  }
+
+  const profile = (input: UserInput) => ({
+    name: input.name ?? null,
+    givenName: input.givenName ?? null,
+    familyName: input.familyName ?? null,
+    emailVerified: input.emailVerified ?? false,
+  });
+
+  return {
+    async create(input: UserInput): Promise<UserView> {
+      const email = input.email.trim();
+      if (!EMAIL.test(email)) throw new InvalidInput(`${JSON.stringify(input.email)} is not an email address`);
+      if (await users.findByEmail(normalizeEmail(email))) throw new Conflict(`a user with email ${email} exists already`);
+      const passwordHash = await passwordHashFor(input);
+      return describeUser(await users.create({ email, emailNormalized: normalizeEmail(email), passwordHash: passwordHash ?? null, ...profile(input) }));
+    },
+
+    /** Creates or updates to match (for the seed file); a seeded password hash replaces the old one. */
+    async apply(input: UserInput): Promise<'created' | 'updated' | 'unchanged'> {
+      const existing = await users.findByEmail(normalizeEmail(input.email));
+      if (!existing) {
+        await this.create(input);
+        return 'created';
+      }
+      const wanted = profile(input);
+      const passwordChanged = input.passwordHash !== undefined
+        ? input.passwordHash !== existing.passwordHash
+        : input.password !== undefined && !(existing.passwordHash && await verifyPassword(existing.passwordHash, input.password));
+      const profileChanged = (Object.keys(wanted) as (keyof typeof wanted)[]).some((k) => existing[k] !== wanted[k]);
+      if (!passwordChanged && !profileChanged) return 'unchanged';
+      await users.update(existing.id, { ...wanted, ...(passwordChanged ? { passwordHash: await passwordHashFor(input) ?? null } : {}) });
+      return 'updated';
+    },
+
+    list: async () => (await users.list()).map(describeUser),
+    show: async (idOrEmail: string) => describeUser(await find(idOrEmail)),
+    find,
+
+    async setDisabled(idOrEmail: string, disabled: boolean): Promise<UserView> {
+      const user = await find(idOrEmail);
+      return describeUser(await users.update(user.id, { disabled }));
+    },
+
+    async setPassword(idOrEmail: string, password: string): Promise<UserView> {
+      checkPassword(password);
+      const user = await find(idOrEmail);
+      return describeUser(await users.update(user.id, { passwordHash: await hashPassword(password) }));
+    },
+
+    async delete(idOrEmail: string) {
+      const user = await find(idOrEmail);
+      await users.delete(user.id);
+      return user;
+    },
+
+    /**
+     * The user for this email and password, or undefined. Unknown email, wrong password and
+     * disabled account take the same time and give the same answer to the caller.
+     */
+    async authenticate(email: string, password: string): Promise<UserRecord | undefined> {
+      if (password.length > PASSWORD_MAX) return undefined;
+      const user = await users.findByEmail(normalizeEmail(email));
+      if (!user?.passwordHash) return verifyAgainstNothing(password).then(() => undefined);
+      const ok = await verifyPassword(user.passwordHash, password);
+      if (!ok || user.disabled) return undefined;
+      await users.recordLogin(user.id);
+      return user;
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof userService>;
