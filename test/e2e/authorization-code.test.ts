@@ -1,0 +1,225 @@
+// Authorization Code + PKCE and refresh-token families at the protocol level, with
+// oauth4webapi as the client and exact error bodies.
+import * as oauth from 'oauth4webapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorize } from '../setup/sign-in.ts';
+import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
+
+const REDIRECT = 'https://app.example.test/callback';
+let server: TestServer;
+let as: oauth.AuthorizationServer;
+let audience: string;
+const options = { [oauth.allowInsecureRequests]: true };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  as = await oauth.processDiscoveryResponse(new URL(server.issuer), await oauth.discoveryRequest(new URL(server.issuer), options));
+  audience = `https://${randomId('files')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'files:read']);
+});
+afterAll(() => server?.close());
+
+async function setup(extra: string[] = []) {
+  const email = `${randomId('grace')}@example.test`;
+  const password = 'correct horse battery';
+  expect((await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: password })).code).toBe(0);
+  const created = await tesseraJson<{ client_id: string; client_secret?: string }>([
+    'clients', 'create', '--name', 'Files', '--grant-types', 'authorization_code,refresh_token', '--first-party',
+    '--redirect-uri', REDIRECT, '--api', audience, '--scope', 'openid email offline_access files:read', ...extra,
+  ]);
+  const client: oauth.Client = { client_id: created.client_id };
+  return { user: { email, password }, client, secret: created.client_secret };
+}
+
+function authUrl(client: oauth.Client, params: Record<string, string>) {
+  const url = new URL(as.authorization_endpoint!);
+  url.search = new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid email offline_access files:read', prompt: 'consent', ...params }).toString();
+  return url;
+}
+
+async function codeFor(s: Awaited<ReturnType<typeof setup>>, extra: Record<string, string> = {}) {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const callback = await authorize(authUrl(s.client, { code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra }), s.user);
+  return { callback, verifier, code: callback.searchParams.get('code')! };
+}
+
+/** A token request as the client sends it (Basic auth, or client_id for a public client). */
+async function rawToken(s: { client: oauth.Client; secret?: string | undefined }, body: Record<string, string>) {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (s.secret) headers.authorization = `Basic ${Buffer.from(`${s.client.client_id}:${s.secret}`).toString('base64')}`;
+  const res = await fetch(as.token_endpoint!, {
+    method: 'POST', headers, body: new URLSearchParams({ ...body, ...(s.secret ? {} : { client_id: s.client.client_id }) }),
+  });
+  return { status: res.status, body: await res.json() as Record<string, unknown> };
+}
+
+async function exchange(s: { client: oauth.Client; secret?: string | undefined }, code: string, verifier: string) {
+  return rawToken(s, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
+}
+
+async function introspect(token: string) {
+  // The API's resource server asks.
+  const rs = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'files-api', '--grant-types', 'client_credentials', '--api', audience, '--serves', audience]);
+  const res = await oauth.introspectionRequest(as, { client_id: rs.client_id }, oauth.ClientSecretBasic(rs.client_secret), token, options);
+  return (await res.json() as { active: boolean }).active;
+}
+
+describe('PKCE (RFC 7636), S256 only, for every client', () => {
+  it('refuses an authorization request without a challenge, or with plain', async () => {
+    const s = await setup();
+    for (const params of [{}, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }] as Record<string, string>[]) {
+      const callback = await authorize(authUrl(s.client, { state: 'st', ...params }), s.user);
+      expect(Object.fromEntries(callback.searchParams)).toEqual({
+        error: 'invalid_request',
+        error_description: 'code_challenge_method' in params ? 'not supported value of code_challenge_method' : 'Authorization Server policy requires PKCE to be used for this request',
+        state: 'st',
+        iss: server.issuer,
+      });
+    }
+  });
+
+  it('refuses a missing or wrong code_verifier', async () => {
+    const s = await setup();
+    const { code } = await codeFor(s);
+    expect(await rawToken(s, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT })).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
+    const second = await codeFor(s);
+    expect(await exchange(s, second.code, oauth.generateRandomCodeVerifier())).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
+  });
+
+  it('works for a public client (no secret), which must use PKCE too', async () => {
+    const s = await setup(['--public']);
+    const { code, verifier } = await codeFor(s);
+    const { status, body } = await exchange(s, code, verifier);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ token_type: 'Bearer', scope: 'files:read', refresh_token: expect.any(String), id_token: expect.any(String) });
+  });
+});
+
+describe('redirect URIs match exactly', () => {
+  it.each([
+    ['a trailing slash', `${REDIRECT}/`],
+    ['an extra path', `${REDIRECT}/more`],
+    ['another port', 'https://app.example.test:8443/callback'],
+    ['another scheme', 'http://app.example.test/callback'],
+    ['an added query', `${REDIRECT}?x=1`],
+    ['another host', 'https://evil.example.test/callback'],
+  ])('refuses %s, on Tessera\'s error page and without redirecting', async (_name, redirectUri) => {
+    const s = await setup();
+    const res = await fetch(authUrl(s.client, { redirect_uri: redirectUri, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }), { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    const html = await res.text();
+    expect(html).toContain('<code>invalid_redirect_uri</code>');
+    expect(html).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris');
+  });
+});
+
+describe('authorization codes', () => {
+  it('are single-use: a replay fails and revokes everything the first exchange issued', async () => {
+    const s = await setup();
+    const { code, verifier } = await codeFor(s);
+    const first = await exchange(s, code, verifier);
+    expect(first.status).toBe(200);
+    expect(await introspect(first.body.access_token as string)).toBe(true);
+
+    expect(await exchange(s, code, verifier)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await introspect(first.body.access_token as string)).toBe(false);
+    expect(await rawToken(s, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string })).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
+  });
+
+  it('round-trip state and nonce', async () => {
+    const s = await setup();
+    const { callback, code, verifier } = await codeFor(s, { state: 'my-state', nonce: 'my-nonce' });
+    expect(callback.searchParams.get('state')).toBe('my-state');
+    const { body } = await exchange(s, code, verifier);
+    const idToken = JSON.parse(Buffer.from((body.id_token as string).split('.')[1]!, 'base64url').toString());
+    expect(idToken.nonce).toBe('my-nonce');
+  });
+});
+
+describe('refresh-token families', () => {
+  async function family(s: Awaited<ReturnType<typeof setup>>) {
+    const { code, verifier } = await codeFor(s);
+    const { body } = await exchange(s, code, verifier);
+    return body as { access_token: string; refresh_token: string };
+  }
+  const refresh = (s: Awaited<ReturnType<typeof setup>>, token: string) => rawToken(s, { grant_type: 'refresh_token', refresh_token: token });
+
+  it('rotate on every use; reusing a used token (after the grace period) revokes the whole family', async () => {
+    const s = await setup();
+    const start = await family(s);
+    const second = await refresh(s, start.refresh_token);
+    expect(second.status).toBe(200);
+    expect(second.body.refresh_token).not.toBe(start.refresh_token);
+    await new Promise((r) => setTimeout(r, 2100)); // past the 2 s retry grace
+
+    expect(await refresh(s, start.refresh_token)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    // The newest refresh token and every access token of the family are dead too.
+    expect(await refresh(s, second.body.refresh_token as string)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await introspect(start.access_token)).toBe(false);
+    expect(await introspect(second.body.access_token as string)).toBe(false);
+  });
+
+  it('a retry within the grace period is refused without burning the family', async () => {
+    const s = await setup();
+    const start = await family(s);
+    const second = await refresh(s, start.refresh_token);
+    expect(await refresh(s, start.refresh_token)).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
+    const third = await refresh(s, second.body.refresh_token as string);
+    expect(third.status).toBe(200);
+    expect(await introspect(third.body.access_token as string)).toBe(true);
+  });
+
+  it('never fork under concurrent use: exactly one of ten simultaneous refreshes wins, and the family lives on', async () => {
+    const s = await setup();
+    const start = await family(s);
+    const results = await Promise.all(Array.from({ length: 10 }, () => refresh(s, start.refresh_token)));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    for (const loser of results.filter((r) => r.status !== 200)) {
+      expect(loser).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    }
+    const next = await refresh(s, winners[0]!.body.refresh_token as string);
+    expect(next.status).toBe(200);
+  });
+
+  it('stop working for a disabled user, and can be listed and revoked with the CLI', async () => {
+    const s = await setup();
+    const start = await family(s);
+    const grants = await tesseraJson<{ grant_id: string; client_id: string }[]>(['grants', 'list', s.user.email]);
+    expect(grants).toEqual([expect.objectContaining({ client_id: s.client.client_id, scope: 'openid email offline_access' })]);
+    await tesseraJson(['grants', 'revoke', grants[0]!.grant_id]);
+    expect((await refresh(s, start.refresh_token)).status).toBe(400);
+    expect(await introspect(start.access_token)).toBe(false);
+
+    const other = await family(s);
+    await tesseraJson(['users', 'disable', s.user.email]);
+    expect(await refresh(s, other.refresh_token)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+  });
+});
+
+describe('userinfo', () => {
+  it('answers with the user\'s claims for an access token without an API', async () => {
+    const email = `${randomId('uinfo')}@example.test`;
+    await tessera(['users', 'create', '--email', email, '--name', 'Grace Hopper', '--password-stdin'], { input: 'correct horse battery' });
+    const created = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'Profile', '--grant-types', 'authorization_code', '--first-party', '--redirect-uri', REDIRECT, '--scope', 'openid profile email',
+    ]);
+    const s = { user: { email, password: 'correct horse battery' }, client: { client_id: created.client_id }, secret: created.client_secret };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const url = authUrl(s.client, { scope: 'openid profile email', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    url.searchParams.delete('prompt');
+    const callback = await authorize(url, s.user);
+    const { body } = await exchange(s, callback.searchParams.get('code')!, verifier);
+    const res = await oauth.userInfoRequest(as, s.client, body.access_token as string, options);
+    expect(await res.json()).toMatchObject({ email, name: 'Grace Hopper', email_verified: false });
+  });
+});

@@ -1,0 +1,50 @@
+// Signing in over plain HTTP, as a browser would but without one, for protocol tests that need
+// many authorization codes: follows redirects with a cookie jar and submits Tessera's login form.
+export interface Jar {
+  cookies: Map<string, string>;
+}
+
+export const newJar = (): Jar => ({ cookies: new Map() });
+
+async function get(jar: Jar, url: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(url, {
+    ...init,
+    redirect: 'manual',
+    headers: { ...(init.headers as Record<string, string>), cookie: [...jar.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+  });
+  for (const c of res.headers.getSetCookie()) {
+    const [pair] = c.split(';');
+    const i = pair!.indexOf('=');
+    jar.cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
+  }
+  return res;
+}
+
+/**
+ * Runs an authorization request to its end: signs in when asked, approves consent when asked,
+ * and returns where Tessera finally redirects (the app's callback URL with code or error).
+ */
+export async function authorize(authUrl: URL, user: { email: string; password: string }, jar = newJar()): Promise<URL> {
+  let url = authUrl.href;
+  for (let hops = 0; hops < 10; hops++) {
+    const res = await get(jar, url);
+    if (res.status === 303 || res.status === 302) {
+      const next = new URL(res.headers.get('location')!, url);
+      if (next.origin !== authUrl.origin) return next;
+      url = next.href;
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+    const action = html.includes('/login"') ? 'login' : 'confirm';
+    const uid = new URL(url).pathname.split('/')[2];
+    const body = new URLSearchParams({ csrf: csrf!, ...(action === 'login' ? { email: user.email, password: user.password } : {}) });
+    const posted = await get(jar, `${authUrl.origin}/interaction/${uid}/${action}`, {
+      method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    if (posted.status !== 303) throw new Error(`${action} answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
+    url = new URL(posted.headers.get('location')!, url).href;
+  }
+  throw new Error('too many redirects');
+}
