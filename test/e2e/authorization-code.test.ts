@@ -2,7 +2,7 @@
 // oauth4webapi as the client and exact error bodies.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorize } from '../setup/sign-in.ts';
+import { authorize, get, newJar } from '../setup/sign-in.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
@@ -221,5 +221,40 @@ describe('userinfo', () => {
     const { body } = await exchange(s, callback.searchParams.get('code')!, verifier);
     const res = await oauth.userInfoRequest(as, s.client, body.access_token as string, options);
     expect(await res.json()).toMatchObject({ email, name: 'Grace Hopper', email_verified: false });
+  });
+});
+
+describe('the login form', () => {
+  async function loginPage(s: Awaited<ReturnType<typeof setup>>) {
+    const jar = newJar();
+    const verifier = oauth.generateRandomCodeVerifier();
+    let res = await get(jar, authUrl(s.client, { code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href);
+    const interaction = new URL(res.headers.get('location')!, server.issuer);
+    res = await get(jar, interaction.href);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await res.text())![1]!;
+    const post = async (fields: Record<string, string>) => {
+      const answer = await get(jar, `${interaction.href}/login`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields),
+      });
+      const html = await answer.text();
+      return { status: answer.status, alert: /role="alert"[^>]*>([^<]*)</.exec(html)?.[1], code: /<code>([^<]*)<\/code>/.exec(html)?.[1] };
+    };
+    return { csrf, post };
+  }
+
+  it('answers an unknown email exactly as a wrong password', async () => {
+    const s = await setup();
+    const { csrf, post } = await loginPage(s);
+    const wrong = await post({ csrf, email: s.user.email, password: 'not the password' });
+    const unknown = await post({ csrf, email: `nobody-${s.user.email}`, password: 'not the password' });
+    expect(wrong).toEqual({ status: 401, alert: 'The email or password is incorrect.', code: undefined });
+    expect(unknown).toEqual(wrong);
+  });
+
+  it('refuses a submission without the CSRF token', async () => {
+    const s = await setup();
+    const { post } = await loginPage(s);
+    expect(await post({ email: s.user.email, password: s.user.password })).toEqual({ status: 400, alert: undefined, code: 'invalid_request' });
+    expect(await post({ csrf: 'forged', email: s.user.email, password: s.user.password })).toEqual({ status: 400, alert: undefined, code: 'invalid_request' });
   });
 });

@@ -137,3 +137,52 @@ describe('tessera seed', () => {
     expect(refused.stderr).not.toContain('hunter2');
   });
 });
+
+describe('tessera users', () => {
+  it('creates, shows, disables, enables, sets passwords and deletes; never prints a hash', async () => {
+    const email = `${randomId('Mixed.Case')}@Example.test`;
+    const created = await tessera(['--json', 'users', 'create', '--email', email, '--name', 'Mixed', '--password-stdin'], { input: 'first password\n' });
+    expect(created.code).toBe(0);
+    const user = JSON.parse(created.stdout);
+    expect(user).toMatchObject({ email, name: 'Mixed', disabled: false, has_password: true });
+    expect(created.stdout).not.toContain('argon2');
+
+    // The email is unique whatever its case.
+    const again = await tessera(['users', 'create', '--email', email.toLowerCase(), '--password-stdin'], { input: 'another password' });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('exists already');
+
+    expect(await tesseraJson(['users', 'show', email.toUpperCase()])).toMatchObject({ id: user.id });
+    expect(await tesseraJson(['users', 'disable', user.id])).toMatchObject({ disabled: true });
+    expect(await tesseraJson(['users', 'enable', email])).toMatchObject({ disabled: false });
+    const short = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'short' });
+    expect(short).toMatchObject({ code: 2, stderr: 'tessera: a password needs at least 8 characters\n' });
+    expect((await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' })).code).toBe(0);
+
+    const db = new pg.Client({ connectionString: inject('databaseUrl') });
+    await db.connect();
+    const { rows } = await db.query('SELECT password_hash FROM users WHERE id = $1', [user.id]);
+    await db.end();
+    expect(rows[0].password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(rows[0].password_hash).not.toContain('a new long password');
+
+    expect((await tessera(['users', 'delete', email])).code).toBe(0);
+    expect((await tessera(['users', 'show', email])).code).toBe(2);
+  });
+
+  it('seeds users from a file with password hashes or environment references, never plain text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-users-'));
+    const email = `${randomId('seeded')}@example.test`;
+    const file = join(dir, 'users.yaml');
+    writeFileSync(file, ['users:', `  - email: ${email}`, '    name: Seeded', '    password: { env: SEEDED_PASSWORD }'].join('\n'));
+    expect(await tesseraJson(['seed', file], { SEEDED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'created' } });
+    expect(await tesseraJson(['seed', file], { SEEDED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'unchanged' } });
+    expect(await tesseraJson(['seed', file], { SEEDED_PASSWORD: 'seeded password 2' })).toMatchObject({ users: { [email]: 'updated' } });
+
+    writeFileSync(file, ['users:', `  - email: ${email}`, '    password: plain-text-password'].join('\n'));
+    const refused = await tessera(['seed', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('users.0.password: must be an environment reference { env: NAME }, never the secret itself');
+    expect(refused.stderr).not.toContain('plain-text-password');
+  });
+});

@@ -6,7 +6,7 @@ export interface Jar {
 
 export const newJar = (): Jar => ({ cookies: new Map() });
 
-async function get(jar: Jar, url: string, init: RequestInit = {}): Promise<Response> {
+export async function get(jar: Jar, url: string, init: RequestInit = {}): Promise<Response> {
   const res = await fetch(url, {
     ...init,
     redirect: 'manual',
