@@ -258,3 +258,48 @@ describe('the login form', () => {
     expect(await post({ csrf: 'forged', email: s.user.email, password: s.user.password })).toEqual({ status: 400, alert: undefined, code: 'invalid_request' });
   });
 });
+
+describe('RP-initiated logout', () => {
+  it('ends the session and returns only to a registered post_logout_redirect_uri', async () => {
+    const email = `${randomId('bye')}@example.test`;
+    await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: 'correct horse battery' });
+    const after = 'https://app.example.test/signed-out';
+    const created = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'Bye', '--grant-types', 'authorization_code', '--first-party', '--redirect-uri', REDIRECT,
+      '--post-logout-redirect-uri', after, '--scope', 'openid',
+    ]);
+    const s = { user: { email, password: 'correct horse battery' }, client: { client_id: created.client_id }, secret: created.client_secret };
+    const jar = newJar();
+    const verifier = oauth.generateRandomCodeVerifier();
+    const start = async () => {
+      const url = authUrl(s.client, { scope: 'openid', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+      url.searchParams.delete('prompt');
+      return url;
+    };
+    const callback = await authorize(await start(), s.user, jar);
+    const { body } = await exchange(s, callback.searchParams.get('code')!, verifier);
+    const idToken = body.id_token as string;
+
+    // Signed in: a new request goes straight back to the app.
+    const again = await get(jar, (await start()).href);
+    expect(again.headers.get('location')).toMatch(new RegExp(`^${REDIRECT}\\?code=`));
+
+    const wrong = await get(jar, `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example.test/' })}`);
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('post_logout_redirect_uri not registered');
+
+    const page = await get(jar, `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: after, state: 'bye' })}`);
+    const html = await page.text();
+    expect(html).toContain('Sign out of Tessera?');
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const done = await get(jar, `${server.issuer}/session/end/confirm`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ xsrf, logout: 'yes' }),
+    });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe(`${after}?state=bye`);
+
+    // Signed out: the next request asks for the password again.
+    const fresh = await get(jar, (await start()).href);
+    expect(new URL(fresh.headers.get('location')!, server.issuer).pathname).toMatch(/^\/interaction\//);
+  });
+});
