@@ -18,8 +18,15 @@ import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
+import { createLimiter, rateLimit } from './middleware/rate-limit.ts';
+import { deviceAuthorizationInterval } from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
+import { sendPage } from './views/page.ts';
+import { renderView } from './views/render.ts';
 import { userService } from './services/users.ts';
+
+// The window for device-code entry attempts: as long as a device code lives by default.
+const DEVICE_CODE_ENTRY_WINDOW = 600;
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +49,7 @@ export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
     clients: queries.clients,
     users: queries.users,
     consents: queries.consents,
+    devicePolls: queries.devicePolls,
     config,
     policy,
     logger,
@@ -71,6 +79,17 @@ export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
   app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks]));
+  app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
+  // Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1).
+  app.use(rateLimit(
+    createLimiter(db.pool, { name: 'device_code_entry', points: config.deviceFlow.attemptsPerWindow, windowSeconds: DEVICE_CODE_ENTRY_WINDOW }),
+    (ctx) => ctx.method === 'POST' && ctx.path === ROUTES.code_verification,
+    (ctx) => ctx.ip,
+    (ctx, retryAfter) => sendPage(ctx, renderView('device-done', config.brand, {
+      heading: 'Too many attempts',
+      message: `Too many codes were entered from your network. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
+    }), 429),
+  ));
   app.use(jwtAccessTokenEndpoints({
     issuer: config.issuer,
     publicJwks: () => keys.publicJwks,

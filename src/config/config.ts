@@ -20,6 +20,7 @@ export interface Config {
   brand: { name: string; logoUrl: string | undefined };
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
+  deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
   cookieKeys: string[];
   keysEncryptionKey: Buffer;
   clientSecretPepper: Buffer;
@@ -75,6 +76,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
+    deviceFlow: { codeTtl: raw.DEVICE_CODE_TTL, pollInterval: raw.DEVICE_POLL_INTERVAL, attemptsPerWindow: raw.DEVICE_CODE_ATTEMPTS },
     cookieKeys: cookieKeys!,
     keysEncryptionKey: Buffer.from(keysEncryptionKey!, 'base64url'),
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),

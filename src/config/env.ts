@@ -30,6 +30,10 @@ const schema = z.object({
   REFRESH_TOKEN_ABSOLUTE_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
   REFRESH_TOKEN_IDLE_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
   REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(2),
+  // Device Authorization Grant (RFC 8628), in seconds; attempts are per client IP.
+  DEVICE_CODE_TTL: z.coerce.number().int().min(5).max(3600).default(600),
+  DEVICE_POLL_INTERVAL: z.coerce.number().int().min(1).max(60).default(5),
+  DEVICE_CODE_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).

@@ -1,6 +1,7 @@
 // oidc-provider's configuration, as a pure function of Tessera's parts. Everything the
 // provider should not do is switched off here; what is left is what Tessera supports.
 import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
+import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 
@@ -17,7 +18,17 @@ export interface ProviderParts {
   brand: Brand;
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number };
+  deviceCodeTtl: number;
 }
+
+/** What the user-code page says for each of oidc-provider's code-entry errors. */
+const USER_CODE_ERRORS: Record<string, string> = {
+  NoCodeError: 'Enter the code shown on your device.',
+  NotFoundError: 'That code is not right. Check it and try again.',
+  ExpiredError: 'That code has expired. Start again on your device.',
+  AlreadyUsedError: 'That code has already been used. Start again on your device.',
+  AbortedError: 'The request was cancelled.',
+};
 
 // A person has this long to finish signing in once the app sent them to Tessera.
 const INTERACTION_TTL = 15 * 60;
@@ -76,6 +87,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? USERINFO_ACCESS_TOKEN_TTL,
       AuthorizationCode: AUTHORIZATION_CODE_TTL,
+      DeviceCode: parts.deviceCodeTtl,
       IdToken: ID_TOKEN_TTL,
       Interaction: INTERACTION_TTL,
       Session: parts.sessionTtl,
@@ -120,6 +132,36 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       introspection: { enabled: true, allowedPolicy: parts.introspectionPolicy as never },
       revocation: { enabled: true, allowedPolicy: parts.revocationPolicy as never },
       resourceIndicators: parts.resourceIndicators,
+      deviceFlow: {
+        enabled: true,
+        // RFC 8628 §6.1: 20 consonants without vowels (no words), no easily confused letters,
+        // 8 of them: 20^8 ≈ 2.6 × 10^10 codes, against at most DEVICE_CODE_ATTEMPTS guesses per
+        // client IP per 10 minutes. Input is case- and dash-insensitive.
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+          // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
+          const action = /action="([^"]+)"/.exec(form)?.[1];
+          const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
+          sendPage(ctx, renderView('device-input', parts.brand, {
+            action, xsrf, code: err?.userCode ?? '',
+            error: err ? USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.' : undefined,
+          }), err && err.name !== 'NoCodeError' ? 400 : 200);
+        },
+        userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
+          const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;
+          const scopes = String(code?.params?.scope ?? '').split(' ').filter(Boolean);
+          sendPage(ctx, renderView('device-confirm', parts.brand, {
+            form, userCode, clientName: client.clientName ?? client.clientId, scopes: describeScopes(scopes),
+          }));
+        },
+        successSource(ctx: KoaContextWithOIDC) {
+          sendPage(ctx, renderView('device-done', parts.brand, {
+            heading: 'Device connected',
+            message: `${ctx.oidc.client?.clientName ?? 'Your device'} is signed in. You can close this page and return to it.`,
+          }));
+        },
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx: KoaContextWithOIDC, form: string) {

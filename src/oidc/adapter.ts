@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientQueries } from '../db/queries/clients.ts';
+import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 
 // oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
@@ -13,9 +14,33 @@ import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-paylo
 // disabled in provider-config.ts.
 const SECRET_STAND_IN = randomBytes(32).toString('base64url');
 
-export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients: ClientQueries; refreshReuseGraceSeconds?: number }) {
+// RFC 8628 §3.5: each slow_down adds 5 seconds to the polling interval.
+const SLOW_DOWN_PENALTY = 5;
+// Device codes stay readable this long past their expiry, so that polling them answers
+// expired_token (RFC 8628 §3.5) rather than an unknown code's invalid_grant; their payload's
+// `exp` still says they expired, and oidc-provider checks it.
+const DEVICE_CODE_LINGER = 10 * 60;
+
+export interface AdapterDeps {
+  payloads: OidcPayloadQueries;
+  clients: ClientQueries;
+  devicePolls?: DevicePollQueries;
+  refreshReuseGraceSeconds?: number;
+  devicePollInterval?: number;
+}
+
+export function createAdapterClass(deps: AdapterDeps) {
   const { payloads, clients } = deps;
   const graceMs = (deps.refreshReuseGraceSeconds ?? 0) * 1000;
+
+  /** RFC 8628 §3.5 slow_down: a pending device code polled before its interval has passed. */
+  async function checkDevicePoll(id: string, stored: StoredPayload | undefined) {
+    if (!stored || !deps.devicePolls || Provider.ctx?.oidc?.route !== 'token') return;
+    const payload = stored.payload as { accountId?: string; error?: string; exp?: number };
+    const expiresAt = new Date(((payload.exp ?? 0) + DEVICE_CODE_LINGER) * 1000);
+    const { tooFast } = await deps.devicePolls.poll(id, deps.devicePollInterval ?? 5, SLOW_DOWN_PENALTY, expiresAt);
+    if (tooFast && !payload.accountId && !payload.error) throw new errors.SlowDown();
+  }
 
   /**
    * The refresh-token retry policy. A refresh token presented again within the grace period
@@ -44,7 +69,8 @@ export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the tessera CLI, not by the provider');
-      await payloads.upsert(this.model, id, payload as Record<string, unknown>, expiresIn);
+      const lifetime = this.model === 'DeviceCode' && expiresIn ? expiresIn + DEVICE_CODE_LINGER : expiresIn;
+      await payloads.upsert(this.model, id, payload as Record<string, unknown>, lifetime);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -53,6 +79,7 @@ export function createAdapterClass(deps: { payloads: OidcPayloadQueries; clients
       if (refusedAsRetry(this.model, stored)) {
         throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
       }
+      if (this.model === 'DeviceCode') await checkDevicePoll(id, stored);
       return toPayload(stored);
     }
 

@@ -4,6 +4,7 @@ import { providerConfiguration } from '../config/provider-config.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientQueries } from '../db/queries/clients.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
+import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { KeySet } from '../keys/key-store.ts';
@@ -26,7 +27,8 @@ export interface ProviderDeps {
   clients: ClientQueries;
   users: UserQueries;
   consents: ConsentQueries;
-  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens'>;
+  devicePolls: DevicePollQueries;
+  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow'>;
   policy: AccessTokenPolicy;
   logger: Logger;
 }
@@ -34,7 +36,11 @@ export interface ProviderDeps {
 export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(deps.issuer, providerConfiguration({
     adapter: createAdapterClass({
-      payloads: deps.payloads, clients: deps.clients, refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+      payloads: deps.payloads,
+      clients: deps.clients,
+      devicePolls: deps.devicePolls,
+      refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+      devicePollInterval: deps.config.deviceFlow.pollInterval,
     }),
     jwks: deps.keys.privateJwks as never,
     cookieKeys: deps.cookieKeys,
@@ -46,6 +52,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     brand: deps.config.brand,
     sessionTtl: deps.config.sessionTtl,
     refreshTokens: deps.config.refreshTokens,
+    deviceCodeTtl: deps.config.deviceFlow.codeTtl,
   }));
   provider.proxy = deps.trustProxy;
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../client.ts';
 import { apiQueries } from './apis.ts';
 import { clientQueries } from './clients.ts';
 import { consentQueries } from './consents.ts';
+import { devicePollQueries } from './device-polls.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
@@ -13,6 +14,7 @@ export function createQueries(prisma: PrismaClient) {
     apis: apiQueries(prisma),
     clients: clientQueries(prisma),
     consents: consentQueries(prisma),
+    devicePolls: devicePollQueries(prisma),
     payloads: oidcPayloadQueries(prisma),
     revoked: revokedTokenQueries(prisma),
     signingKeys: signingKeyQueries(prisma),
