@@ -35,25 +35,38 @@ export interface AppDeps {
   keys: KeySet;
 }
 
-export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
-  const { config, logger, db, keys } = deps;
+export interface TesseraApp {
+  app: Koa;
+  /** The provider serving now (replaced when the signing keys change). */
+  provider(): Provider;
+  /** Swaps in a provider built on these keys; requests already in flight finish on the old one. */
+  setKeys(keys: KeySet): void;
+}
+
+export function createApp(deps: AppDeps): TesseraApp {
+  const { config, logger, db } = deps;
   const queries = createQueries(db.prisma);
   const policy = accessTokenPolicy(queries.clients);
-  const provider = createProvider({
-    issuer: config.issuer,
-    trustProxy: config.trustProxy,
-    cookieKeys: config.cookieKeys,
-    clientSecretPepper: config.clientSecretPepper,
-    keys,
-    payloads: queries.payloads,
-    clients: queries.clients,
-    users: queries.users,
-    consents: queries.consents,
-    devicePolls: queries.devicePolls,
-    config,
-    policy,
-    logger,
-  });
+  // oidc-provider fixes its keys when it is constructed, so a key change builds a new one.
+  const build = (keys: KeySet) => {
+    const provider = createProvider({
+      issuer: config.issuer,
+      trustProxy: config.trustProxy,
+      cookieKeys: config.cookieKeys,
+      clientSecretPepper: config.clientSecretPepper,
+      keys,
+      payloads: queries.payloads,
+      clients: queries.clients,
+      users: queries.users,
+      consents: queries.consents,
+      devicePolls: queries.devicePolls,
+      config,
+      policy,
+      logger,
+    });
+    return { keys, provider, mounted: mount(provider as unknown as Koa) };
+  };
+  let current = build(deps.keys);
 
   const app = new Koa();
   app.proxy = config.trustProxy;
@@ -65,7 +78,7 @@ export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
 
   const health = healthRoutes(db.pool);
   const interactions = interactionRoutes({
-    provider: () => provider,
+    provider: () => current.provider,
     users: userService(queries.users),
     userQueries: queries.users,
     consents: queries.consents,
@@ -78,7 +91,8 @@ export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
   app.use(health.routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
-  app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks]));
+  // A JWKS cached for less than half the publication delay is refetched before a new key signs.
+  app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks], Math.max(1, Math.min(300, Math.floor(config.keys.publicationDelay / 2)))));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   // Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1).
   app.use(rateLimit(
@@ -92,13 +106,21 @@ export function createApp(deps: AppDeps): { app: Koa; provider: Provider } {
   ));
   app.use(jwtAccessTokenEndpoints({
     issuer: config.issuer,
-    publicJwks: () => keys.publicJwks,
+    publicJwks: () => current.keys.publicJwks,
     revoked: queries.revoked,
     payloads: queries.payloads,
     policy,
     introspectionPath: ROUTES.introspection,
     revocationPath: ROUTES.revocation,
   }));
-  app.use(mount(provider as unknown as Koa));
-  return { app, provider };
+  app.use(function provider(ctx, next) {
+    return current.mounted(ctx, next);
+  });
+  return {
+    app,
+    provider: () => current.provider,
+    setKeys(keys) {
+      current = build(keys);
+    },
+  };
 }

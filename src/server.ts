@@ -9,7 +9,10 @@ import { createDatabase, type Database } from './db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { applyMigrations, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
+import { keyPolicy } from './keys/key-policy.ts';
 import { loadKeySet } from './keys/key-store.ts';
+import { watchKeys } from './keys/key-watcher.ts';
+import { advanceKeys } from './keys/lifecycle.ts';
 import type { Logger } from './logging/logger.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
@@ -48,8 +51,16 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
       const pending = await pendingMigrations(db.pool, MIGRATIONS_DIR);
       if (pending.length) throw new Error(`the database lacks migrations ${pending.join(', ')}: run \`tessera migrate\` first`);
     }
-    const keys = await loadKeySet(createQueries(db.prisma).signingKeys, config.keysEncryptionKey);
-    const { app } = createApp({ config, logger, db, keys });
+    const queries = createQueries(db.prisma);
+    const policy = keyPolicy(config, queries.apis);
+    // On first start this creates the first key; later it catches up on anything due.
+    await advanceKeys(queries.signingKeys, policy);
+    const keys = await loadKeySet(queries.signingKeys, policy.keks);
+    const { app, setKeys } = createApp({ config, logger, db, keys });
+    const watcher = watchKeys({
+      databaseUrl: db.url, queries: queries.signingKeys, policy, initial: keys,
+      intervalMs: config.keys.checkInterval * 1000, logger, onChange: setKeys,
+    });
     const server = createServer(app.callback());
     await listen(server, config.port, config.host);
     const { port } = server.address() as AddressInfo;
@@ -60,6 +71,7 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
       url,
       db,
       async close() {
+        await watcher.stop();
         await drain(server);
         await db.close();
         await embedded?.stop();

@@ -9,6 +9,7 @@ import { createLogger } from '../logging/logger.ts';
 import { MIGRATIONS_DIR, openDatabase } from '../server.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
+import { registerKeyCommands } from './keys.ts';
 import { withCliContext, type CliContext } from './context.ts';
 import { createOutput, type Output } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
@@ -52,6 +53,7 @@ registerApiCommands(program, run);
 registerClientCommands(program, run);
 registerSeedCommand(program, run);
 registerUserCommands(program, run);
+registerKeyCommands(program, run);
 
 let code = 0;
 try {

@@ -21,8 +21,10 @@ export interface Config {
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
+  keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number };
   cookieKeys: string[];
   keysEncryptionKey: Buffer;
+  previousKeysEncryptionKey: Buffer | undefined;
   clientSecretPepper: Buffer;
   /** Human-readable notes for the start-up log (e.g. "generated secrets into ..."). */
   notices: string[];
@@ -76,9 +78,16 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
+    keys: {
+      rotationPeriod: raw.KEYS_ROTATION_PERIOD,
+      publicationDelay: raw.KEYS_PUBLICATION_DELAY,
+      checkInterval: raw.KEYS_CHECK_INTERVAL,
+      rsaBits: raw.KEYS_RSA_BITS,
+    },
     deviceFlow: { codeTtl: raw.DEVICE_CODE_TTL, pollInterval: raw.DEVICE_POLL_INTERVAL, attemptsPerWindow: raw.DEVICE_CODE_ATTEMPTS },
     cookieKeys: cookieKeys!,
     keysEncryptionKey: Buffer.from(keysEncryptionKey!, 'base64url'),
+    previousKeysEncryptionKey: raw.KEYS_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(raw.KEYS_ENCRYPTION_KEY_PREVIOUS, 'base64url') : undefined,
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),
     notices,
   };

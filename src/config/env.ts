@@ -34,6 +34,12 @@ const schema = z.object({
   DEVICE_CODE_TTL: z.coerce.number().int().min(5).max(3600).default(600),
   DEVICE_POLL_INTERVAL: z.coerce.number().int().min(1).max(60).default(5),
   DEVICE_CODE_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  // Signing keys, in seconds: how long a key signs, how long a new key is published before it
+  // signs, how often each process checks for changes; and the RSA modulus size.
+  KEYS_ROTATION_PERIOD: z.coerce.number().int().min(60).default(90 * 86_400),
+  KEYS_PUBLICATION_DELAY: z.coerce.number().int().min(1).default(3600),
+  KEYS_CHECK_INTERVAL: z.coerce.number().int().min(1).max(300).default(10),
+  KEYS_RSA_BITS: z.enum(['2048', '3072', '4096']).transform(Number).default(2048),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).
@@ -42,6 +48,8 @@ const schema = z.object({
     .optional(),
   KEYS_ENCRYPTION_KEY: base64urlKey.optional(),
   KEYS_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+  // While changing KEYS_ENCRYPTION_KEY: the old one, to open keys until `tessera keys rewrap`.
+  KEYS_ENCRYPTION_KEY_PREVIOUS: base64urlKey.optional(),
   CLIENT_SECRET_PEPPER: base64urlKey.optional(),
 });
 

@@ -35,8 +35,8 @@ const INTERACTION_TTL = 15 * 60;
 // RFC 6749 §4.1.2 recommends at most 10 minutes for a code; it is used within seconds.
 const AUTHORIZATION_CODE_TTL = 60;
 // For tokens used only at userinfo (an authorization without an API).
-const USERINFO_ACCESS_TOKEN_TTL = 3600;
-const ID_TOKEN_TTL = 3600;
+export const USERINFO_ACCESS_TOKEN_TTL = 3600;
+export const ID_TOKEN_TTL = 3600;
 
 const epoch = () => Math.floor(Date.now() / 1000);
 

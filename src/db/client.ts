@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client.ts';
 
 export interface Database {
+  url: string;
   prisma: PrismaClient;
   pool: pg.Pool;
   close(): Promise<void>;
@@ -23,6 +24,7 @@ export function createDatabase(options: { url: string; poolMax: number }): Datab
   pool.on('error', () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
+    url: options.url,
     prisma,
     pool,
     async close() {

@@ -1,42 +1,40 @@
-// The provider's signing keys, loaded from Postgres. On first start Tessera generates an
-// RS256 key; private parts never leave this module unsealed except into the provider.
+// The provider's signing keys as loaded from Postgres: the published set in signing order.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { SigningKeyQueries } from '../db/queries/signing-keys.ts';
-import { seal, unseal } from './seal.ts';
+import type { NewKey, SigningKeyQueries } from '../db/queries/signing-keys.ts';
+import { seal, unsealWithAny } from './seal.ts';
 
 export interface KeySet {
-  /** Private JWKs for oidc-provider's `jwks` (the signing key first). */
+  /** Private JWKs for oidc-provider's `jwks`, the current (signing) key first. */
   privateJwks: { keys: JWK[] };
-  /** The same keys' public halves, for verifying Tessera's own tokens. */
+  /** The same keys' public halves: what /jwks serves, and what Tessera verifies its tokens with. */
   publicJwks: { keys: JWK[] };
+  /** The kid that signs now. */
+  signingKid: string | undefined;
+  /** Changes whenever the set or a key's role changes: for telling a reload worth a swap. */
+  fingerprint: string;
 }
 
-// 2048-bit RSA is the RS256 floor (RFC 7518 §3.3) and signs about twice as fast as 3072.
-const DEFAULT_RSA_BITS = 2048;
-
-export async function loadKeySet(queries: SigningKeyQueries, kek: Buffer): Promise<KeySet> {
-  await queries.ensureCurrent('RS256', async () => generateRsaKey(kek, DEFAULT_RSA_BITS));
-  const rows = await queries.listPublished();
-  // The current key signs, so it goes first: oidc-provider picks the first key that fits.
+export async function loadKeySet(queries: SigningKeyQueries, keks: Buffer[], now = new Date()): Promise<KeySet> {
+  const rows = await queries.listPublished(now);
+  // oidc-provider signs with the first key that fits, and publishes them all: the current key
+  // goes first, so that next (published ahead of use) and retired (still verifying) keys never
+  // sign.
   rows.sort((a, b) => Number(b.state === 'current') - Number(a.state === 'current'));
-  const privateJwks = rows.map((row) => JSON.parse(unseal(row.privateJwkEnc, kek, row.kid).toString('utf8')) as JWK);
   return {
-    privateJwks: { keys: privateJwks },
+    privateJwks: { keys: rows.map((row) => JSON.parse(unsealWithAny(row.privateJwkEnc, keks, row.kid).toString('utf8')) as JWK) },
     publicJwks: { keys: rows.map((row) => row.publicJwk as JWK) },
+    signingKid: rows.find((r) => r.state === 'current')?.kid,
+    fingerprint: rows.map((r) => `${r.kid}:${r.state}`).join(','),
   };
 }
 
-export function generateRsaKey(kek: Buffer, modulusLength: number) {
+/** A new RS256 key, its private part sealed under the key-encryption key. */
+export function generateRsaKey(kek: Buffer, modulusLength: number): NewKey {
   const kid = randomUUID();
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength });
   const meta = { kid, alg: 'RS256', use: 'sig' };
   const privateJwk = { ...privateKey.export({ format: 'jwk' }), ...meta };
   const publicJwk = { ...publicKey.export({ format: 'jwk' }), ...meta };
-  return {
-    kid,
-    alg: 'RS256',
-    publicJwk,
-    privateJwkEnc: seal(Buffer.from(JSON.stringify(privateJwk)), kek, kid),
-  };
+  return { kid, alg: 'RS256', publicJwk, privateJwkEnc: seal(Buffer.from(JSON.stringify(privateJwk)), kek, kid) };
 }

@@ -29,3 +29,16 @@ export function unseal(sealed: Buffer, kek: Buffer, aad: string): Buffer {
     throw new Error(`signing key ${aad} cannot be decrypted with the configured KEYS_ENCRYPTION_KEY`);
   }
 }
+
+/**
+ * Unseals with the first key-encryption key that fits: during a change of KEYS_ENCRYPTION_KEY
+ * the previous one (KEYS_ENCRYPTION_KEY_PREVIOUS) still opens the keys not yet re-sealed.
+ */
+export function unsealWithAny(sealed: Buffer, keks: Buffer[], aad: string): Buffer {
+  for (const kek of keks.slice(0, -1)) {
+    try {
+      return unseal(sealed, kek, aad);
+    } catch { /* try the next one */ }
+  }
+  return unseal(sealed, keks[keks.length - 1]!, aad);
+}

@@ -1,6 +1,6 @@
 // The zero-set-up path: `npm start` with no DATABASE_URL runs on the embedded PostgreSQL in the
 // data directory, generates its development secrets once, and keeps everything across restarts.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,42 +9,30 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
+import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'tessera-embedded-'));
 let port: number;
-let server: ChildProcess | undefined;
+let server: ServerProcess | undefined;
 
-const env = () => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+const env = () => ({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
 
 async function start(): Promise<string> {
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
-  const issuer = `http://localhost:${port}`;
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`tessera exited: ${output}`);
-    try {
-      const res = await fetch(`${issuer}/.well-known/openid-configuration`);
-      if (res.ok) return output;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`tessera did not start: ${output}`);
+  server = await startServerProcess(env(), `http://localhost:${port}`);
+  return server.output();
 }
 
 async function stop(): Promise<number | null> {
-  const child = server!;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  const code = await server!.stop();
   server = undefined;
-  return child.exitCode;
+  return code;
 }
 
 const cli = async (args: string[]) =>
-  JSON.parse((await promisify(execFile)(process.execPath, ['src/cli/main.ts', '--json', ...args], { cwd: root, env: env() })).stdout);
+  JSON.parse((await promisify(execFile)(process.execPath, ['src/cli/main.ts', '--json', ...args], {
+    cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env() },
+  })).stdout);
 
 afterAll(async () => {
   if (server) await stop();

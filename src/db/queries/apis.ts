@@ -16,6 +16,11 @@ export function apiQueries(prisma: PrismaClient) {
     findManyByAudience(audiences: string[]) {
       return prisma.api.findMany({ where: { audience: { in: audiences } } });
     },
+    /** The longest access-token lifetime of any API, in seconds (0 when there are none). */
+    async maxAccessTokenTtl(): Promise<number> {
+      const { _max } = await prisma.api.aggregate({ _max: { accessTokenTtl: true } });
+      return _max.accessTokenTtl ?? 0;
+    },
     list() {
       return prisma.api.findMany({ orderBy: { createdAt: 'asc' } });
     },

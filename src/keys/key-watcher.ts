@@ -1,0 +1,78 @@
+// Keeps a running server's keys current without a restart: it takes the lifecycle's due steps
+// on a timer, and reloads the published set whenever any process changes it (Postgres
+// LISTEN/NOTIFY on the keys channel), with the timer as the fallback when a notification is
+// missed. A changed set is handed to `onChange`, which swaps in a provider built on it.
+import pg from 'pg';
+import { KEYS_CHANNEL, type SigningKeyQueries } from '../db/queries/signing-keys.ts';
+import type { Logger } from '../logging/logger.ts';
+import { loadKeySet, type KeySet } from './key-store.ts';
+import { advanceKeys, type KeyPolicy } from './lifecycle.ts';
+
+export interface KeyWatcher {
+  stop(): Promise<void>;
+}
+
+export function watchKeys(options: {
+  databaseUrl: string;
+  queries: SigningKeyQueries;
+  policy: KeyPolicy;
+  initial: KeySet;
+  intervalMs: number;
+  logger: Logger;
+  onChange: (keys: KeySet) => void;
+}): KeyWatcher {
+  const { queries, policy, logger } = options;
+  let fingerprint = options.initial.fingerprint;
+  let stopped = false;
+  let listener: pg.Client | undefined;
+  let reloading: Promise<void> | undefined;
+
+  async function reload() {
+    const keys = await loadKeySet(queries, policy.keks);
+    if (keys.fingerprint === fingerprint) return;
+    fingerprint = keys.fingerprint;
+    logger.info({ signing_kid: keys.signingKid, published: keys.publicJwks.keys.map((k) => k.kid) }, 'signing keys changed');
+    options.onChange(keys);
+  }
+
+  // One reload at a time; a notification during one is covered by the reload that follows it.
+  const scheduleReload = () => {
+    reloading ??= reload().catch((err: unknown) => logger.warn({ err }, 'could not reload signing keys')).finally(() => { reloading = undefined; });
+    return reloading;
+  };
+
+  async function listen() {
+    if (stopped) return;
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on('error', () => {}); // reconnected below when the connection ends
+    client.on('notification', () => void scheduleReload());
+    client.on('end', () => {
+      listener = undefined;
+      if (!stopped) setTimeout(() => void listen().catch(() => {}), options.intervalMs).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${KEYS_CHANNEL}`);
+      listener = client;
+    } catch {
+      await client.end().catch(() => {});
+    }
+  }
+
+  const timer = setInterval(() => {
+    void advanceKeys(queries, policy)
+      .then(() => scheduleReload())
+      .catch((err: unknown) => logger.warn({ err }, 'could not advance the signing-key lifecycle'));
+  }, options.intervalMs);
+  timer.unref();
+  void listen();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await reloading;
+      await listener?.end().catch(() => {});
+    },
+  };
+}

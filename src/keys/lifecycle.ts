@@ -1,0 +1,110 @@
+// The signing-key lifecycle: next → current → retired → gone.
+//
+// A new key is published (state next) a publication delay before it signs, so that resource
+// servers' JWKS caches hold it before any token needs it. It becomes current when the delay
+// has passed and the current key is due (or at once after an operator's `keys rotate`, once the
+// delay has passed). The key it replaces is retired: it signs nothing, but stays in the JWKS
+// until every token it signed has expired, then is deleted. Every step runs under one advisory
+// lock, so replicas taking the same decision at once make it once.
+import type { SigningKeyQueries, SigningKeyTx } from '../db/queries/signing-keys.ts';
+import { NotFound } from '../errors.ts';
+import { generateRsaKey } from './key-store.ts';
+
+export interface KeyPolicy {
+  /** Seals new keys. */
+  kek: Buffer;
+  /** Opens keys: the current key-encryption key, then the previous one, if any. */
+  keks: Buffer[];
+  rsaBits: number;
+  /** Seconds a key signs before the next one takes over. */
+  rotationPeriod: number;
+  /** Seconds a new key is published before it signs. */
+  publicationDelay: number;
+  /** Seconds the longest-lived token signed now stays valid (retired keys stay this long). */
+  retention: () => Promise<number>;
+}
+
+const addSeconds = (d: Date, s: number) => new Date(d.getTime() + s * 1000);
+
+async function promote(tx: SigningKeyTx, nextKid: string, current: { kid: string } | undefined, policy: KeyPolicy, now: Date) {
+  if (current) {
+    await tx.setState(current.kid, { state: 'retired', retiredAt: now, unpublishAt: addSeconds(now, await policy.retention()) });
+  }
+  await tx.setState(nextKid, { state: 'current', activatedAt: now });
+}
+
+/** Takes every step that is due; true when anything changed. Safe to call often, from anywhere. */
+export function advanceKeys(queries: SigningKeyQueries, policy: KeyPolicy, now = new Date()): Promise<boolean> {
+  return queries.change(async (tx) => {
+    const keys = await tx.list();
+    const current = keys.find((k) => k.state === 'current');
+    const next = keys.find((k) => k.state === 'next');
+    let changed = (await tx.deleteUnpublished(now)).length > 0;
+
+    if (!current) {
+      // First start (or after an emergency): a key must sign now; there is nothing to wait for.
+      if (next) await promote(tx, next.kid, undefined, policy, now);
+      else await tx.insert(generateRsaKey(policy.kek, policy.rsaBits), 'current', now);
+      return true;
+    }
+    const due = addSeconds(current.activatedAt ?? current.createdAt, policy.rotationPeriod);
+    if (!next && now >= addSeconds(due, -policy.publicationDelay)) {
+      await tx.insert(generateRsaKey(policy.kek, policy.rsaBits), 'next', now);
+      return true;
+    }
+    // Scheduled, the next key was published a delay before `due`; after `keys rotate`, it takes
+    // over as soon as it has been published for the delay.
+    if (next && now >= addSeconds(next.createdAt, policy.publicationDelay)) {
+      await promote(tx, next.kid, current, policy, now);
+      changed = true;
+    }
+    return changed;
+  });
+}
+
+/** `tessera keys rotate`: publish a new key now; it signs once the publication delay has passed. */
+export async function rotateKeys(queries: SigningKeyQueries, policy: KeyPolicy, now = new Date()): Promise<string> {
+  let kid = '';
+  await queries.change(async (tx) => {
+    const existing = (await tx.list()).find((k) => k.state === 'next');
+    if (existing) {
+      kid = existing.kid;
+      return false;
+    }
+    const key = generateRsaKey(policy.kek, policy.rsaBits);
+    await tx.insert(key, 'next', now);
+    kid = key.kid;
+    return true;
+  });
+  return kid;
+}
+
+/**
+ * `tessera keys retire KID --compromised`: the key leaves the JWKS at once, so every token it
+ * signed stops verifying; if it was signing, a new key signs immediately, with no publication
+ * delay (resource servers fetch it on the unknown kid).
+ */
+export async function retireCompromised(queries: SigningKeyQueries, policy: KeyPolicy, kid: string, now = new Date()): Promise<{ newKid: string | undefined }> {
+  let newKid: string | undefined;
+  const found = await queries.change(async (tx) => {
+    const keys = await tx.list();
+    const key = keys.find((k) => k.kid === kid);
+    if (!key) return false;
+    await tx.setState(kid, { state: 'retired', retiredAt: now, unpublishAt: now });
+    if (key.state === 'current') {
+      const next = keys.find((k) => k.state === 'next');
+      if (next) {
+        await tx.setState(next.kid, { state: 'current', activatedAt: now });
+        newKid = next.kid;
+      } else {
+        const fresh = generateRsaKey(policy.kek, policy.rsaBits);
+        await tx.insert(fresh, 'current', now);
+        newKid = fresh.kid;
+      }
+    }
+    await tx.deleteUnpublished(now);
+    return true;
+  });
+  if (!found) throw new NotFound(`no signing key has kid ${kid}`);
+  return { newKid };
+}

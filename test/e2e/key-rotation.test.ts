@@ -1,0 +1,147 @@
+// Signing keys rotate with no restart and no failed verification, on every instance: two
+// Tessera processes on one database, rotated through the CLI, checked with jose against /jwks.
+// The keys live in a database of this file's own, so rotating them disturbs no other test.
+import { decodeProtectedHeader, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { applyMigrations } from '../../src/db/migrate.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { unseal } from '../../src/keys/seal.ts';
+import { MIGRATIONS_DIR } from '../../src/server.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
+import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
+import { tessera, tesseraJson, TEST_SECRETS } from '../setup/tessera.ts';
+
+const AUDIENCE = 'https://rotating.example.test';
+const PUBLICATION_DELAY = 4;
+let database: ScratchDatabase;
+let servers: ServerProcess[] = [];
+let env: Record<string, string>;
+let auth: string;
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, seconds: number): Promise<T> {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    const found = await check();
+    if (found !== undefined) return found;
+    if (Date.now() > until) throw new Error(`not within ${seconds} s: ${what}`);
+    await wait(200);
+  }
+}
+
+const jwks = async (s: ServerProcess) => (await (await fetch(`${s.issuer}/jwks`)).json()) as JSONWebKeySet;
+const kids = async (s: ServerProcess) => (await jwks(s)).keys.map((k) => k.kid).sort();
+async function token(s: ServerProcess): Promise<string> {
+  const res = await fetch(`${s.issuer}/token`, {
+    method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+const signer = async (s: ServerProcess) => decodeProtectedHeader(await token(s)).kid!;
+const verifies = async (s: ServerProcess, jwt: string) => jwtVerify(jwt, createLocalJWKSet(await jwks(s)), { algorithms: ['RS256'] }).then(() => true, () => false);
+
+beforeAll(async () => {
+  database = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_keys');
+  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+  await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+  await pool.end();
+  env = { ...TEST_SECRETS, DATABASE_URL: database.url, KEYS_PUBLICATION_DELAY: String(PUBLICATION_DELAY), KEYS_CHECK_INTERVAL: '1', HOST: '127.0.0.1' };
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort();
+    // One issuer for both replicas, as behind a load balancer.
+    servers.push(await startServerProcess({ ...env, PORT: String(port), ISSUER: 'http://tessera.example.test' }, `http://127.0.0.1:${port}`));
+  }
+  await tesseraJson(['apis', 'create', '--audience', AUDIENCE, '--ttl', '600'], env);
+  const client = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'k', '--grant-types', 'client_credentials', '--api', AUDIENCE], env);
+  auth = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of servers) await s.stop();
+  servers = [];
+  await database?.drop();
+});
+
+describe('signing-key rotation', () => {
+  it('publishes a new key before it signs, switches both replicas, and keeps old tokens verifying', async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess];
+    const first = await signer(a);
+    expect(await signer(b)).toBe(first);
+    const oldToken = await token(a);
+
+    const rotated = await tesseraJson<{ kid: string }>(['keys', 'rotate'], env);
+    // Within a second or two both publish the new key; neither signs with it yet.
+    await eventually('both replicas publish the new key', async () => ((await kids(a)).includes(rotated.kid) && (await kids(b)).includes(rotated.kid) ? true : undefined), 3);
+    expect(await signer(a)).toBe(first);
+    expect(await signer(b)).toBe(first);
+
+    // After the publication delay both sign with it and serve the same JWKS.
+    await eventually('both replicas sign with the new key', async () => ((await signer(a)) === rotated.kid && (await signer(b)) === rotated.kid ? true : undefined), PUBLICATION_DELAY + 4);
+    expect(await kids(a)).toEqual(await kids(b));
+    expect(await kids(a)).toEqual([first, rotated.kid].sort());
+
+    // A token signed before the rotation still verifies: its key is retired, not gone.
+    expect(await verifies(a, oldToken)).toBe(true);
+    expect(await verifies(b, oldToken)).toBe(true);
+
+    const listed = await tesseraJson<{ kid: string; state: string; retired_at: string; unpublish_at: string }[]>(['keys', 'list'], env);
+    const retired = listed.find((k) => k.kid === first)!;
+    expect(retired.state).toBe('retired');
+    // It stays published as long as the longest token it signed can live: the ID token's hour
+    // (longer than the API's 600 s) plus a minute of clock skew.
+    expect(Date.parse(retired.unpublish_at) - Date.parse(retired.retired_at)).toBe((3600 + 60) * 1000);
+  }, 60_000);
+
+  it('removes a retired key only once its tokens have expired', async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess];
+    const retired = (await tesseraJson<{ kid: string; state: string }[]>(['keys', 'list'], env)).find((k) => k.state === 'retired')!;
+    expect(await kids(a)).toContain(retired.kid);
+    // Let its time come (rather than wait an hour).
+    const db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    await db.query("UPDATE signing_keys SET unpublish_at = now() - interval '1 second' WHERE kid = $1", [retired.kid]);
+    await db.end();
+    await eventually('the retired key leaves both JWKS', async () => (!(await kids(a)).includes(retired.kid) && !(await kids(b)).includes(retired.kid) ? true : undefined), 5);
+  }, 30_000);
+
+  it('an emergency retirement takes a compromised key out at once, and a new key signs', async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess];
+    const compromised = await signer(a);
+    const before = await token(a);
+    const result = await tessera(['--json', 'keys', 'retire', compromised, '--compromised'], { env });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`WARNING: key ${compromised} is out of the JWKS`);
+    const { signing_kid: replacement } = JSON.parse(result.stdout) as { signing_kid: string };
+    await eventually('both replicas drop the compromised key and sign with the new one', async () => (
+      !(await kids(a)).includes(compromised) && !(await kids(b)).includes(compromised)
+      && (await signer(a)) === replacement && (await signer(b)) === replacement ? true : undefined), 5);
+    expect(await verifies(a, before)).toBe(false);
+  }, 30_000);
+
+  it('keeps private keys unreadable without the key-encryption key, and can change that key', async () => {
+    const db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    const { rows } = await db.query<{ kid: string; private_jwk_enc: Buffer; public_jwk: { n: string } }>('SELECT kid, private_jwk_enc, public_jwk FROM signing_keys');
+    expect(rows.length).toBeGreaterThan(0);
+    const kek = Buffer.from(TEST_SECRETS.KEYS_ENCRYPTION_KEY, 'base64url');
+    for (const row of rows) {
+      const stored = row.private_jwk_enc.toString('latin1');
+      const jwk = JSON.parse(unseal(row.private_jwk_enc, kek, row.kid).toString()) as { d: string; p: string; n: string };
+      for (const secret of [jwk.d, jwk.p, '"d"', 'PRIVATE KEY']) expect(stored).not.toContain(secret);
+      expect(jwk.n).toBe(row.public_jwk.n);
+      expect(() => unseal(row.private_jwk_enc, Buffer.alloc(32, 1), row.kid)).toThrow('cannot be decrypted with the configured KEYS_ENCRYPTION_KEY');
+    }
+
+    const newKek = Buffer.alloc(32, 42).toString('base64url');
+    const rewrapped = await tesseraJson<{ rewrapped: number }>(['keys', 'rewrap'], { ...env, KEYS_ENCRYPTION_KEY: newKek, KEYS_ENCRYPTION_KEY_PREVIOUS: TEST_SECRETS.KEYS_ENCRYPTION_KEY });
+    expect(rewrapped.rewrapped).toBe(rows.length);
+    const after = await db.query<{ kid: string; private_jwk_enc: Buffer }>('SELECT kid, private_jwk_enc FROM signing_keys');
+    await db.end();
+    for (const row of after.rows) {
+      expect(() => unseal(row.private_jwk_enc, kek, row.kid)).toThrow();
+      expect(JSON.parse(unseal(row.private_jwk_enc, Buffer.from(newKek, 'base64url'), row.kid).toString())).toHaveProperty('d');
+    }
+  });
+});

@@ -1,0 +1,39 @@
+// Tessera as its own OS process (`node src/main.ts`), as operators run it: for tests of
+// restarts, several replicas, and the zero-configuration start.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+export interface ServerProcess {
+  issuer: string;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `node src/main.ts` with exactly this environment and waits until it serves discovery. */
+export async function startServerProcess(env: Record<string, string>, issuer: string): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+    cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`tessera exited: ${output}`);
+    if (i > 300) throw new Error(`tessera did not start: ${output}`);
+    try {
+      if ((await fetch(`${issuer}/.well-known/openid-configuration`)).ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    issuer,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      return child.exitCode;
+    },
+  };
+}
