@@ -16,17 +16,48 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { accessTokenPolicy } from './oidc/access-token-policy.ts';
 import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { createProvider } from './oidc/provider.ts';
-import { interactionRoutes } from './interactions/routes.ts';
+import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { createLimiter, rateLimit } from './middleware/rate-limit.ts';
 import { deviceAuthorizationInterval } from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { MIGRATIONS_DIR } from './db/migrate.ts';
+import { httpMetrics } from './metrics/http-metrics.ts';
+import { createMetrics, type Metrics } from './metrics/registry.ts';
+import { auditTrail, type Audit } from './services/audit.ts';
 import { sendPage } from './views/page.ts';
 import { renderView } from './views/render.ts';
 import { userService } from './services/users.ts';
 
 // The window for device-code entry attempts: as long as a device code lives by default.
 const DEVICE_CODE_ENTRY_WINDOW = 600;
+// Sign-in limits count over 15 minutes (OWASP's usual lockout period): long enough to stop
+// guessing, short enough that a locked-out user is not locked out for long.
+const LOGIN_WINDOW = 15 * 60;
+
+/** The client id of a Basic Authorization header, if it has one (RFC 6749 §2.3.1). */
+function basicUser(header: string): string | undefined {
+  if (!/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i <= 0) return undefined;
+  try {
+    return `client:${decodeURIComponent(decoded.slice(0, i))}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a sign-in attempt leaves behind: a metric and an audit event (never the password). */
+function recordLogin(metrics: Metrics, audit: Audit) {
+  return (attempt: LoginAttempt) => {
+    metrics.logins.inc({ outcome: attempt.outcome });
+    void audit.record(attempt.outcome === 'success'
+      ? { type: 'login.succeeded', actor: attempt.userId!, subject: attempt.userId, ip: attempt.ip }
+      : { type: 'login.failed', actor: 'anonymous', subject: attempt.email, ip: attempt.ip, details: { reason: attempt.outcome } });
+  };
+}
 
 export interface AppDeps {
   config: Config;
@@ -37,6 +68,7 @@ export interface AppDeps {
 
 export interface TesseraApp {
   app: Koa;
+  metrics: Metrics;
   /** The provider serving now (replaced when the signing keys change). */
   provider(): Provider;
   /** Swaps in a provider built on these keys; requests already in flight finish on the old one. */
@@ -47,6 +79,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   const { config, logger, db } = deps;
   const queries = createQueries(db.prisma);
   const policy = accessTokenPolicy(queries.clients);
+  const metrics = createMetrics(db.pool);
+  const audit = auditTrail(queries.auditEvents, logger);
   // oidc-provider fixes its keys when it is constructed, so a key change builds a new one.
   const build = (keys: KeySet) => {
     const provider = createProvider({
@@ -63,6 +97,8 @@ export function createApp(deps: AppDeps): TesseraApp {
       config,
       policy,
       logger,
+      metrics,
+      audit,
     });
     return { keys, provider, mounted: mount(provider as unknown as Koa) };
   };
@@ -76,7 +112,14 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Koa prints unhandled errors itself unless told otherwise; the error handler has logged them.
   app.silent = true;
 
-  const health = healthRoutes(db.pool);
+  const health = healthRoutes({ pool: db.pool, migrationsDir: MIGRATIONS_DIR, keysLoaded: () => current.keys.signingKid !== undefined });
+  const loginLimits = {
+    // A password guesser spraying accounts from one address.
+    perIp: createLimiter(db.pool, { name: 'login_ip', points: config.rateLimits.loginPerIp, windowSeconds: LOGIN_WINDOW }),
+    // A password guesser on one account: counted per account *and* IP, so that an attacker
+    // cannot lock the real user out from the user's own network.
+    perAccount: createLimiter(db.pool, { name: 'login_account', points: config.rateLimits.loginFailures, windowSeconds: LOGIN_WINDOW }),
+  };
   const interactions = interactionRoutes({
     provider: () => current.provider,
     users: userService(queries.users),
@@ -84,11 +127,17 @@ export function createApp(deps: AppDeps): TesseraApp {
     consents: queries.consents,
     brand: config.brand,
     csrfKey: config.cookieKeys[0]!,
+    limits: loginLimits,
+    audit,
+    onLogin: recordLogin(metrics, audit),
+    onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
   });
   app.use(requestContext(logger));
+  app.use(httpMetrics(metrics));
   app.use(errorHandler(config.brand));
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(health.routes());
+  if (config.metrics.token) app.use(metricsRoutes(metrics.registry, config.metrics.token).routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
   // A JWKS cached for less than half the publication delay is refetched before a new key signs.
@@ -104,12 +153,24 @@ export function createApp(deps: AppDeps): TesseraApp {
       message: `Too many codes were entered from your network. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
     }), 429),
   ));
+  // Per client (the Basic-authentication user, else the address) at the token endpoint.
+  app.use(rateLimit(
+    createLimiter(db.pool, { name: 'token', points: config.rateLimits.tokenPerMinute, windowSeconds: 60 }),
+    (ctx) => ctx.method === 'POST' && ctx.path === ROUTES.token,
+    (ctx) => basicUser(ctx.get('authorization')) ?? `ip:${ctx.ip}`,
+    (ctx, retryAfter) => {
+      metrics.rateLimited.inc({ limit: 'token' });
+      ctx.status = 429;
+      ctx.body = { error: 'rate_limited', error_description: `too many token requests for this client; retry after ${retryAfter} s` };
+    },
+  ));
   app.use(jwtAccessTokenEndpoints({
     issuer: config.issuer,
     publicJwks: () => current.keys.publicJwks,
     revoked: queries.revoked,
     payloads: queries.payloads,
     policy,
+    audit,
     introspectionPath: ROUTES.introspection,
     revocationPath: ROUTES.revocation,
   }));
@@ -118,6 +179,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   });
   return {
     app,
+    metrics,
     provider: () => current.provider,
     setKeys(keys) {
       current = build(keys);

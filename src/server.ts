@@ -1,21 +1,21 @@
 // Starting and stopping a Tessera server: database (external or embedded), migrations, keys,
 // app, HTTP listener. main.ts runs it for the process; tests run it in-process on port 0.
 import { createServer, type Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
 import { createApp } from './app.ts';
+import { scheduleCleanup } from './jobs/cleanup.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
-import { applyMigrations, pendingMigrations } from './db/migrate.ts';
+import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
 import { keyPolicy } from './keys/key-policy.ts';
 import { loadKeySet } from './keys/key-store.ts';
 import { watchKeys } from './keys/key-watcher.ts';
 import { advanceKeys } from './keys/lifecycle.ts';
 import type { Logger } from './logging/logger.ts';
-
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../prisma/migrations', import.meta.url));
 
 // How long in-flight requests get to finish on shutdown before connections are cut; below the
 // 30 s that Docker and Kubernetes wait between SIGTERM and SIGKILL.
@@ -56,7 +56,16 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
     // On first start this creates the first key; later it catches up on anything due.
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
-    const { app, setKeys } = createApp({ config, logger, db, keys });
+    const { app, setKeys, metrics } = createApp({ config, logger, db, keys });
+    const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
+    // Metrics on their own listener, for an internal network (see routes/metrics.ts).
+    let metricsServer: Server | undefined;
+    if (config.metrics.port !== undefined) {
+      const metricsApp = new Koa();
+      metricsApp.use(metricsRoutes(metrics.registry, undefined).routes());
+      metricsServer = createServer(metricsApp.callback());
+      await listen(metricsServer, config.metrics.port, config.host);
+    }
     const watcher = watchKeys({
       databaseUrl: db.url, queries: queries.signingKeys, policy, initial: keys,
       intervalMs: config.keys.checkInterval * 1000, logger, onChange: setKeys,
@@ -71,7 +80,9 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
       url,
       db,
       async close() {
+        cleanup.stop();
         await watcher.stop();
+        if (metricsServer) await drain(metricsServer);
         await drain(server);
         await db.close();
         await embedded?.stop();

@@ -3,11 +3,13 @@ import type { Config } from '../config/config.ts';
 import { createQueries, type Queries } from '../db/queries/index.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logging/logger.ts';
-import { applyMigrations } from '../db/migrate.ts';
-import { MIGRATIONS_DIR, openDatabase } from '../server.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
+import { openDatabase } from '../server.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
 import { userService, type UserService } from '../services/users.ts';
+import { auditTrail, type Audit } from '../services/audit.ts';
+import { userInfo } from 'node:os';
 
 export interface CliContext {
   config: Config;
@@ -16,6 +18,8 @@ export interface CliContext {
   apis: ApiService;
   clients: ClientService;
   users: UserService;
+  audit: Audit;
+  actor: string;
 }
 
 export async function withCliContext<T>(config: Config, logger: Logger, run: (ctx: CliContext) => Promise<T>): Promise<T> {
@@ -27,13 +31,18 @@ export async function withCliContext<T>(config: Config, logger: Logger, run: (ct
       await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: (msg, fields) => logger.info(fields ?? {}, msg) });
     }
     const queries = createQueries(db.prisma);
+    const audit = auditTrail(queries.auditEvents, logger);
+    // The audit trail names the operating-system account that ran the command.
+    const actor = `cli:${userInfo().username}`;
     return await run({
       config,
       db,
       queries,
-      apis: apiService(queries.apis),
-      clients: clientService({ clients: queries.clients, apis: queries.apis, pepper: config.clientSecretPepper }),
-      users: userService(queries.users),
+      audit,
+      actor,
+      apis: apiService(queries.apis, audit, actor),
+      clients: clientService({ clients: queries.clients, apis: queries.apis, pepper: config.clientSecretPepper, audit, actor }),
+      users: userService(queries.users, audit, actor),
     });
   } finally {
     await db.close();

@@ -19,10 +19,11 @@ export function registerKeyCommands(program: Command, run: Run): void {
 
   keys.command('rotate')
     .description('publish a new key now; it starts signing after KEYS_PUBLICATION_DELAY, and the current key retires then')
-    .action(() => run(async ({ config, queries }, out) => {
+    .action(() => run(async ({ config, queries, audit, actor }, out) => {
       const policy = keyPolicy(config, queries.apis);
       await advanceKeys(queries.signingKeys, policy);
       const kid = await rotateKeys(queries.signingKeys, policy);
+      await audit.record({ type: 'key.published', actor, subject: kid });
       const signsAt = new Date(Date.now() + config.keys.publicationDelay * 1000).toISOString();
       out.result({ kid, state: 'next', signs_from: signsAt }, () => `published key ${kid}; it signs from about ${signsAt} (every server picks it up by itself)`);
     }));
@@ -31,15 +32,16 @@ export function registerKeyCommands(program: Command, run: Run): void {
     .description('EMERGENCY: remove a compromised key from the JWKS now; every token it signed stops verifying')
     .argument('<kid>')
     .requiredOption('--compromised', 'confirm that this key is compromised and its tokens must die now')
-    .action((kid: string) => run(async ({ config, queries }, out) => {
+    .action((kid: string) => run(async ({ config, queries, audit, actor }, out) => {
       const { newKid } = await retireCompromised(queries.signingKeys, keyPolicy(config, queries.apis), kid);
+      await audit.record({ type: 'key.retired_compromised', actor, subject: kid, details: { signing_kid: newKid ?? null } });
       process.stderr.write(`WARNING: key ${kid} is out of the JWKS. Every token it signed is now invalid; users and services must sign in again.\n`);
       out.result({ retired: kid, signing_kid: newKid ?? null }, () => `retired ${kid}${newKid ? `; ${newKid} signs from now` : ''}`);
     }));
 
   keys.command('rewrap')
     .description('re-seal every private key under KEYS_ENCRYPTION_KEY (opening them with it or KEYS_ENCRYPTION_KEY_PREVIOUS)')
-    .action(() => run(async ({ config, queries }, out) => {
+    .action(() => run(async ({ config, queries, audit, actor }, out) => {
       const policy = keyPolicy(config, queries.apis);
       let count = 0;
       await queries.signingKeys.change(async (tx) => {
@@ -49,6 +51,7 @@ export function registerKeyCommands(program: Command, run: Run): void {
         }
         return false; // the keys themselves did not change: nobody needs to reload
       });
+      await audit.record({ type: 'key.rewrapped', actor, details: { keys: count } });
       out.result({ rewrapped: count }, () => `re-sealed ${count} key(s) under KEYS_ENCRYPTION_KEY; KEYS_ENCRYPTION_KEY_PREVIOUS can now be removed`);
     }));
 }

@@ -3,13 +3,14 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { ConfigError } from '../config/env.ts';
-import { applyMigrations } from '../db/migrate.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
-import { MIGRATIONS_DIR, openDatabase } from '../server.ts';
+import { openDatabase } from '../server.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerKeyCommands } from './keys.ts';
+import { registerOperationsCommands } from './operations.ts';
 import { withCliContext, type CliContext } from './context.ts';
 import { createOutput, type Output } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
@@ -54,6 +55,7 @@ registerClientCommands(program, run);
 registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);
+registerOperationsCommands(program, run);
 
 let code = 0;
 try {

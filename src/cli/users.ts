@@ -80,10 +80,14 @@ export function registerUserCommands(program: Command, run: Run): void {
     }));
   grants.command('revoke').description('revoke a grant: its refresh tokens stop working, its access tokens introspect inactive').argument('<grant_id>')
     .option('--forget-consent', 'also forget what the user approved for that client')
-    .action((grantId: string, opts) => run(async ({ queries }, out) => {
+    .action((grantId: string, opts) => run(async ({ queries, audit, actor }, out) => {
       const grant = await queries.payloads.find('Grant', grantId);
       if (!grant || !(await queries.payloads.revokeGrant(grantId))) throw new NotFound(`no grant ${grantId}`);
-      if (opts.forgetConsent) await queries.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
+      await audit.record({ type: 'grant.revoked', actor, subject: grantId, details: { client_id: grant.payload.clientId } });
+      if (opts.forgetConsent) {
+        await queries.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
+        await audit.record({ type: 'consent.revoked', actor, subject: String(grant.payload.accountId), details: { client_id: grant.payload.clientId } });
+      }
       out.result({ revoked: grantId }, () => `revoked grant ${grantId}`);
     }));
 }

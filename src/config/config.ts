@@ -21,6 +21,9 @@ export interface Config {
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
+  metrics: { port: number | undefined; token: string | undefined };
+  rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
+  cleanupInterval: number;
   keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number };
   cookieKeys: string[];
   keysEncryptionKey: Buffer;
@@ -78,6 +81,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
+    metrics: { port: raw.METRICS_PORT, token: raw.METRICS_TOKEN },
+    rateLimits: { tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE, loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP, loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES },
+    cleanupInterval: raw.CLEANUP_INTERVAL,
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,
       publicationDelay: raw.KEYS_PUBLICATION_DELAY,

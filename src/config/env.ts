@@ -40,6 +40,16 @@ const schema = z.object({
   KEYS_PUBLICATION_DELAY: z.coerce.number().int().min(1).default(3600),
   KEYS_CHECK_INTERVAL: z.coerce.number().int().min(1).max(300).default(10),
   KEYS_RSA_BITS: z.enum(['2048', '3072', '4096']).transform(Number).default(2048),
+  // Operations. Metrics: on their own port (for an internal network), and/or on the main port
+  // behind a bearer token; with neither, /metrics is off.
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'needs at least 16 characters').optional(),
+  // Rate limits: token requests per client per minute; sign-in attempts per IP per 15 minutes;
+  // failed sign-ins for one account from one IP before that pair is locked for 15 minutes.
+  RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
+  RATE_LIMIT_LOGIN_PER_IP: z.coerce.number().int().min(1).default(100),
+  RATE_LIMIT_LOGIN_FAILURES: z.coerce.number().int().min(1).default(10),
+  CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).

@@ -13,7 +13,16 @@ import { renderView, type Brand } from '../views/render.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { readForm } from './form-body.ts';
 import { describeScopes } from './scope-descriptions.ts';
-import { loginEvents } from './login-events.ts';
+import type { RateLimiterPostgres } from 'rate-limiter-flexible';
+import type { Audit } from '../services/audit.ts';
+import { normalizeEmail } from '../services/users.ts';
+
+export interface LoginAttempt {
+  outcome: 'success' | 'failure' | 'locked';
+  ip: string;
+  userId?: string;
+  email?: string;
+}
 
 export interface InteractionDeps {
   provider: () => Provider;
@@ -22,6 +31,10 @@ export interface InteractionDeps {
   consents: ConsentQueries;
   brand: Brand;
   csrfKey: string;
+  limits: { perIp: RateLimiterPostgres; perAccount: RateLimiterPostgres };
+  audit: Audit;
+  onLogin: (attempt: LoginAttempt) => void;
+  onRateLimited: () => void;
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -44,6 +57,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(to);
+  }
+
+  /** Seconds until the address or the account-from-address may try again, or 0. */
+  async function lockedFor(ip: string, accountKey: string): Promise<number> {
+    const [byIp, byAccount] = await Promise.all([deps.limits.perIp.get(ip), deps.limits.perAccount.get(accountKey)]);
+    const waits = [
+      byIp && byIp.consumedPoints >= deps.limits.perIp.points ? byIp.msBeforeNext : 0,
+      byAccount && byAccount.consumedPoints >= deps.limits.perAccount.points ? byAccount.msBeforeNext : 0,
+    ];
+    return Math.ceil(Math.max(...waits) / 1000);
   }
 
   async function checkedForm(ctx: Context) {
@@ -70,13 +93,29 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { provider, found, clientName } = await details(ctx);
     const form = await checkedForm(ctx);
     const email = form.get('email') ?? '';
-    const user = await deps.users.authenticate(email, form.get('password') ?? '');
-    if (!user) {
-      loginEvents.emit('failure', { email, ip: ctx.ip });
-      page(ctx, 'login', { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error: LOGIN_FAILED }, 401);
+    const accountKey = `${normalizeEmail(email)}|${ctx.ip}`;
+    const again = (error: string, status: number) =>
+      page(ctx, 'login', { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error }, status);
+
+    // Every attempt counts against the address; failures count against the account from it.
+    const locked = await lockedFor(ctx.ip, accountKey);
+    if (locked) {
+      deps.onRateLimited();
+      deps.onLogin({ outcome: 'locked', ip: ctx.ip, email });
+      ctx.set('Retry-After', String(locked));
+      again(`Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`, 429);
       return;
     }
-    loginEvents.emit('success', { userId: user.id, ip: ctx.ip });
+    await deps.limits.perIp.penalty(ctx.ip, 1);
+    const user = await deps.users.authenticate(email, form.get('password') ?? '');
+    if (!user) {
+      await deps.limits.perAccount.penalty(accountKey, 1);
+      deps.onLogin({ outcome: 'failure', ip: ctx.ip, email });
+      again(LOGIN_FAILED, 401);
+      return;
+    }
+    await deps.limits.perAccount.delete(accountKey);
+    deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.
     await finish(ctx, provider, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true } });
@@ -95,7 +134,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    await deps.consents.grant(accountId, clientId, String(found.params.scope ?? '').split(' ').filter(Boolean));
+    const approved = String(found.params.scope ?? '').split(' ').filter(Boolean);
+    await deps.consents.grant(accountId, clientId, approved);
+    await deps.audit.record({ type: 'consent.granted', actor: accountId, subject: clientId, ip: ctx.ip, details: { scopes: approved } });
     await finish(ctx, provider, { consent: { grantId } });
   });
 

@@ -2,6 +2,8 @@
 // credentials are logged: never a token value, a code or a secret.
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { Audit } from '../services/audit.ts';
 
 const ENDPOINT_ERRORS = [
   'authorization.error', 'backchannel.error', 'jwks.error', 'discovery.error', 'end_session.error',
@@ -15,7 +17,7 @@ interface OidcError extends Error {
   status?: number;
 }
 
-export function logProviderEvents(provider: Provider, logger: Logger): void {
+export function logProviderEvents(provider: Provider, logger: Logger, metrics?: Metrics, audit?: Audit): void {
   const log = (ctx: KoaContextWithOIDC | undefined) => (ctx?.state?.log as Logger | undefined) ?? logger;
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
@@ -27,6 +29,11 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
       // JWT access tokens at introspection/revocation are answered by Tessera
       // (jwt-access-tokens.ts); the provider's refusal of them is not an error.
       if (err.error === 'unsupported_token_type') return;
+      metrics?.oauthErrors.inc({ error: err.error ?? 'unknown', endpoint: event.replace(/\.error$/, '') });
+      if ((err as { error_detail?: string }).error_detail === 'refresh token already used') {
+        metrics?.refreshReuse.inc();
+        void audit?.record({ type: 'refresh_token.reuse_detected', actor: ctx?.oidc?.client?.clientId ?? 'unknown', ip: ctx?.ip });
+      }
       log(ctx).info({
         event,
         error: err.error,
@@ -36,7 +43,13 @@ export function logProviderEvents(provider: Provider, logger: Logger): void {
     });
   }
 
+  provider.on('refresh_token.destroyed', (token: { clientId?: string }) => {
+    const ctx = (provider.constructor as typeof Provider).ctx;
+    if (ctx?.oidc?.route === 'revocation') void audit?.record({ type: 'token.revoked', actor: token.clientId ?? 'unknown', ip: ctx.ip, details: { token_type: 'refresh_token' } });
+  });
+
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    metrics?.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown'), client_id: ctx.oidc.client?.clientId ?? 'unknown' });
     log(ctx).debug({ event: 'grant.success', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId }, 'token issued');
   });
 }

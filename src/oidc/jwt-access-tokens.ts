@@ -11,6 +11,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
+import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 
 interface AccessTokenClaims extends JWTPayload {
@@ -28,6 +29,7 @@ export function jwtAccessTokenEndpoints(deps: {
   revoked: RevokedTokenQueries;
   payloads: OidcPayloadQueries;
   policy: AccessTokenPolicy;
+  audit?: Audit;
   introspectionPath: string;
   revocationPath: string;
 }): Middleware {
@@ -79,6 +81,7 @@ export function jwtAccessTokenEndpoints(deps: {
     }
     if (claims && await deps.policy.mayRevoke(ctx, client, { clientId: claims.client_id })) {
       await deps.revoked.add(claims.jti, claims.client_id, new Date(claims.exp * 1000));
+      await deps.audit?.record({ type: 'token.revoked', actor: client.clientId, ip: ctx.ip, details: { token_type: 'access_token', jti: claims.jti } });
     }
     ctx.body = '';
   };

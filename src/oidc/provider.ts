@@ -9,6 +9,8 @@ import type { UserQueries } from '../db/queries/users.ts';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { KeySet } from '../keys/key-store.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import { accountFinder } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
@@ -31,6 +33,8 @@ export interface ProviderDeps {
   config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow'>;
   policy: AccessTokenPolicy;
   logger: Logger;
+  metrics?: Metrics;
+  audit?: Audit;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -56,6 +60,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   }));
   provider.proxy = deps.trustProxy;
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
-  logProviderEvents(provider, deps.logger);
+  logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   return provider;
 }

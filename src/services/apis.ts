@@ -1,6 +1,7 @@
 // APIs (resource servers): validation and registration.
 import type { ApiQueries } from '../db/queries/apis.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { noAudit, type Audit } from './audit.ts';
 import { parseScopes } from './scopes.ts';
 
 export interface ApiInput {
@@ -16,7 +17,7 @@ export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 // A day at most: longer-lived bearer tokens defeat revocation by expiry.
 const MAX_ACCESS_TOKEN_TTL = 86_400;
 
-export function apiService(apis: ApiQueries) {
+export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'system') {
   function validate(input: ApiInput) {
     let url: URL;
     try {
@@ -42,7 +43,9 @@ export function apiService(apis: ApiQueries) {
     async create(input: ApiInput) {
       const data = validate(input);
       if (await apis.findByAudience(data.audience)) throw new Conflict(`an API with audience ${data.audience} exists already`);
-      return apis.create(data);
+      const api = await apis.create(data);
+      await audit.record({ type: 'api.created', actor, subject: data.audience });
+      return api;
     },
     list: () => apis.list(),
     async get(audience: string) {
@@ -66,6 +69,7 @@ export function apiService(apis: ApiQueries) {
     },
     async delete(audience: string) {
       if (!(await apis.delete(audience))) throw new NotFound(`no API has audience ${audience}`);
+      await audit.record({ type: 'api.deleted', actor, subject: audience });
     },
   };
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { noAudit, type Audit } from './audit.ts';
 import { generateSecret } from './client-secrets.ts';
 import { isOidcScope, parseScopes } from './scopes.ts';
 
@@ -60,8 +61,10 @@ export function describeClient(c: ClientRecord) {
 
 export type ClientView = ReturnType<typeof describeClient>;
 
-export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; pepper: Buffer }) {
+export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; pepper: Buffer; audit?: Audit; actor?: string }) {
   const { clients, apis, pepper } = deps;
+  const audit = deps.audit ?? noAudit;
+  const actor = deps.actor ?? 'system';
 
   async function validate(input: ClientInput): Promise<ClientWrite> {
     if (!input.name?.trim()) throw new InvalidInput('a client needs a name');
@@ -147,6 +150,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       if (await clients.findForProvider(id)) throw new Conflict(`a client with id ${id} exists already`);
       const secret = data.tokenEndpointAuthMethod === 'none' ? undefined : generateSecret(pepper);
       const created = await clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint });
+      await audit.record({ type: 'client.created', actor, subject: id, details: { grant_types: data.grantTypes } });
       return { client: describeClient(created), clientSecret: secret?.value };
     },
 
@@ -158,7 +162,9 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       if ((data.tokenEndpointAuthMethod === 'none') !== (current.tokenEndpointAuthMethod === 'none')) {
         throw new InvalidInput('a client cannot switch between public and confidential; create a new client');
       }
-      return describeClient(await clients.update(id, data));
+      const updated = describeClient(await clients.update(id, data));
+      await audit.record({ type: 'client.updated', actor, subject: id });
+      return updated;
     },
 
     /** Creates or updates the client to match; for the seed file, which names every client's id. */
@@ -181,6 +187,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
 
     async delete(id: string) {
       if (!(await clients.delete(id))) throw new NotFound(`no client has id ${id}`);
+      await audit.record({ type: 'client.deleted', actor, subject: id });
     },
 
     /**
@@ -194,6 +201,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       const secret = generateSecret(pepper);
       const until = new Date(Date.now() + graceSeconds * 1000);
       await clients.rotateSecret(id, secret, until);
+      await audit.record({ type: 'client.secret_rotated', actor, subject: id, details: { previous_valid_until: until.toISOString() } });
       return { clientSecret: secret.value, previousValidUntil: until.toISOString() };
     },
   };

@@ -1,6 +1,7 @@
 // User accounts: registration by admins, sign-in checks. No Koa here.
 import type { UserQueries, UserRecord } from '../db/queries/users.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { noAudit, type Audit } from './audit.ts';
 import { hashPassword, isArgon2idHash, PASSWORD_MAX, PASSWORD_MIN, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 
 export interface UserInput {
@@ -37,7 +38,7 @@ export function describeUser(u: UserRecord) {
 
 export type UserView = ReturnType<typeof describeUser>;
 
-export function userService(users: UserQueries) {
+export function userService(users: UserQueries, audit: Audit = noAudit, actor = 'system') {
   function checkPassword(password: string) {
     if (password.length < PASSWORD_MIN) throw new InvalidInput(`a password needs at least ${PASSWORD_MIN} characters`);
     if (password.length > PASSWORD_MAX) throw new InvalidInput(`a password has at most ${PASSWORD_MAX} characters`);
@@ -76,7 +77,9 @@ export function userService(users: UserQueries) {
       if (!EMAIL.test(email)) throw new InvalidInput(`${JSON.stringify(input.email)} is not an email address`);
       if (await users.findByEmail(normalizeEmail(email))) throw new Conflict(`a user with email ${email} exists already`);
       const passwordHash = await passwordHashFor(input);
-      return describeUser(await users.create({ email, emailNormalized: normalizeEmail(email), passwordHash: passwordHash ?? null, ...profile(input) }));
+      const user = describeUser(await users.create({ email, emailNormalized: normalizeEmail(email), passwordHash: passwordHash ?? null, ...profile(input) }));
+      await audit.record({ type: 'user.created', actor, subject: user.id });
+      return user;
     },
 
     /** Creates or updates to match (for the seed file); a seeded password hash replaces the old one. */
@@ -102,18 +105,23 @@ export function userService(users: UserQueries) {
 
     async setDisabled(idOrEmail: string, disabled: boolean): Promise<UserView> {
       const user = await find(idOrEmail);
-      return describeUser(await users.update(user.id, { disabled }));
+      const updated = describeUser(await users.update(user.id, { disabled }));
+      await audit.record({ type: disabled ? 'user.disabled' : 'user.enabled', actor, subject: user.id });
+      return updated;
     },
 
     async setPassword(idOrEmail: string, password: string): Promise<UserView> {
       checkPassword(password);
       const user = await find(idOrEmail);
-      return describeUser(await users.update(user.id, { passwordHash: await hashPassword(password) }));
+      const updated = describeUser(await users.update(user.id, { passwordHash: await hashPassword(password) }));
+      await audit.record({ type: 'user.password_set', actor, subject: user.id });
+      return updated;
     },
 
     async delete(idOrEmail: string) {
       const user = await find(idOrEmail);
       await users.delete(user.id);
+      await audit.record({ type: 'user.deleted', actor, subject: user.id });
       return user;
     },
 

@@ -4,10 +4,9 @@
 import { decodeProtectedHeader, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { unseal } from '../../src/keys/seal.ts';
-import { MIGRATIONS_DIR } from '../../src/server.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { tessera, tesseraJson, TEST_SECRETS } from '../setup/tessera.ts';

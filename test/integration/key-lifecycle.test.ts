@@ -3,10 +3,9 @@
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../src/db/client.ts';
-import { applyMigrations } from '../../src/db/migrate.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { createQueries } from '../../src/db/queries/index.ts';
 import { advanceKeys, type KeyPolicy } from '../../src/keys/lifecycle.ts';
-import { MIGRATIONS_DIR } from '../../src/server.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 
 let scratch: ScratchDatabase | undefined;

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, pendingMigrations } from '../../src/db/migrate.ts';
-import { MIGRATIONS_DIR } from '../../src/server.ts';
+import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from '../../src/db/migrate.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 
 const cleanup: (() => Promise<void>)[] = [];

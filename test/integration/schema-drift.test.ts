@@ -5,8 +5,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { MIGRATIONS_DIR } from '../../src/server.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { diffSchemas } from '../../scripts/prisma-diff.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 

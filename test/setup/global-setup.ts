@@ -3,8 +3,7 @@
 // created and migrated once; test files share it and keep apart by random ids.
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { applyMigrations } from '../../src/db/migrate.ts';
-import { MIGRATIONS_DIR } from '../../src/server.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { createScratchDatabase, startPostgres } from './postgres.ts';
 
 declare module 'vitest' {

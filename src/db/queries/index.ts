@@ -1,6 +1,8 @@
 // Every query module over one Prisma client.
 import type { PrismaClient } from '../client.ts';
 import { apiQueries } from './apis.ts';
+import { auditEventQueries } from './audit-events.ts';
+import { cleanupQueries } from './cleanup.ts';
 import { clientQueries } from './clients.ts';
 import { consentQueries } from './consents.ts';
 import { devicePollQueries } from './device-polls.ts';
@@ -12,6 +14,8 @@ import { userQueries } from './users.ts';
 export function createQueries(prisma: PrismaClient) {
   return {
     apis: apiQueries(prisma),
+    auditEvents: auditEventQueries(prisma),
+    cleanup: cleanupQueries(prisma),
     clients: clientQueries(prisma),
     consents: consentQueries(prisma),
     devicePolls: devicePollQueries(prisma),

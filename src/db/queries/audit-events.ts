@@ -1,0 +1,30 @@
+// audit_events: the security audit trail.
+import type { PrismaClient } from '../client.ts';
+import type { Prisma } from '../generated/client.ts';
+
+export interface AuditEntry {
+  type: string;
+  actor: string;
+  subject?: string | undefined;
+  ip?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+export function auditEventQueries(prisma: PrismaClient) {
+  return {
+    async add(entry: AuditEntry) {
+      await prisma.auditEvent.create({
+        data: { type: entry.type, actor: entry.actor, subject: entry.subject ?? null, ip: entry.ip ?? null, details: (entry.details ?? {}) as Prisma.InputJsonValue },
+      });
+    },
+    list(options: { since?: Date; type?: string; limit: number }) {
+      return prisma.auditEvent.findMany({
+        where: { ...(options.since ? { createdAt: { gte: options.since } } : {}), ...(options.type ? { type: options.type } : {}) },
+        orderBy: { id: 'desc' },
+        take: options.limit,
+      });
+    },
+  };
+}
+
+export type AuditEventQueries = ReturnType<typeof auditEventQueries>;

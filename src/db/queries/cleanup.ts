@@ -1,0 +1,40 @@
+// Deleting what has expired, in bounded batches, one short transaction each, so that cleanup
+// never holds long locks on tables the token endpoint writes.
+import type { PrismaClient } from '../client.ts';
+
+// Serialises cleaners across replicas (any constant no other advisory lock in Tessera uses).
+const CLEANUP_LOCK = 7_364_202;
+// Small enough to keep each transaction short, large enough to drain a backlog quickly.
+export const CLEANUP_BATCH = 1000;
+
+const TABLES = {
+  oidc_payloads: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM oidc_payloads WHERE ctid IN (SELECT ctid FROM oidc_payloads WHERE expires_at < now() LIMIT ${n})`,
+  revoked_tokens: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM revoked_tokens WHERE jti IN (SELECT jti FROM revoked_tokens WHERE expires_at < now() LIMIT ${n})`,
+  device_polls: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM device_polls WHERE device_code_id IN (SELECT device_code_id FROM device_polls WHERE expires_at < now() LIMIT ${n})`,
+  rate_limits: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire < (extract(epoch from now()) * 1000)::bigint LIMIT ${n})`,
+} as const;
+
+export type CleanedTable = keyof typeof TABLES;
+
+export function cleanupQueries(prisma: PrismaClient) {
+  return {
+    /**
+     * Deletes up to one batch of expired rows from the table, if no other process is cleaning at
+     * this moment; returns how many were deleted, or undefined when another process holds the lock.
+     */
+    async batch(table: CleanedTable, size = CLEANUP_BATCH): Promise<number | undefined> {
+      return prisma.$transaction(async (tx) => {
+        const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${CLEANUP_LOCK}) AS locked`;
+        if (!lock?.locked) return undefined;
+        return TABLES[table](tx as unknown as PrismaClient, size);
+      });
+    },
+    tables: Object.keys(TABLES) as CleanedTable[],
+  };
+}
+
+export type CleanupQueries = ReturnType<typeof cleanupQueries>;

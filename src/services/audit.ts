@@ -1,0 +1,32 @@
+// The audit trail: security events with who, what, from where and when. Recording never fails
+// the action it records (a database hiccup there is logged instead); no secret is ever a detail.
+import type { AuditEntry, AuditEventQueries } from '../db/queries/audit-events.ts';
+import type { Logger } from '../logging/logger.ts';
+
+export type AuditEventType =
+  | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
+  | 'api.created' | 'api.deleted'
+  | 'user.created' | 'user.disabled' | 'user.enabled' | 'user.password_set' | 'user.deleted'
+  | 'login.succeeded' | 'login.failed'
+  | 'consent.granted' | 'consent.revoked' | 'grant.revoked'
+  | 'refresh_token.reuse_detected' | 'token.revoked'
+  | 'key.published' | 'key.activated' | 'key.retired_compromised' | 'key.rewrapped';
+
+export interface Audit {
+  record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;
+}
+
+export function auditTrail(events: AuditEventQueries, logger: Logger): Audit {
+  return {
+    async record(entry) {
+      try {
+        await events.add(entry);
+      } catch (err) {
+        logger.error({ err, audit_type: entry.type }, 'could not record an audit event');
+      }
+    },
+  };
+}
+
+/** For code paths that run without an audit trail (unit tests of pure logic). */
+export const noAudit: Audit = { record: async () => {} };
