@@ -6,6 +6,7 @@ import Koa from 'koa';
 import { createApp } from './app.ts';
 import { scheduleCleanup } from './jobs/cleanup.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { auditTrail } from './services/audit.ts';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Database } from './db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
@@ -69,6 +70,7 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
     const watcher = watchKeys({
       databaseUrl: db.url, queries: queries.signingKeys, policy, initial: keys,
       intervalMs: config.keys.checkInterval * 1000, logger, onChange: setKeys,
+      audit: auditTrail(queries.auditEvents, logger),
     });
     const server = createServer(app.callback());
     await listen(server, config.port, config.host);

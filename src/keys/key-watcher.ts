@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { KEYS_CHANNEL, type SigningKeyQueries } from '../db/queries/signing-keys.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Audit } from '../services/audit.ts';
 import { loadKeySet, type KeySet } from './key-store.ts';
 import { advanceKeys, type KeyPolicy } from './lifecycle.ts';
 
@@ -19,6 +20,7 @@ export function watchKeys(options: {
   initial: KeySet;
   intervalMs: number;
   logger: Logger;
+  audit?: Audit;
   onChange: (keys: KeySet) => void;
 }): KeyWatcher {
   const { queries, policy, logger } = options;
@@ -61,7 +63,11 @@ export function watchKeys(options: {
 
   const timer = setInterval(() => {
     void advanceKeys(queries, policy)
-      .then(() => scheduleReload())
+      // Only the process that took a scheduled step sees `true`, so it is recorded once.
+      .then(async (changed) => {
+        if (changed) await options.audit?.record({ type: 'key.rotated', actor: 'system', details: { reason: 'schedule' } });
+        await scheduleReload();
+      })
       .catch((err: unknown) => logger.warn({ err }, 'could not advance the signing-key lifecycle'));
   }, options.intervalMs);
   timer.unref();

@@ -10,7 +10,7 @@ export type AuditEventType =
   | 'login.succeeded' | 'login.failed'
   | 'consent.granted' | 'consent.revoked' | 'grant.revoked'
   | 'refresh_token.reuse_detected' | 'token.revoked'
-  | 'key.published' | 'key.activated' | 'key.retired_compromised' | 'key.rewrapped';
+  | 'key.published' | 'key.rotated' | 'key.retired_compromised' | 'key.rewrapped';
 
 export interface Audit {
   record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;

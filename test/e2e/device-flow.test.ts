@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot } from '../setup/browser.ts';
+import { launchBrowser, screenshot, signIn } from '../setup/browser.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
@@ -58,9 +58,7 @@ async function approveInBrowser(page: Page, verificationUri: string, userCode: s
   if (shots) await screenshot(page, 'device-confirm');
   await page.getByRole('button', { name: decision }).click();
   if (decision === 'Deny') return;
-  await page.getByLabel('Email').fill(user.email);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, user);
   await page.getByRole('button', { name: 'Allow' }).click();
 }
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { authorize } from '../setup/sign-in.ts';
-import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
+import { startServerProcess } from '../setup/server-process.ts';
+import { randomId, startTestServer, tessera, tesseraJson, testEnv, type TestServer } from '../setup/tessera.ts';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-only';
 let server: TestServer;
@@ -24,7 +25,7 @@ async function client() {
   const c = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'ops', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'ops:read']);
   return { ...c, auth: basic(c.client_id, c.client_secret) };
 }
-const token = (on: TestServer, auth: string) => fetch(`${on.issuer}/token`, {
+const token = (on: { issuer: string }, auth: string) => fetch(`${on.issuer}/token`, {
   method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=ops:read',
 });
 const metric = async (name: string, labels: string) => {
@@ -140,9 +141,12 @@ describe('cleanup', () => {
 });
 
 describe('rate limits', () => {
-  it('limit a client at the token endpoint across replicas, with 429 and Retry-After', async () => {
-    const a = await startTestServer({ RATE_LIMIT_TOKEN_PER_MINUTE: '3' });
-    const b = await startTestServer({ RATE_LIMIT_TOKEN_PER_MINUTE: '3' });
+  it('limit a client at the token endpoint across two server processes, with 429 and Retry-After', async () => {
+    const replica = async () => {
+      const port = await freePort();
+      return startServerProcess({ ...testEnv(), RATE_LIMIT_TOKEN_PER_MINUTE: '3', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}` }, `http://127.0.0.1:${port}`);
+    };
+    const [a, b] = await Promise.all([replica(), replica()]);
     try {
       const c = await client();
       expect((await token(a, c.auth)).status).toBe(200);
@@ -155,8 +159,8 @@ describe('rate limits', () => {
       // Another client is not affected.
       expect((await token(a, (await client()).auth)).status).toBe(200);
     } finally {
-      await a.close();
-      await b.close();
+      await a.stop();
+      await b.stop();
     }
   });
 

@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, startCallbackServer } from '../setup/browser.ts';
+import { launchBrowser, screenshot, signIn, startCallbackServer } from '../setup/browser.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
@@ -118,9 +118,7 @@ describe('signing in to an app', () => {
         const redirected = app.next();
         await page.goto(request.url.href);
         if (round === 1) {
-          await page.getByLabel('Email').fill(user.email);
-          await page.getByLabel('Password').fill(user.password);
-          await page.getByRole('button', { name: 'Sign in' }).click();
+          await signIn(page, user);
         }
         if (round === 1 && asksFirstTime) {
           await page.getByRole('button', { name: 'Allow' }).click();
@@ -136,9 +134,7 @@ describe('signing in to an app', () => {
       const request = await authorizationUrl(config, 'openid email');
       const redirected = app.next();
       await page.goto(request.url.href);
-      await page.getByLabel('Email').fill(user.email);
-      await page.getByLabel('Password').fill(user.password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(page, user);
       expect((await redirected).searchParams.get('code')).toEqual(expect.any(String));
       await context.close();
       await fresh.close();
@@ -152,9 +148,7 @@ describe('signing in to an app', () => {
     const page = await browser.newPage();
     const redirected = app.next();
     await page.goto(request.url.href);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, user);
     await page.getByRole('button', { name: 'Deny' }).click();
     const callback = await redirected;
     expect(Object.fromEntries(callback.searchParams)).toMatchObject({ error: 'access_denied', error_description: 'the user denied the request', state: request.state });
@@ -168,9 +162,7 @@ describe('signing in to an app', () => {
     const request = await authorizationUrl(config, 'openid');
     const page = await browser.newPage();
     await page.goto(request.url.href);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, user);
     await expect(page.getByRole('alert').textContent()).resolves.toBe('The email or password is incorrect.');
     await page.close();
   });
@@ -189,9 +181,7 @@ describe('signing in to an app', () => {
     const request = await authorizationUrl(config, 'openid');
     const redirected = app.next();
     await page.goto(request.url.href);
-    await page.getByLabel('Email').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, user);
     await redirected;
     await page.goto(`${server.issuer}/session/end`);
     await page.getByRole('heading', { name: /Sign out of/ }).waitFor();

@@ -52,3 +52,10 @@ export async function startCallbackServer(): Promise<{ redirectUri: string; next
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** Fills in and submits Tessera's sign-in form. */
+export async function signIn(page: Page, user: { email: string; password: string }): Promise<void> {
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
