@@ -18,7 +18,8 @@ function clientOptions(command: Command): Command {
     .option('--post-logout-redirect-uri <uri>', 'an exact post-logout redirect URI (repeatable)', collect)
     .option('--serves <audience>', 'an API this client acts for; it may introspect that API\'s tokens (repeatable)', collect)
     .option('--auth-method <method>', 'client_secret_basic (default) or client_secret_post')
-    .option('--first-party', 'a first-party app: users are not asked for consent');
+    .option('--first-party', 'a first-party app: users are not asked for consent')
+    .option('--id-token-alg <alg>', 'sign this client\'s ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)');
 }
 
 function inputFrom(opts: Record<string, unknown>): Partial<ClientInput> {
@@ -32,6 +33,7 @@ function inputFrom(opts: Record<string, unknown>): Partial<ClientInput> {
     serves: opts.serves as string[] | undefined,
     authMethod: opts.authMethod as string | undefined,
     firstParty: opts.firstParty as boolean | undefined,
+    idTokenAlg: opts.idTokenAlg as string | undefined,
   };
 }
 

@@ -22,10 +22,10 @@ export function registerKeyCommands(program: Command, run: Run): void {
     .action(() => run(async ({ config, queries, audit, actor }, out) => {
       const policy = keyPolicy(config, queries.apis);
       await advanceKeys(queries.signingKeys, policy);
-      const kid = await rotateKeys(queries.signingKeys, policy);
-      await audit.record({ type: 'key.published', actor, subject: kid });
+      const [kid, ...others] = await rotateKeys(queries.signingKeys, policy);
+      await audit.record({ type: 'key.published', actor, subject: kid, details: { others } });
       const signsAt = new Date(Date.now() + config.keys.publicationDelay * 1000).toISOString();
-      out.result({ kid, state: 'next', signs_from: signsAt }, () => `published key ${kid}; it signs from about ${signsAt} (every server picks it up by itself)`);
+      out.result({ kid, others, state: 'next', signs_from: signsAt }, () => `published key ${[kid, ...others].join(', ')}; it signs from about ${signsAt} (every server picks it up by itself)`);
     }));
 
   keys.command('retire')

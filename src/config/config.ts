@@ -24,7 +24,7 @@ export interface Config {
   metrics: { port: number | undefined; token: string | undefined };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
-  keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number };
+  keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number; extraAlgs: ('ES256' | 'EdDSA')[] };
   cookieKeys: string[];
   keysEncryptionKey: Buffer;
   previousKeysEncryptionKey: Buffer | undefined;
@@ -89,6 +89,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       publicationDelay: raw.KEYS_PUBLICATION_DELAY,
       checkInterval: raw.KEYS_CHECK_INTERVAL,
       rsaBits: raw.KEYS_RSA_BITS,
+      extraAlgs: raw.KEYS_EXTRA_ALGS,
     },
     deviceFlow: { codeTtl: raw.DEVICE_CODE_TTL, pollInterval: raw.DEVICE_POLL_INTERVAL, attemptsPerWindow: raw.DEVICE_CODE_ATTEMPTS },
     cookieKeys: cookieKeys!,

@@ -40,6 +40,8 @@ const schema = z.object({
   KEYS_PUBLICATION_DELAY: z.coerce.number().int().min(1).default(3600),
   KEYS_CHECK_INTERVAL: z.coerce.number().int().min(1).max(300).default(10),
   KEYS_RSA_BITS: z.enum(['2048', '3072', '4096']).transform(Number).default(2048),
+  // Keys for ID tokens in other algorithms, for clients that ask (id_token_signed_response_alg).
+  KEYS_EXTRA_ALGS: commaList.pipe(z.array(z.enum(['ES256', 'EdDSA']))).default([]),
   // Operations. Metrics: on their own port (for an internal network), and/or on the main port
   // behind a bearer token; with neither, /metrics is off.
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),

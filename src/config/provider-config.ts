@@ -19,6 +19,8 @@ export interface ProviderParts {
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number };
   deviceCodeTtl: number;
+  /** ID-token algorithms besides RS256 that keys are kept for. */
+  extraAlgs: SigningAlgorithm[];
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -68,8 +70,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
     enabledJWA: {
       clientAuthSigningAlgValues: SIGNING_ALGS,
-      idTokenSigningAlgValues: ['RS256'],
-      userinfoSigningAlgValues: ['RS256'],
+      idTokenSigningAlgValues: ['RS256', ...parts.extraAlgs],
+      userinfoSigningAlgValues: ['RS256', ...parts.extraAlgs],
       introspectionSigningAlgValues: ['RS256'],
       authorizationSigningAlgValues: ['RS256'],
       requestObjectSigningAlgValues: SIGNING_ALGS,

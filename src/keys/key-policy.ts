@@ -13,6 +13,7 @@ export function keyPolicy(config: Config, apis: ApiQueries): KeyPolicy {
     kek: config.keysEncryptionKey,
     keks: [config.keysEncryptionKey, ...(config.previousKeysEncryptionKey ? [config.previousKeysEncryptionKey] : [])],
     rsaBits: config.keys.rsaBits,
+    algs: ['RS256', ...config.keys.extraAlgs],
     rotationPeriod: config.keys.rotationPeriod,
     publicationDelay: config.keys.publicationDelay,
     retention: async () => Math.max(await apis.maxAccessTokenTtl(), ID_TOKEN_TTL, USERINFO_ACCESS_TOKEN_TTL) + CLOCK_SKEW,

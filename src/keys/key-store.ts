@@ -20,21 +20,34 @@ export async function loadKeySet(queries: SigningKeyQueries, keks: Buffer[], now
   // oidc-provider signs with the first key that fits, and publishes them all: the current key
   // goes first, so that next (published ahead of use) and retired (still verifying) keys never
   // sign.
-  rows.sort((a, b) => Number(b.state === 'current') - Number(a.state === 'current'));
+  // RS256, the default, first among them.
+  const rank = (r: { state: string; alg: string }) => (r.state === 'current' ? 2 : 0) + (r.alg === 'RS256' ? 1 : 0);
+  rows.sort((a, b) => rank(b) - rank(a));
   return {
     privateJwks: { keys: rows.map((row) => JSON.parse(unsealWithAny(row.privateJwkEnc, keks, row.kid).toString('utf8')) as JWK) },
     publicJwks: { keys: rows.map((row) => row.publicJwk as JWK) },
-    signingKid: rows.find((r) => r.state === 'current')?.kid,
+    signingKid: rows.find((r) => r.state === 'current' && r.alg === 'RS256')?.kid,
     fingerprint: rows.map((r) => `${r.kid}:${r.state}`).join(','),
   };
 }
 
-/** A new RS256 key, its private part sealed under the key-encryption key. */
-export function generateRsaKey(kek: Buffer, modulusLength: number): NewKey {
+/** The signing algorithms Tessera can hold keys for; RS256 always, the others on request. */
+export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
+
+function keyPair(alg: SigningAlg, rsaBits: number) {
+  switch (alg) {
+    case 'RS256': return generateKeyPairSync('rsa', { modulusLength: rsaBits });
+    case 'ES256': return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    case 'EdDSA': return generateKeyPairSync('ed25519');
+  }
+}
+
+/** A new signing key, its private part sealed under the key-encryption key. */
+export function generateKey(alg: SigningAlg, kek: Buffer, rsaBits: number): NewKey {
   const kid = randomUUID();
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength });
-  const meta = { kid, alg: 'RS256', use: 'sig' };
+  const { privateKey, publicKey } = keyPair(alg, rsaBits);
+  const meta = { kid, alg, use: 'sig' };
   const privateJwk = { ...privateKey.export({ format: 'jwk' }), ...meta };
   const publicJwk = { ...publicKey.export({ format: 'jwk' }), ...meta };
-  return { kid, alg: 'RS256', publicJwk, privateJwkEnc: seal(Buffer.from(JSON.stringify(privateJwk)), kek, kid) };
+  return { kid, alg, publicJwk, privateJwkEnc: seal(Buffer.from(JSON.stringify(privateJwk)), kek, kid) };
 }

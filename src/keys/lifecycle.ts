@@ -8,7 +8,7 @@
 // lock, so replicas taking the same decision at once make it once.
 import type { SigningKeyQueries, SigningKeyTx } from '../db/queries/signing-keys.ts';
 import { NotFound } from '../errors.ts';
-import { generateRsaKey } from './key-store.ts';
+import { generateKey, type SigningAlg } from './key-store.ts';
 
 export interface KeyPolicy {
   /** Seals new keys. */
@@ -16,6 +16,8 @@ export interface KeyPolicy {
   /** Opens keys: the current key-encryption key, then the previous one, if any. */
   keks: Buffer[];
   rsaBits: number;
+  /** RS256, and any further algorithm keys are kept for (each with its own lifecycle). */
+  algs: SigningAlg[];
   /** Seconds a key signs before the next one takes over. */
   rotationPeriod: number;
   /** Seconds a new key is published before it signs. */
@@ -33,50 +35,64 @@ async function promote(tx: SigningKeyTx, nextKid: string, current: { kid: string
   await tx.setState(nextKid, { state: 'current', activatedAt: now });
 }
 
-/** Takes every step that is due; true when anything changed. Safe to call often, from anywhere. */
+/** Takes every step that is due, for every algorithm; true when anything changed. Safe to call often, from anywhere. */
 export function advanceKeys(queries: SigningKeyQueries, policy: KeyPolicy, now = new Date()): Promise<boolean> {
   return queries.change(async (tx) => {
-    const keys = await tx.list();
-    const current = keys.find((k) => k.state === 'current');
-    const next = keys.find((k) => k.state === 'next');
     let changed = (await tx.deleteUnpublished(now)).length > 0;
-
-    if (!current) {
-      // First start (or after an emergency): a key must sign now; there is nothing to wait for.
-      if (next) await promote(tx, next.kid, undefined, policy, now);
-      else await tx.insert(generateRsaKey(policy.kek, policy.rsaBits), 'current', now);
-      return true;
-    }
-    const due = addSeconds(current.activatedAt ?? current.createdAt, policy.rotationPeriod);
-    if (!next && now >= addSeconds(due, -policy.publicationDelay)) {
-      await tx.insert(generateRsaKey(policy.kek, policy.rsaBits), 'next', now);
-      return true;
-    }
-    // Scheduled, the next key was published a delay before `due`; after `keys rotate`, it takes
-    // over as soon as it has been published for the delay.
-    if (next && now >= addSeconds(next.createdAt, policy.publicationDelay)) {
-      await promote(tx, next.kid, current, policy, now);
-      changed = true;
+    const all = await tx.list();
+    for (const alg of policy.algs) {
+      if (await advanceAlg(tx, all.filter((k) => k.alg === alg), alg, policy, now)) changed = true;
     }
     return changed;
   });
 }
 
-/** `tessera keys rotate`: publish a new key now; it signs once the publication delay has passed. */
-export async function rotateKeys(queries: SigningKeyQueries, policy: KeyPolicy, now = new Date()): Promise<string> {
-  let kid = '';
-  await queries.change(async (tx) => {
-    const existing = (await tx.list()).find((k) => k.state === 'next');
-    if (existing) {
-      kid = existing.kid;
-      return false;
-    }
-    const key = generateRsaKey(policy.kek, policy.rsaBits);
-    await tx.insert(key, 'next', now);
-    kid = key.kid;
+async function advanceAlg(tx: SigningKeyTx, keys: { kid: string; state: string; createdAt: Date; activatedAt: Date | null }[], alg: SigningAlg, policy: KeyPolicy, now: Date): Promise<boolean> {
+  const current = keys.find((k) => k.state === 'current');
+  const next = keys.find((k) => k.state === 'next');
+  if (!current) {
+    // First start (or after an emergency): a key must sign now; there is nothing to wait for.
+    if (next) await promote(tx, next.kid, undefined, policy, now);
+    else await tx.insert(generateKey(alg, policy.kek, policy.rsaBits), 'current', now);
     return true;
+  }
+  const due = addSeconds(current.activatedAt ?? current.createdAt, policy.rotationPeriod);
+  if (!next && now >= addSeconds(due, -policy.publicationDelay)) {
+    await tx.insert(generateKey(alg, policy.kek, policy.rsaBits), 'next', now);
+    return true;
+  }
+  // Scheduled, the next key was published a delay before `due`; after `keys rotate`, it takes
+  // over as soon as it has been published for the delay.
+  if (next && now >= addSeconds(next.createdAt, policy.publicationDelay)) {
+    await promote(tx, next.kid, current, policy, now);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * `tessera keys rotate`: publish a new key now for every algorithm; each signs once the
+ * publication delay has passed. Returns the new (or already pending) RS256 kid first.
+ */
+export async function rotateKeys(queries: SigningKeyQueries, policy: KeyPolicy, now = new Date()): Promise<string[]> {
+  const kids: string[] = [];
+  await queries.change(async (tx) => {
+    const keys = await tx.list();
+    let changed = false;
+    for (const alg of policy.algs) {
+      const existing = keys.find((k) => k.state === 'next' && k.alg === alg);
+      if (existing) {
+        kids.push(existing.kid);
+        continue;
+      }
+      const key = generateKey(alg, policy.kek, policy.rsaBits);
+      await tx.insert(key, 'next', now);
+      kids.push(key.kid);
+      changed = true;
+    }
+    return changed;
   });
-  return kid;
+  return kids;
 }
 
 /**
@@ -92,12 +108,12 @@ export async function retireCompromised(queries: SigningKeyQueries, policy: KeyP
     if (!key) return false;
     await tx.setState(kid, { state: 'retired', retiredAt: now, unpublishAt: now });
     if (key.state === 'current') {
-      const next = keys.find((k) => k.state === 'next');
+      const next = keys.find((k) => k.state === 'next' && k.alg === key.alg);
       if (next) {
         await tx.setState(next.kid, { state: 'current', activatedAt: now });
         newKid = next.kid;
       } else {
-        const fresh = generateRsaKey(policy.kek, policy.rsaBits);
+        const fresh = generateKey(key.alg as SigningAlg, policy.kek, policy.rsaBits);
         await tx.insert(fresh, 'current', now);
         newKid = fresh.kid;
       }

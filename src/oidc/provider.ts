@@ -30,7 +30,7 @@ export interface ProviderDeps {
   users: UserQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;
-  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow'>;
+  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys'>;
   policy: AccessTokenPolicy;
   logger: Logger;
   metrics?: Metrics;
@@ -57,6 +57,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     sessionTtl: deps.config.sessionTtl,
     refreshTokens: deps.config.refreshTokens,
     deviceCodeTtl: deps.config.deviceFlow.codeTtl,
+    extraAlgs: deps.config.keys.extraAlgs,
   }));
   provider.proxy = deps.trustProxy;
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);

@@ -34,7 +34,11 @@ export interface ClientInput {
   /** Audiences of the APIs this client acts for (it may introspect their tokens). */
   serves?: string[] | undefined;
   firstParty?: boolean | undefined;
+  /** The ID token's signing algorithm (id_token_signed_response_alg); RS256 unless the server keeps keys for another. */
+  idTokenAlg?: string | undefined;
 }
+
+const ID_TOKEN_ALGS = ['RS256', 'ES256', 'EdDSA'];
 
 /** What the admin sees of a client: never a secret or its hash. */
 export function describeClient(c: ClientRecord) {
@@ -49,6 +53,7 @@ export function describeClient(c: ClientRecord) {
     apis: c.apis.map((a) => ({ audience: a.api.audience, scopes: a.scopes, default: a.isDefault })),
     serves: c.serves.map((s) => s.api.audience),
     first_party: (c.metadata as Record<string, unknown>).first_party === true,
+    id_token_signed_response_alg: ((c.metadata as Record<string, unknown>).id_token_signed_response_alg as string | undefined) ?? 'RS256',
     secrets: c.secrets.map((s) => ({
       hint: `…${s.hint}`,
       created_at: s.createdAt.toISOString(),
@@ -74,6 +79,9 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       return known;
     }))];
     if (grantTypes.length === 0) throw new InvalidInput('a client needs at least one grant type');
+    if (input.idTokenAlg !== undefined && !ID_TOKEN_ALGS.includes(input.idTokenAlg)) {
+      throw new InvalidInput(`the ID token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`);
+    }
 
     const authMethod = input.public ? 'none' : (input.authMethod ?? 'client_secret_basic');
     if (authMethod !== 'none' && !SECRET_AUTH_METHODS.includes(authMethod)) {
@@ -125,7 +133,10 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       postLogoutRedirectUris,
       tokenEndpointAuthMethod: authMethod,
       scope: oidcScopes.join(' '),
-      metadata: input.firstParty ? { first_party: true } : {},
+      metadata: {
+        ...(input.firstParty ? { first_party: true } : {}),
+        ...(input.idTokenAlg && input.idTokenAlg !== 'RS256' ? { id_token_signed_response_alg: input.idTokenAlg } : {}),
+      },
       apis: granted,
       serves: [...new Set(input.serves ?? [])].map((a) => byAudience.get(a)!.id),
     };
@@ -242,6 +253,7 @@ function inputFrom(c: ClientRecord): ClientInput {
     apis: [...c.apis].sort((a, b) => Number(b.isDefault) - Number(a.isDefault)).map((a) => a.api.audience),
     serves: c.serves.map((s) => s.api.audience),
     firstParty: (c.metadata as Record<string, unknown>).first_party === true,
+    idTokenAlg: (c.metadata as Record<string, unknown>).id_token_signed_response_alg as string | undefined,
   };
 }
 
