@@ -18,7 +18,7 @@ import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
-import { createLimiter, rateLimit } from './middleware/rate-limit.ts';
+import { createLimiter, rateLimit, tokenRateLimit } from './middleware/rate-limit.ts';
 import { deviceAuthorizationInterval } from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -153,11 +153,11 @@ export function createApp(deps: AppDeps): TesseraApp {
       message: `Too many codes were entered from your network. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
     }), 429),
   ));
-  // Per client (the Basic-authentication user, else the address) at the token endpoint.
-  app.use(rateLimit(
+  // Per client (the Basic-authentication user) and per address at the token endpoint.
+  app.use(tokenRateLimit(
     createLimiter(db.pool, { name: 'token', points: config.rateLimits.tokenPerMinute, windowSeconds: 60 }),
     (ctx) => ctx.method === 'POST' && ctx.path === ROUTES.token,
-    (ctx) => basicUser(ctx.get('authorization')) ?? `ip:${ctx.ip}`,
+    (ctx) => basicUser(ctx.get('authorization')),
     (ctx, retryAfter) => {
       metrics.rateLimited.inc({ limit: 'token' });
       ctx.status = 429;

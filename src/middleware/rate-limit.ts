@@ -47,3 +47,31 @@ export function rateLimit(
     return next();
   };
 }
+
+/**
+ * The token endpoint's limit: only requests that succeed spend the client's quota, and all the
+ * others spend the sender's address's quota. Counting before authentication would let anyone
+ * who knows a client_id (it is public) exhaust that client's quota with wrong secrets.
+ */
+export function tokenRateLimit(
+  limiter: RateLimiterPostgres,
+  match: (ctx: Context) => boolean,
+  clientKey: (ctx: Context) => string | undefined,
+  refuse: (ctx: Context, retryAfterSeconds: number) => void,
+): Middleware {
+  return async function tokenRateLimited(ctx, next) {
+    if (!match(ctx)) return next();
+    const client = clientKey(ctx);
+    const address = `ip:${ctx.ip}`;
+    const counters = await Promise.all([client, address].filter((k): k is string => !!k).map((k) => limiter.get(k)));
+    const waitMs = Math.max(0, ...counters.map((c) => (c && c.consumedPoints >= limiter.points ? c.msBeforeNext : 0)));
+    if (waitMs > 0) {
+      const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+      ctx.set('Retry-After', String(retryAfter));
+      refuse(ctx, retryAfter);
+      return;
+    }
+    await next();
+    await limiter.penalty(ctx.status < 400 && client ? client : address, 1);
+  };
+}

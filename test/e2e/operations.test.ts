@@ -25,8 +25,8 @@ async function client() {
   const c = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'ops', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'ops:read']);
   return { ...c, auth: basic(c.client_id, c.client_secret) };
 }
-const token = (on: { issuer: string }, auth: string) => fetch(`${on.issuer}/token`, {
-  method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=ops:read',
+const token = (on: { issuer: string }, auth: string, headers: Record<string, string> = {}) => fetch(`${on.issuer}/token`, {
+  method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: 'grant_type=client_credentials&scope=ops:read',
 });
 const metric = async (name: string, labels: string) => {
   const text = await (await fetch(`${server.issuer}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
@@ -144,7 +144,7 @@ describe('rate limits', () => {
   it('limit a client at the token endpoint across two server processes, with 429 and Retry-After', async () => {
     const replica = async () => {
       const port = await freePort();
-      return startServerProcess({ ...testEnv(), RATE_LIMIT_TOKEN_PER_MINUTE: '3', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}` }, `http://127.0.0.1:${port}`);
+      return startServerProcess({ ...testEnv(), RATE_LIMIT_TOKEN_PER_MINUTE: '3', TRUST_PROXY: 'true', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}` }, `http://127.0.0.1:${port}`);
     };
     const [a, b] = await Promise.all([replica(), replica()]);
     try {
@@ -156,8 +156,13 @@ describe('rate limits', () => {
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await limited.json()).toEqual({ error: 'rate_limited', error_description: expect.stringMatching(/^too many token requests for this client; retry after \d+ s$/) });
-      // Another client is not affected.
-      expect((await token(a, (await client()).auth)).status).toBe(200);
+      // Another client is not affected, and wrong secrets sent under a client's id spend the
+      // sender's quota, not the client's.
+      const victim = await client();
+      const attacker = { 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250) + 1}` };
+      for (let i = 0; i < 3; i++) expect((await token(a, basic(victim.client_id, 'guess'), attacker)).status).toBe(401);
+      expect((await token(a, basic(victim.client_id, 'guess'), attacker)).status).toBe(429);
+      expect((await token(b, victim.auth)).status).toBe(200);
     } finally {
       await a.stop();
       await b.stop();
