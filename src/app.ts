@@ -5,7 +5,10 @@ import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Config } from './config/config.ts';
 import { DISCOVERY_PATH, ROUTES } from './config/provider-config.ts';
+import { clientCatalog } from './cache/client-catalog.ts';
+import { revocationList } from './cache/revocations.ts';
 import type { Database } from './db/client.ts';
+import type { Notifications } from './db/notifications.ts';
 import { createQueries } from './db/queries/index.ts';
 import type { KeySet } from './keys/key-store.ts';
 import type { Logger } from './logging/logger.ts';
@@ -64,6 +67,8 @@ export interface AppDeps {
   logger: Logger;
   db: Database;
   keys: KeySet;
+  /** Change notifications from other processes; without them, caches are bypassed. */
+  notifications?: Notifications;
 }
 
 export interface TesseraApp {
@@ -78,7 +83,10 @@ export interface TesseraApp {
 export function createApp(deps: AppDeps): TesseraApp {
   const { config, logger, db } = deps;
   const queries = createQueries(db.prisma);
-  const policy = accessTokenPolicy(queries.clients);
+  // Read on every request, kept in memory while change notifications arrive (src/cache/).
+  const catalog = clientCatalog(queries.clients, deps.notifications);
+  const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications });
+  const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
   // oidc-provider fixes its keys when it is constructed, so a key change builds a new one.
@@ -90,7 +98,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       clientSecretPepper: config.clientSecretPepper,
       keys,
       payloads: queries.payloads,
-      clients: queries.clients,
+      clients: catalog,
       users: queries.users,
       consents: queries.consents,
       devicePolls: queries.devicePolls,
@@ -112,7 +120,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Koa prints unhandled errors itself unless told otherwise; the error handler has logged them.
   app.silent = true;
 
-  const health = healthRoutes({ pool: db.pool, migrationsDir: MIGRATIONS_DIR, keysLoaded: () => current.keys.signingKid !== undefined });
+  const health = healthRoutes({ pool: db.pool, migrationsDir: MIGRATIONS_DIR, keysLoaded: () => current.keys.signingKid !== undefined, listening: () => !!deps.notifications?.listening });
   const loginLimits = {
     // A password guesser spraying accounts from one address.
     perIp: createLimiter(db.pool, { name: 'login_ip', points: config.rateLimits.loginPerIp, windowSeconds: LOGIN_WINDOW }),
@@ -168,7 +176,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     issuer: config.issuer,
     publicJwks: () => current.keys.publicJwks,
     revoked: queries.revoked,
-    payloads: queries.payloads,
+    revocations,
     policy,
     audit,
     introspectionPath: ROUTES.introspection,

@@ -9,6 +9,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { auditTrail } from './services/audit.ts';
 import type { Config } from './config/config.ts';
 import { createDatabase, type Database } from './db/client.ts';
+import { listenForNotifications } from './db/notifications.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
@@ -57,7 +58,8 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
     // On first start this creates the first key; later it catches up on anything due.
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
-    const { app, setKeys, metrics } = createApp({ config, logger, db, keys });
+    const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000 });
+    const { app, setKeys, metrics } = createApp({ config, logger, db, keys, notifications });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
     let metricsServer: Server | undefined;
@@ -68,7 +70,7 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
       await listen(metricsServer, config.metrics.port, config.host);
     }
     const watcher = watchKeys({
-      databaseUrl: db.url, queries: queries.signingKeys, policy, initial: keys,
+      notifications, queries: queries.signingKeys, policy, initial: keys,
       intervalMs: config.keys.checkInterval * 1000, logger, onChange: setKeys,
       audit: auditTrail(queries.auditEvents, logger),
     });
@@ -84,6 +86,7 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
       async close() {
         cleanup.stop();
         await watcher.stop();
+        await notifications.stop();
         if (metricsServer) await drain(metricsServer);
         await drain(server);
         await db.close();

@@ -2,7 +2,7 @@
 // on a timer, and reloads the published set whenever any process changes it (Postgres
 // LISTEN/NOTIFY on the keys channel), with the timer as the fallback when a notification is
 // missed. A changed set is handed to `onChange`, which swaps in a provider built on it.
-import pg from 'pg';
+import type { Notifications } from '../db/notifications.ts';
 import { KEYS_CHANNEL, type SigningKeyQueries } from '../db/queries/signing-keys.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Audit } from '../services/audit.ts';
@@ -14,7 +14,7 @@ export interface KeyWatcher {
 }
 
 export function watchKeys(options: {
-  databaseUrl: string;
+  notifications: Notifications;
   queries: SigningKeyQueries;
   policy: KeyPolicy;
   initial: KeySet;
@@ -25,8 +25,6 @@ export function watchKeys(options: {
 }): KeyWatcher {
   const { queries, policy, logger } = options;
   let fingerprint = options.initial.fingerprint;
-  let stopped = false;
-  let listener: pg.Client | undefined;
   let reloading: Promise<void> | undefined;
 
   async function reload() {
@@ -43,24 +41,6 @@ export function watchKeys(options: {
     return reloading;
   };
 
-  async function listen() {
-    if (stopped) return;
-    const client = new pg.Client({ connectionString: options.databaseUrl });
-    client.on('error', () => {}); // reconnected below when the connection ends
-    client.on('notification', () => void scheduleReload());
-    client.on('end', () => {
-      listener = undefined;
-      if (!stopped) setTimeout(() => void listen().catch(() => {}), options.intervalMs).unref();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${KEYS_CHANNEL}`);
-      listener = client;
-    } catch {
-      await client.end().catch(() => {});
-    }
-  }
-
   const timer = setInterval(() => {
     void advanceKeys(queries, policy)
       // Only the process that took a scheduled step sees `true`, so it is recorded once.
@@ -71,14 +51,13 @@ export function watchKeys(options: {
       .catch((err: unknown) => logger.warn({ err }, 'could not advance the signing-key lifecycle'));
   }, options.intervalMs);
   timer.unref();
-  void listen();
+  // A (re)connected listener may have missed a change: reload then too.
+  options.notifications.subscribe(KEYS_CHANNEL, { notify: () => void scheduleReload(), connected: () => void scheduleReload() });
 
   return {
     async stop() {
-      stopped = true;
       clearInterval(timer);
       await reloading;
-      await listener?.end().catch(() => {});
     },
   };
 }

@@ -3,7 +3,7 @@
 // model is a row of oidc_payloads.
 import { randomBytes } from 'node:crypto';
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { ClientQueries } from '../db/queries/clients.ts';
+import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 
@@ -23,7 +23,7 @@ const DEVICE_CODE_LINGER = 10 * 60;
 
 export interface AdapterDeps {
   payloads: OidcPayloadQueries;
-  clients: ClientQueries;
+  clients: Pick<ClientCatalog, 'get'>;
   devicePolls?: DevicePollQueries;
   refreshReuseGraceSeconds?: number;
   devicePollInterval?: number;
@@ -110,8 +110,8 @@ export function createAdapterClass(deps: AdapterDeps) {
   };
 }
 
-async function findClient(clients: ClientQueries, id: string): Promise<AdapterPayload | undefined> {
-  const row = await clients.findForProvider(id);
+async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string): Promise<AdapterPayload | undefined> {
+  const row = await clients.get(id);
   if (!row) return undefined;
   const metadata = row.metadata as Record<string, unknown>;
   return {

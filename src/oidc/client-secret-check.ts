@@ -3,10 +3,10 @@
 // (panva/node-oidc-provider#631); Tessera's version checks the presented secret against the
 // client's valid secret hashes, which is also how a rotation's grace period works.
 import type { Provider } from 'oidc-provider';
-import type { ClientQueries } from '../db/queries/clients.ts';
+import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { secretMatches } from '../services/client-secrets.ts';
 
-export function useHashedClientSecrets(provider: Provider, clients: ClientQueries, pepper: Buffer): void {
+export function useHashedClientSecrets(provider: Provider, clients: ClientCatalog, pepper: Buffer): void {
   provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientId: string }, actual: string) {
     return secretMatches(actual, await clients.activeSecretHashes(this.clientId), pepper);
   };

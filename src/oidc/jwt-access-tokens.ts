@@ -9,7 +9,7 @@
 import type { Middleware } from 'koa';
 import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
+import type { RevocationList } from '../cache/revocations.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
@@ -26,8 +26,8 @@ interface AccessTokenClaims extends JWTPayload {
 export function jwtAccessTokenEndpoints(deps: {
   issuer: string;
   publicJwks: () => { keys: JWK[] };
-  revoked: RevokedTokenQueries;
-  payloads: OidcPayloadQueries;
+  revoked: Pick<RevokedTokenQueries, 'add'>;
+  revocations: RevocationList;
   policy: AccessTokenPolicy;
   audit?: Audit;
   introspectionPath: string;
@@ -51,9 +51,9 @@ export function jwtAccessTokenEndpoints(deps: {
         requiredClaims: ['jti', 'client_id', 'exp', 'aud'],
       });
       const claims = payload as AccessTokenClaims;
-      if (await deps.revoked.isRevoked(claims.jti)) return undefined;
+      if (await deps.revocations.isRevoked(claims.jti)) return undefined;
       // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
-      if (claims.gid !== undefined && !(await deps.payloads.find('Grant', claims.gid))) return undefined;
+      if (claims.gid !== undefined && !(await deps.revocations.grantAlive(claims.gid))) return undefined;
       return claims;
     } catch {
       return undefined;

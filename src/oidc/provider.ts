@@ -2,7 +2,7 @@
 import { Provider } from 'oidc-provider';
 import { providerConfiguration } from '../config/provider-config.ts';
 import type { Config } from '../config/config.ts';
-import type { ClientQueries } from '../db/queries/clients.ts';
+import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { UserQueries } from '../db/queries/users.ts';
@@ -26,7 +26,7 @@ export interface ProviderDeps {
   clientSecretPepper: Buffer;
   keys: KeySet;
   payloads: OidcPayloadQueries;
-  clients: ClientQueries;
+  clients: ClientCatalog;
   users: UserQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;

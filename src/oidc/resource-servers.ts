@@ -1,9 +1,9 @@
 // RFC 8707 resource indicators: which API an access token is for, what it may carry, and how
 // long it lives. Every access token Tessera issues is an RS256 JWT (RFC 9068) for one API.
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
-import type { ClientQueries } from '../db/queries/clients.ts';
+import type { ClientCatalog } from '../cache/client-catalog.ts';
 
-export function resourceServerFeature(clients: ClientQueries) {
+export function resourceServerFeature(clients: ClientCatalog) {
   return {
     enabled: true,
 
@@ -18,7 +18,7 @@ export function resourceServerFeature(clients: ClientQueries) {
     },
 
     async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: Client): Promise<ResourceServer> {
-      const grant = await clients.findApiGrant(client.clientId, indicator);
+      const grant = await clients.apiGrant(client.clientId, indicator);
       if (!grant) {
         // Unknown API and an API this client may not use answer alike, so that a client cannot
         // probe which audiences exist.

@@ -6,10 +6,11 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../src/db/client.ts';
 import { createQueries } from '../../src/db/queries/index.ts';
 import { createAdapterClass } from '../../src/oidc/adapter.ts';
+import { clientCatalog } from '../../src/cache/client-catalog.ts';
 
 const db = createDatabase({ url: inject('databaseUrl'), poolMax: 10 });
 const queries = createQueries(db.prisma);
-const Adapter = createAdapterClass({ payloads: queries.payloads, clients: queries.clients });
+const Adapter = createAdapterClass({ payloads: queries.payloads, clients: clientCatalog(queries.clients) });
 const id = () => randomBytes(16).toString('base64url');
 
 afterAll(() => db.close());

@@ -10,6 +10,17 @@ const withRelations = {
 
 export type ClientRecord = Prisma.ClientGetPayload<{ include: typeof withRelations }>;
 
+// Everything the token, introspection and authorization paths read about one client, in one
+// query, for the cache in src/cache/client-catalog.ts.
+const snapshotRelations = {
+  secrets: { select: { hash: true, expiresAt: true } },
+  apis: { include: { api: true }, orderBy: { isDefault: 'desc' } },
+  serves: { select: { api: { select: { audience: true } } } },
+} satisfies Prisma.ClientInclude;
+
+export type ClientSnapshot = Prisma.ClientGetPayload<{ include: typeof snapshotRelations }>;
+export type ApiGrant = ClientSnapshot['apis'][number];
+
 export interface ClientWrite {
   name: string;
   grantTypes: string[];
@@ -28,6 +39,11 @@ export function clientQueries(prisma: PrismaClient) {
     /** The row oidc-provider needs to build a client; no secrets. */
     findForProvider(id: string) {
       return prisma.client.findUnique({ where: { id } });
+    },
+
+    /** The client with its secret hashes, API grants (default first) and served APIs. */
+    findSnapshot(id: string): Promise<ClientSnapshot | null> {
+      return prisma.client.findUnique({ where: { id }, include: snapshotRelations });
     },
 
     find(id: string): Promise<ClientRecord | null> {
@@ -99,33 +115,6 @@ export function clientQueries(prisma: PrismaClient) {
         }),
         prisma.clientSecret.create({ data: { clientId, hash: new Uint8Array(secret.hash), hint: secret.hint } }),
       ]);
-    },
-
-    /** The client's grant for an API (the scopes it may ask for), if any. */
-    findApiGrant(clientId: string, audience: string) {
-      return prisma.clientApi.findFirst({
-        where: { clientId, api: { audience } },
-        include: { api: true },
-      });
-    },
-
-    /** The API the client gets tokens for when it names none: its default, or its only one. */
-    async defaultApiAudience(clientId: string): Promise<string | undefined> {
-      const grants = await prisma.clientApi.findMany({
-        where: { clientId },
-        select: { isDefault: true, api: { select: { audience: true } } },
-        take: 2,
-        orderBy: { isDefault: 'desc' },
-      });
-      const [first, second] = grants;
-      if (first && (first.isDefault || !second)) return first.api.audience;
-      return undefined;
-    },
-
-    /** Whether the client acts for (serves) any of these APIs. */
-    async servesAny(clientId: string, audiences: string[]): Promise<boolean> {
-      const count = await prisma.apiServer.count({ where: { clientId, api: { audience: { in: audiences } } } });
-      return count > 0;
     },
   };
 }

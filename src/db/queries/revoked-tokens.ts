@@ -10,6 +10,10 @@ export function revokedTokenQueries(prisma: PrismaClient) {
         update: {},
       });
     },
+    /** Every revoked token that has not expired yet: the deny-list a process keeps in memory. */
+    listActive(): Promise<{ jti: string; expiresAt: Date }[]> {
+      return prisma.revokedToken.findMany({ where: { expiresAt: { gt: new Date() } }, select: { jti: true, expiresAt: true } });
+    },
     async isRevoked(jti: string): Promise<boolean> {
       return (await prisma.revokedToken.count({ where: { jti } })) > 0;
     },
