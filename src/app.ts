@@ -22,6 +22,7 @@ import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { createLimiter, rateLimit, tokenRateLimit } from './middleware/rate-limit.ts';
+import { batchedQuota } from './rate-limit/batched-quota.ts';
 import { deviceAuthorizationInterval } from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -78,6 +79,8 @@ export interface TesseraApp {
   provider(): Provider;
   /** Swaps in a provider built on these keys; requests already in flight finish on the old one. */
   setKeys(keys: KeySet): void;
+  /** Writes out what is counted in memory and stops timers; the database stays open. */
+  close(): Promise<void>;
 }
 
 export function createApp(deps: AppDeps): TesseraApp {
@@ -128,6 +131,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     // cannot lock the real user out from the user's own network.
     perAccount: createLimiter(db.pool, { name: 'login_account', points: config.rateLimits.loginFailures, windowSeconds: LOGIN_WINDOW }),
   };
+  // The token endpoint's per-client limit, counted in memory and shared in batches.
+  const tokenQuota = batchedQuota(db.pool, { name: 'token', points: config.rateLimits.tokenPerMinute, windowSeconds: 60 });
   const interactions = interactionRoutes({
     provider: () => current.provider,
     users: userService(queries.users),
@@ -163,7 +168,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   ));
   // Per client (the Basic-authentication user) and per address at the token endpoint.
   app.use(tokenRateLimit(
-    createLimiter(db.pool, { name: 'token', points: config.rateLimits.tokenPerMinute, windowSeconds: 60 }),
+    tokenQuota,
     (ctx) => ctx.method === 'POST' && ctx.path === ROUTES.token,
     (ctx) => basicUser(ctx.get('authorization')),
     (ctx, retryAfter) => {
@@ -191,6 +196,10 @@ export function createApp(deps: AppDeps): TesseraApp {
     provider: () => current.provider,
     setKeys(keys) {
       current = build(keys);
+    },
+    async close() {
+      revocations.stop();
+      await tokenQuota.stop();
     },
   };
 }

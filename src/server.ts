@@ -59,22 +59,22 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
     const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000 });
-    const { app, setKeys, metrics } = createApp({ config, logger, db, keys, notifications });
+    const tessera = createApp({ config, logger, db, keys, notifications });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
     let metricsServer: Server | undefined;
     if (config.metrics.port !== undefined) {
       const metricsApp = new Koa();
-      metricsApp.use(metricsRoutes(metrics.registry, undefined).routes());
+      metricsApp.use(metricsRoutes(tessera.metrics.registry, undefined).routes());
       metricsServer = createServer(metricsApp.callback());
       await listen(metricsServer, config.metrics.port, config.host);
     }
     const watcher = watchKeys({
       notifications, queries: queries.signingKeys, policy, initial: keys,
-      intervalMs: config.keys.checkInterval * 1000, logger, onChange: setKeys,
+      intervalMs: config.keys.checkInterval * 1000, logger, onChange: tessera.setKeys,
       audit: auditTrail(queries.auditEvents, logger),
     });
-    const server = createServer(app.callback());
+    const server = createServer(tessera.app.callback());
     await listen(server, config.port, config.host);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
@@ -89,6 +89,7 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
         await notifications.stop();
         if (metricsServer) await drain(metricsServer);
         await drain(server);
+        await tessera.close();
         await db.close();
         await embedded?.stop();
       },

@@ -1,8 +1,10 @@
-// Rate limits shared by every Tessera process: rate-limiter-flexible's PostgreSQL store, in the
-// rate_limits table that Tessera's migrations create (so the library creates nothing).
+// Rate limits shared by every Tessera process, in the rate_limits table that Tessera's
+// migrations create: rate-limiter-flexible's PostgreSQL store for the rare, exact limits (sign-in,
+// device-code entry), and the batched quota (rate-limit/batched-quota.ts) for the token endpoint.
 import type { Context, Middleware } from 'koa';
 import type pg from 'pg';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Quota } from '../rate-limit/batched-quota.ts';
 
 export interface LimitOptions {
   /** Distinguishes this limit's counters from others' in the shared table. */
@@ -54,7 +56,7 @@ export function rateLimit(
  * who knows a client_id (it is public) exhaust that client's quota with wrong secrets.
  */
 export function tokenRateLimit(
-  limiter: RateLimiterPostgres,
+  quota: Quota,
   match: (ctx: Context) => boolean,
   clientKey: (ctx: Context) => string | undefined,
   refuse: (ctx: Context, retryAfterSeconds: number) => void,
@@ -63,8 +65,7 @@ export function tokenRateLimit(
     if (!match(ctx)) return next();
     const client = clientKey(ctx);
     const address = `ip:${ctx.ip}`;
-    const counters = await Promise.all([client, address].filter((k): k is string => !!k).map((k) => limiter.get(k)));
-    const waitMs = Math.max(0, ...counters.map((c) => (c && c.consumedPoints >= limiter.points ? c.msBeforeNext : 0)));
+    const waitMs = await quota.wait([client, address].filter((k): k is string => !!k));
     if (waitMs > 0) {
       const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
       ctx.set('Retry-After', String(retryAfter));
@@ -72,6 +73,6 @@ export function tokenRateLimit(
       return;
     }
     await next();
-    await limiter.penalty(ctx.status < 400 && client ? client : address, 1);
+    quota.spend(ctx.status < 400 && client ? client : address);
   };
 }

@@ -1,0 +1,160 @@
+// A per-key quota shared by every Tessera process, counted in memory and synchronised with
+// PostgreSQL in batches: the token endpoint's limit, which must cost no database round trip per
+// request (issue 7) yet hold across replicas.
+//
+// Each process spends locally and, every FLUSH_MS, adds what it spent to the shared counters in
+// one statement, reading back the totals. A decision is made from totals at most FLUSH_MS old
+// plus the local spend (older totals are refreshed first, one statement per key however many
+// requests wait for it); from EXACT_FROM of the limit on, the key is synchronised before every
+// decision. What other replicas spent and have not yet sent (at most their last FLUSH_MS) is
+// unknown: the limit can be overshot by at most what the other replicas serve in that time.
+//
+// The counters live in the rate_limits table in rate-limiter-flexible's format (key, points,
+// expire in ms; a fixed window starting at the first spend), which the login and device-code
+// limits use through that library directly: they are rare and must be exact on every request.
+import type pg from 'pg';
+
+// Synchronisation period: 10 statements a second per process at most, whatever the load.
+const FLUSH_MS = 100;
+// From this share of the limit on, every decision is made on fresh totals.
+const EXACT_FROM = 0.8;
+
+export interface QuotaOptions {
+  /** Distinguishes this quota's counters from others' in the shared table. */
+  name: string;
+  points: number;
+  windowSeconds: number;
+}
+
+export interface Quota {
+  readonly points: number;
+  /** Milliseconds until every one of these keys has quota again; 0 when all have it now. */
+  wait(keys: string[]): Promise<number>;
+  /** Spends one point under `key`. */
+  spend(key: string): void;
+  /** Writes out what is still unsent. */
+  stop(): Promise<void>;
+}
+
+interface Counter {
+  /** The shared total as of the last synchronisation. */
+  consumed: number;
+  /** When the shared window ends (ms since the epoch). */
+  expire: number;
+  /** Spent here and not yet sent. */
+  pending: number;
+  /** When `consumed` was read (ms since the epoch). */
+  syncedAt: number;
+}
+
+const UPSERT = `
+INSERT INTO rate_limits AS r (key, points, expire)
+SELECT k, p, $3::bigint FROM unnest($1::text[], $2::int[]) AS u(k, p)
+ON CONFLICT (key) DO UPDATE SET
+  points = CASE WHEN r.expire <= $4 THEN EXCLUDED.points ELSE r.points + EXCLUDED.points END,
+  expire = CASE WHEN r.expire <= $4 THEN EXCLUDED.expire ELSE r.expire END
+RETURNING key, points, expire`;
+
+export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
+  const counters = new Map<string, Counter>();
+  const prefix = `${options.name}:`;
+  const windowMs = options.windowSeconds * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+  const refreshing = new Map<string, Promise<void>>();
+
+  /** Adds the pending spend of these keys to the shared counters and reads the totals back. */
+  async function sync(keys: string[]): Promise<void> {
+    const sent = keys.map((k) => {
+      const c = counters.get(k);
+      const points = c?.pending ?? 0;
+      if (c) c.pending = 0;
+      return points;
+    });
+    const now = Date.now();
+    try {
+      const { rows } = await pool.query<{ key: string; points: number; expire: string }>(
+        UPSERT, [keys.map((k) => prefix + k), sent, now + windowMs, now]);
+      for (const row of rows) {
+        const key = row.key.slice(prefix.length);
+        const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0 };
+        c.consumed = row.points;
+        c.expire = Number(row.expire);
+        c.syncedAt = now;
+        counters.set(key, c);
+      }
+    } catch (err) {
+      // Nothing was counted: keep it for the next try.
+      keys.forEach((k, i) => {
+        const c = counters.get(k);
+        if (c) c.pending += sent[i]!;
+      });
+      throw err;
+    }
+  }
+
+  function flush(): Promise<void> {
+    timer = undefined;
+    const now = Date.now();
+    const due: string[] = [];
+    for (const [key, c] of counters) {
+      if (c.pending > 0) due.push(key);
+      else if (c.expire <= now) counters.delete(key); // a finished window with nothing to send
+    }
+    if (!due.length) return Promise.resolve();
+    flushing = sync(due).catch(() => { /* retried at the next flush */ }).finally(() => {
+      flushing = undefined;
+      schedule();
+    });
+    return flushing;
+  }
+
+  function schedule() {
+    if (timer || ![...counters.values()].some((c) => c.pending > 0)) return;
+    timer = setTimeout(() => void flush(), FLUSH_MS);
+    timer.unref();
+  }
+
+  const estimate = (c: Counter, now: number) => (c.expire > now ? c.consumed : 0) + c.pending;
+
+  /** Fresh totals for one key; concurrent requests for it share one statement. */
+  function refresh(key: string): Promise<void> {
+    let p = refreshing.get(key);
+    if (!p) {
+      // A database that cannot be reached leaves the decision to what this process knows: the
+      // limit protects, it does not authenticate (and without a database, authentication fails).
+      p = sync([key]).catch(() => {}).finally(() => refreshing.delete(key));
+      refreshing.set(key, p);
+    }
+    return p;
+  }
+
+  async function waitFor(key: string): Promise<number> {
+    let c = counters.get(key);
+    const before = Date.now();
+    if (!c || before - c.syncedAt > FLUSH_MS || estimate(c, before) >= options.points * EXACT_FROM) {
+      await refresh(key);
+      c = counters.get(key);
+    }
+    const now = Date.now();
+    return c && estimate(c, now) >= options.points ? Math.max(1, c.expire - now) : 0;
+  }
+
+  return {
+    points: options.points,
+    async wait(keys) {
+      return Math.max(0, ...(await Promise.all(keys.map(waitFor))));
+    },
+    spend(key) {
+      const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0 };
+      c.pending++;
+      counters.set(key, c);
+      schedule();
+    },
+    async stop() {
+      if (timer) clearTimeout(timer);
+      await flushing;
+      await flush();
+    },
+  };
+}
