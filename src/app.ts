@@ -6,6 +6,7 @@ import type { Provider } from 'oidc-provider';
 import type { Config } from './config/config.ts';
 import { DISCOVERY_PATH, ROUTES } from './config/provider-config.ts';
 import { clientCatalog } from './cache/client-catalog.ts';
+import { clusterMetricsSource } from './cluster.ts';
 import { revocationList } from './cache/revocations.ts';
 import type { Database } from './db/client.ts';
 import type { Notifications } from './db/notifications.ts';
@@ -70,6 +71,8 @@ export interface AppDeps {
   keys: KeySet;
   /** Change notifications from other processes; without them, caches are bypassed. */
   notifications?: Notifications;
+  /** This process is one of a node:cluster's workers (WORKERS > 1). */
+  clusterWorker?: boolean;
 }
 
 export interface TesseraApp {
@@ -150,7 +153,9 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(errorHandler(config.brand));
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   app.use(health.routes());
-  if (config.metrics.token) app.use(metricsRoutes(metrics.registry, config.metrics.token).routes());
+  // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
+  const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
+  if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
   // A JWKS cached for less than half the publication delay is refetched before a new key signs.

@@ -1,6 +1,9 @@
-// The server process: read the configuration, start, and drain on SIGTERM/SIGINT.
+// The server process: read the configuration, start (one server, or a cluster of WORKERS), and
+// drain on SIGTERM/SIGINT.
+import cluster from 'node:cluster';
 import { ConfigError } from './config/env.ts';
 import { loadConfig } from './config/config.ts';
+import { runPrimary } from './cluster.ts';
 import { createLogger } from './logging/logger.ts';
 import { startTessera } from './server.ts';
 
@@ -17,22 +20,26 @@ try {
 
 const logger = createLogger({ level: config.logLevel });
 try {
-  const running = await startTessera(config, logger);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining in-flight requests and stopping');
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config, logger);
+  } else {
+    const running = await startTessera(config, logger, { clusterWorker: cluster.isWorker });
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'draining in-flight requests and stopping');
+      running.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  }
 } catch (err) {
   logger.fatal({ err }, 'tessera could not start');
   process.exit(1);

@@ -42,7 +42,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<{ db
   return embedded ? { db, embedded } : { db };
 }
 
-export async function startTessera(config: Config, logger: Logger): Promise<RunningTessera> {
+export async function startTessera(config: Config, logger: Logger, options: { clusterWorker?: boolean } = {}): Promise<RunningTessera> {
   for (const notice of config.notices) logger.warn(notice);
   const { db, embedded } = await openDatabase(config, logger);
   try {
@@ -59,13 +59,14 @@ export async function startTessera(config: Config, logger: Logger): Promise<Runn
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
     const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000 });
-    const tessera = createApp({ config, logger, db, keys, notifications });
+    const tessera = createApp({ config, logger, db, keys, notifications, clusterWorker: options.clusterWorker });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
     let metricsServer: Server | undefined;
-    if (config.metrics.port !== undefined) {
+    // (In a cluster, the primary serves METRICS_PORT for every worker: cluster.ts.)
+    if (config.metrics.port !== undefined && !options.clusterWorker) {
       const metricsApp = new Koa();
-      metricsApp.use(metricsRoutes(tessera.metrics.registry, undefined).routes());
+      metricsApp.use(metricsRoutes(() => tessera.metrics.registry.metrics(), undefined).routes());
       metricsServer = createServer(metricsApp.callback());
       await listen(metricsServer, config.metrics.port, config.host);
     }

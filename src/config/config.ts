@@ -1,6 +1,7 @@
 // Turns the parsed environment into Tessera's configuration: defaults that depend on each
 // other, secrets from files or the development store, and the production rules.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError, parseEnv } from './env.ts';
 import { loadOrCreateDevSecrets } from './dev-secrets.ts';
@@ -13,6 +14,8 @@ export interface Config {
   /** undefined: run the embedded Postgres in dataDir. */
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** Server processes (1: no cluster). */
+  workers: number;
   dataDir: string;
   migrateOnStart: boolean;
   trustProxy: boolean;
@@ -70,6 +73,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     issuer: (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
+    workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,
     migrateOnStart: raw.MIGRATE_ON_START,
     trustProxy: raw.TRUST_PROXY,

@@ -19,6 +19,9 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  // Server processes sharing the port (node:cluster): a number, or `auto` for one per core. Each
+  // has its own database pool of DATABASE_POOL_MAX connections.
+  WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().min(1).default('.tessera'),
   MIGRATE_ON_START: booleanish.default(true),

@@ -3,9 +3,10 @@
 // is meant to be reachable from the internal network only.
 import { timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 
-export function metricsRoutes(registry: Registry, token: string | undefined): Router {
+/** `metrics`: the text to serve (one process's registry, or a whole cluster's). */
+export function metricsRoutes(metrics: () => Promise<string>, token: string | undefined): Router {
   const router = new Router();
   router.get('/metrics', async (ctx) => {
     if (token !== undefined) {
@@ -19,8 +20,8 @@ export function metricsRoutes(registry: Registry, token: string | undefined): Ro
       }
     }
     ctx.set('Cache-Control', 'no-store');
-    ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
+    ctx.type = Registry.PROMETHEUS_CONTENT_TYPE;
+    ctx.body = await metrics();
   });
   return router;
 }

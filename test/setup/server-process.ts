@@ -6,6 +6,7 @@ const root = new URL('../..', import.meta.url).pathname;
 
 export interface ServerProcess {
   issuer: string;
+  pid: number;
   output(): string;
   stop(): Promise<number | null>;
 }
@@ -28,6 +29,7 @@ export async function startServerProcess(env: Record<string, string>, issuer: st
   }
   return {
     issuer,
+    pid: child.pid!,
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
