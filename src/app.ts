@@ -14,6 +14,7 @@ import { createQueries } from './db/queries/index.ts';
 import type { KeySet } from './keys/key-store.ts';
 import type { Logger } from './logging/logger.ts';
 import { errorHandler } from './middleware/error-handler.ts';
+import { memoizedDocuments } from './middleware/memoized-documents.ts';
 import { publicCache } from './middleware/public-cache.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
@@ -160,6 +161,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(interactions.routes());
   // A JWKS cached for less than half the publication delay is refetched before a new key signs.
   app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks], Math.max(1, Math.min(300, Math.floor(config.keys.publicationDelay / 2)))));
+  app.use(memoizedDocuments([DISCOVERY_PATH, ROUTES.jwks], () => current.provider));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   // Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1).
   app.use(rateLimit(

@@ -85,6 +85,19 @@ describe('client credentials', () => {
       expect(key).not.toHaveProperty('d');
     }
   });
+
+  it('serves discovery and the JWKS from memory with the provider\'s headers, and CORS for another origin', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/jwks']) {
+      const [first, again] = [await fetch(`${server.issuer}${path}`), await fetch(`${server.issuer}${path}`)];
+      expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'));
+      expect(again.headers.get('cache-control')).toBe('public, max-age=300');
+      expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
+      expect(await again.text()).toBe(await first.text());
+      const cors = await fetch(`${server.issuer}${path}`, { headers: { origin: 'https://spa.example.test' } });
+      expect(cors.headers.get('access-control-allow-origin')).toBe('https://spa.example.test');
+    }
+    expect((await fetch(`${server.issuer}/jwks`)).headers.get('content-type')).toBe('application/jwk-set+json; charset=utf-8');
+  });
 });
 
 describe('client credentials errors (RFC 6749 §5.2)', () => {
