@@ -1,31 +1,48 @@
-// `npm run bench`: Tessera on a real PostgreSQL beside the bare oidc-provider library (in-memory,
-// same token format), under the same load, with the machine's raw RS256 signing rate as the
-// physical limit. Writes bench/results/<date>.json and the table in bench/README.md.
+// `npm run bench`: Tessera on a real PostgreSQL — with one worker and with one per core — beside
+// the bare oidc-provider library (in-memory, same token format), under the same load, with the
+// machine's raw RS256 signing rate as the physical limit. Writes bench/results/<date>.json and
+// the table in bench/README.md.
 //
 // Environment: BENCH_DATABASE_URL (a superuser URL; default: TEST_DATABASE_URL, else an embedded
-// PostgreSQL), BENCH_SECONDS per load (default 5), BENCH_CONCURRENCY (default "1,16,64").
+// PostgreSQL), BENCH_SECONDS per load (default 4), BENCH_CONCURRENCY (default "1,16,64"),
+// BENCH_ONLY (comma-separated scenario names, for a quick look at a few).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import autocannon from 'autocannon';
 import { freePort } from '../src/db/embedded.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
+import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
 import { measureSignRate } from './sign-rate.ts';
 import { runWrk, type Load, type LoadResult } from './wrk.ts';
 
 const root = new URL('..', import.meta.url).pathname;
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
+const only = process.env.BENCH_ONLY?.split(',');
 const AUDIENCE = 'https://api.bench.test';
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+const USER = { email: 'bench@example.test', password: `bench-${randomBytes(8).toString('hex')}` };
 
 interface Server {
   name: string;
   url: string;
   child: ChildProcess;
   readyMs: number;
+  /** Highest resident memory of one server process (a worker, in a cluster), and of all together. */
   peakRssMb: number;
+  peakTotalRssMb: number;
 }
+
+interface Credentials {
+  /** Basic authorization of the client-credentials client. */
+  auth: string;
+  flow: FlowTarget;
+}
+
+type Results = Record<string, Record<number, LoadResult>>;
 
 function ensureWrk(): void {
   try {
@@ -63,18 +80,40 @@ async function startProcess(name: string, args: string[], env: Record<string, st
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { name, url: new URL(readyUrl).origin, child, readyMs: Math.round(performance.now() - started), peakRssMb: 0 };
+  return { name, url: new URL(readyUrl).origin, child, readyMs: Math.round(performance.now() - started), peakRssMb: 0, peakTotalRssMb: 0 };
+}
+
+async function stopProcess(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
 }
 
 function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
 }
 
-async function load(server: Server, l: Load, c: number): Promise<LoadResult> {
-  const sampler = setInterval(() => { server.peakRssMb = Math.max(server.peakRssMb, rssMb(server.child.pid!)); }, 250);
+/** The server's processes: the process itself, or a cluster primary's workers. */
+function serverPids(pid: number): number[] {
+  const file = `/proc/${pid}/task/${pid}/children`;
+  const children = existsSync(file) ? readFileSync(file, 'utf8').split(' ').filter(Boolean).map(Number) : [];
+  return children.length ? children : [pid];
+}
+
+async function sampled<T>(server: Server, run: () => Promise<T>): Promise<T> {
+  const sample = () => {
+    const rss = serverPids(server.child.pid!).map(rssMb);
+    server.peakRssMb = Math.max(server.peakRssMb, ...rss);
+    server.peakTotalRssMb = Math.max(server.peakTotalRssMb, rss.reduce((a, b) => a + b, 0));
+  };
+  const sampler = setInterval(sample, 250);
   try {
-    return await runWrk(l, c, seconds);
+    return await run();
   } finally {
     clearInterval(sampler);
   }
@@ -84,30 +123,72 @@ const form = (auth: string, body: string): Omit<Load, 'url'> => ({
   method: 'POST', body, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
 });
 
-async function token(url: string, auth: string, resource?: string): Promise<string> {
+async function clientCredentialsToken(url: string, auth: string, resource?: string): Promise<string> {
   const res = await fetch(`${url}/token`, { method: 'POST', ...form(auth, `grant_type=client_credentials&scope=a:read${resource ? `&resource=${encodeURIComponent(resource)}` : ''}`) } as RequestInit);
   const body = await res.json() as { access_token?: string };
   if (!body.access_token) throw new Error(`no token from ${url}: ${JSON.stringify(body)}`);
   return body.access_token;
 }
 
-async function scenarios(server: Server, auth: string, introspected: string, revoked: string) {
+const wanted = (name: string) => !only || only.includes(name);
+
+async function scenarios(server: Server, creds: Credentials, opaqueResource?: string): Promise<Results> {
+  const introspected = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
+  const revoked = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const loads: Record<string, Load> = {
-    'client credentials': { url: `${server.url}/token`, ...form(auth, 'grant_type=client_credentials&scope=a:read') },
-    introspection: { url: `${server.url}/token/introspection`, ...form(auth, `token=${introspected}`) },
-    revocation: { url: `${server.url}/token/revocation`, ...form(auth, `token=${revoked}`) },
+    'client credentials': { url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read') },
+    introspection: { url: `${server.url}/token/introspection`, ...form(creds.auth, `token=${introspected}`) },
+    revocation: { url: `${server.url}/token/revocation`, ...form(creds.auth, `token=${revoked}`) },
     jwks: { url: `${server.url}/jwks` },
     discovery: { url: `${server.url}/.well-known/openid-configuration` },
   };
-  const results: Record<string, Record<number, LoadResult>> = {};
-  for (const [name, l] of Object.entries(loads)) {
-    results[name] = {};
-    for (const c of concurrencies) {
-      results[name][c] = await load(server, l, c);
-      process.stdout.write(`  ${server.name} ${name} c=${c}: ${results[name][c].rps}/s p99 ${results[name][c].p99ms}ms\n`);
+  const flow = creds.flow;
+  const signedInJar = async () => {
+    const jar = new Map<string, string>();
+    await authorizationCodeFlow(flow, jar, 'openid a:read');
+    return jar;
+  };
+  const flows: Record<string, (c: number) => Promise<LoadResult>> = {
+    'refresh token': (c) => runLoops(c, seconds,
+      async () => (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
+      async (rt) => (await refreshGrant(flow, rt)).refresh_token!),
+    // A person already signed in (a session cookie): authorization request, code, tokens.
+    'auth code + PKCE, signed in': (c) => runLoops(c, seconds, signedInJar, async (jar) => {
+      await authorizationCodeFlow(flow, jar, 'openid a:read');
+      return jar;
+    }),
+    // A new browser each time: the sign-in form too (Tessera: argon2id; the library: none).
+    'auth code + PKCE, with sign-in': (c) => runLoops(c, seconds, async () => undefined, async () => {
+      await authorizationCodeFlow(flow, new Map(), 'openid a:read');
+      return undefined;
+    }),
+  };
+  const results: Results = {};
+  const record = (name: string, c: number, r: LoadResult) => {
+    (results[name] ??= {})[c] = r;
+    process.stdout.write(`  ${server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`);
+  };
+  await sampled(server, async () => {
+    for (const [name, l] of Object.entries(loads)) {
+      if (wanted(name)) for (const c of concurrencies) record(name, c, await runWrk(l, c, seconds));
     }
-  }
+    for (const [name, run] of Object.entries(flows)) {
+      if (wanted(name)) for (const c of concurrencies) record(name, c, await run(c));
+    }
+  });
   return results;
+}
+
+/** Token-endpoint latency at a fixed rate: half the best client-credentials rate measured. */
+async function latencyAtHalfRate(server: Server, creds: Credentials, results: Results) {
+  const best = Math.max(...Object.values(results['client credentials'] ?? {}).map((r) => r.rps));
+  if (!Number.isFinite(best) || best <= 0) return undefined;
+  const rate = Math.round(best / 2);
+  const result = await sampled(server, () => autocannon({
+    url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read'),
+    connections: 16, overallRate: rate, duration: Math.max(seconds, 5),
+  }));
+  return { rate, achieved: Math.round(result.requests.average), p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx };
 }
 
 async function main() {
@@ -117,7 +198,6 @@ async function main() {
   console.log(`  ${sign.oneCore}/s on one core, ${sign.allCores}/s on ${sign.cores}`);
 
   const db = await database();
-  const servers: Server[] = [];
   try {
     const secrets = {
       COOKIE_KEYS: randomBytes(32).toString('base64url'),
@@ -125,38 +205,67 @@ async function main() {
       CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'),
     };
     const tPort = await freePort();
+    const issuer = `http://127.0.0.1:${tPort}`;
     const env = {
-      ...secrets, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: String(tPort), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${tPort}`, LOG_LEVEL: 'info',
-      // The per-client limiter still runs on every token request (its cost is measured), but
-      // one benchmark client must not be refused: refusals are not throughput.
-      RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
+      ...secrets, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: String(tPort), HOST: '127.0.0.1', ISSUER: issuer, LOG_LEVEL: 'info',
+      // The limiters still run on every request (their cost is measured), but the benchmark's
+      // one client and one address must not be refused: refusals are not throughput.
+      RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000', RATE_LIMIT_LOGIN_PER_IP: '1000000000',
     };
-    const cli = (args: string[]) => JSON.parse(execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env } }).toString());
+    const cli = (args: string[], input?: string) => JSON.parse(execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], {
+      cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, input,
+    }).toString());
     cli(['migrate']);
-    // Ready time is measured on a migrated database, as in a restart or a new replica.
-    const tessera = await startProcess('tessera', ['src/main.ts'], env, `http://127.0.0.1:${tPort}/readyz`);
-    servers.push(tessera);
     cli(['apis', 'create', '--audience', AUDIENCE, '--scope', 'a:read']);
-    const client = cli(['clients', 'create', '--name', 'bench', '--grant-types', 'client_credentials', '--api', AUDIENCE, '--scope', 'a:read']);
-    const tAuth = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+    const service = cli(['clients', 'create', '--name', 'bench', '--grant-types', 'client_credentials', '--api', AUDIENCE, '--scope', 'a:read']);
+    const web = cli(['clients', 'create', '--name', 'bench web', '--grant-types', 'authorization_code,refresh_token', '--first-party',
+      '--redirect-uri', REDIRECT_URI, '--api', AUDIENCE, '--scope', 'openid offline_access a:read']);
+    cli(['users', 'create', '--email', USER.email, '--password-stdin'], USER.password);
+    const tCreds: Credentials = {
+      auth: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`,
+      flow: { issuer, clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER },
+    };
+
+    const runs: Record<string, Run> = {};
+    // One server at a time, so that none takes a core from another's measurement. Ready time is
+    // measured on a migrated database, as in a restart or a new replica.
+    const workerCounts = [1, availableParallelism()].filter((n, i, all) => all.indexOf(n) === i);
+    for (const workers of workerCounts) {
+      const name = workers === 1 ? 'tessera' : `tessera ×${workers}`;
+      const server = await startProcess(name, ['src/main.ts'], { ...env, WORKERS: String(workers) }, `${issuer}/readyz`);
+      console.log(`${name} ready in ${server.readyMs} ms`);
+      try {
+        const results = await scenarios(server, tCreds);
+        const halfRate = await latencyAtHalfRate(server, tCreds, results);
+        if (halfRate) console.log(`  ${name} token endpoint at ${halfRate.rate}/s: p50 ${halfRate.p50ms} ms, p99 ${halfRate.p99ms} ms`);
+        runs[name] = { readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, results, halfRate };
+      } finally {
+        await stopProcess(server);
+      }
+    }
 
     const rPort = await freePort();
     const rSecret = randomBytes(32).toString('base64url');
-    const reference = await startProcess('reference', ['bench/reference-server.ts', String(rPort), 'bench', rSecret, AUDIENCE], {}, `http://127.0.0.1:${rPort}/.well-known/openid-configuration`);
-    servers.push(reference);
-    const rAuth = `Basic ${Buffer.from(`bench:${rSecret}`).toString('base64')}`;
-
-    console.log(`tessera ready in ${tessera.readyMs} ms, reference in ${reference.readyMs} ms`);
-    const tResults = await scenarios(tessera, tAuth, await token(tessera.url, tAuth), await token(tessera.url, tAuth));
-    const rResults = await scenarios(reference, rAuth, await token(reference.url, rAuth, 'urn:bench:opaque'), await token(reference.url, rAuth, 'urn:bench:opaque'));
+    const reference = await startProcess('library', ['bench/reference-server.ts', String(rPort), 'bench', rSecret, AUDIENCE, REDIRECT_URI], {},
+      `http://127.0.0.1:${rPort}/.well-known/openid-configuration`);
+    console.log(`library ready in ${reference.readyMs} ms`);
+    try {
+      const rCreds: Credentials = {
+        auth: `Basic ${Buffer.from(`bench:${rSecret}`).toString('base64')}`,
+        flow: { issuer: reference.url, clientId: 'bench-web', clientSecret: rSecret, redirectUri: REDIRECT_URI, user: USER },
+      };
+      const results = await scenarios(reference, rCreds, 'urn:bench:opaque');
+      runs.library = { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, peakTotalRssMb: reference.peakTotalRssMb, results };
+    } finally {
+      await stopProcess(reference);
+    }
 
     const result = {
       date: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model, cores: sign.cores, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
-      settings: { seconds, concurrencies, loadGenerator: 'wrk -t2' },
+      settings: { seconds, concurrencies, loadGenerators: 'wrk -t2 (single requests), Node loops (flows), autocannon (fixed rate)' },
       rs256SignaturesPerSecond: sign,
-      tessera: { readyMs: tessera.readyMs, peakRssMb: tessera.peakRssMb, results: tResults },
-      reference: { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, results: rResults },
+      runs,
     };
     const file = join(root, 'bench', 'results', `${result.date.slice(0, 10)}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -164,43 +273,51 @@ async function main() {
     updateReadme(table);
     console.log(`\n${table}\nwritten to ${file} and bench/README.md`);
   } finally {
-    for (const s of servers) s.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
     await db.drop();
   }
 }
 
+type Run = { readyMs: number; peakRssMb: number; peakTotalRssMb: number; results: Results; halfRate?: { rate: number; achieved: number; p50ms: number; p99ms: number; non2xx: number } };
 type Result = {
   date: string;
   machine: { cpu: string | undefined; cores: number; memoryGb: number; node: string };
   rs256SignaturesPerSecond: { oneCore: number; allCores: number };
-  tessera: { readyMs: number; peakRssMb: number; results: Record<string, Record<number, LoadResult>> };
-  reference: { readyMs: number; peakRssMb: number; results: Record<string, Record<number, LoadResult>> };
+  runs: Record<string, Run>;
 };
 
 function renderTable(r: Result): string {
-  const best = (rs: Record<number, LoadResult>) => Math.max(...Object.values(rs).map((x) => x.rps));
-  const rows = Object.keys(r.tessera.results).map((name) => {
-    const t = r.tessera.results[name]!;
-    const ref = r.reference.results[name]!;
-    const tBest = best(t);
-    // A cell with any non-2xx answer or socket error is marked: its rate is not all successes.
-    const mark = (x: LoadResult | undefined) => (x && (x.non2xx || x.errors) ? '*' : '');
-    const cells = concurrencies.map((c) => `${t[c]?.rps ?? '–'}${mark(t[c])} / ${ref[c]?.rps ?? '–'}${mark(ref[c])}`);
-    const p99 = concurrencies.map((c) => `${t[c]?.p99ms ?? '–'}`).join(' / ');
-    return `| ${name} | ${cells.join(' | ')} | **${(tBest / best(ref)).toFixed(2)}×** | ${(tBest / r.rs256SignaturesPerSecond.allCores).toFixed(2)} | ${p99} |`;
+  const names = Object.keys(r.runs).filter((n) => n !== 'library');
+  const [one, all] = [names[0]!, names[names.length - 1]!];
+  const lib = r.runs.library!;
+  const best = (rs: Record<number, LoadResult> | undefined) => Math.max(0, ...Object.values(rs ?? {}).map((x) => x.rps));
+  // A cell with any non-2xx answer or error is marked: its rate is not all successes.
+  const cell = (x: LoadResult | undefined) => (x ? `${x.rps}${x.non2xx || x.errors ? '*' : ''}` : '–');
+  const ratio = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}×` : '–');
+  const rows = Object.keys(lib.results).map((scenario) => {
+    const t1 = r.runs[one]!.results[scenario];
+    const tn = r.runs[all]!.results[scenario];
+    const l = lib.results[scenario];
+    const cells = concurrencies.map((c) => `${cell(t1?.[c])} / ${cell(tn?.[c])} / ${cell(l?.[c])}`);
+    const p99 = concurrencies.map((c) => `${t1?.[c]?.p99ms ?? '–'}`).join(' / ');
+    return `| ${scenario} | ${cells.join(' | ')} | **${ratio(best(t1), best(l))}** | **${ratio(best(tn), best(l))}** | ${(best(tn) / r.rs256SignaturesPerSecond.allCores).toFixed(2)} | ${p99} |`;
   });
+  const half = (n: string) => {
+    const h = r.runs[n]?.halfRate;
+    return h ? `${n}: p99 ${h.p99ms} ms (p50 ${h.p50ms} ms) at ${h.rate}/s` : `${n}: –`;
+  };
   return [
-    `Run ${r.date} on ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGb} GiB), Node ${r.machine.node}; wrk -t2, ${seconds} s per cell.`,
+    `Run ${r.date} on ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGb} GiB), Node ${r.machine.node}; ${seconds} s per cell.`,
     `Raw RS256 (2048-bit) signing: ${r.rs256SignaturesPerSecond.oneCore}/s on one core, ${r.rs256SignaturesPerSecond.allCores}/s on all cores.`,
     '',
-    `| requests/s, Tessera / bare library | ${concurrencies.map((c) => `c=${c}`).join(' | ')} | Tessera ÷ library (best) | Tessera ÷ all-core RS256 | Tessera p99 ms (${concurrencies.join(' / ')}) |`,
-    `| --- | ${concurrencies.map(() => '---').join(' | ')} | --- | --- | --- |`,
+    `| requests (flows) per second: ${one} / ${all} / bare library | ${concurrencies.map((c) => `c=${c}`).join(' | ')} | ${one} ÷ library | ${all} ÷ library | ${all} ÷ all-core RS256 | ${one} p99 ms (${concurrencies.join(' / ')}) |`,
+    `| --- | ${concurrencies.map(() => '---').join(' | ')} | --- | --- | --- | --- |`,
     ...rows,
     '',
-    `Ready after start: Tessera ${r.tessera.readyMs} ms (PostgreSQL, migrations applied), library ${r.reference.readyMs} ms. Peak RSS under load: Tessera ${r.tessera.peakRssMb} MB, library ${r.reference.peakRssMb} MB.`,
-    'A * marks a cell with non-2xx answers or socket errors.',
-    'Introspection: Tessera introspects its JWT access tokens (signature + revocation lookup); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
+    `Token endpoint latency at half the best client-credentials rate (autocannon, 16 connections): ${names.map(half).join('; ')}.`,
+    `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,
+    `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB.`,
+    'A * marks a cell with non-2xx answers or errors. Introspection: Tessera introspects its JWT access tokens (signature + revocation check); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
+    'Flows: "signed in" has a session cookie already; "with sign-in" starts from a new browser, so Tessera checks an argon2id password (m = 19 MiB, t = 2) while the library\'s reference interaction signs in without one.',
   ].join('\n');
 }
 

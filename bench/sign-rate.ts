@@ -1,15 +1,17 @@
 // The machine's physical limit for Tessera's hot path: RS256 signatures per second, on one core
 // and on all of them (worker threads), with the same key size Tessera uses.
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 function signFor(ms: number, pem: string): number {
+  // Parsed once, as a server holds its key: parsing the PEM on every call would halve the rate.
+  const key = createPrivateKey(pem);
   const payload = Buffer.from(JSON.stringify({ iss: 'x', sub: 'y', aud: 'z', exp: 0, jti: 'j'.repeat(43) }));
   const end = performance.now() + ms;
   let n = 0;
   while (performance.now() < end) {
-    sign('sha256', payload, pem);
+    sign('sha256', payload, key);
     n++;
   }
   return n;

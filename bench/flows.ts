@@ -1,0 +1,120 @@
+// Load for what wrk cannot replay: the authorization-code flow with PKCE (redirects, cookies, a
+// sign-in form) and refresh-token rotation (every answer holds the next request's token). A
+// number of loops run the flow back to back for a bounded time; each loop has its own cookie
+// jar. Works against Tessera's pages and the reference server's automatic interaction alike.
+import { createHash, randomBytes } from 'node:crypto';
+import type { LoadResult } from './wrk.ts';
+
+export interface FlowTarget {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  user: { email: string; password: string };
+}
+
+type Jar = Map<string, string>;
+
+async function send(jar: Jar, url: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(url, {
+    ...init,
+    redirect: 'manual',
+    headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+  });
+  for (const c of res.headers.getSetCookie()) {
+    const pair = c.split(';')[0]!;
+    const i = pair.indexOf('=');
+    jar.set(pair.slice(0, i), pair.slice(i + 1));
+  }
+  return res;
+}
+
+const basic = (t: FlowTarget) => `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString('base64')}`;
+
+async function tokenRequest(t: FlowTarget, body: Record<string, string>): Promise<Record<string, string>> {
+  const res = await fetch(`${t.issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: basic(t), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
+  const json = await res.json() as Record<string, string>;
+  if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${json.error}`);
+  return json;
+}
+
+/**
+ * One authorization-code flow with PKCE, to the tokens: the authorization request, a sign-in
+ * and a consent when a page asks for them, the redirect back, and the code's redemption.
+ */
+export async function authorizationCodeFlow(t: FlowTarget, jar: Jar, scope: string, prompt?: string): Promise<Record<string, string>> {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const auth = new URL(`${t.issuer}/auth`);
+  auth.search = new URLSearchParams({
+    client_id: t.clientId, response_type: 'code', redirect_uri: t.redirectUri, scope,
+    code_challenge: challenge, code_challenge_method: 'S256', state: randomBytes(8).toString('hex'),
+    ...(prompt ? { prompt } : {}),
+  }).toString();
+  let url = auth.href;
+  for (let hops = 0; hops < 12; hops++) {
+    const res = await send(jar, url);
+    if (res.status === 302 || res.status === 303) {
+      await res.arrayBuffer();
+      const next = new URL(res.headers.get('location')!, url);
+      if (next.href.startsWith(t.redirectUri)) {
+        const code = next.searchParams.get('code');
+        if (!code) throw new Error(`no code: ${next.search}`);
+        return tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: t.redirectUri, code_verifier: verifier });
+      }
+      url = next.href;
+      continue;
+    }
+    const html = await res.text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+    if (res.status !== 200 || !csrf) throw new Error(`unexpected ${res.status} at ${url}`);
+    const login = html.includes('/login"');
+    const uid = new URL(url).pathname.split('/')[2];
+    const posted = await send(jar, `${t.issuer}/interaction/${uid}/${login ? 'login' : 'confirm'}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, ...(login ? { email: t.user.email, password: t.user.password } : {}) }),
+    });
+    await posted.arrayBuffer();
+    if (posted.status !== 303) throw new Error(`${login ? 'login' : 'consent'} answered ${posted.status}`);
+    url = new URL(posted.headers.get('location')!, url).href;
+  }
+  throw new Error('too many redirects');
+}
+
+export async function refreshGrant(t: FlowTarget, refreshToken: string): Promise<Record<string, string>> {
+  return tokenRequest(t, { grant_type: 'refresh_token', refresh_token: refreshToken });
+}
+
+/**
+ * Runs `concurrency` loops for `seconds`: each makes its state with `setup`, then calls `step`
+ * back to back. Latencies are of `step`; a step that throws counts as an error.
+ */
+export async function runLoops<S>(concurrency: number, seconds: number, setup: () => Promise<S>, step: (state: S) => Promise<S>): Promise<LoadResult> {
+  const states = await Promise.all(Array.from({ length: concurrency }, setup));
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(states.map(async (initial) => {
+    let state = initial;
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        state = await step(state);
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+        state = await setup().catch(() => state);
+      }
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 100) / 100;
+  return { rps: Math.round(latencies.length / elapsed), p50ms: at(0.5), p99ms: at(0.99), non2xx: 0, errors };
+}
