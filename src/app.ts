@@ -89,7 +89,7 @@ export interface TesseraApp {
 
 export function createApp(deps: AppDeps): TesseraApp {
   const { config, logger, db } = deps;
-  const queries = createQueries(db.prisma);
+  const queries = createQueries(db);
   // Read on every request, kept in memory while change notifications arrive (src/cache/).
   const catalog = clientCatalog(queries.clients, deps.notifications);
   const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications });

@@ -53,7 +53,7 @@ export async function startTessera(config: Config, logger: Logger, options: { cl
       const pending = await pendingMigrations(db.pool, MIGRATIONS_DIR);
       if (pending.length) throw new Error(`the database lacks migrations ${pending.join(', ')}: run \`tessera migrate\` first`);
     }
-    const queries = createQueries(db.prisma);
+    const queries = createQueries(db);
     const policy = keyPolicy(config, queries.apis);
     // On first start this creates the first key; later it catches up on anything due.
     await advanceKeys(queries.signingKeys, policy);

@@ -30,7 +30,7 @@ export async function withCliContext<T>(config: Config, logger: Logger, run: (ct
     if (config.migrateOnStart) {
       await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: (msg, fields) => logger.info(fields ?? {}, msg) });
     }
-    const queries = createQueries(db.prisma);
+    const queries = createQueries(db);
     const audit = auditTrail(queries.auditEvents, logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;

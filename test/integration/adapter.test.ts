@@ -9,7 +9,7 @@ import { createAdapterClass } from '../../src/oidc/adapter.ts';
 import { clientCatalog } from '../../src/cache/client-catalog.ts';
 
 const db = createDatabase({ url: inject('databaseUrl'), poolMax: 10 });
-const queries = createQueries(db.prisma);
+const queries = createQueries(db);
 const Adapter = createAdapterClass({ payloads: queries.payloads, clients: clientCatalog(queries.clients) });
 const id = () => randomBytes(16).toString('base64url');
 

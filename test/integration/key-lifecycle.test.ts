@@ -18,7 +18,7 @@ describe('scheduled key rotation', () => {
     await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
     await pool.end();
     const db = createDatabase({ url: scratch.url, poolMax: 4 });
-    const { signingKeys } = createQueries(db.prisma);
+    const { signingKeys } = createQueries(db);
     const kek = Buffer.alloc(32, 3);
     const policy: KeyPolicy = { kek, keks: [kek], rsaBits: 2048, algs: ['RS256'], rotationPeriod: 100, publicationDelay: 10, retention: async () => 50 };
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000);

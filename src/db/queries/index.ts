@@ -1,5 +1,6 @@
-// Every query module over one Prisma client.
-import type { PrismaClient } from '../client.ts';
+// Every query module over the one database client (Prisma, and its pg pool where Prisma's cost
+// per statement matters: oidc-payloads.ts).
+import type { Database } from '../client.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -11,7 +12,7 @@ import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { userQueries } from './users.ts';
 
-export function createQueries(prisma: PrismaClient) {
+export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>) {
   return {
     apis: apiQueries(prisma),
     auditEvents: auditEventQueries(prisma),
@@ -19,7 +20,7 @@ export function createQueries(prisma: PrismaClient) {
     clients: clientQueries(prisma),
     consents: consentQueries(prisma),
     devicePolls: devicePollQueries(prisma),
-    payloads: oidcPayloadQueries(prisma),
+    payloads: oidcPayloadQueries(prisma, pool),
     revoked: revokedTokenQueries(prisma),
     signingKeys: signingKeyQueries(prisma),
     users: userQueries(prisma),
