@@ -4,6 +4,7 @@ import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from '
 import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { clientAuthMethods, mtlsEndpointAliases, outboundFetch, securityFeatures, type SecurityParts } from './security-config.ts';
 
 export interface ProviderParts {
   adapter: Configuration['adapter'];
@@ -21,6 +22,8 @@ export interface ProviderParts {
   deviceCodeTtl: number;
   /** ID-token algorithms besides RS256 that keys are kept for. */
   extraAlgs: SigningAlgorithm[];
+  /** private_key_jwt, DPoP, PAR, mutual TLS (security-config.ts). */
+  security: SecurityParts;
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -53,6 +56,7 @@ export const ROUTES = {
   end_session: '/session/end',
   code_verification: '/device',
   device_authorization: '/device/auth',
+  pushed_authorization_request: '/request',
 } as const;
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
@@ -67,7 +71,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     findAccount: parts.findAccount,
     routes: ROUTES,
     cookies: { keys: parts.cookieKeys },
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientAuthMethods: clientAuthMethods(parts.security) as never,
     enabledJWA: {
       clientAuthSigningAlgValues: SIGNING_ALGS,
       idTokenSigningAlgValues: ['RS256', ...parts.extraAlgs],
@@ -128,7 +132,10 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
       email: ['email', 'email_verified'],
     },
+    ...(outboundFetch(parts.security) ? { fetch: outboundFetch(parts.security)! } : {}),
+    ...(mtlsEndpointAliases(parts.security, ROUTES) ? { discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) } } : {}),
     features: {
+      ...securityFeatures(parts.security),
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: parts.introspectionPolicy as never },

@@ -13,6 +13,7 @@ import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-paylo
 // nothing can use it, because symmetric algorithms (the only other use of client_secret) are
 // disabled in provider-config.ts.
 const SECRET_STAND_IN = randomBytes(32).toString('base64url');
+const SECRET_AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 
 // RFC 8628 §3.5: each slow_down adds 5 seconds to the polling interval.
 const SLOW_DOWN_PENALTY = 5;
@@ -69,6 +70,15 @@ export function createAdapterClass(deps: AdapterDeps) {
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the tessera CLI, not by the provider');
+      if (this.model === 'ReplayDetection') {
+        // oidc-provider's ReplayDetection.unique() finds, then saves: two requests carrying the
+        // same client assertion or DPoP proof at the same moment would both find nothing. The
+        // insert is the real check (RFC 7523 §3 item 7, RFC 9449 §11.1): the loser is refused.
+        if (!(await payloads.insertOnce(this.model, id, payload as Record<string, unknown>, Math.max(1, expiresIn)))) {
+          throw new errors.InvalidRequest('this proof or assertion has been used already');
+        }
+        return;
+      }
       const lifetime = this.model === 'DeviceCode' && expiresIn ? expiresIn + DEVICE_CODE_LINGER : expiresIn;
       await payloads.upsert(this.model, id, payload as Record<string, unknown>, lifetime);
     }
@@ -124,6 +134,8 @@ async function findClient(clients: ClientQueries, id: string): Promise<AdapterPa
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
     ...(row.scope ? { scope: row.scope } : undefined),
-    ...(row.tokenEndpointAuthMethod === 'none' ? undefined : { client_secret: SECRET_STAND_IN }),
+    // Keys and certificates (private_key_jwt, tls_client_auth) need no secret; the stand-in
+    // would only make such a client look as if it had one.
+    ...(SECRET_AUTH_METHODS.has(row.tokenEndpointAuthMethod) ? { client_secret: SECRET_STAND_IN } : undefined),
   } as AdapterPayload;
 }

@@ -17,6 +17,7 @@ import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
+import { mtlsHelpers } from './mtls.ts';
 import { resourceServerFeature } from './resource-servers.ts';
 
 export interface ProviderDeps {
@@ -30,7 +31,7 @@ export interface ProviderDeps {
   users: UserQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;
-  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys'>;
+  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys' | 'security'>;
   policy: AccessTokenPolicy;
   logger: Logger;
   metrics?: Metrics;
@@ -38,6 +39,7 @@ export interface ProviderDeps {
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
+  const { security } = deps.config;
   const provider = new Provider(deps.issuer, providerConfiguration({
     adapter: createAdapterClass({
       payloads: deps.payloads,
@@ -58,6 +60,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     refreshTokens: deps.config.refreshTokens,
     deviceCodeTtl: deps.config.deviceFlow.codeTtl,
     extraAlgs: deps.config.keys.extraAlgs,
+    security: {
+      privateKeyJwt: security.privateKeyJwt,
+      dpop: security.dpop,
+      par: security.par,
+      allowLoopbackJwksUri: security.allowLoopbackJwksUri,
+      mtls: security.mtls && {
+        ...mtlsHelpers(security.mtls),
+        // PKI client authentication needs CAs to chain to; self-signed needs only the client's JWKS.
+        tlsClientAuth: security.mtls.clientCa !== undefined,
+        endpointBase: security.mtls.endpointBase,
+      },
+    },
   }));
   provider.proxy = deps.trustProxy;
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);

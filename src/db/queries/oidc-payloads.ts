@@ -29,6 +29,21 @@ export function oidcPayloadQueries(prisma: PrismaClient) {
       });
     },
 
+    /**
+     * Inserts a row that must not exist yet (a one-time value such as a replay-detection jti);
+     * false when a live row has the id already. An expired row left for the cleanup job is taken
+     * over. One statement, so that two concurrent inserts cannot both succeed.
+     */
+    async insertOnce(model: string, id: string, payload: Record<string, unknown>, expiresInSeconds: number): Promise<boolean> {
+      const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
+      const inserted = await prisma.$executeRaw`
+        INSERT INTO oidc_payloads (model, id, payload, expires_at)
+        VALUES (${model}, ${id}, ${JSON.stringify(payload)}::jsonb, ${expiresAt})
+        ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at, consumed_at = NULL
+        WHERE oidc_payloads.expires_at IS NOT NULL AND oidc_payloads.expires_at <= now()`;
+      return inserted === 1;
+    },
+
     async find(model: string, id: string): Promise<StoredPayload | undefined> {
       const row = await prisma.oidcPayload.findFirst({
         where: { model, id, ...notExpired() },
