@@ -99,7 +99,9 @@ function introspectionResponse(claims: AccessTokenClaims) {
     iat: claims.iat,
     nbf: claims.nbf,
     jti: claims.jti,
-    token_type: 'Bearer',
+    // RFC 9449 §6.2 / RFC 8705 §3.2: the confirmation tells the resource server which key or
+    // certificate the token is bound to; a DPoP-bound token is of type DPoP.
+    token_type: (claims.cnf as { jkt?: string } | undefined)?.jkt ? 'DPoP' : 'Bearer',
     ...(claims.cnf ? { cnf: claims.cnf } : undefined),
   };
 }
