@@ -15,6 +15,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accessTokenPolicy } from './oidc/access-token-policy.ts';
 import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
+import { accessTokenVerifier } from './oidc/access-token-verifier.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
@@ -81,6 +82,12 @@ export function createApp(deps: AppDeps): TesseraApp {
   const policy = accessTokenPolicy(queries.clients);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
+  const verifyAccessToken = accessTokenVerifier({
+    issuer: config.issuer,
+    publicJwks: () => current.keys.publicJwks,
+    revoked: queries.revoked,
+    payloads: queries.payloads,
+  });
   // oidc-provider fixes its keys when it is constructed, so a key change builds a new one.
   const build = (keys: KeySet) => {
     const provider = createProvider({
@@ -99,6 +106,11 @@ export function createApp(deps: AppDeps): TesseraApp {
       logger,
       metrics,
       audit,
+      tokenExchange: {
+        verify: verifyAccessToken,
+        policies: queries.tokenExchange,
+        mayActOn: (client, claims) => policy.mayIntrospect(undefined, client, { clientId: claims.client_id, aud: claims.aud }),
+      },
     });
     return { keys, provider, mounted: mount(provider as unknown as Koa) };
   };
@@ -165,10 +177,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     },
   ));
   app.use(jwtAccessTokenEndpoints({
-    issuer: config.issuer,
-    publicJwks: () => current.keys.publicJwks,
+    verify: verifyAccessToken,
     revoked: queries.revoked,
-    payloads: queries.payloads,
     policy,
     audit,
     introspectionPath: ROUTES.introspection,

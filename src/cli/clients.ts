@@ -115,6 +115,16 @@ export function registerClientCommands(program: Command, run: Run): void {
       out.result({ deleted: id }, () => `deleted client ${id}`);
     }));
 
+  clients.command('allow-exchange')
+    .description('let the client exchange users\' tokens for tokens for this API (RFC 8693 token exchange)')
+    .argument('<client_id>')
+    .requiredOption('--api <audience>', 'the API the client may exchange towards')
+    .option('--revoke', 'take the permission away instead')
+    .action((id: string, opts: { api: string; revoke?: boolean }) => run(async ({ clients: service }, out) => {
+      const client = opts.revoke ? await service.disallowExchange(id, opts.api) : await service.allowExchange(id, opts.api);
+      out.result(client, () => `${id} may exchange tokens for: ${client.token_exchange.join(' ') || 'nothing'}`);
+    }));
+
   clients.command('rotate-secret')
     .description('issue a new secret; the old one keeps working for the grace period')
     .argument('<client_id>')
@@ -143,6 +153,7 @@ function describe(c: ClientView): string {
     ...(c.scope ? [`scope:       ${c.scope}`] : []),
     ...c.apis.map((a) => `api:         ${a.audience} [${a.scopes.join(' ')}]${a.default ? ' (default)' : ''}`),
     ...c.serves.map((a) => `serves:      ${a}`),
+    ...c.token_exchange.map((a) => `exchanges:   ${a}`),
     ...c.secrets.map((s) => `secret:      ${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`),
   ].join('\n');
 }

@@ -24,6 +24,8 @@ export interface ProviderParts {
   extraAlgs: SigningAlgorithm[];
   /** private_key_jwt, DPoP, PAR, mutual TLS (security-config.ts). */
   security: SecurityParts;
+  /** Further claims for one access token (token exchange's `act`). */
+  extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -115,7 +117,11 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
     // token can tell that its family was revoked (oidc/jwt-access-tokens.ts). Grant ids are
     // random and grant nothing by themselves.
-    extraTokenClaims: (_ctx, token) => (token.kind === 'AccessToken' && token.grantId ? { gid: token.grantId } : undefined),
+    extraTokenClaims: (_ctx, token) => {
+      if (token.kind !== 'AccessToken') return undefined;
+      const extra = { ...(token.grantId ? { gid: token.grantId } : {}), ...parts.extraAccessTokenClaims?.(token) };
+      return Object.keys(extra).length ? extra : undefined;
+    },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access'],

@@ -28,6 +28,8 @@ export interface AdapterDeps {
   devicePolls?: DevicePollQueries;
   refreshReuseGraceSeconds?: number;
   devicePollInterval?: number;
+  /** Grant types every confidential client has besides its own (token exchange, gated by its policy table). */
+  confidentialGrantTypes?: string[];
 }
 
 export function createAdapterClass(deps: AdapterDeps) {
@@ -84,7 +86,7 @@ export function createAdapterClass(deps: AdapterDeps) {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Client') return findClient(clients, id);
+      if (this.model === 'Client') return findClient(clients, id, deps.confidentialGrantTypes ?? []);
       const stored = await payloads.find(this.model, id);
       if (refusedAsRetry(this.model, stored)) {
         throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
@@ -120,7 +122,7 @@ export function createAdapterClass(deps: AdapterDeps) {
   };
 }
 
-async function findClient(clients: ClientQueries, id: string): Promise<AdapterPayload | undefined> {
+async function findClient(clients: ClientQueries, id: string, confidentialGrantTypes: string[]): Promise<AdapterPayload | undefined> {
   const row = await clients.findForProvider(id);
   if (!row) return undefined;
   const metadata = row.metadata as Record<string, unknown>;
@@ -128,7 +130,7 @@ async function findClient(clients: ClientQueries, id: string): Promise<AdapterPa
     ...metadata,
     client_id: row.id,
     client_name: row.name,
-    grant_types: row.grantTypes,
+    grant_types: row.tokenEndpointAuthMethod === 'none' ? row.grantTypes : [...row.grantTypes, ...confidentialGrantTypes],
     response_types: row.responseTypes,
     redirect_uris: row.redirectUris,
     post_logout_redirect_uris: row.postLogoutRedirectUris,

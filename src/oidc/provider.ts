@@ -18,6 +18,7 @@ import { createAdapterClass } from './adapter.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
 import { mtlsHelpers } from './mtls.ts';
+import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature } from './resource-servers.ts';
 
 export interface ProviderDeps {
@@ -36,6 +37,8 @@ export interface ProviderDeps {
   logger: Logger;
   metrics?: Metrics;
   audit?: Audit;
+  /** RFC 8693 token exchange, registered when config.security.tokenExchange is on. */
+  tokenExchange?: tokenExchange.TokenExchangeDeps;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -46,6 +49,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       clients: deps.clients,
       devicePolls: deps.devicePolls,
       refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+      // Every confidential client may ask; the policy table (token_exchange_policies) answers.
+      ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
       devicePollInterval: deps.config.deviceFlow.pollInterval,
     }),
     jwks: deps.keys.privateJwks as never,
@@ -60,6 +65,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     refreshTokens: deps.config.refreshTokens,
     deviceCodeTtl: deps.config.deviceFlow.codeTtl,
     extraAlgs: deps.config.keys.extraAlgs,
+    extraAccessTokenClaims: tokenExchange.actorClaims,
     security: {
       privateKeyJwt: security.privateKeyJwt,
       dpop: security.dpop,
@@ -74,6 +80,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
   }));
   provider.proxy = deps.trustProxy;
+  if (security.tokenExchange && deps.tokenExchange) {
+    provider.registerGrantType(tokenExchange.grantType, tokenExchange.tokenExchangeHandler(deps.tokenExchange) as never, tokenExchange.parameters);
+  }
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   return provider;

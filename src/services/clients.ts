@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
+import type { TokenExchangePolicyQueries } from '../db/queries/token-exchange-policies.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { generateSecret } from './client-secrets.ts';
@@ -74,6 +75,8 @@ export function describeClient(c: ClientRecord) {
     scope: c.scope,
     apis: c.apis.map((a) => ({ audience: a.api.audience, scopes: a.scopes, default: a.isDefault })),
     serves: c.serves.map((s) => s.api.audience),
+    /** APIs this client may exchange tokens towards (RFC 8693). */
+    token_exchange: c.exchanges.map((e) => e.api.audience),
     first_party: (c.metadata as Record<string, unknown>).first_party === true,
     id_token_signed_response_alg: ((c.metadata as Record<string, unknown>).id_token_signed_response_alg as string | undefined) ?? 'RS256',
     ...strongAuthMetadata(c.metadata as Record<string, unknown>),
@@ -89,7 +92,7 @@ export function describeClient(c: ClientRecord) {
 
 export type ClientView = ReturnType<typeof describeClient>;
 
-export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; pepper: Buffer; audit?: Audit; actor?: string }) {
+export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; exchange?: TokenExchangePolicyQueries; pepper: Buffer; audit?: Audit; actor?: string }) {
   const { clients, apis, pepper } = deps;
   const audit = deps.audit ?? noAudit;
   const actor = deps.actor ?? 'system';
@@ -173,8 +176,52 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
     return client;
   }
 
+  /** The client and API of a token-exchange policy; only a confidential client may exchange. */
+  async function exchangeParties(id: string, audience: string) {
+    const client = await get(id);
+    if (client.tokenEndpointAuthMethod === 'none') {
+      throw new InvalidInput('a public client cannot exchange tokens: it has no credentials to authenticate the exchange with');
+    }
+    const api = await apis.findByAudience(audience);
+    if (!api) throw new InvalidInput(`no API has audience ${audience}; create it first with \`tessera apis create\``);
+    if (!deps.exchange) throw new Error('token-exchange policies are not available here');
+    return { client, api, exchange: deps.exchange };
+  }
+
   return {
     validate,
+
+    /** RFC 8693: lets the client exchange subject tokens for access tokens for this API. */
+    async allowExchange(id: string, audience: string): Promise<ClientView> {
+      const { api, exchange } = await exchangeParties(id, audience);
+      if (await exchange.allow(id, api.id)) {
+        await audit.record({ type: 'client.exchange_allowed', actor, subject: id, details: { audience } });
+      }
+      return describeClient(await get(id));
+    },
+
+    async disallowExchange(id: string, audience: string): Promise<ClientView> {
+      const { api, exchange } = await exchangeParties(id, audience);
+      if (await exchange.disallow(id, api.id)) {
+        await audit.record({ type: 'client.exchange_disallowed', actor, subject: id, details: { audience } });
+      }
+      return describeClient(await get(id));
+    },
+
+    /** For the seed file: exactly these exchange targets, no more. */
+    async setExchangeTargets(id: string, audiences: string[]): Promise<boolean> {
+      const current = (await get(id)).exchanges.map((e) => e.api.audience);
+      let changed = false;
+      for (const audience of audiences.filter((a) => !current.includes(a))) {
+        await this.allowExchange(id, audience);
+        changed = true;
+      }
+      for (const audience of current.filter((a) => !audiences.includes(a))) {
+        await this.disallowExchange(id, audience);
+        changed = true;
+      }
+      return changed;
+    },
 
     /** Registers a client; a confidential one gets a secret, returned here once. */
     async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string | undefined }> {

@@ -53,6 +53,8 @@ const seedSchema = z.object({
     dpop_bound_access_tokens: z.boolean().optional(),
     tls_client_certificate_bound_access_tokens: z.boolean().optional(),
     require_pushed_authorization_requests: z.boolean().optional(),
+    // Audiences of the APIs the client may exchange tokens towards (RFC 8693).
+    token_exchange: z.array(z.string()).optional(),
   }).strict()).default([]),
   users: z.array(z.object({
     email: z.string(),
@@ -144,6 +146,10 @@ export async function applySeed(
       certBound: client.tls_client_certificate_bound_access_tokens,
       requirePar: client.require_pushed_authorization_requests,
     }, secrets.get(client.client_id));
+    if (client.token_exchange !== undefined && await deps.clients.setExchangeTargets(client.client_id, client.token_exchange)
+      && report.clients[client.client_id] === 'unchanged') {
+      report.clients[client.client_id] = 'updated';
+    }
   }
   for (const user of seed.users) {
     report.users[user.email] = await deps.users.apply({

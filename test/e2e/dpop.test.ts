@@ -114,7 +114,7 @@ describe('DPoP-bound access tokens for a confidential client', () => {
       status: 400, body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof htm mismatch' },
     });
     const hs = await new SignJWT({ htm: 'POST', htu: as.token_endpoint, jti: randomId('p'), iat: Math.floor(Date.now() / 1000) })
-      .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } }).sign(Buffer.from('secret'));
+      .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } as never }).sign(Buffer.from('secret'));
     expect(await rawToken(sc, c.client_secret, hs)).toEqual({
       status: 400, body: { error: 'invalid_dpop_proof', error_description: 'invalid DPoP key binding' },
     });
@@ -237,7 +237,7 @@ describe('server nonces (DPOP_REQUIRE_NONCE)', () => {
       expect(first.headers.get('dpop-nonce')).toEqual(expect.any(String));
 
       const strictAs = await oauth.processDiscoveryResponse(new URL(strict.issuer), await oauth.discoveryRequest(new URL(strict.issuer), options));
-      const client = { client_id: created.client_id };
+      const client: oauth.Client = { client_id: created.client_id };
       const DPoP = oauth.DPoP(client, key.pair);
       const request = () => oauth.clientCredentialsGrantRequest(strictAs, client, oauth.ClientSecretBasic(created.client_secret), { scope: 'notes:read' }, { ...options, DPoP });
       const refused = await oauth.processClientCredentialsResponse(strictAs, client, await request()).catch((err: unknown) => err);

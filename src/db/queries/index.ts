@@ -9,6 +9,7 @@ import { devicePollQueries } from './device-polls.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
+import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
 
 export function createQueries(prisma: PrismaClient) {
@@ -22,6 +23,7 @@ export function createQueries(prisma: PrismaClient) {
     payloads: oidcPayloadQueries(prisma),
     revoked: revokedTokenQueries(prisma),
     signingKeys: signingKeyQueries(prisma),
+    tokenExchange: tokenExchangePolicyQueries(prisma),
     users: userQueries(prisma),
   };
 }
