@@ -179,6 +179,29 @@ describe('private_key_jwt', () => {
     expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
   });
 
+  it('the seed file registers a private_key_jwt client, DPoP-bound and PAR-only, without a secret', async () => {
+    const key = await keyPair();
+    const id = randomId('seeded');
+    const file = join(dir, `${id}.json`);
+    writeFileSync(file, JSON.stringify({ clients: [{
+      client_id: id, name: 'Seeded ledger', grant_types: ['client_credentials'], apis: [audience], scope: 'ledger:read',
+      token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk] }, dpop_bound_access_tokens: true,
+      require_pushed_authorization_requests: true,
+    }] }));
+    expect((await tessera(['seed', file])).code).toBe(0);
+    expect(await tesseraJson(['clients', 'show', id])).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt', secrets: [], jwks: { keys: [key.jwk] },
+      dpop_bound_access_tokens: true, require_pushed_authorization_requests: true,
+    });
+    // Applying it again changes nothing.
+    expect((await tessera(['--json', 'seed', file])).stdout).toContain('"unchanged"');
+    // DPoP-bound: a plain request is refused, one with a proof (openid-client's DPoP handle) works.
+    const config = await discover(id, key.privateKey, key.kid);
+    expect(await oidc.clientCredentialsGrant(config, { scope: 'ledger:read' }).catch((err: { error?: string }) => err.error)).toBe('invalid_grant');
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'ledger:read' }, { DPoP: oidc.getDPoPHandle(config, await generateKeyPair('ES256')) });
+    expect(tokens.token_type).toBe('dpop');
+  });
+
   it('the CLI refuses a private key, a missing JWKS, and a plain-http jwks_uri', async () => {
     const key = await keyPair();
     const { privateKey: _p, ...rest } = key;
