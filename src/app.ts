@@ -20,6 +20,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accessTokenPolicy } from './oidc/access-token-policy.ts';
 import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
+import { accessTokenVerifier } from './oidc/access-token-verifier.ts';
 import { createProvider } from './oidc/provider.ts';
 import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
@@ -96,6 +97,11 @@ export function createApp(deps: AppDeps): TesseraApp {
   const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
+  const verifyAccessToken = accessTokenVerifier({
+    issuer: config.issuer,
+    publicJwks: () => current.keys.publicJwks,
+    revocations,
+  });
   // oidc-provider fixes its keys when it is constructed, so a key change builds a new one.
   const build = (keys: KeySet) => {
     const provider = createProvider({
@@ -114,6 +120,11 @@ export function createApp(deps: AppDeps): TesseraApp {
       logger,
       metrics,
       audit,
+      tokenExchange: {
+        verify: verifyAccessToken,
+        policies: queries.tokenExchange,
+        mayActOn: (client, claims) => policy.mayIntrospect(undefined, client, { clientId: claims.client_id, aud: claims.aud }),
+      },
     });
     return { keys, provider, mounted: mount(provider as unknown as Koa) };
   };
@@ -185,10 +196,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     },
   ));
   app.use(jwtAccessTokenEndpoints({
-    issuer: config.issuer,
-    publicJwks: () => current.keys.publicJwks,
+    verify: verifyAccessToken,
     revoked: queries.revoked,
-    revocations,
     policy,
     audit,
     introspectionPath: ROUTES.introspection,

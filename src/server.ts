@@ -1,6 +1,7 @@
 // Starting and stopping a Tessera server: database (external or embedded), migrations, keys,
 // app, HTTP listener. main.ts runs it for the process; tests run it in-process on port 0.
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { createApp } from './app.ts';
@@ -75,10 +76,10 @@ export async function startTessera(config: Config, logger: Logger, options: { cl
       intervalMs: config.keys.checkInterval * 1000, logger, onChange: tessera.setKeys,
       audit: auditTrail(queries.auditEvents, logger),
     });
-    const server = createServer(tessera.app.callback());
+    const server = createListener(config, tessera.app.callback());
     await listen(server, config.port, config.host);
     const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+    const url = `${config.security.tls ? 'https' : 'http'}://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
     logger.info({ url, issuer: config.issuer }, 'tessera is listening');
 
     return {
@@ -100,6 +101,25 @@ export async function startTessera(config: Config, logger: Logger, options: { cl
     await embedded?.stop().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * HTTP, or HTTPS when TLS_CERT_FILE/TLS_KEY_FILE are set. HTTPS asks every client for a
+ * certificate but lets the handshake finish without one or with one no CA vouches for: whether a
+ * certificate is needed, and which, is each client's registration (RFC 8705 §2: tls_client_auth
+ * chains to TLS_CLIENT_CA_FILE, self_signed_tls_client_auth matches the client's JWKS), and
+ * browsers at the sign-in pages have none.
+ */
+function createListener(config: Config, handler: ReturnType<Koa['callback']>): Server {
+  const { tls } = config.security;
+  if (!tls) return createServer(handler);
+  return createHttpsServer({
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.clientCa ? { ca: tls.clientCa } : {}),
+    requestCert: true,
+    rejectUnauthorized: false,
+  }, handler) as unknown as Server;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,7 +1,8 @@
 // tessera clients create|list|show|update|delete|rotate-secret
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInput } from '../errors.ts';
-import type { ClientInput, ClientView } from '../services/clients.ts';
+import { TLS_SUBJECT_PROPERTIES, type ClientInput, type ClientView } from '../services/clients.ts';
 import type { Run } from './main.ts';
 import { parseDuration } from './output.ts';
 
@@ -17,7 +18,17 @@ function clientOptions(command: Command): Command {
     .option('--redirect-uri <uri>', 'an exact redirect URI (repeatable)', collect)
     .option('--post-logout-redirect-uri <uri>', 'an exact post-logout redirect URI (repeatable)', collect)
     .option('--serves <audience>', 'an API this client acts for; it may introspect that API\'s tokens (repeatable)', collect)
-    .option('--auth-method <method>', 'client_secret_basic (default) or client_secret_post')
+    .option('--auth-method <method>', 'client_secret_basic (default), client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth')
+    .option('--jwks-file <file>', 'the client\'s public keys (a JWKS JSON file) for private_key_jwt or self_signed_tls_client_auth')
+    .option('--jwks-uri <url>', 'where the client publishes its public keys (https), instead of --jwks-file')
+    .option('--tls-subject-dn <dn>', 'tls_client_auth: the certificate subject DN (RFC 4514, e.g. "CN=billing,O=Example")')
+    .option('--tls-san-dns <name>', 'tls_client_auth: a dNSName in the certificate\'s subjectAltName')
+    .option('--tls-san-uri <uri>', 'tls_client_auth: a URI in the certificate\'s subjectAltName')
+    .option('--tls-san-ip <ip>', 'tls_client_auth: an IP address in the certificate\'s subjectAltName')
+    .option('--tls-san-email <email>', 'tls_client_auth: an email address in the certificate\'s subjectAltName')
+    .option('--dpop-bound', 'every token for this client must be DPoP-bound (RFC 9449 dpop_bound_access_tokens)')
+    .option('--cert-bound', 'bind access tokens to the client\'s TLS certificate (RFC 8705 §3)')
+    .option('--require-par', 'authorization requests must be pushed first (RFC 9126 PAR)')
     .option('--first-party', 'a first-party app: users are not asked for consent')
     .option('--id-token-alg <alg>', 'sign this client\'s ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)');
 }
@@ -34,7 +45,30 @@ function inputFrom(opts: Record<string, unknown>): Partial<ClientInput> {
     authMethod: opts.authMethod as string | undefined,
     firstParty: opts.firstParty as boolean | undefined,
     idTokenAlg: opts.idTokenAlg as string | undefined,
+    jwks: opts.jwksFile ? readJwks(opts.jwksFile as string) : undefined,
+    jwksUri: opts.jwksUri as string | undefined,
+    tlsSubject: tlsSubject(opts),
+    dpopBound: opts.dpopBound as boolean | undefined,
+    certBound: opts.certBound as boolean | undefined,
+    requirePar: opts.requirePar as boolean | undefined,
   };
+}
+
+function readJwks(file: string): ClientInput['jwks'] {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ClientInput['jwks'];
+  } catch {
+    throw new InvalidInput(`cannot read a JSON JWKS from ${file}`);
+  }
+}
+
+function tlsSubject(opts: Record<string, unknown>): ClientInput['tlsSubject'] {
+  const given = TLS_SUBJECT_PROPERTIES.flatMap((property) => {
+    const option = property.replace('tls_client_auth_', 'tls_').replace(/_(.)/g, (_m, c: string) => c.toUpperCase());
+    return typeof opts[option] === 'string' ? [{ property, value: opts[option] as string }] : [];
+  });
+  if (given.length > 1) throw new InvalidInput('give one certificate subject (--tls-subject-dn or one --tls-san-* option)');
+  return given[0];
 }
 
 export function registerClientCommands(program: Command, run: Run): void {
@@ -81,6 +115,16 @@ export function registerClientCommands(program: Command, run: Run): void {
       out.result({ deleted: id }, () => `deleted client ${id}`);
     }));
 
+  clients.command('allow-exchange')
+    .description('let the client exchange users\' tokens for tokens for this API (RFC 8693 token exchange)')
+    .argument('<client_id>')
+    .requiredOption('--api <audience>', 'the API the client may exchange towards')
+    .option('--revoke', 'take the permission away instead')
+    .action((id: string, opts: { api: string; revoke?: boolean }) => run(async ({ clients: service }, out) => {
+      const client = opts.revoke ? await service.disallowExchange(id, opts.api) : await service.allowExchange(id, opts.api);
+      out.result(client, () => `${id} may exchange tokens for: ${client.token_exchange.join(' ') || 'nothing'}`);
+    }));
+
   clients.command('rotate-secret')
     .description('issue a new secret; the old one keeps working for the grace period')
     .argument('<client_id>')
@@ -100,10 +144,16 @@ function describe(c: ClientView): string {
     `name:        ${c.name}`,
     `grant types: ${c.grant_types.join(', ')}`,
     `auth method: ${c.token_endpoint_auth_method}`,
+    ...(c.jwks_uri ? [`jwks_uri:    ${c.jwks_uri as string}`] : []),
+    ...(c.jwks ? [`jwks:        ${(c.jwks as { keys: unknown[] }).keys.length} key(s)`] : []),
+    ...(c.dpop_bound_access_tokens ? ['dpop-bound:  yes'] : []),
+    ...(c.tls_client_certificate_bound_access_tokens ? ['cert-bound:  yes'] : []),
+    ...(c.require_pushed_authorization_requests ? ['requires PAR'] : []),
     ...(c.redirect_uris.length ? [`redirect:    ${c.redirect_uris.join(' ')}`] : []),
     ...(c.scope ? [`scope:       ${c.scope}`] : []),
     ...c.apis.map((a) => `api:         ${a.audience} [${a.scopes.join(' ')}]${a.default ? ' (default)' : ''}`),
     ...c.serves.map((a) => `serves:      ${a}`),
+    ...c.token_exchange.map((a) => `exchanges:   ${a}`),
     ...c.secrets.map((s) => `secret:      ${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`),
   ].join('\n');
 }

@@ -41,7 +41,7 @@ export async function withCliContext<T>(config: Config, logger: Logger, run: (ct
       audit,
       actor,
       apis: apiService(queries.apis, audit, actor),
-      clients: clientService({ clients: queries.clients, apis: queries.apis, pepper: config.clientSecretPepper, audit, actor }),
+      clients: clientService({ clients: queries.clients, apis: queries.apis, exchange: queries.tokenExchange, pepper: config.clientSecretPepper, audit, actor }),
       users: userService(queries.users, audit, actor),
     });
   } finally {

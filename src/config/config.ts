@@ -1,5 +1,6 @@
 // Turns the parsed environment into Tessera's configuration: defaults that depend on each
 // other, secrets from files or the development store, and the production rules.
+import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -32,8 +33,29 @@ export interface Config {
   keysEncryptionKey: Buffer;
   previousKeysEncryptionKey: Buffer | undefined;
   clientSecretPepper: Buffer;
+  security: SecurityConfig;
   /** Human-readable notes for the start-up log (e.g. "generated secrets into ..."). */
   notices: string[];
+}
+
+/** Strong client authentication, sender-constrained tokens, PAR and token exchange. */
+export interface SecurityConfig {
+  privateKeyJwt: boolean;
+  dpop: { enabled: boolean; requireNonce: boolean; nonceSecret: Buffer };
+  par: { enabled: boolean; required: boolean };
+  tokenExchange: boolean;
+  /** Fetch loopback jwks_uri (development only). */
+  allowLoopbackJwksUri: boolean;
+  /** PEM certificate chain and key: the listener speaks HTTPS and asks for client certificates. */
+  tls: { cert: string; key: string; clientCa: string | undefined } | undefined;
+  /** undefined: mutual TLS is off (no way to learn a client certificate). */
+  mtls: {
+    /** The header a trusted proxy puts the verified client certificate in (URL-encoded PEM). */
+    certHeader: string | undefined;
+    /** PEM CA certificates that tls_client_auth certificates must chain to; none: tls_client_auth is off. */
+    clientCa: string | undefined;
+    endpointBase: string | undefined;
+  } | undefined;
 }
 
 export function loadConfig(env?: NodeJS.ProcessEnv): Config {
@@ -65,6 +87,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     pepper ??= dev.secrets.clientSecretPepper;
     notices.push(`${dev.created ? 'generated' : 'using'} development secrets for ${missing.join(', ')} in ${dev.path}`);
   }
+
+  const security = securityConfig(raw, cookieKeys!);
 
   return {
     production,
@@ -100,8 +124,56 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     keysEncryptionKey: Buffer.from(keysEncryptionKey!, 'base64url'),
     previousKeysEncryptionKey: raw.KEYS_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(raw.KEYS_ENCRYPTION_KEY_PREVIOUS, 'base64url') : undefined,
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),
+    security,
     notices,
   };
+}
+
+function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]): SecurityConfig {
+  const problems: string[] = [];
+  if (!!raw.TLS_CERT_FILE !== !!raw.TLS_KEY_FILE) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
+  // A client-certificate header is a credential: anyone who can reach Tessera directly could set
+  // it, so it is believed only from a proxy that is trusted to overwrite it.
+  if (raw.MTLS_CERT_HEADER && !raw.TRUST_PROXY) problems.push('MTLS_CERT_HEADER: needs TRUST_PROXY=true (only a trusted proxy may set it)');
+  const certificates = !!(raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || !!(raw.MTLS_CERT_HEADER && raw.TRUST_PROXY);
+  if (raw.TLS_CLIENT_CA_FILE && !certificates) problems.push('TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
+  if (raw.MTLS_ENDPOINT_BASE && !certificates) problems.push('MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
+  if (raw.DEV_ALLOW_LOOPBACK_JWKS_URI && raw.NODE_ENV === 'production') problems.push('DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production');
+  if (problems.length) throw new ConfigError(problems);
+
+  const clientCa = raw.TLS_CLIENT_CA_FILE ? readPemFile(raw.TLS_CLIENT_CA_FILE, 'TLS_CLIENT_CA_FILE') : undefined;
+  return {
+    privateKeyJwt: raw.PRIVATE_KEY_JWT,
+    dpop: {
+      enabled: raw.DPOP,
+      requireNonce: raw.DPOP_REQUIRE_NONCE,
+      // Nonces are derived from this secret, not stored, so every replica must share it
+      // (oidc-provider features.dPoP.nonceSecret, 32 bytes); COOKIE_KEYS are shared already.
+      nonceSecret: raw.DPOP_NONCE_SECRET
+        ? Buffer.from(raw.DPOP_NONCE_SECRET, 'base64url')
+        : Buffer.from(hkdfSync('sha256', cookieKeys[0]!, 'tessera', 'dpop nonce secret', 32)),
+    },
+    par: { enabled: raw.PAR || raw.PAR_REQUIRED, required: raw.PAR_REQUIRED },
+    tokenExchange: raw.TOKEN_EXCHANGE,
+    allowLoopbackJwksUri: raw.DEV_ALLOW_LOOPBACK_JWKS_URI,
+    tls: raw.TLS_CERT_FILE && raw.TLS_KEY_FILE
+      ? { cert: readPemFile(raw.TLS_CERT_FILE, 'TLS_CERT_FILE'), key: readPemFile(raw.TLS_KEY_FILE, 'TLS_KEY_FILE'), clientCa }
+      : undefined,
+    mtls: certificates
+      ? { certHeader: raw.TRUST_PROXY ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined, clientCa, endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, '') }
+      : undefined,
+  };
+}
+
+function readPemFile(path: string, name: string): string {
+  let value: string;
+  try {
+    value = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError([`${name}: cannot read the file it names`]);
+  }
+  if (!value.includes('-----BEGIN ')) throw new ConfigError([`${name}: the file must hold PEM`]);
+  return value;
 }
 
 function readKeyFile(path: string, name: string): string {

@@ -54,6 +54,30 @@ const schema = z.object({
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
   RATE_LIMIT_LOGIN_PER_IP: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_LOGIN_FAILURES: z.coerce.number().int().min(1).default(10),
+  // Strong client authentication and sender-constrained tokens (docs: README "Zero-trust set-up").
+  // private_key_jwt (RFC 7523) beside the secret methods; DPoP (RFC 9449) with server nonces
+  // (DPOP_NONCE_SECRET, else derived from COOKIE_KEYS so that every replica agrees); PAR (RFC 9126);
+  // token exchange (RFC 8693), gated per client and API by `tessera clients allow-exchange`.
+  PRIVATE_KEY_JWT: booleanish.default(true),
+  DPOP: booleanish.default(true),
+  DPOP_REQUIRE_NONCE: booleanish.default(false),
+  DPOP_NONCE_SECRET: base64urlKey.optional(),
+  PAR: booleanish.default(true),
+  PAR_REQUIRED: booleanish.default(false),
+  TOKEN_EXCHANGE: booleanish.default(true),
+  // TLS and mutual TLS (RFC 8705). With TLS_CERT_FILE and TLS_KEY_FILE the listener is HTTPS and
+  // asks for (but does not demand) client certificates; TLS_CLIENT_CA_FILE holds the CAs that
+  // tls_client_auth certificates must chain to. Behind a proxy, MTLS_CERT_HEADER names the header
+  // carrying the proxy-verified certificate (URL-encoded PEM), honoured only with TRUST_PROXY.
+  // MTLS_ENDPOINT_BASE advertises mtls_endpoint_aliases (RFC 8705 §5) under that base URL.
+  // oidc-provider refuses to fetch a client's jwks_uri from loopback and private addresses (SSRF);
+  // for development, clients on the same machine may be allowed. Refused in production.
+  DEV_ALLOW_LOOPBACK_JWKS_URI: booleanish.default(false),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  MTLS_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name').optional(),
+  MTLS_ENDPOINT_BASE: z.url({ protocol: /^https$/ }).optional(),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Secrets. In production each is required; in development the missing ones are generated

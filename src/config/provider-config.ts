@@ -4,6 +4,7 @@ import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from '
 import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { clientAuthMethods, mtlsEndpointAliases, outboundFetch, securityFeatures, type SecurityParts } from './security-config.ts';
 
 export interface ProviderParts {
   adapter: Configuration['adapter'];
@@ -21,6 +22,10 @@ export interface ProviderParts {
   deviceCodeTtl: number;
   /** ID-token algorithms besides RS256 that keys are kept for. */
   extraAlgs: SigningAlgorithm[];
+  /** private_key_jwt, DPoP, PAR, mutual TLS (security-config.ts). */
+  security: SecurityParts;
+  /** Further claims for one access token (token exchange's `act`). */
+  extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -53,6 +58,7 @@ export const ROUTES = {
   end_session: '/session/end',
   code_verification: '/device',
   device_authorization: '/device/auth',
+  pushed_authorization_request: '/request',
 } as const;
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
@@ -67,7 +73,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     findAccount: parts.findAccount,
     routes: ROUTES,
     cookies: { keys: parts.cookieKeys },
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientAuthMethods: clientAuthMethods(parts.security) as never,
     enabledJWA: {
       clientAuthSigningAlgValues: SIGNING_ALGS,
       idTokenSigningAlgValues: ['RS256', ...parts.extraAlgs],
@@ -111,7 +117,11 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
     // token can tell that its family was revoked (oidc/jwt-access-tokens.ts). Grant ids are
     // random and grant nothing by themselves.
-    extraTokenClaims: (_ctx, token) => (token.kind === 'AccessToken' && token.grantId ? { gid: token.grantId } : undefined),
+    extraTokenClaims: (_ctx, token) => {
+      if (token.kind !== 'AccessToken') return undefined;
+      const extra = { ...(token.grantId ? { gid: token.grantId } : {}), ...parts.extraAccessTokenClaims?.(token) };
+      return Object.keys(extra).length ? extra : undefined;
+    },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access'],
@@ -128,7 +138,10 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
       email: ['email', 'email_verified'],
     },
+    ...(outboundFetch(parts.security) ? { fetch: outboundFetch(parts.security)! } : {}),
+    ...(mtlsEndpointAliases(parts.security, ROUTES) ? { discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) } } : {}),
     features: {
+      ...securityFeatures(parts.security),
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: parts.introspectionPolicy as never },

@@ -13,6 +13,7 @@ import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-paylo
 // nothing can use it, because symmetric algorithms (the only other use of client_secret) are
 // disabled in provider-config.ts.
 const SECRET_STAND_IN = randomBytes(32).toString('base64url');
+const SECRET_AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 
 // RFC 8628 §3.5: each slow_down adds 5 seconds to the polling interval.
 const SLOW_DOWN_PENALTY = 5;
@@ -27,6 +28,8 @@ export interface AdapterDeps {
   devicePolls?: DevicePollQueries;
   refreshReuseGraceSeconds?: number;
   devicePollInterval?: number;
+  /** Grant types every confidential client has besides its own (token exchange, gated by its policy table). */
+  confidentialGrantTypes?: string[];
 }
 
 export function createAdapterClass(deps: AdapterDeps) {
@@ -69,12 +72,21 @@ export function createAdapterClass(deps: AdapterDeps) {
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the tessera CLI, not by the provider');
+      if (this.model === 'ReplayDetection') {
+        // oidc-provider's ReplayDetection.unique() finds, then saves: two requests carrying the
+        // same client assertion or DPoP proof at the same moment would both find nothing. The
+        // insert is the real check (RFC 7523 §3 item 7, RFC 9449 §11.1): the loser is refused.
+        if (!(await payloads.insertOnce(this.model, id, payload as Record<string, unknown>, Math.max(1, expiresIn)))) {
+          throw new errors.InvalidRequest('this proof or assertion has been used already');
+        }
+        return;
+      }
       const lifetime = this.model === 'DeviceCode' && expiresIn ? expiresIn + DEVICE_CODE_LINGER : expiresIn;
       await payloads.upsert(this.model, id, payload as Record<string, unknown>, lifetime);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.model === 'Client') return findClient(clients, id);
+      if (this.model === 'Client') return findClient(clients, id, deps.confidentialGrantTypes ?? []);
       const stored = await payloads.find(this.model, id);
       if (refusedAsRetry(this.model, stored)) {
         throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
@@ -110,7 +122,7 @@ export function createAdapterClass(deps: AdapterDeps) {
   };
 }
 
-async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string): Promise<AdapterPayload | undefined> {
+async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string, confidentialGrantTypes: string[]): Promise<AdapterPayload | undefined> {
   const row = await clients.get(id);
   if (!row) return undefined;
   const metadata = row.metadata as Record<string, unknown>;
@@ -118,12 +130,14 @@ async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string): Prom
     ...metadata,
     client_id: row.id,
     client_name: row.name,
-    grant_types: row.grantTypes,
+    grant_types: row.tokenEndpointAuthMethod === 'none' ? row.grantTypes : [...row.grantTypes, ...confidentialGrantTypes],
     response_types: row.responseTypes,
     redirect_uris: row.redirectUris,
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
     ...(row.scope ? { scope: row.scope } : undefined),
-    ...(row.tokenEndpointAuthMethod === 'none' ? undefined : { client_secret: SECRET_STAND_IN }),
+    // Keys and certificates (private_key_jwt, tls_client_auth) need no secret; the stand-in
+    // would only make such a client look as if it had one.
+    ...(SECRET_AUTH_METHODS.has(row.tokenEndpointAuthMethod) ? { client_secret: SECRET_STAND_IN } : undefined),
   } as AdapterPayload;
 }

@@ -38,6 +38,9 @@ export function logProviderEvents(provider: Provider, logger: Logger, metrics?: 
         event,
         error: err.error,
         error_description: err.error_description,
+        // Why a client authentication failed ("client assertion tokens must only be used once"):
+        // kept from the client, useful to its operator; it never holds a credential.
+        error_detail: (err as { error_detail?: string }).error_detail,
         client_id: ctx?.oidc?.client?.clientId,
       }, 'oauth error');
     });

@@ -7,58 +7,21 @@
 // policy as for stored tokens, and answers as the RFCs say. Client authentication stays the
 // provider's, so every client auth method it supports works here too.
 import type { Middleware } from 'koa';
-import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { RevocationList } from '../cache/revocations.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
-
-interface AccessTokenClaims extends JWTPayload {
-  jti: string;
-  client_id: string;
-  exp: number;
-  scope?: string;
-  /** The grant (refresh-token family) the token was issued from, if any. */
-  gid?: string;
-}
+import type { AccessTokenClaims, AccessTokenVerifier } from './access-token-verifier.ts';
 
 export function jwtAccessTokenEndpoints(deps: {
-  issuer: string;
-  publicJwks: () => { keys: JWK[] };
-  revoked: Pick<RevokedTokenQueries, 'add'>;
-  revocations: RevocationList;
+  verify: AccessTokenVerifier;
+  revoked: RevokedTokenQueries;
   policy: AccessTokenPolicy;
   audit?: Audit;
   introspectionPath: string;
   revocationPath: string;
 }): Middleware {
-  let jwks = deps.publicJwks();
-  let keySet = createLocalJWKSet(jwks);
-
-  async function verify(token: string): Promise<AccessTokenClaims | undefined> {
-    const current = deps.publicJwks();
-    if (current !== jwks) {
-      jwks = current;
-      keySet = createLocalJWKSet(jwks);
-    }
-    try {
-      // RS256 only: no `none`, and no HS256 "signed" with a public key (algorithm confusion).
-      const { payload } = await jwtVerify(token, keySet, {
-        issuer: deps.issuer,
-        typ: 'at+jwt',
-        algorithms: ['RS256'],
-        requiredClaims: ['jti', 'client_id', 'exp', 'aud'],
-      });
-      const claims = payload as AccessTokenClaims;
-      if (await deps.revocations.isRevoked(claims.jti)) return undefined;
-      // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
-      if (claims.gid !== undefined && !(await deps.revocations.grantAlive(claims.gid))) return undefined;
-      return claims;
-    } catch {
-      return undefined;
-    }
-  }
+  const { verify } = deps;
 
   return async function structuredAccessTokens(ctx, next) {
     await next();
@@ -99,7 +62,10 @@ function introspectionResponse(claims: AccessTokenClaims) {
     iat: claims.iat,
     nbf: claims.nbf,
     jti: claims.jti,
-    token_type: 'Bearer',
+    // RFC 9449 §6.2 / RFC 8705 §3.2: the confirmation tells the resource server which key or
+    // certificate the token is bound to; a DPoP-bound token is of type DPoP.
+    token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer',
     ...(claims.cnf ? { cnf: claims.cnf } : undefined),
+    ...(claims.act ? { act: claims.act } : undefined),
   };
 }

@@ -17,6 +17,8 @@ import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
+import { mtlsHelpers } from './mtls.ts';
+import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature } from './resource-servers.ts';
 
 export interface ProviderDeps {
@@ -30,20 +32,25 @@ export interface ProviderDeps {
   users: UserQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;
-  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys'>;
+  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys' | 'security'>;
   policy: AccessTokenPolicy;
   logger: Logger;
   metrics?: Metrics;
   audit?: Audit;
+  /** RFC 8693 token exchange, registered when config.security.tokenExchange is on. */
+  tokenExchange?: tokenExchange.TokenExchangeDeps;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
+  const { security } = deps.config;
   const provider = new Provider(deps.issuer, providerConfiguration({
     adapter: createAdapterClass({
       payloads: deps.payloads,
       clients: deps.clients,
       devicePolls: deps.devicePolls,
       refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+      // Every confidential client may ask; the policy table (token_exchange_policies) answers.
+      ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
       devicePollInterval: deps.config.deviceFlow.pollInterval,
     }),
     jwks: deps.keys.privateJwks as never,
@@ -58,8 +65,24 @@ export function createProvider(deps: ProviderDeps): Provider {
     refreshTokens: deps.config.refreshTokens,
     deviceCodeTtl: deps.config.deviceFlow.codeTtl,
     extraAlgs: deps.config.keys.extraAlgs,
+    extraAccessTokenClaims: tokenExchange.actorClaims,
+    security: {
+      privateKeyJwt: security.privateKeyJwt,
+      dpop: security.dpop,
+      par: security.par,
+      allowLoopbackJwksUri: security.allowLoopbackJwksUri,
+      mtls: security.mtls && {
+        ...mtlsHelpers(security.mtls),
+        // PKI client authentication needs CAs to chain to; self-signed needs only the client's JWKS.
+        tlsClientAuth: security.mtls.clientCa !== undefined,
+        endpointBase: security.mtls.endpointBase,
+      },
+    },
   }));
   provider.proxy = deps.trustProxy;
+  if (security.tokenExchange && deps.tokenExchange) {
+    provider.registerGrantType(tokenExchange.grantType, tokenExchange.tokenExchangeHandler(deps.tokenExchange) as never, tokenExchange.parameters);
+  }
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   return provider;

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
+import type { TokenExchangePolicyQueries } from '../db/queries/token-exchange-policies.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { generateSecret } from './client-secrets.ts';
@@ -17,6 +18,16 @@ const GRANT_TYPES = new Map([
   [DEVICE_CODE_GRANT, DEVICE_CODE_GRANT],
 ]);
 const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+// Methods that prove the client with a key (RFC 7523) or certificate (RFC 8705) instead of a secret.
+const KEY_AUTH_METHODS = ['private_key_jwt', 'self_signed_tls_client_auth'];
+const AUTH_METHODS = [...SECRET_AUTH_METHODS, ...KEY_AUTH_METHODS, 'tls_client_auth'];
+/** RFC 8705 §2.1.2: how a tls_client_auth client's certificate is recognised (exactly one). */
+export const TLS_SUBJECT_PROPERTIES = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email'] as const;
+export type TlsSubjectProperty = typeof TLS_SUBJECT_PROPERTIES[number];
+// JWK members that only a private or symmetric key has: a client registers public keys only.
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+export const usesSecret = (authMethod: string) => SECRET_AUTH_METHODS.includes(authMethod);
 
 export interface ClientInput {
   id?: string | undefined;
@@ -36,6 +47,18 @@ export interface ClientInput {
   firstParty?: boolean | undefined;
   /** The ID token's signing algorithm (id_token_signed_response_alg); RS256 unless the server keeps keys for another. */
   idTokenAlg?: string | undefined;
+  /** The client's public keys, inline (private_key_jwt, self_signed_tls_client_auth). */
+  jwks?: { keys: Record<string, unknown>[] } | undefined;
+  /** Where the client publishes its public keys, instead of jwks. */
+  jwksUri?: string | undefined;
+  /** tls_client_auth: the certificate's subject DN or one SAN entry. */
+  tlsSubject?: { property: TlsSubjectProperty; value: string } | undefined;
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
+  dpopBound?: boolean | undefined;
+  /** RFC 8705 §3.4 tls_client_certificate_bound_access_tokens. */
+  certBound?: boolean | undefined;
+  /** RFC 9126 §6 require_pushed_authorization_requests. */
+  requirePar?: boolean | undefined;
 }
 
 const ID_TOKEN_ALGS = ['RS256', 'ES256', 'EdDSA'];
@@ -52,8 +75,11 @@ export function describeClient(c: ClientRecord) {
     scope: c.scope,
     apis: c.apis.map((a) => ({ audience: a.api.audience, scopes: a.scopes, default: a.isDefault })),
     serves: c.serves.map((s) => s.api.audience),
+    /** APIs this client may exchange tokens towards (RFC 8693). */
+    token_exchange: c.exchanges.map((e) => e.api.audience),
     first_party: (c.metadata as Record<string, unknown>).first_party === true,
     id_token_signed_response_alg: ((c.metadata as Record<string, unknown>).id_token_signed_response_alg as string | undefined) ?? 'RS256',
+    ...strongAuthMetadata(c.metadata as Record<string, unknown>),
     secrets: c.secrets.map((s) => ({
       hint: `…${s.hint}`,
       created_at: s.createdAt.toISOString(),
@@ -66,7 +92,7 @@ export function describeClient(c: ClientRecord) {
 
 export type ClientView = ReturnType<typeof describeClient>;
 
-export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; pepper: Buffer; audit?: Audit; actor?: string }) {
+export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; exchange?: TokenExchangePolicyQueries; pepper: Buffer; audit?: Audit; actor?: string }) {
   const { clients, apis, pepper } = deps;
   const audit = deps.audit ?? noAudit;
   const actor = deps.actor ?? 'system';
@@ -84,9 +110,10 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
     }
 
     const authMethod = input.public ? 'none' : (input.authMethod ?? 'client_secret_basic');
-    if (authMethod !== 'none' && !SECRET_AUTH_METHODS.includes(authMethod)) {
-      throw new InvalidInput(`token endpoint auth method must be one of ${SECRET_AUTH_METHODS.join(', ')} (or --public)`);
+    if (authMethod !== 'none' && !AUTH_METHODS.includes(authMethod)) {
+      throw new InvalidInput(`token endpoint auth method must be one of ${AUTH_METHODS.join(', ')} (or --public)`);
     }
+    const strongAuth = validateStrongAuth(input, authMethod);
     if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
       throw new InvalidInput('a public client cannot use client_credentials: it has no secret to authenticate with');
     }
@@ -136,6 +163,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       metadata: {
         ...(input.firstParty ? { first_party: true } : {}),
         ...(input.idTokenAlg && input.idTokenAlg !== 'RS256' ? { id_token_signed_response_alg: input.idTokenAlg } : {}),
+        ...strongAuth,
       },
       apis: granted,
       serves: [...new Set(input.serves ?? [])].map((a) => byAudience.get(a)!.id),
@@ -148,8 +176,52 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
     return client;
   }
 
+  /** The client and API of a token-exchange policy; only a confidential client may exchange. */
+  async function exchangeParties(id: string, audience: string) {
+    const client = await get(id);
+    if (client.tokenEndpointAuthMethod === 'none') {
+      throw new InvalidInput('a public client cannot exchange tokens: it has no credentials to authenticate the exchange with');
+    }
+    const api = await apis.findByAudience(audience);
+    if (!api) throw new InvalidInput(`no API has audience ${audience}; create it first with \`tessera apis create\``);
+    if (!deps.exchange) throw new Error('token-exchange policies are not available here');
+    return { client, api, exchange: deps.exchange };
+  }
+
   return {
     validate,
+
+    /** RFC 8693: lets the client exchange subject tokens for access tokens for this API. */
+    async allowExchange(id: string, audience: string): Promise<ClientView> {
+      const { api, exchange } = await exchangeParties(id, audience);
+      if (await exchange.allow(id, api.id)) {
+        await audit.record({ type: 'client.exchange_allowed', actor, subject: id, details: { audience } });
+      }
+      return describeClient(await get(id));
+    },
+
+    async disallowExchange(id: string, audience: string): Promise<ClientView> {
+      const { api, exchange } = await exchangeParties(id, audience);
+      if (await exchange.disallow(id, api.id)) {
+        await audit.record({ type: 'client.exchange_disallowed', actor, subject: id, details: { audience } });
+      }
+      return describeClient(await get(id));
+    },
+
+    /** For the seed file: exactly these exchange targets, no more. */
+    async setExchangeTargets(id: string, audiences: string[]): Promise<boolean> {
+      const current = (await get(id)).exchanges.map((e) => e.api.audience);
+      let changed = false;
+      for (const audience of audiences.filter((a) => !current.includes(a))) {
+        await this.allowExchange(id, audience);
+        changed = true;
+      }
+      for (const audience of current.filter((a) => !audiences.includes(a))) {
+        await this.disallowExchange(id, audience);
+        changed = true;
+      }
+      return changed;
+    },
 
     /** Registers a client; a confidential one gets a secret, returned here once. */
     async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string | undefined }> {
@@ -159,7 +231,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
         throw new InvalidInput('client id must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ -');
       }
       if (await clients.findForProvider(id)) throw new Conflict(`a client with id ${id} exists already`);
-      const secret = data.tokenEndpointAuthMethod === 'none' ? undefined : generateSecret(pepper);
+      const secret = usesSecret(data.tokenEndpointAuthMethod) ? generateSecret(pepper) : undefined;
       const created = await clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint });
       await audit.record({ type: 'client.created', actor, subject: id, details: { grant_types: data.grantTypes } });
       return { client: describeClient(created), clientSecret: secret?.value };
@@ -169,9 +241,16 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       const current = await get(id);
       const merged: ClientInput = { ...inputFrom(current), ...stripUndefined(changes) };
       if (changes.public === undefined && changes.authMethod !== undefined) merged.public = false;
+      // A new key source replaces the old one; a new auth method drops a subject it does not use.
+      if (changes.jwks) merged.jwksUri = undefined;
+      if (changes.jwksUri) merged.jwks = undefined;
+      if (changes.authMethod !== undefined && changes.authMethod !== 'tls_client_auth' && !changes.tlsSubject) merged.tlsSubject = undefined;
       const data = await validate(merged);
       if ((data.tokenEndpointAuthMethod === 'none') !== (current.tokenEndpointAuthMethod === 'none')) {
         throw new InvalidInput('a client cannot switch between public and confidential; create a new client');
+      }
+      if (usesSecret(data.tokenEndpointAuthMethod) !== usesSecret(current.tokenEndpointAuthMethod)) {
+        throw new InvalidInput('a client cannot switch between a secret and a key or certificate; create a new client');
       }
       const updated = describeClient(await clients.update(id, data));
       await audit.record({ type: 'client.updated', actor, subject: id });
@@ -208,6 +287,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
     async rotateSecret(id: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: string }> {
       const client = await get(id);
       if (client.tokenEndpointAuthMethod === 'none') throw new InvalidInput('a public client has no secret to rotate');
+      if (!usesSecret(client.tokenEndpointAuthMethod)) throw new InvalidInput(`a ${client.tokenEndpointAuthMethod} client has no secret to rotate`);
       if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new InvalidInput('grace period must be a whole number of seconds, 0 or more');
       const secret = generateSecret(pepper);
       const until = new Date(Date.now() + graceSeconds * 1000);
@@ -254,6 +334,83 @@ function inputFrom(c: ClientRecord): ClientInput {
     serves: c.serves.map((s) => s.api.audience),
     firstParty: (c.metadata as Record<string, unknown>).first_party === true,
     idTokenAlg: (c.metadata as Record<string, unknown>).id_token_signed_response_alg as string | undefined,
+    ...strongAuthInput(c.metadata as Record<string, unknown>),
+  };
+}
+
+/** Checks the key, certificate and sender-constraint settings; returns them as client metadata (snake_case, as oidc-provider reads it). */
+function validateStrongAuth(input: ClientInput, authMethod: string): Record<string, unknown> {
+  const needsKeys = KEY_AUTH_METHODS.includes(authMethod);
+  if (input.jwks && input.jwksUri) throw new InvalidInput('give the client\'s keys inline (--jwks-file) or by URL (--jwks-uri), not both');
+  if (needsKeys && !input.jwks && !input.jwksUri) {
+    throw new InvalidInput(`${authMethod} needs the client's public keys: --jwks-file FILE or --jwks-uri URL`);
+  }
+  if (!needsKeys && authMethod !== 'none' && (input.jwks || input.jwksUri) && usesSecret(authMethod)) {
+    throw new InvalidInput('a client with a secret has no keys to register; use --auth-method private_key_jwt');
+  }
+  if (input.jwks) validateJwks(input.jwks);
+  if (input.jwksUri) validateJwksUri(input.jwksUri);
+  if (authMethod === 'tls_client_auth' && !input.tlsSubject) {
+    throw new InvalidInput('tls_client_auth needs the certificate\'s subject: --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip or --tls-san-email');
+  }
+  if (authMethod !== 'tls_client_auth' && input.tlsSubject) throw new InvalidInput('a certificate subject is only used with --auth-method tls_client_auth');
+  if (input.tlsSubject && !input.tlsSubject.value.trim()) throw new InvalidInput('the certificate subject must not be empty');
+  return {
+    ...(input.jwks ? { jwks: input.jwks } : {}),
+    ...(input.jwksUri ? { jwks_uri: input.jwksUri } : {}),
+    ...(input.tlsSubject ? { [input.tlsSubject.property]: input.tlsSubject.value.trim() } : {}),
+    ...(input.dpopBound ? { dpop_bound_access_tokens: true } : {}),
+    ...(input.certBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
+    ...(input.requirePar ? { require_pushed_authorization_requests: true } : {}),
+  };
+}
+
+function validateJwks(jwks: unknown): void {
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'object' && k !== null)) {
+    throw new InvalidInput('the JWKS must be an object with a non-empty "keys" array');
+  }
+  for (const key of keys as Record<string, unknown>[]) {
+    if (!['RSA', 'EC', 'OKP'].includes(key.kty as string)) throw new InvalidInput('the JWKS may hold RSA, EC and OKP keys only');
+    // The message does not echo the key: it is private material registered by mistake.
+    if (PRIVATE_JWK_MEMBERS.some((m) => m in key)) throw new InvalidInput('the JWKS must hold public keys only; a private key was given');
+  }
+}
+
+function validateJwksUri(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidInput(`the JWKS URI ${value} is not an absolute URI`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new InvalidInput(`the JWKS URI ${value} must use https (http is allowed for loopback only)`);
+  }
+}
+
+function strongAuthMetadata(m: Record<string, unknown>) {
+  const subject = TLS_SUBJECT_PROPERTIES.find((p) => typeof m[p] === 'string');
+  return {
+    ...(m.jwks ? { jwks: m.jwks } : {}),
+    ...(m.jwks_uri ? { jwks_uri: m.jwks_uri } : {}),
+    ...(subject ? { [subject]: m[subject] } : {}),
+    dpop_bound_access_tokens: m.dpop_bound_access_tokens === true,
+    tls_client_certificate_bound_access_tokens: m.tls_client_certificate_bound_access_tokens === true,
+    require_pushed_authorization_requests: m.require_pushed_authorization_requests === true,
+  };
+}
+
+function strongAuthInput(m: Record<string, unknown>): Partial<ClientInput> {
+  const subject = TLS_SUBJECT_PROPERTIES.find((p) => typeof m[p] === 'string');
+  return {
+    jwks: m.jwks as ClientInput['jwks'],
+    jwksUri: m.jwks_uri as string | undefined,
+    tlsSubject: subject ? { property: subject, value: m[subject] as string } : undefined,
+    dpopBound: m.dpop_bound_access_tokens === true,
+    certBound: m.tls_client_certificate_bound_access_tokens === true,
+    requirePar: m.require_pushed_authorization_requests === true,
   };
 }
 

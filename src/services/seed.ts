@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { InvalidInput } from '../errors.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
-import type { ClientService } from './clients.ts';
+import { TLS_SUBJECT_PROPERTIES, usesSecret, type ClientService } from './clients.ts';
 import type { UserService } from './users.ts';
 
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
@@ -42,6 +42,19 @@ const seedSchema = z.object({
     serves: z.array(z.string()).optional(),
     first_party: z.boolean().optional(),
     client_secret: secretReference.optional(),
+    // Strong client authentication and sender constraints, named as in client metadata.
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    jwks_uri: z.string().optional(),
+    tls_client_auth_subject_dn: z.string().optional(),
+    tls_client_auth_san_dns: z.string().optional(),
+    tls_client_auth_san_uri: z.string().optional(),
+    tls_client_auth_san_ip: z.string().optional(),
+    tls_client_auth_san_email: z.string().optional(),
+    dpop_bound_access_tokens: z.boolean().optional(),
+    tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+    require_pushed_authorization_requests: z.boolean().optional(),
+    // Audiences of the APIs the client may exchange tokens towards (RFC 8693).
+    token_exchange: z.array(z.string()).optional(),
   }).strict()).default([]),
   users: z.array(z.object({
     email: z.string(),
@@ -105,9 +118,15 @@ export async function applySeed(
   }
   for (const client of seed.clients) {
     const isPublic = client.public ?? client.token_endpoint_auth_method === 'none';
-    if (!isPublic && !secrets.has(client.client_id)) {
+    const withSecret = !isPublic && usesSecret(client.token_endpoint_auth_method ?? 'client_secret_basic');
+    if (withSecret && !secrets.has(client.client_id)) {
       throw new InvalidInput(`client ${client.client_id}: a confidential client needs client_secret: { env: NAME }`);
     }
+    if (!withSecret && secrets.has(client.client_id)) {
+      throw new InvalidInput(`client ${client.client_id}: a ${isPublic ? 'public' : client.token_endpoint_auth_method} client has no client_secret`);
+    }
+    const subjects = TLS_SUBJECT_PROPERTIES.filter((p) => client[p] !== undefined);
+    if (subjects.length > 1) throw new InvalidInput(`client ${client.client_id}: give one tls_client_auth_* subject`);
     report.clients[client.client_id] = await deps.clients.apply({
       id: client.client_id,
       name: client.name,
@@ -120,7 +139,17 @@ export async function applySeed(
       apis: client.apis,
       serves: client.serves,
       firstParty: client.first_party,
+      jwks: client.jwks,
+      jwksUri: client.jwks_uri,
+      tlsSubject: subjects[0] && { property: subjects[0], value: client[subjects[0]]! },
+      dpopBound: client.dpop_bound_access_tokens,
+      certBound: client.tls_client_certificate_bound_access_tokens,
+      requirePar: client.require_pushed_authorization_requests,
     }, secrets.get(client.client_id));
+    if (client.token_exchange !== undefined && await deps.clients.setExchangeTargets(client.client_id, client.token_exchange)
+      && report.clients[client.client_id] === 'unchanged') {
+      report.clients[client.client_id] = 'updated';
+    }
   }
   for (const user of seed.users) {
     report.users[user.email] = await deps.users.apply({

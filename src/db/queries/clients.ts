@@ -6,6 +6,7 @@ const withRelations = {
   secrets: { select: { id: true, hint: true, createdAt: true, expiresAt: true }, orderBy: { createdAt: 'asc' } },
   apis: { include: { api: { select: { audience: true } } } },
   serves: { include: { api: { select: { audience: true } } } },
+  exchanges: { include: { api: { select: { audience: true } } } },
 } satisfies Prisma.ClientInclude;
 
 export type ClientRecord = Prisma.ClientGetPayload<{ include: typeof withRelations }>;

@@ -10,6 +10,7 @@ import { devicePollQueries } from './device-polls.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
+import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
 
 export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>) {
@@ -23,6 +24,7 @@ export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'
     payloads: oidcPayloadQueries(prisma, pool),
     revoked: revokedTokenQueries(prisma),
     signingKeys: signingKeyQueries(prisma),
+    tokenExchange: tokenExchangePolicyQueries(prisma),
     users: userQueries(prisma),
   };
 }

@@ -42,6 +42,21 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool) {
       );
     },
 
+    /**
+     * Inserts a row that must not exist yet (a one-time value such as a replay-detection jti);
+     * false when a live row has the id already. An expired row left for the cleanup job is taken
+     * over. One statement, so that two concurrent inserts cannot both succeed.
+     */
+    async insertOnce(model: string, id: string, payload: Record<string, unknown>, expiresInSeconds: number): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        `INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at, consumed_at = NULL
+         WHERE oidc_payloads.expires_at IS NOT NULL AND oidc_payloads.expires_at <= now()`,
+        [model, id, JSON.stringify(payload), new Date(Date.now() + expiresInSeconds * 1000)],
+      );
+      return rowCount === 1;
+    },
+
     find: (model: string, id: string) => findBy('id', model, id),
     findByUid: (model: string, uid: string) => findBy('uid', model, uid),
     findByUserCode: (model: string, userCode: string) => findBy('user_code', model, userCode),

@@ -1,0 +1,55 @@
+// Verifies an access token Tessera issued: an RS256 JWT (RFC 9068) under Tessera's current
+// public keys, not revoked, from a family (grant) that still exists. Introspection and
+// revocation of JWT access tokens and the token-exchange grant's subject_token both use it.
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { RevocationList } from '../cache/revocations.ts';
+
+export interface AccessTokenClaims extends JWTPayload {
+  jti: string;
+  client_id: string;
+  exp: number;
+  scope?: string;
+  /** The grant (refresh-token family) the token was issued from, if any. */
+  gid?: string;
+  /** RFC 8693 §4.1: who acts on the subject's behalf. */
+  act?: Record<string, unknown>;
+  cnf?: { jkt?: string; 'x5t#S256'?: string };
+}
+
+export type AccessTokenVerifier = (token: string) => Promise<AccessTokenClaims | undefined>;
+
+export function accessTokenVerifier(deps: {
+  issuer: string;
+  publicJwks: () => { keys: JWK[] };
+  /** The deny-list and live grants, kept in memory (cache/revocations.ts). */
+  revocations: RevocationList;
+}): AccessTokenVerifier {
+  // Built on first use (the key set may not exist yet when this is created) and again whenever
+  // the keys change.
+  let jwks: { keys: JWK[] } | undefined;
+  let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
+
+  return async function verifyAccessToken(token) {
+    const current = deps.publicJwks();
+    if (current !== jwks || !keySet) {
+      jwks = current;
+      keySet = createLocalJWKSet(jwks);
+    }
+    try {
+      // RS256 only: no `none`, and no HS256 "signed" with a public key (algorithm confusion).
+      const { payload } = await jwtVerify(token, keySet, {
+        issuer: deps.issuer,
+        typ: 'at+jwt',
+        algorithms: ['RS256'],
+        requiredClaims: ['jti', 'client_id', 'exp', 'aud'],
+      });
+      const claims = payload as AccessTokenClaims;
+      if (await deps.revocations.isRevoked(claims.jti)) return undefined;
+      // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
+      if (claims.gid !== undefined && !(await deps.revocations.grantAlive(claims.gid))) return undefined;
+      return claims;
+    } catch {
+      return undefined;
+    }
+  };
+}

@@ -1,0 +1,53 @@
+// Strong-auth configuration: the combinations that cannot work are refused by name, and the
+// DPoP nonce secret every replica shares is derived from the shared cookie keys when not given.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { ConfigError } from '../../src/config/env.ts';
+
+const key = Buffer.alloc(32, 1).toString('base64url');
+const secrets = { COOKIE_KEYS: 'k'.repeat(40), KEYS_ENCRYPTION_KEY: key, CLIENT_SECRET_PEPPER: key };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ ...secrets, ...env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('security configuration', () => {
+  it('has safe defaults: key and proof methods on, mTLS off, nothing required', () => {
+    const { security } = loadConfig(secrets);
+    expect(security).toMatchObject({
+      privateKeyJwt: true, dpop: { enabled: true, requireNonce: false }, par: { enabled: true, required: false },
+      tokenExchange: true, allowLoopbackJwksUri: false, tls: undefined, mtls: undefined,
+    });
+    expect(security.dpop.nonceSecret).toHaveLength(32);
+    // The same cookie keys give every replica the same nonce secret.
+    expect(loadConfig(secrets).security.dpop.nonceSecret.equals(security.dpop.nonceSecret)).toBe(true);
+  });
+
+  it('refuses a proxy certificate header without TRUST_PROXY, half a TLS pair, and mTLS settings with no certificate source', () => {
+    expect(problems({ MTLS_CERT_HEADER: 'x-ssl-client-cert' })).toEqual(['MTLS_CERT_HEADER: needs TRUST_PROXY=true (only a trusted proxy may set it)']);
+    expect(problems({ TLS_CERT_FILE: '/nonexistent.pem' })).toEqual(['TLS_CERT_FILE, TLS_KEY_FILE: set both or neither']);
+    expect(problems({ TLS_CLIENT_CA_FILE: '/ca.pem', MTLS_ENDPOINT_BASE: 'https://mtls.example.test' })).toEqual([
+      'TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER',
+      'MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER',
+    ]);
+    expect(problems({ TRUST_PROXY: 'true', MTLS_CERT_HEADER: 'x-ssl-client-cert', TLS_CLIENT_CA_FILE: '/nonexistent/ca.pem' }))
+      .toEqual(['TLS_CLIENT_CA_FILE: cannot read the file it names']);
+  });
+
+  it('allows loopback jwks_uri fetching in development only', () => {
+    expect(problems({ NODE_ENV: 'production', ISSUER: 'https://id.example.test', DATABASE_URL: 'postgresql://db/x', DEV_ALLOW_LOOPBACK_JWKS_URI: 'true' }))
+      .toEqual(['DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production']);
+  });
+
+  it('PAR_REQUIRED turns PAR on; a proxy header turns mTLS on with it lower-cased', () => {
+    expect(loadConfig({ ...secrets, PAR: 'false', PAR_REQUIRED: 'true' }).security.par).toEqual({ enabled: true, required: true });
+    expect(loadConfig({ ...secrets, TRUST_PROXY: 'true', MTLS_CERT_HEADER: 'X-SSL-Client-Cert' }).security.mtls)
+      .toEqual({ certHeader: 'x-ssl-client-cert', clientCa: undefined, endpointBase: undefined });
+  });
+});
