@@ -31,3 +31,27 @@ export class Conflict extends TesseraError {
     super(message, 409, 'conflict');
   }
 }
+
+// A dependency is down, not the request wrong: a client may retry after this many seconds
+// (RFC 9110 §10.2.3). Long enough for a PostgreSQL restart or failover to finish, short enough
+// that a retrying client is not kept waiting once it has.
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database cannot be reached: 503 with RFC 6749's `temporarily_unavailable`. Shaped like
+ * oidc-provider's own errors (the message is the error code; `expose`, `statusCode` and
+ * `error_description`), so that its endpoints render it as they render theirs, and Tessera's
+ * error handler does the same for Tessera's routes.
+ */
+export class ServiceUnavailable extends Error {
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly error = 'temporarily_unavailable';
+  readonly error_description: string;
+  constructor(description: string, options?: { cause?: unknown }) {
+    super('temporarily_unavailable', options);
+    this.name = this.constructor.name;
+    this.error_description = description;
+  }
+}

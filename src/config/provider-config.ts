@@ -145,10 +145,13 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
           const action = /action="([^"]+)"/.exec(form)?.[1];
           const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
+          // A failure on Tessera's side (the database unavailable: 503) keeps its status, so
+          // that the browser and the monitoring see it for what it is; wrong codes are 400.
+          const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
           sendPage(ctx, renderView('device-input', parts.brand, {
             action, xsrf, code: err?.userCode ?? '',
             error: err ? USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.' : undefined,
-          }), err && err.name !== 'NoCodeError' ? 400 : 200);
+          }), failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200);
         },
         userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
           const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;

@@ -11,6 +11,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
+import { ServiceUnavailable } from '../errors.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 
@@ -55,7 +56,10 @@ export function jwtAccessTokenEndpoints(deps: {
       // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
       if (claims.gid !== undefined && !(await deps.payloads.find('Grant', claims.gid))) return undefined;
       return claims;
-    } catch {
+    } catch (err) {
+      // A token that does not verify is inactive; a database that cannot say whether it was
+      // revoked is not an answer (503 from the error handler), lest a revoked token pass.
+      if (err instanceof ServiceUnavailable) throw err;
       return undefined;
     }
   }

@@ -1,5 +1,7 @@
 // Every query module over one Prisma client.
+import { ServiceUnavailable } from '../../errors.ts';
 import type { PrismaClient } from '../client.ts';
+import { isDatabaseUnavailable } from '../unavailable.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -11,18 +13,39 @@ import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { userQueries } from './users.ts';
 
+const UNAVAILABLE = 'the database is unavailable; retry shortly';
+
+/**
+ * The module with every query's "cannot reach the database" failure turned into
+ * ServiceUnavailable, which every caller (oidc-provider's endpoints included) answers with 503
+ * temporarily_unavailable rather than 500 server_error. Other failures pass through unchanged.
+ */
+function guarded<T extends object>(module: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(module)) {
+    wrapped[name] = typeof value !== 'function' ? value : async function guardedQuery(...args: unknown[]) {
+      try {
+        return await (value as (...a: unknown[]) => Promise<unknown>).apply(wrapped, args);
+      } catch (err) {
+        throw isDatabaseUnavailable(err) ? new ServiceUnavailable(UNAVAILABLE, { cause: err }) : err;
+      }
+    };
+  }
+  return wrapped as T;
+}
+
 export function createQueries(prisma: PrismaClient) {
   return {
-    apis: apiQueries(prisma),
-    auditEvents: auditEventQueries(prisma),
-    cleanup: cleanupQueries(prisma),
-    clients: clientQueries(prisma),
-    consents: consentQueries(prisma),
-    devicePolls: devicePollQueries(prisma),
-    payloads: oidcPayloadQueries(prisma),
-    revoked: revokedTokenQueries(prisma),
-    signingKeys: signingKeyQueries(prisma),
-    users: userQueries(prisma),
+    apis: guarded(apiQueries(prisma)),
+    auditEvents: guarded(auditEventQueries(prisma)),
+    cleanup: guarded(cleanupQueries(prisma)),
+    clients: guarded(clientQueries(prisma)),
+    consents: guarded(consentQueries(prisma)),
+    devicePolls: guarded(devicePollQueries(prisma)),
+    payloads: guarded(oidcPayloadQueries(prisma)),
+    revoked: guarded(revokedTokenQueries(prisma)),
+    signingKeys: guarded(signingKeyQueries(prisma)),
+    users: guarded(userQueries(prisma)),
   };
 }
 

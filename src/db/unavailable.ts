@@ -1,0 +1,36 @@
+// Telling "the database cannot be reached" from every other failure. Such an error is not the
+// request's fault and not a bug: the answer is 503 temporarily_unavailable with Retry-After
+// (RFC 6749 §4.1.2.1 and §5.2's spirit; RFC 9110 §15.6.4), and the same request may succeed
+// once PostgreSQL is back. pg, @prisma/adapter-pg and Prisma each wrap the socket error their
+// own way, so the whole cause chain is inspected.
+
+// Socket errors on connecting or on a connection that dropped.
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+// SQLSTATEs (PostgreSQL Appendix A): class 08 connection exceptions, the server shutting down or
+// starting up (57P01-57P03), and no free connection slot (53300).
+const SQLSTATES = /^(08...|57P0[1-3]|53300)$/;
+// @prisma/adapter-pg's mapped error kinds for the same conditions.
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+// Prisma's own codes: can't reach (P1001), timed out (P1002, P1008), server closed the
+// connection (P1017), and no connection from the pool in time (P2024).
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+// pg's errors without a code: the pool's connect timeout and a connection ended under a query.
+const PG_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end/;
+
+interface ErrorLike {
+  code?: unknown;
+  kind?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  name?: unknown;
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as ErrorLike | undefined, depth = 0; e && typeof e === 'object' && depth < 6; e = e.cause as ErrorLike | undefined, depth++) {
+    if (typeof e.code === 'string' && (SOCKET_CODES.has(e.code) || SQLSTATES.test(e.code) || PRISMA_CODES.has(e.code))) return true;
+    if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
+    if (e.name === 'PrismaClientInitializationError') return true;
+    if (typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;
+  }
+  return false;
+}

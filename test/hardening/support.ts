@@ -1,0 +1,121 @@
+// Shared by the hardening suites: a PostgreSQL of the test's own (to stop and start without
+// disturbing the other test files), users and clients made with the CLI, and a person's side of
+// the device flow over plain HTTP.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
+import { get, type Jar } from '../setup/sign-in.ts';
+import { randomId, tessera, tesseraJson } from '../setup/tessera.ts';
+
+export const PASSWORD = 'correct horse battery';
+
+export interface OwnPostgres {
+  /** A migrated database, as Tessera's DATABASE_URL. */
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** A throw-away embedded PostgreSQL that the test may stop and start at will. */
+export async function ownPostgres(): Promise<OwnPostgres> {
+  const Postgres = await loadEmbeddedPostgres();
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-fault-pg-'));
+  chmodSync(dir, 0o711); // as root, PostgreSQL runs as `postgres` and must reach data/
+  const port = await freePort();
+  const server = new Postgres({
+    databaseDir: join(dir, 'data'), port, user: 'postgres', password: 'faults', persistent: true,
+    createPostgresUser: process.getuid?.() === 0, onLog: () => {}, onError: () => {},
+    postgresFlags: ['-c', 'max_connections=100'],
+  });
+  await server.initialise();
+  await server.start();
+  const url = `postgresql://postgres:faults@127.0.0.1:${port}/postgres`;
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+  await pool.end();
+  let running = true;
+  return {
+    url,
+    async stop() {
+      if (running) await server.stop();
+      running = false;
+    },
+    async start() {
+      if (!running) await server.start();
+      running = true;
+    },
+    async destroy() {
+      if (running) await server.stop().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The CLI against another database than the shared test one. */
+export function cliEnv(databaseUrl?: string): Record<string, string> | undefined {
+  return databaseUrl ? { DATABASE_URL: databaseUrl } : undefined;
+}
+
+export async function createUser(databaseUrl?: string): Promise<{ email: string; password: string }> {
+  const email = `${randomId('hard')}@example.test`;
+  const env = cliEnv(databaseUrl);
+  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: PASSWORD, ...(env ? { env } : {}) });
+  if (created.code !== 0) throw new Error(`users create: ${created.stderr}`);
+  return { email, password: PASSWORD };
+}
+
+export async function createApi(scope: string, databaseUrl?: string): Promise<string> {
+  const audience = `https://${randomId('api')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', audience, '--scope', scope], cliEnv(databaseUrl));
+  return audience;
+}
+
+export interface Registered {
+  client_id: string;
+  client_secret?: string;
+}
+
+export function createClient(args: string[], databaseUrl?: string): Promise<Registered> {
+  return tesseraJson<Registered>(['clients', 'create', '--name', randomId('app'), ...args], cliEnv(databaseUrl));
+}
+
+export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+export const form = (fields: Record<string, string>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields),
+});
+
+/**
+ * A person approving a device over plain HTTP: opens verification_uri_complete, confirms the
+ * code, signs in and approves, until the "Device connected" page. `origin` may be another
+ * replica than the one that issued the code.
+ */
+export async function approveDevice(jar: Jar, origin: string, verificationUriComplete: string, user: { email: string; password: string }): Promise<void> {
+  const complete = new URL(verificationUriComplete);
+  let res = await get(jar, `${origin}${complete.pathname}${complete.search}`);
+  let html = await res.text();
+  const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
+  res = await get(jar, `${origin}${complete.pathname}`, form({ xsrf: field('xsrf')!, user_code: field('user_code')!, confirm: 'yes' }));
+  for (let hops = 0; hops < 10; hops++) {
+    if (res.status === 302 || res.status === 303) {
+      const next = new URL(res.headers.get('location')!, origin);
+      res = await get(jar, `${origin}${next.pathname}${next.search}`);
+      continue;
+    }
+    html = await res.text();
+    if (res.status !== 200) throw new Error(`device approval: ${res.status} ${html.slice(0, 300)}`);
+    if (html.includes('Device connected')) return;
+    const uid = /action="\/interaction\/([^/"]+)\/(login|confirm)"/.exec(html);
+    if (!uid) throw new Error(`device approval: unexpected page ${html.slice(0, 300)}`);
+    const fields: Record<string, string> = { csrf: field('csrf')! };
+    if (uid[2] === 'login') Object.assign(fields, { email: user.email, password: user.password });
+    res = await get(jar, `${origin}/interaction/${uid[1]}/${uid[2]}`, form(fields));
+  }
+  throw new Error('device approval: too many redirects');
+}
