@@ -38,20 +38,36 @@ export class Conflict extends TesseraError {
 export const RETRY_AFTER_SECONDS = 5;
 
 /**
- * The database cannot be reached: 503 with RFC 6749's `temporarily_unavailable`. Shaped like
- * oidc-provider's own errors (the message is the error code; `expose`, `statusCode` and
- * `error_description`), so that its endpoints render it as they render theirs, and Tessera's
- * error handler does the same for Tessera's routes.
+ * An RFC 6749 error raised below both error paths (in the queries): shaped like oidc-provider's
+ * own errors (the message is the error code; `expose`, `statusCode`, `error_description`), so
+ * that its endpoints render it as they render theirs, and Tessera's error handler the same way.
  */
-export class ServiceUnavailable extends Error {
-  readonly status = 503;
-  readonly statusCode = 503;
+export class ProtocolError extends Error {
   readonly expose = true;
-  readonly error = 'temporarily_unavailable';
+  readonly status: number;
+  readonly statusCode: number;
+  readonly error: string;
   readonly error_description: string;
-  constructor(description: string, options?: { cause?: unknown }) {
-    super('temporarily_unavailable', options);
+  constructor(status: number, error: string, description: string, options?: { cause?: unknown }) {
+    super(error, options);
     this.name = this.constructor.name;
+    this.status = status;
+    this.statusCode = status;
+    this.error = error;
     this.error_description = description;
+  }
+}
+
+/** The database cannot be reached: 503 temporarily_unavailable, to be retried. */
+export class ServiceUnavailable extends ProtocolError {
+  constructor(options?: { cause?: unknown }) {
+    super(503, 'temporarily_unavailable', 'the database is unavailable; retry shortly', options);
+  }
+}
+
+/** The request carries a character no parameter may contain (U+0000, RFC 6749 Appendix A). */
+export class ForbiddenCharacter extends ProtocolError {
+  constructor(options?: { cause?: unknown }) {
+    super(400, 'invalid_request', 'the request contains a character that is not allowed', options);
   }
 }

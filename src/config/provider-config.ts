@@ -142,6 +142,17 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         charset: 'base-20',
         mask: '****-****',
         userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+          // A code entry without a live session (no cookie, or its session expired) is refused
+          // by oidc-provider, which then renders a new form whose xsrf lives in a session it
+          // never stored, and fails storing it (a TypeError, 500; oidc-provider 9.13). Such a
+          // browser starts over at the code-entry page, which makes a session of its own.
+          const session = ctx.oidc.session as { exp?: number; touched?: boolean } | undefined;
+          if (err && ctx.method === 'POST' && session && typeof session.exp !== 'number') {
+            session.touched = false;
+            ctx.status = 303;
+            ctx.redirect(ctx.oidc.urlFor('code_verification'));
+            return;
+          }
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
           const action = /action="([^"]+)"/.exec(form)?.[1];
           const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];

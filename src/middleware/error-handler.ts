@@ -3,10 +3,11 @@
 // oidc-provider's errors keep their status and message; anything unexpected is logged in full
 // and answered with a bare server_error. oidc-provider's endpoints render their own errors in
 // the same shape. A database that cannot be reached is neither: 503 temporarily_unavailable with
-// Retry-After, from Tessera's routes and (errors.ts's ServiceUnavailable) from the provider's.
+// Retry-After, from Tessera's routes and (errors.ts's ServiceUnavailable) from the provider's;
+// a NUL from the request, which no column can hold, is 400 invalid_request.
 import type { Context, Middleware } from 'koa';
-import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { RETRY_AFTER_SECONDS, ServiceUnavailable, TesseraError } from '../errors.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../db/failures.ts';
+import { ForbiddenCharacter, ProtocolError, RETRY_AFTER_SECONDS, ServiceUnavailable, TesseraError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
@@ -19,9 +20,12 @@ interface Shown {
 
 function classify(err: unknown): Shown | undefined {
   if (err instanceof TesseraError) return { status: err.status, error: err.code, description: err.message };
-  if (err instanceof ServiceUnavailable) return { status: 503, error: err.error, description: err.error_description };
-  // A pg error from code that queries the pool itself (the rate limiters).
-  if (isDatabaseUnavailable(err)) return { status: 503, error: 'temporarily_unavailable', description: 'the database is unavailable; retry shortly' };
+  // A pg error from code that queries the pool itself (the rate limiters) is translated as the
+  // queries' are (db/queries/index.ts).
+  const known = err instanceof ProtocolError ? err
+    : isDatabaseUnavailable(err) ? new ServiceUnavailable()
+      : isUnstorableText(err) ? new ForbiddenCharacter() : undefined;
+  if (known) return { status: known.status, error: known.error, description: known.error_description };
   const e = err as { status?: number; statusCode?: number; expose?: boolean; error?: string; error_description?: string; message?: string };
   const status = e.statusCode ?? e.status;
   if (status && status >= 400 && status < 500) {

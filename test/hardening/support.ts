@@ -119,3 +119,46 @@ export async function approveDevice(jar: Jar, origin: string, verificationUriCom
   }
   throw new Error('device approval: too many redirects');
 }
+
+/**
+ * A client address of the file's own, for servers started with TRUST_PROXY: the sign-in limits
+ * count per address in the shared database, and test files that sign in many times must not
+ * spend the budget of the others, which all come from 127.0.0.1. (198.18.0.0/15 is for tests.)
+ */
+export function ownAddress(): Record<string, string> {
+  const octet = () => Math.floor(Math.random() * 254) + 1;
+  return { 'x-forwarded-for': `198.18.${octet()}.${octet()}` };
+}
+
+/** sign-in.ts's `get`, with extra headers on every request. */
+export function getWith(headers: Record<string, string>) {
+  return (jar: Jar, url: string, init: RequestInit = {}) => get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
+}
+
+/**
+ * sign-in.ts's `authorize` with extra headers: runs an authorization request to the app's
+ * callback, signing in and approving consent when asked.
+ */
+export async function authorizeWith(headers: Record<string, string>, authUrl: URL, user: { email: string; password: string }, jar: Jar): Promise<URL> {
+  const fetchIn = getWith(headers);
+  let url = authUrl.href;
+  for (let hops = 0; hops < 10; hops++) {
+    const res = await fetchIn(jar, url);
+    if (res.status === 303 || res.status === 302) {
+      const next = new URL(res.headers.get('location')!, url);
+      if (next.origin !== authUrl.origin) return next;
+      url = next.href;
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+    const action = html.includes('/login"') ? 'login' : 'confirm';
+    const uid = new URL(url).pathname.split('/')[2];
+    const fields: Record<string, string> = { csrf: csrf!, ...(action === 'login' ? { email: user.email, password: user.password } : {}) };
+    const posted = await fetchIn(jar, `${authUrl.origin}/interaction/${uid}/${action}`, form(fields));
+    if (posted.status !== 303) throw new Error(`${action} answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
+    url = new URL(posted.headers.get('location')!, url).href;
+  }
+  throw new Error('too many redirects');
+}

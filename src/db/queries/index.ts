@@ -1,7 +1,7 @@
 // Every query module over one Prisma client.
-import { ServiceUnavailable } from '../../errors.ts';
+import { ForbiddenCharacter, ServiceUnavailable } from '../../errors.ts';
 import type { PrismaClient } from '../client.ts';
-import { isDatabaseUnavailable } from '../unavailable.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../failures.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -13,12 +13,11 @@ import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { userQueries } from './users.ts';
 
-const UNAVAILABLE = 'the database is unavailable; retry shortly';
-
 /**
- * The module with every query's "cannot reach the database" failure turned into
- * ServiceUnavailable, which every caller (oidc-provider's endpoints included) answers with 503
- * temporarily_unavailable rather than 500 server_error. Other failures pass through unchanged.
+ * The module with two of every query's failures turned into RFC 6749 errors that every caller
+ * (oidc-provider's endpoints included) answers as such rather than as a 500 server_error: the
+ * database unreachable (503 temporarily_unavailable) and a NUL from the request (400
+ * invalid_request). Other failures pass through unchanged.
  */
 function guarded<T extends object>(module: T): T {
   const wrapped: Record<string, unknown> = {};
@@ -27,7 +26,9 @@ function guarded<T extends object>(module: T): T {
       try {
         return await (value as (...a: unknown[]) => Promise<unknown>).apply(wrapped, args);
       } catch (err) {
-        throw isDatabaseUnavailable(err) ? new ServiceUnavailable(UNAVAILABLE, { cause: err }) : err;
+        if (isDatabaseUnavailable(err)) throw new ServiceUnavailable({ cause: err });
+        if (isUnstorableText(err)) throw new ForbiddenCharacter({ cause: err });
+        throw err;
       }
     };
   }
