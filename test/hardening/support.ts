@@ -1,6 +1,6 @@
 // Shared by the hardening suites: a PostgreSQL of the test's own (to stop and start without
-// disturbing the other test files), users and clients made with the CLI, and a person's side of
-// the device flow over plain HTTP.
+// disturbing the other test files), users and clients made with the CLI, a client address of a
+// file's own, and sign-in with extra headers.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,9 @@ import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { get, type Jar } from '../setup/sign-in.ts';
 import { randomId, tessera, tesseraJson } from '../setup/tessera.ts';
+import { form } from './device-approval.ts';
+
+export { approveDevice, form } from './device-approval.ts';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -84,41 +87,6 @@ export function createClient(args: string[], databaseUrl?: string): Promise<Regi
 }
 
 export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-
-export const form = (fields: Record<string, string>) => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams(fields),
-});
-
-/**
- * A person approving a device over plain HTTP: opens verification_uri_complete, confirms the
- * code, signs in and approves, until the "Device connected" page. `origin` may be another
- * replica than the one that issued the code.
- */
-export async function approveDevice(jar: Jar, origin: string, verificationUriComplete: string, user: { email: string; password: string }): Promise<void> {
-  const complete = new URL(verificationUriComplete);
-  let res = await get(jar, `${origin}${complete.pathname}${complete.search}`);
-  let html = await res.text();
-  const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-  res = await get(jar, `${origin}${complete.pathname}`, form({ xsrf: field('xsrf')!, user_code: field('user_code')!, confirm: 'yes' }));
-  for (let hops = 0; hops < 10; hops++) {
-    if (res.status === 302 || res.status === 303) {
-      const next = new URL(res.headers.get('location')!, origin);
-      res = await get(jar, `${origin}${next.pathname}${next.search}`);
-      continue;
-    }
-    html = await res.text();
-    if (res.status !== 200) throw new Error(`device approval: ${res.status} ${html.slice(0, 300)}`);
-    if (html.includes('Device connected')) return;
-    const uid = /action="\/interaction\/([^/"]+)\/(login|confirm)"/.exec(html);
-    if (!uid) throw new Error(`device approval: unexpected page ${html.slice(0, 300)}`);
-    const fields: Record<string, string> = { csrf: field('csrf')! };
-    if (uid[2] === 'login') Object.assign(fields, { email: user.email, password: user.password });
-    res = await get(jar, `${origin}/interaction/${uid[1]}/${uid[2]}`, form(fields));
-  }
-  throw new Error('device approval: too many redirects');
-}
 
 /**
  * A client address of the file's own, for servers started with TRUST_PROXY: the sign-in limits
