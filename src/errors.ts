@@ -31,3 +31,43 @@ export class Conflict extends TesseraError {
     super(message, 409, 'conflict');
   }
 }
+
+// A dependency is down, not the request wrong: a client may retry after this many seconds
+// (RFC 9110 §10.2.3). Long enough for a PostgreSQL restart or failover to finish, short enough
+// that a retrying client is not kept waiting once it has.
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * An RFC 6749 error raised below both error paths (in the queries): shaped like oidc-provider's
+ * own errors (the message is the error code; `expose`, `statusCode`, `error_description`), so
+ * that its endpoints render it as they render theirs, and Tessera's error handler the same way.
+ */
+export class ProtocolError extends Error {
+  readonly expose = true;
+  readonly status: number;
+  readonly statusCode: number;
+  readonly error: string;
+  readonly error_description: string;
+  constructor(status: number, error: string, description: string, options?: { cause?: unknown }) {
+    super(error, options);
+    this.name = this.constructor.name;
+    this.status = status;
+    this.statusCode = status;
+    this.error = error;
+    this.error_description = description;
+  }
+}
+
+/** The database cannot be reached: 503 temporarily_unavailable, to be retried. */
+export class ServiceUnavailable extends ProtocolError {
+  constructor(options?: { cause?: unknown }) {
+    super(503, 'temporarily_unavailable', 'the database is unavailable; retry shortly', options);
+  }
+}
+
+/** The request carries a character no parameter may contain (U+0000, RFC 6749 Appendix A). */
+export class ForbiddenCharacter extends ProtocolError {
+  constructor(options?: { cause?: unknown }) {
+    super(400, 'invalid_request', 'the request contains a character that is not allowed', options);
+  }
+}

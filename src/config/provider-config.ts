@@ -155,13 +155,27 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         charset: 'base-20',
         mask: '****-****',
         userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+          // A code entry without a live session (no cookie, or its session expired) is refused
+          // by oidc-provider, which then renders a new form whose xsrf lives in a session it
+          // never stored, and fails storing it (a TypeError, 500; oidc-provider 9.13). Such a
+          // browser starts over at the code-entry page, which makes a session of its own.
+          const session = ctx.oidc.session as { exp?: number; touched?: boolean } | undefined;
+          if (err && ctx.method === 'POST' && session && typeof session.exp !== 'number') {
+            session.touched = false;
+            ctx.status = 303;
+            ctx.redirect(ctx.oidc.urlFor('code_verification'));
+            return;
+          }
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
           const action = /action="([^"]+)"/.exec(form)?.[1];
           const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
+          // A failure on Tessera's side (the database unavailable: 503) keeps its status, so
+          // that the browser and the monitoring see it for what it is; wrong codes are 400.
+          const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
           sendPage(ctx, renderView('device-input', parts.brand, {
             action, xsrf, code: err?.userCode ?? '',
             error: err ? USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.' : undefined,
-          }), err && err.name !== 'NoCodeError' ? 400 : 200);
+          }), failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200);
         },
         userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
           const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;

@@ -15,8 +15,10 @@ export function createDatabase(options: { url: string; poolMax: number }): Datab
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
-    // Fail fast when Postgres is unreachable instead of queueing requests behind a hang.
-    connectionTimeoutMillis: 5_000,
+    // Fail fast when Postgres is unreachable instead of queueing requests behind a hang: a
+    // refused connection fails at once, a silent network within 2 s, and the request is
+    // answered 503 (db/unavailable.ts) while a client's own timeout is still running.
+    connectionTimeoutMillis: 2_000,
     idleTimeoutMillis: 30_000,
   });
   // An idle client's connection can drop (Postgres restarted); pg emits 'error' on the pool and

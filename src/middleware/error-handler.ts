@@ -2,9 +2,12 @@
 // sees (/interaction), the error page with the same code and sentence. Tessera's and
 // oidc-provider's errors keep their status and message; anything unexpected is logged in full
 // and answered with a bare server_error. oidc-provider's endpoints render their own errors in
-// the same shape.
+// the same shape. A database that cannot be reached is neither: 503 temporarily_unavailable with
+// Retry-After, from Tessera's routes and (errors.ts's ServiceUnavailable) from the provider's;
+// a NUL from the request, which no column can hold, is 400 invalid_request.
 import type { Context, Middleware } from 'koa';
-import { TesseraError } from '../errors.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../db/failures.ts';
+import { ForbiddenCharacter, ProtocolError, RETRY_AFTER_SECONDS, ServiceUnavailable, TesseraError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
@@ -17,6 +20,12 @@ interface Shown {
 
 function classify(err: unknown): Shown | undefined {
   if (err instanceof TesseraError) return { status: err.status, error: err.code, description: err.message };
+  // A pg error from code that queries the pool itself (the rate limiters) is translated as the
+  // queries' are (db/queries/index.ts).
+  const known = err instanceof ProtocolError ? err
+    : isDatabaseUnavailable(err) ? new ServiceUnavailable()
+      : isUnstorableText(err) ? new ForbiddenCharacter() : undefined;
+  if (known) return { status: known.status, error: known.error, description: known.error_description };
   const e = err as { status?: number; statusCode?: number; expose?: boolean; error?: string; error_description?: string; message?: string };
   const status = e.statusCode ?? e.status;
   if (status && status >= 400 && status < 500) {
@@ -51,11 +60,15 @@ export function errorHandler(brand: Brand): Middleware {
     } catch (err) {
       const shown = classify(err);
       if (shown) {
+        if (shown.status === 503) (ctx.state.log as Logger | undefined)?.warn({ err }, 'the database is unavailable');
         respond(ctx, shown);
         return;
       }
       (ctx.state.log as Logger | undefined)?.error({ err }, 'unexpected error');
       respond(ctx, { status: 500, error: 'server_error', description: 'an unexpected error occurred' });
+    } finally {
+      // Whoever answered 503 (this handler, oidc-provider, /readyz) means "come back later".
+      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
     }
   };
 }

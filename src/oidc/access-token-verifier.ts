@@ -3,6 +3,7 @@
 // revocation of JWT access tokens and the token-exchange grant's subject_token both use it.
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { RevocationList } from '../cache/revocations.ts';
+import { ServiceUnavailable } from '../errors.ts';
 
 export interface AccessTokenClaims extends JWTPayload {
   jti: string;
@@ -48,7 +49,10 @@ export function accessTokenVerifier(deps: {
       // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
       if (claims.gid !== undefined && !(await deps.revocations.grantAlive(claims.gid))) return undefined;
       return claims;
-    } catch {
+    } catch (err) {
+      // A token that does not verify is inactive; a database that cannot say whether it was
+      // revoked is not an answer (503 from the error handler), lest a revoked token pass.
+      if (err instanceof ServiceUnavailable) throw err;
       return undefined;
     }
   };

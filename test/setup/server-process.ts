@@ -9,6 +9,8 @@ export interface ServerProcess {
   pid: number;
   output(): string;
   stop(): Promise<number | null>;
+  /** SIGKILL: the process dies at once, as in a crash or an OOM kill, with nothing drained. */
+  kill(): Promise<void>;
 }
 
 /** Starts `node src/main.ts` with exactly this environment and waits until it serves discovery. */
@@ -36,6 +38,12 @@ export async function startServerProcess(env: Record<string, string>, issuer: st
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       return child.exitCode;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -1,6 +1,8 @@
 // Every query module over the one database client (Prisma, and its pg pool where Prisma's cost
 // per statement matters: oidc-payloads.ts).
+import { ForbiddenCharacter, ServiceUnavailable } from '../../errors.ts';
 import type { Database } from '../client.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../failures.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -13,19 +15,41 @@ import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
 
+/**
+ * The module with two of every query's failures turned into RFC 6749 errors that every caller
+ * (oidc-provider's endpoints included) answers as such rather than as a 500 server_error: the
+ * database unreachable (503 temporarily_unavailable) and a NUL from the request (400
+ * invalid_request). Other failures pass through unchanged.
+ */
+function guarded<T extends object>(module: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(module)) {
+    wrapped[name] = typeof value !== 'function' ? value : async function guardedQuery(...args: unknown[]) {
+      try {
+        return await (value as (...a: unknown[]) => Promise<unknown>).apply(wrapped, args);
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) throw new ServiceUnavailable({ cause: err });
+        if (isUnstorableText(err)) throw new ForbiddenCharacter({ cause: err });
+        throw err;
+      }
+    };
+  }
+  return wrapped as T;
+}
+
 export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>) {
   return {
-    apis: apiQueries(prisma),
-    auditEvents: auditEventQueries(prisma),
-    cleanup: cleanupQueries(prisma),
-    clients: clientQueries(prisma),
-    consents: consentQueries(prisma),
-    devicePolls: devicePollQueries(prisma),
-    payloads: oidcPayloadQueries(prisma, pool),
-    revoked: revokedTokenQueries(prisma),
-    signingKeys: signingKeyQueries(prisma),
-    tokenExchange: tokenExchangePolicyQueries(prisma),
-    users: userQueries(prisma),
+    apis: guarded(apiQueries(prisma)),
+    auditEvents: guarded(auditEventQueries(prisma)),
+    cleanup: guarded(cleanupQueries(prisma)),
+    clients: guarded(clientQueries(prisma)),
+    consents: guarded(consentQueries(prisma)),
+    devicePolls: guarded(devicePollQueries(prisma)),
+    payloads: guarded(oidcPayloadQueries(prisma, pool)),
+    revoked: guarded(revokedTokenQueries(prisma)),
+    signingKeys: guarded(signingKeyQueries(prisma)),
+    tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
+    users: guarded(userQueries(prisma)),
   };
 }
 
