@@ -1,0 +1,13 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type NodeRequestOptions } from './node-request.ts';
+import type { Requirement, ResourceServer, VerifiedToken } from './resource-server.ts';
+export type ExpressLikeRequest = IncomingMessage & {
+    originalUrl?: string;
+};
+export type ExpressLikeResponse = ServerResponse & {
+    locals: {
+        accessToken?: VerifiedToken;
+        [key: string]: unknown;
+    };
+};
+export declare function requireTokenExpress(rs: ResourceServer, requirement?: Requirement, options?: NodeRequestOptions): (req: ExpressLikeRequest, res: ExpressLikeResponse, next: (err?: unknown) => void) => void;
