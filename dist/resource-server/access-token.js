@@ -12,14 +12,14 @@ function refusal(err, scheme) {
         return new InvalidToken('the access token expired', scheme);
     if (err instanceof errors.JWTClaimValidationFailed) {
         if (err.reason === 'missing')
-            return new InvalidToken(`the access token has no "${err.claim}" claim`, scheme);
+            return new InvalidToken(`the access token has no ${err.claim} claim`, scheme);
         switch (err.claim) {
             case 'nbf': return new InvalidToken('the access token is not valid yet', scheme);
             case 'iat': return new InvalidToken('the access token was issued in the future', scheme);
             case 'iss': return new InvalidToken('the access token is from another issuer', scheme);
             case 'aud': return new InvalidToken('the access token is for another audience', scheme);
             case 'typ': return new InvalidToken('the token is not an access token (typ must be at+jwt)', scheme);
-            default: return new InvalidToken(`the access token's "${err.claim}" claim is invalid`, scheme);
+            default: return new InvalidToken(`the access token's ${err.claim} claim is invalid`, scheme);
         }
     }
     if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {

@@ -22,13 +22,13 @@ export function presentedToken(headers) {
     const header = singleHeader(headers, 'authorization');
     if (!header)
         throw new MissingToken();
-    const match = /^(\S+)(?: +(\S*))?\s*$/.exec(header);
-    const scheme = match?.[1]?.toLowerCase();
+    const space = header.indexOf(' ');
+    const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
     if (scheme !== 'bearer' && scheme !== 'dpop')
         throw new MissingToken();
     const normalized = scheme === 'dpop' ? 'DPoP' : 'Bearer';
-    const token = match?.[2];
-    if (!token || !TOKEN68.test(token))
+    const token = space < 0 ? '' : header.slice(space + 1).trim();
+    if (!TOKEN68.test(token))
         throw new InvalidToken('malformed access token', normalized);
     return { scheme: normalized, token };
 }

@@ -3,7 +3,10 @@
 import { InsufficientScope, ResourceServerError } from "./errors.js";
 // RFC 9449 §7.1: a DPoP challenge lists the proof algorithms the resource server accepts.
 export const DPOP_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'];
-/** RFC 7235 §2.2 / RFC 9110 §5.6.4 quoted-string: backslash-escape `"` and `\`. */
+/**
+ * RFC 9110 §5.6.4 quoted-string. RFC 6750 §3 forbids `"` and `\` in error_description (and the
+ * kit's messages have none), so escaping is only a safety net for a realm that has them.
+ */
 function quote(value) {
     return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
