@@ -9,7 +9,7 @@ export interface KoaLikeContext {
     body: unknown;
     set(field: string, value: string): void;
     state: {
-        accessToken?: VerifiedToken;
+        accessToken: VerifiedToken;
         [key: string]: unknown;
     };
 }

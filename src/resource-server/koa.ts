@@ -13,7 +13,8 @@ export interface KoaLikeContext {
   status: number;
   body: unknown;
   set(field: string, value: string): void;
-  state: { accessToken?: VerifiedToken; [key: string]: unknown };
+  // Not optional: the routes after this middleware can rely on it.
+  state: { accessToken: VerifiedToken; [key: string]: unknown };
 }
 
 export function requireTokenKoa(rs: ResourceServer, requirement: Requirement = {}, options: NodeRequestOptions = {}) {
