@@ -14,7 +14,8 @@ const CLIENT_SECRET = process.env.CLIENT_SECRET;
 const PORT = Number(process.env.PORT ?? 5000);
 const APP_URL = process.env.APP_URL ?? `http://localhost:${PORT}`;
 const API_URL = process.env.API_URL ?? 'http://localhost:4000';
-const SCOPE = process.env.SCOPE ?? 'openid profile email offline_access orders:read';
+// No offline_access: this app uses its access token only while the user is here.
+const SCOPE = process.env.SCOPE ?? 'openid profile email orders:read';
 if (!CLIENT_SECRET) {
   console.error('CLIENT_SECRET is not set');
   process.exit(2);

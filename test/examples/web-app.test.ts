@@ -22,8 +22,8 @@ beforeAll(async () => {
   const port = await freePort();
   appUrl = `http://localhost:${port}`;
   const client = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'Orders web',
-    '--grant-types', 'authorization_code,refresh_token', '--redirect-uri', `${appUrl}/callback`, '--api', api.audience,
-    '--scope', 'openid profile email offline_access orders:read']);
+    '--grant-types', 'authorization_code', '--redirect-uri', `${appUrl}/callback`, '--api', api.audience,
+    '--scope', 'openid profile email orders:read']);
   clientId = client.client_id;
   app = runExample('examples/web-app/server.ts', {
     ISSUER: server.issuer, CLIENT_ID: client.client_id, CLIENT_SECRET: client.client_secret, PORT: String(port), API_URL: api.url,
