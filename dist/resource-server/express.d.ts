@@ -10,4 +10,8 @@ export type ExpressLikeResponse = ServerResponse & {
         [key: string]: unknown;
     };
 };
+/**
+ * Express middleware: calls `next()` with `res.locals.accessToken` set, or answers the refusal
+ * itself (401/403 with `WWW-Authenticate`, or 503). Unexpected errors go to `next(err)`.
+ */
 export declare function requireTokenExpress(rs: ResourceServer, requirement?: Requirement, options?: NodeRequestOptions): (req: ExpressLikeRequest, res: ExpressLikeResponse, next: (err?: unknown) => void) => void;

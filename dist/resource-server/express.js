@@ -1,5 +1,9 @@
 import { ResourceServerError } from "./errors.js";
 import { toProtectedRequest } from "./node-request.js";
+/**
+ * Express middleware: calls `next()` with `res.locals.accessToken` set, or answers the refusal
+ * itself (401/403 with `WWW-Authenticate`, or 503). Unexpected errors go to `next(err)`.
+ */
 export function requireTokenExpress(rs, requirement = {}, options = {}) {
     return function requireAccessToken(req, res, next) {
         rs.verify(toProtectedRequest(req, req.originalUrl ?? req.url ?? '/', options), requirement).then((token) => {

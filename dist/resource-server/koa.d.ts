@@ -13,4 +13,8 @@ export interface KoaLikeContext {
         [key: string]: unknown;
     };
 }
+/**
+ * Koa middleware: lets the request through with `ctx.state.accessToken` set, or answers the
+ * refusal itself (401/403 with `WWW-Authenticate`, or 503) and stops.
+ */
 export declare function requireTokenKoa(rs: ResourceServer, requirement?: Requirement, options?: NodeRequestOptions): (ctx: KoaLikeContext, next: () => Promise<unknown>) => Promise<void>;

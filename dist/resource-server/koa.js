@@ -1,5 +1,9 @@
 import { ResourceServerError } from "./errors.js";
 import { toProtectedRequest } from "./node-request.js";
+/**
+ * Koa middleware: lets the request through with `ctx.state.accessToken` set, or answers the
+ * refusal itself (401/403 with `WWW-Authenticate`, or 503) and stops.
+ */
 export function requireTokenKoa(rs, requirement = {}, options = {}) {
     return async function requireAccessToken(ctx, next) {
         let token;

@@ -62,4 +62,9 @@ export interface ResourceServer {
     /** The status, headers and body to answer a refusal with (RFC 6750 §3, RFC 9449 §7.1). */
     errorResponse(err: ResourceServerError): ErrorResponse;
 }
+/**
+ * A verifier for one API. Create it once per process: it holds the discovered metadata, the
+ * JWKS cache, the introspection cache and the DPoP replay cache. Nothing is fetched until the
+ * first request.
+ */
 export declare function createResourceServer(options: ResourceServerOptions): ResourceServer;

@@ -9,6 +9,11 @@ import { InsufficientScope, InvalidToken, ResourceServerError } from "./errors.j
 import { introspector } from "./introspection.js";
 import { issuerMetadata } from "./issuer-metadata.js";
 import { memoryReplayCache } from "./replay-cache.js";
+/**
+ * A verifier for one API. Create it once per process: it holds the discovered metadata, the
+ * JWKS cache, the introspection cache and the DPoP replay cache. Nothing is fetched until the
+ * first request.
+ */
 export function createResourceServer(options) {
     const clockTolerance = options.clockTolerance ?? 10;
     const metadata = issuerMetadata(options.issuer);

@@ -9,6 +9,10 @@ import type { Requirement, ResourceServer, VerifiedToken } from './resource-serv
 export type ExpressLikeRequest = IncomingMessage & { originalUrl?: string };
 export type ExpressLikeResponse = ServerResponse & { locals: { accessToken?: VerifiedToken; [key: string]: unknown } };
 
+/**
+ * Express middleware: calls `next()` with `res.locals.accessToken` set, or answers the refusal
+ * itself (401/403 with `WWW-Authenticate`, or 503). Unexpected errors go to `next(err)`.
+ */
 export function requireTokenExpress(rs: ResourceServer, requirement: Requirement = {}, options: NodeRequestOptions = {}) {
   return function requireAccessToken(req: ExpressLikeRequest, res: ExpressLikeResponse, next: (err?: unknown) => void): void {
     rs.verify(toProtectedRequest(req, req.originalUrl ?? req.url ?? '/', options), requirement).then((token) => {

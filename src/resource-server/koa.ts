@@ -17,6 +17,10 @@ export interface KoaLikeContext {
   state: { accessToken: VerifiedToken; [key: string]: unknown };
 }
 
+/**
+ * Koa middleware: lets the request through with `ctx.state.accessToken` set, or answers the
+ * refusal itself (401/403 with `WWW-Authenticate`, or 503) and stops.
+ */
 export function requireTokenKoa(rs: ResourceServer, requirement: Requirement = {}, options: NodeRequestOptions = {}) {
   return async function requireAccessToken(ctx: KoaLikeContext, next: () => Promise<unknown>): Promise<void> {
     let token: VerifiedToken;

@@ -73,6 +73,11 @@ export interface ResourceServer {
   errorResponse(err: ResourceServerError): ErrorResponse;
 }
 
+/**
+ * A verifier for one API. Create it once per process: it holds the discovered metadata, the
+ * JWKS cache, the introspection cache and the DPoP replay cache. Nothing is fetched until the
+ * first request.
+ */
 export function createResourceServer(options: ResourceServerOptions): ResourceServer {
   const clockTolerance = options.clockTolerance ?? 10;
   const metadata = issuerMetadata(options.issuer);
