@@ -2,7 +2,7 @@
 // plain JavaScript with declarations, because Node does not strip types under node_modules.
 // It is built by `npm run build:kit` and committed; this test fails when it is stale.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,5 +31,24 @@ describe('the built kit', () => {
       'AuthorizationServerUnavailable', 'InsufficientScope', 'InvalidDpopProof', 'InvalidRequest', 'InvalidToken', 'MissingToken',
       'ResourceServerError', 'createResourceServer', 'memoryReplayCache', 'requireTokenExpress', 'requireTokenKoa', 'toProtectedRequest',
     ]);
+  });
+
+  it('a project with Tessera in its node_modules imports the kit (JavaScript), where TypeScript would be refused', () => {
+    const project = mkdtempSync(join(tmpdir(), 'tessera-consumer-'));
+    try {
+      // What an installed Tessera holds of the kit: its package.json and dist/; and jose.
+      const installed = join(project, 'node_modules/tessera');
+      mkdirSync(installed, { recursive: true });
+      cpSync(join(root, 'package.json'), join(installed, 'package.json'));
+      cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+      cpSync(join(root, 'src/resource-server'), join(installed, 'src/resource-server'), { recursive: true });
+      symlinkSync(join(root, 'node_modules/jose'), join(project, 'node_modules/jose'));
+      const run = (code: string) => execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: project, encoding: 'utf8', stdio: 'pipe' });
+      expect(run("const kit = await import('tessera/resource-server'); console.log(typeof kit.createResourceServer)").trim()).toBe('function');
+      // The reason for dist/: Node does not strip types under node_modules.
+      expect(() => run("await import('./node_modules/tessera/src/resource-server/index.ts')")).toThrow(/ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
