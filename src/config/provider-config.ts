@@ -89,6 +89,14 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     extraClientMetadata: { properties: ['first_party'] },
+    // CORS for the browser (a single-page app calls the token, revocation and userinfo endpoints
+    // from its own origin): only for a public client, and only from the origin of one of its
+    // registered redirect URIs. A confidential client's secret never belongs in a browser, so no
+    // origin is allowed for it. Discovery and JWKS are open to every origin (oidc-provider).
+    clientBasedCORS(_ctx, origin, client) {
+      if (client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
     responseTypes: ['code'],
     ttl: {
       // Access tokens live as long as their API says (resource-servers.ts).

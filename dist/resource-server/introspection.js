@@ -1,0 +1,59 @@
+// Asking the authorization server whether a token is still active (RFC 7662), for routes that
+// must see a revocation before the token expires. The resource server authenticates as its own
+// client (registered in Tessera with `--serves <audience>`), with client_secret_basic.
+import { createHash } from 'node:crypto';
+import { AuthorizationServerUnavailable, InvalidToken } from "./errors.js";
+import { FETCH_TIMEOUT_MS } from "./issuer-metadata.js";
+// The cache holds at most this many answers (a few MB); past it the oldest are dropped first,
+// which only costs another introspection request.
+const MAX_ENTRIES = 10_000;
+// RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding.
+const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+export function introspector(options, metadata) {
+    const cacheTtl = (options.cacheTtl ?? 5) * 1000;
+    // Keyed by the token's hash: the cache never holds a usable token.
+    const cache = new Map();
+    async function ask(token) {
+        const endpoint = (await metadata()).introspection_endpoint;
+        if (!endpoint)
+            throw new AuthorizationServerUnavailable('the authorization server has no introspection endpoint');
+        let body;
+        try {
+            const res = await fetch(endpoint, {
+                method: 'POST',
+                headers: {
+                    authorization: basic(options.clientId, options.clientSecret),
+                    'content-type': 'application/x-www-form-urlencoded',
+                    accept: 'application/json',
+                },
+                body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+                signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+            });
+            if (!res.ok)
+                throw new Error(`status ${res.status}`);
+            body = (await res.json());
+        }
+        catch {
+            throw new AuthorizationServerUnavailable('the authorization server could not introspect the token');
+        }
+        // RFC 7662 §2.2: `active` is a boolean; anything but `true` is inactive.
+        return body.active === true;
+    }
+    /** Throws invalid_token unless the issuer says the token (already verified locally) is active. */
+    return async function checkActive(token, exp, scheme) {
+        const key = createHash('sha256').update(token).digest('base64url');
+        const now = Date.now();
+        let entry = cache.get(key);
+        if (!entry || entry.until <= now) {
+            const active = await ask(token);
+            entry = { active, until: active ? Math.min(now + cacheTtl, exp * 1000) : exp * 1000 };
+            cache.delete(key);
+            if (cache.size >= MAX_ENTRIES)
+                cache.delete(cache.keys().next().value);
+            if (entry.until > now)
+                cache.set(key, entry);
+        }
+        if (!entry.active)
+            throw new InvalidToken('the access token is not active', scheme);
+    };
+}

@@ -1,0 +1,70 @@
+import { type AccessTokenClaims } from './access-token.ts';
+import { type Headers } from './authorization-header.ts';
+import { type ErrorResponse } from './challenge.ts';
+import { ResourceServerError } from './errors.ts';
+import { type IntrospectionOptions } from './introspection.ts';
+import { type ReplayCache } from './replay-cache.ts';
+export interface ResourceServerOptions {
+    /** The issuer identifier, exactly as in the tokens' `iss` (e.g. `https://id.example.com`). */
+    issuer: string;
+    /** This API's audience, as registered with `tessera apis create --audience`. */
+    audience: string;
+    /** The realm named in challenges (RFC 6750 §3). Default: the audience. */
+    realm?: string;
+    /**
+     * Seconds of clock skew tolerated on exp, nbf and iat. Default 10: servers kept by NTP
+     * differ by milliseconds; 10 s covers a badly synchronized one and extends nothing much.
+     */
+    clockTolerance?: number;
+    /**
+     * Seconds between JWKS refetches for a token with an unknown kid. Default 30: a key Tessera
+     * starts signing with is published an hour earlier, so the refetch is rarely needed at all.
+     */
+    jwksCooldown?: number;
+    /** Seconds a fetched JWKS is used before it is fetched again. Default 300 (Tessera's own Cache-Control). */
+    jwksMaxAge?: number;
+    /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
+    introspection?: IntrospectionOptions;
+    /** Seconds a DPoP proof is accepted after it was made. Default 60 (RFC 9449 §11.1: short). */
+    dpopProofMaxAge?: number;
+    /** Where DPoP proof ids are remembered. Default: in this process's memory. */
+    replayCache?: ReplayCache;
+}
+/** What one route requires of the token. */
+export interface Requirement {
+    /** Every one of these scopes must be in the token's `scope`. */
+    scopes?: string[];
+    /** Also ask the issuer whether the token is still active (RFC 7662), so revocation shows at once. */
+    introspect?: boolean;
+}
+/** A request, whatever framework received it. */
+export interface ProtectedRequest {
+    /** The HTTP method, upper case. */
+    method: string;
+    /** The absolute URL the client called, as it sees it (for DPoP's htu). */
+    url: string;
+    /** Header names in lower case, as Node gives them. */
+    headers: Headers;
+    /** DER of the client's TLS certificate, from the socket or a trusted proxy's header. */
+    clientCertificate?: Uint8Array;
+}
+/** The verified token, handed to the route. */
+export interface VerifiedToken {
+    claims: AccessTokenClaims;
+    /** The token's scopes, split. */
+    scopes: string[];
+    /** How it was presented: `Bearer`, or `DPoP` for a DPoP-bound token. */
+    scheme: 'Bearer' | 'DPoP';
+}
+export interface ResourceServer {
+    /** Verifies the request's token for this requirement; throws a ResourceServerError otherwise. */
+    verify(request: ProtectedRequest, requirement?: Requirement): Promise<VerifiedToken>;
+    /** The status, headers and body to answer a refusal with (RFC 6750 §3, RFC 9449 §7.1). */
+    errorResponse(err: ResourceServerError): ErrorResponse;
+}
+/**
+ * A verifier for one API. Create it once per process: it holds the discovered metadata, the
+ * JWKS cache, the introspection cache and the DPoP replay cache. Nothing is fetched until the
+ * first request.
+ */
+export declare function createResourceServer(options: ResourceServerOptions): ResourceServer;

@@ -1,0 +1,65 @@
+// The framework-agnostic core: `createResourceServer(options).verify(request, requirement)`
+// answers with the verified token or throws a ResourceServerError that says how to refuse.
+import { accessTokenVerifier } from "./access-token.js";
+import { presentedToken, singleHeader } from "./authorization-header.js";
+import { checkCertificateBinding } from "./certificate-binding.js";
+import { errorResponse } from "./challenge.js";
+import { dpopChecker } from "./dpop.js";
+import { InsufficientScope, InvalidToken, ResourceServerError } from "./errors.js";
+import { introspector } from "./introspection.js";
+import { issuerMetadata } from "./issuer-metadata.js";
+import { memoryReplayCache } from "./replay-cache.js";
+/**
+ * A verifier for one API. Create it once per process: it holds the discovered metadata, the
+ * JWKS cache, the introspection cache and the DPoP replay cache. Nothing is fetched until the
+ * first request.
+ */
+export function createResourceServer(options) {
+    const clockTolerance = options.clockTolerance ?? 10;
+    const metadata = issuerMetadata(options.issuer);
+    const verifyAccessToken = accessTokenVerifier({
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance,
+        jwksCooldown: options.jwksCooldown ?? 30,
+        jwksMaxAge: options.jwksMaxAge ?? 300,
+    }, metadata);
+    const checkActive = options.introspection ? introspector(options.introspection, metadata) : undefined;
+    const checkDpopProof = dpopChecker({
+        proofMaxAge: options.dpopProofMaxAge ?? 60,
+        clockTolerance,
+        replayCache: options.replayCache ?? memoryReplayCache(),
+    });
+    const realm = options.realm ?? options.audience;
+    return {
+        async verify(request, requirement = {}) {
+            const { scheme, token } = presentedToken(request.headers);
+            const claims = await verifyAccessToken(token, scheme);
+            const jkt = claims.cnf?.jkt;
+            if (jkt !== undefined) {
+                // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and a proof; as a plain
+                // bearer token it is refused (that is what binding is for).
+                if (scheme !== 'DPoP')
+                    throw new InvalidToken('the access token is DPoP-bound: use the DPoP scheme with a proof', 'DPoP');
+                await checkDpopProof(singleHeader(request.headers, 'dpop', 'DPoP'), request, token, jkt);
+            }
+            else if (scheme === 'DPoP') {
+                throw new InvalidToken('the access token is not DPoP-bound', 'DPoP');
+            }
+            const x5t = claims.cnf?.['x5t#S256'];
+            if (x5t !== undefined)
+                checkCertificateBinding(x5t, request.clientCertificate, scheme);
+            if (requirement.introspect) {
+                if (!checkActive)
+                    throw new Error('introspect: true needs the `introspection` option (the API\'s client credentials)');
+                await checkActive(token, claims.exp, scheme);
+            }
+            const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+            const required = requirement.scopes ?? [];
+            if (!required.every((s) => scopes.includes(s)))
+                throw new InsufficientScope(required, scheme);
+            return { claims, scopes, scheme };
+        },
+        errorResponse: (err) => errorResponse(err, realm),
+    };
+}

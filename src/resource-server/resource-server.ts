@@ -1,0 +1,125 @@
+// The framework-agnostic core: `createResourceServer(options).verify(request, requirement)`
+// answers with the verified token or throws a ResourceServerError that says how to refuse.
+import { accessTokenVerifier, type AccessTokenClaims } from './access-token.ts';
+import { presentedToken, singleHeader, type Headers } from './authorization-header.ts';
+import { checkCertificateBinding } from './certificate-binding.ts';
+import { errorResponse, type ErrorResponse } from './challenge.ts';
+import { dpopChecker } from './dpop.ts';
+import { InsufficientScope, InvalidToken, ResourceServerError } from './errors.ts';
+import { introspector, type IntrospectionOptions } from './introspection.ts';
+import { issuerMetadata } from './issuer-metadata.ts';
+import { memoryReplayCache, type ReplayCache } from './replay-cache.ts';
+
+export interface ResourceServerOptions {
+  /** The issuer identifier, exactly as in the tokens' `iss` (e.g. `https://id.example.com`). */
+  issuer: string;
+  /** This API's audience, as registered with `tessera apis create --audience`. */
+  audience: string;
+  /** The realm named in challenges (RFC 6750 §3). Default: the audience. */
+  realm?: string;
+  /**
+   * Seconds of clock skew tolerated on exp, nbf and iat. Default 10: servers kept by NTP
+   * differ by milliseconds; 10 s covers a badly synchronized one and extends nothing much.
+   */
+  clockTolerance?: number;
+  /**
+   * Seconds between JWKS refetches for a token with an unknown kid. Default 30: a key Tessera
+   * starts signing with is published an hour earlier, so the refetch is rarely needed at all.
+   */
+  jwksCooldown?: number;
+  /** Seconds a fetched JWKS is used before it is fetched again. Default 300 (Tessera's own Cache-Control). */
+  jwksMaxAge?: number;
+  /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
+  introspection?: IntrospectionOptions;
+  /** Seconds a DPoP proof is accepted after it was made. Default 60 (RFC 9449 §11.1: short). */
+  dpopProofMaxAge?: number;
+  /** Where DPoP proof ids are remembered. Default: in this process's memory. */
+  replayCache?: ReplayCache;
+}
+
+/** What one route requires of the token. */
+export interface Requirement {
+  /** Every one of these scopes must be in the token's `scope`. */
+  scopes?: string[];
+  /** Also ask the issuer whether the token is still active (RFC 7662), so revocation shows at once. */
+  introspect?: boolean;
+}
+
+/** A request, whatever framework received it. */
+export interface ProtectedRequest {
+  /** The HTTP method, upper case. */
+  method: string;
+  /** The absolute URL the client called, as it sees it (for DPoP's htu). */
+  url: string;
+  /** Header names in lower case, as Node gives them. */
+  headers: Headers;
+  /** DER of the client's TLS certificate, from the socket or a trusted proxy's header. */
+  clientCertificate?: Uint8Array;
+}
+
+/** The verified token, handed to the route. */
+export interface VerifiedToken {
+  claims: AccessTokenClaims;
+  /** The token's scopes, split. */
+  scopes: string[];
+  /** How it was presented: `Bearer`, or `DPoP` for a DPoP-bound token. */
+  scheme: 'Bearer' | 'DPoP';
+}
+
+export interface ResourceServer {
+  /** Verifies the request's token for this requirement; throws a ResourceServerError otherwise. */
+  verify(request: ProtectedRequest, requirement?: Requirement): Promise<VerifiedToken>;
+  /** The status, headers and body to answer a refusal with (RFC 6750 §3, RFC 9449 §7.1). */
+  errorResponse(err: ResourceServerError): ErrorResponse;
+}
+
+/**
+ * A verifier for one API. Create it once per process: it holds the discovered metadata, the
+ * JWKS cache, the introspection cache and the DPoP replay cache. Nothing is fetched until the
+ * first request.
+ */
+export function createResourceServer(options: ResourceServerOptions): ResourceServer {
+  const clockTolerance = options.clockTolerance ?? 10;
+  const metadata = issuerMetadata(options.issuer);
+  const verifyAccessToken = accessTokenVerifier({
+    issuer: options.issuer,
+    audience: options.audience,
+    clockTolerance,
+    jwksCooldown: options.jwksCooldown ?? 30,
+    jwksMaxAge: options.jwksMaxAge ?? 300,
+  }, metadata);
+  const checkActive = options.introspection ? introspector(options.introspection, metadata) : undefined;
+  const checkDpopProof = dpopChecker({
+    proofMaxAge: options.dpopProofMaxAge ?? 60,
+    clockTolerance,
+    replayCache: options.replayCache ?? memoryReplayCache(),
+  });
+  const realm = options.realm ?? options.audience;
+
+  return {
+    async verify(request, requirement = {}) {
+      const { scheme, token } = presentedToken(request.headers);
+      const claims = await verifyAccessToken(token, scheme);
+      const jkt = claims.cnf?.jkt;
+      if (jkt !== undefined) {
+        // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and a proof; as a plain
+        // bearer token it is refused (that is what binding is for).
+        if (scheme !== 'DPoP') throw new InvalidToken('the access token is DPoP-bound: use the DPoP scheme with a proof', 'DPoP');
+        await checkDpopProof(singleHeader(request.headers, 'dpop', 'DPoP'), request, token, jkt);
+      } else if (scheme === 'DPoP') {
+        throw new InvalidToken('the access token is not DPoP-bound', 'DPoP');
+      }
+      const x5t = claims.cnf?.['x5t#S256'];
+      if (x5t !== undefined) checkCertificateBinding(x5t, request.clientCertificate, scheme);
+      if (requirement.introspect) {
+        if (!checkActive) throw new Error('introspect: true needs the `introspection` option (the API\'s client credentials)');
+        await checkActive(token, claims.exp, scheme);
+      }
+      const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+      const required = requirement.scopes ?? [];
+      if (!required.every((s) => scopes.includes(s))) throw new InsufficientScope(required, scheme);
+      return { claims, scopes, scheme };
+    },
+    errorResponse: (err) => errorResponse(err, realm),
+  };
+}
