@@ -1,6 +1,7 @@
 // The pages a person sees during an authorization request: sign in, then (unless remembered or
 // first-party) approve the app. oidc-provider decides which prompt is due and resumes the
 // request when Tessera hands back the interaction's result.
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
@@ -93,7 +94,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { provider, found, clientName } = await details(ctx);
     const form = await checkedForm(ctx);
     const email = form.get('email') ?? '';
-    const accountKey = `${normalizeEmail(email)}|${ctx.ip}`;
+    // Hashed: a fixed length whatever was typed (the counters' key column is 255 characters),
+    // and no typed email address sits in the rate_limits table.
+    const accountKey = createHash('sha256').update(`${normalizeEmail(email)}|${ctx.ip}`).digest('base64url');
     const again = (error: string, status: number) =>
       page(ctx, 'login', { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error }, status);
 

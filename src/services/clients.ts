@@ -226,7 +226,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
     /** Registers a client; a confidential one gets a secret, returned here once. */
     async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string | undefined }> {
       const data = await validate(input);
-      const id = input.id ?? randomBytes(18).toString('base64url');
+      const id = input.id ?? newClientId();
       if (input.id !== undefined && !/^[A-Za-z0-9._~-]{3,128}$/.test(input.id)) {
         throw new InvalidInput('client id must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ -');
       }
@@ -421,4 +421,16 @@ function describeForCompare(c: ClientRecord) {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A random client id (144 bits, base64url) that starts with a letter or digit: one starting
+ * with `-` would read as an option on every command line it is pasted into (`tessera clients
+ * show -abc…`).
+ */
+function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(18).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
