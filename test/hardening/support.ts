@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
-import { get, type Jar } from '../setup/sign-in.ts';
+import { authorize, get, type Jar } from '../setup/sign-in.ts';
 import { randomId, tessera, tesseraJson } from '../setup/tessera.ts';
-import { form } from './device-approval.ts';
 
 export { approveDevice, form } from './device-approval.ts';
 
@@ -103,30 +102,7 @@ export function getWith(headers: Record<string, string>) {
   return (jar: Jar, url: string, init: RequestInit = {}) => get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
 }
 
-/**
- * sign-in.ts's `authorize` with extra headers: runs an authorization request to the app's
- * callback, signing in and approving consent when asked.
- */
-export async function authorizeWith(headers: Record<string, string>, authUrl: URL, user: { email: string; password: string }, jar: Jar): Promise<URL> {
-  const fetchIn = getWith(headers);
-  let url = authUrl.href;
-  for (let hops = 0; hops < 10; hops++) {
-    const res = await fetchIn(jar, url);
-    if (res.status === 303 || res.status === 302) {
-      const next = new URL(res.headers.get('location')!, url);
-      if (next.origin !== authUrl.origin) return next;
-      url = next.href;
-      continue;
-    }
-    const html = await res.text();
-    if (res.status !== 200) throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(0, 300)}`);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
-    const action = html.includes('/login"') ? 'login' : 'confirm';
-    const uid = new URL(url).pathname.split('/')[2];
-    const fields: Record<string, string> = { csrf: csrf!, ...(action === 'login' ? { email: user.email, password: user.password } : {}) };
-    const posted = await fetchIn(jar, `${authUrl.origin}/interaction/${uid}/${action}`, form(fields));
-    if (posted.status !== 303) throw new Error(`${action} answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
-    url = new URL(posted.headers.get('location')!, url).href;
-  }
-  throw new Error('too many redirects');
+/** sign-in.ts's `authorize`, with extra headers on every request. */
+export function authorizeWith(headers: Record<string, string>, authUrl: URL, user: { email: string; password: string }, jar: Jar): Promise<URL> {
+  return authorize(authUrl, user, jar, headers);
 }

@@ -24,10 +24,12 @@ export async function get(jar: Jar, url: string, init: RequestInit = {}): Promis
  * Runs an authorization request to its end: signs in when asked, approves consent when asked,
  * and returns where Tessera finally redirects (the app's callback URL with code or error).
  */
-export async function authorize(authUrl: URL, user: { email: string; password: string }, jar = newJar()): Promise<URL> {
+export async function authorize(authUrl: URL, user: { email: string; password: string }, jar = newJar(), headers: Record<string, string> = {}): Promise<URL> {
+  // Extra headers (e.g. X-Forwarded-For) on every request of the flow.
+  const send = (url: string, init: RequestInit = {}) => get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
   let url = authUrl.href;
   for (let hops = 0; hops < 10; hops++) {
-    const res = await get(jar, url);
+    const res = await send(url);
     if (res.status === 303 || res.status === 302) {
       const next = new URL(res.headers.get('location')!, url);
       if (next.origin !== authUrl.origin) return next;
@@ -40,7 +42,7 @@ export async function authorize(authUrl: URL, user: { email: string; password: s
     const action = html.includes('/login"') ? 'login' : 'confirm';
     const uid = new URL(url).pathname.split('/')[2];
     const body = new URLSearchParams({ csrf: csrf!, ...(action === 'login' ? { email: user.email, password: user.password } : {}) });
-    const posted = await get(jar, `${authUrl.origin}/interaction/${uid}/${action}`, {
+    const posted = await send(`${authUrl.origin}/interaction/${uid}/${action}`, {
       method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     if (posted.status !== 303) throw new Error(`${action} answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
