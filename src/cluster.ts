@@ -8,9 +8,9 @@ import { createServer } from 'node:http';
 import Koa from 'koa';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config/config.ts';
-import { startEmbeddedPostgres } from './db/embedded.ts';
 import type { Logger } from './logging/logger.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { startEmbeddedDatabase } from './server.ts';
 
 // A worker that keeps dying is restarted no faster than this, so a broken deployment does not
 // spin a core on restarts.
@@ -25,8 +25,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const env: Record<string, string> = {};
   let stopEmbedded = async () => {};
   if (!config.databaseUrl) {
-    const embedded = await startEmbeddedPostgres(config.dataDir, (msg) => logger.info(msg));
-    logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)');
+    const embedded = await startEmbeddedDatabase(config, logger);
     env.DATABASE_URL = embedded.url;
     stopEmbedded = embedded.stop;
   }

@@ -30,16 +30,17 @@ export interface RunningTessera {
   close(): Promise<void>;
 }
 
+/** Starts (or joins) the embedded PostgreSQL in DATA_DIR, for a configuration without DATABASE_URL. */
+export async function startEmbeddedDatabase(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
+  const embedded = await startEmbeddedPostgres(config.dataDir, (msg) => logger.info(msg));
+  logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)');
+  return embedded;
+}
+
 /** Connects to the configured database, or starts the embedded one when none is configured. */
 export async function openDatabase(config: Config, logger: Logger): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
-  let embedded: EmbeddedDatabase | undefined;
-  let url = config.databaseUrl;
-  if (!url) {
-    embedded = await startEmbeddedPostgres(config.dataDir, (msg) => logger.info(msg));
-    logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)');
-    url = embedded.url;
-  }
-  const db = createDatabase({ url, poolMax: config.databasePoolMax });
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config, logger);
+  const db = createDatabase({ url: config.databaseUrl ?? embedded!.url, poolMax: config.databasePoolMax });
   return embedded ? { db, embedded } : { db };
 }
 

@@ -188,36 +188,32 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
     return { client, api, exchange: deps.exchange };
   }
 
+  /** Grants or takes away one exchange target; audited only when something changed. */
+  async function setExchange(id: string, audience: string, allowed: boolean): Promise<ClientView> {
+    const { api, exchange } = await exchangeParties(id, audience);
+    if (allowed ? await exchange.allow(id, api.id) : await exchange.disallow(id, api.id)) {
+      await audit.record({ type: allowed ? 'client.exchange_allowed' : 'client.exchange_disallowed', actor, subject: id, details: { audience } });
+    }
+    return describeClient(await get(id));
+  }
+
   return {
     validate,
 
     /** RFC 8693: lets the client exchange subject tokens for access tokens for this API. */
-    async allowExchange(id: string, audience: string): Promise<ClientView> {
-      const { api, exchange } = await exchangeParties(id, audience);
-      if (await exchange.allow(id, api.id)) {
-        await audit.record({ type: 'client.exchange_allowed', actor, subject: id, details: { audience } });
-      }
-      return describeClient(await get(id));
-    },
-
-    async disallowExchange(id: string, audience: string): Promise<ClientView> {
-      const { api, exchange } = await exchangeParties(id, audience);
-      if (await exchange.disallow(id, api.id)) {
-        await audit.record({ type: 'client.exchange_disallowed', actor, subject: id, details: { audience } });
-      }
-      return describeClient(await get(id));
-    },
+    allowExchange: (id: string, audience: string) => setExchange(id, audience, true),
+    disallowExchange: (id: string, audience: string) => setExchange(id, audience, false),
 
     /** For the seed file: exactly these exchange targets, no more. */
     async setExchangeTargets(id: string, audiences: string[]): Promise<boolean> {
       const current = (await get(id)).exchanges.map((e) => e.api.audience);
       let changed = false;
       for (const audience of audiences.filter((a) => !current.includes(a))) {
-        await this.allowExchange(id, audience);
+        await setExchange(id, audience, true);
         changed = true;
       }
       for (const audience of current.filter((a) => !audiences.includes(a))) {
-        await this.disallowExchange(id, audience);
+        await setExchange(id, audience, false);
         changed = true;
       }
       return changed;
