@@ -136,6 +136,13 @@ describe('revocation of JWT access tokens', () => {
     await revoke(service, at);
   });
 
+  it('revokes a token sent many times at once: every answer 200, one revocation', async () => {
+    const at = await token(service);
+    const answers = await Promise.all(Array.from({ length: 24 }, () => oauth.revocationRequest(as, service.client, service.auth, at, options)));
+    expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+    expect(await introspect(service, at)).toEqual({ active: false });
+  });
+
   it('lets only the owning client revoke', async () => {
     const at = await token(service);
     await revoke(stranger, at);

@@ -4,11 +4,10 @@ import type { PrismaClient } from '../client.ts';
 export function revokedTokenQueries(prisma: PrismaClient) {
   return {
     async add(jti: string, clientId: string, expiresAt: Date) {
-      await prisma.revokedToken.upsert({
-        where: { jti },
-        create: { jti, clientId, expiresAt },
-        update: {},
-      });
+      // INSERT … ON CONFLICT DO NOTHING: revoking a token twice at once is one revocation. (An
+      // upsert with nothing to update reads, then inserts: the second of two simultaneous
+      // revocations hit the primary key and answered 500.)
+      await prisma.revokedToken.createMany({ data: [{ jti, clientId, expiresAt }], skipDuplicates: true });
     },
     /** Every revoked token that has not expired yet: the deny-list a process keeps in memory. */
     listActive(): Promise<{ jti: string; expiresAt: Date }[]> {
