@@ -5,7 +5,9 @@
 //
 // Environment: BENCH_DATABASE_URL (a superuser URL; default: TEST_DATABASE_URL, else an embedded
 // PostgreSQL), BENCH_SECONDS per load (default 4), BENCH_CONCURRENCY (default "1,16,64"),
-// BENCH_ONLY (comma-separated scenario names, for a quick look at a few).
+// BENCH_ONLY (comma-separated scenario names, for a quick look at a few), BENCH_PROFILE (a folder:
+// each server process writes a V8 CPU profile there when it stops; read one with
+// `node bench/profile-summary.ts FILE`).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,7 +72,9 @@ async function database(): Promise<{ url: string; drop(): Promise<void> }> {
 
 async function startProcess(name: string, args: string[], env: Record<string, string>, readyUrl: string): Promise<Server> {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Cluster workers inherit the flags, so each process writes a profile of its own.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name.replace(/\W+/g, '-'))}`] : [];
+  const child = spawn(process.execPath, [...profile, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   for (;;) {
