@@ -196,6 +196,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     },
   ));
   app.use(jwtAccessTokenEndpoints({
+    provider: () => current.provider,
     verify: verifyAccessToken,
     revoked: queries.revoked,
     policy,

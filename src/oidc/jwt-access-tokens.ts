@@ -1,19 +1,33 @@
 // Introspection (RFC 7662) and revocation (RFC 7009) of Tessera's JWT access tokens.
 //
 // oidc-provider stores no JWT access tokens and answers `unsupported_token_type` for them at
-// both endpoints, *after* it has authenticated the client and validated the request. This
-// middleware wraps the mounted provider and, for exactly that answer, replaces it: it verifies
-// the JWT against Tessera's own keys, consults the revocation list, applies the same access
-// policy as for stored tokens, and answers as the RFCs say. Client authentication stays the
-// provider's, so every client auth method it supports works here too.
-import type { Middleware } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+// both endpoints. Tessera answers instead: it verifies the JWT against its own keys, consults the
+// revocation list, applies the same access policy as for stored tokens, and answers as the RFCs
+// say. Two ways in, one answer:
+// - before the provider, for the common case — a client authenticating with its secret and a
+//   token that is a JWT (secret-authenticated-form.ts authenticates it through the provider's
+//   Client model). This skips the provider's endpoint middleware and its error, which cost more
+//   than the introspection itself;
+// - after the provider, replacing exactly its `unsupported_token_type` answer, for every other
+//   client authentication method the provider supports (private_key_jwt, mTLS, ...).
+// Opaque tokens (refresh tokens, userinfo access tokens) and every error stay the provider's.
+import type { Context, Middleware } from 'koa';
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from './access-token-verifier.ts';
+import { secretAuthenticatedForm } from './secret-authenticated-form.ts';
+
+type Route = 'introspection' | 'revocation';
+
+// RFC 7662 §2.1 / RFC 7009 §2.1: the token and an optional hint; nothing else is answered here.
+const TOKEN_PARAMS = new Set(['token', 'token_type_hint']);
+// A compact JWS: three base64url segments (an opaque token has no dots).
+const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 export function jwtAccessTokenEndpoints(deps: {
+  provider: () => Provider;
   verify: AccessTokenVerifier;
   revoked: RevokedTokenQueries;
   policy: AccessTokenPolicy;
@@ -21,22 +35,11 @@ export function jwtAccessTokenEndpoints(deps: {
   introspectionPath: string;
   revocationPath: string;
 }): Middleware {
-  const { verify } = deps;
-
-  return async function structuredAccessTokens(ctx, next) {
-    await next();
-    if (ctx.method !== 'POST' || ctx.status !== 400) return;
-    const route = ctx.path === deps.introspectionPath ? 'introspection'
-      : ctx.path === deps.revocationPath ? 'revocation' : undefined;
-    if (!route || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
-
-    const { oidc } = ctx as unknown as KoaContextWithOIDC;
-    const client = oidc?.client;
-    const token = oidc?.params?.token;
-    if (!client || typeof token !== 'string') return;
-
-    const claims = await verify(token);
+  async function answer(ctx: Context, route: Route, client: { clientId: string }, token: string) {
+    const claims = await deps.verify(token);
     ctx.status = 200;
+    // RFC 7662 §2.2 / RFC 6749 §5.1: an answer about a token is not cached.
+    ctx.set('cache-control', 'no-store');
     if (route === 'introspection') {
       const visible = claims && await deps.policy.mayIntrospect(ctx, client, { clientId: claims.client_id, aud: claims.aud });
       ctx.body = visible ? introspectionResponse(claims) : { active: false };
@@ -47,6 +50,23 @@ export function jwtAccessTokenEndpoints(deps: {
       await deps.audit?.record({ type: 'token.revoked', actor: client.clientId, ip: ctx.ip, details: { token_type: 'access_token', jti: claims.jti } });
     }
     ctx.body = '';
+  }
+
+  return async function structuredAccessTokens(ctx, next) {
+    const route: Route | undefined = ctx.method !== 'POST' ? undefined
+      : ctx.path === deps.introspectionPath ? 'introspection'
+        : ctx.path === deps.revocationPath ? 'revocation' : undefined;
+    if (!route) return next();
+
+    const form = await secretAuthenticatedForm(ctx, deps.provider(), TOKEN_PARAMS);
+    if (form && COMPACT_JWS.test(form.params.token ?? '')) return answer(ctx, route, form.client, form.params.token!);
+    form?.handOver();
+    // Otherwise (an opaque token, another authentication method, an error) the provider answers.
+    await next();
+    if (ctx.status !== 400 || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
+    const { oidc } = ctx as unknown as KoaContextWithOIDC;
+    const token = oidc?.params?.token;
+    if (oidc?.client && typeof token === 'string') await answer(ctx, route, oidc.client, token);
   };
 }
 

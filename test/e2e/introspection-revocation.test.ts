@@ -125,6 +125,48 @@ describe('introspection of JWT access tokens', () => {
   });
 });
 
+describe('client authentication at introspection and revocation', () => {
+  const post = (url: string, form: Record<string, string> | string, authorization?: string) => fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+    body: typeof form === 'string' ? form : new URLSearchParams(form),
+  });
+  const basic = (c: Registered) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
+
+  it('takes client_secret_post: the secret in the form introspects and revokes, a wrong one is 401', async () => {
+    const poster = await register(['--name', 'poster', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'stock:read', '--auth-method', 'client_secret_post']);
+    poster.auth = oauth.ClientSecretPost(poster.secret);
+    const at = await token(poster);
+    expect(await introspect(poster, at)).toMatchObject({ active: true, client_id: poster.id });
+
+    const wrong = await post(as.introspection_endpoint!, { token: at, client_id: poster.id, client_secret: 'wrong' });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
+
+    await revoke(poster, at);
+    expect(await introspect(poster, at)).toEqual({ active: false });
+  });
+
+  it('refuses two authentication methods at once and a repeated parameter, as the provider does', async () => {
+    const at = await token(service);
+    const both = await post(as.introspection_endpoint!, { token: at, client_id: service.id, client_secret: service.secret }, basic(service));
+    expect(both.status).toBe(400);
+    expect(await both.json()).toEqual({ error: 'invalid_request', error_description: 'client authentication must only be provided using one mechanism' });
+
+    const twice = await post(as.introspection_endpoint!, `token=${at}&token=${at}`, basic(service));
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual({ error: 'invalid_request', error_description: "'token' parameter must not be provided twice" });
+  });
+
+  it('introspects an access token sent with extra parameters and an opaque token, through the provider', async () => {
+    const at = await token(service);
+    const extra = await post(as.introspection_endpoint!, { token: at, token_type_hint: 'access_token', client_id: service.id, extra: 'x' }, basic(service));
+    expect(await extra.json()).toMatchObject({ active: true, jti: decodeJwt(at).jti });
+    const opaque = await post(as.revocation_endpoint!, { token: 'an-opaque-token-tessera-never-issued' }, basic(service));
+    expect(opaque.status).toBe(200);
+  });
+});
+
 describe('revocation of JWT access tokens', () => {
   it('makes a revoked token introspect as inactive, everywhere', async () => {
     const at = await token(service);
