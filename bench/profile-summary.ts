@@ -1,6 +1,8 @@
 // Reads a V8 CPU profile (bench/run.ts with BENCH_PROFILE, or node --cpu-prof) and prints where
 // the time went: self time by package (or Tessera's own folder) and the costliest functions.
-//   node bench/profile-summary.ts FILE.cpuprofile [TOP]
+//   node bench/profile-summary.ts FILE.cpuprofile [TOP] [REQUESTS]
+// With REQUESTS (how many the process answered while profiled), times are also given in µs per
+// request, which compares two servers under different rates.
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
@@ -11,12 +13,13 @@ interface ProfileNode {
 }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, requestsArg] = process.argv.slice(2);
 if (!file) {
   console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [TOP]');
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
+const requests = requestsArg ? Number(requestsArg) : undefined;
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 // Self time per node: each sample's interval is charged to the node it landed on.
@@ -49,8 +52,8 @@ for (const node of profile.nodes) {
 
 const idle = byOwner.get('(idle)') ?? 0;
 const busy = total - idle;
-const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle excluded below)\n`);
+const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%${requests ? ` ${(us / requests).toFixed(1).padStart(6)} µs` : ''}`;
+console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle excluded below)${requests ? `, ${(busy / requests).toFixed(0)} µs per request` : ''}\n`);
 console.log('self time by owner');
 for (const [who, us] of [...byOwner].filter(([w]) => w !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${who}`);
 console.log('\nself time by function');

@@ -164,15 +164,15 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(httpMetrics(metrics));
   app.use(errorHandler(config.brand));
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
+  // Early, so that the most fetched documents pass through no router. A JWKS cached for less than half the publication delay is refetched before a new key signs.
+  app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks], Math.max(1, Math.min(300, Math.floor(config.keys.publicationDelay / 2)))));
+  app.use(memoizedDocuments([DISCOVERY_PATH, ROUTES.jwks], () => current.provider));
   app.use(health.routes());
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
   if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
-  // A JWKS cached for less than half the publication delay is refetched before a new key signs.
-  app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks], Math.max(1, Math.min(300, Math.floor(config.keys.publicationDelay / 2)))));
-  app.use(memoizedDocuments([DISCOVERY_PATH, ROUTES.jwks], () => current.provider));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   // Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1).
   app.use(rateLimit(
