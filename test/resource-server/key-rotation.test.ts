@@ -34,6 +34,9 @@ async function token(): Promise<string> {
   });
   return ((await res.json()) as { access_token: string }).access_token;
 }
+const introspect = async (t: string) => (await (await fetch(`${server.issuer}/token/introspection`, {
+  method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${t}`,
+})).json()) as { active: boolean };
 const status = async (t: string) => (await call(`${api.url}/orders`, { authorization: `Bearer ${t}` })).status;
 
 beforeAll(async () => {
@@ -70,7 +73,10 @@ describe('Tessera\'s key rotation, seen by the kit', () => {
     const compromised = decodeProtectedHeader(await token()).kid!;
     const signed = await token();
     expect(await status(signed)).toBe(200);
+    // Tessera's own introspection remembers tokens it verified; a compromised key's go at once.
+    expect(await introspect(signed)).toMatchObject({ active: true });
     expect((await tessera(['keys', 'retire', compromised, '--compromised'], { env })).code).toBe(0);
+    await eventually('Tessera introspects the compromised key\'s token as inactive', async () => !(await introspect(signed)).active, 5);
     await new Promise((r) => setTimeout(r, JWKS_MAX_AGE * 1000 + 200));
     expect(await call(`${api.url}/orders`, { authorization: `Bearer ${signed}` })).toEqual({
       status: 401,
