@@ -320,7 +320,7 @@ function renderTable(r: Result): string {
     `Token endpoint latency at half the best client-credentials rate (autocannon, 16 connections): ${names.map(half).join('; ')}.`,
     `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,
     `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB.`,
-    'A * marks a cell with non-2xx answers or errors. Introspection: Tessera introspects its JWT access tokens (signature + revocation check); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
+    'A * marks a cell with non-2xx answers or errors. Introspection: Tessera introspects its JWT access tokens (signature + revocation check; a token it verified before, as here where one token is introspected over and over like a resource server does for each call carrying it, skips the RSA verification, not the revocation check); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
     'Flows: "signed in" has a session cookie already; "with sign-in" starts from a new browser, so Tessera checks an argon2id password (m = 19 MiB, t = 2) while the library\'s reference interaction signs in without one.',
   ].join('\n');
 }
