@@ -19,6 +19,7 @@ import { publicCache } from './middleware/public-cache.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accessTokenPolicy } from './oidc/access-token-policy.ts';
+import { basicCredentials } from './oidc/basic-credentials.ts';
 import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { accessTokenVerifier } from './oidc/access-token-verifier.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -42,19 +43,6 @@ const DEVICE_CODE_ENTRY_WINDOW = 600;
 // Sign-in limits count over 15 minutes (OWASP's usual lockout period): long enough to stop
 // guessing, short enough that a locked-out user is not locked out for long.
 const LOGIN_WINDOW = 15 * 60;
-
-/** The client id of a Basic Authorization header, if it has one (RFC 6749 §2.3.1). */
-function basicUser(header: string): string | undefined {
-  if (!/^basic /i.test(header)) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i <= 0) return undefined;
-  try {
-    return `client:${decodeURIComponent(decoded.slice(0, i))}`;
-  } catch {
-    return undefined;
-  }
-}
 
 /** What a sign-in attempt leaves behind: a metric and an audit event (never the password). */
 function recordLogin(metrics: Metrics, audit: Audit) {
@@ -188,7 +176,10 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(tokenRateLimit(
     tokenQuota,
     (ctx) => ctx.method === 'POST' && ctx.path === ROUTES.token,
-    (ctx) => basicUser(ctx.get('authorization')),
+    (ctx) => {
+      const basic = basicCredentials(ctx.get('authorization'));
+      return basic && `client:${basic.clientId}`;
+    },
     (ctx, retryAfter) => {
       metrics.rateLimited.inc({ limit: 'token' });
       ctx.status = 429;

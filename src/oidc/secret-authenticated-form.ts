@@ -12,6 +12,7 @@
 import { parse } from 'node:querystring';
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
+import { basicCredentials } from './basic-credentials.ts';
 
 // oidc-provider's own limit for a form body (lib/shared/selective_body.js, 9.13): a larger one
 // goes to the provider, which refuses it.
@@ -69,22 +70,6 @@ export async function secretAuthenticatedForm(ctx: Context, provider: Provider, 
   }
   const postClient = clientId && secret && await authenticated(provider, clientId, secret, 'client_secret_post');
   return postClient ? { client: postClient, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
-}
-
-/** RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret. */
-function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
-  const [scheme, value, extra] = header.split(' ');
-  if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i <= 0) return undefined;
-  try {
-    const clientId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
-    const secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
-    return secret ? { clientId, secret } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The client, when it is registered for this method and the secret is one of its valid ones. */
