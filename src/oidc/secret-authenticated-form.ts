@@ -35,11 +35,12 @@ export interface SecretAuthenticatedForm {
 }
 
 /**
- * The authenticated client and the form, or undefined for the provider to handle the request.
+ * For a POST: the authenticated client and the form, or undefined for the provider to handle the
+ * request.
  * `allowed` names the parameters the caller understands besides client_id/client_secret.
  */
 export async function secretAuthenticatedForm(ctx: Context, provider: Provider, allowed: ReadonlySet<string>): Promise<SecretAuthenticatedForm | undefined> {
-  if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
+  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
   // CORS (the provider decides per client), client attestation and DPoP-bound requests are the
   // provider's; so is a client certificate's endpoint (mTLS aliases have other paths).
   const { headers } = ctx.request;
@@ -55,7 +56,7 @@ export async function secretAuthenticatedForm(ctx: Context, provider: Provider, 
   const basicClient = basic && await authenticated(provider, basic.clientId, basic.secret, 'client_secret_basic');
   if (basic && !basicClient) return undefined;
 
-  const raw = await readBody(ctx, length);
+  const raw = await readBody(ctx);
   const form = parse(raw.toString('utf8'));
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(form)) {
@@ -84,15 +85,11 @@ async function authenticated(provider: Provider, clientId: string, secret: strin
   return await client.compareClientSecret(secret) ? client : undefined;
 }
 
-async function readBody(ctx: Context, length: number): Promise<Buffer> {
+/** The whole body; Node's HTTP parser delivers no more than its Content-Length. */
+async function readBody(ctx: Context): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) {
-    received += (chunk as Buffer).length;
-    if (received > length) break;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, Math.min(received, length));
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /**
