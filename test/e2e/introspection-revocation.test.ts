@@ -33,6 +33,14 @@ async function revoke(c: Registered, value: string) {
   await oauth.processRevocationResponse(res);
 }
 
+/** A form POST by hand, for what a client library would not send. */
+const post = (url: string, form: Record<string, string> | string, authorization?: string) => fetch(url, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+  body: typeof form === 'string' ? form : new URLSearchParams(form),
+});
+const basic = (c: { id: string; secret: string }) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
+
 let service: Registered;
 let stranger: Registered;
 let resourceServer: Registered;
@@ -78,11 +86,7 @@ describe('introspection of JWT access tokens', () => {
 
   it('requires client authentication', async () => {
     const at = await token(service);
-    const res = await fetch(as.introspection_endpoint!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${service.id}:wrong`).toString('base64')}` },
-      body: new URLSearchParams({ token: at }),
-    });
+    const res = await post(as.introspection_endpoint!, { token: at }, basic({ id: service.id, secret: 'wrong' }));
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_client"');
     expect(await res.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
@@ -115,24 +119,13 @@ describe('introspection of JWT access tokens', () => {
 
   it('says inactive for garbage, and 400 for a missing token', async () => {
     expect(await introspect(service, 'not-a-token')).toEqual({ active: false });
-    const res = await fetch(as.introspection_endpoint!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${service.id}:${service.secret}`).toString('base64')}` },
-      body: new URLSearchParams({}),
-    });
+    const res = await post(as.introspection_endpoint!, {}, basic(service));
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: 'invalid_request', error_description: "missing required parameter 'token'" });
   });
 });
 
 describe('client authentication at introspection and revocation', () => {
-  const post = (url: string, form: Record<string, string> | string, authorization?: string) => fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
-    body: typeof form === 'string' ? form : new URLSearchParams(form),
-  });
-  const basic = (c: Registered) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
-
   it('takes client_secret_post: the secret in the form introspects and revokes, a wrong one is 401', async () => {
     const poster = await register(['--name', 'poster', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'stock:read', '--auth-method', 'client_secret_post']);
     poster.auth = oauth.ClientSecretPost(poster.secret);
