@@ -61,6 +61,8 @@ export const ROUTES = {
   pushed_authorization_request: '/request',
 } as const;
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
+// The provider's own scopes; every other scope belongs to an API (resource-servers.ts).
+export const OIDC_SCOPES = ['openid', 'offline_access'] as const;
 
 // Asymmetric algorithms only: a symmetric (HS*) one would key on client_secret, which Tessera
 // does not have in clear, and `none` is never acceptable.
@@ -132,7 +134,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access'],
+    scopes: [...OIDC_SCOPES],
     claims: {
       acr: null,
       amr: null,

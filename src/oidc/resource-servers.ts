@@ -3,6 +3,29 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 
+/** The API with this audience as a resource server for the client; undefined when it may not use it. */
+export async function resourceServerFor(clients: ClientCatalog, clientId: string, indicator: string): Promise<ResourceServer | undefined> {
+  const grant = await clients.apiGrant(clientId, indicator);
+  if (!grant) return undefined;
+  return {
+    scope: grant.scopes.filter((s) => grant.api.scopes.includes(s)).join(' '),
+    audience: grant.api.audience,
+    accessTokenTTL: grant.api.accessTokenTtl,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  };
+}
+
+/** The first of a client-credentials request's scopes that the API does not grant the client. */
+export function deniedScope(requested: Iterable<string>, server: ResourceServer): string | undefined {
+  const allowed = new Set(server.scope?.split(' '));
+  for (const scope of requested) if (!allowed.has(scope)) return scope;
+  return undefined;
+}
+
+/** A scope parameter's scope tokens (RFC 6749 §3.3: separated by spaces). */
+export const scopeTokens = (scope: unknown) => String(scope ?? '').split(' ').filter(Boolean);
+
 export function resourceServerFeature(clients: ClientCatalog) {
   return {
     enabled: true,
@@ -18,25 +41,17 @@ export function resourceServerFeature(clients: ClientCatalog) {
     },
 
     async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: Client): Promise<ResourceServer> {
-      const grant = await clients.apiGrant(client.clientId, indicator);
-      if (!grant) {
+      const server = await resourceServerFor(clients, client.clientId, indicator);
+      if (!server) {
         // Unknown API and an API this client may not use answer alike, so that a client cannot
         // probe which audiences exist.
         throw new errors.InvalidTarget('the client may not request tokens for this resource');
       }
-      const allowed = grant.scopes.filter((s) => grant.api.scopes.includes(s));
       if (ctx.oidc.params?.grant_type === 'client_credentials') {
-        const requested = String(ctx.oidc.params.scope ?? '').split(' ').filter(Boolean);
-        const denied = requested.find((s) => !allowed.includes(s));
+        const denied = deniedScope(scopeTokens(ctx.oidc.params.scope), server);
         if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
       }
-      return {
-        scope: allowed.join(' '),
-        audience: grant.api.audience,
-        accessTokenTTL: grant.api.accessTokenTtl,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
-      };
+      return server;
     },
 
     // At the token endpoint, an authorization code or refresh token is for the API it was

@@ -100,6 +100,76 @@ describe('client credentials', () => {
   });
 });
 
+describe('client credentials answered before the provider (src/oidc/client-credentials-fast-path.ts)', () => {
+  const basicAuth = () => `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+  const post = (body: string, headers: Record<string, string> = {}) => fetch(`${server.issuer}/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(), ...headers }, body,
+  });
+  /** Whether the request with this id was answered by the fast path (its log line says so). */
+  const answeredByFastPath = (res: Response) => {
+    const line = server.logs.find((l) => l.msg === 'token issued' && l.req_id === res.headers.get('x-request-id'));
+    expect(line).toBeDefined();
+    return line!.fast_path === true;
+  };
+
+  it('issues the token the provider issues: same header, claims, lifetime and response', async () => {
+    const fast = await post('grant_type=client_credentials&scope=orders:read');
+    // A parameter the fast path does not know sends the same request to the provider, which
+    // ignores it (oidc-provider strips parameters a grant does not use).
+    const viaProvider = await post('grant_type=client_credentials&scope=orders:read&unknown_parameter=1');
+    expect([fast.status, viaProvider.status]).toEqual([200, 200]);
+    expect(answeredByFastPath(fast)).toBe(true);
+    expect(answeredByFastPath(viaProvider)).toBe(false);
+    for (const header of ['content-type', 'cache-control', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+      expect(fast.headers.get(header), header).toBe(viaProvider.headers.get(header));
+    }
+    const [a, b] = [await fast.json(), await viaProvider.json()] as { access_token: string }[];
+    expect({ ...a, access_token: undefined }).toEqual({ ...b, access_token: undefined });
+    expect(Object.keys(a!)).toEqual(Object.keys(b!));
+    expect(decodeProtectedHeader(a!.access_token)).toEqual(decodeProtectedHeader(b!.access_token));
+    const [ca, cb] = [decodeJwt(a!.access_token), decodeJwt(b!.access_token)];
+    expect(Object.keys(ca).sort()).toEqual(Object.keys(cb).sort());
+    const variable = (c: Record<string, unknown>) => ({ ...c, jti: undefined, iat: undefined, exp: undefined });
+    expect(variable(ca)).toEqual(variable(cb));
+    expect(ca.exp! - ca.iat!).toBe(cb.exp! - cb.iat!);
+    expect(ca.jti).not.toBe(cb.jti);
+    const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
+    await jwtVerify(a!.access_token, jwks, { issuer: server.issuer, audience, typ: 'at+jwt', algorithms: ['RS256'] });
+  });
+
+  it('answers the plain request forms itself: no scope, an explicit resource, a repeated scope token, client_secret_post', async () => {
+    for (const body of ['grant_type=client_credentials', `grant_type=client_credentials&resource=${encodeURIComponent(audience)}&scope=orders:read`, 'grant_type=client_credentials&scope=orders:read+orders:read']) {
+      const res = await post(body);
+      expect(res.status, body).toBe(200);
+      expect(answeredByFastPath(res), body).toBe(true);
+    }
+    const dup = await post('grant_type=client_credentials&scope=orders:read+orders:read');
+    expect(((await dup.json()) as { scope?: string }).scope).toBe('orders:read');
+    const viaPost = await fetch(`${server.issuer}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+    });
+    // This client is registered for client_secret_basic: the provider decides about a post.
+    expect(answeredByFastPath(viaPost)).toBe(false);
+  });
+
+  it('leaves every other request to the provider, which answers as before', async () => {
+    const cases: [string, number, Record<string, unknown>][] = [
+      ['grant_type=client_credentials&scope=orders:read&scope=orders:read', 400, { error: 'invalid_request', error_description: "'scope' parameter must not be provided twice" }],
+      ['grant_type=client_credentials&scope=openid', 400, { error: 'invalid_scope', error_description: 'requested scope is not allowed', scope: 'openid' }],
+      ['grant_type=client_credentials&scope=orders:read%20%20orders:read', 400, { error: 'invalid_scope', error_description: 'scope contains invalid characters' }],
+      ['grant_type=client_credentials&resource=not-a-uri', 400, { error: 'invalid_target', error_description: 'resource indicator must be an absolute URI' }],
+      [`grant_type=client_credentials&resource=${encodeURIComponent(`${audience}#x`)}`, 400, { error: 'invalid_target', error_description: 'resource indicator must not contain a fragment component' }],
+      ['grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fa.example.test&code_verifier=x', 400, { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' }],
+    ];
+    for (const [body, status, answer] of cases) {
+      const res = await post(body);
+      expect(res.status, body).toBe(status);
+      expect(await res.json(), body).toEqual(answer);
+    }
+  });
+});
+
 describe('client credentials errors (RFC 6749 §5.2)', () => {
   const tokenRequest = (body: Record<string, string>, headers: Record<string, string> = {}) =>
     fetch(`${server.issuer}/token`, {

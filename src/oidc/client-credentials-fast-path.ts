@@ -1,0 +1,99 @@
+// The Client Credentials grant (RFC 6749 §4.4) for a client authenticating with its secret,
+// answered before oidc-provider's token endpoint.
+//
+// The token endpoint's middleware (body parsing, parameter assembly, client authentication,
+// duplicate checks, grant dispatch, events) cost more main-thread time per request than the rest
+// of the grant, and a client-credentials request is the one a service sends for every token
+// (bench/README.md). So the plain case is answered here, with the provider's own parts, so that
+// the token is the one the provider would issue:
+// - the client is authenticated by the provider's Client model (secret-authenticated-form.ts);
+// - its API and scopes come from the same resource-server functions as the provider's
+//   resourceIndicators feature (resource-servers.ts);
+// - the token is the provider's ClientCredentials model, saved (formatted and signed) by the
+//   provider: the same claims, TTL, key and extra claims as through the endpoint;
+// - the response is the provider's token response shape, with its Cache-Control.
+//
+// Anything else goes to the provider untouched: another grant type or authentication method, a
+// parameter this path does not know, a repeated one, a DPoP or certificate-bound client, a client
+// without the grant, an OIDC scope, a resource or scope the client may not have, a scope with
+// invalid characters. The provider then answers, errors included, exactly as before.
+import type { Context, Middleware } from 'koa';
+import type { Provider, ResourceServer } from 'oidc-provider';
+import type { ClientCatalog } from '../cache/client-catalog.ts';
+import { deniedScope, resourceServerFor, scopeTokens } from './resource-servers.ts';
+import { secretAuthenticatedForm } from './secret-authenticated-form.ts';
+
+const GRANT_TYPE = 'client_credentials';
+// RFC 6749 §4.4.2 and RFC 8707 §2: what a client-credentials request may carry besides the
+// client's credentials.
+const PARAMS = new Set(['grant_type', 'scope', 'resource']);
+// RFC 6749 §3.3 scope-token syntax, one space between tokens (oidc-provider's is_valid_scope.js).
+const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/u;
+
+/** The parts of oidc-provider's Client model read here (checked against 9.13). */
+interface GrantingClient {
+  clientId: string;
+  grantTypeAllowed(grantType: string): boolean;
+  dpopBoundAccessTokens?: boolean;
+  tlsClientCertificateBoundAccessTokens?: boolean;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  expires_in: number;
+  scope?: string;
+  token_type: string;
+}
+
+export function clientCredentialsFastPath(deps: {
+  provider: () => Provider;
+  clients: ClientCatalog;
+  tokenPath: string;
+  /** The provider's OIDC scopes (openid, offline_access): a client's allow-list governs them. */
+  oidcScopes: readonly string[];
+  /** Called for every token issued here, as the provider's grant.success is for its own. */
+  onIssued(ctx: Context, clientId: string): void;
+}): Middleware {
+  const oidcScopes = new Set(deps.oidcScopes);
+
+  /** The token response, or undefined when the provider should decide. */
+  async function issue(provider: Provider, client: GrantingClient, params: Record<string, string>): Promise<TokenResponse | undefined> {
+    if (params.grant_type !== GRANT_TYPE || !client.grantTypeAllowed(GRANT_TYPE)) return undefined;
+    // Sender-constrained clients need a DPoP proof or a certificate: the provider's checks.
+    if (client.dpopBoundAccessTokens || client.tlsClientCertificateBoundAccessTokens) return undefined;
+    if (params.scope !== undefined && !SCOPE_SYNTAX.test(params.scope)) return undefined;
+    const requested = [...new Set(scopeTokens(params.scope))];
+    if (requested.some((s) => oidcScopes.has(s))) return undefined;
+
+    const indicator = params.resource ?? await deps.clients.defaultApiAudience(client.clientId);
+    // RFC 8707 §2: an absolute URI without a fragment; the provider words the refusal.
+    if (indicator === undefined || (params.resource !== undefined && (URL.parse(indicator) === null || indicator.includes('#')))) return undefined;
+    const server = await resourceServerFor(deps.clients, client.clientId, indicator);
+    if (!server || deniedScope(requested, server)) return undefined;
+
+    const token = new provider.ClientCredentials({ client: client as never, scope: requested.join(' ') || undefined });
+    (token as { resourceServer?: ResourceServer }).resourceServer = new provider.ResourceServer(indicator, server);
+    const value = await token.save();
+    return {
+      access_token: value!,
+      expires_in: token.expiration,
+      ...(token.scope ? { scope: token.scope } : undefined),
+      token_type: (token as unknown as { tokenType: string }).tokenType,
+    };
+  }
+
+  return async function clientCredentialsFastPath(ctx, next) {
+    if (ctx.method !== 'POST' || ctx.path !== deps.tokenPath) return next();
+    const provider = deps.provider();
+    const form = await secretAuthenticatedForm(ctx, provider, PARAMS);
+    const response = form && await issue(provider, form.client as unknown as GrantingClient, form.params);
+    if (!response) {
+      form?.handOver();
+      return next();
+    }
+    // RFC 6749 §5.1: a response with a token is not cached (the provider's noCache).
+    ctx.set('cache-control', 'no-store');
+    ctx.body = response;
+    deps.onIssued(ctx, form!.client.clientId);
+  };
+}
