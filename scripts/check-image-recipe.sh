@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Dockerfile's recipe without Docker (these machines have no engine): the build stage's
-# `npm ci` + `npm prune --omit=dev` on exactly the files the Dockerfile copies, then the runtime
-# stage's command, as a non-root user, with NODE_ENV=production, against a PostgreSQL given as
-# DATABASE_URL; it waits for /healthz and /readyz, then stops the server with SIGTERM.
+# `npm ci` + `npm run build` + `npm prune --omit=dev` on exactly the files the Dockerfile copies,
+# then the runtime stage's command, as a non-root user, with NODE_ENV=production, against a
+# PostgreSQL given as DATABASE_URL; it waits for /healthz and /readyz, runs the CLI as an admin
+# would in the container, then stops the server with SIGTERM.
 #   DATABASE_URL=postgresql://... bash scripts/check-image-recipe.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,16 +14,17 @@ trap 'rm -rf "$work"' EXIT
 
 echo "== build stage"
 mkdir -p "$work/build/src/db"
-cp package.json package-lock.json prisma.config.ts "$work/build/"
-cp -r scripts prisma "$work/build/"
-(cd "$work/build" && npm ci --no-audit --no-fund >/dev/null && npm prune --omit=dev --no-audit --no-fund >/dev/null)
+cp package.json package-lock.json prisma.config.ts tsconfig.json tsconfig.build.json "$work/build/"
+cp -r scripts prisma src "$work/build/"
+rm -rf "$work/build/src/db/generated" # .dockerignore: generated in the build stage
+(cd "$work/build" && npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null && npm prune --omit=dev --no-audit --no-fund >/dev/null)
 
 echo "== runtime stage"
-mkdir -p "$work/app/src/db"
-cp -r "$work/build/node_modules" "$work/app/"
-cp -r src bin prisma views package.json "$work/app/"
-rm -rf "$work/app/src/db/generated" && cp -r "$work/build/src/db/generated" "$work/app/src/db/generated"
+mkdir -p "$work/app"
+cp -r "$work/build/node_modules" "$work/build/build" "$work/app/"
+cp -r bin prisma views package.json "$work/app/"
 test ! -e "$work/app/node_modules/vitest" || { echo "dev dependencies left in the image"; exit 1; }
+test ! -e "$work/app/src" || { echo "TypeScript sources in the image"; exit 1; }
 
 node_bin=$(command -v node)
 if "$node_bin" --version | grep -q '^v2[2-9]'; then :; else node_bin="$PWD/node_modules/.bin/node"; fi
@@ -31,9 +33,10 @@ port=3917
 chmod -R a+rX "$work/app"
 runner=(env)
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then runner=(setpriv --reuid=nobody --regid=nogroup --clear-groups env); fi
-"${runner[@]}" -i PATH="$(dirname "$node_bin"):/usr/bin:/bin" NODE_ENV=production PORT=$port HOST=127.0.0.1 \
-  ISSUER="http://127.0.0.1:$port" DATABASE_URL="$DATABASE_URL" COOKIE_KEYS="$(key)" KEYS_ENCRYPTION_KEY="$(key)" \
-  CLIENT_SECRET_PEPPER="$(key)" bash -c "cd '$work/app' && exec node src/main.ts" > "$work/server.log" 2>&1 &
+image_env=(PATH="$(dirname "$node_bin"):/usr/bin:/bin" NODE_ENV=production PORT=$port HOST=127.0.0.1
+  ISSUER="http://127.0.0.1:$port" DATABASE_URL="$DATABASE_URL" COOKIE_KEYS="$(key)" KEYS_ENCRYPTION_KEY="$(key)"
+  CLIENT_SECRET_PEPPER="$(key)")
+"${runner[@]}" -i "${image_env[@]}" bash -c "cd '$work/app' && exec node build/main.js" > "$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
@@ -42,5 +45,7 @@ for _ in $(seq 1 100); do
 done
 curl -fs "http://127.0.0.1:$port/healthz" && echo
 curl -fs "http://127.0.0.1:$port/readyz" && echo
+# The admin's command in the container (README: docker compose exec tessera node bin/tessera.js …).
+"${runner[@]}" -i "${image_env[@]}" bash -c "cd '$work/app' && node bin/tessera.js apis list" >/dev/null && echo "== the CLI runs from build/"
 kill -TERM $pid
 wait $pid && echo "== stopped cleanly on SIGTERM"
