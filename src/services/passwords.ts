@@ -2,6 +2,7 @@
 // p = 1: about 15 ms per verification on this class of machine, run off the event loop by
 // @node-rs/argon2 (prebuilt binaries from the npm registry). Slow enough to make offline
 // guessing of a stolen hash expensive, fast enough for dozens of logins per second per core.
+import { availableParallelism } from 'node:os';
 import { hash, verify } from '@node-rs/argon2';
 
 // algorithm 2 is Argon2id (the package's const enum cannot be imported under type stripping).
@@ -10,14 +11,39 @@ const OPTIONS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 
 // hash request from being a denial-of-service lever.
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
+// Hashes running at once in this process. Each holds 19 MiB and one of libuv's 4 pool threads
+// for its whole run; more of them than cores finish no sooner, they only hold more memory, and
+// with all 4 threads taken the token endpoint's RS256 signatures (WebCrypto, same pool) wait
+// behind a burst of sign-ins. So: one per core, and never the whole pool.
+const CONCURRENT_HASHES = Math.max(1, Math.min(availableParallelism(), 3));
+
+const limited = concurrencyLimit(CONCURRENT_HASHES);
+
+/** Runs each piece of work once fewer than `max` are running; the others wait in order. */
+export function concurrencyLimit(max: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async function limited<T>(work: () => Promise<T>): Promise<T> {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
 
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
+  return limited(() => hash(password, OPTIONS));
 }
 
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   try {
-    return await verify(stored, password);
+    return await limited(() => verify(stored, password));
   } catch {
     return false; // a malformed stored hash matches nothing
   }
