@@ -13,9 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { freePort } from '../src/db/embedded.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
+import { runFixedRate, type FixedRateResult } from './fixed-rate.ts';
 import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
 import { measureSignRate } from './sign-rate.ts';
 import { runWrk, type Load, type LoadResult } from './wrk.ts';
@@ -183,16 +183,14 @@ async function scenarios(server: Server, creds: Credentials, opaqueResource?: st
   return results;
 }
 
-/** Token-endpoint latency at a fixed rate: half the best client-credentials rate measured. */
-async function latencyAtHalfRate(server: Server, creds: Credentials, results: Results) {
+/** Token-endpoint latency at a fixed rate (open model): half the best client-credentials rate measured. */
+async function latencyAtHalfRate(server: Server, creds: Credentials, results: Results): Promise<FixedRateResult | undefined> {
   const best = Math.max(...Object.values(results['client credentials'] ?? {}).map((r) => r.rps));
   if (!Number.isFinite(best) || best <= 0) return undefined;
-  const rate = Math.round(best / 2);
-  const result = await sampled(server, () => autocannon({
-    url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read'),
-    connections: 16, overallRate: rate, duration: Math.max(seconds, 5),
-  }));
-  return { rate, achieved: Math.round(result.requests.average), p50ms: result.latency.p50, p99ms: result.latency.p99, non2xx: result.non2xx };
+  const load = { url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read') };
+  const result = await sampled(server, () => runFixedRate(load, Math.round(best / 2), Math.max(seconds, 5)));
+  console.log(`  ${server.name} token endpoint at ${result.rate}/s: p50 ${result.p50ms} ms, p99 ${result.p99ms} ms`);
+  return result;
 }
 
 async function main() {
@@ -244,7 +242,6 @@ async function main() {
       try {
         const results = await scenarios(server, tCreds);
         const halfRate = await latencyAtHalfRate(server, tCreds, results);
-        if (halfRate) console.log(`  ${name} token endpoint at ${halfRate.rate}/s: p50 ${halfRate.p50ms} ms, p99 ${halfRate.p99ms} ms`);
         runs[name] = { readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, results, halfRate };
       } finally {
         await stopProcess(server);
@@ -262,7 +259,8 @@ async function main() {
         flow: { issuer: reference.url, clientId: 'bench-web', clientSecret: rSecret, redirectUri: REDIRECT_URI, user: USER },
       };
       const results = await scenarios(reference, rCreds, 'urn:bench:opaque');
-      runs.library = { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, peakTotalRssMb: reference.peakTotalRssMb, results };
+      const halfRate = await latencyAtHalfRate(reference, rCreds, results);
+      runs.library = { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, peakTotalRssMb: reference.peakTotalRssMb, results, halfRate };
     } finally {
       await stopProcess(reference);
     }
@@ -270,7 +268,7 @@ async function main() {
     const result = {
       date: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model, cores: sign.cores, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
-      settings: { seconds, concurrencies, loadGenerators: 'wrk -t2 (single requests), Node loops (flows), autocannon (fixed rate)' },
+      settings: { seconds, concurrencies, loadGenerators: 'wrk -t2 (single requests), Node loops (flows), an open-model Node load at a fixed rate (bench/fixed-rate.ts)' },
       rs256SignaturesPerSecond: sign,
       runs,
     };
@@ -284,7 +282,7 @@ async function main() {
   }
 }
 
-type Run = { readyMs: number; peakRssMb: number; peakTotalRssMb: number; results: Results; halfRate?: { rate: number; achieved: number; p50ms: number; p99ms: number; non2xx: number } };
+type Run = { readyMs: number; peakRssMb: number; peakTotalRssMb: number; results: Results; halfRate?: FixedRateResult };
 type Result = {
   date: string;
   machine: { cpu: string | undefined; cores: number; memoryGb: number; node: string };
@@ -320,7 +318,7 @@ function renderTable(r: Result): string {
     `| --- | ${concurrencies.map(() => '---').join(' | ')} | --- | --- | --- | --- |`,
     ...rows,
     '',
-    `Token endpoint latency at half the best client-credentials rate (autocannon, 16 connections): ${names.map(half).join('; ')}.`,
+    `Token endpoint latency at half each server's best client-credentials rate (requests sent on a fixed schedule, latency from when each was due: bench/fixed-rate.ts): ${[...names, 'library'].map(half).join('; ')}.`,
     `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,
     `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB.`,
     'A * marks a cell with non-2xx answers or errors. Introspection: Tessera introspects its JWT access tokens (signature + revocation check; a token it verified before, as here where one token is introspected over and over like a resource server does for each call carrying it, skips the RSA verification, not the revocation check); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
