@@ -36,6 +36,8 @@ interface Server {
   /** Highest resident memory of one server process (a worker, in a cluster), and of all together. */
   peakRssMb: number;
   peakTotalRssMb: number;
+  /** Per scenario: the highest resident memory of one server process, and of its anonymous part. */
+  peaks: Record<string, { rssMb: number; anonMb: number }>;
 }
 
 interface Credentials {
@@ -84,7 +86,7 @@ async function startProcess(name: string, args: string[], env: Record<string, st
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { name, url: new URL(readyUrl).origin, child, readyMs: Math.round(performance.now() - started), peakRssMb: 0, peakTotalRssMb: 0 };
+  return { name, url: new URL(readyUrl).origin, child, readyMs: Math.round(performance.now() - started), peakRssMb: 0, peakTotalRssMb: 0, peaks: {} };
 }
 
 async function stopProcess(server: Server): Promise<void> {
@@ -93,12 +95,14 @@ async function stopProcess(server: Server): Promise<void> {
   await new Promise((r) => server.child.once('exit', r));
 }
 
-function rssMb(pid: number): number {
+/** A process's resident memory, and the part of it that is its own (anonymous: heap, not files). */
+function residentMb(pid: number): { rss: number; anon: number } {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : 0;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { rss: Math.round(kb('VmRSS') / 1024), anon: Math.round(kb('RssAnon') / 1024) };
   } catch {
-    return 0;
+    return { rss: 0, anon: 0 };
   }
 }
 
@@ -109,11 +113,18 @@ function serverPids(pid: number): number[] {
   return children.length ? children : [pid];
 }
 
-async function sampled<T>(server: Server, run: () => Promise<T>): Promise<T> {
+/** Runs `run` while sampling the server's memory: its peaks overall, and under `label` if given. */
+async function sampled<T>(server: Server, run: () => Promise<T>, label?: string): Promise<T> {
   const sample = () => {
-    const rss = serverPids(server.child.pid!).map(rssMb);
-    server.peakRssMb = Math.max(server.peakRssMb, ...rss);
-    server.peakTotalRssMb = Math.max(server.peakTotalRssMb, rss.reduce((a, b) => a + b, 0));
+    const mem = serverPids(server.child.pid!).map(residentMb);
+    const rss = Math.max(...mem.map((m) => m.rss));
+    server.peakRssMb = Math.max(server.peakRssMb, rss);
+    server.peakTotalRssMb = Math.max(server.peakTotalRssMb, mem.reduce((a, m) => a + m.rss, 0));
+    if (label) {
+      const peak = (server.peaks[label] ??= { rssMb: 0, anonMb: 0 });
+      peak.rssMb = Math.max(peak.rssMb, rss);
+      peak.anonMb = Math.max(peak.anonMb, ...mem.map((m) => m.anon));
+    }
   };
   const sampler = setInterval(sample, 250);
   try {
@@ -172,14 +183,12 @@ async function scenarios(server: Server, creds: Credentials, opaqueResource?: st
     (results[name] ??= {})[c] = r;
     process.stdout.write(`  ${server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`);
   };
-  await sampled(server, async () => {
-    for (const [name, l] of Object.entries(loads)) {
-      if (wanted(name)) for (const c of concurrencies) record(name, c, await runWrk(l, c, seconds));
-    }
-    for (const [name, run] of Object.entries(flows)) {
-      if (wanted(name)) for (const c of concurrencies) record(name, c, await run(c));
-    }
-  });
+  for (const [name, l] of Object.entries(loads)) {
+    if (wanted(name)) await sampled(server, async () => { for (const c of concurrencies) record(name, c, await runWrk(l, c, seconds)); }, name);
+  }
+  for (const [name, run] of Object.entries(flows)) {
+    if (wanted(name)) await sampled(server, async () => { for (const c of concurrencies) record(name, c, await run(c)); }, name);
+  }
   return results;
 }
 
@@ -242,7 +251,7 @@ async function main() {
       try {
         const results = await scenarios(server, tCreds);
         const halfRate = await latencyAtHalfRate(server, tCreds, results);
-        runs[name] = { readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, results, halfRate };
+        runs[name] = { readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, peaks: server.peaks, results, halfRate };
       } finally {
         await stopProcess(server);
       }
@@ -260,7 +269,7 @@ async function main() {
       };
       const results = await scenarios(reference, rCreds, 'urn:bench:opaque');
       const halfRate = await latencyAtHalfRate(reference, rCreds, results);
-      runs.library = { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, peakTotalRssMb: reference.peakTotalRssMb, results, halfRate };
+      runs.library = { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, peakTotalRssMb: reference.peakTotalRssMb, peaks: reference.peaks, results, halfRate };
     } finally {
       await stopProcess(reference);
     }
@@ -282,7 +291,7 @@ async function main() {
   }
 }
 
-type Run = { readyMs: number; peakRssMb: number; peakTotalRssMb: number; results: Results; halfRate?: FixedRateResult };
+type Run = { readyMs: number; peakRssMb: number; peakTotalRssMb: number; peaks: Server['peaks']; results: Results; halfRate?: FixedRateResult };
 type Result = {
   date: string;
   machine: { cpu: string | undefined; cores: number; memoryGb: number; node: string };
@@ -304,7 +313,11 @@ function renderTable(r: Result): string {
     const l = lib.results[scenario];
     const cells = concurrencies.map((c) => `${cell(t1?.[c])} / ${cell(tn?.[c])} / ${cell(l?.[c])}`);
     const p99 = concurrencies.map((c) => `${t1?.[c]?.p99ms ?? '–'}`).join(' / ');
-    return `| ${scenario} | ${cells.join(' | ')} | **${ratio(best(t1), best(l))}** | **${ratio(best(tn), best(l))}** | ${(best(tn) / r.rs256SignaturesPerSecond.allCores).toFixed(2)} | ${p99} |`;
+    const mem = [one, all, 'library'].map((n) => {
+      const p = r.runs[n]!.peaks?.[scenario];
+      return p ? `${p.rssMb} (${p.anonMb})` : '–';
+    }).join(' / ');
+    return `| ${scenario} | ${cells.join(' | ')} | **${ratio(best(t1), best(l))}** | **${ratio(best(tn), best(l))}** | ${(best(tn) / r.rs256SignaturesPerSecond.allCores).toFixed(2)} | ${p99} | ${mem} |`;
   });
   const half = (n: string) => {
     const h = r.runs[n]?.halfRate;
@@ -314,13 +327,13 @@ function renderTable(r: Result): string {
     `Run ${r.date} on ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGb} GiB), Node ${r.machine.node}; ${seconds} s per cell.`,
     `Raw RS256 (2048-bit) signing: ${r.rs256SignaturesPerSecond.oneCore}/s on one core, ${r.rs256SignaturesPerSecond.allCores}/s on all cores.`,
     '',
-    `| requests (flows) per second: ${one} / ${all} / bare library | ${concurrencies.map((c) => `c=${c}`).join(' | ')} | ${one} ÷ library | ${all} ÷ library | ${all} ÷ all-core RS256 | ${one} p99 ms (${concurrencies.join(' / ')}) |`,
-    `| --- | ${concurrencies.map(() => '---').join(' | ')} | --- | --- | --- | --- |`,
+    `| requests (flows) per second: ${one} / ${all} / bare library | ${concurrencies.map((c) => `c=${c}`).join(' | ')} | ${one} ÷ library | ${all} ÷ library | ${all} ÷ all-core RS256 | ${one} p99 ms (${concurrencies.join(' / ')}) | peak MB per process, resident (anonymous): ${one} / ${all} / library |`,
+    `| --- | ${concurrencies.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- |`,
     ...rows,
     '',
     `Token endpoint latency at half each server's best client-credentials rate (requests sent on a fixed schedule, latency from when each was due: bench/fixed-rate.ts): ${[...names, 'library'].map(half).join('; ')}.`,
     `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,
-    `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB.`,
+    `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB. Resident includes the node binary's code (~60 MB, file pages shared by every Node process on the host); anonymous is the process's own memory (heaps, buffers).`,
     'A * marks a cell with non-2xx answers or errors. Introspection: Tessera introspects its JWT access tokens (signature + revocation check; a token it verified before, as here where one token is introspected over and over like a resource server does for each call carrying it, skips the RSA verification, not the revocation check); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
     'Flows: "signed in" has a session cookie already; "with sign-in" starts from a new browser, so Tessera checks an argon2id password (m = 19 MiB, t = 2) while the library\'s reference interaction signs in without one.',
   ].join('\n');
