@@ -147,7 +147,16 @@ async function clientCredentialsToken(url: string, auth: string, resource?: stri
 
 const wanted = (name: string) => !only || only.includes(name);
 
-async function scenarios(server: Server, creds: Credentials, opaqueResource?: string): Promise<Results> {
+/** One server's benchmark: its scenarios, each run at a concurrency, and what they measured. */
+interface Subject {
+  server: Server;
+  creds: Credentials;
+  run: Record<string, (c: number) => Promise<LoadResult>>;
+  results: Results;
+  halfRate?: FixedRateResult;
+}
+
+async function subject(server: Server, creds: Credentials, opaqueResource?: string): Promise<Subject> {
   const introspected = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const revoked = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const loads: Record<string, Load> = {
@@ -178,18 +187,26 @@ async function scenarios(server: Server, creds: Credentials, opaqueResource?: st
       return undefined;
     }),
   };
-  const results: Results = {};
-  const record = (name: string, c: number, r: LoadResult) => {
-    (results[name] ??= {})[c] = r;
-    process.stdout.write(`  ${server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`);
-  };
-  for (const [name, l] of Object.entries(loads)) {
-    if (wanted(name)) await sampled(server, async () => { for (const c of concurrencies) record(name, c, await runWrk(l, c, seconds)); }, name);
+  const run = { ...Object.fromEntries(Object.entries(loads).map(([name, l]) => [name, (c: number) => runWrk(l, c, seconds)])), ...flows };
+  return { server, creds, run, results: {} };
+}
+
+/**
+ * Every scenario at every concurrency, on each server in turn: the servers' figures for one cell
+ * are taken seconds apart, so a drift of the machine's speed (a shared host's neighbours) moves
+ * them together instead of skewing their ratio.
+ */
+async function measure(subjects: Subject[]): Promise<void> {
+  for (const name of Object.keys(subjects[0]!.run)) {
+    if (!wanted(name)) continue;
+    for (const c of concurrencies) {
+      for (const s of subjects) {
+        const r = await sampled(s.server, () => s.run[name]!(c), name);
+        (s.results[name] ??= {})[c] = r;
+        process.stdout.write(`  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`);
+      }
+    }
   }
-  for (const [name, run] of Object.entries(flows)) {
-    if (wanted(name)) await sampled(server, async () => { for (const c of concurrencies) record(name, c, await run(c)); }, name);
-  }
-  return results;
 }
 
 /** Token-endpoint latency at a fixed rate (open model): half the best client-credentials rate measured. */
@@ -218,10 +235,8 @@ async function main() {
       KEYS_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
       CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'),
     };
-    const tPort = await freePort();
-    const issuer = `http://127.0.0.1:${tPort}`;
     const env = {
-      ...secrets, NODE_ENV: 'production', DATABASE_URL: db.url, PORT: String(tPort), HOST: '127.0.0.1', ISSUER: issuer, LOG_LEVEL: 'info',
+      ...secrets, NODE_ENV: 'production', DATABASE_URL: db.url, HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1', LOG_LEVEL: 'info',
       // The limiters still run on every request (their cost is measured), but the benchmark's
       // one client and one address must not be refused: refusals are not throughput.
       RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000', RATE_LIMIT_LOGIN_PER_IP: '1000000000',
@@ -235,44 +250,42 @@ async function main() {
     const web = cli(['clients', 'create', '--name', 'bench web', '--grant-types', 'authorization_code,refresh_token', '--first-party',
       '--redirect-uri', REDIRECT_URI, '--api', AUDIENCE, '--scope', 'openid offline_access a:read']);
     cli(['users', 'create', '--email', USER.email, '--password-stdin'], USER.password);
-    const tCreds: Credentials = {
-      auth: `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`,
-      flow: { issuer, clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER },
-    };
+    const tAuth = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`;
+    const tFlow = { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER };
 
-    const runs: Record<string, Run> = {};
-    // One server at a time, so that none takes a core from another's measurement. Ready time is
-    // measured on a migrated database, as in a restart or a new replica.
+    // Ready time is measured one server at a time, on a migrated database, as in a restart or a
+    // new replica. Then all of them stay up (an idle one takes no CPU to speak of) and are loaded
+    // in turn, one at a time (measure()).
+    const subjects: Subject[] = [];
     const workerCounts = [1, availableParallelism()].filter((n, i, all) => all.indexOf(n) === i);
-    for (const workers of workerCounts) {
-      const name = workers === 1 ? 'tessera' : `tessera ×${workers}`;
-      const server = await startProcess(name, ['build/main.js'], { ...env, WORKERS: String(workers) }, `${issuer}/readyz`);
-      console.log(`${name} ready in ${server.readyMs} ms`);
-      try {
-        const results = await scenarios(server, tCreds);
-        const halfRate = await latencyAtHalfRate(server, tCreds, results);
-        runs[name] = { readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, peaks: server.peaks, results, halfRate };
-      } finally {
-        await stopProcess(server);
-      }
-    }
-
-    const rPort = await freePort();
-    const rSecret = randomBytes(32).toString('base64url');
-    const reference = await startProcess('library', ['bench/reference-server.ts', String(rPort), 'bench', rSecret, AUDIENCE, REDIRECT_URI], {},
-      `http://127.0.0.1:${rPort}/.well-known/openid-configuration`);
-    console.log(`library ready in ${reference.readyMs} ms`);
     try {
-      const rCreds: Credentials = {
+      for (const workers of workerCounts) {
+        const name = workers === 1 ? 'tessera' : `tessera ×${workers}`;
+        // Each on its own port, so each has its own issuer; they share the database, its clients and keys.
+        const port = await freePort();
+        const issuer = `http://127.0.0.1:${port}`;
+        const server = await startProcess(name, ['build/main.js'], { ...env, PORT: String(port), ISSUER: issuer, WORKERS: String(workers) }, `${issuer}/readyz`);
+        console.log(`${name} ready in ${server.readyMs} ms`);
+        subjects.push(await subject(server, { auth: tAuth, flow: { ...tFlow, issuer } }));
+      }
+      const rPort = await freePort();
+      const rSecret = randomBytes(32).toString('base64url');
+      const reference = await startProcess('library', ['bench/reference-server.ts', String(rPort), 'bench', rSecret, AUDIENCE, REDIRECT_URI], {},
+        `http://127.0.0.1:${rPort}/.well-known/openid-configuration`);
+      console.log(`library ready in ${reference.readyMs} ms`);
+      subjects.push(await subject(reference, {
         auth: `Basic ${Buffer.from(`bench:${rSecret}`).toString('base64')}`,
         flow: { issuer: reference.url, clientId: 'bench-web', clientSecret: rSecret, redirectUri: REDIRECT_URI, user: USER },
-      };
-      const results = await scenarios(reference, rCreds, 'urn:bench:opaque');
-      const halfRate = await latencyAtHalfRate(reference, rCreds, results);
-      runs.library = { readyMs: reference.readyMs, peakRssMb: reference.peakRssMb, peakTotalRssMb: reference.peakTotalRssMb, peaks: reference.peaks, results, halfRate };
+      }, 'urn:bench:opaque'));
+
+      await measure(subjects);
+      for (const s of subjects) s.halfRate = await latencyAtHalfRate(s.server, s.creds, s.results);
     } finally {
-      await stopProcess(reference);
+      for (const s of subjects) await stopProcess(s.server);
     }
+    const runs: Record<string, Run> = Object.fromEntries(subjects.map(({ server, results, halfRate }) => [server.name, {
+      readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, peaks: server.peaks, results, halfRate,
+    }]));
 
     const result = {
       date: new Date().toISOString(),
