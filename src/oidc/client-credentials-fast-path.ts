@@ -21,12 +21,15 @@ import type { Context, Middleware } from 'koa';
 import type { Provider, ResourceServer } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { deniedScope, resourceServerFor, scopeTokens } from './resource-servers.ts';
-import { secretAuthenticatedForm } from './secret-authenticated-form.ts';
+import { secretAuthenticatedForm, type WantedForm } from './secret-authenticated-form.ts';
 
 const GRANT_TYPE = 'client_credentials';
 // RFC 6749 §4.4.2 and RFC 8707 §2: what a client-credentials request may carry besides the
-// client's credentials.
-const PARAMS = new Set(['grant_type', 'scope', 'resource']);
+// client's credentials. Other grants go to the provider before any client is authenticated.
+const CLIENT_CREDENTIALS_FORM: WantedForm = {
+  params: new Set(['grant_type', 'scope', 'resource']),
+  accepts: (params) => params.grant_type === GRANT_TYPE,
+};
 // RFC 6749 §3.3 scope-token syntax, one space between tokens (oidc-provider's is_valid_scope.js).
 const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/u;
 
@@ -38,7 +41,7 @@ interface GrantingClient {
   tlsClientCertificateBoundAccessTokens?: boolean;
 }
 
-export interface TokenResponse {
+interface TokenResponse {
   access_token: string;
   expires_in: number;
   scope?: string;
@@ -58,16 +61,17 @@ export function clientCredentialsFastPath(deps: {
 
   /** The token response, or undefined when the provider should decide. */
   async function issue(provider: Provider, client: GrantingClient, params: Record<string, string>): Promise<TokenResponse | undefined> {
-    if (params.grant_type !== GRANT_TYPE || !client.grantTypeAllowed(GRANT_TYPE)) return undefined;
+    if (!client.grantTypeAllowed(GRANT_TYPE)) return undefined;
     // Sender-constrained clients need a DPoP proof or a certificate: the provider's checks.
     if (client.dpopBoundAccessTokens || client.tlsClientCertificateBoundAccessTokens) return undefined;
     if (params.scope !== undefined && !SCOPE_SYNTAX.test(params.scope)) return undefined;
     const requested = [...new Set(scopeTokens(params.scope))];
     if (requested.some((s) => oidcScopes.has(s))) return undefined;
 
+    // RFC 8707 §2: a resource is an absolute URI without a fragment; the provider words the refusal.
+    if (params.resource !== undefined && (URL.parse(params.resource) === null || params.resource.includes('#'))) return undefined;
     const indicator = params.resource ?? await deps.clients.defaultApiAudience(client.clientId);
-    // RFC 8707 §2: an absolute URI without a fragment; the provider words the refusal.
-    if (indicator === undefined || (params.resource !== undefined && (URL.parse(indicator) === null || indicator.includes('#')))) return undefined;
+    if (indicator === undefined) return undefined;
     const server = await resourceServerFor(deps.clients, client.clientId, indicator);
     if (!server || deniedScope(requested, server)) return undefined;
 
@@ -85,7 +89,7 @@ export function clientCredentialsFastPath(deps: {
   return async function clientCredentialsFastPath(ctx, next) {
     if (ctx.method !== 'POST' || ctx.path !== deps.tokenPath) return next();
     const provider = deps.provider();
-    const form = await secretAuthenticatedForm(ctx, provider, PARAMS);
+    const form = await secretAuthenticatedForm(ctx, provider, CLIENT_CREDENTIALS_FORM);
     const response = form && await issue(provider, form.client as unknown as GrantingClient, form.params);
     if (!response) {
       form?.handOver();

@@ -17,14 +17,17 @@ import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from './access-token-verifier.ts';
-import { secretAuthenticatedForm } from './secret-authenticated-form.ts';
+import { secretAuthenticatedForm, type WantedForm } from './secret-authenticated-form.ts';
 
 type Route = 'introspection' | 'revocation';
 
-// RFC 7662 §2.1 / RFC 7009 §2.1: the token and an optional hint; nothing else is answered here.
-const TOKEN_PARAMS = new Set(['token', 'token_type_hint']);
 // A compact JWS: three base64url segments (an opaque token has no dots).
 const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+// RFC 7662 §2.1 / RFC 7009 §2.1: the token and an optional hint; only JWTs are answered here.
+const JWT_FORM: WantedForm = {
+  params: new Set(['token', 'token_type_hint']),
+  accepts: (params) => COMPACT_JWS.test(params.token ?? ''),
+};
 
 export function jwtAccessTokenEndpoints(deps: {
   provider: () => Provider;
@@ -58,9 +61,8 @@ export function jwtAccessTokenEndpoints(deps: {
         : ctx.path === deps.revocationPath ? 'revocation' : undefined;
     if (!route) return next();
 
-    const form = await secretAuthenticatedForm(ctx, deps.provider(), TOKEN_PARAMS);
-    if (form && COMPACT_JWS.test(form.params.token ?? '')) return answer(ctx, route, form.client, form.params.token!);
-    form?.handOver();
+    const form = await secretAuthenticatedForm(ctx, deps.provider(), JWT_FORM);
+    if (form) return answer(ctx, route, form.client, form.params.token!);
     // Otherwise (an opaque token, another authentication method, an error) the provider answers.
     await next();
     if (ctx.status !== 400 || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;

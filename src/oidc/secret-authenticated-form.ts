@@ -2,7 +2,9 @@
 // client_secret_post), read and authenticated without going through oidc-provider's endpoint
 // middleware: the fast path of introspection and revocation (jwt-access-tokens.ts).
 //
-// It recognises only the plain case. The decision uses the provider's own Client model
+// It recognises only the plain case. The caller says which forms it answers (`wanted`), and only
+// those are authenticated here: a request the caller would hand over anyway (another grant type,
+// an opaque token) is not authenticated twice. The decision uses the provider's own Client model
 // (Client.find, checkClientSecretExpiration, compareClientSecret), so a client authenticates here
 // exactly when it would at the provider. Anything else — another authentication method, a wrong
 // secret, an unknown client, a duplicated or unexpected parameter, a CORS request, a body that is
@@ -34,12 +36,19 @@ export interface SecretAuthenticatedForm {
   handOver(): void;
 }
 
+/** The forms a caller answers: the parameters it understands, and which of their values it takes. */
+export interface WantedForm {
+  /** Parameters besides client_id/client_secret; a form with any other goes to the provider. */
+  params: ReadonlySet<string>;
+  /** Whether the caller answers this form (checked before the client is authenticated). */
+  accepts(params: Record<string, string>): boolean;
+}
+
 /**
  * For a POST: the authenticated client and the form, or undefined for the provider to handle the
  * request.
- * `allowed` names the parameters the caller understands besides client_id/client_secret.
  */
-export async function secretAuthenticatedForm(ctx: Context, provider: Provider, allowed: ReadonlySet<string>): Promise<SecretAuthenticatedForm | undefined> {
+export async function secretAuthenticatedForm(ctx: Context, provider: Provider, wanted: WantedForm): Promise<SecretAuthenticatedForm | undefined> {
   if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
   // CORS (the provider decides per client), client attestation and DPoP-bound requests are the
   // provider's; so is a client certificate's endpoint (mTLS aliases have other paths).
@@ -51,26 +60,22 @@ export async function secretAuthenticatedForm(ctx: Context, provider: Provider, 
 
   const basic = headers.authorization === undefined ? undefined : basicCredentials(headers.authorization);
   if (headers.authorization !== undefined && !basic) return undefined;
-  // With Basic credentials the client is authenticated before the body is read: a request that
-  // fails authentication goes to the provider untouched.
-  const basicClient = basic && await authenticated(provider, basic.clientId, basic.secret, 'client_secret_basic');
-  if (basic && !basicClient) return undefined;
 
   const raw = await readBody(ctx);
   const form = parse(raw.toString('utf8'));
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(form)) {
-    if (typeof value !== 'string' || !(allowed.has(key) || key === 'client_id' || key === 'client_secret')) return replayBody(ctx, raw);
+    if (typeof value !== 'string' || !(wanted.params.has(key) || key === 'client_id' || key === 'client_secret')) return replayBody(ctx, raw);
     params[key] = value;
   }
   const { client_id: clientId, client_secret: secret, ...rest } = params;
-  if (basicClient) {
-    // RFC 6749 §2.3: one authentication method per request; a client_id may repeat Basic's.
-    if (secret !== undefined || (clientId !== undefined && clientId !== basic.clientId)) return replayBody(ctx, raw);
-    return { client: basicClient, params: rest, handOver: () => replayBody(ctx, raw) };
-  }
-  const postClient = clientId && secret && await authenticated(provider, clientId, secret, 'client_secret_post');
-  return postClient ? { client: postClient, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
+  if (!wanted.accepts(rest)) return replayBody(ctx, raw);
+  // RFC 6749 §2.3: one authentication method per request; a client_id may repeat Basic's.
+  const presented = basic
+    ? (secret === undefined && (clientId === undefined || clientId === basic.clientId) ? { ...basic, method: 'client_secret_basic' } : undefined)
+    : (clientId && secret ? { clientId, secret, method: 'client_secret_post' } : undefined);
+  const client = presented && await authenticated(provider, presented.clientId, presented.secret, presented.method);
+  return client ? { client, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
 }
 
 /** The client, when it is registered for this method and the secret is one of its valid ones. */
