@@ -24,6 +24,7 @@ import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { clientCredentialsFastPath } from './oidc/client-credentials-fast-path.ts';
 import { accessTokenVerifier } from './oidc/access-token-verifier.ts';
 import { createProvider } from './oidc/provider.ts';
+import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { createLimiter, rateLimit, tokenRateLimit } from './middleware/rate-limit.ts';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
+  const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
   const verifyAccessToken = accessTokenVerifier({
     issuer: config.issuer,
     publicJwks: () => current.keys.publicJwks,
@@ -192,11 +194,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     clients: catalog,
     tokenPath: ROUTES.token,
     oidcScopes: OIDC_SCOPES,
-    onIssued(ctx, clientId) {
-      // What the provider's grant.success listener records (oidc/events.ts), and which path answered.
-      metrics.tokensIssued.inc({ grant_type: 'client_credentials', client_id: clientId });
-      if (logger.isLevelEnabled('debug')) (ctx.state.log as Logger).debug({ event: 'grant.success', grant_type: 'client_credentials', client_id: clientId, fast_path: true }, 'token issued');
-    },
+    // What the provider's grant.success records, and which path answered.
+    onIssued: (ctx, clientId) => recordTokenIssued(ctx, 'client_credentials', clientId, { fast_path: true }),
   }));
   app.use(jwtAccessTokenEndpoints({
     provider: () => current.provider,

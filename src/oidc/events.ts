@@ -17,8 +17,26 @@ interface OidcError extends Error {
   status?: number;
 }
 
+const requestLog = (logger: Logger, ctx: { state?: { log?: unknown } } | undefined) => (ctx?.state?.log as Logger | undefined) ?? logger;
+
+/**
+ * What a token response leaves behind, whichever path issued it (the provider's endpoint or
+ * client-credentials-fast-path.ts): the issued-tokens metric and, at debug level, a line with the
+ * grant type and client id (never the token). The request's child logger is made only when the
+ * line is written.
+ */
+export function tokenIssuedRecorder(logger: Logger, metrics?: Metrics) {
+  return (ctx: { state?: { log?: unknown } } | undefined, grantType: string, clientId: string, extra?: Record<string, unknown>) => {
+    metrics?.tokensIssued.inc({ grant_type: grantType, client_id: clientId });
+    if (logger.isLevelEnabled('debug')) {
+      requestLog(logger, ctx).debug({ event: 'grant.success', grant_type: grantType, client_id: clientId, ...extra }, 'token issued');
+    }
+  };
+}
+
 export function logProviderEvents(provider: Provider, logger: Logger, metrics?: Metrics, audit?: Audit): void {
-  const log = (ctx: KoaContextWithOIDC | undefined) => (ctx?.state?.log as Logger | undefined) ?? logger;
+  const log = (ctx: KoaContextWithOIDC | undefined) => requestLog(logger, ctx);
+  const tokenIssued = tokenIssuedRecorder(logger, metrics);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     log(ctx).error({ err, route: ctx?.oidc?.route }, 'unexpected error in an OAuth endpoint');
@@ -52,7 +70,6 @@ export function logProviderEvents(provider: Provider, logger: Logger, metrics?: 
   });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    metrics?.tokensIssued.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown'), client_id: ctx.oidc.client?.clientId ?? 'unknown' });
-    log(ctx).debug({ event: 'grant.success', grant_type: ctx.oidc.params?.grant_type, client_id: ctx.oidc.client?.clientId }, 'token issued');
+    tokenIssued(ctx, String(ctx.oidc.params?.grant_type ?? 'unknown'), ctx.oidc.client?.clientId ?? 'unknown');
   });
 }
