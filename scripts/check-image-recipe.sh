@@ -13,7 +13,7 @@ chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 
 echo "== build stage"
-mkdir -p "$work/build/src/db"
+mkdir -p "$work/build"
 cp package.json package-lock.json prisma.config.ts tsconfig.json tsconfig.build.json "$work/build/"
 cp -r scripts prisma src "$work/build/"
 rm -rf "$work/build/src/db/generated" # .dockerignore: generated in the build stage
