@@ -6,20 +6,17 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:http';
 import Koa from 'koa';
-import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config/config.ts';
 import type { Logger } from './logging/logger.ts';
+import { startEmbeddedDatabase } from './db/open.ts';
+import { answerClusterMetricsRequests } from './metrics/cluster-metrics.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-import { startEmbeddedDatabase } from './server.ts';
 
 // A worker that keeps dying is restarted no faster than this, so a broken deployment does not
 // spin a core on restarts.
 const RESTART_DELAY_MS = 1_000;
 // Longer than a worker's own drain (server.ts), shorter than the 30 s an orchestrator waits.
 const STOP_TIMEOUT_MS = 25_000;
-
-const METRICS_REQUEST = 'tessera:metrics-request';
-const METRICS_RESPONSE = 'tessera:metrics-response';
 
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const env: Record<string, string> = {};
@@ -31,14 +28,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   }
 
   // Every worker's metrics, added up: on METRICS_PORT, and for a worker asked on the main port.
-  const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker: Worker, message: { type?: string; id?: number }) => {
-    if (message?.type !== METRICS_REQUEST) return;
-    aggregator.clusterMetrics().then(
-      (text) => worker.send({ type: METRICS_RESPONSE, id: message.id, text }),
-      (err: Error) => worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message }),
-    );
-  });
+  const aggregator = answerClusterMetricsRequests();
   if (config.metrics.port !== undefined) {
     const app = new Koa();
     app.use(metricsRoutes(() => aggregator.clusterMetrics(), undefined).routes());
@@ -76,28 +66,4 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-/**
- * In a worker: lets the primary read this worker's registry, and returns the source of the
- * whole cluster's metrics (asked of the primary) for the main port's /metrics.
- */
-export function clusterMetricsSource(registry: import('prom-client').Registry): () => Promise<string> {
-  AggregatorRegistry.setRegistries([registry]);
-  // Constructing one installs prom-client's answering listener in this worker.
-  new AggregatorRegistry();
-  let next = 0;
-  const waiting = new Map<number, { resolve(text: string): void; reject(err: Error): void }>();
-  process.on('message', (message: { type?: string; id?: number; text?: string; error?: string }) => {
-    if (message?.type !== METRICS_RESPONSE || message.id === undefined) return;
-    const w = waiting.get(message.id);
-    waiting.delete(message.id);
-    if (message.error !== undefined) w?.reject(new Error(message.error));
-    else w?.resolve(message.text ?? '');
-  });
-  return () => new Promise((resolve, reject) => {
-    const id = next++;
-    waiting.set(id, { resolve, reject });
-    process.send!({ type: METRICS_REQUEST, id });
-  });
 }

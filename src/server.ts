@@ -9,9 +9,9 @@ import { scheduleCleanup } from './jobs/cleanup.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { auditTrail } from './services/audit.ts';
 import type { Config } from './config/config.ts';
-import { createDatabase, type Database } from './db/client.ts';
+import type { Database } from './db/client.ts';
+import { openDatabase } from './db/open.ts';
 import { listenForNotifications } from './db/notifications.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
 import { keyPolicy } from './keys/key-policy.ts';
@@ -28,20 +28,6 @@ export interface RunningTessera {
   url: string;
   db: Database;
   close(): Promise<void>;
-}
-
-/** Starts (or joins) the embedded PostgreSQL in DATA_DIR, for a configuration without DATABASE_URL. */
-export async function startEmbeddedDatabase(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
-  const embedded = await startEmbeddedPostgres(config.dataDir, (msg) => logger.info(msg));
-  logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)');
-  return embedded;
-}
-
-/** Connects to the configured database, or starts the embedded one when none is configured. */
-export async function openDatabase(config: Config, logger: Logger): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config, logger);
-  const db = createDatabase({ url: config.databaseUrl ?? embedded!.url, poolMax: config.databasePoolMax });
-  return embedded ? { db, embedded } : { db };
 }
 
 export async function startTessera(config: Config, logger: Logger, options: { clusterWorker?: boolean } = {}): Promise<RunningTessera> {

@@ -1,6 +1,6 @@
 // tessera apis create|list|delete
 import type { Command } from 'commander';
-import type { Run } from './main.ts';
+import type { Run } from './context.ts';
 
 export function registerApiCommands(program: Command, run: Run): void {
   const apis = program.command('apis').description('APIs (resource servers) that access tokens are issued for');

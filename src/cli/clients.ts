@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInput } from '../errors.ts';
 import { TLS_SUBJECT_PROPERTIES, type ClientInput, type ClientView } from '../services/clients.ts';
-import type { Run } from './main.ts';
+import type { Run } from './context.ts';
 import { parseDuration } from './output.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];

@@ -3,13 +3,17 @@ import type { Config } from '../config/config.ts';
 import { createQueries, type Queries } from '../db/queries/index.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Output } from './output.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
-import { openDatabase } from '../server.ts';
+import { openDatabase } from '../db/open.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
 import { userService, type UserService } from '../services/users.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import { userInfo } from 'node:os';
+
+/** What runs a subcommand: opens the context, runs the action, closes it (cli/main.ts). */
+export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => Promise<void>;
 
 export interface CliContext {
   config: Config;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { keyPolicy } from '../keys/key-policy.ts';
 import { advanceKeys, retireCompromised, rotateKeys } from '../keys/lifecycle.ts';
 import { seal, unsealWithAny } from '../keys/seal.ts';
-import type { Run } from './main.ts';
+import type { Run } from './context.ts';
 
 export function registerKeyCommands(program: Command, run: Run): void {
   const keys = program.command('keys').description('signing keys (see README: Signing keys and rotation)');

@@ -6,17 +6,15 @@ import { ConfigError } from '../config/env.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
-import { openDatabase } from '../server.ts';
+import { openDatabase } from '../db/open.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
-import { withCliContext, type CliContext } from './context.ts';
-import { createOutput, type Output } from './output.ts';
+import { type Run, withCliContext } from './context.ts';
+import { createOutput } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
-
-export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => Promise<void>;
 
 const program = new Command('tessera')
   .description('administer a Tessera authorization server')

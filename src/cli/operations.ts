@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidInput } from '../errors.ts';
 import { cleanExpired } from '../jobs/cleanup.ts';
-import type { Run } from './main.ts';
+import type { Run } from './context.ts';
 import { parseDuration } from './output.ts';
 
 export function registerOperationsCommands(program: Command, run: Run): void {

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { readEnvVariable } from '../config/env.ts';
 import { InvalidInput } from '../errors.ts';
 import { applySeed, parseSeed } from '../services/seed.ts';
-import type { Run } from './main.ts';
+import type { Run } from './context.ts';
 
 export function registerSeedCommand(program: Command, run: Run): void {
   program.command('seed')

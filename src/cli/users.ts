@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidInput, NotFound } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
-import type { Run } from './main.ts';
+import type { Run } from './context.ts';
 
 /** The password from standard input (so that it is in no process list or shell history). */
 async function readPasswordFromStdin(): Promise<string> {

@@ -1,6 +1,6 @@
 // The key lifecycle's settings from Tessera's configuration.
 import type { Config } from '../config/config.ts';
-import { ID_TOKEN_TTL, USERINFO_ACCESS_TOKEN_TTL } from '../config/provider-config.ts';
+import { ID_TOKEN_TTL, USERINFO_ACCESS_TOKEN_TTL } from '../oidc/provider-config.ts';
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { KeyPolicy } from './lifecycle.ts';
 

@@ -1,6 +1,6 @@
 // Builds the oidc-provider instance from Tessera's parts.
 import { Provider } from 'oidc-provider';
-import { providerConfiguration } from '../config/provider-config.ts';
+import { providerConfiguration } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';

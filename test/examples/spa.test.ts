@@ -1,7 +1,7 @@
 // examples/spa: a single-page app in Chromium, a public client on its own origin: it signs in
 // with Authorization Code + PKCE, keeps its tokens in memory, renews them with the rotating
 // refresh token, and calls the API example. Tessera allows CORS at its token endpoint for that
-// origin only (clientBasedCORS in src/config/provider-config.ts).
+// origin only (clientBasedCORS in src/oidc/provider-config.ts).
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';

@@ -3,7 +3,7 @@
 // provider-config.ts, which spreads it in; every switch comes from SecurityConfig (env.ts), and
 // discovery advertises exactly what is switched on because oidc-provider derives it from this.
 import type { Configuration } from 'oidc-provider';
-import type { SecurityConfig } from './config.ts';
+import type { SecurityConfig } from '../config/config.ts';
 import type { MtlsHelpers } from '../oidc/mtls.ts';
 
 export interface SecurityParts {
