@@ -15,6 +15,7 @@ import type { KeySet } from './keys/key-store.ts';
 import type { Logger } from './logging/logger.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { memoizedDocuments } from './middleware/memoized-documents.ts';
+import { pinRequestOrigin } from './middleware/issuer-origin.ts';
 import { publicCache } from './middleware/public-cache.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
@@ -123,6 +124,8 @@ export function createApp(deps: AppDeps): TesseraApp {
 
   const app = new Koa();
   app.proxy = config.trustProxy;
+  // Every URL the provider publishes or checks is the issuer's, whatever Host or X-Forwarded-* say.
+  pinRequestOrigin(app, { issuer: config.issuer, mtlsEndpointBase: config.security.mtls?.endpointBase });
   // The mounted provider runs on this app's context, so its signed cookies are signed with this
   // app's keys; they must be the provider's (cookies.keys), or it cannot read them back.
   app.keys = config.cookieKeys;

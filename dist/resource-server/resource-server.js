@@ -16,7 +16,12 @@ import { memoryReplayCache } from "./replay-cache.js";
  */
 export function createResourceServer(options) {
     const clockTolerance = options.clockTolerance ?? 10;
-    const metadata = issuerMetadata(options.issuer);
+    const metadata = issuerMetadata({
+        issuer: options.issuer,
+        allowedEndpointOrigins: options.allowedEndpointOrigins ?? [],
+        maxAge: (options.metadataMaxAge ?? 10_800) * 1000,
+        now: options.clock ?? Date.now,
+    });
     const verifyAccessToken = accessTokenVerifier({
         issuer: options.issuer,
         audience: options.audience,

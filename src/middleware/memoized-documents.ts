@@ -2,7 +2,9 @@
 // builds a new provider: app.ts), and resource servers fetch them often. The provider's answer is
 // kept, serialised once, per provider: later requests get the stored bytes and headers without
 // the provider building and serialising the document again. A cross-origin request (with an
-// Origin header) always goes to the provider, whose CORS headers depend on that origin.
+// Origin header) always goes to the provider, whose CORS headers depend on that origin. The
+// documents may be shared because no request can change the URLs in them: every request sees
+// the issuer's origin, whatever its Host or X-Forwarded-* said (issuer-origin.ts).
 import type { Middleware } from 'koa';
 
 interface Stored {

@@ -66,19 +66,26 @@ function refusal(err: unknown, scheme: Scheme): Error {
 }
 
 export function accessTokenVerifier(options: AccessTokenOptions, metadata: () => Promise<IssuerMetadata>) {
-  let keys: ReturnType<typeof createRemoteJWKSet> | undefined;
+  let keys: { uri: string; set: ReturnType<typeof createRemoteJWKSet> } | undefined;
 
   return async function verifyAccessToken(token: string, scheme: Scheme): Promise<AccessTokenClaims> {
     // jose's remote key set caches the JWKS for jwksMaxAge and, when a token names a kid it does
     // not hold (a key Tessera just started signing with), refetches it at most once per cooldown,
-    // so a flood of tokens with made-up kids cannot make this server hammer the issuer.
-    keys ??= createRemoteJWKSet(new URL((await metadata()).jwks_uri), {
-      cooldownDuration: options.jwksCooldown * 1000,
-      cacheMaxAge: options.jwksMaxAge * 1000,
-      timeoutDuration: FETCH_TIMEOUT_MS,
-    });
+    // so a flood of tokens with made-up kids cannot make this server hammer the issuer. A new
+    // jwks_uri (the metadata is read again on a schedule) gets a key set of its own.
+    const { jwks_uri: uri } = await metadata();
+    if (keys?.uri !== uri) {
+      keys = {
+        uri,
+        set: createRemoteJWKSet(new URL(uri), {
+          cooldownDuration: options.jwksCooldown * 1000,
+          cacheMaxAge: options.jwksMaxAge * 1000,
+          timeoutDuration: FETCH_TIMEOUT_MS,
+        }),
+      };
+    }
     try {
-      const { payload } = await jwtVerify<AccessTokenClaims>(token, keys, {
+      const { payload } = await jwtVerify<AccessTokenClaims>(token, keys.set, {
         issuer: options.issuer,
         audience: options.audience,
         // RFC 9068 §4: typ must be at+jwt (jose also accepts application/at+jwt), so that an ID

@@ -29,6 +29,21 @@ export interface ResourceServerOptions {
   jwksCooldown?: number;
   /** Seconds a fetched JWKS is used before it is fetched again. Default 300 (Tessera's own Cache-Control). */
   jwksMaxAge?: number;
+  /**
+   * Origins besides the issuer's where its discovery document may place `jwks_uri` and
+   * `introspection_endpoint` (e.g. `['https://keys.example.com']`). Default none: an endpoint on
+   * another origin is refused (503), so a tampered document can neither choose the keys tokens
+   * are checked with nor receive the API's client secret.
+   */
+  allowedEndpointOrigins?: string[];
+  /**
+   * Seconds before the discovery document is read again. Default 10800 (3 h): the endpoints
+   * rarely move, and one request per process every few hours follows a move within a working
+   * morning. Keys are refreshed on their own schedule (`jwksMaxAge`, `jwksCooldown`).
+   */
+  metadataMaxAge?: number;
+  /** Milliseconds since the epoch, for the metadata schedule. Default `Date.now` (tests move it on). */
+  clock?: () => number;
   /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
   introspection?: IntrospectionOptions;
   /** Seconds a DPoP proof is accepted after it was made. Default 60 (RFC 9449 §11.1: short). */
@@ -80,7 +95,12 @@ export interface ResourceServer {
  */
 export function createResourceServer(options: ResourceServerOptions): ResourceServer {
   const clockTolerance = options.clockTolerance ?? 10;
-  const metadata = issuerMetadata(options.issuer);
+  const metadata = issuerMetadata({
+    issuer: options.issuer,
+    allowedEndpointOrigins: options.allowedEndpointOrigins ?? [],
+    maxAge: (options.metadataMaxAge ?? 10_800) * 1000,
+    now: options.clock ?? Date.now,
+  });
   const verifyAccessToken = accessTokenVerifier({
     issuer: options.issuer,
     audience: options.audience,

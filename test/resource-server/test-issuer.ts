@@ -29,6 +29,10 @@ export interface TestIssuer {
   introspectionClient: { clientId: string; clientSecret: string };
   /** What discovery says the issuer is (to test a mismatch). */
   claimedIssuer?: string;
+  /** Replaces fields of the discovery document (e.g. a jwks_uri elsewhere). */
+  metadata: Record<string, unknown>;
+  /** How many times discovery was fetched. */
+  discoveryFetches: number;
   close(): Promise<void>;
 }
 
@@ -47,6 +51,8 @@ export async function startTestIssuer(audience = 'https://api.example.test'): Pr
     revoked: new Set(),
     introspectionRequests: 0,
     introspectionClient: { clientId: 'orders-api', clientSecret: randomBytes(16).toString('hex') },
+    metadata: {},
+    discoveryFetches: 0,
     async newKey(kid) {
       const key = await newSigningKey(kid);
       return key;
@@ -69,7 +75,11 @@ export async function startTestIssuer(audience = 'https://api.example.test'): Pr
   server = createServer((req, res) => {
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.url === '/.well-known/openid-configuration') {
-      json(200, { issuer: state.claimedIssuer ?? state.issuer, jwks_uri: `${state.issuer}/jwks`, introspection_endpoint: `${state.issuer}/token/introspection` });
+      state.discoveryFetches++;
+      json(200, {
+        issuer: state.claimedIssuer ?? state.issuer, jwks_uri: `${state.issuer}/jwks`, introspection_endpoint: `${state.issuer}/token/introspection`,
+        ...state.metadata,
+      });
     } else if (req.url === '/jwks') {
       state.jwksFetches++;
       json(200, { keys: state.published.map((k) => k.publicJwk) });
