@@ -101,6 +101,9 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
       const profileChanged = (Object.keys(wanted) as (keyof typeof wanted)[]).some((k) => existing[k] !== wanted[k]);
       if (!passwordChanged && !profileChanged) return 'unchanged';
       await users.update(existing.id, { ...wanted, ...(passwordChanged ? { passwordHash: await passwordHashFor(input) ?? null } : {}) });
+      // As `tessera users set-password` records a new password, and apart from the profile.
+      if (profileChanged) await audit.record({ type: 'user.updated', actor, subject: existing.id });
+      if (passwordChanged) await audit.record({ type: 'user.password_set', actor, subject: existing.id });
       return 'updated';
     },
 

@@ -110,3 +110,83 @@ describe('finding 13: emails are compared in Unicode NFC', () => {
     }
   }, 60_000);
 });
+
+describe('finding 10: what a seed file may read, and what it leaves in the audit trail', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-seed-audit-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const seedFile = (document: unknown) => {
+    const path = join(dir, `${randomId('seed')}.json`);
+    writeFileSync(path, JSON.stringify(document));
+    return path;
+  };
+
+  it('a reference to a variable outside TESSERA_SEED_* is refused, by name, and nothing is applied', async () => {
+    const audience = `https://${randomId('never')}.example.test`;
+    const email = `${randomId('never')}@example.test`;
+    const clientId = randomId('never');
+    for (const name of ['DATABASE_URL', 'KEYS_ENCRYPTION_KEY', 'CLIENT_SECRET_PEPPER']) {
+      const file = seedFile({
+        apis: [{ audience, scopes: ['x:read'] }],
+        clients: [{ client_id: clientId, name: 'never', grant_types: ['client_credentials'], apis: [audience], client_secret: { env: name } }],
+        users: [{ email, password: { env: 'TESSERA_SEED_NEVER_PASSWORD' } }],
+      });
+      const refused = await tessera(['seed', file], { env: { TESSERA_SEED_NEVER_PASSWORD: 'a fine password' } });
+      expect(refused).toEqual({
+        code: 2, stdout: '',
+        stderr: `tessera: the seed file is invalid:\n  clients.0.client_secret: { env: ${name} } is not readable: a seed file reads only variables whose names start with TESSERA_SEED_\n`,
+      });
+    }
+    const user = await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: PASSWORD });
+    expect(user.code, 'the user was not created by the refused seed').toBe(0);
+    const { rows } = await db.query('SELECT (SELECT count(*)::int FROM apis WHERE audience = $1) AS apis, (SELECT count(*)::int FROM clients WHERE id = $2) AS clients', [audience, clientId]);
+    expect(rows).toEqual([{ apis: 0, clients: 0 }]);
+  }, 120_000);
+
+  it('applying a seed file writes the audit events the CLI writes for the same changes', async () => {
+    const audience = `https://${randomId('seeded')}.example.test`;
+    const email = `${randomId('seeded')}@example.test`;
+    const clientId = randomId('seeded');
+    const env = { TESSERA_SEED_CLIENT_SECRET: `tessera_cs_${'s'.repeat(43)}`, TESSERA_SEED_PASSWORD: 'seeded password 1' };
+    const document = (names: string, scopes: string[]) => ({
+      apis: [{ audience, name: `api ${names}`, scopes }],
+      clients: [{ client_id: clientId, name: `client ${names}`, grant_types: ['client_credentials'], apis: [audience], client_secret: { env: 'TESSERA_SEED_CLIENT_SECRET' } }],
+      users: [{ email, name: `user ${names}`, password: { env: 'TESSERA_SEED_PASSWORD' } }],
+    });
+    const seed = async (file: string, vars: Record<string, string>) => {
+      const applied = await tessera(['--json', 'seed', file], { env: vars });
+      expect(applied.code, applied.stderr).toBe(0);
+      return JSON.parse(applied.stdout) as unknown;
+    };
+    expect(await seed(seedFile(document('one', ['x:read'])), env)).toEqual({ apis: { [audience]: 'created' }, clients: { [clientId]: 'created' }, users: { [email]: 'created' } });
+    const userId = (await db.query('SELECT id FROM users WHERE email_normalized = $1', [email])).rows[0].id as string;
+    const events = async () => (await db.query(
+      'SELECT type, actor, subject, details FROM audit_events WHERE subject = ANY($1) ORDER BY id', [[audience, clientId, userId]],
+    )).rows;
+    const cli = expect.stringMatching(/^cli:/);
+    const created = [
+      { type: 'api.created', actor: cli, subject: audience, details: {} },
+      { type: 'client.created', actor: cli, subject: clientId, details: { grant_types: ['client_credentials'] } },
+      { type: 'user.created', actor: cli, subject: userId, details: {} },
+    ];
+    expect(await events()).toEqual(created);
+
+    // The same file again changes nothing and records nothing.
+    expect(await seed(seedFile(document('one', ['x:read'])), env)).toEqual({ apis: { [audience]: 'unchanged' }, clients: { [clientId]: 'unchanged' }, users: { [email]: 'unchanged' } });
+    expect(await events()).toEqual(created);
+
+    // New names, scopes, secret and password: each change is recorded, the password's apart.
+    const changed = { TESSERA_SEED_CLIENT_SECRET: `tessera_cs_${'t'.repeat(43)}`, TESSERA_SEED_PASSWORD: 'seeded password 2' };
+    expect(await seed(seedFile(document('two', ['x:read', 'x:write'])), changed)).toEqual({ apis: { [audience]: 'updated' }, clients: { [clientId]: 'updated' }, users: { [email]: 'updated' } });
+    expect(await events()).toEqual([
+      ...created,
+      { type: 'api.updated', actor: cli, subject: audience, details: {} },
+      { type: 'client.updated', actor: cli, subject: clientId, details: {} },
+      { type: 'user.updated', actor: cli, subject: userId, details: {} },
+      { type: 'user.password_set', actor: cli, subject: userId, details: {} },
+    ]);
+    expect(JSON.stringify(await events())).not.toContain('seeded password');
+  }, 120_000);
+});
