@@ -40,6 +40,7 @@ import { auditTrail, type Audit } from './services/audit.ts';
 import { sendPage } from './views/page.ts';
 import { renderView } from './views/render.ts';
 import { userService } from './services/users.ts';
+import { loginIdentifier } from './services/login-identifier.ts';
 
 // The window for device-code entry attempts: as long as a device code lives by default.
 const DEVICE_CODE_ENTRY_WINDOW = 600;
@@ -49,11 +50,13 @@ const LOGIN_WINDOW = 15 * 60;
 
 /** What a sign-in attempt leaves behind: a metric and an audit event (never the password). */
 function recordLogin(metrics: Metrics, audit: Audit) {
-  return (attempt: LoginAttempt) => {
+  return async (attempt: LoginAttempt) => {
     metrics.logins.inc({ outcome: attempt.outcome });
-    void audit.record(attempt.outcome === 'success'
-      ? { type: 'login.succeeded', actor: attempt.userId!, subject: attempt.userId, ip: attempt.ip }
-      : { type: 'login.failed', actor: 'anonymous', subject: attempt.email, ip: attempt.ip, details: { reason: attempt.outcome } });
+    if (attempt.outcome === 'success') {
+      await audit.record({ type: 'login.succeeded', actor: attempt.userId, subject: attempt.userId, ip: attempt.ip });
+    } else if (attempt.subject !== undefined) {
+      await audit.record({ type: 'login.failed', actor: 'anonymous', subject: attempt.subject, ip: attempt.ip, details: { reason: attempt.outcome } });
+    }
   };
 }
 
@@ -139,6 +142,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     // A password guesser on one account: counted per account *and* IP, so that an attacker
     // cannot lock the real user out from the user's own network.
     perAccount: createLimiter(db.pool, { name: 'login_account', points: config.rateLimits.loginFailures, windowSeconds: LOGIN_WINDOW }),
+    // What a locked-out address may write to the audit trail: one row per window.
+    lockedRecords: createLimiter(db.pool, { name: 'login_locked_record', points: 1, windowSeconds: LOGIN_WINDOW }),
   };
   // The token endpoint's per-client limit, counted in memory and shared in batches.
   const tokenQuota = batchedQuota(db.pool, { name: 'token', points: config.rateLimits.tokenPerMinute, windowSeconds: 60 });
@@ -150,6 +155,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     brand: config.brand,
     csrfKey: config.cookieKeys[0]!,
     limits: loginLimits,
+    identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: recordLogin(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { readEnvVariable } from '../config/env.ts';
+import { readSeedVariable } from '../config/env.ts';
 import { InvalidInput } from '../errors.ts';
 import { applySeed, parseSeed } from '../services/seed.ts';
 import type { Run } from './context.ts';
@@ -11,7 +11,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
   program.command('seed')
     .description('create or update the APIs, clients and users in a JSON or YAML file (idempotent)')
     .argument('<file>')
-    .action((file: string) => run(async ({ apis, clients, users, config }, out) => {
+    .action((file: string) => run(async ({ apis, clients, users, config, audit, actor }, out) => {
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -26,7 +26,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
         throw new InvalidInput(`${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
       }
       const report = await applySeed(parseSeed(document), {
-        apis, clients, users, pepper: config.clientSecretPepper, readEnv: readEnvVariable,
+        apis, clients, users, pepper: config.clientSecretPepper, readEnv: readSeedVariable, audit, actor,
       });
       out.result(report, () => [
         ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),

@@ -114,7 +114,14 @@ export function parseEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {
   return result.data;
 }
 
-/** One named variable, for the seed file's `{ env: NAME }` secret references. */
-export function readEnvVariable(name: string): string | undefined {
+/**
+ * The prefix of the variables a seed file may read with `{ env: NAME }`. Without one, a seed file
+ * could name DATABASE_URL or KEYS_ENCRYPTION_KEY and turn it into a working client secret.
+ */
+export const SEED_ENV_PREFIX = 'TESSERA_SEED_';
+
+/** One variable named in a seed file; only TESSERA_SEED_* can be read. */
+export function readSeedVariable(name: string): string | undefined {
+  if (!name.startsWith(SEED_ENV_PREFIX)) throw new Error(`a seed file reads only variables whose names start with ${SEED_ENV_PREFIX}`);
   return process.env[name] || undefined;
 }

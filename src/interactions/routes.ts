@@ -17,13 +17,17 @@ import { describeScopes } from './scope-descriptions.ts';
 import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Audit } from '../services/audit.ts';
 import { normalizeEmail } from '../services/users.ts';
+import type { LoginIdentifier } from '../services/login-identifier.ts';
+import { spendPoint } from '../middleware/rate-limit.ts';
 
-export interface LoginAttempt {
-  outcome: 'success' | 'failure' | 'locked';
-  ip: string;
-  userId?: string;
-  email?: string;
-}
+export type LoginAttempt =
+  | { outcome: 'success'; ip: string; userId: string }
+  | {
+    outcome: 'failure' | 'locked';
+    ip: string;
+    /** The account's id or a keyed hash of the email (login-identifier.ts); undefined: counted, not recorded. */
+    subject: string | undefined;
+  };
 
 export interface InteractionDeps {
   provider: () => Provider;
@@ -32,9 +36,11 @@ export interface InteractionDeps {
   consents: ConsentQueries;
   brand: Brand;
   csrfKey: string;
-  limits: { perIp: RateLimiterPostgres; perAccount: RateLimiterPostgres };
+  limits: { perIp: RateLimiterPostgres; perAccount: RateLimiterPostgres; lockedRecords: RateLimiterPostgres };
+  identify: LoginIdentifier;
   audit: Audit;
-  onLogin: (attempt: LoginAttempt) => void;
+  /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
+  onLogin: (attempt: LoginAttempt) => Promise<void>;
   onRateLimited: () => void;
 }
 
@@ -58,16 +64,6 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(to);
-  }
-
-  /** Seconds until the address or the account-from-address may try again, or 0. */
-  async function lockedFor(ip: string, accountKey: string): Promise<number> {
-    const [byIp, byAccount] = await Promise.all([deps.limits.perIp.get(ip), deps.limits.perAccount.get(accountKey)]);
-    const waits = [
-      byIp && byIp.consumedPoints >= deps.limits.perIp.points ? byIp.msBeforeNext : 0,
-      byAccount && byAccount.consumedPoints >= deps.limits.perAccount.points ? byAccount.msBeforeNext : 0,
-    ];
-    return Math.ceil(Math.max(...waits) / 1000);
   }
 
   async function checkedForm(ctx: Context) {
@@ -100,25 +96,31 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const again = (error: string, status: number) =>
       page(ctx, 'login', { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error }, status);
 
-    // Every attempt counts against the address; failures count against the account from it.
-    const locked = await lockedFor(ctx.ip, accountKey);
+    // Every attempt counts against the address, and against the account from the address,
+    // *before* its password is checked: each count is one atomic statement, so N parallel
+    // attempts get N different counts and only those within the limits reach argon2. (Checking
+    // the counts first and adding failures afterwards let 40 parallel guesses check 21.) When
+    // the address is over its limit, the account's count is left alone.
+    const locked = await spendPoint(deps.limits.perIp, ctx.ip) || await spendPoint(deps.limits.perAccount, accountKey);
     if (locked) {
       deps.onRateLimited();
-      deps.onLogin({ outcome: 'locked', ip: ctx.ip, email });
+      // A locked-out source leaves one audit row per window, however often it tries; the
+      // metric counts every attempt.
+      const recorded = !await spendPoint(deps.limits.lockedRecords, ctx.ip);
+      await deps.onLogin({ outcome: 'locked', ip: ctx.ip, subject: recorded ? await deps.identify(email) : undefined });
       ctx.set('Retry-After', String(locked));
       again(`Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`, 429);
       return;
     }
-    await deps.limits.perIp.penalty(ctx.ip, 1);
     const user = await deps.users.authenticate(email, form.get('password') ?? '');
     if (!user) {
-      await deps.limits.perAccount.penalty(accountKey, 1);
-      deps.onLogin({ outcome: 'failure', ip: ctx.ip, email });
+      await deps.onLogin({ outcome: 'failure', ip: ctx.ip, subject: await deps.identify(email) });
       again(LOGIN_FAILED, 401);
       return;
     }
+    // Success gives back the account's count, this attempt's included; the address keeps it.
     await deps.limits.perAccount.delete(accountKey);
-    deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
+    await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.
     await finish(ctx, provider, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true } });

@@ -26,6 +26,22 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): RateLimiter
 }
 
 /**
+ * Spends one point under `key` and says whether it was within the limit: 0, or the seconds to
+ * wait. The count is one atomic statement (rate-limiter-flexible's INSERT ... ON CONFLICT DO
+ * UPDATE ... RETURNING), so concurrent callers each see a different count and at most `points`
+ * of them get 0; deciding on a count read earlier would let parallel requests all pass.
+ */
+export async function spendPoint(limiter: RateLimiterPostgres, key: string): Promise<number> {
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection; // a database error, not a limit
+    return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+  }
+}
+
+/**
  * Spends one point per matching request under `key(ctx)`; past the limit the request is refused
  * with 429 and Retry-After, rendered by `refuse`.
  */
@@ -37,11 +53,8 @@ export function rateLimit(
 ): Middleware {
   return async function rateLimited(ctx, next) {
     if (!match(ctx)) return next();
-    try {
-      await limiter.consume(key(ctx));
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection; // a database error, not a limit
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    const retryAfter = await spendPoint(limiter, key(ctx));
+    if (retryAfter) {
       ctx.set('Retry-After', String(retryAfter));
       refuse(ctx, retryAfter);
       return;

@@ -59,12 +59,14 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       const existing = await apis.findByAudience(data.audience);
       if (!existing) {
         await apis.create(data);
+        await audit.record({ type: 'api.created', actor, subject: data.audience });
         return 'created';
       }
       const same = existing.name === data.name && existing.accessTokenTtl === data.accessTokenTtl
         && existing.scopes.join(' ') === data.scopes.join(' ');
       if (same) return 'unchanged';
       await apis.update(data.audience, data);
+      await audit.record({ type: 'api.updated', actor, subject: data.audience });
       return 'updated';
     },
     async delete(audience: string) {

@@ -6,8 +6,8 @@ import type { Logger } from '../logging/logger.ts';
 export type AuditEventType =
   | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
   | 'client.exchange_allowed' | 'client.exchange_disallowed'
-  | 'api.created' | 'api.deleted'
-  | 'user.created' | 'user.disabled' | 'user.enabled' | 'user.password_set' | 'user.deleted'
+  | 'api.created' | 'api.updated' | 'api.deleted'
+  | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.password_set' | 'user.deleted'
   | 'login.succeeded' | 'login.failed'
   | 'consent.granted' | 'consent.revoked' | 'grant.revoked'
   | 'refresh_token.reuse_detected' | 'token.revoked'

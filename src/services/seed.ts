@@ -1,8 +1,10 @@
 // The declarative seed file: APIs and clients in JSON or YAML, applied idempotently (applying
 // the same file twice changes nothing). Secrets are never written in the file itself: a
-// client's secret is a reference to an environment variable, `client_secret: { env: NAME }`.
+// client's secret is a reference to an environment variable, `client_secret: { env: TESSERA_SEED_NAME }`.
 import { z } from 'zod';
+import { SEED_ENV_PREFIX } from '../config/env.ts';
 import { InvalidInput } from '../errors.ts';
+import type { Audit } from './audit.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
 import { TLS_SUBJECT_PROPERTIES, usesSecret, type ClientService } from './clients.ts';
@@ -11,14 +13,19 @@ import type { UserService } from './users.ts';
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
 const uriList = z.array(z.string()).optional();
 
+// Only variables named for the seed file can be read (config/env.ts SEED_ENV_PREFIX): otherwise
+// `{ env: DATABASE_URL }` would make Tessera's own configuration a client's secret.
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const secretReference = z.unknown().transform((value, ctx) => {
   const env = (value as { env?: unknown } | null)?.env;
   if (typeof value === 'object' && value !== null && Object.keys(value).length === 1 && typeof env === 'string' && ENV_NAME.test(env)) {
-    return { env };
+    if (env.startsWith(SEED_ENV_PREFIX)) return { env };
+    // A variable's name, never its value, is echoed.
+    ctx.addIssue({ code: 'custom', message: `{ env: ${env} } is not readable: a seed file reads only variables whose names start with ${SEED_ENV_PREFIX}` });
+    return z.NEVER;
   }
   // The value is never echoed: it may be the secret itself.
-  ctx.addIssue({ code: 'custom', message: 'must be an environment reference { env: NAME }, never the secret itself' });
+  ctx.addIssue({ code: 'custom', message: `must be an environment reference { env: ${SEED_ENV_PREFIX}NAME }, never the secret itself` });
   return z.NEVER;
 });
 
@@ -90,7 +97,11 @@ export function parseSeed(document: unknown): SeedFile {
 
 export async function applySeed(
   seed: SeedFile,
-  deps: { apis: ApiService; clients: ClientService; users: UserService; pepper: Buffer; readEnv: (name: string) => string | undefined },
+  deps: {
+    apis: ApiService; clients: ClientService; users: UserService; pepper: Buffer; readEnv: (name: string) => string | undefined;
+    /** clientService.apply records nothing itself, so the client events are recorded here. */
+    audit: Audit; actor: string;
+  },
 ): Promise<SeedReport> {
   const report: SeedReport = { apis: {}, clients: {}, users: {} };
   const passwords = new Map<string, string>();
@@ -120,7 +131,7 @@ export async function applySeed(
     const isPublic = client.public ?? client.token_endpoint_auth_method === 'none';
     const withSecret = !isPublic && usesSecret(client.token_endpoint_auth_method ?? 'client_secret_basic');
     if (withSecret && !secrets.has(client.client_id)) {
-      throw new InvalidInput(`client ${client.client_id}: a confidential client needs client_secret: { env: NAME }`);
+      throw new InvalidInput(`client ${client.client_id}: a confidential client needs client_secret: { env: ${SEED_ENV_PREFIX}NAME }`);
     }
     if (!withSecret && secrets.has(client.client_id)) {
       throw new InvalidInput(`client ${client.client_id}: a ${isPublic ? 'public' : client.token_endpoint_auth_method} client has no client_secret`);
@@ -146,6 +157,11 @@ export async function applySeed(
       certBound: client.tls_client_certificate_bound_access_tokens,
       requirePar: client.require_pushed_authorization_requests,
     }, secrets.get(client.client_id));
+    if (report.clients[client.client_id] === 'created') {
+      await deps.audit.record({ type: 'client.created', actor: deps.actor, subject: client.client_id, details: { grant_types: client.grant_types } });
+    } else if (report.clients[client.client_id] === 'updated') {
+      await deps.audit.record({ type: 'client.updated', actor: deps.actor, subject: client.client_id });
+    }
     if (client.token_exchange !== undefined && await deps.clients.setExchangeTargets(client.client_id, client.token_exchange)
       && report.clients[client.client_id] === 'unchanged') {
       report.clients[client.client_id] = 'updated';

@@ -19,7 +19,12 @@ export interface UserInput {
 // operator's business; this only catches typos such as a missing @.
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+/**
+ * The form emails are compared in (users.email_normalized, unique): Unicode NFC, so that "é" as
+ * one code point and "e" + U+0301 are one address, then trimmed and lower-cased. NFC again after
+ * lower-casing: a lower-case mapping may leave a sequence that composes.
+ */
+export const normalizeEmail = (email: string) => email.normalize('NFC').trim().toLowerCase().normalize('NFC');
 
 export function describeUser(u: UserRecord) {
   return {
@@ -73,7 +78,7 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
 
   return {
     async create(input: UserInput): Promise<UserView> {
-      const email = input.email.trim();
+      const email = input.email.normalize('NFC').trim();
       if (!EMAIL.test(email)) throw new InvalidInput(`${JSON.stringify(input.email)} is not an email address`);
       if (await users.findByEmail(normalizeEmail(email))) throw new Conflict(`a user with email ${email} exists already`);
       const passwordHash = await passwordHashFor(input);
@@ -96,6 +101,9 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
       const profileChanged = (Object.keys(wanted) as (keyof typeof wanted)[]).some((k) => existing[k] !== wanted[k]);
       if (!passwordChanged && !profileChanged) return 'unchanged';
       await users.update(existing.id, { ...wanted, ...(passwordChanged ? { passwordHash: await passwordHashFor(input) ?? null } : {}) });
+      // As `tessera users set-password` records a new password, and apart from the profile.
+      if (profileChanged) await audit.record({ type: 'user.updated', actor, subject: existing.id });
+      if (passwordChanged) await audit.record({ type: 'user.password_set', actor, subject: existing.id });
       return 'updated';
     },
 

@@ -116,24 +116,24 @@ describe('tessera seed', () => {
       '    grant_types: [client_credentials]',
       `    apis: [${api}]`,
       '    scope: s:read',
-      '    client_secret: { env: SEEDED_SECRET }',
+      '    client_secret: { env: TESSERA_SEED_SECRET }',
     ].join('\n'));
 
-    const first = await tesseraJson(['seed', file], { SEEDED_SECRET: secret });
+    const first = await tesseraJson(['seed', file], { TESSERA_SEED_SECRET: secret });
     expect(first).toEqual({ apis: { [api]: 'created' }, clients: { [clientId]: 'created' }, users: {} });
-    const second = await tesseraJson(['seed', file], { SEEDED_SECRET: secret });
+    const second = await tesseraJson(['seed', file], { TESSERA_SEED_SECRET: secret });
     expect(second).toEqual({ apis: { [api]: 'unchanged' }, clients: { [clientId]: 'unchanged' }, users: {} });
     expect((await grant(clientId, secret, 's:read')).scope).toBe('s:read');
 
     const missing = await tessera(['seed', file]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('environment variable SEEDED_SECRET is not set');
+    expect(missing.stderr).toContain('environment variable TESSERA_SEED_SECRET is not set');
 
     const plain = join(dir, 'plain.json');
     writeFileSync(plain, JSON.stringify({ clients: [{ client_id: 'p', name: 'p', grant_types: ['client_credentials'], client_secret: 'hunter2hunter2' }] }));
     const refused = await tessera(['seed', plain]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('clients.0.client_secret: must be an environment reference { env: NAME }, never the secret itself');
+    expect(refused.stderr).toContain('clients.0.client_secret: must be an environment reference { env: TESSERA_SEED_NAME }, never the secret itself');
     expect(refused.stderr).not.toContain('hunter2');
   });
 });
@@ -174,15 +174,15 @@ describe('tessera users', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-users-'));
     const email = `${randomId('seeded')}@example.test`;
     const file = join(dir, 'users.yaml');
-    writeFileSync(file, ['users:', `  - email: ${email}`, '    name: Seeded', '    password: { env: SEEDED_PASSWORD }'].join('\n'));
-    expect(await tesseraJson(['seed', file], { SEEDED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'created' } });
-    expect(await tesseraJson(['seed', file], { SEEDED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'unchanged' } });
-    expect(await tesseraJson(['seed', file], { SEEDED_PASSWORD: 'seeded password 2' })).toMatchObject({ users: { [email]: 'updated' } });
+    writeFileSync(file, ['users:', `  - email: ${email}`, '    name: Seeded', '    password: { env: TESSERA_SEED_PASSWORD }'].join('\n'));
+    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'created' } });
+    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'unchanged' } });
+    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 2' })).toMatchObject({ users: { [email]: 'updated' } });
 
     writeFileSync(file, ['users:', `  - email: ${email}`, '    password: plain-text-password'].join('\n'));
     const refused = await tessera(['seed', file]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('users.0.password: must be an environment reference { env: NAME }, never the secret itself');
+    expect(refused.stderr).toContain('users.0.password: must be an environment reference { env: TESSERA_SEED_NAME }, never the secret itself');
     expect(refused.stderr).not.toContain('plain-text-password');
   });
 });

@@ -73,7 +73,8 @@ describe('the audit trail', () => {
     await tesseraJson(['clients', 'update', c.client_id, '--name', 'ops2']);
     await tesseraJson(['clients', 'rotate-secret', c.client_id, '--grace', '0']);
     const email = `${randomId('audited')}@example.test`;
-    await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: 'correct horse battery' });
+    const created = await tessera(['--json', 'users', 'create', '--email', email, '--password-stdin'], { input: 'correct horse battery' });
+    const userId = (JSON.parse(created.stdout) as { id: string }).id;
 
     // A sign-in with a wrong password, then a right one, approving consent; then refresh reuse.
     const app = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'audited app', '--grant-types', 'authorization_code,refresh_token',
@@ -114,7 +115,8 @@ describe('the audit trail', () => {
       'login.failed', 'login.succeeded', 'consent.granted', 'refresh_token.reuse_detected', 'token.revoked']) {
       expect(types, type).toContain(type);
     }
-    const failed = events.find((e) => e.type === 'login.failed' && e.subject === email)!;
+    // A failed sign-in names the account by its id, never by what was typed.
+    const failed = events.find((e) => e.type === 'login.failed' && e.subject === userId)!;
     expect(failed).toMatchObject({ actor: 'anonymous', ip: expect.stringContaining('127.0.0.1') });
     expect(events.find((e) => e.type === 'client.created' && e.subject === c.client_id)?.actor).toMatch(/^cli:/);
     expect(JSON.stringify(events)).not.toContain('correct horse battery');

@@ -179,14 +179,14 @@ describe('token exchange', () => {
     writeFileSync(file, JSON.stringify({
       clients: [{
         client_id: id, name: 'Seeded gateway', grant_types: ['client_credentials'], apis: [gatewayApi], serves: [gatewayApi],
-        client_secret: { env: 'GW_SECRET' }, token_exchange: [ordersApi, billingApi],
+        client_secret: { env: 'TESSERA_SEED_GW_SECRET' }, token_exchange: [ordersApi, billingApi],
       }],
     }));
-    const env = { GW_SECRET: `tessera_cs_${'x'.repeat(40)}` };
+    const env = { TESSERA_SEED_GW_SECRET: `tessera_cs_${'x'.repeat(40)}` };
     expect((await tessera(['seed', file], { env })).code).toBe(0);
     expect((await tesseraJson<{ token_exchange: string[] }>(['clients', 'show', id])).token_exchange.sort()).toEqual([ordersApi, billingApi].sort());
     const user = await userToken();
-    const res = await rawExchange({ client_id: id, client_secret: env.GW_SECRET }, { subject_token: user.token, resource: billingApi });
+    const res = await rawExchange({ client_id: id, client_secret: env.TESSERA_SEED_GW_SECRET }, { subject_token: user.token, resource: billingApi });
     expect(res).toMatchObject({ status: 200, body: { issued_token_type: ACCESS_TOKEN_TYPE, scope: 'orders:read' } });
   });
 });

@@ -11,10 +11,10 @@ let api: ExampleProcess;
 let apiUrl: string;
 // The secrets the Quickstart generates into the environment before seeding.
 const secrets = {
-  ORDERS_SERVICE_SECRET: `tessera_cs_${randomBytes(32).toString('base64url')}`,
-  ORDERS_API_SECRET: `tessera_cs_${randomBytes(32).toString('base64url')}`,
-  ORDERS_WEB_SECRET: `tessera_cs_${randomBytes(32).toString('base64url')}`,
-  ADA_PASSWORD: 'correct horse battery staple',
+  TESSERA_SEED_ORDERS_SERVICE_SECRET: `tessera_cs_${randomBytes(32).toString('base64url')}`,
+  TESSERA_SEED_ORDERS_API_SECRET: `tessera_cs_${randomBytes(32).toString('base64url')}`,
+  TESSERA_SEED_ORDERS_WEB_SECRET: `tessera_cs_${randomBytes(32).toString('base64url')}`,
+  TESSERA_SEED_ADA_PASSWORD: 'correct horse battery staple',
 };
 
 beforeAll(async () => {
@@ -24,7 +24,7 @@ beforeAll(async () => {
   const port = await freePort();
   apiUrl = `http://localhost:${port}`;
   api = runExample('examples/api/server.ts', {
-    ISSUER: server.issuer, PORT: String(port), API_CLIENT_ID: 'orders-api', API_CLIENT_SECRET: secrets.ORDERS_API_SECRET,
+    ISSUER: server.issuer, PORT: String(port), API_CLIENT_ID: 'orders-api', API_CLIENT_SECRET: secrets.TESSERA_SEED_ORDERS_API_SECRET,
   });
   await api.waitFor(/orders API listening/);
 });
@@ -42,7 +42,7 @@ describe('examples/api and examples/service', () => {
 
   it('the service gets a token with Client Credentials and reads and writes orders', async () => {
     const service = runExample('examples/service/call-api.ts', {
-      ISSUER: server.issuer, CLIENT_SECRET: secrets.ORDERS_SERVICE_SECRET, API_URL: apiUrl,
+      ISSUER: server.issuer, CLIENT_SECRET: secrets.TESSERA_SEED_ORDERS_SERVICE_SECRET, API_URL: apiUrl,
     });
     expect(await service.exit()).toBe(0);
     const lines = service.output().trim().split('\n');
@@ -56,14 +56,14 @@ describe('examples/api and examples/service', () => {
 
   it('the service with too few scopes is refused with 403 insufficient_scope', async () => {
     const service = runExample('examples/service/call-api.ts', {
-      ISSUER: server.issuer, CLIENT_SECRET: secrets.ORDERS_SERVICE_SECRET, API_URL: apiUrl, SCOPE: 'orders:read',
+      ISSUER: server.issuer, CLIENT_SECRET: secrets.TESSERA_SEED_ORDERS_SERVICE_SECRET, API_URL: apiUrl, SCOPE: 'orders:read',
     });
     expect(await service.exit()).toBe(1);
     expect(service.output()).toContain('POST /orders → 403 {"error":"insufficient_scope","error_description":"this resource needs the scope orders:write","scope":"orders:write"}');
   });
 
   it('a write with a revoked token is refused once the 5 s introspection cache has passed: the API introspects writes', async () => {
-    const auth = `Basic ${Buffer.from(`orders-service:${secrets.ORDERS_SERVICE_SECRET}`).toString('base64')}`;
+    const auth = `Basic ${Buffer.from(`orders-service:${secrets.TESSERA_SEED_ORDERS_SERVICE_SECRET}`).toString('base64')}`;
     const form = { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' };
     const { access_token: token } = await (await fetch(`${server.issuer}/token`, {
       method: 'POST', headers: form, body: 'grant_type=client_credentials&scope=orders:read%20orders:write',
