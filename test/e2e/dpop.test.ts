@@ -254,18 +254,22 @@ describe('token exchange (RFC 8693) for a client registered --dpop-bound', () =>
   const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
   const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-  /** A gateway that serves `audience` and may exchange its tokens for `target`, and a token to exchange. */
+  let target: string;
+  let subject: string;
+  beforeAll(async () => {
+    target = `https://${randomId('notes-internal')}.example.test`;
+    const [, caller] = await Promise.all([tesseraJson(['apis', 'create', '--audience', target, '--scope', 'notes:read']), serviceClient()]);
+    subject = (await oauth.processClientCredentialsResponse(as, caller.client,
+      await oauth.clientCredentialsGrantRequest(as, caller.client, caller.auth, { scope: 'notes:read' }, options))).access_token;
+  });
+
+  /** A DPoP-bound gateway that serves `audience` and may exchange its tokens for `target`. */
   async function dpopGateway() {
-    const target = `https://${randomId('notes-internal')}.example.test`;
-    await tesseraJson(['apis', 'create', '--audience', target, '--scope', 'notes:read']);
     const gateway = await tesseraJson<{ client_id: string; client_secret: string }>([
       'clients', 'create', '--name', 'notes-gateway', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'notes:read',
       '--serves', audience, '--dpop-bound',
     ]);
     await tesseraJson(['clients', 'allow-exchange', gateway.client_id, '--api', target]);
-    const caller = await serviceClient();
-    const subject = (await oauth.processClientCredentialsResponse(as, caller.client,
-      await oauth.clientCredentialsGrantRequest(as, caller.client, caller.auth, { scope: 'notes:read' }, options))).access_token;
     const exchange = async (dpop?: string) => {
       const res = await fetch(as.token_endpoint!, {
         method: 'POST',
@@ -278,7 +282,7 @@ describe('token exchange (RFC 8693) for a client registered --dpop-bound', () =>
       });
       return { status: res.status, body: await res.json() as Record<string, unknown> };
     };
-    return { gateway, target, exchange };
+    return { gateway, exchange };
   }
 
   it('refuses an exchange without a proof, as the provider\'s own grants do', async () => {
@@ -288,7 +292,7 @@ describe('token exchange (RFC 8693) for a client registered --dpop-bound', () =>
   });
 
   it('binds the exchanged token to the proof key (cnf.jkt, token_type DPoP), and refuses a replayed proof', async () => {
-    const { target, exchange } = await dpopGateway();
+    const { exchange } = await dpopGateway();
     const key = await dpopKey();
     const signed = await proof(key, 'POST', as.token_endpoint!);
     const res = await exchange(signed);
