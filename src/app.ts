@@ -10,6 +10,7 @@ import { clusterMetricsSource } from './metrics/cluster-metrics.ts';
 import { revocationList } from './cache/revocations.ts';
 import type { Database } from './db/client.ts';
 import type { Notifications } from './db/notifications.ts';
+import type { Clock } from './cache/max-age.ts';
 import { createQueries } from './db/queries/index.ts';
 import type { KeySet } from './keys/key-store.ts';
 import type { Logger } from './logging/logger.ts';
@@ -69,6 +70,8 @@ export interface AppDeps {
   notifications?: Notifications;
   /** This process is one of a node:cluster's workers (WORKERS > 1). */
   clusterWorker?: boolean;
+  /** The clock that ages cached entries (src/cache/max-age.ts); tests move it. */
+  cacheClock?: Clock;
 }
 
 export interface TesseraApp {
@@ -86,8 +89,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   const { config, logger, db } = deps;
   const queries = createQueries(db);
   // Read on every request, kept in memory while change notifications arrive (src/cache/).
-  const catalog = clientCatalog(queries.clients, deps.notifications);
-  const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications });
+  const catalog = clientCatalog(queries.clients, deps.notifications, deps.cacheClock);
+  const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications, now: deps.cacheClock });
   const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
@@ -135,7 +138,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Koa prints unhandled errors itself unless told otherwise; the error handler has logged them.
   app.silent = true;
 
-  const health = healthRoutes({ pool: db.pool, migrationsDir: MIGRATIONS_DIR, keysLoaded: () => current.keys.signingKid !== undefined, listening: () => !!deps.notifications?.listening });
+  const health = healthRoutes({ pool: db.pool, migrationsDir: MIGRATIONS_DIR, keysLoaded: () => current.keys.signingKid !== undefined, listener: () => deps.notifications?.health ?? 'reconnecting' });
   const loginLimits = {
     // A password guesser spraying accounts from one address.
     perIp: createLimiter(db.pool, { name: 'login_ip', points: config.rateLimits.loginPerIp, windowSeconds: LOGIN_WINDOW }),
@@ -210,6 +213,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     provider: () => current.provider,
     verify: verifyAccessToken,
     revoked: queries.revoked,
+    revocations,
     policy,
     audit,
     introspectionPath: ROUTES.introspection,

@@ -11,7 +11,8 @@ import { auditTrail } from './services/audit.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
-import { listenForNotifications } from './db/notifications.ts';
+import { listenForNotifications, type ListenerOptions, type Notifications } from './db/notifications.ts';
+import type { Clock } from './cache/max-age.ts';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
 import { keyPolicy } from './keys/key-policy.ts';
@@ -27,10 +28,20 @@ const DRAIN_TIMEOUT_MS = 20_000;
 export interface RunningTessera {
   url: string;
   db: Database;
+  /** The change listener (db/notifications.ts). */
+  notifications: Notifications;
   close(): Promise<void>;
 }
 
-export async function startTessera(config: Config, logger: Logger, options: { clusterWorker?: boolean } = {}): Promise<RunningTessera> {
+export interface StartOptions {
+  clusterWorker?: boolean;
+  /** For tests: the listener's database URL (through a proxy they can freeze) and heartbeat. */
+  listener?: Partial<Omit<ListenerOptions, 'retryMs'>>;
+  /** For tests: the clock that ages cached entries. */
+  cacheClock?: Clock;
+}
+
+export async function startTessera(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningTessera> {
   for (const notice of config.notices) logger.warn(notice);
   const { db, embedded } = await openDatabase(config, logger);
   try {
@@ -46,8 +57,8 @@ export async function startTessera(config: Config, logger: Logger, options: { cl
     // On first start this creates the first key; later it catches up on anything due.
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
-    const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000 });
-    const tessera = createApp({ config, logger, db, keys, notifications, clusterWorker: options.clusterWorker });
+    const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000, ...options.listener });
+    const tessera = createApp({ config, logger, db, keys, notifications, clusterWorker: options.clusterWorker, cacheClock: options.cacheClock });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
     let metricsServer: Server | undefined;
@@ -72,6 +83,7 @@ export async function startTessera(config: Config, logger: Logger, options: { cl
     return {
       url,
       db,
+      notifications,
       async close() {
         cleanup.stop();
         await watcher.stop();

@@ -2,19 +2,18 @@
 // secret hashes, API grants, served APIs), kept in memory so that those requests make no
 // database round trip for it. Correct across replicas and the CLI: every write to the client
 // tables notifies (triggers in the change_notifications migration), an entry is dropped on its
-// notification, and the cache is trusted only while the listener is connected — when it is not,
-// every read goes to the database, and a reconnection empties the cache.
+// notification, and the cache is trusted only while the listener is connected and answering —
+// when it is not, every read goes to the database, and a reconnection empties the cache. No entry
+// is used for longer than CACHE_MAX_AGE_MS, whatever the notifications say.
 import type { Notifications } from '../db/notifications.ts';
 import type { ApiGrant, ClientQueries, ClientSnapshot } from '../db/queries/clients.ts';
+import { CACHE_MAX_AGE_MS, type Clock } from './max-age.ts';
 
 export const CATALOG_CHANNEL = 'tessera_catalog';
 
 // Enough for every client of a large deployment; past it the least recently used go first, so
 // that requests naming random client ids cannot grow the memory without bound.
 const MAX_ENTRIES = 10_000;
-// A safety net for a notification lost in a way the listener did not notice: no entry is used
-// for longer than this.
-const MAX_AGE_MS = 60_000;
 
 export interface ClientCatalog {
   /** The client as stored, or undefined when there is none. */
@@ -34,7 +33,7 @@ interface Entry {
   loadedAt: number;
 }
 
-export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, notifications?: Notifications): ClientCatalog {
+export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, notifications?: Notifications, now: Clock = Date.now): ClientCatalog {
   const entries = new Map<string, Entry>();
   // Bumped by every notification: a load that started before one may have read the old row,
   // so it is returned to its caller but not kept.
@@ -51,7 +50,8 @@ export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, noti
   function get(id: string): Promise<ClientSnapshot | undefined> {
     if (!notifications?.listening) return load(id);
     const entry = entries.get(id);
-    if (entry && Date.now() - entry.loadedAt < MAX_AGE_MS) {
+    // A safety net for a change that came with no notification (cache/max-age.ts).
+    if (entry && now() - entry.loadedAt < CACHE_MAX_AGE_MS) {
       // Map order is insertion order: re-inserting marks the entry most recently used.
       entries.delete(id);
       entries.set(id, entry);
@@ -60,7 +60,7 @@ export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, noti
     const started = epoch;
     const value = load(id);
     // Concurrent requests for one client share one query.
-    entries.set(id, { value, loadedAt: Date.now() });
+    entries.set(id, { value, loadedAt: now() });
     if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
     value.then(
       () => { if (epoch !== started && entries.get(id)?.value === value) entries.delete(id); },
@@ -72,10 +72,10 @@ export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, noti
   return {
     get,
     async activeSecretHashes(clientId) {
-      const now = Date.now();
+      const at = Date.now();
       const client = await get(clientId);
       return (client?.secrets ?? [])
-        .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
+        .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > at)
         .map((s) => Buffer.from(s.hash));
     },
     async apiGrant(clientId, audience) {

@@ -1,5 +1,6 @@
 // Verifies an access token Tessera issued: an RS256 JWT (RFC 9068) under Tessera's current
-// public keys, not revoked, from a family (grant) that still exists. Introspection and
+// public keys, not revoked, not issued to a client since deleted or a user since disabled, from a
+// family (grant) that still exists. Introspection and
 // revocation of JWT access tokens and the token-exchange grant's subject_token both use it.
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { RevocationList } from '../cache/revocations.ts';
@@ -69,7 +70,8 @@ export function accessTokenVerifier(deps: {
     }
     try {
       const claims = await verifySignatureAndClaims(token);
-      if (await deps.revocations.isRevoked(claims.jti)) return undefined;
+      // Revoked itself, or issued before its client was deleted or its user disabled.
+      if (await deps.revocations.isRevoked(claims)) return undefined;
       // A token from a revoked family (refresh-token reuse, code replay, logout) is dead too.
       if (claims.gid !== undefined && !(await deps.revocations.grantAlive(claims.gid))) return undefined;
       return claims;

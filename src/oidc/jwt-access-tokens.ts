@@ -13,6 +13,7 @@
 // Opaque tokens (refresh tokens, userinfo access tokens) and every error stay the provider's.
 import type { Context, Middleware } from 'koa';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import type { RevocationList } from '../cache/revocations.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
@@ -33,6 +34,8 @@ export function jwtAccessTokenEndpoints(deps: {
   provider: () => Provider;
   verify: AccessTokenVerifier;
   revoked: RevokedTokenQueries;
+  /** This process's deny-list: a revocation made here is denied here at once. */
+  revocations: Pick<RevocationList, 'deny'>;
   policy: AccessTokenPolicy;
   audit?: Audit;
   introspectionPath: string;
@@ -49,7 +52,10 @@ export function jwtAccessTokenEndpoints(deps: {
       return;
     }
     if (claims && await deps.policy.mayRevoke(ctx, client, { clientId: claims.client_id })) {
-      await deps.revoked.add(claims.jti, claims.client_id, new Date(claims.exp * 1000));
+      const expiresAt = new Date(claims.exp * 1000);
+      await deps.revoked.add(claims.jti, claims.client_id, expiresAt);
+      // Other processes hear of it through the change listener; this one need not wait for it.
+      deps.revocations.deny(claims.jti, expiresAt);
       await deps.audit?.record({ type: 'token.revoked', actor: client.clientId, ip: ctx.ip, details: { token_type: 'access_token', jti: claims.jti } });
     }
     ctx.body = '';

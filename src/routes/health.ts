@@ -1,16 +1,19 @@
 // Liveness and readiness for orchestrators: cheap, unauthenticated, no details beyond a word.
 // /healthz: the process answers. /readyz: the database answers, every migration is applied and
 // signing keys are loaded; the migration check is cached, since migrations change only at deploy.
-// It also says whether the change listener is connected: without it the process stays correct
-// but reads every client and revocation from the database (src/cache/), so it is not a failure.
+// It also says whether the change listener is connected. Reconnecting is not a failure (the
+// process reads every client and revocation from the database meanwhile, src/cache/), but a
+// listener that has not answered its heartbeat for seconds is (db/notifications.ts): it is how a
+// silently dead connection shows, and the orchestrator should know.
 import Router from '@koa/router';
 import type pg from 'pg';
 import { pendingMigrations } from '../db/migrate.ts';
+import type { ListenerHealth } from '../db/notifications.ts';
 
 // Once the migrations are found applied they stay applied; re-checked at most this often.
 const MIGRATIONS_RECHECK_MS = 60_000;
 
-export function healthRoutes(deps: { pool: pg.Pool; migrationsDir: string; keysLoaded: () => boolean; listening: () => boolean }): Router {
+export function healthRoutes(deps: { pool: pg.Pool; migrationsDir: string; keysLoaded: () => boolean; listener: () => ListenerHealth }): Router {
   const router = new Router();
   let migrationsCheckedAt = 0;
 
@@ -39,7 +42,9 @@ export function healthRoutes(deps: { pool: pg.Pool; migrationsDir: string; keysL
       migrationsCheckedAt = Date.now();
     }
     if (!deps.keysLoaded()) return unavailable('signing keys not loaded');
-    ctx.body = { status: 'ready', change_listener: deps.listening() ? 'connected' : 'reconnecting' };
+    const listener = deps.listener();
+    if (listener === 'not answering') return unavailable('change listener not answering');
+    ctx.body = { status: 'ready', change_listener: listener };
   });
   return router;
 }

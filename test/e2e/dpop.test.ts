@@ -249,3 +249,62 @@ describe('server nonces (DPOP_REQUIRE_NONCE)', () => {
     }
   });
 });
+
+describe('token exchange (RFC 8693) for a client registered --dpop-bound', () => {
+  const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+  const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+  let target: string;
+  let subject: string;
+  beforeAll(async () => {
+    target = `https://${randomId('notes-internal')}.example.test`;
+    const [, caller] = await Promise.all([tesseraJson(['apis', 'create', '--audience', target, '--scope', 'notes:read']), serviceClient()]);
+    subject = (await oauth.processClientCredentialsResponse(as, caller.client,
+      await oauth.clientCredentialsGrantRequest(as, caller.client, caller.auth, { scope: 'notes:read' }, options))).access_token;
+  });
+
+  /** A DPoP-bound gateway that serves `audience` and may exchange its tokens for `target`. */
+  async function dpopGateway() {
+    const gateway = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'notes-gateway', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'notes:read',
+      '--serves', audience, '--dpop-bound',
+    ]);
+    await tesseraJson(['clients', 'allow-exchange', gateway.client_id, '--api', target]);
+    const exchange = async (dpop?: string) => {
+      const res = await fetch(as.token_endpoint!, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${gateway.client_id}:${gateway.client_secret}`).toString('base64')}`,
+          ...(dpop ? { dpop } : {}),
+        },
+        body: new URLSearchParams({ grant_type: GRANT, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: target }),
+      });
+      return { status: res.status, body: await res.json() as Record<string, unknown> };
+    };
+    return { gateway, exchange };
+  }
+
+  it('refuses an exchange without a proof, as the provider\'s own grants do', async () => {
+    const { gateway, exchange } = await dpopGateway();
+    expect(await exchange()).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(server.logs).toContainEqual(expect.objectContaining({ client_id: gateway.client_id, error_detail: 'DPoP proof JWT not provided' }));
+  });
+
+  it('binds the exchanged token to the proof key (cnf.jkt, token_type DPoP), and refuses a replayed proof', async () => {
+    const { exchange } = await dpopGateway();
+    const key = await dpopKey();
+    const signed = await proof(key, 'POST', as.token_endpoint!);
+    const res = await exchange(signed);
+    expect(res).toMatchObject({ status: 200, body: { token_type: 'DPoP', issued_token_type: ACCESS_TOKEN_TYPE, scope: 'notes:read' } });
+    expect(decodeJwt(res.body.access_token as string)).toMatchObject({ aud: target, cnf: { jkt: key.jkt } });
+    expect(await exchange(signed)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+  });
+
+  it('refuses a proof for another URL', async () => {
+    const { exchange } = await dpopGateway();
+    expect(await exchange(await proof(await dpopKey(), 'POST', `${server.issuer}/elsewhere`))).toEqual({
+      status: 400, body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof htu mismatch' },
+    });
+  });
+});

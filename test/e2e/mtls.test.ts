@@ -230,3 +230,43 @@ describe('behind a TLS-terminating proxy (MTLS_CERT_HEADER)', () => {
     expect(await refused.json()).toEqual({ error: 'invalid_client', error_description: 'client authentication failed' });
   });
 });
+
+describe('token exchange (RFC 8693) for a client registered --cert-bound', () => {
+  const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+  const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+  /** POST /token on the HTTPS listener, with Basic authentication, presenting `client` when given. */
+  async function token(auth: { client_id: string; client_secret: string }, fields: Record<string, string>, client?: Pem) {
+    const res = await fetchWith(client)(`${direct.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${auth.client_id}:${auth.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams(fields).toString(),
+    } as never);
+    return { status: res.status, body: await res.json() as Record<string, unknown> };
+  }
+
+  it('refuses an exchange without a certificate, and binds the exchanged token to the one presented (cnf.x5t#S256)', async () => {
+    const gatewayApi = `https://${randomId('ledger-gw')}.example.test`;
+    const target = `https://${randomId('ledger-internal')}.example.test`;
+    await tesseraJson(['apis', 'create', '--audience', gatewayApi, '--scope', 'ledger:read']);
+    await tesseraJson(['apis', 'create', '--audience', target, '--scope', 'ledger:read']);
+    const gateway = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'ledger-gateway', '--grant-types', 'client_credentials', '--api', gatewayApi, '--scope', 'ledger:read',
+      '--serves', gatewayApi, '--cert-bound',
+    ]);
+    await tesseraJson(['clients', 'allow-exchange', gateway.client_id, '--api', target]);
+    const caller = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients', 'create', '--name', 'ledger-caller', '--grant-types', 'client_credentials', '--api', gatewayApi, '--scope', 'ledger:read',
+    ]);
+    const subject = (await token(caller, { grant_type: 'client_credentials', scope: 'ledger:read' })).body.access_token as string;
+    const exchange = { grant_type: GRANT, subject_token: subject, subject_token_type: ACCESS_TOKEN_TYPE, resource: target };
+
+    expect(await token(gateway, exchange)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    const bound = await token(gateway, exchange, billing);
+    expect(bound).toMatchObject({ status: 200, body: { token_type: 'Bearer', issued_token_type: ACCESS_TOKEN_TYPE, scope: 'ledger:read' } });
+    expect(decodeJwt(bound.body.access_token as string)).toMatchObject({ aud: target, cnf: { 'x5t#S256': thumbprint(billing.cert) } });
+  }, 60_000); // five CLI runs
+});

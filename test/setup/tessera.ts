@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createLogger } from '../../src/logging/logger.ts';
-import { startTessera, type RunningTessera } from '../../src/server.ts';
+import { startTessera, type RunningTessera, type StartOptions } from '../../src/server.ts';
 
 const run = promisify(execFile);
 
@@ -38,7 +38,7 @@ export interface TestServer extends RunningTessera {
   logs: Record<string, unknown>[];
 }
 
-export async function startTestServer(extra: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(extra: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const config = loadConfig(testEnv({ PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, MIGRATE_ON_START: 'false', ...extra }));
@@ -50,7 +50,7 @@ export async function startTestServer(extra: Record<string, string> = {}): Promi
     },
   });
   const logger = createLogger({ level: 'debug', destination: sink as never });
-  const running = await startTessera(config, logger);
+  const running = await startTessera(config, logger, options);
   return { ...running, issuer, config, logs };
 }
 

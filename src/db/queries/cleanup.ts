@@ -12,6 +12,8 @@ const TABLES = {
     DELETE FROM oidc_payloads WHERE ctid IN (SELECT ctid FROM oidc_payloads WHERE expires_at < now() LIMIT ${n})`,
   revoked_tokens: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM revoked_tokens WHERE jti IN (SELECT jti FROM revoked_tokens WHERE expires_at < now() LIMIT ${n})`,
+  revoked_principals: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM revoked_principals WHERE (kind, id) IN (SELECT kind, id FROM revoked_principals WHERE expires_at < now() LIMIT ${n})`,
   device_polls: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM device_polls WHERE device_code_id IN (SELECT device_code_id FROM device_polls WHERE expires_at < now() LIMIT ${n})`,
   rate_limits: (p: PrismaClient, n: number) => p.$executeRaw`

@@ -16,7 +16,24 @@ export function revokedTokenQueries(prisma: PrismaClient) {
     async isRevoked(jti: string): Promise<boolean> {
       return (await prisma.revokedToken.count({ where: { jti } })) > 0;
     },
+    /** Deleted clients and disabled or deleted users, with when (revoked_principals, written by triggers). */
+    listPrincipals(): Promise<RevokedPrincipal[]> {
+      return prisma.revokedPrincipal.findMany({ where: { expiresAt: { gt: new Date() } }, select: { kind: true, id: true, revokedAt: true } });
+    },
+    /** The entries for a token's client and subject, when the in-memory list cannot answer. */
+    findPrincipals(clientId: string, sub: string | undefined): Promise<RevokedPrincipal[]> {
+      return prisma.revokedPrincipal.findMany({
+        where: { OR: [{ kind: 'client', id: clientId }, ...(sub === undefined ? [] : [{ kind: 'subject', id: sub }])] },
+        select: { kind: true, id: true, revokedAt: true },
+      });
+    },
   };
+}
+
+export interface RevokedPrincipal {
+  kind: string;
+  id: string;
+  revokedAt: Date;
 }
 
 export type RevokedTokenQueries = ReturnType<typeof revokedTokenQueries>;

@@ -6,6 +6,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenExchangePolicyQueries } from '../../db/queries/token-exchange-policies.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../access-token-verifier.ts';
+import { senderConstraints } from '../oidc-provider-internals.ts';
 
 export const grantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -41,6 +42,8 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
     const { provider } = ctx.oidc;
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;
+    // A DPoP proof, if sent, is checked first, as by the provider's own grants.
+    const constraints = await senderConstraints(ctx);
 
     // The policy table is the only grant of this right: no row, no exchange (RFC 6749 §5.2).
     const allowed = await deps.policies.forClient(client.clientId);
@@ -103,13 +106,17 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: 'RS256' } },
     } as never;
+    // A client registered DPoP- or certificate-bound gets a bound token or none (RFC 9449 §5,
+    // RFC 8705 §3), exactly as from the provider's grants: cnf.jkt, cnf.x5t#S256.
+    await constraints.bind(token);
     ctx.oidc.entity('AccessToken', token);
     const value = await token.save();
 
     ctx.body = {
       access_token: value,
       issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
+      // DPoP for a token bound to a proof key (RFC 9449 §5), Bearer otherwise.
+      token_type: (token as unknown as { tokenType: string }).tokenType,
       expires_in: expiresIn,
       scope: scopes.join(' '),
     };
