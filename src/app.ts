@@ -13,6 +13,7 @@ import type { Notifications } from './db/notifications.ts';
 import { createQueries } from './db/queries/index.ts';
 import type { KeySet } from './keys/key-store.ts';
 import type { Logger } from './logging/logger.ts';
+import { clientAddressBoundary, trustedProxies } from './middleware/client-address.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { memoizedDocuments } from './middleware/memoized-documents.ts';
 import { publicCache } from './middleware/public-cache.ts';
@@ -97,7 +98,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   const build = (keys: KeySet) => {
     const provider = createProvider({
       issuer: config.issuer,
-      trustProxy: config.trustProxy,
+      behindProxies: config.trustedProxies.length > 0,
       cookieKeys: config.cookieKeys,
       clientSecretPepper: config.clientSecretPepper,
       keys,
@@ -122,7 +123,9 @@ export function createApp(deps: AppDeps): TesseraApp {
   let current = build(deps.keys);
 
   const app = new Koa();
-  app.proxy = config.trustProxy;
+  // Koa reads X-Forwarded-Proto/-Host only with app.proxy; clientAddressBoundary removes them
+  // from every request whose peer is not a trusted proxy, and sets ctx.ip itself.
+  app.proxy = config.trustedProxies.length > 0;
   // The mounted provider runs on this app's context, so its signed cookies are signed with this
   // app's keys; they must be the provider's (cookies.keys), or it cannot read them back.
   app.keys = config.cookieKeys;
@@ -151,6 +154,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: recordLogin(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
   });
+  // First: everything after it (logs, limits, audit, mTLS) sees only what a trusted proxy said.
+  app.use(clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }));
   app.use(requestContext(logger));
   app.use(httpMetrics(metrics));
   app.use(errorHandler(config.brand));

@@ -19,7 +19,8 @@ export interface Config {
   workers: number;
   dataDir: string;
   migrateOnStart: boolean;
-  trustProxy: boolean;
+  /** Addresses and CIDR networks of the reverse proxies whose forwarded headers are believed. */
+  trustedProxies: string[];
   logLevel: string;
   brand: { name: string; logoUrl: string | undefined };
   sessionTtl: number;
@@ -88,6 +89,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     notices.push(`${dev.created ? 'generated' : 'using'} development secrets for ${missing.join(', ')} in ${dev.path}`);
   }
 
+  const listenerProblems = proxyProblems(raw);
+  if (listenerProblems.length) throw new ConfigError(listenerProblems);
   const security = securityConfig(raw, cookieKeys!);
 
   return {
@@ -100,7 +103,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,
     migrateOnStart: raw.MIGRATE_ON_START,
-    trustProxy: raw.TRUST_PROXY,
+    trustedProxies: raw.TRUSTED_PROXIES,
     logLevel: raw.LOG_LEVEL,
     brand: { name: raw.PRODUCT_NAME, logoUrl: raw.PRODUCT_LOGO_URL },
     sessionTtl: raw.SESSION_TTL,
@@ -129,13 +132,22 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   };
 }
 
+function proxyProblems(raw: ReturnType<typeof parseEnv>): string[] {
+  const problems: string[] = [];
+  // TRUST_PROXY=true believed the left-most X-Forwarded-For entry, which the client writes.
+  if (raw.TRUST_PROXY !== undefined) problems.push('TRUST_PROXY: no longer supported; set TRUSTED_PROXIES to the addresses of your proxies (e.g. TRUSTED_PROXIES=10.0.0.0/8)');
+  if (raw.TRUSTED_PROXIES.some((entry) => entry.endsWith('/0'))) problems.push('TRUSTED_PROXIES: a /0 network would trust every sender');
+  return problems;
+}
+
 function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]): SecurityConfig {
   const problems: string[] = [];
   if (!!raw.TLS_CERT_FILE !== !!raw.TLS_KEY_FILE) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
   // A client-certificate header is a credential: anyone who can reach Tessera directly could set
   // it, so it is believed only from a proxy that is trusted to overwrite it.
-  if (raw.MTLS_CERT_HEADER && !raw.TRUST_PROXY) problems.push('MTLS_CERT_HEADER: needs TRUST_PROXY=true (only a trusted proxy may set it)');
-  const certificates = !!(raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || !!(raw.MTLS_CERT_HEADER && raw.TRUST_PROXY);
+  const behindProxies = raw.TRUSTED_PROXIES.length > 0;
+  if (raw.MTLS_CERT_HEADER && !behindProxies) problems.push('MTLS_CERT_HEADER: needs TRUSTED_PROXIES (only a trusted proxy may set it)');
+  const certificates = !!(raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || !!(raw.MTLS_CERT_HEADER && behindProxies);
   if (raw.TLS_CLIENT_CA_FILE && !certificates) problems.push('TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
   if (raw.MTLS_ENDPOINT_BASE && !certificates) problems.push('MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
   if (raw.DEV_ALLOW_LOOPBACK_JWKS_URI && raw.NODE_ENV === 'production') problems.push('DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production');
@@ -160,7 +172,7 @@ function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]):
       ? { cert: readPemFile(raw.TLS_CERT_FILE, 'TLS_CERT_FILE'), key: readPemFile(raw.TLS_KEY_FILE, 'TLS_KEY_FILE'), clientCa }
       : undefined,
     mtls: certificates
-      ? { certHeader: raw.TRUST_PROXY ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined, clientCa, endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, '') }
+      ? { certHeader: behindProxies ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined, clientCa, endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, '') }
       : undefined,
   };
 }

@@ -1,5 +1,6 @@
 // The one place that reads process.env. Configuration is parsed once at start; a bad
 // variable stops the process with its *name* and what is wrong, never its value.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const base64urlKey = z
@@ -13,6 +14,14 @@ const booleanish = z
 
 const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
+// An address or a CIDR network: `127.0.0.1`, `10.0.0.0/8`, `fd00::/8`.
+const addressOrNetwork = z.string().refine((entry) => {
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}, 'each entry must be an IP address or a CIDR network (10.0.0.0/8)');
+
 const schema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -25,7 +34,12 @@ const schema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().min(1).default('.tessera'),
   MIGRATE_ON_START: booleanish.default(true),
-  TRUST_PROXY: booleanish.default(false),
+  // The addresses (or CIDR networks) of the reverse proxies in front of Tessera. Only from a
+  // peer in this list are X-Forwarded-For/-Proto/-Host and MTLS_CERT_HEADER believed; the client
+  // address is the right-most X-Forwarded-For entry that is not one of them.
+  TRUSTED_PROXIES: commaList.pipe(z.array(addressOrNetwork)).default([]),
+  // Replaced by TRUSTED_PROXIES (it trusted every sender's X-Forwarded-For): refused in config.ts.
+  TRUST_PROXY: z.string().optional(),
   PRODUCT_NAME: z.string().min(1).max(60).default('Tessera'),
   PRODUCT_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
   // Sign-in sessions and refresh tokens, in seconds.
@@ -68,7 +82,7 @@ const schema = z.object({
   // TLS and mutual TLS (RFC 8705). With TLS_CERT_FILE and TLS_KEY_FILE the listener is HTTPS and
   // asks for (but does not demand) client certificates; TLS_CLIENT_CA_FILE holds the CAs that
   // tls_client_auth certificates must chain to. Behind a proxy, MTLS_CERT_HEADER names the header
-  // carrying the proxy-verified certificate (URL-encoded PEM), honoured only with TRUST_PROXY.
+  // carrying the proxy-verified certificate (URL-encoded PEM), honoured only from TRUSTED_PROXIES.
   // MTLS_ENDPOINT_BASE advertises mtls_endpoint_aliases (RFC 8705 §5) under that base URL.
   // oidc-provider refuses to fetch a client's jwks_uri from loopback and private addresses (SSRF);
   // for development, clients on the same machine may be allowed. Refused in production.
