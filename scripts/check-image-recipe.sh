@@ -34,7 +34,7 @@ chmod -R a+rX "$work/app"
 runner=(env)
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then runner=(setpriv --reuid=nobody --regid=nogroup --clear-groups env); fi
 image_env=(PATH="$(dirname "$node_bin"):/usr/bin:/bin" NODE_ENV=production PORT=$port HOST=127.0.0.1
-  ISSUER="http://127.0.0.1:$port" DATABASE_URL="$DATABASE_URL" COOKIE_KEYS="$(key)" KEYS_ENCRYPTION_KEY="$(key)"
+  ISSUER="http://127.0.0.1:$port" ALLOW_INSECURE_ISSUER=true DATABASE_URL="$DATABASE_URL" COOKIE_KEYS="$(key)" KEYS_ENCRYPTION_KEY="$(key)"
   CLIENT_SECRET_PEPPER="$(key)")
 "${runner[@]}" -i "${image_env[@]}" bash -c "cd '$work/app' && exec node build/main.js" > "$work/server.log" 2>&1 &
 pid=$!

@@ -79,6 +79,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   if (production) {
     const problems = missing.map((name) => `${name}: required when NODE_ENV=production`);
     if (!raw.ISSUER) problems.push('ISSUER: required when NODE_ENV=production');
+    // Over plain HTTP cookies are not Secure and no HSTS is sent: a deliberate choice only.
+    else if (raw.ISSUER.startsWith('http:') && !raw.ALLOW_INSECURE_ISSUER) problems.push('ISSUER: must be https when NODE_ENV=production (ALLOW_INSECURE_ISSUER=true allows http)');
     if (!raw.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
     if (problems.length) throw new ConfigError(problems);
   } else if (missing.length) {

@@ -40,6 +40,9 @@ const schema = z.object({
   TRUSTED_PROXIES: commaList.pipe(z.array(addressOrNetwork)).default([]),
   // Replaced by TRUSTED_PROXIES (it trusted every sender's X-Forwarded-For): refused in config.ts.
   TRUST_PROXY: z.string().optional(),
+  // NODE_ENV=production refuses an http:// ISSUER (cookies without Secure, no HSTS) unless this
+  // says that plain HTTP is meant (a closed test network).
+  ALLOW_INSECURE_ISSUER: booleanish.default(false),
   PRODUCT_NAME: z.string().min(1).max(60).default('Tessera'),
   PRODUCT_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
   // Sign-in sessions and refresh tokens, in seconds.

@@ -50,6 +50,16 @@ describe('security configuration', () => {
     expect(loadConfig({ ...secrets, TRUSTED_PROXIES: '10.0.0.0/8', MTLS_CERT_HEADER: 'X-SSL-Client-Cert' }).security.mtls)
       .toEqual({ certHeader: 'x-ssl-client-cert', clientCa: undefined, endpointBase: undefined });
   });
+
+  it('refuses an http issuer in production unless ALLOW_INSECURE_ISSUER says so (finding 12)', () => {
+    const production = { NODE_ENV: 'production', DATABASE_URL: 'postgresql://db/x' };
+    expect(problems({ ...production, ISSUER: 'http://id.example.test' }))
+      .toEqual(['ISSUER: must be https when NODE_ENV=production (ALLOW_INSECURE_ISSUER=true allows http)']);
+    expect(problems({ ...production, ISSUER: 'http://id.example.test', ALLOW_INSECURE_ISSUER: 'true' })).toEqual([]);
+    expect(problems({ ...production, ISSUER: 'https://id.example.test' })).toEqual([]);
+    // Development keeps its http://localhost default.
+    expect(problems({ ISSUER: 'http://localhost:3000' })).toEqual([]);
+  });
 });
 
 describe('proxies', () => {
