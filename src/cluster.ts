@@ -10,7 +10,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config/config.ts';
 import type { Logger } from './logging/logger.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-import { startEmbeddedDatabase } from './server.ts';
+import { applyLimits, CONNECTIONS_CHECKING_INTERVAL_MS, startEmbeddedDatabase } from './server.ts';
 
 // A worker that keeps dying is restarted no faster than this, so a broken deployment does not
 // spin a core on restarts.
@@ -42,7 +42,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   if (config.metrics.port !== undefined) {
     const app = new Koa();
     app.use(metricsRoutes(() => aggregator.clusterMetrics(), undefined).routes());
-    await new Promise<void>((resolve) => createServer(app.callback()).listen(config.metrics.port, config.host, resolve));
+    const server = applyLimits(createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, app.callback()), config);
+    await new Promise<void>((resolve) => server.listen(config.metrics.port, config.metrics.host, resolve));
   }
 
   let stopping = false;

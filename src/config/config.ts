@@ -26,7 +26,9 @@ export interface Config {
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
-  metrics: { port: number | undefined; token: string | undefined };
+  metrics: { port: number | undefined; host: string; token: string | undefined };
+  /** The listener's limits, in milliseconds, and open connections per process. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
   keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number; extraAlgs: ('ES256' | 'EdDSA')[] };
@@ -92,6 +94,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   }
 
   const listenerProblems = proxyProblems(raw);
+  if (raw.HTTP_HEADERS_TIMEOUT > raw.HTTP_REQUEST_TIMEOUT) listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
   if (listenerProblems.length) throw new ConfigError(listenerProblems);
   const security = securityConfig(raw, cookieKeys!);
 
@@ -114,7 +117,13 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
-    metrics: { port: raw.METRICS_PORT, token: raw.METRICS_TOKEN },
+    metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST, token: raw.METRICS_TOKEN },
+    http: {
+      headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT * 1000,
+      requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT * 1000,
+      keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
+      maxConnections: raw.HTTP_MAX_CONNECTIONS,
+    },
     rateLimits: { tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE, loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP, loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES },
     cleanupInterval: raw.CLEANUP_INTERVAL,
     keys: {

@@ -65,7 +65,21 @@ const schema = z.object({
   // Operations. Metrics: on their own port (for an internal network), and/or on the main port
   // behind a bearer token; with neither, /metrics is off.
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // METRICS_PORT's listener is unauthenticated, so it listens on loopback unless told otherwise.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16, 'needs at least 16 characters').optional(),
+  // The HTTP listener's limits (server.ts), against clients that hold connections open slowly.
+  // Headers, in seconds: a client sends them in one round trip, so 10 s allows a very slow link
+  // (Node's default, 60 s, held such clients ~79 s). The whole request: the largest body read is
+  // oidc-provider's 56 KiB, which 30 s carries at 2 KB/s. Idle keep-alive: Node's default 5 s
+  // (behind a load balancer that reuses connections, set it above the balancer's idle timeout).
+  // Open connections per process: an idle one costs a descriptor and some KiB, so 10 000 bounds
+  // memory and stays below the usual 65 536 descriptors, far above what proxies and clients of
+  // one authorization server keep open.
+  HTTP_HEADERS_TIMEOUT: z.coerce.number().int().min(1).max(300).default(10),
+  HTTP_REQUEST_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
+  HTTP_KEEP_ALIVE_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(5),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(10_000),
   // Rate limits: token requests per client per minute; sign-in attempts per IP per 15 minutes;
   // failed sign-ins for one account from one IP before that pair is locked for 15 minutes.
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),

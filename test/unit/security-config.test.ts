@@ -62,6 +62,15 @@ describe('security configuration', () => {
   });
 });
 
+describe('the listener', () => {
+  it('listens for metrics on loopback, and bounds slow and idle connections, by default', () => {
+    const config = loadConfig({ ...secrets, METRICS_PORT: '9464' });
+    expect(config.metrics).toEqual({ port: 9464, host: '127.0.0.1', token: undefined });
+    expect(config.http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 10_000 });
+    expect(problems({ HTTP_HEADERS_TIMEOUT: '40', HTTP_REQUEST_TIMEOUT: '30' })).toEqual(['HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT']);
+  });
+});
+
 describe('proxies', () => {
   it('refuses TRUST_PROXY, naming TRUSTED_PROXIES, and TRUSTED_PROXIES entries that are not addresses or that trust everyone', () => {
     for (const value of ['true', 'false']) {
