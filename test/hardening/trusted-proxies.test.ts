@@ -117,6 +117,25 @@ describe('X-Forwarded-For from a peer that is not a trusted proxy', () => {
   });
 });
 
+describe('X-Forwarded-Host and X-Forwarded-Proto from a peer that is not a trusted proxy', () => {
+  it('are removed before anything reads them: no URL follows them', async () => {
+    const server = await startTestServer({ TRUSTED_PROXIES: '192.0.2.10' });
+    try {
+      const device = await createClient(['--grant-types', 'device_code', '--public', '--scope', 'openid']);
+      const res = await fetchFrom(loopbackPeer())(`${server.issuer}/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-host': 'evil.example.test', 'x-forwarded-proto': 'https' },
+        body: encoded({ client_id: device.client_id, scope: 'openid' }),
+      });
+      expect(res.status).toBe(200);
+      const { verification_uri } = await res.json() as { verification_uri: string };
+      expect(verification_uri).toBe(`${server.issuer}/device`);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('X-Forwarded-For from a trusted proxy', () => {
   let server: TestServer;
   beforeAll(async () => {
