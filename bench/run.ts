@@ -243,6 +243,8 @@ async function main() {
     const env = {
       // ISSUER and PORT are each server's own (below); this ISSUER only satisfies the CLI's configuration.
       ...secrets, NODE_ENV: 'production', DATABASE_URL: db.url, HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1', LOG_LEVEL: 'info',
+      // Plain HTTP on loopback, as production behind a TLS proxy would see it; TLS is not measured.
+      ALLOW_INSECURE_ISSUER: 'true',
       // The limiters still run on every request (their cost is measured), but the benchmark's
       // one client and one address must not be refused: refusals are not throughput.
       RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000', RATE_LIMIT_LOGIN_PER_IP: '1000000000',

@@ -73,6 +73,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const origin = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, PORT: String(port), HOST: '127.0.0.1', ISSUER: origin,
+    ALLOW_INSECURE_ISSUER: 'true', // plain HTTP on loopback: TLS is not what the soak measures
     COOKIE_KEYS: randomBytes(32).toString('base64url'), KEYS_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'), LOG_LEVEL: 'warn', METRICS_TOKEN, DEVICE_POLL_INTERVAL: '1',
     // The limits run on every request (their cost is part of the load) but must not refuse it.

@@ -14,6 +14,7 @@ import type { Clock } from './cache/max-age.ts';
 import { createQueries } from './db/queries/index.ts';
 import type { KeySet } from './keys/key-store.ts';
 import type { Logger } from './logging/logger.ts';
+import { clientAddressBoundary, trustedProxies } from './middleware/client-address.ts';
 import { errorHandler } from './middleware/error-handler.ts';
 import { memoizedDocuments } from './middleware/memoized-documents.ts';
 import { pinRequestOrigin } from './middleware/issuer-origin.ts';
@@ -104,7 +105,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   const build = (keys: KeySet) => {
     const provider = createProvider({
       issuer: config.issuer,
-      trustProxy: config.trustProxy,
+      behindProxies: config.trustedProxies.length > 0,
       cookieKeys: config.cookieKeys,
       clientSecretPepper: config.clientSecretPepper,
       keys,
@@ -129,7 +130,9 @@ export function createApp(deps: AppDeps): TesseraApp {
   let current = build(deps.keys);
 
   const app = new Koa();
-  app.proxy = config.trustProxy;
+  // Koa reads X-Forwarded-* only with app.proxy; clientAddressBoundary removes them from every
+  // request whose peer is not a trusted proxy, and sets ctx.ip itself.
+  app.proxy = config.trustedProxies.length > 0;
   // Every URL the provider publishes or checks is the issuer's, whatever Host or X-Forwarded-* say.
   pinRequestOrigin(app, { issuer: config.issuer, mtlsEndpointBase: config.security.mtls?.endpointBase });
   // The mounted provider runs on this app's context, so its signed cookies are signed with this
@@ -163,6 +166,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: recordLogin(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
   });
+  // First: everything after it (logs, limits, audit, mTLS) sees only what a trusted proxy said.
+  app.use(clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }));
   app.use(requestContext(logger));
   app.use(httpMetrics(metrics));
   app.use(errorHandler(config.brand));

@@ -11,6 +11,7 @@ import type { Logger } from './logging/logger.ts';
 import { startEmbeddedDatabase } from './db/open.ts';
 import { answerClusterMetricsRequests } from './metrics/cluster-metrics.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { applyLimits, CONNECTIONS_CHECKING_INTERVAL_MS } from './server.ts';
 
 // A worker that keeps dying is restarted no faster than this, so a broken deployment does not
 // spin a core on restarts.
@@ -32,7 +33,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   if (config.metrics.port !== undefined) {
     const app = new Koa();
     app.use(metricsRoutes(() => aggregator.clusterMetrics(), undefined).routes());
-    await new Promise<void>((resolve) => createServer(app.callback()).listen(config.metrics.port, config.host, resolve));
+    const server = applyLimits(createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, app.callback()), config);
+    await new Promise<void>((resolve) => server.listen(config.metrics.port, config.metrics.host, resolve));
   }
 
   let stopping = false;

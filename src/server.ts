@@ -24,6 +24,10 @@ import type { Logger } from './logging/logger.ts';
 // How long in-flight requests get to finish on shutdown before connections are cut; below the
 // 30 s that Docker and Kubernetes wait between SIGTERM and SIGKILL.
 const DRAIN_TIMEOUT_MS = 20_000;
+// How often Node checks headersTimeout and requestTimeout. Its default, 30 s, let a connection
+// that never finished its headers live up to 30 s past a 60 s headersTimeout (~79 s measured);
+// checking every second costs one walk over the open connections per second.
+export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
 export interface RunningTessera {
   url: string;
@@ -66,8 +70,10 @@ export async function startTessera(config: Config, logger: Logger, options: Star
     if (config.metrics.port !== undefined && !options.clusterWorker) {
       const metricsApp = new Koa();
       metricsApp.use(metricsRoutes(() => tessera.metrics.registry.metrics(), undefined).routes());
-      metricsServer = createServer(metricsApp.callback());
-      await listen(metricsServer, config.metrics.port, config.host);
+      metricsServer = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, metricsApp.callback());
+      applyLimits(metricsServer, config);
+      // Unauthenticated, so loopback unless METRICS_HOST widens it (not HOST: that is public).
+      await listen(metricsServer, config.metrics.port, config.metrics.host);
     }
     const watcher = watchKeys({
       notifications, queries: queries.signingKeys, policy, initial: keys,
@@ -111,14 +117,31 @@ export async function startTessera(config: Config, logger: Logger, options: Star
  */
 function createListener(config: Config, handler: ReturnType<Koa['callback']>): Server {
   const { tls } = config.security;
-  if (!tls) return createServer(handler);
-  return createHttpsServer({
-    cert: tls.cert,
-    key: tls.key,
-    ...(tls.clientCa ? { ca: tls.clientCa } : {}),
-    requestCert: true,
-    rejectUnauthorized: false,
-  }, handler) as unknown as Server;
+  const http = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
+  const server = tls
+    ? createHttpsServer({
+      ...http,
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.clientCa ? { ca: tls.clientCa } : {}),
+      requestCert: true,
+      rejectUnauthorized: false,
+    }, handler) as unknown as Server
+    : createServer(http, handler);
+  return applyLimits(server, config);
+}
+
+/**
+ * A client that sends its headers (or body) slowly, or opens connections and sends nothing, is
+ * cut off after HTTP_HEADERS_TIMEOUT / HTTP_REQUEST_TIMEOUT; beyond HTTP_MAX_CONNECTIONS open
+ * connections new ones are closed at once, so such clients cannot use up memory and descriptors.
+ */
+export function applyLimits(server: Server, config: Pick<Config, 'http'>): Server {
+  server.headersTimeout = config.http.headersTimeoutMs;
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  server.maxConnections = config.http.maxConnections;
+  return server;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -19,13 +19,16 @@ export interface Config {
   workers: number;
   dataDir: string;
   migrateOnStart: boolean;
-  trustProxy: boolean;
+  /** Addresses and CIDR networks of the reverse proxies whose forwarded headers are believed. */
+  trustedProxies: string[];
   logLevel: string;
   brand: { name: string; logoUrl: string | undefined };
   sessionTtl: number;
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
-  metrics: { port: number | undefined; token: string | undefined };
+  metrics: { port: number | undefined; host: string; token: string | undefined };
+  /** The listener's limits, in milliseconds, and open connections per process. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
   keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number; extraAlgs: ('ES256' | 'EdDSA')[] };
@@ -78,6 +81,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   if (production) {
     const problems = missing.map((name) => `${name}: required when NODE_ENV=production`);
     if (!raw.ISSUER) problems.push('ISSUER: required when NODE_ENV=production');
+    // Over plain HTTP cookies are not Secure and no HSTS is sent: a deliberate choice only.
+    else if (raw.ISSUER.startsWith('http:') && !raw.ALLOW_INSECURE_ISSUER) problems.push('ISSUER: must be https when NODE_ENV=production (ALLOW_INSECURE_ISSUER=true allows http)');
     if (!raw.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
     if (problems.length) throw new ConfigError(problems);
   } else if (missing.length) {
@@ -88,6 +93,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     notices.push(`${dev.created ? 'generated' : 'using'} development secrets for ${missing.join(', ')} in ${dev.path}`);
   }
 
+  const listenerProblems = proxyProblems(raw);
+  if (raw.HTTP_HEADERS_TIMEOUT > raw.HTTP_REQUEST_TIMEOUT) listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
+  if (listenerProblems.length) throw new ConfigError(listenerProblems);
   const security = securityConfig(raw, cookieKeys!);
 
   return {
@@ -100,7 +108,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,
     migrateOnStart: raw.MIGRATE_ON_START,
-    trustProxy: raw.TRUST_PROXY,
+    trustedProxies: raw.TRUSTED_PROXIES,
     logLevel: raw.LOG_LEVEL,
     brand: { name: raw.PRODUCT_NAME, logoUrl: raw.PRODUCT_LOGO_URL },
     sessionTtl: raw.SESSION_TTL,
@@ -109,7 +117,13 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
-    metrics: { port: raw.METRICS_PORT, token: raw.METRICS_TOKEN },
+    metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST, token: raw.METRICS_TOKEN },
+    http: {
+      headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT * 1000,
+      requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT * 1000,
+      keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
+      maxConnections: raw.HTTP_MAX_CONNECTIONS,
+    },
     rateLimits: { tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE, loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP, loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES },
     cleanupInterval: raw.CLEANUP_INTERVAL,
     keys: {
@@ -129,13 +143,22 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   };
 }
 
+function proxyProblems(raw: ReturnType<typeof parseEnv>): string[] {
+  const problems: string[] = [];
+  // TRUST_PROXY=true believed the left-most X-Forwarded-For entry, which the client writes.
+  if (raw.TRUST_PROXY !== undefined) problems.push('TRUST_PROXY: no longer supported; set TRUSTED_PROXIES to the addresses of your proxies (e.g. TRUSTED_PROXIES=10.0.0.0/8)');
+  if (raw.TRUSTED_PROXIES.some((entry) => entry.endsWith('/0'))) problems.push('TRUSTED_PROXIES: a /0 network would trust every sender');
+  return problems;
+}
+
 function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]): SecurityConfig {
   const problems: string[] = [];
   if (!!raw.TLS_CERT_FILE !== !!raw.TLS_KEY_FILE) problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both or neither');
   // A client-certificate header is a credential: anyone who can reach Tessera directly could set
   // it, so it is believed only from a proxy that is trusted to overwrite it.
-  if (raw.MTLS_CERT_HEADER && !raw.TRUST_PROXY) problems.push('MTLS_CERT_HEADER: needs TRUST_PROXY=true (only a trusted proxy may set it)');
-  const certificates = !!(raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || !!(raw.MTLS_CERT_HEADER && raw.TRUST_PROXY);
+  const behindProxies = raw.TRUSTED_PROXIES.length > 0;
+  if (raw.MTLS_CERT_HEADER && !behindProxies) problems.push('MTLS_CERT_HEADER: needs TRUSTED_PROXIES (only a trusted proxy may set it)');
+  const certificates = !!(raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || !!(raw.MTLS_CERT_HEADER && behindProxies);
   if (raw.TLS_CLIENT_CA_FILE && !certificates) problems.push('TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
   if (raw.MTLS_ENDPOINT_BASE && !certificates) problems.push('MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
   if (raw.DEV_ALLOW_LOOPBACK_JWKS_URI && raw.NODE_ENV === 'production') problems.push('DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production');
@@ -160,7 +183,7 @@ function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]):
       ? { cert: readPemFile(raw.TLS_CERT_FILE, 'TLS_CERT_FILE'), key: readPemFile(raw.TLS_KEY_FILE, 'TLS_KEY_FILE'), clientCa }
       : undefined,
     mtls: certificates
-      ? { certHeader: raw.TRUST_PROXY ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined, clientCa, endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, '') }
+      ? { certHeader: behindProxies ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined, clientCa, endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, '') }
       : undefined,
   };
 }

@@ -1,5 +1,6 @@
 // The one place that reads process.env. Configuration is parsed once at start; a bad
 // variable stops the process with its *name* and what is wrong, never its value.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const base64urlKey = z
@@ -13,6 +14,14 @@ const booleanish = z
 
 const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
+// An address or a CIDR network: `127.0.0.1`, `10.0.0.0/8`, `fd00::/8`.
+const addressOrNetwork = z.string().refine((entry) => {
+  const [address, prefix, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (!family || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}, 'each entry must be an IP address or a CIDR network (10.0.0.0/8)');
+
 const schema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -25,7 +34,15 @@ const schema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().min(1).default('.tessera'),
   MIGRATE_ON_START: booleanish.default(true),
-  TRUST_PROXY: booleanish.default(false),
+  // The addresses (or CIDR networks) of the reverse proxies in front of Tessera. Only from a
+  // peer in this list are X-Forwarded-For/-Proto/-Host and MTLS_CERT_HEADER believed; the client
+  // address is the right-most X-Forwarded-For entry that is not one of them.
+  TRUSTED_PROXIES: commaList.pipe(z.array(addressOrNetwork)).default([]),
+  // Replaced by TRUSTED_PROXIES (it trusted every sender's X-Forwarded-For): refused in config.ts.
+  TRUST_PROXY: z.string().optional(),
+  // NODE_ENV=production refuses an http:// ISSUER (cookies without Secure, no HSTS) unless this
+  // says that plain HTTP is meant (a closed test network).
+  ALLOW_INSECURE_ISSUER: booleanish.default(false),
   PRODUCT_NAME: z.string().min(1).max(60).default('Tessera'),
   PRODUCT_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
   // Sign-in sessions and refresh tokens, in seconds.
@@ -48,7 +65,21 @@ const schema = z.object({
   // Operations. Metrics: on their own port (for an internal network), and/or on the main port
   // behind a bearer token; with neither, /metrics is off.
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  // METRICS_PORT's listener is unauthenticated, so it listens on loopback unless told otherwise.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(16, 'needs at least 16 characters').optional(),
+  // The HTTP listener's limits (server.ts), against clients that hold connections open slowly.
+  // Headers, in seconds: a client sends them in one round trip, so 10 s allows a very slow link
+  // (Node's default, 60 s, held such clients ~79 s). The whole request: the largest body read is
+  // oidc-provider's 56 KiB, which 30 s carries at 2 KB/s. Idle keep-alive: Node's default 5 s
+  // (behind a load balancer that reuses connections, set it above the balancer's idle timeout).
+  // Open connections per process: an idle one costs a descriptor and some KiB, so 10 000 bounds
+  // memory and stays below the usual 65 536 descriptors, far above what proxies and clients of
+  // one authorization server keep open.
+  HTTP_HEADERS_TIMEOUT: z.coerce.number().int().min(1).max(300).default(10),
+  HTTP_REQUEST_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
+  HTTP_KEEP_ALIVE_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(5),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(10_000),
   // Rate limits: token requests per client per minute; sign-in attempts per IP per 15 minutes;
   // failed sign-ins for one account from one IP before that pair is locked for 15 minutes.
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
@@ -68,7 +99,7 @@ const schema = z.object({
   // TLS and mutual TLS (RFC 8705). With TLS_CERT_FILE and TLS_KEY_FILE the listener is HTTPS and
   // asks for (but does not demand) client certificates; TLS_CLIENT_CA_FILE holds the CAs that
   // tls_client_auth certificates must chain to. Behind a proxy, MTLS_CERT_HEADER names the header
-  // carrying the proxy-verified certificate (URL-encoded PEM), honoured only with TRUST_PROXY.
+  // carrying the proxy-verified certificate (URL-encoded PEM), honoured only from TRUSTED_PROXIES.
   // MTLS_ENDPOINT_BASE advertises mtls_endpoint_aliases (RFC 8705 §5) under that base URL.
   // oidc-provider refuses to fetch a client's jwks_uri from loopback and private addresses (SSRF);
   // for development, clients on the same machine may be allowed. Refused in production.

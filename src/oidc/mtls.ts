@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { isFromTrustedProxy } from '../middleware/client-address.ts';
 
 export interface MtlsHelpers {
   getCertificate(ctx: KoaContextWithOIDC): X509Certificate | undefined;
@@ -34,9 +35,11 @@ export function mtlsHelpers(options: { certHeader: string | undefined; clientCa:
     if (socket.encrypted && typeof socket.getPeerX509Certificate === 'function') {
       return socket.getPeerX509Certificate() ?? undefined;
     }
-    // Behind a proxy: config.ts accepts the header only with TRUST_PROXY, and the proxy must
-    // overwrite it on every request (README, nginx example) so that no client can set it.
-    const header = options.certHeader && ctx.get(options.certHeader);
+    // Behind a proxy: only from a peer in TRUSTED_PROXIES (from others the header is removed
+    // before it gets here, and ignored if it was not), and the proxy must overwrite it on every
+    // request (README, nginx example) so that no client can set it through the proxy.
+    if (!options.certHeader || !isFromTrustedProxy(ctx.req)) return undefined;
+    const header = ctx.get(options.certHeader);
     if (!header) return undefined;
     try {
       return new X509Certificate(decodeURIComponent(header));

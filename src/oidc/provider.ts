@@ -23,7 +23,8 @@ import { resourceServerFeature } from './resource-servers.ts';
 
 export interface ProviderDeps {
   issuer: string;
-  trustProxy: boolean;
+  /** TRUSTED_PROXIES is set: see app.ts for why app.proxy may then be on. */
+  behindProxies: boolean;
   cookieKeys: string[];
   clientSecretPepper: Buffer;
   keys: KeySet;
@@ -79,7 +80,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
   }));
-  provider.proxy = deps.trustProxy;
+  provider.proxy = deps.behindProxies;
   if (security.tokenExchange && deps.tokenExchange) {
     provider.registerGrantType(tokenExchange.grantType, tokenExchange.tokenExchangeHandler(deps.tokenExchange) as never, tokenExchange.parameters);
   }

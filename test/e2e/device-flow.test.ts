@@ -130,7 +130,7 @@ describe('device authorization grant', () => {
   });
 
   it('limits code entries per client IP', async () => {
-    const limited = await startTestServer({ DEVICE_CODE_ATTEMPTS: '3', TRUST_PROXY: 'true' });
+    const limited = await startTestServer({ DEVICE_CODE_ATTEMPTS: '3', TRUSTED_PROXIES: '127.0.0.1' });
     try {
       const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
       const page = await fetch(`${limited.issuer}/device`);

@@ -173,13 +173,13 @@ describe('behind a TLS-terminating proxy (MTLS_CERT_HEADER)', () => {
   const escaped = (pem: string) => encodeURIComponent(pem);
 
   beforeAll(async () => {
-    proxied = await startTestServer({ TRUST_PROXY: 'true', MTLS_CERT_HEADER: HEADER, TLS_CLIENT_CA_FILE: file('ca.pem') });
+    proxied = await startTestServer({ TRUSTED_PROXIES: '127.0.0.1', MTLS_CERT_HEADER: HEADER, TLS_CLIENT_CA_FILE: file('ca.pem') });
   });
   afterAll(() => proxied?.close());
 
-  it('is refused as configuration without TRUST_PROXY: only a trusted proxy may set the header', () => {
+  it('is refused as configuration without TRUSTED_PROXIES: only a trusted proxy may set the header', () => {
     expect(() => loadConfig(testEnv({ MTLS_CERT_HEADER: HEADER }))).toThrowError(ConfigError);
-    expect(() => loadConfig(testEnv({ MTLS_CERT_HEADER: HEADER }))).toThrowError(/MTLS_CERT_HEADER: needs TRUST_PROXY=true/);
+    expect(() => loadConfig(testEnv({ MTLS_CERT_HEADER: HEADER }))).toThrowError(/MTLS_CERT_HEADER: needs TRUSTED_PROXIES/);
   });
 
   it('a certificate-bound userinfo token works only with its certificate', async () => {

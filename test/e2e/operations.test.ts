@@ -146,7 +146,7 @@ describe('rate limits', () => {
   it('limit a client at the token endpoint across two server processes, with 429 and Retry-After', async () => {
     const replica = async () => {
       const port = await freePort();
-      return startServerProcess({ ...testEnv(), RATE_LIMIT_TOKEN_PER_MINUTE: '3', TRUST_PROXY: 'true', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}` }, `http://127.0.0.1:${port}`);
+      return startServerProcess({ ...testEnv(), RATE_LIMIT_TOKEN_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.1', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}` }, `http://127.0.0.1:${port}`);
     };
     const [a, b] = await Promise.all([replica(), replica()]);
     try {
@@ -181,7 +181,7 @@ describe('rate limits', () => {
   });
 
   it('lock an account after repeated failures from one address, for a while, and not from elsewhere', async () => {
-    const limited = await startTestServer({ RATE_LIMIT_LOGIN_FAILURES: '2', TRUST_PROXY: 'true' });
+    const limited = await startTestServer({ RATE_LIMIT_LOGIN_FAILURES: '2', TRUSTED_PROXIES: '127.0.0.1' });
     try {
       const email = `${randomId('locked')}@example.test`;
       await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: 'correct horse battery' });

@@ -19,7 +19,7 @@ let server: TestServer;
 let shared: App;
 
 beforeAll(async () => {
-  [server, shared] = await Promise.all([startTestServer({ TRUST_PROXY: 'true' }), newApp()]);
+  [server, shared] = await Promise.all([startTestServer({ TRUSTED_PROXIES: '127.0.0.1' }), newApp()]);
 }, 60_000);
 afterAll(() => server?.close());
 
@@ -300,7 +300,7 @@ describe('cookies', () => {
   });
 
   it('are Secure too behind a TLS-terminating proxy with an https issuer', async () => {
-    const tls = await startTestServer({ ISSUER: 'https://tessera.example.test', TRUST_PROXY: 'true' });
+    const tls = await startTestServer({ ISSUER: 'https://tessera.example.test', TRUSTED_PROXIES: '127.0.0.1' });
     try {
       const app = shared;
       const seen = await cookiesOfASignIn(tls.url, app, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'tessera.example.test' });

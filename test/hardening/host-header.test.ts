@@ -51,13 +51,13 @@ function urlsIn(document: Record<string, unknown>): string[] {
 // The first request after start, each way a request can name a host or scheme of its own.
 const POISONS: { name: string; env: Record<string, string>; target: (path: string) => string; headers: Record<string, string> }[] = [
   { name: 'Host: evil.test', env: {}, target: (p) => p, headers: { host: 'evil.test' } },
-  { name: 'Host: evil.test with TRUST_PROXY', env: { TRUST_PROXY: 'true' }, target: (p) => p, headers: { host: 'evil.test' } },
+  { name: 'Host: evil.test from a trusted proxy', env: { TRUSTED_PROXIES: '127.0.0.1' }, target: (p) => p, headers: { host: 'evil.test' } },
   {
-    name: 'X-Forwarded-Host and X-Forwarded-Proto with TRUST_PROXY', env: { TRUST_PROXY: 'true' }, target: (p) => p,
+    name: 'X-Forwarded-Host and X-Forwarded-Proto from a trusted proxy', env: { TRUSTED_PROXIES: '127.0.0.1' }, target: (p) => p,
     headers: { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
   },
   {
-    name: 'X-Forwarded-Host and X-Forwarded-Proto without TRUST_PROXY', env: {}, target: (p) => p,
+    name: 'X-Forwarded-Host and X-Forwarded-Proto from an untrusted peer', env: {}, target: (p) => p,
     headers: { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
   },
   { name: 'an absolute-form request target (RFC 9112 §3.2.2)', env: {}, target: (p) => `http://evil.test${p}`, headers: {} },
@@ -91,7 +91,7 @@ describe('discovery and the JWKS name only the issuer, whatever the first reques
     }
   });
 
-  it('behind a TLS-terminating proxy (https issuer, plain HTTP socket, no TRUST_PROXY) the URLs are https on the issuer\'s host', async () => {
+  it('behind a TLS-terminating proxy (https issuer, plain HTTP socket, no trusted proxy) the URLs are https on the issuer\'s host', async () => {
     const server = await startTestServer({ ISSUER: 'https://tessera.example.test' });
     try {
       const variants: Record<string, string>[] = [{ host: 'tessera.example.test' }, { host: 'evil.test', 'x-forwarded-proto': 'http' }, {}];
@@ -126,7 +126,7 @@ describe('what a request is checked against comes from the issuer', () => {
   let dir: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ TRUST_PROXY: 'true' });
+    server = await startTestServer({ TRUSTED_PROXIES: '127.0.0.1' });
     audience = `https://${randomId('ledger')}.example.test`;
     await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'ledger:read']);
     dir = mkdtempSync(join(tmpdir(), 'tessera-host-'));

@@ -29,7 +29,7 @@ beforeAll(async () => {
   // The limits would (rightly) start answering 429 to this many requests from one address, and
   // hide what the endpoints do with the input behind them.
   server = await startTestServer({
-    TRUST_PROXY: 'true', RATE_LIMIT_TOKEN_PER_MINUTE: '1000000', RATE_LIMIT_LOGIN_PER_IP: '1000000', RATE_LIMIT_LOGIN_FAILURES: '1000000', DEVICE_CODE_ATTEMPTS: '1000',
+    TRUSTED_PROXIES: '127.0.0.1', RATE_LIMIT_TOKEN_PER_MINUTE: '1000000', RATE_LIMIT_LOGIN_PER_IP: '1000000', RATE_LIMIT_LOGIN_FAILURES: '1000000', DEVICE_CODE_ATTEMPTS: '1000',
   });
   const audience = await createApi('hostile:read');
   const s = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'hostile:read']);

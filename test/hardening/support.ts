@@ -88,7 +88,7 @@ export function createClient(args: string[], databaseUrl?: string): Promise<Regi
 export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 /**
- * A client address of the file's own, for servers started with TRUST_PROXY: the sign-in limits
+ * A client address of the file's own, for servers started with TRUSTED_PROXIES=127.0.0.1: the sign-in limits
  * count per address in the shared database, and test files that sign in many times must not
  * spend the budget of the others, which all come from 127.0.0.1. (198.18.0.0/15 is for tests.)
  */
