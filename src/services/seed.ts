@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { InvalidInput } from '../errors.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
-import { TLS_SUBJECT_PROPERTIES, usesSecret, type ClientService } from './clients.ts';
+import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
+import { usesSecret } from './client-validation.ts';
+import type { ClientService } from './clients.ts';
 import type { UserService } from './users.ts';
 
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
@@ -125,27 +127,8 @@ export async function applySeed(
     if (!withSecret && secrets.has(client.client_id)) {
       throw new InvalidInput(`client ${client.client_id}: a ${isPublic ? 'public' : client.token_endpoint_auth_method} client has no client_secret`);
     }
-    const subjects = TLS_SUBJECT_PROPERTIES.filter((p) => client[p] !== undefined);
-    if (subjects.length > 1) throw new InvalidInput(`client ${client.client_id}: give one tls_client_auth_* subject`);
-    report.clients[client.client_id] = await deps.clients.apply({
-      id: client.client_id,
-      name: client.name,
-      grantTypes: client.grant_types,
-      public: isPublic,
-      authMethod: isPublic ? undefined : client.token_endpoint_auth_method,
-      redirectUris: client.redirect_uris,
-      postLogoutRedirectUris: client.post_logout_redirect_uris,
-      scope: client.scope,
-      apis: client.apis,
-      serves: client.serves,
-      firstParty: client.first_party,
-      jwks: client.jwks,
-      jwksUri: client.jwks_uri,
-      tlsSubject: subjects[0] && { property: subjects[0], value: client[subjects[0]]! },
-      dpopBound: client.dpop_bound_access_tokens,
-      certBound: client.tls_client_certificate_bound_access_tokens,
-      requirePar: client.require_pushed_authorization_requests,
-    }, secrets.get(client.client_id));
+    const input = inputFromMetadata(client) as ClientInput & { id: string };
+    report.clients[client.client_id] = await deps.clients.apply(input, secrets.get(client.client_id));
     if (client.token_exchange !== undefined && await deps.clients.setExchangeTargets(client.client_id, client.token_exchange)
       && report.clients[client.client_id] === 'unchanged') {
       report.clients[client.client_id] = 'updated';
