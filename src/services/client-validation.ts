@@ -65,6 +65,12 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
   if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
     throw new InvalidInput('a public client cannot use client_credentials: it has no secret to authenticate with');
   }
+  // Serving an API lets the client introspect the API's tokens (RFC 7662 §2.1 wants the caller
+  // authenticated); a public client proves only its client_id, which anyone may know. The
+  // database refuses it too (migration public_clients_serve_no_api).
+  if (authMethod === 'none' && (input.serves ?? []).length > 0) {
+    throw new InvalidInput('a public client cannot serve an API: it has no credentials, so anyone who knows its client_id could introspect the API\'s tokens');
+  }
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code') && !grantTypes.includes(DEVICE_CODE_GRANT)) {
     throw new InvalidInput('refresh_token needs authorization_code or device_code: refresh tokens come from those grants');
   }

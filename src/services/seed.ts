@@ -6,7 +6,7 @@ import { InvalidInput } from '../errors.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
 import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
-import { usesSecret } from './client-validation.ts';
+import { checkClientSettings, usesSecret } from './client-validation.ts';
 import type { ClientService } from './clients.ts';
 import type { UserService } from './users.ts';
 
@@ -113,6 +113,9 @@ export async function applySeed(
     }
     secrets.set(client.client_id, { hash: hashSecret(value, deps.pepper), hint: value.slice(-4) });
   }
+  // Check every client's settings before writing anything, so that a refused client leaves the
+  // file unapplied rather than half-applied.
+  const inputs = new Map(seed.clients.map((client) => [client.client_id, checkedInput(client)]));
   for (const api of seed.apis) {
     report.apis[api.audience] = await deps.apis.apply({
       audience: api.audience, name: api.name, scope: api.scopes, accessTokenTtl: api.access_token_ttl,
@@ -127,8 +130,7 @@ export async function applySeed(
     if (!withSecret && secrets.has(client.client_id)) {
       throw new InvalidInput(`client ${client.client_id}: a ${isPublic ? 'public' : client.token_endpoint_auth_method} client has no client_secret`);
     }
-    const input = inputFromMetadata(client) as ClientInput & { id: string };
-    report.clients[client.client_id] = await deps.clients.apply(input, secrets.get(client.client_id));
+    report.clients[client.client_id] = await deps.clients.apply(inputs.get(client.client_id)!, secrets.get(client.client_id));
     if (client.token_exchange !== undefined && await deps.clients.setExchangeTargets(client.client_id, client.token_exchange)
       && report.clients[client.client_id] === 'unchanged') {
       report.clients[client.client_id] = 'updated';
@@ -146,4 +148,16 @@ export async function applySeed(
     });
   }
   return report;
+}
+
+/** The client's settings as the service takes them, checked as far as they can be before the APIs exist. */
+function checkedInput(client: SeedFile['clients'][number]): ClientInput & { id: string } {
+  try {
+    const input = inputFromMetadata(client) as ClientInput & { id: string };
+    checkClientSettings(input);
+    return input;
+  } catch (err) {
+    if (err instanceof InvalidInput) throw new InvalidInput(`client ${client.client_id}: ${err.message}`);
+    throw err;
+  }
 }

@@ -44,6 +44,8 @@ describe('validateClient', () => {
     expect(refusal(() => validateClient({ ...service, name: '  ' }, known))).toBe('a client needs a name');
     expect(refusal(() => validateClient({ ...service, public: true }, known)))
       .toBe('a public client cannot use client_credentials: it has no secret to authenticate with');
+    expect(refusal(() => validateClient({ ...webApp, public: true, serves: [audience] }, known)))
+      .toBe('a public client cannot serve an API: it has no credentials, so anyone who knows its client_id could introspect the API\'s tokens');
     expect(refusal(() => validateClient({ ...service, grantTypes: ['client_credentials', 'refresh_token'] }, known)))
       .toBe('refresh_token needs authorization_code or device_code: refresh tokens come from those grants');
   });
