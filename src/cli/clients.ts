@@ -35,8 +35,8 @@ function clientOptions(command: Command): Command {
 }
 
 /**
- * The options as client metadata: each option is named after the metadata it sets (--serves is
- * serves, --tls-san-dns is tls_client_auth_san_dns), and client-metadata.ts maps the rest.
+ * The options under their client-metadata names, the names a seed file uses; client-metadata.ts
+ * turns both into the service's input, so the two cannot drift apart.
  */
 function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
   return {
