@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInput } from '../errors.ts';
-import { TLS_SUBJECT_PROPERTIES, type ClientInput, type ClientView } from '../services/clients.ts';
+import { type ClientInput, type ClientMetadata, inputFromMetadata } from '../services/client-metadata.ts';
+import type { ClientView } from '../services/client-view.ts';
 import type { Run } from './context.ts';
 import { parseDuration } from './output.ts';
 
@@ -33,42 +34,43 @@ function clientOptions(command: Command): Command {
     .option('--id-token-alg <alg>', 'sign this client\'s ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)');
 }
 
-function inputFrom(opts: Record<string, unknown>): Partial<ClientInput> {
+/**
+ * The options under their client-metadata names, the names a seed file uses; client-metadata.ts
+ * turns both into the service's input, so the two cannot drift apart.
+ */
+function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
   return {
+    client_id: opts.id as string | undefined,
     name: opts.name as string | undefined,
-    grantTypes: opts.grantTypes as string[] | undefined,
+    grant_types: opts.grantTypes as string[] | undefined,
+    public: opts.public as boolean | undefined,
+    token_endpoint_auth_method: opts.authMethod as string | undefined,
     apis: opts.api as string[] | undefined,
     scope: opts.scope as string | undefined,
-    redirectUris: opts.redirectUri as string[] | undefined,
-    postLogoutRedirectUris: opts.postLogoutRedirectUri as string[] | undefined,
+    redirect_uris: opts.redirectUri as string[] | undefined,
+    post_logout_redirect_uris: opts.postLogoutRedirectUri as string[] | undefined,
     serves: opts.serves as string[] | undefined,
-    authMethod: opts.authMethod as string | undefined,
-    firstParty: opts.firstParty as boolean | undefined,
-    idTokenAlg: opts.idTokenAlg as string | undefined,
+    first_party: opts.firstParty as boolean | undefined,
+    id_token_signed_response_alg: opts.idTokenAlg as string | undefined,
     jwks: opts.jwksFile ? readJwks(opts.jwksFile as string) : undefined,
-    jwksUri: opts.jwksUri as string | undefined,
-    tlsSubject: tlsSubject(opts),
-    dpopBound: opts.dpopBound as boolean | undefined,
-    certBound: opts.certBound as boolean | undefined,
-    requirePar: opts.requirePar as boolean | undefined,
+    jwks_uri: opts.jwksUri as string | undefined,
+    tls_client_auth_subject_dn: opts.tlsSubjectDn as string | undefined,
+    tls_client_auth_san_dns: opts.tlsSanDns as string | undefined,
+    tls_client_auth_san_uri: opts.tlsSanUri as string | undefined,
+    tls_client_auth_san_ip: opts.tlsSanIp as string | undefined,
+    tls_client_auth_san_email: opts.tlsSanEmail as string | undefined,
+    dpop_bound_access_tokens: opts.dpopBound as boolean | undefined,
+    tls_client_certificate_bound_access_tokens: opts.certBound as boolean | undefined,
+    require_pushed_authorization_requests: opts.requirePar as boolean | undefined,
   };
 }
 
-function readJwks(file: string): ClientInput['jwks'] {
+function readJwks(file: string): ClientMetadata['jwks'] {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ClientInput['jwks'];
+    return JSON.parse(readFileSync(file, 'utf8')) as ClientMetadata['jwks'];
   } catch {
     throw new InvalidInput(`cannot read a JSON JWKS from ${file}`);
   }
-}
-
-function tlsSubject(opts: Record<string, unknown>): ClientInput['tlsSubject'] {
-  const given = TLS_SUBJECT_PROPERTIES.flatMap((property) => {
-    const option = property.replace('tls_client_auth_', 'tls_').replace(/_(.)/g, (_m, c: string) => c.toUpperCase());
-    return typeof opts[option] === 'string' ? [{ property, value: opts[option] as string }] : [];
-  });
-  if (given.length > 1) throw new InvalidInput('give one certificate subject (--tls-subject-dn or one --tls-san-* option)');
-  return given[0];
 }
 
 export function registerClientCommands(program: Command, run: Run): void {
@@ -80,11 +82,7 @@ export function registerClientCommands(program: Command, run: Run): void {
     .action((opts) => run(async ({ clients: service }, out) => {
       if (!opts.name) throw new InvalidInput('--name is required');
       if (!opts.grantTypes) throw new InvalidInput('--grant-types is required');
-      const { client, clientSecret } = await service.create({
-        ...inputFrom(opts),
-        id: opts.id,
-        public: opts.public === true,
-      } as ClientInput);
+      const { client, clientSecret } = await service.create(inputFromMetadata(metadataFromOptions(opts)) as ClientInput);
       out.result({ ...client, ...(clientSecret ? { client_secret: clientSecret } : undefined) }, () => [
         `created client ${client.name}`,
         `client_id:     ${client.client_id}`,
@@ -105,7 +103,7 @@ export function registerClientCommands(program: Command, run: Run): void {
 
   clientOptions(clients.command('update').description('change a client; list options replace the whole list').argument('<client_id>'))
     .action((id: string, opts) => run(async ({ clients: service }, out) => {
-      const client = await service.update(id, inputFrom(opts));
+      const client = await service.update(id, inputFromMetadata(metadataFromOptions(opts)));
       out.result(client, () => `updated client ${id}\n${describe(client)}`);
     }));
 

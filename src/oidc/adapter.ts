@@ -6,6 +6,7 @@ import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provid
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
+import { providerMetadata } from '../services/client-metadata.ts';
 
 // oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
 // but Tessera stores only hashes and compares through Client#compareClientSecret (see
@@ -125,17 +126,9 @@ export function createAdapterClass(deps: AdapterDeps) {
 async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string, confidentialGrantTypes: string[]): Promise<AdapterPayload | undefined> {
   const row = await clients.get(id);
   if (!row) return undefined;
-  const metadata = row.metadata as Record<string, unknown>;
   return {
-    ...metadata,
-    client_id: row.id,
-    client_name: row.name,
+    ...providerMetadata(row),
     grant_types: row.tokenEndpointAuthMethod === 'none' ? row.grantTypes : [...row.grantTypes, ...confidentialGrantTypes],
-    response_types: row.responseTypes,
-    redirect_uris: row.redirectUris,
-    post_logout_redirect_uris: row.postLogoutRedirectUris,
-    token_endpoint_auth_method: row.tokenEndpointAuthMethod,
-    ...(row.scope ? { scope: row.scope } : undefined),
     // Keys and certificates (private_key_jwt, tls_client_auth) need no secret; the stand-in
     // would only make such a client look as if it had one.
     ...(SECRET_AUTH_METHODS.has(row.tokenEndpointAuthMethod) ? { client_secret: SECRET_STAND_IN } : undefined),

@@ -17,31 +17,31 @@ export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 // A day at most: longer-lived bearer tokens defeat revocation by expiry.
 const MAX_ACCESS_TOKEN_TTL = 86_400;
 
-export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'system') {
-  function validate(input: ApiInput) {
-    let url: URL;
-    try {
-      url = new URL(input.audience);
-    } catch {
-      throw new InvalidInput('audience must be an absolute URI, e.g. https://api.example.com');
-    }
-    if (url.hash) throw new InvalidInput('audience must not contain a fragment (RFC 8707 §2)');
-    const ttl = input.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL;
-    if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_ACCESS_TOKEN_TTL) {
-      throw new InvalidInput(`access token lifetime must be a whole number of seconds from 60 to ${MAX_ACCESS_TOKEN_TTL}`);
-    }
-    return {
-      audience: input.audience,
-      name: input.name ?? null,
-      scopes: parseScopes(input.scope ?? '', { forApi: true }),
-      accessTokenTtl: ttl,
-    };
+/** An API's settings checked and normalised; pure, so unit tests cover every refusal. */
+export function validateApi(input: ApiInput) {
+  let url: URL;
+  try {
+    url = new URL(input.audience);
+  } catch {
+    throw new InvalidInput('audience must be an absolute URI, e.g. https://api.example.com');
   }
-
+  if (url.hash) throw new InvalidInput('audience must not contain a fragment (RFC 8707 §2)');
+  const ttl = input.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL;
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_ACCESS_TOKEN_TTL) {
+    throw new InvalidInput(`access token lifetime must be a whole number of seconds from 60 to ${MAX_ACCESS_TOKEN_TTL}`);
+  }
   return {
-    validate,
+    audience: input.audience,
+    name: input.name ?? null,
+    scopes: parseScopes(input.scope ?? '', { forApi: true }),
+    accessTokenTtl: ttl,
+  };
+}
+
+export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'system') {
+  return {
     async create(input: ApiInput) {
-      const data = validate(input);
+      const data = validateApi(input);
       if (await apis.findByAudience(data.audience)) throw new Conflict(`an API with audience ${data.audience} exists already`);
       const api = await apis.create(data);
       await audit.record({ type: 'api.created', actor, subject: data.audience });
@@ -55,7 +55,7 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
     },
     /** Creates or updates to match the input; returns what changed, for idempotent seeding. */
     async apply(input: ApiInput): Promise<'created' | 'updated' | 'unchanged'> {
-      const data = validate(input);
+      const data = validateApi(input);
       const existing = await apis.findByAudience(data.audience);
       if (!existing) {
         await apis.create(data);

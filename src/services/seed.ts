@@ -7,7 +7,9 @@ import { InvalidInput } from '../errors.ts';
 import type { Audit } from './audit.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
-import { TLS_SUBJECT_PROPERTIES, usesSecret, type ClientService } from './clients.ts';
+import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
+import { checkClientSettings, usesSecret } from './client-validation.ts';
+import type { ClientService } from './clients.ts';
 import type { UserService } from './users.ts';
 
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
@@ -122,6 +124,9 @@ export async function applySeed(
     }
     secrets.set(client.client_id, { hash: hashSecret(value, deps.pepper), hint: value.slice(-4) });
   }
+  // Check every client's settings before writing anything, so that a refused client leaves the
+  // file unapplied rather than half-applied.
+  const inputs = new Map(seed.clients.map((client) => [client.client_id, checkedInput(client)]));
   for (const api of seed.apis) {
     report.apis[api.audience] = await deps.apis.apply({
       audience: api.audience, name: api.name, scope: api.scopes, accessTokenTtl: api.access_token_ttl,
@@ -136,27 +141,7 @@ export async function applySeed(
     if (!withSecret && secrets.has(client.client_id)) {
       throw new InvalidInput(`client ${client.client_id}: a ${isPublic ? 'public' : client.token_endpoint_auth_method} client has no client_secret`);
     }
-    const subjects = TLS_SUBJECT_PROPERTIES.filter((p) => client[p] !== undefined);
-    if (subjects.length > 1) throw new InvalidInput(`client ${client.client_id}: give one tls_client_auth_* subject`);
-    report.clients[client.client_id] = await deps.clients.apply({
-      id: client.client_id,
-      name: client.name,
-      grantTypes: client.grant_types,
-      public: isPublic,
-      authMethod: isPublic ? undefined : client.token_endpoint_auth_method,
-      redirectUris: client.redirect_uris,
-      postLogoutRedirectUris: client.post_logout_redirect_uris,
-      scope: client.scope,
-      apis: client.apis,
-      serves: client.serves,
-      firstParty: client.first_party,
-      jwks: client.jwks,
-      jwksUri: client.jwks_uri,
-      tlsSubject: subjects[0] && { property: subjects[0], value: client[subjects[0]]! },
-      dpopBound: client.dpop_bound_access_tokens,
-      certBound: client.tls_client_certificate_bound_access_tokens,
-      requirePar: client.require_pushed_authorization_requests,
-    }, secrets.get(client.client_id));
+    report.clients[client.client_id] = await deps.clients.apply(inputs.get(client.client_id)!, secrets.get(client.client_id));
     if (report.clients[client.client_id] === 'created') {
       await deps.audit.record({ type: 'client.created', actor: deps.actor, subject: client.client_id, details: { grant_types: client.grant_types } });
     } else if (report.clients[client.client_id] === 'updated') {
@@ -179,4 +164,16 @@ export async function applySeed(
     });
   }
   return report;
+}
+
+/** The client's settings as the service takes them, checked as far as they can be before the APIs exist. */
+function checkedInput(client: SeedFile['clients'][number]): ClientInput & { id: string } {
+  try {
+    const input = inputFromMetadata(client) as ClientInput & { id: string };
+    checkClientSettings(input);
+    return input;
+  } catch (err) {
+    if (err instanceof InvalidInput) throw new InvalidInput(`client ${client.client_id}: ${err.message}`);
+    throw err;
+  }
 }
