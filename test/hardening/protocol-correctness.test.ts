@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newJar, get } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
-import { createApi, createClient } from './support.ts';
+import { basic, createApi, createClient } from './support.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -76,5 +76,47 @@ describe('the device endpoints answer every method without a 500', () => {
     const entered = await get(jar, `${server.issuer}/device`, { method: 'POST', headers: FORM, body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }) });
     expect(entered.status).toBe(400);
     expect(await entered.text()).toContain('That code is not right. Check it and try again.');
+  });
+});
+
+describe('missing client authentication is invalid_client (RFC 6749 §5.2)', () => {
+  const MISSING = { error: 'invalid_client', error_description: 'no client authentication mechanism provided' };
+  const challenge = (description: string) => `Basic realm="${server.issuer}", error="invalid_client", error_description="${description}"`;
+  const ENDPOINTS: [string, Record<string, string>][] = [
+    ['/token/introspection', { token: 'some-token' }],
+    ['/token/revocation', { token: 'some-token' }],
+    ['/device/auth', { scope: 'openid' }],
+    ['/request', { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }],
+    ['/token', { grant_type: 'client_credentials' }],
+    ['/token', { grant_type: 'authorization_code', code: 'some-code', redirect_uri: REDIRECT, code_verifier: 'a'.repeat(43) }],
+  ];
+
+  it.each(ENDPOINTS)('at %s without any credentials or client_id: 401 with WWW-Authenticate', async (path, fields) => {
+    const answer = await send(path, { method: 'POST', headers: FORM, body: new URLSearchParams(fields) });
+    expect(answer).toMatchObject({ status: 401, wwwAuthenticate: challenge(MISSING.error_description), body: MISSING });
+  });
+
+  it.each(ENDPOINTS)('at %s, a confidential client sending only its client_id: 401 with WWW-Authenticate', async (path, fields) => {
+    const answer = await send(path, { method: 'POST', headers: FORM, body: new URLSearchParams({ ...fields, client_id: confidential.client_id }) });
+    expect(answer).toMatchObject({
+      status: 401, wwwAuthenticate: challenge('client authentication failed'), body: { error: 'invalid_client', error_description: 'client authentication failed' },
+    });
+  });
+
+  it.each(ENDPOINTS)('at %s, a wrong secret (the control): 401 with WWW-Authenticate, as before', async (path, fields) => {
+    const answer = await send(path, { method: 'POST', headers: { ...FORM, authorization: basic(confidential.client_id, 'wrong') }, body: new URLSearchParams(fields) });
+    expect(answer).toMatchObject({
+      status: 401, wwwAuthenticate: challenge('client authentication failed'), body: { error: 'invalid_client', error_description: 'client authentication failed' },
+    });
+  });
+
+  it('a public client sending only its client_id is not missing authentication where that is allowed', async () => {
+    const id = { client_id: publicClient.client_id };
+    const device = await send('/device/auth', { method: 'POST', headers: FORM, body: new URLSearchParams({ ...id, scope: 'openid' }) });
+    expect(device.status).toBe(200);
+    const par = await send('/request', { method: 'POST', headers: FORM, body: new URLSearchParams({ ...id, ...ENDPOINTS[3]![1] }) });
+    expect(par.status).toBe(201);
+    const token = await send('/token', { method: 'POST', headers: FORM, body: new URLSearchParams({ ...id, ...ENDPOINTS[5]![1] }) });
+    expect(token).toMatchObject({ status: 400, wwwAuthenticate: null, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
   });
 });
