@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { createApp } from './app.ts';
+import { createApp, type TesseraApp } from './app.ts';
 import { scheduleCleanup } from './jobs/cleanup.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { auditTrail } from './services/audit.ts';
@@ -27,6 +27,8 @@ const DRAIN_TIMEOUT_MS = 20_000;
 export interface RunningTessera {
   url: string;
   db: Database;
+  /** The application being served (its routers and provider, for tests that sweep every route). */
+  tessera: TesseraApp;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function startTessera(config: Config, logger: Logger, options: { cl
     return {
       url,
       db,
+      tessera,
       async close() {
         cleanup.stop();
         await watcher.stop();
