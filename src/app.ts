@@ -32,7 +32,7 @@ import { interactionRoutes, type LoginAttempt } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { createLimiter, rateLimit, tokenRateLimit } from './middleware/rate-limit.ts';
 import { batchedQuota } from './rate-limit/batched-quota.ts';
-import { deviceAuthorizationInterval } from './oidc/device-authorization.ts';
+import { deviceAuthorizationInterval, deviceAuthorizationMethods } from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { MIGRATIONS_DIR } from './db/migrate.ts';
@@ -181,6 +181,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
+  app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   // Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1).
   app.use(rateLimit(

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { createApp } from './app.ts';
+import { createApp, type TesseraApp } from './app.ts';
 import { scheduleCleanup } from './jobs/cleanup.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { auditTrail } from './services/audit.ts';
@@ -34,6 +34,8 @@ export interface RunningTessera {
   db: Database;
   /** The change listener (db/notifications.ts). */
   notifications: Notifications;
+  /** The application being served (its routers and provider, for tests that sweep every route). */
+  tessera: TesseraApp;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export async function startTessera(config: Config, logger: Logger, options: Star
       url,
       db,
       notifications,
+      tessera,
       async close() {
         cleanup.stop();
         await watcher.stop();

@@ -11,3 +11,18 @@ export function deviceAuthorizationInterval(path: string, interval: number): Mid
     }
   };
 }
+
+// RFC 8628 §3.1: the device authorization endpoint takes POST (and OPTIONS, for CORS). Any other
+// method would reach oidc-provider's `/device/:uid` route, a browser's device resume with uid
+// "auth", which sends a client to the code-entry page meant for people. oidc-provider's router
+// matches paths case-insensitively and with or without one trailing slash; so does this.
+export function deviceAuthorizationMethods(path: string): Middleware {
+  const allowed = new Set(['POST', 'OPTIONS']);
+  return async function deviceAuthorizationMethods(ctx, next) {
+    if (allowed.has(ctx.method) || ctx.path.toLowerCase().replace(/(?<=.)\/$/, '') !== path.toLowerCase()) return next();
+    // RFC 9110 §15.5.6: a 405 names the methods the resource supports.
+    ctx.set('Allow', 'OPTIONS, POST');
+    ctx.status = 405;
+    ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint accepts only POST' };
+  };
+}

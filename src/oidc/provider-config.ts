@@ -165,23 +165,28 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         charset: 'base-20',
         mask: '****-****',
         userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error & { userCode?: string }) {
-          // A code entry without a live session (no cookie, or its session expired) is refused
-          // by oidc-provider, which then renders a new form whose xsrf lives in a session it
-          // never stored, and fails storing it (a TypeError, 500; oidc-provider 9.13). Such a
-          // browser starts over at the code-entry page, which makes a session of its own.
+          // A failure on Tessera's side (the database unavailable: 503) keeps its status, so
+          // that the browser and the monitoring see it for what it is; wrong codes are 400.
+          const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
+          // An error at a code-entry page (POST /device, GET /device/<uid>; any method) from a
+          // browser without a live session (no cookie, or its session expired): oidc-provider's
+          // error handler writes a new xsrf into a session its session middleware has already
+          // decided not to store, and its outer ensureSessionSave then calls persist() on it, a
+          // TypeError (500, oidc-provider 9.13.3; GET /device/auth is such a resume too). The
+          // session stays unstored, and the browser starts over at the code-entry page, which
+          // makes a session of its own; a failure of Tessera's is shown there and then.
           const session = ctx.oidc.session as { exp?: number; touched?: boolean } | undefined;
-          if (err && ctx.method === 'POST' && session && typeof session.exp !== 'number') {
+          if (err && session && typeof session.exp !== 'number') {
             session.touched = false;
-            ctx.status = 303;
-            ctx.redirect(ctx.oidc.urlFor('code_verification'));
-            return;
+            if (failed < 500) {
+              ctx.status = 303;
+              ctx.redirect(ctx.oidc.urlFor('code_verification'));
+              return;
+            }
           }
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
           const action = /action="([^"]+)"/.exec(form)?.[1];
           const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
-          // A failure on Tessera's side (the database unavailable: 503) keeps its status, so
-          // that the browser and the monitoring see it for what it is; wrong codes are 400.
-          const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
           sendPage(ctx, renderView('device-input', parts.brand, {
             action, xsrf, code: err?.userCode ?? '',
             error: err ? USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.' : undefined,

@@ -15,6 +15,7 @@ import type { AccessTokenPolicy } from './access-token-policy.ts';
 import { accountFinder } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
+import { clientAuthenticationChallenge } from './client-authentication-challenge.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
 import { mtlsHelpers } from './mtls.ts';
@@ -84,6 +85,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   if (security.tokenExchange && deps.tokenExchange) {
     provider.registerGrantType(tokenExchange.grantType, tokenExchange.tokenExchangeHandler(deps.tokenExchange) as never, tokenExchange.parameters);
   }
+  provider.use(clientAuthenticationChallenge(deps.issuer));
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   return provider;

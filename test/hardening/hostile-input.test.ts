@@ -1,11 +1,17 @@
 // Hostile input: generated and malformed requests (fast-check) at every endpoint that takes
-// input from the network. Whatever arrives, the answer is a 2xx/3xx/4xx with an RFC 6749 §5.2
-// JSON error or an HTML page: never a 5xx, never a stack trace, never a hang; and afterwards the
-// process is healthy and its heap is where it was.
+// input from the network, and every HTTP method with and without hostile parameters at every
+// route the running server has. Whatever arrives, the answer is a 2xx/3xx/4xx with an RFC 6749
+// §5.2 JSON error or an HTML page: never a 5xx, never a stack trace, never a hang; and afterwards
+// the process is healthy and its heap is where it was.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import type Router from '@koa/router';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DISCOVERY_PATH } from '../../src/oidc/provider-config.ts';
 import { newJar, type Jar } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
 import { basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
@@ -29,7 +35,8 @@ beforeAll(async () => {
   // The limits would (rightly) start answering 429 to this many requests from one address, and
   // hide what the endpoints do with the input behind them.
   server = await startTestServer({
-    TRUSTED_PROXIES: '127.0.0.1', RATE_LIMIT_TOKEN_PER_MINUTE: '1000000', RATE_LIMIT_LOGIN_PER_IP: '1000000', RATE_LIMIT_LOGIN_FAILURES: '1000000', DEVICE_CODE_ATTEMPTS: '1000',
+    // METRICS_TOKEN: so that /metrics is among the routes swept (it exists only with one).
+    METRICS_TOKEN: 'hostile-input-metrics-token', TRUSTED_PROXIES: '127.0.0.1', RATE_LIMIT_TOKEN_PER_MINUTE: '1000000', RATE_LIMIT_LOGIN_PER_IP: '1000000', RATE_LIMIT_LOGIN_FAILURES: '1000000', DEVICE_CODE_ATTEMPTS: '1000',
   });
   const audience = await createApi('hostile:read');
   const s = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'hostile:read']);
@@ -54,6 +61,7 @@ interface Answer {
   status: number;
   type: string;
   location: string | null;
+  allow?: string | null;
   body: string;
 }
 
@@ -65,7 +73,7 @@ async function send(req: Sent): Promise<Answer> {
     ...(req.body !== undefined ? { body: req.body } : {}),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', location: res.headers.get('location'), body: await res.text() };
+  return { status: res.status, type: res.headers.get('content-type') ?? '', location: res.headers.get('location'), allow: res.headers.get('allow'), body: await res.text() };
 }
 
 // A stack frame ("at fn (/path/file.ts:1:2)"), a source path, or the name of an internal error.
@@ -314,6 +322,136 @@ describe('malformed requests', () => {
       await check({ method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=%ff' });
     }
   });
+});
+
+// ---- Every route, every method ----
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'];
+// Route parameters (an interaction uid, a client id, a file name) get a value no route knows.
+const MADE_UP = 'made-up-0123456789';
+// Requests in flight at once: concurrent, as clients are, without queueing on a 2-core machine.
+const SWEEP_CONCURRENCY = 4;
+
+/**
+ * The paths the running server routes, each with where it was found: the endpoints discovery
+ * publishes on the issuer's origin, every route oidc-provider registered (route names read from
+ * the installed oidc-provider's own router set-up, kept when this provider knows them: pathFor
+ * throws for a route a disabled feature did not register), and every route of Tessera's routers
+ * in the app's middleware. Nothing is listed by hand but discovery's own path and a path no route has.
+ */
+async function routesOfRunningServer(): Promise<Map<string, string>> {
+  const routes = new Map<string, string>([[DISCOVERY_PATH, 'discovery'], ['/no-such-route', 'none']]);
+  // Where a path was found first (several route names share one path).
+  const add = (path: string, from: string) => routes.has(path) || routes.set(path, from);
+  const issuer = new URL(server.issuer);
+  const urls = (value: unknown): string[] => typeof value === 'string' ? [value]
+    : value && typeof value === 'object' ? Object.values(value).flatMap(urls) : [];
+  const discovery = (await send({ method: 'GET', path: DISCOVERY_PATH })).body;
+  for (const url of urls(JSON.parse(discovery))) {
+    const parsed = URL.parse(url);
+    if (parsed?.origin === issuer.origin) add(parsed.pathname, 'discovery');
+  }
+
+  const provider = server.tessera.provider();
+  const setUp = readFileSync(join(dirname(createRequire(import.meta.url).resolve('oidc-provider')), 'helpers', 'initialize_app.js'), 'utf8');
+  const names = new Set([...setUp.matchAll(/\b(?:get|post|put|del|options)\('([\w.]+)',/g)].map((m) => m[1]!));
+  // A change in how oidc-provider writes its routes must fail here, not shrink the sweep.
+  expect(names.size).toBeGreaterThan(20);
+  for (const name of names) {
+    try {
+      add(provider.pathFor(name, { uid: MADE_UP, clientId: MADE_UP }), `oidc-provider ${name}`);
+    } catch {
+      // Not registered by this provider (a feature Tessera does not enable).
+    }
+  }
+
+  for (const middleware of server.tessera.app.middleware) {
+    const router = (middleware as { router?: Router }).router;
+    for (const layer of router?.stack ?? []) {
+      if (typeof layer.path === 'string') add(layer.path.replace(/:\w+/g, MADE_UP), `Tessera ${layer.methods.join(',')}`);
+    }
+  }
+  return routes;
+}
+
+/** A hostile variant of a request: a query, and for methods that carry one, a body. */
+interface Variant {
+  name: string;
+  query?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+const CONTROL = '\u0000\u0001\u0007\u001b[31m\r\n\t\u007f\u0085\u2028';
+const NON_UTF8 = Uint8Array.from([...new TextEncoder().encode('client_id='), 0xff, 0xfe, 0x26, ...new TextEncoder().encode('token='), 0xc0, 0xaf, 0xed, 0xa0, 0x80]);
+const REPEATED = 'client_id=a&client_id=b&scope=openid&scope=openid&token=t&token=u&grant_type=client_credentials&grant_type=refresh_token&user_code=BCDF-GHJK&user_code=X&xsrf=a&xsrf=b&csrf=a&csrf=b';
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const VARIANTS: Variant[] = [
+  { name: 'plain' },
+  { name: 'huge values', query: `client_id=${'a'.repeat(4000)}&scope=${'b'.repeat(4000)}`, headers: FORM, body: `token=${'c'.repeat(50_000)}&client_id=${'d'.repeat(4000)}` },
+  { name: 'repeated parameters', query: REPEATED, headers: FORM, body: REPEATED },
+  { name: 'a wrong content type', query: 'response_type=code', headers: { 'content-type': 'application/xml' }, body: '<token>x</token>' },
+  { name: 'invalid JSON', headers: { 'content-type': 'application/json' }, body: '{"client_id": "a", "token": ' },
+  { name: 'an invalid form', query: '%&=&a=%zz&%ff=%fe&&', headers: FORM, body: '%&=&a=%zz&%ff=%fe&&token' },
+  { name: 'non-UTF-8 bytes', query: 'client_id=%ff%fe&scope=%c0%af&user_code=%ed%a0%80', headers: FORM, body: NON_UTF8 },
+  { name: 'control characters', query: new URLSearchParams({ client_id: CONTROL, token: CONTROL, user_code: CONTROL }).toString(), headers: FORM,
+    body: new URLSearchParams({ client_id: CONTROL, token: CONTROL, grant_type: CONTROL, xsrf: CONTROL }).toString() },
+  // A CORS preflight (and a cross-origin request), with forged credentials and cookies.
+  { name: 'a foreign origin, forged credentials and cookies', headers: {
+    origin: 'https://evil.example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, dpop',
+    authorization: 'Basic !!!', cookie: '_session=forged; _session.sig=forged; _interaction=x; _interaction_resume=x',
+  } },
+];
+
+describe('every route, every method', () => {
+  it('answers GET/HEAD/POST/PUT/DELETE/OPTIONS/PATCH at every route, plain and hostile, with no 5xx and no internals', async () => {
+    const routes = await routesOfRunningServer();
+    // The sweep reaches what third-party clients found (GET /device/auth answered 500): the
+    // provider's endpoints, its parameterised routes and Tessera's own.
+    for (const expected of ['/device/auth', `/device/${MADE_UP}`, '/token', '/request', '/session/end/confirm', `/interaction/${MADE_UP}/login`, '/healthz', '/metrics', `/assets/${MADE_UP}`]) {
+      expect([...routes.keys()]).toContain(expected);
+    }
+    const requests: { req: Sent; from: string }[] = [];
+    for (const [path, from] of routes) {
+      for (const method of METHODS) {
+        for (const variant of VARIANTS) {
+          // fetch sends no body with GET or HEAD: a variant that is only a body adds nothing there,
+          // and its body's headers go with the body.
+          const withBody = method !== 'GET' && method !== 'HEAD';
+          if (!withBody && variant.query === undefined && variant.body !== undefined) continue;
+          requests.push({
+            from: `${from}, ${variant.name}`,
+            req: {
+              method, path: variant.query ? `${path}?${variant.query}` : path,
+              ...(withBody || variant.body === undefined ? { headers: variant.headers ?? {} } : {}),
+              ...(withBody && variant.body !== undefined ? { body: variant.body } : {}),
+            },
+          });
+        }
+      }
+    }
+    const logged = server.logs.length;
+    const statuses = new Map<number, number>();
+    let next = 0;
+    await Promise.all(Array.from({ length: SWEEP_CONCURRENCY }, async () => {
+      while (next < requests.length) {
+        const { req, from } = requests[next++]!;
+        const answer = await send(req);
+        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        if (req.method === 'HEAD') {
+          expect(answer.status, `HEAD ${req.path} (${from}) → ${answer.status}`).toBeLessThan(500);
+          expect(answer.body).toBe('');
+        } else {
+          wellFormed({ ...req, path: `${req.path} (${from})` }, answer);
+        }
+        // RFC 9110 §15.5.6: a 405 says which methods are allowed.
+        if (answer.status === 405) expect(answer.allow, `${req.method} ${req.path} (${from}) → 405 without Allow`).toMatch(/^[A-Z]+(, [A-Z]+)*$/);
+      }
+    }));
+    console.info(`swept ${routes.size} routes × ${METHODS.length} methods: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    // None of them went down the "unexpected error" path either.
+    expect(server.logs.slice(logged).filter((l) => (l.level as number) >= 50).map((l) => l.msg)).toEqual([]);
+  }, 120_000);
 });
 
 describe('afterwards', () => {
