@@ -270,7 +270,7 @@ const productionRules: Record<string, (objects: Manifest[]) => void> = {
   },
 
   'production trusts forwarded headers only behind a NetworkPolicy on the server pods'(objects) {
-    if (settings(objects, serverContainer(objects)).TRUST_PROXY !== 'true') return;
+    if (!settings(objects, serverContainer(objects)).TRUSTED_PROXIES) return;
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy'
       && (o.spec.policyTypes ?? []).includes('Ingress')
       && selects(o.spec.podSelector?.matchLabels ?? {}, podLabels(deployment(objects))));
