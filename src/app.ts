@@ -13,7 +13,7 @@ import type { Notifications } from './db/notifications.ts';
 import type { Clock } from './cache/max-age.ts';
 import { createQueries } from './db/queries/index.ts';
 import { createLimiter } from './db/queries/rate-limits.ts';
-import type { KeySet } from './keys/key-store.ts';
+import type { KeySet } from './keys/key-set.ts';
 import type { Logger } from './logging/logger.ts';
 import { clientAddressBoundary, trustedProxies } from './middleware/client-address.ts';
 import { errorHandler } from './middleware/error-handler.ts';
