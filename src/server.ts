@@ -16,7 +16,7 @@ import type { Clock } from './cache/max-age.ts';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
 import { keyPolicy } from './keys/key-policy.ts';
-import { loadKeySet } from './keys/key-store.ts';
+import { loadKeySet } from './keys/key-set.ts';
 import { watchKeys } from './keys/key-watcher.ts';
 import { advanceKeys } from './keys/lifecycle.ts';
 import type { Logger } from './logging/logger.ts';

@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { ConsentQueries } from '../db/queries/consents.ts';
+import type { Limiter } from '../db/queries/rate-limits.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import { InvalidInput } from '../errors.ts';
 import type { UserService } from '../services/users.ts';
@@ -14,11 +15,9 @@ import { renderView, type Brand } from '../views/render.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { readForm } from './form-body.ts';
 import { describeScopes } from './scope-descriptions.ts';
-import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Audit } from '../services/audit.ts';
 import { normalizeEmail } from '../services/users.ts';
 import type { LoginIdentifier } from '../services/login-identifier.ts';
-import { spendPoint } from '../middleware/rate-limit.ts';
 
 export type LoginAttempt =
   | { outcome: 'success'; ip: string; userId: string }
@@ -36,7 +35,7 @@ export interface InteractionDeps {
   consents: ConsentQueries;
   brand: Brand;
   csrfKey: string;
-  limits: { perIp: RateLimiterPostgres; perAccount: RateLimiterPostgres; lockedRecords: RateLimiterPostgres };
+  limits: { perIp: Limiter; perAccount: Limiter; lockedRecords: Limiter };
   identify: LoginIdentifier;
   audit: Audit;
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
@@ -101,12 +100,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     // attempts get N different counts and only those within the limits reach argon2. (Checking
     // the counts first and adding failures afterwards let 40 parallel guesses check 21.) When
     // the address is over its limit, the account's count is left alone.
-    const locked = await spendPoint(deps.limits.perIp, ctx.ip) || await spendPoint(deps.limits.perAccount, accountKey);
+    const locked = await deps.limits.perIp.spend(ctx.ip) || await deps.limits.perAccount.spend(accountKey);
     if (locked) {
       deps.onRateLimited();
       // A locked-out source leaves one audit row per window, however often it tries; the
       // metric counts every attempt.
-      const recorded = !await spendPoint(deps.limits.lockedRecords, ctx.ip);
+      const recorded = !await deps.limits.lockedRecords.spend(ctx.ip);
       await deps.onLogin({ outcome: 'locked', ip: ctx.ip, subject: recorded ? await deps.identify(email) : undefined });
       ctx.set('Retry-After', String(locked));
       again(`Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`, 429);
@@ -119,7 +118,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     // Success gives back the account's count, this attempt's included; the address keeps it.
-    await deps.limits.perAccount.delete(accountKey);
+    await deps.limits.perAccount.reset(accountKey);
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.

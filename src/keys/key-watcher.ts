@@ -6,7 +6,7 @@ import type { Notifications } from '../db/notifications.ts';
 import { KEYS_CHANNEL, type SigningKeyQueries } from '../db/queries/signing-keys.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Audit } from '../services/audit.ts';
-import { loadKeySet, type KeySet } from './key-store.ts';
+import { loadKeySet, type KeySet } from './key-set.ts';
 import { advanceKeys, type KeyPolicy } from './lifecycle.ts';
 
 export interface KeyWatcher {

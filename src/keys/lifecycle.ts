@@ -8,7 +8,7 @@
 // lock, so replicas taking the same decision at once make it once.
 import type { SigningKeyQueries, SigningKeyTx } from '../db/queries/signing-keys.ts';
 import { NotFound } from '../errors.ts';
-import { generateKey, type SigningAlg } from './key-store.ts';
+import { generateKey, type SigningAlg } from './key-generation.ts';
 
 export interface KeyPolicy {
   /** Seals new keys. */

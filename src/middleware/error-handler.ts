@@ -20,8 +20,8 @@ interface Shown {
 
 function classify(err: unknown): Shown | undefined {
   if (err instanceof TesseraError) return { status: err.status, error: err.code, description: err.message };
-  // A pg error from code that queries the pool itself (the rate limiters) is translated as the
-  // queries' are (db/queries/index.ts).
+  // A pg error from code outside the query modules' guard is translated as the queries' are
+  // (db/queries/guard.ts).
   const known = err instanceof ProtocolError ? err
     : isDatabaseUnavailable(err) ? new ServiceUnavailable()
       : isUnstorableText(err) ? new ForbiddenCharacter() : undefined;

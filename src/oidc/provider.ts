@@ -7,7 +7,7 @@ import type { ConsentQueries } from '../db/queries/consents.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
-import type { KeySet } from '../keys/key-store.ts';
+import type { KeySet } from '../keys/key-set.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { Audit } from '../services/audit.ts';

@@ -9,10 +9,10 @@
 // decision. What other replicas spent and have not yet sent (at most their last FLUSH_MS) is
 // unknown: the limit can be overshot by at most what the other replicas serve in that time.
 //
-// The counters live in the rate_limits table in rate-limiter-flexible's format (key, points,
-// expire in ms; a fixed window starting at the first spend), which the login and device-code
-// limits use through that library directly: they are rare and must be exact on every request.
+// The counters live in the rate_limits table, shared with the login and device-code limits; the
+// statement is db/queries/rate-limits.ts's.
 import type pg from 'pg';
+import { quotaCounterQueries } from '../db/queries/rate-limits.ts';
 
 // Synchronisation period: 10 statements a second per process at most, whatever the load.
 const FLUSH_MS = 100;
@@ -47,16 +47,9 @@ interface Counter {
   syncedAt: number;
 }
 
-const UPSERT = `
-INSERT INTO rate_limits AS r (key, points, expire)
-SELECT k, p, $3::bigint FROM unnest($1::text[], $2::int[]) AS u(k, p)
-ON CONFLICT (key) DO UPDATE SET
-  points = CASE WHEN r.expire <= $4 THEN EXCLUDED.points ELSE r.points + EXCLUDED.points END,
-  expire = CASE WHEN r.expire <= $4 THEN EXCLUDED.expire ELSE r.expire END
-RETURNING key, points, expire`;
-
 export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
   const counters = new Map<string, Counter>();
+  const queries = quotaCounterQueries(pool);
   const prefix = `${options.name}:`;
   const windowMs = options.windowSeconds * 1000;
   let timer: NodeJS.Timeout | undefined;
@@ -73,13 +66,12 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     });
     const now = Date.now();
     try {
-      const { rows } = await pool.query<{ key: string; points: number; expire: string }>(
-        UPSERT, [keys.map((k) => prefix + k), sent, now + windowMs, now]);
-      for (const row of rows) {
+      const totals = await queries.add(keys.map((k) => prefix + k), sent, now + windowMs, now);
+      for (const row of totals) {
         const key = row.key.slice(prefix.length);
         const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0 };
         c.consumed = row.points;
-        c.expire = Number(row.expire);
+        c.expire = row.expire;
         c.syncedAt = now;
         counters.set(key, c);
       }

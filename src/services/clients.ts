@@ -38,7 +38,7 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       const data = await validate(input);
       const id = input.id ?? newClientId();
       if (input.id !== undefined) checkClientId(input.id);
-      if (await clients.findForProvider(id)) throw new Conflict(`a client with id ${id} exists already`);
+      if (await clients.exists(id)) throw new Conflict(`a client with id ${id} exists already`);
       const secret = usesSecret(data.tokenEndpointAuthMethod) ? generateSecret(pepper) : undefined;
       const created = await clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint });
       await audit.record({ type: 'client.created', actor, subject: id, details: { grant_types: data.grantTypes } });

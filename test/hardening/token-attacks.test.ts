@@ -8,7 +8,7 @@ import * as oauth from 'oauth4webapi';
 import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueries } from '../../src/db/queries/index.ts';
-import { loadKeySet } from '../../src/keys/key-store.ts';
+import { loadKeySet } from '../../src/keys/key-set.ts';
 import { authorize } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
 import { basic, createApi, createClient, createUser, form } from './support.ts';

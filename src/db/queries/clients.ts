@@ -37,9 +37,9 @@ export interface ClientWrite {
 
 export function clientQueries(prisma: PrismaClient) {
   return {
-    /** The row oidc-provider needs to build a client; no secrets. */
-    findForProvider(id: string) {
-      return prisma.client.findUnique({ where: { id } });
+    /** Whether a client with this id is registered. */
+    async exists(id: string): Promise<boolean> {
+      return (await prisma.client.count({ where: { id } })) > 0;
     },
 
     /** The client with its secret hashes, API grants (default first) and served APIs. */

@@ -20,7 +20,6 @@ export function consentQueries(prisma: PrismaClient) {
     async revoke(userId: string, clientId?: string) {
       await prisma.consent.deleteMany({ where: { userId, ...(clientId ? { clientId } : {}) } });
     },
-    list: (userId: string) => prisma.consent.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } }),
   };
 }
 

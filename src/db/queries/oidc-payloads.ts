@@ -86,13 +86,17 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool) {
       return rows.map((r) => ({ id: r.id, payload: r.payload as Record<string, unknown>, expiresAt: r.expiresAt }));
     },
 
-    /** Ends a grant and everything issued from it (refresh tokens, codes, stored access tokens). */
+    /**
+     * Ends a grant and everything issued from it (refresh tokens, codes, stored access tokens):
+     * true when the grant was there. One DELETE, so one round trip and one snapshot for the grant
+     * and its family; of concurrent revocations of one grant, the others wait on its row lock and
+     * then find it gone, so exactly one reports it. (Prisma's deleteMany cannot say it in one.)
+     */
     async revokeGrant(grantId: string): Promise<boolean> {
-      const [, grant] = await prisma.$transaction([
-        prisma.oidcPayload.deleteMany({ where: { grantId } }),
-        prisma.oidcPayload.deleteMany({ where: { model: 'Grant', id: grantId } }),
-      ]);
-      return grant.count === 1;
+      const [row] = await prisma.$queryRaw<{ grants: number }[]>`
+        WITH gone AS (DELETE FROM oidc_payloads WHERE grant_id = ${grantId} OR (model = 'Grant' AND id = ${grantId}) RETURNING model)
+        SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`;
+      return row!.grants === 1;
     },
 
     async revokeByGrantId(model: string, grantId: string) {

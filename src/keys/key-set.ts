@@ -1,8 +1,7 @@
 // The provider's signing keys as loaded from Postgres: the published set in signing order.
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { NewKey, SigningKeyQueries } from '../db/queries/signing-keys.ts';
-import { seal, unsealWithAny } from './seal.ts';
+import type { SigningKeyQueries } from '../db/queries/signing-keys.ts';
+import { unsealWithAny } from './seal.ts';
 
 export interface KeySet {
   /** Private JWKs for oidc-provider's `jwks`, the current (signing) key first. */
@@ -29,25 +28,4 @@ export async function loadKeySet(queries: SigningKeyQueries, keks: Buffer[], now
     signingKid: rows.find((r) => r.state === 'current' && r.alg === 'RS256')?.kid,
     fingerprint: rows.map((r) => `${r.kid}:${r.state}`).join(','),
   };
-}
-
-/** The signing algorithms Tessera can hold keys for; RS256 always, the others on request. */
-export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
-
-function keyPair(alg: SigningAlg, rsaBits: number) {
-  switch (alg) {
-    case 'RS256': return generateKeyPairSync('rsa', { modulusLength: rsaBits });
-    case 'ES256': return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'EdDSA': return generateKeyPairSync('ed25519');
-  }
-}
-
-/** A new signing key, its private part sealed under the key-encryption key. */
-export function generateKey(alg: SigningAlg, kek: Buffer, rsaBits: number): NewKey {
-  const kid = randomUUID();
-  const { privateKey, publicKey } = keyPair(alg, rsaBits);
-  const meta = { kid, alg, use: 'sig' };
-  const privateJwk = { ...privateKey.export({ format: 'jwk' }), ...meta };
-  const publicJwk = { ...publicKey.export({ format: 'jwk' }), ...meta };
-  return { kid, alg, publicJwk, privateJwkEnc: seal(Buffer.from(JSON.stringify(privateJwk)), kek, kid) };
 }
