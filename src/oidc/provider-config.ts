@@ -170,11 +170,9 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           // that the browser and the monitoring see it for what it is; wrong codes are 400.
           const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
           // An error at a code-entry page (POST /device, GET /device/<uid>; any method) from a
-          // browser without a live session (no cookie, or its session expired): oidc-provider's
-          // error handler writes a new xsrf into a session its session middleware has already
-          // decided not to store, and its outer ensureSessionSave then calls persist() on it, a
-          // TypeError (500, oidc-provider 9.13.3; GET /device/auth is such a resume too). The
-          // session stays unstored, and the browser starts over at the code-entry page, which
+          // browser without a live session (no cookie, or its session expired) would be a 500 in
+          // oidc-provider 9.13.3 (GET /device/auth is such a resume too; upstream.ts says why).
+          // The session stays unstored, and the browser starts over at the code-entry page, which
           // makes a session of its own; a failure of Tessera's is shown there and then.
           if (err && leaveUnstoredSessionUnstored(ctx)) {
             if (failed < 500) {
