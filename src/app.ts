@@ -24,6 +24,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accessTokenPolicy } from './oidc/access-token-policy.ts';
 import { basicCredentials } from './oidc/basic-credentials.ts';
+import { providerAsKoa } from './oidc/upstream.ts';
 import { jwtAccessTokenEndpoints } from './oidc/jwt-access-tokens.ts';
 import { clientCredentialsFastPath } from './oidc/client-credentials-fast-path.ts';
 import { accessTokenVerifier } from './oidc/access-token-verifier.ts';
@@ -126,7 +127,7 @@ export function createApp(deps: AppDeps): TesseraApp {
         mayActOn: (client, claims) => policy.mayIntrospect(undefined, client, { clientId: claims.client_id, aud: claims.aud }),
       },
     });
-    return { keys, provider, mounted: mount(provider as unknown as Koa) };
+    return { keys, provider, mounted: mount(providerAsKoa(provider)) };
   };
   let current = build(deps.keys);
 

@@ -15,12 +15,7 @@
 // leave every other request to the provider, so their refusals come through here too. A public
 // client sending its client_id where that is allowed is authenticated ("none"): not touched.
 import type { Middleware } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
-
-// oidc-provider's route names of the endpoints that authenticate clients.
-const CLIENT_AUTHENTICATING_ROUTES = new Set(['token', 'introspection', 'revocation', 'device_authorization', 'pushed_authorization_request']);
-// oidc-provider's description of the request without any client authentication (9.13.3).
-const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+import { CLIENT_AUTHENTICATING_ROUTES, NO_CLIENT_AUTHENTICATION, oidcContext } from './upstream.ts';
 
 const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 
@@ -35,7 +30,8 @@ const quoted = (value: string) => `"${value.replace(/\\/g, '\\\\').replace(/"/g,
 export function clientAuthenticationChallenge(issuer: string): Middleware {
   return async function clientAuthenticationChallenge(ctx, next) {
     await next();
-    const route = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.route;
+    const oidc = oidcContext(ctx);
+    const route = oidc?.route;
     if (route === undefined || !CLIENT_AUTHENTICATING_ROUTES.has(route)) return;
     const body = ctx.body as ErrorBody | undefined;
     // JSON errors only: a browser that prefers HTML gets the provider's error page (renderError).
@@ -47,7 +43,7 @@ export function clientAuthenticationChallenge(issuer: string): Middleware {
     // No credentials of any kind (RFC 6749 §2.3: no Authorization header, secret or assertion)
     // from an unknown client or one registered for a secret, whose scheme Basic is. Clients of
     // other methods (private_key_jwt, mTLS) keep the provider's answer.
-    const { client, params } = (ctx as unknown as KoaContextWithOIDC).oidc;
+    const { client, params } = oidc!;
     const presented = ctx.get('authorization') !== '' || params?.client_secret !== undefined || params?.client_assertion !== undefined;
     const secretScheme = client === undefined || SECRET_METHODS.has(client.clientAuthMethod ?? '');
     if (ctx.status === 401 && (ctx.body as ErrorBody).error === 'invalid_client' && !presented && secretScheme && !ctx.response.get('WWW-Authenticate')) {

@@ -18,10 +18,11 @@
 // without the grant, an OIDC scope, a resource or scope the client may not have, a scope with
 // invalid characters. The provider then answers, errors included, exactly as before.
 import type { Context, Middleware } from 'koa';
-import type { Provider, ResourceServer } from 'oidc-provider';
+import type { Provider } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { deniedScope, resourceServerFor, scopeTokens } from './resource-servers.ts';
-import { secretAuthenticatedForm, type WantedForm } from './secret-authenticated-form.ts';
+import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
+import { issueClientCredentials, type ProviderClient, type TokenResponse } from './upstream.ts';
 
 const GRANT_TYPE = 'client_credentials';
 // RFC 6749 §4.4.2 and RFC 8707 §2: what a client-credentials request may carry besides the
@@ -32,21 +33,6 @@ const CLIENT_CREDENTIALS_FORM: WantedForm = {
 };
 // RFC 6749 §3.3 scope-token syntax, one space between tokens (oidc-provider's is_valid_scope.js).
 const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/u;
-
-/** The parts of oidc-provider's Client model read here (checked against 9.13). */
-interface GrantingClient {
-  clientId: string;
-  grantTypeAllowed(grantType: string): boolean;
-  dpopBoundAccessTokens?: boolean;
-  tlsClientCertificateBoundAccessTokens?: boolean;
-}
-
-interface TokenResponse {
-  access_token: string;
-  expires_in: number;
-  scope?: string;
-  token_type: string;
-}
 
 export function clientCredentialsFastPath(deps: {
   provider: () => Provider;
@@ -60,7 +46,7 @@ export function clientCredentialsFastPath(deps: {
   const oidcScopes = new Set(deps.oidcScopes);
 
   /** The token response, or undefined when the provider should decide. */
-  async function issue(provider: Provider, client: GrantingClient, params: Record<string, string>): Promise<TokenResponse | undefined> {
+  async function issue(provider: Provider, client: ProviderClient, params: Record<string, string>): Promise<TokenResponse | undefined> {
     if (!client.grantTypeAllowed(GRANT_TYPE)) return undefined;
     // Sender-constrained clients need a DPoP proof or a certificate: the provider's checks.
     if (client.dpopBoundAccessTokens || client.tlsClientCertificateBoundAccessTokens) return undefined;
@@ -74,30 +60,21 @@ export function clientCredentialsFastPath(deps: {
     if (indicator === undefined) return undefined;
     const server = await resourceServerFor(deps.clients, client.clientId, indicator);
     if (!server || deniedScope(requested, server)) return undefined;
-
-    const token = new provider.ClientCredentials({ client: client as never, scope: requested.join(' ') || undefined });
-    (token as { resourceServer?: ResourceServer }).resourceServer = new provider.ResourceServer(indicator, server);
-    const value = await token.save();
-    return {
-      access_token: value!,
-      expires_in: token.expiration,
-      ...(token.scope ? { scope: token.scope } : undefined),
-      token_type: (token as unknown as { tokenType: string }).tokenType,
-    };
+    return issueClientCredentials(provider, client, requested.join(' ') || undefined, { indicator, server });
   }
 
-  return async function clientCredentialsFastPath(ctx, next) {
-    if (ctx.method !== 'POST' || ctx.path !== deps.tokenPath) return next();
-    const provider = deps.provider();
-    const form = await secretAuthenticatedForm(ctx, provider, CLIENT_CREDENTIALS_FORM);
-    const response = form && await issue(provider, form.client as unknown as GrantingClient, form.params);
-    if (!response) {
-      form?.handOver();
-      return next();
-    }
-    // RFC 6749 §5.1: a response with a token is not cached (the provider's noCache).
-    ctx.set('cache-control', 'no-store');
-    ctx.body = response;
-    deps.onIssued(ctx, form!.client.clientId);
-  };
+  return beforeProvider({
+    routes: new Map([[deps.tokenPath, 'token']]),
+    provider: deps.provider,
+    form: CLIENT_CREDENTIALS_FORM,
+    async answer(ctx, _route, form) {
+      const response = await issue(form.provider, form.client, form.params);
+      if (!response) return false;
+      // RFC 6749 §5.1: a response with a token is not cached (the provider's noCache).
+      ctx.set('cache-control', 'no-store');
+      ctx.body = response;
+      deps.onIssued(ctx, form.client.clientId);
+      return true;
+    },
+  });
 }

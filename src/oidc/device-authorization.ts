@@ -2,6 +2,7 @@
 // polls. oidc-provider leaves `interval` out (the client then assumes 5 s); Tessera states the
 // configured one, and enforces it with slow_down (oidc/adapter.ts).
 import type { Middleware } from 'koa';
+import { isProviderRoute } from './upstream.ts';
 
 export function deviceAuthorizationInterval(path: string, interval: number): Middleware {
   return async function deviceAuthorizationInterval(ctx, next) {
@@ -14,12 +15,12 @@ export function deviceAuthorizationInterval(path: string, interval: number): Mid
 
 // RFC 8628 §3.1: the device authorization endpoint takes POST (and OPTIONS, for CORS). Any other
 // method would reach oidc-provider's `/device/:uid` route, a browser's device resume with uid
-// "auth", which sends a client to the code-entry page meant for people. oidc-provider's router
-// matches paths case-insensitively and with or without one trailing slash; so does this.
+// "auth", which sends a client to the code-entry page meant for people. Paths are matched as
+// oidc-provider's router matches them (upstream.ts).
 export function deviceAuthorizationMethods(path: string): Middleware {
   const allowed = new Set(['POST', 'OPTIONS']);
   return async function deviceAuthorizationMethods(ctx, next) {
-    if (allowed.has(ctx.method) || ctx.path.toLowerCase().replace(/(?<=.)\/$/, '') !== path.toLowerCase()) return next();
+    if (allowed.has(ctx.method) || !isProviderRoute(ctx.path, path)) return next();
     // RFC 9110 §15.5.6: a 405 names the methods the resource supports.
     ctx.set('Allow', 'OPTIONS, POST');
     ctx.status = 405;

@@ -5,6 +5,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import { isOidcScope } from '../services/scopes.ts';
+import { isFirstParty } from './upstream.ts';
 
 export function existingGrantLoader(consents: ConsentQueries) {
   return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
@@ -18,7 +19,7 @@ export function existingGrantLoader(consents: ConsentQueries) {
     const accountId = oidc.session?.accountId;
     if (!accountId) return undefined;
     const requested = [...(oidc.requestParamScopes ?? [])];
-    const firstParty = (client as unknown as { first_party?: boolean }).first_party === true;
+    const firstParty = isFirstParty(client);
     if (!firstParty) {
       const approved = new Set(await consents.scopes(accountId, client.clientId));
       if (!requested.every((s) => approved.has(s))) return undefined;

@@ -12,13 +12,14 @@
 //   client authentication method the provider supports (private_key_jwt, mTLS, ...).
 // Opaque tokens (refresh tokens, userinfo access tokens) and every error stay the provider's.
 import type { Context, Middleware } from 'koa';
-import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import type { Provider } from 'oidc-provider';
 import type { RevocationList } from '../cache/revocations.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from './access-token-verifier.ts';
-import { secretAuthenticatedForm, type WantedForm } from './secret-authenticated-form.ts';
+import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
+import { oidcContext } from './upstream.ts';
 
 type Route = 'introspection' | 'revocation';
 
@@ -61,21 +62,22 @@ export function jwtAccessTokenEndpoints(deps: {
     ctx.body = '';
   }
 
-  return async function structuredAccessTokens(ctx, next) {
-    const route: Route | undefined = ctx.method !== 'POST' ? undefined
-      : ctx.path === deps.introspectionPath ? 'introspection'
-        : ctx.path === deps.revocationPath ? 'revocation' : undefined;
-    if (!route) return next();
-
-    const form = await secretAuthenticatedForm(ctx, deps.provider(), JWT_FORM);
-    if (form) return answer(ctx, route, form.client, form.params.token!);
+  return beforeProvider({
+    routes: new Map<string, Route>([[deps.introspectionPath, 'introspection'], [deps.revocationPath, 'revocation']]),
+    provider: deps.provider,
+    form: JWT_FORM,
+    async answer(ctx, route, form) {
+      await answer(ctx, route, form.client, form.params.token!);
+      return true;
+    },
     // Otherwise (an opaque token, another authentication method, an error) the provider answers.
-    await next();
-    if (ctx.status !== 400 || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
-    const { oidc } = ctx as unknown as KoaContextWithOIDC;
-    const token = oidc?.params?.token;
-    if (oidc?.client && typeof token === 'string') await answer(ctx, route, oidc.client, token);
-  };
+    async after(ctx, route) {
+      if (ctx.status !== 400 || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
+      const oidc = oidcContext(ctx);
+      const token = oidc?.params?.token;
+      if (oidc?.client && typeof token === 'string') await answer(ctx, route, oidc.client, token);
+    },
+  });
 }
 
 function introspectionResponse(claims: AccessTokenClaims) {

@@ -5,6 +5,7 @@ import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { clientAuthMethods, mtlsEndpointAliases, outboundFetch, securityFeatures, type SecurityParts } from './security-config.ts';
+import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
   adapter: Configuration['adapter'];
@@ -75,7 +76,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     findAccount: parts.findAccount,
     routes: ROUTES,
     cookies: { keys: parts.cookieKeys },
-    clientAuthMethods: clientAuthMethods(parts.security) as never,
+    clientAuthMethods: clientAuthMethodNames(clientAuthMethods(parts.security)),
     enabledJWA: {
       clientAuthSigningAlgValues: SIGNING_ALGS,
       idTokenSigningAlgValues: ['RS256', ...parts.extraAlgs],
@@ -154,8 +155,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       ...securityFeatures(parts.security),
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true, allowedPolicy: parts.introspectionPolicy as never },
-      revocation: { enabled: true, allowedPolicy: parts.revocationPolicy as never },
+      introspection: { enabled: true, allowedPolicy: allowedPolicy(parts.introspectionPolicy) },
+      revocation: { enabled: true, allowedPolicy: allowedPolicy(parts.revocationPolicy) },
       resourceIndicators: parts.resourceIndicators,
       deviceFlow: {
         enabled: true,
@@ -169,15 +170,11 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           // that the browser and the monitoring see it for what it is; wrong codes are 400.
           const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
           // An error at a code-entry page (POST /device, GET /device/<uid>; any method) from a
-          // browser without a live session (no cookie, or its session expired): oidc-provider's
-          // error handler writes a new xsrf into a session its session middleware has already
-          // decided not to store, and its outer ensureSessionSave then calls persist() on it, a
-          // TypeError (500, oidc-provider 9.13.3; GET /device/auth is such a resume too). The
-          // session stays unstored, and the browser starts over at the code-entry page, which
+          // browser without a live session (no cookie, or its session expired) would be a 500 in
+          // oidc-provider 9.13.3 (GET /device/auth is such a resume too; upstream.ts says why).
+          // The session stays unstored, and the browser starts over at the code-entry page, which
           // makes a session of its own; a failure of Tessera's is shown there and then.
-          const session = ctx.oidc.session as { exp?: number; touched?: boolean } | undefined;
-          if (err && session && typeof session.exp !== 'number') {
-            session.touched = false;
+          if (err && leaveUnstoredSessionUnstored(ctx)) {
             if (failed < 500) {
               ctx.status = 303;
               ctx.redirect(ctx.oidc.urlFor('code_verification'));
@@ -185,8 +182,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
             }
           }
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
-          const action = /action="([^"]+)"/.exec(form)?.[1];
-          const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
+          const { action, xsrf } = userCodeForm(form);
           sendPage(ctx, renderView('device-input', parts.brand, {
             action, xsrf, code: err?.userCode ?? '',
             error: err ? USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.' : undefined,

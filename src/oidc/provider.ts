@@ -21,6 +21,7 @@ import { logProviderEvents } from './events.ts';
 import { mtlsHelpers } from './mtls.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature } from './resource-servers.ts';
+import { grantTypeHandler, providerJwks } from './upstream.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -55,7 +56,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
       devicePollInterval: deps.config.deviceFlow.pollInterval,
     }),
-    jwks: deps.keys.privateJwks as never,
+    jwks: providerJwks(deps.keys.privateJwks),
     cookieKeys: deps.cookieKeys,
     resourceIndicators: resourceServerFeature(deps.clients),
     introspectionPolicy: deps.policy.mayIntrospect,
@@ -83,7 +84,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   }));
   provider.proxy = deps.behindProxies;
   if (security.tokenExchange && deps.tokenExchange) {
-    provider.registerGrantType(tokenExchange.grantType, tokenExchange.tokenExchangeHandler(deps.tokenExchange) as never, tokenExchange.parameters);
+    provider.registerGrantType(tokenExchange.grantType, grantTypeHandler(tokenExchange.tokenExchangeHandler(deps.tokenExchange)), tokenExchange.parameters);
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);

@@ -1,6 +1,7 @@
 // A form POST from a client authenticating with its secret (client_secret_basic or
 // client_secret_post), read and authenticated without going through oidc-provider's endpoint
-// middleware: the fast path of introspection and revocation (jwt-access-tokens.ts).
+// middleware: the front of the fast paths before the provider (client-credentials-fast-path.ts,
+// jwt-access-tokens.ts).
 //
 // It recognises only the plain case. The caller says which forms it answers (`wanted`), and only
 // those are authenticated here: a request the caller would hand over anyway (another grant type,
@@ -10,25 +11,17 @@
 // secret, an unknown client, a duplicated or unexpected parameter, a CORS request, a body that is
 // not a small urlencoded form — returns undefined and leaves the request to the provider, which
 // gives every error its usual answer (401 with WWW-Authenticate, 400 invalid_request, ...).
-// A body that was read is made readable again, unchanged, for the provider (replayBody).
+// A body that was read is made readable again, unchanged, for the provider (replayBody). What
+// this assumes of the provider (its body limit, its Basic decoding, its Client model, how its
+// body parser reads the request) is in upstream.ts.
 import { parse } from 'node:querystring';
-import type { Context } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import type { Provider } from 'oidc-provider';
-import { basicCredentials } from './basic-credentials.ts';
-
-// oidc-provider's own limit for a form body (lib/shared/selective_body.js, 9.13): a larger one
-// goes to the provider, which refuses it.
-const BODY_LIMIT = 56 * 1024;
-
-/** The parts of oidc-provider's Client model used here (checked against 9.13). */
-interface ProviderClient {
-  clientId: string;
-  clientAuthMethod: string;
-  checkClientSecretExpiration(message: string): void;
-  compareClientSecret(secret: string): Promise<boolean>;
-}
+import { BODY_LIMIT, basicCredentials, clientAuthenticatedBySecret, readBody, replayBody, type ProviderClient } from './upstream.ts';
 
 export interface SecretAuthenticatedForm {
+  /** The provider that authenticated the client (the one to issue with, should it be swapped). */
+  provider: Provider;
   client: ProviderClient;
   /** The form's parameters other than the client's credentials, each given once. */
   params: Record<string, string>;
@@ -74,47 +67,30 @@ export async function secretAuthenticatedForm(ctx: Context, provider: Provider, 
   const presented = basic
     ? (secret === undefined && (clientId === undefined || clientId === basic.clientId) ? { ...basic, method: 'client_secret_basic' } : undefined)
     : (clientId && secret ? { clientId, secret, method: 'client_secret_post' } : undefined);
-  const client = presented && await authenticated(provider, presented.clientId, presented.secret, presented.method);
-  return client ? { client, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
-}
-
-/** The client, when it is registered for this method and the secret is one of its valid ones. */
-async function authenticated(provider: Provider, clientId: string, secret: string, method: string): Promise<ProviderClient | undefined> {
-  const client = await provider.Client.find(clientId) as ProviderClient | undefined;
-  if (!client || client.clientAuthMethod !== method) return undefined;
-  try {
-    client.checkClientSecretExpiration('client secret expired');
-  } catch {
-    return undefined;
-  }
-  return await client.compareClientSecret(secret) ? client : undefined;
-}
-
-/** The whole body; Node's HTTP parser delivers no more than its Content-Length. */
-async function readBody(ctx: Context): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  const client = presented && await clientAuthenticatedBySecret(provider, presented.clientId, presented.secret, presented.method);
+  return client ? { provider, client, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
 }
 
 /**
- * Keeps a body that was read available to the provider: its body parser reads ctx.req as a stream,
- * so ctx.req becomes the same request (headers, socket, URL through the prototype) whose stream
- * yields these bytes once. A body that did not match its Content-Length still fails there.
+ * A fast path before the provider: for a POST to one of `routes` (request path → route) whose form
+ * `form` takes and whose client authenticated with its secret, `answer` either answers (true) or
+ * declines (false). Every other request, and every declined one, goes on to the provider with its
+ * body intact; `after` then sees the provider's answer.
  */
-function replayBody(ctx: Context, raw: Buffer): undefined {
-  const request = ctx.req;
-  let consumed = false;
-  ctx.req = Object.create(request, {
-    readable: { get: () => !consumed },
-    readableEncoding: { value: null },
-    iterator: {
-      value: async function* replay() {
-        if (consumed) return;
-        consumed = true;
-        yield raw;
-      },
-    },
-  });
-  return undefined;
+export function beforeProvider<Route extends string>(fastPath: {
+  routes: ReadonlyMap<string, Route>;
+  provider: () => Provider;
+  form: WantedForm;
+  answer(ctx: Context, route: Route, form: SecretAuthenticatedForm): Promise<boolean>;
+  after?(ctx: Context, route: Route): Promise<void>;
+}): Middleware {
+  return async function beforeProvider(ctx: Context, next: Next) {
+    const route = ctx.method === 'POST' ? fastPath.routes.get(ctx.path) : undefined;
+    if (route === undefined) return next();
+    const form = await secretAuthenticatedForm(ctx, fastPath.provider(), fastPath.form);
+    if (form && await fastPath.answer(ctx, route, form)) return;
+    form?.handOver();
+    await next();
+    await fastPath.after?.(ctx, route);
+  };
 }

@@ -5,6 +5,7 @@
 import type { Configuration } from 'oidc-provider';
 import type { SecurityConfig } from '../config/config.ts';
 import type { MtlsHelpers } from '../oidc/mtls.ts';
+import { mtlsFeatureHelpers } from './upstream.ts';
 
 export interface SecurityParts {
   privateKeyJwt: SecurityConfig['privateKeyJwt'];
@@ -53,9 +54,7 @@ export function securityFeatures(parts: SecurityParts): Pick<Features, 'dPoP' | 
         certificateBoundAccessTokens: true,
         tlsClientAuth: mtls.tlsClientAuth,
         selfSignedTlsClientAuth: true,
-        getCertificate: mtls.getCertificate as never,
-        certificateAuthorized: mtls.certificateAuthorized as never,
-        certificateSubjectMatches: mtls.certificateSubjectMatches as never,
+        ...mtlsFeatureHelpers(mtls),
       }
       : { enabled: false },
   };

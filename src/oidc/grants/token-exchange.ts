@@ -6,7 +6,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenExchangePolicyQueries } from '../../db/queries/token-exchange-policies.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../access-token-verifier.ts';
-import { senderConstraints } from '../oidc-provider-internals.ts';
+import { newAccessToken, senderConstraints } from '../upstream.ts';
 
 export const grantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -88,7 +88,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
 
     // The new token outlives neither its API's lifetime nor the subject token.
     const expiresIn = Math.max(1, Math.min(api.accessTokenTtl, claims.exp - Math.floor(Date.now() / 1000)));
-    const token = new provider.AccessToken({
+    const token = newAccessToken(provider, {
       accountId: claims.sub ?? claims.client_id,
       client,
       gty: 'token_exchange',
@@ -96,16 +96,15 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       // Revoking the subject's family (refresh-token reuse, logout) revokes this token too.
       ...(claims.gid ? { grantId: claims.gid } : {}),
       expiresIn,
-    } as never);
-    // §4.1: the current actor, with any earlier actors nested inside.
-    actors.set(token, { sub: client.clientId, ...(claims.act ? { act: claims.act } : {}) });
-    token.resourceServer = {
+    }, {
       audience: api.audience,
       scope: api.scopes.join(' '),
       accessTokenTTL: api.accessTokenTtl,
       accessTokenFormat: 'jwt',
       jwt: { sign: { alg: 'RS256' } },
-    } as never;
+    });
+    // §4.1: the current actor, with any earlier actors nested inside.
+    actors.set(token, { sub: client.clientId, ...(claims.act ? { act: claims.act } : {}) });
     // A client registered DPoP- or certificate-bound gets a bound token or none (RFC 9449 §5,
     // RFC 8705 §3), exactly as from the provider's grants: cnf.jkt, cnf.x5t#S256.
     await constraints.bind(token);
@@ -116,7 +115,7 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       access_token: value,
       issued_token_type: ACCESS_TOKEN_TYPE,
       // DPoP for a token bound to a proof key (RFC 9449 §5), Bearer otherwise.
-      token_type: (token as unknown as { tokenType: string }).tokenType,
+      token_type: token.tokenType,
       expires_in: expiresIn,
       scope: scopes.join(' '),
     };

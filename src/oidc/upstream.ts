@@ -1,0 +1,309 @@
+// The one seam to oidc-provider (STYLE.md): every assumption Tessera makes about the library
+// beyond its typed public API, and every cast against its types, each with the upstream module
+// it mirrors. Checked against CHECKED_AGAINST (test/unit/upstream-version.test.ts fails when the
+// installed version leaves that range); an upgrade must re-read each module named here.
+//
+// Why deep imports at all: the provider hands its grant helpers (DPoP proof validation, the
+// sender-constraint checks) only to its own grants (lib/helpers/initialize_app.js binds them);
+// a grant registered with provider.registerGrantType gets the request alone. Token exchange must
+// bind its tokens exactly as the provider's grants do, so it calls the same functions rather than
+// a copy: the same proof checks, the same replay store, the same errors. The package has no
+// "exports" map, so these paths resolve to the very modules the provider itself loaded (one
+// instance: the proof parsed during a request is cached per request in validate_dpop.js).
+import type { X509Certificate } from 'node:crypto';
+import type { Context } from 'koa';
+import type Koa from 'koa';
+import type {
+  AccessToken, Client, ClientAuthMethod, Configuration, JWKS, KoaContextWithOIDC, Provider,
+  TokenEndpointGrantContext,
+} from 'oidc-provider';
+
+/** The oidc-provider versions this module was checked against (a semver range). */
+export const CHECKED_AGAINST = '~9.13';
+
+// ---------------------------------------------------------------------------------------------
+// Sender constraints of the provider's grants (lib/helpers/grants.js, lib/helpers/grant_common.js)
+
+/** A DPoP proof that passed validation (lib/helpers/validate_dpop.js). */
+export interface DpopProof {
+  thumbprint: string;
+  jti: string;
+  iat: number;
+}
+
+/** A token the sender constraints are applied to (AccessToken, ClientCredentials). */
+interface BindableToken {
+  setThumbprint(prop: 'x5t' | 'jkt', input: unknown): void;
+}
+
+interface GrantHelpers {
+  validateDpop(provider: Provider, ctx: KoaContextWithOIDC): Promise<DpopProof | undefined>;
+  checkDpopRequired(provider: Provider, ctx: KoaContextWithOIDC, dPoP: DpopProof | undefined): void;
+  checkMtlsCert(provider: Provider, ctx: KoaContextWithOIDC): unknown;
+}
+interface GrantCommon {
+  applyDpopBinding(provider: Provider, ctx: KoaContextWithOIDC, dPoP: DpopProof | undefined, token: BindableToken): Promise<void>;
+}
+
+// Specifiers held in variables: TypeScript does not look for types of these untyped modules.
+const GRANT_HELPERS = 'oidc-provider/lib/helpers/grants.js';
+const GRANT_COMMON = 'oidc-provider/lib/helpers/grant_common.js';
+const helpers = await import(GRANT_HELPERS) as GrantHelpers;
+const common = await import(GRANT_COMMON) as GrantCommon;
+
+/**
+ * The sender constraints of the provider's client_credentials grant
+ * (lib/actions/grants/client_credentials.js), for a grant of Tessera's: validate the request's
+ * DPoP proof (RFC 9449 §4.3) before anything else; once the token is built, bind it to the
+ * client's certificate when the client is registered tls_client_certificate_bound_access_tokens
+ * (RFC 8705 §3, refused without a certificate), to the proof's key when there is one (after the
+ * provider's replay check), and refuse a dpop_bound_access_tokens client that sent no proof.
+ */
+export async function senderConstraints(ctx: KoaContextWithOIDC) {
+  const { provider } = ctx.oidc;
+  const dPoP = await helpers.validateDpop(provider, ctx);
+  return {
+    dPoP,
+    async bind(token: object): Promise<void> {
+      const bindable = token as BindableToken;
+      const cert = helpers.checkMtlsCert(provider, ctx);
+      if (cert) bindable.setThumbprint('x5t', cert);
+      await common.applyDpopBinding(provider, ctx, dPoP, bindable);
+      helpers.checkDpopRequired(provider, ctx, dPoP);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The provider's front: request bodies, Basic credentials, the Client model
+
+// oidc-provider's own limit for a form body (lib/shared/selective_body.js): a larger one goes to
+// the provider, which refuses it.
+export const BODY_LIMIT = 56 * 1024;
+
+/**
+ * The client credentials of an HTTP Basic Authorization header (RFC 6749 §2.3.1): the client id
+ * and secret, each form-urlencoded, then base64. Decoded as oidc-provider decodes them
+ * (lib/shared/client_auth.js: '+' is a space), so that Tessera and the provider agree on which
+ * client a header names. Undefined for anything malformed; the provider refuses those.
+ */
+export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
+  const [scheme, value, extra] = header.split(' ');
+  if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i <= 0) return undefined;
+  try {
+    const clientId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
+    const secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
+    return secret ? { clientId, secret } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The whole body; Node's HTTP parser delivers no more than its Content-Length. */
+export async function readBody(ctx: Context): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of ctx.req.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Hands a request whose body was read over to the provider: its body parser
+ * (lib/shared/selective_body.js, through raw-body) reads ctx.req as a stream, so ctx.req becomes
+ * the same request (headers, socket, URL through the prototype) whose stream yields these bytes
+ * once. A body that did not match its Content-Length still fails there.
+ */
+export function replayBody(ctx: Context, raw: Buffer): undefined {
+  const request = ctx.req;
+  let consumed = false;
+  ctx.req = Object.create(request, {
+    readable: { get: () => !consumed },
+    readableEncoding: { value: null },
+    iterator: {
+      value: async function* replay() {
+        if (consumed) return;
+        consumed = true;
+        yield raw;
+      },
+    },
+  });
+  return undefined;
+}
+
+/**
+ * The parts of oidc-provider's Client model (lib/models/client.js) that Tessera reads beyond its
+ * typings: the secret checks of lib/shared/client_auth.js and the sender-constraint flags.
+ */
+export interface ProviderClient {
+  clientId: string;
+  clientAuthMethod: string;
+  grantTypeAllowed(grantType: string): boolean;
+  dpopBoundAccessTokens?: boolean;
+  tlsClientCertificateBoundAccessTokens?: boolean;
+  checkClientSecretExpiration(message: string): void;
+  compareClientSecret(secret: string): Promise<boolean>;
+}
+
+/**
+ * The client, when it is registered for this secret method and the secret is one of its valid
+ * ones: the checks of lib/shared/client_auth.js (tokenEndpointAuthMethod, then
+ * checkClientSecretExpiration, then compareClientSecret), through the provider's Client model.
+ */
+export async function clientAuthenticatedBySecret(provider: Provider, clientId: string, secret: string, method: string): Promise<ProviderClient | undefined> {
+  const client = await provider.Client.find(clientId) as unknown as ProviderClient | undefined;
+  if (!client || client.clientAuthMethod !== method) return undefined;
+  try {
+    client.checkClientSecretExpiration('client secret expired');
+  } catch {
+    return undefined;
+  }
+  return await client.compareClientSecret(secret) ? client : undefined;
+}
+
+/** Whether the client is registered first_party (extraClientMetadata: an own property, lib/models/client.js). */
+export function isFirstParty(client: Client): boolean {
+  return (client as unknown as { first_party?: boolean }).first_party === true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens (lib/models/client_credentials.js, access_token.js, formats/*.js)
+
+export interface TokenResponse {
+  access_token: string;
+  expires_in: number;
+  scope?: string;
+  token_type: string;
+}
+
+/**
+ * A client-credentials token built and saved (formatted, signed) by the provider's own model, as
+ * lib/actions/grants/client_credentials.js builds it, and its token response.
+ */
+export async function issueClientCredentials(provider: Provider, client: ProviderClient, scope: string | undefined, resource: { indicator: string; server: ConstructorParameters<Provider['ResourceServer']>[1] }): Promise<TokenResponse> {
+  const token = new provider.ClientCredentials({ client: client as unknown as Client, scope });
+  token.resourceServer = new provider.ResourceServer(resource.indicator, resource.server);
+  const value = await token.save();
+  return {
+    access_token: value!,
+    expires_in: token.expiration,
+    ...(token.scope ? { scope: token.scope } : undefined),
+    token_type: token.tokenType,
+  };
+}
+
+/** The resource server a token is issued for, as features.resourceIndicators.getResourceServerInfo returns it. */
+export interface ResourceServerInfo {
+  audience: string;
+  scope: string;
+  accessTokenTTL: number;
+  accessTokenFormat: 'jwt';
+  jwt: { sign: { alg: 'RS256' } };
+}
+
+/**
+ * An access token of the provider's AccessToken model for a registered grant. `expiresIn` is
+ * honoured by lib/models/mixins/has_format.js (typings omit it); `grantId` ties it to a family.
+ */
+export function newAccessToken(provider: Provider, properties: {
+  accountId: string; client: Client; gty: string; scope: string; grantId?: string; expiresIn: number;
+}, resourceServer: ResourceServerInfo): AccessToken {
+  const token = new provider.AccessToken(properties as never);
+  // A plain object where the provider keeps a ResourceServer instance: its format reads only
+  // these fields (lib/models/formats/jwt.js).
+  token.resourceServer = resourceServer as never;
+  return token;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request context the provider sets up (lib/shared/context_ensure_oidc.js)
+
+/** ctx.oidc, when the provider has handled this request (after `next()` into it), else undefined. */
+export function oidcContext(ctx: Context): Partial<KoaContextWithOIDC['oidc']> | undefined {
+  return (ctx as unknown as Partial<KoaContextWithOIDC>).oidc;
+}
+
+// oidc-provider's route names of the endpoints that authenticate clients (lib/helpers/initialize_app.js).
+export const CLIENT_AUTHENTICATING_ROUTES: ReadonlySet<string> = new Set(['token', 'introspection', 'revocation', 'device_authorization', 'pushed_authorization_request']);
+// oidc-provider's description of a request without any client authentication (lib/shared/client_auth.js).
+export const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+
+/**
+ * Whether a request path is the provider's route at `path`: its router (lib/helpers/initialize_app.js)
+ * matches case-insensitively and with or without one trailing slash.
+ */
+export function isProviderRoute(requestPath: string, path: string): boolean {
+  return requestPath.toLowerCase().replace(/(?<=.)\/$/, '') === path.toLowerCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Page sources (lib/helpers/defaults.js) and the 9.13 session workaround
+
+/** The form action and xsrf token of the provider's userCodeInputSource form (lib/helpers/defaults.js). */
+export function userCodeForm(form: string): { action: string | undefined; xsrf: string | undefined } {
+  return {
+    action: /action="([^"]+)"/.exec(form)?.[1],
+    xsrf: /name="xsrf" value="([^"]+)"/.exec(form)?.[1],
+  };
+}
+
+/**
+ * oidc-provider 9.13.3: an error at a code-entry page from a browser without a live session makes
+ * its error handler write a new xsrf into a session its session middleware already decided not to
+ * store (lib/shared/session.js), and the outer ensureSessionSave then calls persist() on it, a
+ * TypeError (500). When the request's session was never stored (no `exp`), this marks it
+ * untouched so that it stays unstored, and says so.
+ */
+export function leaveUnstoredSessionUnstored(ctx: KoaContextWithOIDC): boolean {
+  const session = ctx.oidc.session as { exp?: number; touched?: boolean } | undefined;
+  if (!session || typeof session.exp === 'number') return false;
+  session.touched = false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where Tessera's types and the typings disagree with the runtime
+
+/** lib/provider.js: `class Provider extends Koa`; the typings declare it apart (with `app`). */
+export function providerAsKoa(provider: Provider): Koa {
+  return provider as unknown as Koa;
+}
+
+/** The signing keys (configuration.jwks, lib/helpers/keystore.js): private JWKs as stored. */
+export function providerJwks(jwks: { keys: object[] }): JWKS {
+  return jwks as never;
+}
+
+/** A grant handler for provider.registerGrantType (lib/actions/token.js calls it with the endpoint's ctx). */
+export function grantTypeHandler(handler: (ctx: KoaContextWithOIDC) => Promise<void>): (ctx: TokenEndpointGrantContext) => Promise<void> {
+  return handler;
+}
+
+/** configuration.clientAuthMethods (lib/helpers/defaults.js): method names as configured. */
+export function clientAuthMethodNames(methods: string[]): ClientAuthMethod[] {
+  return methods as ClientAuthMethod[];
+}
+
+type AllowedPolicy = NonNullable<NonNullable<NonNullable<Configuration['features']>['introspection']>['allowedPolicy']>;
+/**
+ * features.introspection/revocation.allowedPolicy (lib/actions/introspection.js, revocation.js):
+ * the provider passes its ctx, Client and token models; Tessera's policy reads only ids.
+ */
+export function allowedPolicy(policy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string; aud?: unknown }) => Promise<boolean>): AllowedPolicy {
+  return policy as never;
+}
+
+type MtlsFeature = Extract<NonNullable<NonNullable<Configuration['features']>['mTLS']>, { enabled: true }>;
+/** features.mTLS's three helpers (lib/helpers/features.js, lib/shared/client_auth.js call them). */
+export function mtlsFeatureHelpers(helpers: {
+  getCertificate(ctx: KoaContextWithOIDC): X509Certificate | undefined;
+  certificateAuthorized(ctx: KoaContextWithOIDC): boolean;
+  certificateSubjectMatches(ctx: KoaContextWithOIDC, property: string, expected: string): boolean;
+}): Pick<MtlsFeature, 'getCertificate' | 'certificateAuthorized' | 'certificateSubjectMatches'> {
+  return {
+    getCertificate: helpers.getCertificate as never,
+    certificateAuthorized: helpers.certificateAuthorized as never,
+    certificateSubjectMatches: helpers.certificateSubjectMatches as never,
+  };
+}
