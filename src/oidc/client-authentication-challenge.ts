@@ -16,13 +16,12 @@
 // client sending its client_id where that is allowed is authenticated ("none"): not touched.
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { usesSecret } from '../services/client-secrets.ts';
 
 // oidc-provider's route names of the endpoints that authenticate clients.
 const CLIENT_AUTHENTICATING_ROUTES = new Set(['token', 'introspection', 'revocation', 'device_authorization', 'pushed_authorization_request']);
 // oidc-provider's description of the request without any client authentication (9.13.3).
 const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
-
-const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 
 interface ErrorBody {
   error?: unknown;
@@ -49,7 +48,7 @@ export function clientAuthenticationChallenge(issuer: string): Middleware {
     // other methods (private_key_jwt, mTLS) keep the provider's answer.
     const { client, params } = (ctx as unknown as KoaContextWithOIDC).oidc;
     const presented = ctx.get('authorization') !== '' || params?.client_secret !== undefined || params?.client_assertion !== undefined;
-    const secretScheme = client === undefined || SECRET_METHODS.has(client.clientAuthMethod ?? '');
+    const secretScheme = client === undefined || usesSecret(client.clientAuthMethod ?? '');
     if (ctx.status === 401 && (ctx.body as ErrorBody).error === 'invalid_client' && !presented && secretScheme && !ctx.response.get('WWW-Authenticate')) {
       const description = (ctx.body as ErrorBody).error_description;
       ctx.set('WWW-Authenticate', `Basic realm=${quoted(issuer)}, error="invalid_client"${typeof description === 'string' ? `, error_description=${quoted(description)}` : ''}`);
