@@ -3,7 +3,7 @@
 import Koa from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { Config } from './config/config.ts';
-import { DISCOVERY_PATH, OIDC_SCOPES, ROUTES } from './oidc/provider-config.ts';
+import { DISCOVERY_PATH, ROUTES } from './oidc/provider-config.ts';
 import { clientCatalog } from './cache/client-catalog.ts';
 import { clusterMetricsSource } from './metrics/cluster-metrics.ts';
 import { revocationList } from './cache/revocations.ts';
@@ -37,6 +37,7 @@ import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { httpMetrics } from './metrics/http-metrics.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { auditTrail } from './services/audit.ts';
+import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
 
@@ -157,7 +158,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     provider: slot.current,
     clients: catalog,
     tokenPath: ROUTES.token,
-    oidcScopes: OIDC_SCOPES,
+    oidcScopes: PROVIDER_SCOPES,
     // What the provider's grant.success records, and which path answered.
     onIssued: (ctx, clientId) => recordTokenIssued(ctx, 'client_credentials', clientId, { fast_path: true }),
   }));

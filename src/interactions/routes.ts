@@ -17,6 +17,7 @@ import { describeScopes } from './scope-descriptions.ts';
 import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import type { Audit } from '../services/audit.ts';
 import { normalizeEmail } from '../services/users.ts';
+import { scopeTokens } from '../services/scopes.ts';
 import type { LoginIdentifier } from '../services/login-identifier.ts';
 import { spendPoint } from '../middleware/rate-limit.ts';
 
@@ -82,7 +83,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     const user = await deps.userQueries.findById(String(found.session?.accountId));
-    const requested = String(found.params.scope ?? '').split(' ').filter(Boolean);
+    const requested = scopeTokens(found.params.scope);
     page(ctx, 'consent', { uid: found.uid, csrf, clientName, email: user?.email ?? '', scopes: describeScopes(requested) });
   });
 
@@ -139,7 +140,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    const approved = String(found.params.scope ?? '').split(' ').filter(Boolean);
+    const approved = scopeTokens(found.params.scope);
     await deps.consents.grant(accountId, clientId, approved);
     await deps.audit.record({ type: 'consent.granted', actor: accountId, subject: clientId, ip: ctx.ip, details: { scopes: approved } });
     await finish(ctx, provider, { consent: { grantId } });

@@ -20,7 +20,8 @@
 import type { Context, Middleware } from 'koa';
 import type { Provider, ResourceServer } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
-import { deniedScope, resourceServerFor, scopeTokens } from './resource-servers.ts';
+import { SCOPE_SYNTAX, scopeTokens } from '../services/scopes.ts';
+import { deniedScope, resourceServerFor } from './resource-servers.ts';
 import { secretAuthenticatedForm, type WantedForm } from './secret-authenticated-form.ts';
 
 const GRANT_TYPE = 'client_credentials';
@@ -30,8 +31,6 @@ const CLIENT_CREDENTIALS_FORM: WantedForm = {
   params: new Set(['grant_type', 'scope', 'resource']),
   accepts: (params) => params.grant_type === GRANT_TYPE,
 };
-// RFC 6749 §3.3 scope-token syntax, one space between tokens (oidc-provider's is_valid_scope.js).
-const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/u;
 
 /** The parts of oidc-provider's Client model read here (checked against 9.13). */
 interface GrantingClient {
