@@ -17,6 +17,7 @@ import { readForm } from './form-body.ts';
 import { describeScopes } from './scope-descriptions.ts';
 import type { Audit } from '../services/audit.ts';
 import { normalizeEmail } from '../services/users.ts';
+import { scopeTokens } from '../services/scopes.ts';
 import type { LoginIdentifier } from '../services/login-identifier.ts';
 
 export type LoginAttempt =
@@ -81,7 +82,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     const user = await deps.userQueries.findById(String(found.session?.accountId));
-    const requested = String(found.params.scope ?? '').split(' ').filter(Boolean);
+    const requested = scopeTokens(found.params.scope);
     page(ctx, 'consent', { uid: found.uid, csrf, clientName, email: user?.email ?? '', scopes: describeScopes(requested) });
   });
 
@@ -138,7 +139,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    const approved = String(found.params.scope ?? '').split(' ').filter(Boolean);
+    const approved = scopeTokens(found.params.scope);
     await deps.consents.grant(accountId, clientId, approved);
     await deps.audit.record({ type: 'consent.granted', actor: accountId, subject: clientId, ip: ctx.ip, details: { scopes: approved } });
     await finish(ctx, provider, { consent: { grantId } });

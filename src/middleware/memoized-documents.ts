@@ -1,5 +1,5 @@
 // Discovery and the JWKS are the same for every request until the signing keys change (which
-// builds a new provider: app.ts), and resource servers fetch them often. The provider's answer is
+// builds a new provider: oidc/provider-slot.ts), and resource servers fetch them often. The provider's answer is
 // kept, serialised once, per provider: later requests get the stored bytes and headers without
 // the provider building and serialising the document again. A cross-origin request (with an
 // Origin header) always goes to the provider, whose CORS headers depend on that origin. The

@@ -1,11 +1,14 @@
 // findAccount: the provider's view of a user, with OpenID Connect claims from the users table.
 // A disabled or deleted user is no account, so their sessions and refresh tokens stop working.
 import type { Account, KoaContextWithOIDC } from 'oidc-provider';
-import type { UserQueries } from '../db/queries/users.ts';
+import { isUserId, type UserQueries } from '../db/queries/users.ts';
 
 export function accountFinder(users: UserQueries) {
   return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
-    const user = await users.findById(sub).catch(() => null);
+    // A sub that is no uuid is no account; a database failure propagates (503), so that an
+    // outage does not read as "no such account" and end the user's sessions.
+    if (!isUserId(sub)) return undefined;
+    const user = await users.findById(sub);
     if (!user || user.disabled) return undefined;
     return {
       accountId: user.id,

@@ -7,6 +7,7 @@ import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 import { providerMetadata } from '../services/client-metadata.ts';
+import { usesSecret } from '../services/client-secrets.ts';
 
 // oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
 // but Tessera stores only hashes and compares through Client#compareClientSecret (see
@@ -14,7 +15,6 @@ import { providerMetadata } from '../services/client-metadata.ts';
 // nothing can use it, because symmetric algorithms (the only other use of client_secret) are
 // disabled in provider-config.ts.
 const SECRET_STAND_IN = randomBytes(32).toString('base64url');
-const SECRET_AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 
 // RFC 8628 §3.5: each slow_down adds 5 seconds to the polling interval.
 const SLOW_DOWN_PENALTY = 5;
@@ -131,6 +131,6 @@ async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string, confi
     grant_types: row.tokenEndpointAuthMethod === 'none' ? row.grantTypes : [...row.grantTypes, ...confidentialGrantTypes],
     // Keys and certificates (private_key_jwt, tls_client_auth) need no secret; the stand-in
     // would only make such a client look as if it had one.
-    ...(SECRET_AUTH_METHODS.has(row.tokenEndpointAuthMethod) ? { client_secret: SECRET_STAND_IN } : undefined),
+    ...(usesSecret(row.tokenEndpointAuthMethod) ? { client_secret: SECRET_STAND_IN } : undefined),
   } as AdapterPayload;
 }

@@ -15,9 +15,8 @@
 // leave every other request to the provider, so their refusals come through here too. A public
 // client sending its client_id where that is allowed is authenticated ("none"): not touched.
 import type { Middleware } from 'koa';
+import { usesSecret } from '../services/client-secrets.ts';
 import { CLIENT_AUTHENTICATING_ROUTES, NO_CLIENT_AUTHENTICATION, oidcContext } from './upstream.ts';
-
-const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 
 interface ErrorBody {
   error?: unknown;
@@ -45,7 +44,7 @@ export function clientAuthenticationChallenge(issuer: string): Middleware {
     // other methods (private_key_jwt, mTLS) keep the provider's answer.
     const { client, params } = oidc!;
     const presented = ctx.get('authorization') !== '' || params?.client_secret !== undefined || params?.client_assertion !== undefined;
-    const secretScheme = client === undefined || SECRET_METHODS.has(client.clientAuthMethod ?? '');
+    const secretScheme = client === undefined || usesSecret(client.clientAuthMethod ?? '');
     if (ctx.status === 401 && (ctx.body as ErrorBody).error === 'invalid_client' && !presented && secretScheme && !ctx.response.get('WWW-Authenticate')) {
       const description = (ctx.body as ErrorBody).error_description;
       ctx.set('WWW-Authenticate', `Basic realm=${quoted(issuer)}, error="invalid_client"${typeof description === 'string' ? `, error_description=${quoted(description)}` : ''}`);

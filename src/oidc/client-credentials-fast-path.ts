@@ -20,7 +20,8 @@
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
-import { deniedScope, resourceServerFor, scopeTokens } from './resource-servers.ts';
+import { SCOPE_SYNTAX, scopeTokens } from '../services/scopes.ts';
+import { deniedScope, resourceServerFor } from './resource-servers.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
 import { issueClientCredentials, type ProviderClient, type TokenResponse } from './upstream.ts';
 
@@ -31,8 +32,6 @@ const CLIENT_CREDENTIALS_FORM: WantedForm = {
   params: new Set(['grant_type', 'scope', 'resource']),
   accepts: (params) => params.grant_type === GRANT_TYPE,
 };
-// RFC 6749 §3.3 scope-token syntax, one space between tokens (oidc-provider's is_valid_scope.js).
-const SCOPE_SYNTAX = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/u;
 
 export function clientCredentialsFastPath(deps: {
   provider: () => Provider;

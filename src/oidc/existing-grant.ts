@@ -4,7 +4,7 @@
 // first-party client, from the request itself.
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ConsentQueries } from '../db/queries/consents.ts';
-import { isOidcScope } from '../services/scopes.ts';
+import { isOidcScope, scopeTokens } from '../services/scopes.ts';
 import { isFirstParty } from './upstream.ts';
 
 export function existingGrantLoader(consents: ConsentQueries) {
@@ -27,7 +27,7 @@ export function existingGrantLoader(consents: ConsentQueries) {
     const grant = new oidc.provider.Grant({ accountId, clientId: client.clientId });
     grant.addOIDCScope(requested.filter(isOidcScope).join(' '));
     for (const [indicator, server] of Object.entries(oidc.resourceServers ?? {})) {
-      const allowed = new Set(server.scope?.split(' '));
+      const allowed = new Set(scopeTokens(server.scope));
       grant.addResourceScope(indicator, requested.filter((s) => allowed.has(s)).join(' '));
     }
     await grant.save();

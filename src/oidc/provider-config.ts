@@ -4,6 +4,7 @@ import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from '
 import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { PROVIDER_SCOPES, scopeTokens } from '../services/scopes.ts';
 import { clientAuthMethods, mtlsEndpointAliases, outboundFetch, securityFeatures, type SecurityParts } from './security-config.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
@@ -62,8 +63,6 @@ export const ROUTES = {
   pushed_authorization_request: '/request',
 } as const;
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
-// The provider's own scopes; every other scope belongs to an API (resource-servers.ts).
-export const OIDC_SCOPES = ['openid', 'offline_access'] as const;
 
 // Asymmetric algorithms only: a symmetric (HS*) one would key on client_secret, which Tessera
 // does not have in clear, and `none` is never acceptable.
@@ -135,7 +134,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
-    scopes: [...OIDC_SCOPES],
+    scopes: [...PROVIDER_SCOPES],
     claims: {
       acr: null,
       amr: null,
@@ -190,7 +189,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         },
         userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
           const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;
-          const scopes = String(code?.params?.scope ?? '').split(' ').filter(Boolean);
+          const scopes = scopeTokens(code?.params?.scope);
           sendPage(ctx, renderView('device-confirm', parts.brand, {
             form, userCode, clientName: client.clientName ?? client.clientId, scopes: describeScopes(scopes),
           }));

@@ -2,6 +2,7 @@
 // long it lives. Every access token Tessera issues is an RS256 JWT (RFC 9068) for one API.
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
+import { scopeTokens } from '../services/scopes.ts';
 
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
 export async function resourceServerFor(clients: ClientCatalog, clientId: string, indicator: string): Promise<ResourceServer | undefined> {
@@ -18,13 +19,10 @@ export async function resourceServerFor(clients: ClientCatalog, clientId: string
 
 /** The first of a client-credentials request's scopes that the API does not grant the client. */
 export function deniedScope(requested: Iterable<string>, server: ResourceServer): string | undefined {
-  const allowed = new Set(server.scope?.split(' '));
+  const allowed = new Set(scopeTokens(server.scope));
   for (const scope of requested) if (!allowed.has(scope)) return scope;
   return undefined;
 }
-
-/** A scope parameter's scope tokens (RFC 6749 §3.3: separated by spaces). */
-export const scopeTokens = (scope: unknown) => String(scope ?? '').split(' ').filter(Boolean);
 
 export function resourceServerFeature(clients: ClientCatalog) {
   return {

@@ -5,6 +5,8 @@
 import type { Configuration } from 'oidc-provider';
 import type { SecurityConfig } from '../config/config.ts';
 import type { MtlsHelpers } from '../oidc/mtls.ts';
+import { SECRET_AUTH_METHODS } from '../services/client-secrets.ts';
+import { isLoopbackHost } from '../services/loopback.ts';
 import { mtlsFeatureHelpers } from './upstream.ts';
 
 export interface SecurityParts {
@@ -24,8 +26,7 @@ const MTLS_ALIASED = ['token', 'introspection', 'revocation', 'userinfo', 'devic
 
 export function clientAuthMethods(parts: SecurityParts): string[] {
   return [
-    'client_secret_basic',
-    'client_secret_post',
+    ...SECRET_AUTH_METHODS,
     ...(parts.privateKeyJwt ? ['private_key_jwt'] : []),
     ...(parts.mtls?.tlsClientAuth ? ['tls_client_auth'] : []),
     ...(parts.mtls ? ['self_signed_tls_client_auth'] : []),
@@ -68,8 +69,6 @@ export function mtlsEndpointAliases(parts: SecurityParts, routes: Record<string,
   return Object.fromEntries(MTLS_ALIASED.filter(enabled).map((name) => [`${name}_endpoint`, `${base}${routes[name]}`]));
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
  * oidc-provider's outbound fetch (a client's jwks_uri) with its SSRF guard, which refuses
  * loopback and private addresses; in development a loopback jwks_uri may be let through, and
@@ -78,7 +77,7 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 export function outboundFetch(parts: SecurityParts): Configuration['fetch'] | undefined {
   if (!parts.allowLoopbackJwksUri) return undefined;
   return (url, options) => {
-    if (!LOOPBACK.has(new URL(url).hostname)) return globalThis.fetch(url, options);
+    if (!isLoopbackHost(new URL(url).hostname)) return globalThis.fetch(url, options);
     const { dispatcher: _guard, ...rest } = options as RequestInit & { dispatcher?: unknown };
     return globalThis.fetch(url, rest);
   };

@@ -7,6 +7,12 @@
 // a copy of the database alone does not even allow checking a guessed secret.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/** The token endpoint authentication methods that present the client's secret (RFC 6749 §2.3.1). */
+export const SECRET_AUTH_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post'];
+
+/** Whether a client authenticating this way has a secret to generate, store and rotate. */
+export const usesSecret = (authMethod: string) => SECRET_AUTH_METHODS.includes(authMethod);
+
 // A recognisable prefix lets secret scanners and people spot a leaked Tessera secret.
 export const SECRET_PREFIX = 'tessera_cs_';
 const SECRET_BYTES = 32;

@@ -4,6 +4,8 @@
 import type { ClientWrite } from '../db/queries/clients.ts';
 import { InvalidInput } from '../errors.ts';
 import { type ClientInput, DEFAULT_ID_TOKEN_ALG, storedMetadata } from './client-metadata.ts';
+import { SECRET_AUTH_METHODS, usesSecret } from './client-secrets.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { isOidcScope, parseScopes } from './scopes.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -15,7 +17,6 @@ const GRANT_TYPES = new Map([
   ['device_code', DEVICE_CODE_GRANT],
   [DEVICE_CODE_GRANT, DEVICE_CODE_GRANT],
 ]);
-const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 // Methods that prove the client with a key (RFC 7523) or certificate (RFC 8705) instead of a secret.
 const KEY_AUTH_METHODS = ['private_key_jwt', 'self_signed_tls_client_auth'];
 const AUTH_METHODS = [...SECRET_AUTH_METHODS, ...KEY_AUTH_METHODS, 'tls_client_auth'];
@@ -25,8 +26,6 @@ const ID_TOKEN_ALGS = [DEFAULT_ID_TOKEN_ALG, 'ES256', 'EdDSA'];
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 // RFC 3986 §2.3 unreserved characters: a client_id is safe in a URL, a header and a command line.
 const CLIENT_ID = /^[A-Za-z0-9._~-]{3,128}$/;
-
-export const usesSecret = (authMethod: string) => SECRET_AUTH_METHODS.includes(authMethod);
 
 /** An API as validation needs it: to place the client's API scopes and to name it by id. */
 export interface KnownApi {
@@ -146,7 +145,7 @@ function checkRedirectUri(value: string, isPublic: boolean): string {
     throw new InvalidInput(`redirect URI ${value} is not an absolute URI`);
   }
   if (url.hash || value.includes('#')) throw new InvalidInput(`redirect URI ${value} must not contain a fragment (RFC 6749 §3.1.2)`);
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol === 'http:' && !loopback) throw new InvalidInput(`redirect URI ${value} must use https (http is allowed for loopback only)`);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     // Private-use schemes are for native apps (RFC 8252 §7.1), which are public clients.
@@ -195,7 +194,7 @@ function checkJwksUri(value: string): void {
   } catch {
     throw new InvalidInput(`the JWKS URI ${value} is not an absolute URI`);
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new InvalidInput(`the JWKS URI ${value} must use https (http is allowed for loopback only)`);
   }

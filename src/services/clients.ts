@@ -11,7 +11,8 @@ import { noAudit, type Audit } from './audit.ts';
 import { exchangePolicies } from './client-exchange-policies.ts';
 import { type ClientInput, inputFromMetadata, metadataFromRecord } from './client-metadata.ts';
 import { generateSecret } from './client-secrets.ts';
-import { checkAuthMethodChange, checkClientId, usesSecret, validateClient } from './client-validation.ts';
+import { usesSecret } from './client-secrets.ts';
+import { checkAuthMethodChange, checkClientId, validateClient } from './client-validation.ts';
 import { clientView, type ClientView } from './client-view.ts';
 
 export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; exchange?: TokenExchangePolicyQueries; pepper: Buffer; audit?: Audit; actor?: string }) {

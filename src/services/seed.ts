@@ -8,7 +8,8 @@ import type { Audit } from './audit.ts';
 import type { ApiService } from './apis.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
 import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
-import { checkClientSettings, usesSecret } from './client-validation.ts';
+import { usesSecret } from './client-secrets.ts';
+import { checkClientSettings } from './client-validation.ts';
 import type { ClientService } from './clients.ts';
 import type { UserService } from './users.ts';
 

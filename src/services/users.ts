@@ -1,5 +1,5 @@
 // User accounts: registration by admins, sign-in checks. No Koa here.
-import type { UserQueries, UserRecord } from '../db/queries/users.ts';
+import { isUserId, type UserQueries, type UserRecord } from '../db/queries/users.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { hashPassword, isArgon2idHash, PASSWORD_MAX, PASSWORD_MIN, verifyAgainstNothing, verifyPassword } from './passwords.ts';
@@ -64,7 +64,7 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
   async function find(idOrEmail: string): Promise<UserRecord> {
     const user = idOrEmail.includes('@')
       ? await users.findByEmail(normalizeEmail(idOrEmail))
-      : await users.findById(idOrEmail).catch(() => null); // not a uuid: not found
+      : isUserId(idOrEmail) ? await users.findById(idOrEmail) : null;
     if (!user) throw new NotFound(`no user ${idOrEmail}`);
     return user;
   }

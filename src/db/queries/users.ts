@@ -2,6 +2,13 @@
 import type { PrismaClient } from '../client.ts';
 import type { Prisma } from '../generated/client.ts';
 
+// users.id is a Postgres uuid: any other string makes the query fail rather than match nothing,
+// so callers check the shape first (canonical 8-4-4-4-12 hex, as Tessera generates them).
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether this string can be a user's id; if not, there is no such user. */
+export const isUserId = (id: string) => USER_ID.test(id);
+
 export type UserRecord = Prisma.UserGetPayload<object>;
 export type UserWrite = Omit<Prisma.UserCreateInput, 'id' | 'consents' | 'createdAt' | 'updatedAt'>;
 

@@ -6,6 +6,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenExchangePolicyQueries } from '../../db/queries/token-exchange-policies.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../access-token-verifier.ts';
+import { scopeTokens } from '../../services/scopes.ts';
 import { newAccessToken, senderConstraints } from '../upstream.ts';
 
 export const grantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -34,8 +35,6 @@ export function actorClaims(token: object): { act: Record<string, unknown> } | u
   const act = actors.get(token);
   return act ? { act } : undefined;
 }
-
-const split = (scope: unknown) => (typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []);
 
 export function tokenExchangeHandler(deps: TokenExchangeDeps) {
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
@@ -77,8 +76,8 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
 
     // The same or a narrower scope: only what the subject token carries, and only what the
     // target API defines.
-    const subjectScopes = split(claims.scope);
-    const requested = split(params.scope);
+    const subjectScopes = scopeTokens(claims.scope);
+    const requested = scopeTokens(params.scope);
     for (const s of requested) {
       if (!subjectScopes.includes(s)) throw new errors.InvalidScope('requested scope exceeds the subject token\'s scope', s);
       if (!api.scopes.includes(s)) throw new errors.InvalidScope('requested scope is not defined by the resource', s);

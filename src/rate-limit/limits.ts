@@ -1,0 +1,97 @@
+// Tessera's limits as the app uses them: which requests each one counts, under which key, and
+// the 429 each one answers with. The counting itself is middleware/rate-limit.ts (exact, one
+// statement per request) and rate-limit/batched-quota.ts (the token endpoint's, in memory).
+import type { Context, Middleware } from 'koa';
+import type pg from 'pg';
+import type { Config } from '../config/config.ts';
+import { createLimiter } from '../db/queries/rate-limits.ts';
+import { rateLimit, tokenRateLimit } from '../middleware/rate-limit.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { basicCredentials } from '../oidc/upstream.ts';
+import { sendPage } from '../views/page.ts';
+import { renderView } from '../views/render.ts';
+import { batchedQuota, type Quota } from './batched-quota.ts';
+
+// Sign-in limits count over 15 minutes (OWASP's usual lockout period): long enough to stop
+// guessing, short enough that a locked-out user is not locked out for long.
+const LOGIN_WINDOW = 15 * 60;
+// The window for device-code entry attempts: as long as a device code lives by default.
+const DEVICE_CODE_ENTRY_WINDOW = 600;
+// The token quota is configured per minute (RATE_LIMIT_TOKEN_PER_MINUTE).
+const TOKEN_WINDOW = 60;
+
+/** The sign-in page's limits (interactions/routes.ts spends them). */
+export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
+  return {
+    // A password guesser spraying accounts from one address.
+    perIp: createLimiter(pool, { name: 'login_ip', points: limits.loginPerIp, windowSeconds: LOGIN_WINDOW }),
+    // A password guesser on one account: counted per account *and* IP, so that an attacker
+    // cannot lock the real user out from the user's own network.
+    perAccount: createLimiter(pool, {
+      name: 'login_account',
+      points: limits.loginFailures,
+      windowSeconds: LOGIN_WINDOW,
+    }),
+    // What a locked-out address may write to the audit trail: one row per window.
+    lockedRecords: createLimiter(pool, { name: 'login_locked_record', points: 1, windowSeconds: LOGIN_WINDOW }),
+  };
+}
+
+/**
+ * Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1). A person
+ * is at a browser, so the refusal is a page, not JSON.
+ */
+export function deviceCodeEntryLimit(
+  pool: pg.Pool,
+  config: Pick<Config, 'deviceFlow' | 'brand'>,
+  codeVerificationPath: string,
+): Middleware {
+  return rateLimit(
+    createLimiter(pool, {
+      name: 'device_code_entry',
+      points: config.deviceFlow.attemptsPerWindow,
+      windowSeconds: DEVICE_CODE_ENTRY_WINDOW,
+    }),
+    (ctx) => ctx.method === 'POST' && ctx.path === codeVerificationPath,
+    (ctx) => ctx.ip,
+    (ctx, retryAfter) =>
+      sendPage(
+        ctx,
+        renderView('device-done', config.brand, {
+          heading: 'Too many attempts',
+          message: `Too many codes were entered from your network. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
+        }),
+        429,
+      ),
+  );
+}
+
+/** The token endpoint's per-client quota, counted in memory and shared in batches. */
+export function tokenQuota(pool: pg.Pool, limits: Config['rateLimits']): Quota {
+  return batchedQuota(pool, { name: 'token', points: limits.tokenPerMinute, windowSeconds: TOKEN_WINDOW });
+}
+
+/**
+ * Per client (the Basic-authentication user) and per address at the token endpoint. The refusal
+ * is JSON in the token endpoint's error shape, for the client library that reads it.
+ */
+export function tokenEndpointLimit(quota: Quota, tokenPath: string, metrics: Metrics): Middleware {
+  return tokenRateLimit(
+    quota,
+    (ctx) => ctx.method === 'POST' && ctx.path === tokenPath,
+    clientKey,
+    (ctx, retryAfter) => {
+      metrics.rateLimited.inc({ limit: 'token' });
+      ctx.status = 429;
+      ctx.body = {
+        error: 'rate_limited',
+        error_description: `too many token requests for this client; retry after ${retryAfter} s`,
+      };
+    },
+  );
+}
+
+function clientKey(ctx: Context): string | undefined {
+  const basic = basicCredentials(ctx.get('authorization'));
+  return basic && `client:${basic.clientId}`;
+}
