@@ -59,7 +59,7 @@ beforeAll(async () => {
   [proxy, quietProxy] = await Promise.all([freezableProxy(databaseUrl), freezableProxy(databaseUrl)]);
   a = await startTestServer({}, {
     listener: { databaseUrl: proxy.url, heartbeatMs: 200, heartbeatTimeoutMs: 300 },
-    cacheClock: () => Date.now() + clockOffset,
+    clock: () => Date.now() + clockOffset,
   });
   [b, c] = await Promise.all([
     startTestServer({ ISSUER: a.issuer }),

@@ -1,6 +1,7 @@
 // Every query module over the one database client (Prisma, and its pg pool where Prisma's cost
 // per statement matters: oidc-payloads.ts).
 import { ForbiddenCharacter, ServiceUnavailable } from '../../errors.ts';
+import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
 import { isDatabaseUnavailable, isUnstorableText } from '../failures.ts';
 import { apiQueries } from './apis.ts';
@@ -37,7 +38,8 @@ function guarded<T extends object>(module: T): T {
   return wrapped as T;
 }
 
-export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>) {
+/** `now` is the clock of the payloads' expiry (src/clock.ts); tests pass one they move. */
+export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>, now: Clock = Date.now) {
   return {
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
@@ -45,7 +47,7 @@ export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'
     clients: guarded(clientQueries(prisma)),
     consents: guarded(consentQueries(prisma)),
     devicePolls: guarded(devicePollQueries(prisma)),
-    payloads: guarded(oidcPayloadQueries(prisma, pool)),
+    payloads: guarded(oidcPayloadQueries(prisma, pool, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
