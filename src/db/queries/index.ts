@@ -38,7 +38,7 @@ function guarded<T extends object>(module: T): T {
   return wrapped as T;
 }
 
-/** `now` is the clock of the payloads' expiry (src/clock.ts); tests pass one they move. */
+/** `now` is the clock of the payloads' expiry and the device polls (src/clock.ts); tests pass one they move. */
 export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>, now: Clock = Date.now) {
   return {
     apis: guarded(apiQueries(prisma)),
@@ -46,7 +46,7 @@ export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'
     cleanup: guarded(cleanupQueries(prisma)),
     clients: guarded(clientQueries(prisma)),
     consents: guarded(consentQueries(prisma)),
-    devicePolls: guarded(devicePollQueries(prisma)),
+    devicePolls: guarded(devicePollQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
