@@ -126,14 +126,16 @@ describe('device authorization grant', () => {
       const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
       expect(started.expires_in).toBe(5);
       // The code's expiry is oidc-provider's, on the system clock (no seam), so real seconds pass:
-      // the test polls as a device does, once per interval (1 s), until the code has expired.
+      // the test polls as a well-behaved device does, until the code has expired. Every 2.5 s, well
+      // over the 1 s interval, so that a loaded machine's latency never makes a poll look too fast
+      // (slow_down, which is answered before expiry is looked at).
       expect(await poll(short, client.client_id, started.device_code)).toMatchObject({ body: { error: 'authorization_pending' } });
       await eventually(async () => expect(await poll(short, client.client_id, started.device_code))
-        .toEqual({ status: 400, body: { error: 'expired_token', error_description: 'device code is expired' } }), { timeoutMs: 15_000, intervalMs: 1_100 });
+        .toEqual({ status: 400, body: { error: 'expired_token', error_description: 'device code is expired' } }), { timeoutMs: 20_000, intervalMs: 2_500 });
     } finally {
       await short.close();
     }
-  });
+  }, 60_000);
 
   it('limits code entries per client IP', async () => {
     const limited = await startTestServer({ DEVICE_CODE_ATTEMPTS: '3', TRUSTED_PROXIES: '127.0.0.1' });
