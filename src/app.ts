@@ -9,7 +9,7 @@ import { clusterMetricsSource } from './metrics/cluster-metrics.ts';
 import { revocationList } from './cache/revocations.ts';
 import type { Database } from './db/client.ts';
 import type { Notifications } from './db/notifications.ts';
-import type { Clock } from './cache/max-age.ts';
+import type { Clock } from './clock.ts';
 import { createQueries } from './db/queries/index.ts';
 import { loginRecorder } from './interactions/login-recorder.ts';
 import type { KeySet } from './keys/key-set.ts';
@@ -50,8 +50,8 @@ export interface AppDeps {
   notifications?: Notifications;
   /** This process is one of a node:cluster's workers (WORKERS > 1). */
   clusterWorker?: boolean;
-  /** The clock that ages cached entries (src/cache/max-age.ts); tests move it. */
-  cacheClock?: Clock;
+  /** Tessera's clock (src/clock.ts): caches' ages, payloads' expiry, the reuse grace; tests move it. */
+  clock?: Clock;
 }
 
 export interface TesseraApp {
@@ -67,10 +67,10 @@ export interface TesseraApp {
 
 export function createApp(deps: AppDeps): TesseraApp {
   const { config, logger, db } = deps;
-  const queries = createQueries(db);
+  const queries = createQueries(db, deps.clock);
   // Read on every request, kept in memory while change notifications arrive (src/cache/).
-  const catalog = clientCatalog(queries.clients, deps.notifications, deps.cacheClock);
-  const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications, now: deps.cacheClock });
+  const catalog = clientCatalog(queries.clients, deps.notifications, deps.clock);
+  const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications, now: deps.clock });
   const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
@@ -86,6 +86,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     cookieKeys: config.cookieKeys,
     clientSecretPepper: config.clientSecretPepper,
     payloads: queries.payloads,
+    now: deps.clock,
     clients: catalog,
     users: queries.users,
     consents: queries.consents,

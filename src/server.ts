@@ -12,7 +12,7 @@ import type { Config } from './config/config.ts';
 import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
 import { listenForNotifications, type ListenerOptions, type Notifications } from './db/notifications.ts';
-import type { Clock } from './cache/max-age.ts';
+import type { Clock } from './clock.ts';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
 import { keyPolicy } from './keys/key-policy.ts';
@@ -43,8 +43,8 @@ export interface StartOptions {
   clusterWorker?: boolean;
   /** For tests: the listener's database URL (through a proxy they can freeze) and heartbeat. */
   listener?: Partial<Omit<ListenerOptions, 'retryMs'>>;
-  /** For tests: the clock that ages cached entries. */
-  cacheClock?: Clock;
+  /** For tests: Tessera's clock (src/clock.ts), which they move instead of waiting. */
+  clock?: Clock;
 }
 
 export async function startTessera(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningTessera> {
@@ -64,7 +64,7 @@ export async function startTessera(config: Config, logger: Logger, options: Star
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
     const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000, ...options.listener });
-    const tessera = createApp({ config, logger, db, keys, notifications, clusterWorker: options.clusterWorker, cacheClock: options.cacheClock });
+    const tessera = createApp({ config, logger, db, keys, notifications, clusterWorker: options.clusterWorker, clock: options.clock });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
     let metricsServer: Server | undefined;

@@ -7,7 +7,8 @@
 // is used for longer than CACHE_MAX_AGE_MS, whatever the notifications say.
 import type { Notifications } from '../db/notifications.ts';
 import type { ApiGrant, ClientQueries, ClientSnapshot } from '../db/queries/clients.ts';
-import { CACHE_MAX_AGE_MS, type Clock } from './max-age.ts';
+import type { Clock } from '../clock.ts';
+import { CACHE_MAX_AGE_MS } from './max-age.ts';
 
 export const CATALOG_CHANNEL = 'tessera_catalog';
 

@@ -8,6 +8,3 @@
 // to hours), so a revocation or a deleted client takes effect in at most that; and each cached
 // client costs one query per 30 s per process (about 30 a second for a thousand busy clients).
 export const CACHE_MAX_AGE_MS = 30_000;
-
-/** Milliseconds since the epoch; injected so that tests can age caches without waiting. */
-export type Clock = () => number;

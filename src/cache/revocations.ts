@@ -11,7 +11,8 @@
 import type { Notifications } from '../db/notifications.ts';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import type { RevokedPrincipal, RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
-import { CACHE_MAX_AGE_MS, type Clock } from './max-age.ts';
+import type { Clock } from '../clock.ts';
+import { CACHE_MAX_AGE_MS } from './max-age.ts';
 
 export const REVOCATIONS_CHANNEL = 'tessera_revocations';
 

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
+import type { Clock } from '../clock.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 import { providerMetadata } from '../services/client-metadata.ts';
@@ -29,6 +30,8 @@ export interface AdapterDeps {
   devicePolls?: DevicePollQueries;
   refreshReuseGraceSeconds?: number;
   devicePollInterval?: number;
+  /** The clock of the refresh-token reuse grace (src/clock.ts). Default `Date.now`. */
+  now?: Clock;
   /** Grant types every confidential client has besides its own (token exchange, gated by its policy table). */
   confidentialGrantTypes?: string[];
 }
@@ -36,6 +39,7 @@ export interface AdapterDeps {
 export function createAdapterClass(deps: AdapterDeps) {
   const { payloads, clients } = deps;
   const graceMs = (deps.refreshReuseGraceSeconds ?? 0) * 1000;
+  const now = deps.now ?? Date.now;
 
   /** RFC 8628 §3.5 slow_down: a pending device code polled before its interval has passed. */
   async function checkDevicePoll(id: string, stored: StoredPayload | undefined) {
@@ -54,7 +58,7 @@ export function createAdapterClass(deps: AdapterDeps) {
    * through and answers the others invalid_grant.)
    */
   function refusedAsRetry(model: string, stored: StoredPayload | undefined): boolean {
-    return model === 'RefreshToken' && !!stored?.consumedAt && Date.now() - stored.consumedAt.getTime() < graceMs
+    return model === 'RefreshToken' && !!stored?.consumedAt && now() - stored.consumedAt.getTime() < graceMs
       && Provider.ctx?.oidc?.route === 'token';
   }
 

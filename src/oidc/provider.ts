@@ -3,6 +3,7 @@ import { Provider } from 'oidc-provider';
 import { providerConfiguration } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
+import type { Clock } from '../clock.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { UserQueries } from '../db/queries/users.ts';
@@ -42,6 +43,8 @@ export interface ProviderDeps {
   audit?: Audit;
   /** RFC 8693 token exchange, registered when config.security.tokenExchange is on. */
   tokenExchange?: tokenExchange.TokenExchangeDeps;
+  /** Tessera's clock (src/clock.ts): the refresh-token reuse grace. Default `Date.now`. */
+  now?: Clock;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -52,6 +55,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       clients: deps.clients,
       devicePolls: deps.devicePolls,
       refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+      now: deps.now,
       // Every confidential client may ask; the policy table (token_exchange_policies) answers.
       ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
       devicePollInterval: deps.config.deviceFlow.pollInterval,

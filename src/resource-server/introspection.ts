@@ -24,7 +24,8 @@ const MAX_ENTRIES = 10_000;
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
-export function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>) {
+/** `now` (milliseconds since the epoch) ages the cached answers; tests move it on. */
+export function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>, now: () => number = Date.now) {
   const cacheTtl = (options.cacheTtl ?? 5) * 1000;
   // Keyed by the token's hash: the cache never holds a usable token.
   const cache = new Map<string, { active: boolean; until: number }>();
@@ -56,14 +57,14 @@ export function introspector(options: IntrospectionOptions, metadata: () => Prom
   /** Throws invalid_token unless the issuer says the token (already verified locally) is active. */
   return async function checkActive(token: string, exp: number, scheme: Scheme): Promise<void> {
     const key = createHash('sha256').update(token).digest('base64url');
-    const now = Date.now();
+    const at = now();
     let entry = cache.get(key);
-    if (!entry || entry.until <= now) {
+    if (!entry || entry.until <= at) {
       const active = await ask(token);
-      entry = { active, until: active ? Math.min(now + cacheTtl, exp * 1000) : exp * 1000 };
+      entry = { active, until: active ? Math.min(at + cacheTtl, exp * 1000) : exp * 1000 };
       cache.delete(key);
       if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-      if (entry.until > now) cache.set(key, entry);
+      if (entry.until > at) cache.set(key, entry);
     }
     if (!entry.active) throw new InvalidToken('the access token is not active', scheme);
   };

@@ -42,7 +42,10 @@ export interface ResourceServerOptions {
    * morning. Keys are refreshed on their own schedule (`jwksMaxAge`, `jwksCooldown`).
    */
   metadataMaxAge?: number;
-  /** Milliseconds since the epoch, for the metadata schedule. Default `Date.now` (tests move it on). */
+  /**
+   * Milliseconds since the epoch, for the metadata schedule and the introspection cache. Default
+   * `Date.now` (tests move it on). The JWKS cache keeps jose's own clock (`Date.now`).
+   */
   clock?: () => number;
   /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
   introspection?: IntrospectionOptions;
@@ -95,11 +98,12 @@ export interface ResourceServer {
  */
 export function createResourceServer(options: ResourceServerOptions): ResourceServer {
   const clockTolerance = options.clockTolerance ?? 10;
+  const clock = options.clock ?? Date.now;
   const metadata = issuerMetadata({
     issuer: options.issuer,
     allowedEndpointOrigins: options.allowedEndpointOrigins ?? [],
     maxAge: (options.metadataMaxAge ?? 10_800) * 1000,
-    now: options.clock ?? Date.now,
+    now: clock,
   });
   const verifyAccessToken = accessTokenVerifier({
     issuer: options.issuer,
@@ -108,7 +112,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     jwksCooldown: options.jwksCooldown ?? 30,
     jwksMaxAge: options.jwksMaxAge ?? 300,
   }, metadata);
-  const checkActive = options.introspection ? introspector(options.introspection, metadata) : undefined;
+  const checkActive = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
   const checkDpopProof = dpopChecker({
     proofMaxAge: options.dpopProofMaxAge ?? 60,
     clockTolerance,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
+import { eventually } from '../setup/eventually.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { randomId, testEnv, tesseraJson } from '../setup/tessera.ts';
 
@@ -14,13 +15,8 @@ let auth: string;
 const children = (pid: number) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
 
-async function until(check: () => boolean | Promise<boolean>, what: string) {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+// Workers start and restart in seconds (a cold Node process each); 20 s is slack for a loaded machine.
+const until = (check: () => unknown) => eventually(check, { timeoutMs: 20_000, intervalMs: 100 });
 
 beforeAll(async () => {
   const port = await freePort();
@@ -62,7 +58,7 @@ async function requestsCounted(where: 'metrics port' | 'main port' = 'metrics po
 
 describe('WORKERS=2', () => {
   it('serves from two worker processes and adds up their metrics on METRICS_PORT', async () => {
-    await until(() => children(server.pid).length === 2, 'two workers');
+    await until(() => expect(children(server.pid)).toHaveLength(2));
     const before = await requestsCounted();
     // Enough requests that both workers answer some (the primary hands connections round-robin).
     const statuses = await Promise.all(Array.from({ length: 20 }, () => token().then((r) => r.status)));
@@ -78,9 +74,11 @@ describe('WORKERS=2', () => {
     process.kill(victim!, 'SIGKILL');
     await until(() => {
       const now = children(server.pid);
-      return now.length === 2 && !now.includes(victim!) && now.includes(survivor!);
-    }, 'a replacement worker');
-    await until(async () => (await fetch(`${server.issuer}/readyz`, { headers: { connection: 'close' } })).ok, 'readiness');
+      expect(now).toHaveLength(2);
+      expect(now).not.toContain(victim);
+      expect(now).toContain(survivor);
+    });
+    await until(async () => expect((await fetch(`${server.issuer}/readyz`, { headers: { connection: 'close' } })).status).toBe(200));
     const statuses = await Promise.all(Array.from({ length: 10 }, () => token().then((r) => r.status)));
     expect(statuses).toEqual(Array(10).fill(200));
   });

@@ -5,15 +5,18 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, signIn } from '../setup/browser.ts';
+import { eventually } from '../setup/eventually.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
+let clockOffset = 0;
 let browser: Browser;
 let audience: string;
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startTestServer({ DEVICE_POLL_INTERVAL: '1' }), launchBrowser()]);
+  // Tessera's clock (src/clock.ts) decides slow_down: the tests move it past an interval.
+  [server, browser] = await Promise.all([startTestServer({ DEVICE_POLL_INTERVAL: '1' }, { clock: () => Date.now() + clockOffset }), launchBrowser()]);
   audience = `https://${randomId('tv')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'videos:watch']);
 });
@@ -98,13 +101,13 @@ describe('device authorization grant', () => {
     // Polled again at once (the interval is 1 s): slow down, and the interval grows by 5 s.
     const slowDown = { status: 400, body: { error: 'slow_down', error_description: 'you are polling too quickly and should back off at a reasonable rate' } };
     expect(await poll(server, client.client_id, started.device_code)).toEqual(slowDown);
-    await new Promise((r) => setTimeout(r, 1100));
+    clockOffset += 1_001;
     expect(await poll(server, client.client_id, started.device_code)).toEqual(slowDown);
 
     const page = await browser.newPage();
     await approveInBrowser(page, started.verification_uri_complete!, started.user_code, user, 'Connect');
     await page.close();
-    await new Promise((r) => setTimeout(r, 11_100)); // 1 s + 5 s + 5 s since the last poll
+    clockOffset += 11_001; // 1 s + 5 s + 5 s since the last poll
     const first = await poll(server, client.client_id, started.device_code);
     expect(first.status).toBe(200);
     expect(await poll(server, client.client_id, started.device_code)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
@@ -122,12 +125,17 @@ describe('device authorization grant', () => {
       const { client, config } = await setup(short);
       const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
       expect(started.expires_in).toBe(5);
-      await new Promise((r) => setTimeout(r, 5200));
-      expect(await poll(short, client.client_id, started.device_code)).toEqual({ status: 400, body: { error: 'expired_token', error_description: 'device code is expired' } });
+      // The code's expiry is oidc-provider's, on the system clock (no seam), so real seconds pass:
+      // the test polls as a well-behaved device does, until the code has expired. Every 2.5 s, well
+      // over the 1 s interval, so that a loaded machine's latency never makes a poll look too fast
+      // (slow_down, which is answered before expiry is looked at).
+      // (eventually() asks at once, so this is the first poll: no other poll before it.)
+      await eventually(async () => expect(await poll(short, client.client_id, started.device_code))
+        .toEqual({ status: 400, body: { error: 'expired_token', error_description: 'device code is expired' } }), { timeoutMs: 20_000, intervalMs: 2_500 });
     } finally {
       await short.close();
     }
-  });
+  }, 60_000);
 
   it('limits code entries per client IP', async () => {
     const limited = await startTestServer({ DEVICE_CODE_ATTEMPTS: '3', TRUSTED_PROXIES: '127.0.0.1' });

@@ -10,6 +10,7 @@ import { unseal } from '../../src/keys/seal.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { tessera, tesseraJson, TEST_SECRETS } from '../setup/tessera.ts';
+import { eventually } from '../setup/eventually.ts';
 
 const AUDIENCE = 'https://rotating.example.test';
 const PUBLICATION_DELAY = 4;
@@ -18,17 +19,6 @@ let servers: ServerProcess[] = [];
 let env: Record<string, string>;
 let auth: string;
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, seconds: number): Promise<T> {
-  const until = Date.now() + seconds * 1000;
-  for (;;) {
-    const found = await check();
-    if (found !== undefined) return found;
-    if (Date.now() > until) throw new Error(`not within ${seconds} s: ${what}`);
-    await wait(200);
-  }
-}
 
 const jwks = async (s: ServerProcess) => (await (await fetch(`${s.issuer}/jwks`)).json()) as JSONWebKeySet;
 const kids = async (s: ServerProcess) => (await jwks(s)).keys.map((k) => k.kid).sort();
@@ -72,12 +62,18 @@ describe('signing-key rotation', () => {
 
     const rotated = await tesseraJson<{ kid: string }>(['keys', 'rotate'], env);
     // Within a second or two both publish the new key; neither signs with it yet.
-    await eventually('both replicas publish the new key', async () => ((await kids(a)).includes(rotated.kid) && (await kids(b)).includes(rotated.kid) ? true : undefined), 3);
+    await eventually(async () => {
+      expect(await kids(a)).toContain(rotated.kid);
+      expect(await kids(b)).toContain(rotated.kid);
+    }, { timeoutMs: 3_000, intervalMs: 200 });
     expect(await signer(a)).toBe(first);
     expect(await signer(b)).toBe(first);
 
     // After the publication delay both sign with it and serve the same JWKS.
-    await eventually('both replicas sign with the new key', async () => ((await signer(a)) === rotated.kid && (await signer(b)) === rotated.kid ? true : undefined), PUBLICATION_DELAY + 4);
+    await eventually(async () => {
+      expect(await signer(a)).toBe(rotated.kid);
+      expect(await signer(b)).toBe(rotated.kid);
+    }, { timeoutMs: (PUBLICATION_DELAY + 4) * 1000, intervalMs: 200 });
     expect(await kids(a)).toEqual(await kids(b));
     expect(await kids(a)).toEqual([first, rotated.kid].sort());
 
@@ -102,7 +98,10 @@ describe('signing-key rotation', () => {
     await db.connect();
     await db.query("UPDATE signing_keys SET unpublish_at = now() - interval '1 second' WHERE kid = $1", [retired.kid]);
     await db.end();
-    await eventually('the retired key leaves both JWKS', async () => (!(await kids(a)).includes(retired.kid) && !(await kids(b)).includes(retired.kid) ? true : undefined), 5);
+    await eventually(async () => {
+      expect(await kids(a)).not.toContain(retired.kid);
+      expect(await kids(b)).not.toContain(retired.kid);
+    }, { intervalMs: 200 });
   }, 30_000);
 
   it('an emergency retirement takes a compromised key out at once, and a new key signs', async () => {
@@ -113,9 +112,12 @@ describe('signing-key rotation', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`WARNING: key ${compromised} is out of the JWKS`);
     const { signing_kid: replacement } = JSON.parse(result.stdout) as { signing_kid: string };
-    await eventually('both replicas drop the compromised key and sign with the new one', async () => (
-      !(await kids(a)).includes(compromised) && !(await kids(b)).includes(compromised)
-      && (await signer(a)) === replacement && (await signer(b)) === replacement ? true : undefined), 5);
+    await eventually(async () => {
+      expect(await kids(a)).not.toContain(compromised);
+      expect(await kids(b)).not.toContain(compromised);
+      expect(await signer(a)).toBe(replacement);
+      expect(await signer(b)).toBe(replacement);
+    }, { intervalMs: 200 });
     expect(await verifies(a, before)).toBe(false);
   }, 30_000);
 

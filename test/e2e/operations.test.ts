@@ -5,16 +5,19 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
+import { eventually } from '../setup/eventually.ts';
 import { authorize } from '../setup/sign-in.ts';
 import { startServerProcess } from '../setup/server-process.ts';
 import { randomId, startTestServer, tessera, tesseraJson, testEnv, type TestServer } from '../setup/tessera.ts';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-only';
 let server: TestServer;
+let clockOffset = 0;
 let audience: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ METRICS_TOKEN });
+  // Tessera's clock (src/clock.ts): the refresh-reuse test moves it past the retry grace.
+  server = await startTestServer({ METRICS_TOKEN }, { clock: () => Date.now() + clockOffset });
   audience = `https://${randomId('ops')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'ops:read']);
 });
@@ -97,7 +100,7 @@ describe('the audit trail', () => {
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokenResponse.refresh_token }),
     });
     expect((await refresh()).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
+    clockOffset += 2_001; // past the 2 s retry grace
     expect((await refresh()).status).toBe(400);
 
     const cc = await (await token(server, basic(c.client_id, (await tesseraJson<{ client_secret: string }>(['clients', 'rotate-secret', c.client_id, '--grace', '0'])).client_secret))).json() as { access_token: string };
@@ -107,14 +110,16 @@ describe('the audit trail', () => {
     });
     await tesseraJson(['users', 'disable', email]);
     await tesseraJson(['clients', 'delete', c.client_id]);
-    await new Promise((r) => setTimeout(r, 200)); // audit writes after a response are not awaited by it
-
-    const events = await tesseraJson<{ type: string; actor: string; subject: string | null; ip: string | null }[]>(['audit', '--since', since, '--limit', '1000']);
-    const types = new Set(events.map((e) => e.type));
-    for (const type of ['client.created', 'client.updated', 'client.secret_rotated', 'client.deleted', 'user.created', 'user.disabled',
-      'login.failed', 'login.succeeded', 'consent.granted', 'refresh_token.reuse_detected', 'token.revoked']) {
-      expect(types, type).toContain(type);
-    }
+    // Audit writes after a response are not awaited by it: polled.
+    const events = await eventually(async () => {
+      const found = await tesseraJson<{ type: string; actor: string; subject: string | null; ip: string | null }[]>(['audit', '--since', since, '--limit', '1000']);
+      const types = new Set(found.map((e) => e.type));
+      for (const type of ['client.created', 'client.updated', 'client.secret_rotated', 'client.deleted', 'user.created', 'user.disabled',
+        'login.failed', 'login.succeeded', 'consent.granted', 'refresh_token.reuse_detected', 'token.revoked']) {
+        expect(types, type).toContain(type);
+      }
+      return found;
+    }, { timeoutMs: 10_000, intervalMs: 200 });
     // A failed sign-in names the account by its id, never by what was typed.
     const failed = events.find((e) => e.type === 'login.failed' && e.subject === userId)!;
     expect(failed).toMatchObject({ actor: 'anonymous', ip: expect.stringContaining('127.0.0.1') });
@@ -246,12 +251,7 @@ describe('health', () => {
       expect(await down.json()).toEqual({ status: 'unavailable', reason: 'database unreachable' });
       expect((await fetch(`${flaky.issuer}/healthz`)).status).toBe(200);
       await pgServer.start();
-      let status = 0;
-      for (let i = 0; i < 50 && status !== 200; i++) {
-        status = (await fetch(`${flaky.issuer}/readyz`)).status;
-        if (status !== 200) await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(status).toBe(200);
+      await eventually(async () => expect((await fetch(`${flaky.issuer}/readyz`)).status).toBe(200), { timeoutMs: 10_000, intervalMs: 200 });
     } finally {
       await flaky.close();
       await pgServer.stop();

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { CACHE_MAX_AGE_MS } from '../../src/cache/max-age.ts';
+import { eventually } from '../setup/eventually.ts';
 import { startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import { basic, createApi, createClient, form } from './support.ts';
 
@@ -59,7 +60,7 @@ beforeAll(async () => {
   [proxy, quietProxy] = await Promise.all([freezableProxy(databaseUrl), freezableProxy(databaseUrl)]);
   a = await startTestServer({}, {
     listener: { databaseUrl: proxy.url, heartbeatMs: 200, heartbeatTimeoutMs: 300 },
-    cacheClock: () => Date.now() + clockOffset,
+    clock: () => Date.now() + clockOffset,
   });
   [b, c] = await Promise.all([
     startTestServer({ ISSUER: a.issuer }),
@@ -83,15 +84,8 @@ async function readyz(on: TestServer) {
   return { status: res.status, body: await res.json() as Record<string, unknown> };
 }
 
-/** Polls until `check` holds, for up to 5 s (the heartbeat here notices within half a second). */
-async function eventually(check: () => Promise<boolean>, what: string) {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within 5 s`);
-}
-const connected = (on: TestServer) => eventually(async () => (await readyz(on)).body.change_listener === 'connected', 'listener connected');
+// Polled for up to 5 s (eventually's default): the heartbeat here notices within half a second.
+const connected = (on: TestServer) => eventually(async () => (await readyz(on)).body.change_listener === 'connected');
 
 async function service() {
   const created = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'data:read']);
@@ -109,7 +103,7 @@ describe('a change listener that stops answering', () => {
 
     proxy.freeze();
     try {
-      await eventually(async () => (await readyz(a)).status === 503, '/readyz not ready');
+      await eventually(async () => (await readyz(a)).status === 503);
       expect(await readyz(a)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'change listener not answering' } });
       // What a's listener can no longer hear, a reads from the database.
       expect(await call(b, '/token/revocation', svc.auth, { token })).toEqual({ status: 200, body: {} });

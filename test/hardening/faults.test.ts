@@ -4,6 +4,7 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
+import { eventually } from '../setup/eventually.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { authorize, get, newJar } from '../setup/sign-in.ts';
 import { startTestServer, testEnv, type TestServer } from '../setup/tessera.ts';
@@ -60,10 +61,14 @@ function startLoad(request: () => Promise<Answer>) {
     while (running) {
       // A failed connection is an answer too (status 0), and fails the test below.
       answers.push(await request().catch((err: unknown) => ({ status: 0, ms: 0, retryAfter: null, type: '', body: String(err) })));
-      await new Promise((r) => setTimeout(r, 20));
     }
   });
   return {
+    /** Resolves once `count` more answers with `status` have arrived (polled). */
+    async answered(status: number, count = 3) {
+      const seen = answers.filter((a) => a.status === status).length;
+      await eventually(() => expect(answers.filter((a) => a.status === status).length).toBeGreaterThanOrEqual(seen + count), { timeoutMs: 15_000 });
+    },
     async stop() {
       running = false;
       await Promise.all(workers);
@@ -106,7 +111,7 @@ describe('PostgreSQL stopped under load and started again', () => {
     // A steady load of token requests across the whole outage.
     const loading = startLoad(clientCredentials);
     onTestFinished(async () => { await loading.stop(); });
-    await new Promise((r) => setTimeout(r, 1000));
+    await loading.answered(200);
 
     await db.stop();
     try {
@@ -143,19 +148,14 @@ describe('PostgreSQL stopped under load and started again', () => {
       const ready = await timed(`${issuer}/readyz`);
       expect({ status: ready.status, body: JSON.parse(ready.body) }).toEqual({ status: 503, body: { status: 'unavailable', reason: 'database unreachable' } });
       expect((await timed(`${issuer}/healthz`)).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 500)); // the load keeps hitting the outage
+      await loading.answered(503); // the load keeps hitting the outage
     } finally {
       await db.start();
     }
 
     // Back by itself: ready again within seconds, with the same process.
-    let readyAfter = 0;
-    for (let i = 0; i < 50 && readyAfter !== 200; i++) {
-      readyAfter = (await timed(`${issuer}/readyz`)).status;
-      if (readyAfter !== 200) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(readyAfter).toBe(200);
-    await new Promise((r) => setTimeout(r, 1000));
+    await eventually(async () => expect((await timed(`${issuer}/readyz`)).status).toBe(200), { timeoutMs: 10_000, intervalMs: 200 });
+    await loading.answered(200);
     const load = await loading.stop();
 
     expect((await clientCredentials()).status).toBe(200);

@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
+import { eventually } from '../setup/eventually.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
 
 /** A raw connection to `url`'s port, reading whatever comes back, and when it closed. */
@@ -20,13 +21,8 @@ function rawConnection(url: string) {
 }
 
 /** Polls until `done()` or `ms` pass; true if done. */
-async function within(ms: number, done: () => boolean | Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return true;
+function within(ms: number, done: () => boolean | Promise<boolean>): Promise<boolean> {
+  return eventually(done, { timeoutMs: ms, intervalMs: 25 }).then(() => true, () => false);
 }
 
 describe('slow and idle connections', () => {

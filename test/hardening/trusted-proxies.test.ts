@@ -13,6 +13,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { ConfigError } from '../../src/config/env.ts';
+import { eventually } from '../setup/eventually.ts';
 import { fetchFrom, loopbackPeer } from '../setup/from-address.ts';
 import { startTestServer, testEnv, type TestServer } from '../setup/tessera.ts';
 import { basic, createApi, createClient, createUser } from './support.ts';
@@ -53,13 +54,12 @@ async function wrongSecret(server: TestServer, peer: string, clientId: string, h
  * once at least `expected` are recorded (written asynchronously: polled).
  */
 async function auditedAddresses(server: TestServer, addresses: string[], expected: number): Promise<string[]> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
+  return eventually(async () => {
     const { rows } = await server.db.pool.query<{ ip: string }>(
       `SELECT ip FROM audit_events WHERE type = 'login.failed' AND ip = ANY($1) ORDER BY id`, [addresses]);
-    if (rows.length >= expected || Date.now() > deadline) return [...new Set(rows.map((r) => r.ip))];
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    expect(rows.length).toBeGreaterThanOrEqual(expected);
+    return [...new Set(rows.map((r) => r.ip))];
+  });
 }
 
 let app: { client_id: string };

@@ -1,6 +1,6 @@
 // The issuer's keys: discovered once, cached, refetched when a token names a kid the cache does
 // not hold (a key the issuer just started signing with), at most once per cooldown.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, startProtectedApi, type ProtectedApi } from './apps.ts';
 import { newSigningKey, startTestIssuer, type TestIssuer } from './test-issuer.ts';
 
@@ -9,13 +9,20 @@ const COOLDOWN = 1;
 let issuer: TestIssuer;
 let api: ProtectedApi;
 
+// jose's remote key set reads Date.now() for its cooldown and has no clock option, so this file
+// fakes Date alone (timers and I/O stay real) and moves it past the cooldown instead of waiting.
+// Frozen in between, so that a slow machine cannot pass a cooldown by accident either.
+const passCooldown = () => vi.setSystemTime(Date.now() + COOLDOWN * 1000 + 1);
+
 beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
   issuer = await startTestIssuer(AUDIENCE);
   api = await startProtectedApi('koa', { issuer: issuer.issuer, audience: AUDIENCE, jwksCooldown: COOLDOWN, jwksMaxAge: 300 });
 });
 afterAll(async () => {
   await api?.close();
   await issuer?.close();
+  vi.useRealTimers();
 });
 
 const get = async (token: string) => (await call(`${api.url}/orders`, { authorization: `Bearer ${token}` })).status;
@@ -29,10 +36,9 @@ describe('JWKS cache', () => {
   });
 
   it('picks up a rotated key on its first token, and refetches at most once per cooldown for unknown kids', async () => {
-    // Made-up keys, signed in advance: RSA key generation is slower than the cooldown.
     const strangers = await Promise.all(Array.from({ length: 10 }, async () => issuer.sign({}, { key: await newSigningKey() })));
     const stranger = await issuer.sign({}, { key: await newSigningKey() });
-    await new Promise((r) => setTimeout(r, COOLDOWN * 1000 + 100));
+    passCooldown();
     const before = issuer.jwksFetches;
     // The issuer rotates: a new key is published and signs from now on.
     issuer.published.push(await newSigningKey());
@@ -44,7 +50,7 @@ describe('JWKS cache', () => {
     for (const token of strangers) expect(await get(token)).toBe(401);
     expect(issuer.jwksFetches).toBe(before + 1);
     // After the cooldown, one more refetch for an unknown kid is allowed.
-    await new Promise((r) => setTimeout(r, COOLDOWN * 1000 + 100));
+    passCooldown();
     expect(await get(stranger)).toBe(401);
     expect(issuer.jwksFetches).toBe(before + 2);
   });

@@ -1,6 +1,7 @@
 // Tessera as its own OS process (`node src/main.ts`), as operators run it: for tests of
 // restarts, several replicas, and the zero-configuration start.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { eventually } from './eventually.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -21,14 +22,11 @@ export async function startServerProcess(env: Record<string, string>, issuer: st
   let output = '';
   child.stdout!.on('data', (d) => { output += d; });
   child.stderr!.on('data', (d) => { output += d; });
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`tessera exited: ${output}`);
-    if (i > 300) throw new Error(`tessera did not start: ${output}`);
-    try {
-      if ((await fetch(`${issuer}/.well-known/openid-configuration`)).ok) break;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // A cold start (migrations, first key) takes a few seconds; 60 s is slack for a loaded machine.
+  const ready = () => fetch(`${issuer}/.well-known/openid-configuration`).then((r) => r.ok, () => false); // false: not listening yet
+  await eventually(async () => child.exitCode !== null || ready(), { timeoutMs: 60_000, intervalMs: 100 })
+    .catch(() => { throw new Error(`tessera did not start: ${output}`); });
+  if (child.exitCode !== null) throw new Error(`tessera exited: ${output}`);
   return {
     issuer,
     pid: child.pid!,

@@ -1,7 +1,9 @@
 // device_polls: when each device code was last polled and at which interval.
+import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
 
-export function devicePollQueries(prisma: PrismaClient) {
+/** `clock` stamps each poll; tests move it past an interval instead of waiting. */
+export function devicePollQueries(prisma: PrismaClient, clock: Clock = Date.now) {
   return {
     /**
      * Records a poll and says whether it came too soon. One transaction with the row locked, so
@@ -12,7 +14,7 @@ export function devicePollQueries(prisma: PrismaClient) {
       return prisma.$transaction(async (tx) => {
         const rows = await tx.$queryRaw<{ interval_seconds: number; last_polled_at: Date }[]>`
           SELECT interval_seconds, last_polled_at FROM device_polls WHERE device_code_id = ${id} FOR UPDATE`;
-        const now = new Date();
+        const now = new Date(clock());
         const previous = rows[0];
         if (!previous) {
           await tx.devicePoll.create({ data: { deviceCodeId: id, intervalSeconds: baseInterval, lastPolledAt: now, expiresAt } });

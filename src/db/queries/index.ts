@@ -1,6 +1,7 @@
 // Every query module over the one database client, each under the guard (guard.ts). Which use
 // the pg pool and which Prisma: db/client.ts. The rate limits' counters (rate-limits.ts) are
 // built per limit, with its options, by whoever sets the limit.
+import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
@@ -15,15 +16,16 @@ import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
 
-export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>) {
+/** `now` is the clock of the payloads' expiry and the device polls (src/clock.ts); tests pass one they move. */
+export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>, now: Clock = Date.now) {
   return {
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
     clients: guarded(clientQueries(prisma)),
     consents: guarded(consentQueries(prisma)),
-    devicePolls: guarded(devicePollQueries(prisma)),
-    payloads: guarded(oidcPayloadQueries(prisma, pool)),
+    devicePolls: guarded(devicePollQueries(prisma, now)),
+    payloads: guarded(oidcPayloadQueries(prisma, pool, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),

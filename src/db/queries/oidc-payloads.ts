@@ -5,6 +5,7 @@
 // 2,000 finds each), and an authorization-code flow makes about fifteen of them. The schema is
 // still Prisma's (schema.prisma, migrations); the administrative reads below stay on Prisma.
 import type pg from 'pg';
+import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
 
 export interface StoredPayload {
@@ -17,13 +18,14 @@ const REVOKE_BATCH = 500;
 
 const LIVE = '(expires_at IS NULL OR expires_at > $3)';
 
-export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool) {
-  const notExpired = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] });
+/** `now` decides what has expired and stamps consumption; tests move it to expire rows without waiting. */
+export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clock = Date.now) {
+  const notExpired = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now()) } }] });
 
   async function findBy(column: 'id' | 'uid' | 'user_code', model: string, value: string): Promise<StoredPayload | undefined> {
     const { rows } = await pool.query<{ payload: Record<string, unknown>; consumed_at: Date | null }>(
       `SELECT payload, consumed_at FROM oidc_payloads WHERE model = $1 AND ${column} = $2 AND ${LIVE} LIMIT 1`,
-      [model, value, new Date()],
+      [model, value, new Date(now())],
     );
     const row = rows[0];
     return row ? { payload: row.payload, consumedAt: row.consumed_at } : undefined;
@@ -38,7 +40,7 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool) {
          ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
            user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
         [model, id, JSON.stringify(payload), str(payload.grantId), str(payload.userCode), str(payload.uid),
-          expiresInSeconds ? new Date(Date.now() + expiresInSeconds * 1000) : null],
+          expiresInSeconds ? new Date(now() + expiresInSeconds * 1000) : null],
       );
     },
 
@@ -51,8 +53,8 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool) {
       const { rowCount } = await pool.query(
         `INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at, consumed_at = NULL
-         WHERE oidc_payloads.expires_at IS NOT NULL AND oidc_payloads.expires_at <= now()`,
-        [model, id, JSON.stringify(payload), new Date(Date.now() + expiresInSeconds * 1000)],
+         WHERE oidc_payloads.expires_at IS NOT NULL AND oidc_payloads.expires_at <= $5`,
+        [model, id, JSON.stringify(payload), new Date(now() + expiresInSeconds * 1000), new Date(now())],
       );
       return rowCount === 1;
     },
@@ -68,7 +70,7 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool) {
     async consume(model: string, id: string): Promise<boolean> {
       const { rowCount } = await pool.query(
         'UPDATE oidc_payloads SET consumed_at = $3 WHERE model = $1 AND id = $2 AND consumed_at IS NULL',
-        [model, id, new Date()],
+        [model, id, new Date(now())],
       );
       return rowCount === 1;
     },
