@@ -28,13 +28,18 @@ export async function runFixedRate(load: Load, rate: number, seconds: number): P
   const url = new URL(load.url);
   const body = Buffer.from(load.body ?? '');
   const head = [
-    `${load.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`, 'connection: keep-alive',
+    `${load.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`,
+    `host: ${url.host}`,
+    'connection: keep-alive',
     ...Object.entries(load.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
     ...(body.length ? [`content-length: ${body.length}`] : []),
   ].join('\r\n');
   const request = Buffer.concat([Buffer.from(`${head}\r\n\r\n`), body]);
 
-  interface Connection { socket: Socket; due: number }
+  interface Connection {
+    socket: Socket;
+    due: number;
+  }
   const latencies: number[] = [];
   const idle: Connection[] = [];
   const backlog: number[] = [];
@@ -78,7 +83,9 @@ export async function runFixedRate(load: Load, rate: number, seconds: number): P
       complete(Number(headers.slice(9, 12)), due);
       free(conn);
     });
-    conn.socket.on('error', () => { errors++; });
+    conn.socket.on('error', () => {
+      errors++;
+    });
     conn.socket.on('close', () => {
       open--;
       const i = idle.indexOf(conn);
@@ -98,20 +105,24 @@ export async function runFixedRate(load: Load, rate: number, seconds: number): P
   };
 
   const total = Math.round(rate * seconds);
-  const allDone = new Promise<void>((resolve) => { finished = resolve; });
+  const allDone = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
   const start = performance.now();
-  for (let sent = 0; sent < total;) {
+  for (let sent = 0; sent < total; ) {
     // Everything due by now is sent; then sleep until the next one is due (timers wake ~1 ms late
     // at worst, and the lateness counts in the latency).
     const now = performance.now();
     while (sent < total && start + (sent * 1000) / rate <= now) dispatch(start + (sent++ * 1000) / rate);
-    if (sent < total) await new Promise((r) => setTimeout(r, Math.max(0, start + (sent * 1000) / rate - performance.now())));
+    if (sent < total)
+      await new Promise((r) => setTimeout(r, Math.max(0, start + (sent * 1000) / rate - performance.now())));
   }
   await allDone;
   const elapsed = (performance.now() - start) / 1000;
   for (const conn of idle) conn.socket.destroy();
 
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100;
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100;
   return { rate, achieved: Math.round(total / elapsed), p50ms: at(0.5), p99ms: at(0.99), non2xx, errors };
 }

@@ -37,7 +37,7 @@ async function tokenRequest(t: FlowTarget, body: Record<string, string>): Promis
     headers: { authorization: basic(t), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(body),
   });
-  const json = await res.json() as Record<string, string>;
+  const json = (await res.json()) as Record<string, string>;
   if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${json.error}`);
   return json;
 }
@@ -46,13 +46,23 @@ async function tokenRequest(t: FlowTarget, body: Record<string, string>): Promis
  * One authorization-code flow with PKCE, to the tokens: the authorization request, a sign-in
  * and a consent when a page asks for them, the redirect back, and the code's redemption.
  */
-export async function authorizationCodeFlow(t: FlowTarget, jar: Jar, scope: string, prompt?: string): Promise<Record<string, string>> {
+export async function authorizationCodeFlow(
+  t: FlowTarget,
+  jar: Jar,
+  scope: string,
+  prompt?: string,
+): Promise<Record<string, string>> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const auth = new URL(`${t.issuer}/auth`);
   auth.search = new URLSearchParams({
-    client_id: t.clientId, response_type: 'code', redirect_uri: t.redirectUri, scope,
-    code_challenge: challenge, code_challenge_method: 'S256', state: randomBytes(8).toString('hex'),
+    client_id: t.clientId,
+    response_type: 'code',
+    redirect_uri: t.redirectUri,
+    scope,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: randomBytes(8).toString('hex'),
     ...(prompt ? { prompt } : {}),
   }).toString();
   let url = auth.href;
@@ -64,7 +74,12 @@ export async function authorizationCodeFlow(t: FlowTarget, jar: Jar, scope: stri
       if (next.href.startsWith(t.redirectUri)) {
         const code = next.searchParams.get('code');
         if (!code) throw new Error(`no code: ${next.search}`);
-        return tokenRequest(t, { grant_type: 'authorization_code', code, redirect_uri: t.redirectUri, code_verifier: verifier });
+        return tokenRequest(t, {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: t.redirectUri,
+          code_verifier: verifier,
+        });
       }
       url = next.href;
       continue;
@@ -94,27 +109,35 @@ export async function refreshGrant(t: FlowTarget, refreshToken: string): Promise
  * Runs `concurrency` loops for `seconds`: each makes its state with `setup`, then calls `step`
  * back to back. Latencies are of `step`; a step that throws counts as an error.
  */
-export async function runLoops<S>(concurrency: number, seconds: number, setup: () => Promise<S>, step: (state: S) => Promise<S>): Promise<LoadResult> {
+export async function runLoops<S>(
+  concurrency: number,
+  seconds: number,
+  setup: () => Promise<S>,
+  step: (state: S) => Promise<S>,
+): Promise<LoadResult> {
   const states = await Promise.all(Array.from({ length: concurrency }, setup));
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
   const end = started + seconds * 1000;
-  await Promise.all(states.map(async (initial) => {
-    let state = initial;
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        state = await step(state);
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-        state = await setup().catch(() => state);
+  await Promise.all(
+    states.map(async (initial) => {
+      let state = initial;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          state = await step(state);
+          latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+          state = await setup().catch(() => state);
+        }
       }
-    }
-  }));
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 100) / 100;
+  const at = (q: number) =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 100) / 100;
   return { rps: Math.round(latencies.length / elapsed), p50ms: at(0.5), p99ms: at(0.99), non2xx: 0, errors };
 }

@@ -11,7 +11,11 @@ interface ProfileNode {
   hitCount?: number;
   children?: number[];
 }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const [file, topArg, requestsArg] = process.argv.slice(2);
 if (!file) {
@@ -45,16 +49,29 @@ for (const node of profile.nodes) {
   if (!us) continue;
   const who = owner(node);
   byOwner.set(who, (byOwner.get(who) ?? 0) + us);
-  const where = node.callFrame.url ? `${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/')}:${node.callFrame.lineNumber + 1}` : '';
+  const where = node.callFrame.url
+    ? `${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/')}:${node.callFrame.lineNumber + 1}`
+    : '';
   const key = `${node.callFrame.functionName || '(anonymous)'} ${where}`.trim();
   byFunction.set(key, (byFunction.get(key) ?? 0) + us);
 }
 
 const idle = byOwner.get('(idle)') ?? 0;
 const busy = total - idle;
-const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%${requests ? ` ${(us / requests).toFixed(1).padStart(6)} µs` : ''}`;
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle excluded below)${requests ? `, ${(busy / requests).toFixed(0)} µs per request` : ''}\n`);
+const pct = (us: number) =>
+  `${((100 * us) / busy).toFixed(1).padStart(5)}%${requests ? ` ${(us / requests).toFixed(1).padStart(6)} µs` : ''}`;
+console.log(
+  `${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (idle excluded below)${requests ? `, ${(busy / requests).toFixed(0)} µs per request` : ''}\n`,
+);
 console.log('self time by owner');
-for (const [who, us] of [...byOwner].filter(([w]) => w !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${who}`);
+for (const [who, us] of [...byOwner]
+  .filter(([w]) => w !== '(idle)')
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`${pct(us)}  ${who}`);
 console.log('\nself time by function');
-for (const [fn, us] of [...byFunction].filter(([f]) => !f.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${fn}`);
+for (const [fn, us] of [...byFunction]
+  .filter(([f]) => !f.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  console.log(`${pct(us)}  ${fn}`);

@@ -8,7 +8,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
-const [port, clientId, clientSecret, audience, redirectUri] = process.argv.slice(2) as [string, string, string, string, string];
+const [port, clientId, clientSecret, audience, redirectUri] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const issuer = `http://127.0.0.1:${port}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const OPAQUE_AUDIENCE = 'urn:bench:opaque';
@@ -16,19 +22,22 @@ const ACCOUNT = 'bench-account';
 
 const provider = new Provider(issuer, {
   jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'bench', alg: 'RS256', use: 'sig' } as never] },
-  clients: [{
-    client_id: clientId,
-    client_secret: clientSecret,
-    grant_types: ['client_credentials'],
-    response_types: [],
-    redirect_uris: [],
-  }, {
-    client_id: `${clientId}-web`,
-    client_secret: clientSecret,
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    redirect_uris: [redirectUri],
-  }],
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
+      client_id: `${clientId}-web`,
+      client_secret: clientSecret,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [redirectUri],
+    },
+  ],
   findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   scopes: ['openid', 'offline_access'],
@@ -65,7 +74,12 @@ createServer(async (req, res) => {
   grant.addOIDCScope(scopes.filter((s) => s === 'openid' || s === 'offline_access').join(' '));
   grant.addResourceScope(audience, scopes.filter((s) => s === 'a:read').join(' '));
   const grantId = await grant.save();
-  await provider.interactionFinished(req, res, { login: { accountId: ACCOUNT }, consent: { grantId } }, { mergeWithLastSubmission: false });
+  await provider.interactionFinished(
+    req,
+    res,
+    { login: { accountId: ACCOUNT }, consent: { grantId } },
+    { mergeWithLastSubmission: false },
+  );
 }).listen(Number(port), '127.0.0.1', () => console.log('ready'));
 // A normal exit on SIGTERM, so that a CPU profile (BENCH_PROFILE) is written.
 process.on('SIGTERM', () => process.exit(0));

@@ -72,21 +72,44 @@ async function database(): Promise<{ url: string; drop(): Promise<void> }> {
   };
 }
 
-async function startProcess(name: string, args: string[], env: Record<string, string>, readyUrl: string): Promise<Server> {
+async function startProcess(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  readyUrl: string,
+): Promise<Server> {
   const started = performance.now();
   // Cluster workers inherit the flags, so each process writes a profile of its own.
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name.replace(/\W+/g, '-'))}`] : [];
-  const child = spawn(process.execPath, [...profile, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name.replace(/\W+/g, '-'))}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
     try {
       if ((await fetch(readyUrl)).ok) break;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { name, url: new URL(readyUrl).origin, child, readyMs: Math.round(performance.now() - started), peakRssMb: 0, peakTotalRssMb: 0, peaks: {} };
+  return {
+    name,
+    url: new URL(readyUrl).origin,
+    child,
+    readyMs: Math.round(performance.now() - started),
+    peakRssMb: 0,
+    peakTotalRssMb: 0,
+    peaks: {},
+  };
 }
 
 async function stopProcess(server: Server): Promise<void> {
@@ -119,7 +142,10 @@ async function sampled<T>(server: Server, run: () => Promise<T>, label?: string)
     const mem = serverPids(server.child.pid!).map(residentMb);
     const rss = Math.max(...mem.map((m) => m.rss));
     server.peakRssMb = Math.max(server.peakRssMb, rss);
-    server.peakTotalRssMb = Math.max(server.peakTotalRssMb, mem.reduce((a, m) => a + m.rss, 0));
+    server.peakTotalRssMb = Math.max(
+      server.peakTotalRssMb,
+      mem.reduce((a, m) => a + m.rss, 0),
+    );
     if (label) {
       const peak = (server.peaks[label] ??= { rssMb: 0, anonMb: 0 });
       peak.rssMb = Math.max(peak.rssMb, rss);
@@ -135,12 +161,20 @@ async function sampled<T>(server: Server, run: () => Promise<T>, label?: string)
 }
 
 const form = (auth: string, body: string): Omit<Load, 'url'> => ({
-  method: 'POST', body, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+  method: 'POST',
+  body,
+  headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
 });
 
 async function clientCredentialsToken(url: string, auth: string, resource?: string): Promise<string> {
-  const res = await fetch(`${url}/token`, { method: 'POST', ...form(auth, `grant_type=client_credentials&scope=a:read${resource ? `&resource=${encodeURIComponent(resource)}` : ''}`) } as RequestInit);
-  const body = await res.json() as { access_token?: string };
+  const res = await fetch(`${url}/token`, {
+    method: 'POST',
+    ...form(
+      auth,
+      `grant_type=client_credentials&scope=a:read${resource ? `&resource=${encodeURIComponent(resource)}` : ''}`,
+    ),
+  } as RequestInit);
+  const body = (await res.json()) as { access_token?: string };
   if (!body.access_token) throw new Error(`no token from ${url}: ${JSON.stringify(body)}`);
   return body.access_token;
 }
@@ -160,7 +194,10 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
   const introspected = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const revoked = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const loads: Record<string, Load> = {
-    'client credentials': { url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read') },
+    'client credentials': {
+      url: `${server.url}/token`,
+      ...form(creds.auth, 'grant_type=client_credentials&scope=a:read'),
+    },
     introspection: { url: `${server.url}/token/introspection`, ...form(creds.auth, `token=${introspected}`) },
     revocation: { url: `${server.url}/token/revocation`, ...form(creds.auth, `token=${revoked}`) },
     jwks: { url: `${server.url}/jwks` },
@@ -173,21 +210,36 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
     return jar;
   };
   const flows: Record<string, (c: number) => Promise<LoadResult>> = {
-    'refresh token': (c) => runLoops(c, seconds,
-      async () => (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
-      async (rt) => (await refreshGrant(flow, rt)).refresh_token!),
+    'refresh token': (c) =>
+      runLoops(
+        c,
+        seconds,
+        async () =>
+          (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
+        async (rt) => (await refreshGrant(flow, rt)).refresh_token!,
+      ),
     // A person already signed in (a session cookie): authorization request, code, tokens.
-    'auth code + PKCE, signed in': (c) => runLoops(c, seconds, signedInJar, async (jar) => {
-      await authorizationCodeFlow(flow, jar, 'openid a:read');
-      return jar;
-    }),
+    'auth code + PKCE, signed in': (c) =>
+      runLoops(c, seconds, signedInJar, async (jar) => {
+        await authorizationCodeFlow(flow, jar, 'openid a:read');
+        return jar;
+      }),
     // A new browser each time: the sign-in form too (Tessera: argon2id; the library: none).
-    'auth code + PKCE, with sign-in': (c) => runLoops(c, seconds, async () => undefined, async () => {
-      await authorizationCodeFlow(flow, new Map(), 'openid a:read');
-      return undefined;
-    }),
+    'auth code + PKCE, with sign-in': (c) =>
+      runLoops(
+        c,
+        seconds,
+        async () => undefined,
+        async () => {
+          await authorizationCodeFlow(flow, new Map(), 'openid a:read');
+          return undefined;
+        },
+      ),
   };
-  const run = { ...Object.fromEntries(Object.entries(loads).map(([name, l]) => [name, (c: number) => runWrk(l, c, seconds)])), ...flows };
+  const run = {
+    ...Object.fromEntries(Object.entries(loads).map(([name, l]) => [name, (c: number) => runWrk(l, c, seconds)])),
+    ...flows,
+  };
   return { server, creds, run, results: {} };
 }
 
@@ -203,7 +255,9 @@ async function measure(subjects: Subject[]): Promise<void> {
       for (const s of subjects) {
         const r = await sampled(s.server, () => s.run[name]!(c), name);
         (s.results[name] ??= {})[c] = r;
-        process.stdout.write(`  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`);
+        process.stdout.write(
+          `  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`,
+        );
       }
     }
     // Right after the best rates are known, and before the flows leave the database and the
@@ -215,7 +269,11 @@ async function measure(subjects: Subject[]): Promise<void> {
 }
 
 /** Token-endpoint latency at a fixed rate (open model): half the best client-credentials rate measured. */
-async function latencyAtHalfRate(server: Server, creds: Credentials, results: Results): Promise<FixedRateResult | undefined> {
+async function latencyAtHalfRate(
+  server: Server,
+  creds: Credentials,
+  results: Results,
+): Promise<FixedRateResult | undefined> {
   const best = Math.max(...Object.values(results['client credentials'] ?? {}).map((r) => r.rps));
   if (!Number.isFinite(best) || best <= 0) return undefined;
   const load = { url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read') };
@@ -242,21 +300,56 @@ async function main() {
     };
     const env = {
       // ISSUER and PORT are each server's own (below); this ISSUER only satisfies the CLI's configuration.
-      ...secrets, NODE_ENV: 'production', DATABASE_URL: db.url, HOST: '127.0.0.1', ISSUER: 'http://127.0.0.1', LOG_LEVEL: 'info',
+      ...secrets,
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      HOST: '127.0.0.1',
+      ISSUER: 'http://127.0.0.1',
+      LOG_LEVEL: 'info',
       // Plain HTTP on loopback, as production behind a TLS proxy would see it; TLS is not measured.
       ALLOW_INSECURE_ISSUER: 'true',
       // The limiters still run on every request (their cost is measured), but the benchmark's
       // one client and one address must not be refused: refusals are not throughput.
-      RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000', RATE_LIMIT_LOGIN_PER_IP: '1000000000',
+      RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
+      RATE_LIMIT_LOGIN_PER_IP: '1000000000',
     };
-    const cli = (args: string[], input?: string) => JSON.parse(execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], {
-      cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, input,
-    }).toString());
+    const cli = (args: string[], input?: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', ...env },
+          input,
+        }).toString(),
+      );
     cli(['migrate']);
     cli(['apis', 'create', '--audience', AUDIENCE, '--scope', 'a:read']);
-    const service = cli(['clients', 'create', '--name', 'bench', '--grant-types', 'client_credentials', '--api', AUDIENCE, '--scope', 'a:read']);
-    const web = cli(['clients', 'create', '--name', 'bench web', '--grant-types', 'authorization_code,refresh_token', '--first-party',
-      '--redirect-uri', REDIRECT_URI, '--api', AUDIENCE, '--scope', 'openid offline_access a:read']);
+    const service = cli([
+      'clients',
+      'create',
+      '--name',
+      'bench',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      AUDIENCE,
+      '--scope',
+      'a:read',
+    ]);
+    const web = cli([
+      'clients',
+      'create',
+      '--name',
+      'bench web',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--api',
+      AUDIENCE,
+      '--scope',
+      'openid offline_access a:read',
+    ]);
     cli(['users', 'create', '--email', USER.email, '--password-stdin'], USER.password);
     const tAuth = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`;
     const tFlow = { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER };
@@ -272,32 +365,73 @@ async function main() {
         // Each on its own port, so each has its own issuer; they share the database, its clients and keys.
         const port = await freePort();
         const issuer = `http://127.0.0.1:${port}`;
-        const server = await startProcess(name, ['build/main.js'], { ...env, PORT: String(port), ISSUER: issuer, WORKERS: String(workers) }, `${issuer}/readyz`);
+        const server = await startProcess(
+          name,
+          ['build/main.js'],
+          { ...env, PORT: String(port), ISSUER: issuer, WORKERS: String(workers) },
+          `${issuer}/readyz`,
+        );
         console.log(`${name} ready in ${server.readyMs} ms`);
         subjects.push(await subject(server, { auth: tAuth, flow: { ...tFlow, issuer } }));
       }
       const rPort = await freePort();
       const rSecret = randomBytes(32).toString('base64url');
-      const reference = await startProcess('library', ['bench/reference-server.ts', String(rPort), 'bench', rSecret, AUDIENCE, REDIRECT_URI], {},
-        `http://127.0.0.1:${rPort}/.well-known/openid-configuration`);
+      const reference = await startProcess(
+        'library',
+        ['bench/reference-server.ts', String(rPort), 'bench', rSecret, AUDIENCE, REDIRECT_URI],
+        {},
+        `http://127.0.0.1:${rPort}/.well-known/openid-configuration`,
+      );
       console.log(`library ready in ${reference.readyMs} ms`);
-      subjects.push(await subject(reference, {
-        auth: `Basic ${Buffer.from(`bench:${rSecret}`).toString('base64')}`,
-        flow: { issuer: reference.url, clientId: 'bench-web', clientSecret: rSecret, redirectUri: REDIRECT_URI, user: USER },
-      }, 'urn:bench:opaque'));
+      subjects.push(
+        await subject(
+          reference,
+          {
+            auth: `Basic ${Buffer.from(`bench:${rSecret}`).toString('base64')}`,
+            flow: {
+              issuer: reference.url,
+              clientId: 'bench-web',
+              clientSecret: rSecret,
+              redirectUri: REDIRECT_URI,
+              user: USER,
+            },
+          },
+          'urn:bench:opaque',
+        ),
+      );
 
       await measure(subjects);
     } finally {
       for (const s of subjects) await stopProcess(s.server);
     }
-    const runs: Record<string, Run> = Object.fromEntries(subjects.map(({ server, results, halfRate }) => [server.name, {
-      readyMs: server.readyMs, peakRssMb: server.peakRssMb, peakTotalRssMb: server.peakTotalRssMb, peaks: server.peaks, results, halfRate,
-    }]));
+    const runs: Record<string, Run> = Object.fromEntries(
+      subjects.map(({ server, results, halfRate }) => [
+        server.name,
+        {
+          readyMs: server.readyMs,
+          peakRssMb: server.peakRssMb,
+          peakTotalRssMb: server.peakTotalRssMb,
+          peaks: server.peaks,
+          results,
+          halfRate,
+        },
+      ]),
+    );
 
     const result = {
       date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model, cores: sign.cores, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
-      settings: { seconds, concurrencies, loadGenerators: 'wrk -t2 (single requests), Node loops (flows), an open-model Node load at a fixed rate (bench/fixed-rate.ts)' },
+      machine: {
+        cpu: cpus()[0]?.model,
+        cores: sign.cores,
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      settings: {
+        seconds,
+        concurrencies,
+        loadGenerators:
+          'wrk -t2 (single requests), Node loops (flows), an open-model Node load at a fixed rate (bench/fixed-rate.ts)',
+      },
       rs256SignaturesPerSecond: sign,
       runs,
     };
@@ -311,7 +445,14 @@ async function main() {
   }
 }
 
-type Run = { readyMs: number; peakRssMb: number; peakTotalRssMb: number; peaks: Server['peaks']; results: Results; halfRate?: FixedRateResult };
+type Run = {
+  readyMs: number;
+  peakRssMb: number;
+  peakTotalRssMb: number;
+  peaks: Server['peaks'];
+  results: Results;
+  halfRate?: FixedRateResult;
+};
 type Result = {
   date: string;
   machine: { cpu: string | undefined; cores: number; memoryGb: number; node: string };
@@ -323,7 +464,8 @@ function renderTable(r: Result): string {
   const names = Object.keys(r.runs).filter((n) => n !== 'library');
   const [one, all] = [names[0]!, names[names.length - 1]!];
   const lib = r.runs.library!;
-  const best = (rs: Record<number, LoadResult> | undefined) => Math.max(0, ...Object.values(rs ?? {}).map((x) => x.rps));
+  const best = (rs: Record<number, LoadResult> | undefined) =>
+    Math.max(0, ...Object.values(rs ?? {}).map((x) => x.rps));
   // A cell with any non-2xx answer or error is marked: its rate is not all successes.
   const cell = (x: LoadResult | undefined) => (x ? `${x.rps}${x.non2xx || x.errors ? '*' : ''}` : '–');
   const ratio = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}×` : '–');
@@ -333,10 +475,12 @@ function renderTable(r: Result): string {
     const l = lib.results[scenario];
     const cells = concurrencies.map((c) => `${cell(t1?.[c])} / ${cell(tn?.[c])} / ${cell(l?.[c])}`);
     const p99 = concurrencies.map((c) => `${t1?.[c]?.p99ms ?? '–'}`).join(' / ');
-    const mem = [one, all, 'library'].map((n) => {
-      const p = r.runs[n]!.peaks?.[scenario];
-      return p ? `${p.rssMb} (${p.anonMb})` : '–';
-    }).join(' / ');
+    const mem = [one, all, 'library']
+      .map((n) => {
+        const p = r.runs[n]!.peaks?.[scenario];
+        return p ? `${p.rssMb} (${p.anonMb})` : '–';
+      })
+      .join(' / ');
     return `| ${scenario} | ${cells.join(' | ')} | **${ratio(best(t1), best(l))}** | **${ratio(best(tn), best(l))}** | ${(best(tn) / r.rs256SignaturesPerSecond.allCores).toFixed(2)} | ${p99} | ${mem} |`;
   });
   const half = (n: string) => {

@@ -22,13 +22,22 @@ if (!isMainThread) {
 }
 
 export async function measureSignRate(ms = 3000): Promise<{ oneCore: number; allCores: number; cores: number }> {
-  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    format: 'pem',
+    type: 'pkcs8',
+  }) as string;
   const oneCore = signFor(ms, pem) / (ms / 1000);
   const cores = availableParallelism();
-  const counts = await Promise.all(Array.from({ length: cores }, () => new Promise<number>((resolve, reject) => {
-    const worker = new Worker(new URL(import.meta.url), { workerData: { ms, pem } });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  })));
+  const counts = await Promise.all(
+    Array.from(
+      { length: cores },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const worker = new Worker(new URL(import.meta.url), { workerData: { ms, pem } });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }),
+    ),
+  );
   return { oneCore: Math.round(oneCore), allCores: Math.round(counts.reduce((a, b) => a + b, 0) / (ms / 1000)), cores };
 }

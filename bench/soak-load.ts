@@ -72,27 +72,84 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, PORT: String(port), HOST: '127.0.0.1', ISSUER: origin,
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    DATABASE_URL: options.databaseUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: origin,
     ALLOW_INSECURE_ISSUER: 'true', // plain HTTP on loopback: TLS is not what the soak measures
-    COOKIE_KEYS: randomBytes(32).toString('base64url'), KEYS_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-    CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'), LOG_LEVEL: 'warn', METRICS_TOKEN, DEVICE_POLL_INTERVAL: '1',
+    COOKIE_KEYS: randomBytes(32).toString('base64url'),
+    KEYS_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    METRICS_TOKEN,
+    DEVICE_POLL_INTERVAL: '1',
     // The limits run on every request (their cost is part of the load) but must not refuse it.
-    RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000', RATE_LIMIT_LOGIN_PER_IP: '1000000000', DEVICE_CODE_ATTEMPTS: '1000',
+    RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
+    RATE_LIMIT_LOGIN_PER_IP: '1000000000',
+    DEVICE_CODE_ATTEMPTS: '1000',
   };
-  const cli = (args: string[]) => JSON.parse(execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], { cwd: root, env }).toString());
+  const cli = (args: string[]) =>
+    JSON.parse(execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], { cwd: root, env }).toString());
   cli(['migrate']);
   const server = await start(env, origin);
   const problems: string[] = [];
-  const problem = (what: string) => { if (problems.length < 20) problems.push(what); };
+  const problem = (what: string) => {
+    if (problems.length < 20) problems.push(what);
+  };
   try {
     cli(['apis', 'create', '--audience', AUDIENCE, '--scope', 'soak:read']);
-    const service = cli(['clients', 'create', '--name', 'soak-service', '--grant-types', 'client_credentials', '--api', AUDIENCE, '--scope', 'soak:read']);
-    const app = cli(['clients', 'create', '--name', 'soak-app', '--grant-types', 'authorization_code,refresh_token', '--first-party',
-      '--redirect-uri', REDIRECT, '--api', AUDIENCE, '--scope', 'openid offline_access soak:read']);
-    const device = cli(['clients', 'create', '--name', 'soak-tv', '--grant-types', 'device_code,refresh_token', '--public', '--api', AUDIENCE, '--scope', 'openid soak:read']);
-    const users = Array.from({ length: 4 }, (_, i) => ({ email: `soak-${i}-${randomBytes(3).toString('hex')}@example.test`, password: PASSWORD }));
+    const service = cli([
+      'clients',
+      'create',
+      '--name',
+      'soak-service',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      AUDIENCE,
+      '--scope',
+      'soak:read',
+    ]);
+    const app = cli([
+      'clients',
+      'create',
+      '--name',
+      'soak-app',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--api',
+      AUDIENCE,
+      '--scope',
+      'openid offline_access soak:read',
+    ]);
+    const device = cli([
+      'clients',
+      'create',
+      '--name',
+      'soak-tv',
+      '--grant-types',
+      'device_code,refresh_token',
+      '--public',
+      '--api',
+      AUDIENCE,
+      '--scope',
+      'openid soak:read',
+    ]);
+    const users = Array.from({ length: 4 }, (_, i) => ({
+      email: `soak-${i}-${randomBytes(3).toString('hex')}@example.test`,
+      password: PASSWORD,
+    }));
     for (const u of users) {
-      execFileSync(process.execPath, ['src/cli/main.ts', 'users', 'create', '--email', u.email, '--password-stdin'], { cwd: root, env, input: PASSWORD });
+      execFileSync(process.execPath, ['src/cli/main.ts', 'users', 'create', '--email', u.email, '--password-stdin'], {
+        cwd: root,
+        env,
+        input: PASSWORD,
+      });
     }
     const serviceAuth = basic(service.client_id, service.client_secret);
     const appAuth = basic(app.client_id, app.client_secret);
@@ -100,7 +157,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const samples: Sample[] = [];
     const t0 = performance.now();
     /** One request, timed and recorded; `ok` says which statuses this step expects. */
-    async function request(route: string, url: string, init: RequestInit, ok: (status: number) => boolean = (s) => s < 400) {
+    async function request(
+      route: string,
+      url: string,
+      init: RequestInit,
+      ok: (status: number) => boolean = (s) => s < 400,
+    ) {
       const started = performance.now();
       let status = 0;
       let body = '';
@@ -116,31 +178,76 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (!expected) problem(`${route} answered ${status}: ${body.slice(0, 160)}`);
       return { status, body, json: () => JSON.parse(body) as Record<string, unknown> };
     }
-    const post = (route: string, auth: string | undefined, fields: Record<string, string>, ok?: (s: number) => boolean) =>
-      request(route, `${origin}${route}`, { ...form(fields), headers: { 'content-type': 'application/x-www-form-urlencoded', ...(auth ? { authorization: auth } : {}) } }, ok);
+    const post = (
+      route: string,
+      auth: string | undefined,
+      fields: Record<string, string>,
+      ok?: (s: number) => boolean,
+    ) =>
+      request(
+        route,
+        `${origin}${route}`,
+        {
+          ...form(fields),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...(auth ? { authorization: auth } : {}) },
+        },
+        ok,
+      );
 
     // Tokens to introspect and refresh-token families to rotate, refilled by the operations.
     const accessTokens: string[] = [];
     const families: string[] = [];
-    const keep = <T>(list: T[], item: T, max = 50) => { list.push(item); if (list.length > max) list.shift(); };
+    const keep = <T>(list: T[], item: T, max = 50) => {
+      list.push(item);
+      if (list.length > max) list.shift();
+    };
 
     /** A person signs in in the app (every hop timed as a browser request). */
     async function signIn(): Promise<void> {
       const verifier = oauth.generateRandomCodeVerifier();
       const url = new URL(`${origin}/auth`);
-      url.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid offline_access soak:read',
-        prompt: 'consent', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString();
+      url.search = new URLSearchParams({
+        client_id: app.client_id,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid offline_access soak:read',
+        prompt: 'consent',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).toString();
       const started = performance.now();
       let callback: URL;
       try {
         callback = await authorize(url, users[Math.floor(Math.random() * users.length)]!);
       } catch (err) {
-        samples.push({ at: (started - t0) / 1000, route: 'sign-in', status: Number(/unexpected (\d+)|answered (\d+)/.exec((err as Error).message)?.slice(1).find(Boolean) ?? 0), ms: performance.now() - started, expected: false });
+        samples.push({
+          at: (started - t0) / 1000,
+          route: 'sign-in',
+          status: Number(
+            /unexpected (\d+)|answered (\d+)/
+              .exec((err as Error).message)
+              ?.slice(1)
+              .find(Boolean) ?? 0,
+          ),
+          ms: performance.now() - started,
+          expected: false,
+        });
         problem(`sign-in: ${(err as Error).message.slice(0, 160)}`);
         return;
       }
-      samples.push({ at: (started - t0) / 1000, route: 'sign-in', status: 200, ms: performance.now() - started, expected: true });
-      const tokens = await post('/token', appAuth, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier });
+      samples.push({
+        at: (started - t0) / 1000,
+        route: 'sign-in',
+        status: 200,
+        ms: performance.now() - started,
+        expected: true,
+      });
+      const tokens = await post('/token', appAuth, {
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      });
       if (tokens.status === 200) {
         const body = tokens.json();
         keep(families, body.refresh_token as string);
@@ -174,19 +281,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       },
       authorizationCode: signIn,
       async device() {
-        const started = await post('/device/auth', undefined, { client_id: device.client_id, scope: 'openid soak:read' });
+        const started = await post('/device/auth', undefined, {
+          client_id: device.client_id,
+          scope: 'openid soak:read',
+        });
         if (started.status !== 200) return;
-        const { device_code: code, verification_uri_complete: complete } = started.json() as { device_code: string; verification_uri_complete: string };
+        const { device_code: code, verification_uri_complete: complete } = started.json() as {
+          device_code: string;
+          verification_uri_complete: string;
+        };
         const at = performance.now();
         try {
           await approveDevice(newJar(), origin, complete, users[Math.floor(Math.random() * users.length)]!);
-          samples.push({ at: (at - t0) / 1000, route: 'device approval', status: 200, ms: performance.now() - at, expected: true });
+          samples.push({
+            at: (at - t0) / 1000,
+            route: 'device approval',
+            status: 200,
+            ms: performance.now() - at,
+            expected: true,
+          });
         } catch (err) {
-          samples.push({ at: (at - t0) / 1000, route: 'device approval', status: 0, ms: performance.now() - at, expected: false });
+          samples.push({
+            at: (at - t0) / 1000,
+            route: 'device approval',
+            status: 0,
+            ms: performance.now() - at,
+            expected: false,
+          });
           problem(`device approval: ${(err as Error).message.slice(0, 160)}`);
           return;
         }
-        const polled = await post('/token', undefined, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: code, client_id: device.client_id });
+        const polled = await post('/token', undefined, {
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: code,
+          client_id: device.client_id,
+        });
         if (polled.status === 200) keep(accessTokens, polled.json().access_token as string);
       },
     };
@@ -195,11 +324,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const memory: { at: number; rssMb: number; heapMb: number }[] = [];
     const sampler = setInterval(() => {
       const at = (performance.now() - t0) / 1000;
-      void heapMb(origin).then((heap) => memory.push({ at, rssMb: rssMb(server.pid!), heapMb: heap }), () => {});
+      void heapMb(origin).then(
+        (heap) => memory.push({ at, rssMb: rssMb(server.pid!), heapMb: heap }),
+        () => {},
+      );
     }, 1000);
 
-    const counts = Object.fromEntries(Object.keys(MIX).map((k) => [k, { started: 0, failed: 0 }])) as SoakResult['operations'];
-    const weighted = Object.entries(MIX).flatMap(([name, weight]) => Array<string>(weight).fill(name)) as (keyof typeof MIX)[];
+    const counts = Object.fromEntries(
+      Object.keys(MIX).map((k) => [k, { started: 0, failed: 0 }]),
+    ) as SoakResult['operations'];
+    const weighted = Object.entries(MIX).flatMap(([name, weight]) =>
+      Array<string>(weight).fill(name),
+    ) as (keyof typeof MIX)[];
     let inFlight = 0;
     let skippedStarts = 0;
     const running = new Set<Promise<void>>();
@@ -219,15 +355,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const count = counts[name]!;
       count.started++;
       inFlight++;
-      const op = operations[name]().catch((err: unknown) => {
-        count.failed++;
-        problem(`${name}: ${(err as Error).message.slice(0, 160)}`);
-      }).finally(() => {
-        inFlight--;
-        running.delete(op);
-      });
+      const op = operations[name]()
+        .catch((err: unknown) => {
+          count.failed++;
+          problem(`${name}: ${(err as Error).message.slice(0, 160)}`);
+        })
+        .finally(() => {
+          inFlight--;
+          running.delete(op);
+        });
       running.add(op);
-      if (i % (options.rate * 10) === 0 && i > 0) log(`  ${Math.round((performance.now() - t0) / 1000)} s: ${samples.length} requests, rss ${memory.at(-1)?.rssMb ?? '?'} MB`);
+      if (i % (options.rate * 10) === 0 && i > 0)
+        log(
+          `  ${Math.round((performance.now() - t0) / 1000)} s: ${samples.length} requests, rss ${memory.at(-1)?.rssMb ?? '?'} MB`,
+        );
     }
     await Promise.all(running);
     clearInterval(sampler);
@@ -247,7 +388,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         status5xx: inWindow.filter((s) => s.status >= 500).length,
         unexpected: inWindow.filter((s) => !s.expected).length,
         rssMb: { min: Math.min(...mem.map((m) => m.rssMb)), max: Math.max(...mem.map((m) => m.rssMb)) },
-        heapMb: { min: round(Math.min(...mem.map((m) => m.heapMb))), max: round(Math.max(...mem.map((m) => m.heapMb))) },
+        heapMb: {
+          min: round(Math.min(...mem.map((m) => m.heapMb))),
+          max: round(Math.max(...mem.map((m) => m.heapMb))),
+        },
       });
     }
     const statuses: Record<string, number> = {};
@@ -258,13 +402,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const last = windows.at(-1)!;
     return {
       date: new Date().toISOString(),
-      settings: { seconds: options.seconds, rate: options.rate, windowSeconds: options.windowSeconds, maxInFlight: MAX_IN_FLIGHT },
+      settings: {
+        seconds: options.seconds,
+        rate: options.rate,
+        windowSeconds: options.windowSeconds,
+        maxInFlight: MAX_IN_FLIGHT,
+      },
       mix: MIX,
       operations: counts,
       skippedStarts,
-      totals: { requests: samples.length, status5xx: samples.filter((s) => s.status >= 500).length, unexpected: samples.filter((s) => !s.expected).length, statuses },
+      totals: {
+        requests: samples.length,
+        status5xx: samples.filter((s) => s.status >= 500).length,
+        unexpected: samples.filter((s) => !s.expected).length,
+        statuses,
+      },
       windows,
-      memory: { rssFirstMb: second.rssMb.min, rssLastMb: last.rssMb.min, heapFirstMb: second.heapMb.min, heapLastMb: last.heapMb.min },
+      memory: {
+        rssFirstMb: second.rssMb.min,
+        rssLastMb: last.rssMb.min,
+        heapFirstMb: second.heapMb.min,
+        heapLastMb: last.heapMb.min,
+      },
       problems,
     };
   } finally {
@@ -274,7 +433,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 const round = (n: number) => Math.round(n * 100) / 100;
-const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0);
+const quantile = (sorted: number[], q: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : 0;
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -282,7 +442,9 @@ function rssMb(pid: number): number {
 }
 
 async function heapMb(origin: string): Promise<number> {
-  const text = await (await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const text = await (
+    await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
   const line = text.split('\n').find((l) => l.startsWith('tessera_process_nodejs_heap_size_used_bytes '));
   return line ? Number(line.split(' ')[1]) / 2 ** 20 : 0;
 }
@@ -290,13 +452,17 @@ async function heapMb(origin: string): Promise<number> {
 async function start(env: Record<string, string>, origin: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`tessera exited: ${stderr}`);
     if (i > 600) throw new Error(`tessera did not start: ${stderr}`);
     try {
       if ((await fetch(`${origin}/readyz`)).ok) return child;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -21,27 +21,39 @@ export function verdict(result: SoakResult, bounds = { rssGrowthMb: 64, heapGrow
   if (result.totals.status5xx) failures.push(`${result.totals.status5xx} answers were 5xx`);
   if (result.totals.unexpected) failures.push(`${result.totals.unexpected} answers were not what the step expected`);
   const { rssFirstMb, rssLastMb, heapFirstMb, heapLastMb } = result.memory;
-  if (rssLastMb - rssFirstMb > bounds.rssGrowthMb) failures.push(`RSS grew ${rssLastMb - rssFirstMb} MB (bound ${bounds.rssGrowthMb})`);
-  if (heapLastMb - heapFirstMb > bounds.heapGrowthMb) failures.push(`heap grew ${(heapLastMb - heapFirstMb).toFixed(1)} MB (bound ${bounds.heapGrowthMb})`);
+  if (rssLastMb - rssFirstMb > bounds.rssGrowthMb)
+    failures.push(`RSS grew ${rssLastMb - rssFirstMb} MB (bound ${bounds.rssGrowthMb})`);
+  if (heapLastMb - heapFirstMb > bounds.heapGrowthMb)
+    failures.push(`heap grew ${(heapLastMb - heapFirstMb).toFixed(1)} MB (bound ${bounds.heapGrowthMb})`);
   const steady = result.windows.slice(1);
   if (steady.length >= 2) {
     const best = Math.min(...steady.map((w) => w.p99ms));
     const worst = Math.max(...steady.map((w) => w.p99ms));
-    if (worst > best * bounds.p99Factor) failures.push(`p99 latency drifted from ${best} ms to ${worst} ms (bound ×${bounds.p99Factor})`);
+    if (worst > best * bounds.p99Factor)
+      failures.push(`p99 latency drifted from ${best} ms to ${worst} ms (bound ×${bounds.p99Factor})`);
   }
   return failures;
 }
 
 function renderSection(r: SoakResult, failures: string[]): string {
-  const rows = r.windows.map((w) => `| ${w.fromSecond}–${w.fromSecond + r.settings.windowSeconds} s | ${w.perSecond} | ${w.p50ms} | ${w.p99ms} | ${w.status5xx} | ${w.rssMb.min}–${w.rssMb.max} | ${w.heapMb.min}–${w.heapMb.max} |`);
+  const rows = r.windows.map(
+    (w) =>
+      `| ${w.fromSecond}–${w.fromSecond + r.settings.windowSeconds} s | ${w.perSecond} | ${w.p50ms} | ${w.p99ms} | ${w.status5xx} | ${w.rssMb.min}–${w.rssMb.max} | ${w.heapMb.min}–${w.heapMb.max} |`,
+  );
   return [
-    `Run ${r.date}: ${r.settings.seconds} s at ${r.settings.rate} operations/s (${Object.entries(r.mix).map(([k, v]) => `${k} ${v}%`).join(', ')}); ${r.totals.requests} requests, ${r.totals.status5xx} of them 5xx, ${r.totals.unexpected} unexpected; ${r.skippedStarts} starts skipped at ${r.settings.maxInFlight} in flight.`,
+    `Run ${r.date}: ${r.settings.seconds} s at ${r.settings.rate} operations/s (${Object.entries(r.mix)
+      .map(([k, v]) => `${k} ${v}%`)
+      .join(
+        ', ',
+      )}); ${r.totals.requests} requests, ${r.totals.status5xx} of them 5xx, ${r.totals.unexpected} unexpected; ${r.skippedStarts} starts skipped at ${r.settings.maxInFlight} in flight.`,
     '',
     '| window | requests/s | p50 ms | p99 ms | 5xx | RSS MB (min–max) | heap MB (min–max) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    failures.length ? `**Not met:** ${failures.join('; ')}.` : 'Met: no 5xx, memory and p99 latency flat within the bounds in bench/soak.ts.',
+    failures.length
+      ? `**Not met:** ${failures.join('; ')}.`
+      : 'Met: no 5xx, memory and p99 latency flat within the bounds in bench/soak.ts.',
   ].join('\n');
 }
 
@@ -55,13 +67,25 @@ async function main() {
     const pool = new pg.Pool({ connectionString: database.url, max: 1 });
     await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
     await pool.end();
-    const result = await runSoak({ databaseUrl: database.url, seconds, rate, windowSeconds, log: (l) => console.log(l) });
+    const result = await runSoak({
+      databaseUrl: database.url,
+      seconds,
+      rate,
+      windowSeconds,
+      log: (l) => console.log(l),
+    });
     const failures = verdict(result);
     const file = join(root, 'bench', 'results', `soak-${result.date.slice(0, 10)}.json`);
     writeFileSync(file, `${JSON.stringify({ ...result, verdict: failures.length ? failures : 'met' }, null, 2)}\n`);
     const section = renderSection(result, failures);
     const readme = join(root, 'bench', 'README.md');
-    writeFileSync(readme, readFileSync(readme, 'utf8').replace(/<!-- soak:start -->[\s\S]*<!-- soak:end -->/, `<!-- soak:start -->\n${section}\n<!-- soak:end -->`));
+    writeFileSync(
+      readme,
+      readFileSync(readme, 'utf8').replace(
+        /<!-- soak:start -->[\s\S]*<!-- soak:end -->/,
+        `<!-- soak:start -->\n${section}\n<!-- soak:end -->`,
+      ),
+    );
     console.log(`\n${section}\n\nwritten to ${file} and bench/README.md`);
     process.exitCode = failures.length ? 1 : 0;
   } finally {

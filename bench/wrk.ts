@@ -26,14 +26,23 @@ let scripts = 0;
 
 export async function runWrk(load: Load, connections: number, seconds: number): Promise<LoadResult> {
   const script = join(dir, `s${scripts++}.lua`);
-  writeFileSync(script, [
-    `wrk.method = ${JSON.stringify(load.method ?? 'GET')}`,
-    ...(load.body ? [`wrk.body = ${JSON.stringify(load.body)}`] : []),
-    ...Object.entries(load.headers ?? {}).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
-  ].join('\n'));
+  writeFileSync(
+    script,
+    [
+      `wrk.method = ${JSON.stringify(load.method ?? 'GET')}`,
+      ...(load.body ? [`wrk.body = ${JSON.stringify(load.body)}`] : []),
+      ...Object.entries(load.headers ?? {}).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+    ].join('\n'),
+  );
   const threads = Math.min(2, connections);
   const { stdout } = await promisify(execFile)('wrk', [
-    `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, load.url,
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    '-s',
+    script,
+    load.url,
   ]);
   return parseWrk(stdout);
 }

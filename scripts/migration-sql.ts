@@ -16,7 +16,10 @@ import { startPostgres } from '../test/setup/postgres.ts';
 import { diffSchemas } from './prisma-diff.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { from: { type: 'string', default: 'HEAD' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { from: { type: 'string', default: 'HEAD' } },
+});
 const name = positionals[0];
 if (!name || !/^[a-z0-9_]+$/.test(name)) {
   console.error('usage: npm run migration:sql -- <name_in_snake_case> [--from <git ref>]');

@@ -26,34 +26,46 @@ export async function diffSchemas(from: string | undefined, to: string, database
   try {
     writeFileSync(join(dir, 'to.prisma'), forPrisma6(to));
     if (from !== undefined) writeFileSync(join(dir, 'from.prisma'), forPrisma6(from));
-    writeFileSync(join(dir, 'prisma.config.ts'), [
-      `import { defineConfig } from ${JSON.stringify(join(root, 'node_modules/prisma-6/config.js'))};`,
-      `import { PrismaPg } from ${JSON.stringify(join(root, 'node_modules/prisma-adapter-pg-6/dist/index.mjs'))};`,
-      'export default defineConfig({',
-      "  experimental: { adapter: true }, engine: 'js', schema: 'to.prisma',",
-      `  adapter: async () => new PrismaPg({ connectionString: ${JSON.stringify(databaseUrl)} }),`,
-      '} as never);',
-    ].join('\n'));
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      join(root, 'node_modules/prisma-6/build/index.js'), 'migrate', 'diff',
-      ...(from === undefined ? ['--from-empty'] : ['--from-schema-datamodel', 'from.prisma']),
-      '--to-schema-datamodel', 'to.prisma', '--script',
-    ], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: databaseUrl,
-        HOME: process.env.HOME,
-        // Point the engines Prisma 6 would otherwise download at a file that exists; the wasm
-        // schema engine does the work.
-        PRISMA_QUERY_ENGINE_LIBRARY: process.execPath,
-        PRISMA_SCHEMA_ENGINE_BINARY: process.execPath,
-        PRISMA_HIDE_UPDATE_MESSAGE: '1',
-        CHECKPOINT_DISABLE: '1',
+    writeFileSync(
+      join(dir, 'prisma.config.ts'),
+      [
+        `import { defineConfig } from ${JSON.stringify(join(root, 'node_modules/prisma-6/config.js'))};`,
+        `import { PrismaPg } from ${JSON.stringify(join(root, 'node_modules/prisma-adapter-pg-6/dist/index.mjs'))};`,
+        'export default defineConfig({',
+        "  experimental: { adapter: true }, engine: 'js', schema: 'to.prisma',",
+        `  adapter: async () => new PrismaPg({ connectionString: ${JSON.stringify(databaseUrl)} }),`,
+        '} as never);',
+      ].join('\n'),
+    );
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        join(root, 'node_modules/prisma-6/build/index.js'),
+        'migrate',
+        'diff',
+        ...(from === undefined ? ['--from-empty'] : ['--from-schema-datamodel', 'from.prisma']),
+        '--to-schema-datamodel',
+        'to.prisma',
+        '--script',
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          DATABASE_URL: databaseUrl,
+          HOME: process.env.HOME,
+          // Point the engines Prisma 6 would otherwise download at a file that exists; the wasm
+          // schema engine does the work.
+          PRISMA_QUERY_ENGINE_LIBRARY: process.execPath,
+          PRISMA_SCHEMA_ENGINE_BINARY: process.execPath,
+          PRISMA_HIDE_UPDATE_MESSAGE: '1',
+          CHECKPOINT_DISABLE: '1',
+        },
       },
-    });
+    );
     // A diff from empty starts with CREATE SCHEMA "public", which every database has already.
-    return stdout.replace(/^-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS "public";\n\n/, '')
+    return stdout
+      .replace(/^-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS "public";\n\n/, '')
       .replace(/^-- This is an empty migration\.\s*$/, '');
   } finally {
     rmSync(dir, { recursive: true, force: true });

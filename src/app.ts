@@ -70,7 +70,12 @@ export function createApp(deps: AppDeps): TesseraApp {
   const queries = createQueries(db, deps.clock);
   // Read on every request, kept in memory while change notifications arrive (src/cache/).
   const catalog = clientCatalog(queries.clients, deps.notifications, deps.clock);
-  const revocations = revocationList({ revoked: queries.revoked, payloads: queries.payloads, notifications: deps.notifications, now: deps.clock });
+  const revocations = revocationList({
+    revoked: queries.revoked,
+    payloads: queries.payloads,
+    notifications: deps.notifications,
+    now: deps.clock,
+  });
   const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool);
   const audit = auditTrail(queries.auditEvents, logger);
@@ -80,28 +85,32 @@ export function createApp(deps: AppDeps): TesseraApp {
     publicJwks: () => slot.keys().publicJwks,
     revocations,
   });
-  const slot = providerSlot({
-    issuer: config.issuer,
-    behindProxies: config.trustedProxies.length > 0,
-    cookieKeys: config.cookieKeys,
-    clientSecretPepper: config.clientSecretPepper,
-    payloads: queries.payloads,
-    now: deps.clock,
-    clients: catalog,
-    users: queries.users,
-    consents: queries.consents,
-    devicePolls: queries.devicePolls,
-    config,
-    policy,
-    logger,
-    metrics,
-    audit,
-    tokenExchange: {
-      verify: verifyAccessToken,
-      policies: queries.tokenExchange,
-      mayActOn: (client, claims) => policy.mayIntrospect(undefined, client, { clientId: claims.client_id, aud: claims.aud }),
+  const slot = providerSlot(
+    {
+      issuer: config.issuer,
+      behindProxies: config.trustedProxies.length > 0,
+      cookieKeys: config.cookieKeys,
+      clientSecretPepper: config.clientSecretPepper,
+      payloads: queries.payloads,
+      now: deps.clock,
+      clients: catalog,
+      users: queries.users,
+      consents: queries.consents,
+      devicePolls: queries.devicePolls,
+      config,
+      policy,
+      logger,
+      metrics,
+      audit,
+      tokenExchange: {
+        verify: verifyAccessToken,
+        policies: queries.tokenExchange,
+        mayActOn: (client, claims) =>
+          policy.mayIntrospect(undefined, client, { clientId: claims.client_id, aud: claims.aud }),
+      },
     },
-  }, deps.keys);
+    deps.keys,
+  );
 
   const app = new Koa();
   // Koa reads X-Forwarded-* only with app.proxy; clientAddressBoundary removes them from every
@@ -115,7 +124,12 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Koa prints unhandled errors itself unless told otherwise; the error handler has logged them.
   app.silent = true;
 
-  const health = healthRoutes({ pool: db.pool, migrationsDir: MIGRATIONS_DIR, keysLoaded: () => slot.keys().signingKid !== undefined, listener: () => deps.notifications?.health ?? 'reconnecting' });
+  const health = healthRoutes({
+    pool: db.pool,
+    migrationsDir: MIGRATIONS_DIR,
+    keysLoaded: () => slot.keys().signingKid !== undefined,
+    listener: () => deps.notifications?.health ?? 'reconnecting',
+  });
   const tokens = tokenQuota(db.pool, config.rateLimits);
   const interactions = interactionRoutes({
     provider: slot.current,
@@ -139,13 +153,20 @@ export function createApp(deps: AppDeps): TesseraApp {
   // documents, health, metrics, assets) and Tessera's own pages, which spend their own limits;
   // then the limits on the provider's endpoints, before the fast paths that answer some of its
   // requests; the provider last, for everything else.
-  app.use(clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }));
+  app.use(
+    clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }),
+  );
   app.use(requestContext(logger));
   app.use(httpMetrics(metrics));
   app.use(errorHandler(config.brand));
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   // Early, so that the most fetched documents pass through no router. A JWKS cached for less than half the publication delay is refetched before a new key signs.
-  app.use(publicCache([DISCOVERY_PATH, ROUTES.jwks], Math.max(1, Math.min(300, Math.floor(config.keys.publicationDelay / 2)))));
+  app.use(
+    publicCache(
+      [DISCOVERY_PATH, ROUTES.jwks],
+      Math.max(1, Math.min(300, Math.floor(config.keys.publicationDelay / 2))),
+    ),
+  );
   app.use(memoizedDocuments([DISCOVERY_PATH, ROUTES.jwks], slot.current));
   app.use(health.routes());
   if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
@@ -155,24 +176,28 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
   app.use(tokenEndpointLimit(tokens, ROUTES.token, metrics));
-  app.use(clientCredentialsFastPath({
-    provider: slot.current,
-    clients: catalog,
-    tokenPath: ROUTES.token,
-    oidcScopes: PROVIDER_SCOPES,
-    // What the provider's grant.success records, and which path answered.
-    onIssued: (ctx, clientId) => recordTokenIssued(ctx, 'client_credentials', clientId, { fast_path: true }),
-  }));
-  app.use(jwtAccessTokenEndpoints({
-    provider: slot.current,
-    verify: verifyAccessToken,
-    revoked: queries.revoked,
-    revocations,
-    policy,
-    audit,
-    introspectionPath: ROUTES.introspection,
-    revocationPath: ROUTES.revocation,
-  }));
+  app.use(
+    clientCredentialsFastPath({
+      provider: slot.current,
+      clients: catalog,
+      tokenPath: ROUTES.token,
+      oidcScopes: PROVIDER_SCOPES,
+      // What the provider's grant.success records, and which path answered.
+      onIssued: (ctx, clientId) => recordTokenIssued(ctx, 'client_credentials', clientId, { fast_path: true }),
+    }),
+  );
+  app.use(
+    jwtAccessTokenEndpoints({
+      provider: slot.current,
+      verify: verifyAccessToken,
+      revoked: queries.revoked,
+      revocations,
+      policy,
+      audit,
+      introspectionPath: ROUTES.introspection,
+      revocationPath: ROUTES.revocation,
+    }),
+  );
   app.use(slot.middleware);
   return {
     app,

@@ -33,7 +33,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   if (config.metrics.port !== undefined) {
     const app = new Koa();
     app.use(metricsRoutes(() => aggregator.clusterMetrics(), undefined).routes());
-    const server = applyLimits(createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, app.callback()), config);
+    const server = applyLimits(
+      createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, app.callback()),
+      config,
+    );
     await new Promise<void>((resolve) => server.listen(config.metrics.port, config.metrics.host, resolve));
   }
 
@@ -54,11 +57,14 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     stopping = true;
     logger.info({ signal }, 'stopping the workers');
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
-    const exited = workers.map((w) => new Promise((resolve) => {
-      if (w.isDead()) return resolve(undefined);
-      w.once('exit', resolve);
-      w.process.kill('SIGTERM');
-    }));
+    const exited = workers.map(
+      (w) =>
+        new Promise((resolve) => {
+          if (w.isDead()) return resolve(undefined);
+          w.once('exit', resolve);
+          w.process.kill('SIGTERM');
+        }),
+    );
     const timer = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), STOP_TIMEOUT_MS);
     void Promise.all(exited).then(async () => {
       clearTimeout(timer);

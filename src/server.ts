@@ -47,24 +47,44 @@ export interface StartOptions {
   clock?: Clock;
 }
 
-export async function startTessera(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningTessera> {
+export async function startTessera(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningTessera> {
   for (const notice of config.notices) logger.warn(notice);
   const { db, embedded } = await openDatabase(config, logger);
   try {
     if (config.migrateOnStart) {
-      const { applied } = await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: (msg, fields) => logger.info(fields ?? {}, msg) });
+      const { applied } = await applyMigrations(db.pool, {
+        migrationsDir: MIGRATIONS_DIR,
+        log: (msg, fields) => logger.info(fields ?? {}, msg),
+      });
       if (applied.length) logger.info({ applied }, 'applied database migrations');
     } else {
       const pending = await pendingMigrations(db.pool, MIGRATIONS_DIR);
-      if (pending.length) throw new Error(`the database lacks migrations ${pending.join(', ')}: run \`tessera migrate\` first`);
+      if (pending.length)
+        throw new Error(`the database lacks migrations ${pending.join(', ')}: run \`tessera migrate\` first`);
     }
     const queries = createQueries(db);
     const policy = keyPolicy(config, queries.apis);
     // On first start this creates the first key; later it catches up on anything due.
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
-    const notifications = listenForNotifications({ databaseUrl: db.url, retryMs: config.keys.checkInterval * 1000, ...options.listener });
-    const tessera = createApp({ config, logger, db, keys, notifications, clusterWorker: options.clusterWorker, clock: options.clock });
+    const notifications = listenForNotifications({
+      databaseUrl: db.url,
+      retryMs: config.keys.checkInterval * 1000,
+      ...options.listener,
+    });
+    const tessera = createApp({
+      config,
+      logger,
+      db,
+      keys,
+      notifications,
+      clusterWorker: options.clusterWorker,
+      clock: options.clock,
+    });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
     let metricsServer: Server | undefined;
@@ -72,14 +92,22 @@ export async function startTessera(config: Config, logger: Logger, options: Star
     if (config.metrics.port !== undefined && !options.clusterWorker) {
       const metricsApp = new Koa();
       metricsApp.use(metricsRoutes(() => tessera.metrics.registry.metrics(), undefined).routes());
-      metricsServer = createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, metricsApp.callback());
+      metricsServer = createServer(
+        { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+        metricsApp.callback(),
+      );
       applyLimits(metricsServer, config);
       // Unauthenticated, so loopback unless METRICS_HOST widens it (not HOST: that is public).
       await listen(metricsServer, config.metrics.port, config.metrics.host);
     }
     const watcher = watchKeys({
-      notifications, queries: queries.signingKeys, policy, initial: keys,
-      intervalMs: config.keys.checkInterval * 1000, logger, onChange: tessera.setKeys,
+      notifications,
+      queries: queries.signingKeys,
+      policy,
+      initial: keys,
+      intervalMs: config.keys.checkInterval * 1000,
+      logger,
+      onChange: tessera.setKeys,
       audit: auditTrail(queries.auditEvents, logger),
     });
     const server = createListener(config, tessera.app.callback());
@@ -122,14 +150,17 @@ function createListener(config: Config, handler: ReturnType<Koa['callback']>): S
   const { tls } = config.security;
   const http = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const server = tls
-    ? createHttpsServer({
-      ...http,
-      cert: tls.cert,
-      key: tls.key,
-      ...(tls.clientCa ? { ca: tls.clientCa } : {}),
-      requestCert: true,
-      rejectUnauthorized: false,
-    }, handler) as unknown as Server
+    ? (createHttpsServer(
+        {
+          ...http,
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.clientCa ? { ca: tls.clientCa } : {}),
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        handler,
+      ) as unknown as Server)
     : createServer(http, handler);
   return applyLimits(server, config);
 }

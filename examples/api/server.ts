@@ -14,11 +14,16 @@ const ISSUER = process.env.ISSUER ?? 'http://localhost:3000';
 const AUDIENCE = process.env.AUDIENCE ?? 'https://orders.example.test';
 const PORT = Number(process.env.PORT ?? 4000);
 const CORS_ORIGINS = (process.env.CORS_ORIGINS ?? '').split(',').filter(Boolean);
-const introspection = process.env.API_CLIENT_ID && process.env.API_CLIENT_SECRET
-  ? { clientId: process.env.API_CLIENT_ID, clientSecret: process.env.API_CLIENT_SECRET }
-  : undefined;
+const introspection =
+  process.env.API_CLIENT_ID && process.env.API_CLIENT_SECRET
+    ? { clientId: process.env.API_CLIENT_ID, clientSecret: process.env.API_CLIENT_SECRET }
+    : undefined;
 
-const rs = createResourceServer({ issuer: ISSUER, audience: AUDIENCE, ...(introspection ? { introspection } : undefined) });
+const rs = createResourceServer({
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  ...(introspection ? { introspection } : undefined),
+});
 
 const orders = [{ id: 1, item: 'tessera tiles', quantity: 40 }];
 const router = new Router();
@@ -28,12 +33,16 @@ router.get('/orders', requireTokenKoa(rs, { scopes: ['orders:read'] }), (ctx) =>
   ctx.body = { orders, caller: { sub: claims.sub, client_id: claims.client_id } };
 });
 
-router.post('/orders', requireTokenKoa(rs, { scopes: ['orders:write'], introspect: introspection !== undefined }), (ctx) => {
-  const order = { id: orders.length + 1, item: 'grout', quantity: 1 };
-  orders.push(order);
-  ctx.status = 201;
-  ctx.body = order;
-});
+router.post(
+  '/orders',
+  requireTokenKoa(rs, { scopes: ['orders:write'], introspect: introspection !== undefined }),
+  (ctx) => {
+    const order = { id: orders.length + 1, item: 'grout', quantity: 1 };
+    orders.push(order);
+    ctx.status = 201;
+    ctx.body = order;
+  },
+);
 
 const app = new Koa();
 // CORS for the listed browser origins only. Authorization and DPoP are not CORS-safelisted, so
@@ -57,7 +66,9 @@ app.use(async (ctx, next) => {
 app.use(router.routes()).use(router.allowedMethods());
 
 const server = app.listen(PORT, () => {
-  console.log(`orders API listening on http://localhost:${PORT} (issuer ${ISSUER}, audience ${AUDIENCE}${introspection ? ', writes introspected' : ''})`);
+  console.log(
+    `orders API listening on http://localhost:${PORT} (issuer ${ISSUER}, audience ${AUDIENCE}${introspection ? ', writes introspected' : ''})`,
+  );
 });
 process.on('SIGTERM', () => server.close());
 process.on('SIGINT', () => server.close());

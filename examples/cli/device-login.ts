@@ -13,8 +13,13 @@ const SCOPE = process.env.SCOPE ?? 'openid offline_access orders:read';
 
 const local = ['localhost', '127.0.0.1'].includes(new URL(ISSUER).hostname);
 // A public client: no secret (a CLI cannot keep one), client_id in the body.
-const config = await client.discovery(new URL(ISSUER), CLIENT_ID, undefined, client.None(),
-  local ? { execute: [client.allowInsecureRequests] } : undefined);
+const config = await client.discovery(
+  new URL(ISSUER),
+  CLIENT_ID,
+  undefined,
+  client.None(),
+  local ? { execute: [client.allowInsecureRequests] } : undefined,
+);
 
 const started = await client.initiateDeviceAuthorization(config, { scope: SCOPE });
 console.log(`To sign in, open ${started.verification_uri} and enter the code ${started.user_code}`);

@@ -17,8 +17,13 @@ if (!CLIENT_SECRET) {
 
 // openid-client refuses plain HTTP, except where we allow it: a Tessera on this machine.
 const local = ['localhost', '127.0.0.1'].includes(new URL(ISSUER).hostname);
-const config = await client.discovery(new URL(ISSUER), CLIENT_ID, CLIENT_SECRET, client.ClientSecretBasic(CLIENT_SECRET),
-  local ? { execute: [client.allowInsecureRequests] } : undefined);
+const config = await client.discovery(
+  new URL(ISSUER),
+  CLIENT_ID,
+  CLIENT_SECRET,
+  client.ClientSecretBasic(CLIENT_SECRET),
+  local ? { execute: [client.allowInsecureRequests] } : undefined,
+);
 
 let cached: { token: string; until: number } | undefined;
 // Renew 30 s early, so that a token never expires on its way to the API.

@@ -38,10 +38,15 @@ async function signIn() {
   sessionStorage.setItem('pkce', JSON.stringify({ verifier, state }));
   const url = new URL(as.authorization_endpoint);
   url.search = new URLSearchParams({
-    client_id: client.client_id, redirect_uri: config.redirectUri, response_type: 'code', scope: config.scope, state,
+    client_id: client.client_id,
+    redirect_uri: config.redirectUri,
+    response_type: 'code',
+    scope: config.scope,
+    state,
     // OpenID Connect Core §11: offline_access (the refresh token) is granted only with prompt=consent.
     prompt: 'consent',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   }).toString();
   location.assign(url);
 }
@@ -52,7 +57,15 @@ async function finishSignIn() {
   const callback = new URL(location.href);
   history.replaceState(null, '', config.redirectUri); // the code leaves the address bar and history
   const params = oauth.validateAuthResponse(as, client, callback, pkce.state);
-  const res = await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, config.redirectUri, pkce.verifier, options);
+  const res = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    clientAuth,
+    params,
+    config.redirectUri,
+    pkce.verifier,
+    options,
+  );
   keep(await oauth.processAuthorizationCodeResponse(as, client, res));
 }
 

@@ -22,10 +22,20 @@ const files: Record<string, { type: string; body: string | Buffer }> = {
   '/': { type: 'text/html; charset=utf-8', body: readFileSync(new URL('index.html', here)) },
   '/app.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('app.js', here)) },
   // oauth4webapi is one dependency-free ES module that runs in browsers as it is.
-  '/vendor/oauth4webapi.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL(import.meta.resolve('oauth4webapi'))) },
+  '/vendor/oauth4webapi.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: readFileSync(new URL(import.meta.resolve('oauth4webapi'))),
+  },
   '/config.json': {
     type: 'application/json',
-    body: JSON.stringify({ issuer: ISSUER, clientId: CLIENT_ID, redirectUri: `${APP_URL}/`, apiUrl: API_URL, scope: SCOPE, renewAfter: RENEW_AFTER }),
+    body: JSON.stringify({
+      issuer: ISSUER,
+      clientId: CLIENT_ID,
+      redirectUri: `${APP_URL}/`,
+      apiUrl: API_URL,
+      scope: SCOPE,
+      renewAfter: RENEW_AFTER,
+    }),
   },
 };
 
@@ -36,5 +46,12 @@ const CSP = `default-src 'self'; connect-src 'self' ${new URL(ISSUER).origin} ${
 createServer((req, res) => {
   const file = files[new URL(req.url ?? '/', APP_URL).pathname];
   if (!file) return void res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': file.type, 'content-security-policy': CSP, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).end(file.body);
+  res
+    .writeHead(200, {
+      'content-type': file.type,
+      'content-security-policy': CSP,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    })
+    .end(file.body);
 }).listen(PORT, () => console.log(`orders SPA listening on ${APP_URL}`));

@@ -23,8 +23,13 @@ if (!CLIENT_SECRET) {
 const REDIRECT_URI = `${APP_URL}/callback`;
 
 const local = ['localhost', '127.0.0.1'].includes(new URL(ISSUER).hostname);
-const config = await client.discovery(new URL(ISSUER), CLIENT_ID, CLIENT_SECRET, client.ClientSecretBasic(CLIENT_SECRET),
-  local ? { execute: [client.allowInsecureRequests] } : undefined);
+const config = await client.discovery(
+  new URL(ISSUER),
+  CLIENT_ID,
+  CLIENT_SECRET,
+  client.ClientSecretBasic(CLIENT_SECRET),
+  local ? { execute: [client.allowInsecureRequests] } : undefined,
+);
 
 interface Session {
   /** While signing in: what the callback must match (RFC 7636 verifier, RFC 6749 §10.12 state, OIDC nonce). */
@@ -42,13 +47,17 @@ function session(cookie: string | undefined, res: ServerResponse): Session {
   const s: Session = {};
   sessions.set(fresh, s);
   // SameSite=Lax: the cookie comes back on Tessera's top-level redirect to /callback.
-  res.setHeader('set-cookie', `sid=${fresh}; Path=/; HttpOnly; SameSite=Lax${APP_URL.startsWith('https:') ? '; Secure' : ''}`);
+  res.setHeader(
+    'set-cookie',
+    `sid=${fresh}; Path=/; HttpOnly; SameSite=Lax${APP_URL.startsWith('https:') ? '; Secure' : ''}`,
+  );
   return s;
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const page = (res: ServerResponse, body: string, status = 200) =>
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
+  res
+    .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
     .end(`<!doctype html><meta charset="utf-8"><title>Orders web</title><h1>Orders web</h1>${body}`);
 
 createServer(async (req, res) => {
@@ -59,8 +68,12 @@ createServer(async (req, res) => {
       const verifier = client.randomPKCECodeVerifier();
       s.pending = { verifier, state: client.randomState(), nonce: client.randomNonce() };
       const target = client.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT_URI, scope: SCOPE, state: s.pending.state, nonce: s.pending.nonce,
-        code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        redirect_uri: REDIRECT_URI,
+        scope: SCOPE,
+        state: s.pending.state,
+        nonce: s.pending.nonce,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
       });
       res.writeHead(303, { location: target.href }).end();
     } else if (url.pathname === '/callback') {
@@ -69,13 +82,19 @@ createServer(async (req, res) => {
       delete s.pending;
       // Checks state, the code's exchange with the PKCE verifier, the ID token and its nonce.
       const tokens = await client.authorizationCodeGrant(config, url, {
-        pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce,
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
       });
       // Who signed in: the verified ID token's claims (Tessera puts the profile and email claims
       // there). The access token is for the API, not for userinfo.
       const claims = tokens.claims()!;
       s.tokens = tokens;
-      s.user = { sub: claims.sub, ...(typeof claims.name === 'string' ? { name: claims.name } : {}), ...(typeof claims.email === 'string' ? { email: claims.email } : {}) };
+      s.user = {
+        sub: claims.sub,
+        ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+        ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+      };
       res.writeHead(303, { location: '/' }).end();
     } else if (url.pathname === '/logout') {
       sessions.forEach((v, k) => v === s && sessions.delete(k));
@@ -83,15 +102,20 @@ createServer(async (req, res) => {
     } else if (url.pathname === '/') {
       if (!s.user || !s.tokens) return page(res, '<p>You are not signed in.</p><p><a href="/login">Sign in</a></p>');
       const api = await fetch(`${API_URL}/orders`, { headers: { authorization: `Bearer ${s.tokens.access_token}` } });
-      page(res, `<p id="user">Signed in as ${escape(s.user.name ?? s.user.sub)} (${escape(s.user.email ?? 'no email')})</p>
-        <h2>Your orders</h2><pre id="orders">${api.status} ${escape(await api.text())}</pre><p><a href="/logout">Sign out</a></p>`);
+      page(
+        res,
+        `<p id="user">Signed in as ${escape(s.user.name ?? s.user.sub)} (${escape(s.user.email ?? 'no email')})</p>
+        <h2>Your orders</h2><pre id="orders">${api.status} ${escape(await api.text())}</pre><p><a href="/logout">Sign out</a></p>`,
+      );
     } else {
       res.writeHead(404).end();
     }
   } catch (err) {
     // An error from Tessera (say access_denied) or a failed check: say so, never the stack.
-    const message = err instanceof client.AuthorizationResponseError || err instanceof client.ResponseBodyError
-      ? `${err.error}: ${err.error_description ?? ''}` : `${(err as Error).name}: ${(err as Error).message}`;
+    const message =
+      err instanceof client.AuthorizationResponseError || err instanceof client.ResponseBodyError
+        ? `${err.error}: ${err.error_description ?? ''}`
+        : `${(err as Error).name}: ${(err as Error).message}`;
     console.error(`sign-in failed: ${message}`);
     page(res, `<p id="error">Sign-in failed (${escape(message)}). <a href="/login">Try again</a></p>`, 400);
   }

@@ -34,7 +34,11 @@ interface Entry {
   loadedAt: number;
 }
 
-export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, notifications?: Notifications, now: Clock = Date.now): ClientCatalog {
+export function clientCatalog(
+  clients: Pick<ClientQueries, 'findSnapshot'>,
+  notifications?: Notifications,
+  now: Clock = Date.now,
+): ClientCatalog {
   const entries = new Map<string, Entry>();
   // Bumped by every notification: a load that started before one may have read the old row,
   // so it is returned to its caller but not kept.
@@ -44,7 +48,11 @@ export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, noti
     if (payload === undefined || payload === '*') entries.clear();
     else entries.delete(payload);
   };
-  notifications?.subscribe(CATALOG_CHANNEL, { notify: forget, connected: () => forget(), disconnected: () => forget() });
+  notifications?.subscribe(CATALOG_CHANNEL, {
+    notify: forget,
+    connected: () => forget(),
+    disconnected: () => forget(),
+  });
 
   const load = async (id: string) => (await clients.findSnapshot(id)) ?? undefined;
 
@@ -64,8 +72,12 @@ export function clientCatalog(clients: Pick<ClientQueries, 'findSnapshot'>, noti
     entries.set(id, { value, loadedAt: now() });
     if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
     value.then(
-      () => { if (epoch !== started && entries.get(id)?.value === value) entries.delete(id); },
-      () => { if (entries.get(id)?.value === value) entries.delete(id); },
+      () => {
+        if (epoch !== started && entries.get(id)?.value === value) entries.delete(id);
+      },
+      () => {
+        if (entries.get(id)?.value === value) entries.delete(id);
+      },
     );
     return value;
   }

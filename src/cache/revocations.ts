@@ -127,8 +127,11 @@ export function revocationList(deps: {
     revokedAtMs !== undefined && (token.iat === undefined || token.iat * 1000 <= revokedAtMs);
 
   function deadPrincipal(token: RevocableToken, entries: RevokedPrincipal[]): boolean {
-    return entries.some((p) => (p.kind === 'client' ? p.id === token.client_id : p.id === token.sub)
-      && issuedBefore(token, p.revokedAt.getTime()));
+    return entries.some(
+      (p) =>
+        (p.kind === 'client' ? p.id === token.client_id : p.id === token.sub) &&
+        issuedBefore(token, p.revokedAt.getTime()),
+    );
   }
 
   return {
@@ -142,8 +145,10 @@ export function revocationList(deps: {
       }
       const exp = revoked.get(token.jti);
       if (exp !== undefined && exp > at) return true;
-      return issuedBefore(token, principals.get(principalKey('client', token.client_id)))
-        || (token.sub !== undefined && issuedBefore(token, principals.get(principalKey('subject', token.sub))));
+      return (
+        issuedBefore(token, principals.get(principalKey('client', token.client_id))) ||
+        (token.sub !== undefined && issuedBefore(token, principals.get(principalKey('subject', token.sub))))
+      );
     },
     async grantAlive(grantId) {
       const at = now();

@@ -5,34 +5,61 @@ import type { Run } from './context.ts';
 export function registerApiCommands(program: Command, run: Run): void {
   const apis = program.command('apis').description('APIs (resource servers) that access tokens are issued for');
 
-  apis.command('create')
+  apis
+    .command('create')
     .description('register an API')
     .requiredOption('--audience <uri>', 'the API identifier; becomes the aud claim and the RFC 8707 resource value')
     .option('--name <name>', 'a display name')
     .option('--scope <scopes>', 'space-separated scopes the API defines', '')
     .option('--ttl <seconds>', 'access-token lifetime in seconds', (v) => Number(v))
-    .action((opts) => run(async ({ apis }, out) => {
-      const api = await apis.create({ audience: opts.audience, name: opts.name, scope: opts.scope, accessTokenTtl: opts.ttl });
-      out.result(describeApi(api), () => `created API ${api.audience} (scopes: ${api.scopes.join(' ') || 'none'}; tokens live ${api.accessTokenTtl}s)`);
-    }));
+    .action((opts) =>
+      run(async ({ apis }, out) => {
+        const api = await apis.create({
+          audience: opts.audience,
+          name: opts.name,
+          scope: opts.scope,
+          accessTokenTtl: opts.ttl,
+        });
+        out.result(
+          describeApi(api),
+          () =>
+            `created API ${api.audience} (scopes: ${api.scopes.join(' ') || 'none'}; tokens live ${api.accessTokenTtl}s)`,
+        );
+      }),
+    );
 
-  apis.command('list')
+  apis
+    .command('list')
     .description('list APIs')
-    .action(() => run(async ({ apis }, out) => {
-      const list = (await apis.list()).map(describeApi);
-      out.result(list, () => list.map((a) => `${a.audience}\t${a.scopes.join(' ')}\t${a.access_token_ttl}s`).join('\n') || 'no APIs');
-    }));
+    .action(() =>
+      run(async ({ apis }, out) => {
+        const list = (await apis.list()).map(describeApi);
+        out.result(
+          list,
+          () => list.map((a) => `${a.audience}\t${a.scopes.join(' ')}\t${a.access_token_ttl}s`).join('\n') || 'no APIs',
+        );
+      }),
+    );
 
-  apis.command('delete')
+  apis
+    .command('delete')
     .description('delete an API (clients lose access to it)')
     .argument('<audience>')
-    .action((audience: string) => run(async ({ apis }, out) => {
-      await apis.delete(audience);
-      out.result({ deleted: audience }, () => `deleted API ${audience}`);
-    }));
+    .action((audience: string) =>
+      run(async ({ apis }, out) => {
+        await apis.delete(audience);
+        out.result({ deleted: audience }, () => `deleted API ${audience}`);
+      }),
+    );
 }
 
-function describeApi(api: { audience: string; name: string | null; scopes: string[]; accessTokenTtl: number; createdAt: Date }) {
+function describeApi(api: {
+  audience: string;
+  name: string | null;
+  scopes: string[];
+  accessTokenTtl: number;
+  createdAt: Date;
+}) {
   return {
     audience: api.audience,
     name: api.name,

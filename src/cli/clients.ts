@@ -13,25 +13,45 @@ const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 function clientOptions(command: Command): Command {
   return command
     .option('--name <name>', 'a display name')
-    .option('--grant-types <types>', 'comma-separated: client_credentials, authorization_code, refresh_token, device_code', list)
+    .option(
+      '--grant-types <types>',
+      'comma-separated: client_credentials, authorization_code, refresh_token, device_code',
+      list,
+    )
     .option('--api <audience>', 'an API the client may get tokens for (repeatable; the first is its default)', collect)
     .option('--scope <scopes>', 'space-separated OpenID Connect and API scopes the client may ask for')
     .option('--redirect-uri <uri>', 'an exact redirect URI (repeatable)', collect)
     .option('--post-logout-redirect-uri <uri>', 'an exact post-logout redirect URI (repeatable)', collect)
-    .option('--serves <audience>', 'an API this client acts for; it may introspect that API\'s tokens (repeatable)', collect)
-    .option('--auth-method <method>', 'client_secret_basic (default), client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth')
-    .option('--jwks-file <file>', 'the client\'s public keys (a JWKS JSON file) for private_key_jwt or self_signed_tls_client_auth')
+    .option(
+      '--serves <audience>',
+      "an API this client acts for; it may introspect that API's tokens (repeatable)",
+      collect,
+    )
+    .option(
+      '--auth-method <method>',
+      'client_secret_basic (default), client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth',
+    )
+    .option(
+      '--jwks-file <file>',
+      "the client's public keys (a JWKS JSON file) for private_key_jwt or self_signed_tls_client_auth",
+    )
     .option('--jwks-uri <url>', 'where the client publishes its public keys (https), instead of --jwks-file')
-    .option('--tls-subject-dn <dn>', 'tls_client_auth: the certificate subject DN (RFC 4514, e.g. "CN=billing,O=Example")')
-    .option('--tls-san-dns <name>', 'tls_client_auth: a dNSName in the certificate\'s subjectAltName')
-    .option('--tls-san-uri <uri>', 'tls_client_auth: a URI in the certificate\'s subjectAltName')
-    .option('--tls-san-ip <ip>', 'tls_client_auth: an IP address in the certificate\'s subjectAltName')
-    .option('--tls-san-email <email>', 'tls_client_auth: an email address in the certificate\'s subjectAltName')
+    .option(
+      '--tls-subject-dn <dn>',
+      'tls_client_auth: the certificate subject DN (RFC 4514, e.g. "CN=billing,O=Example")',
+    )
+    .option('--tls-san-dns <name>', "tls_client_auth: a dNSName in the certificate's subjectAltName")
+    .option('--tls-san-uri <uri>', "tls_client_auth: a URI in the certificate's subjectAltName")
+    .option('--tls-san-ip <ip>', "tls_client_auth: an IP address in the certificate's subjectAltName")
+    .option('--tls-san-email <email>', "tls_client_auth: an email address in the certificate's subjectAltName")
     .option('--dpop-bound', 'every token for this client must be DPoP-bound (RFC 9449 dpop_bound_access_tokens)')
-    .option('--cert-bound', 'bind access tokens to the client\'s TLS certificate (RFC 8705 §3)')
+    .option('--cert-bound', "bind access tokens to the client's TLS certificate (RFC 8705 §3)")
     .option('--require-par', 'authorization requests must be pushed first (RFC 9126 PAR)')
     .option('--first-party', 'a first-party app: users are not asked for consent')
-    .option('--id-token-alg <alg>', 'sign this client\'s ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)');
+    .option(
+      '--id-token-alg <alg>',
+      "sign this client's ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)",
+    );
 }
 
 /**
@@ -76,64 +96,118 @@ function readJwks(file: string): ClientMetadata['jwks'] {
 export function registerClientCommands(program: Command, run: Run): void {
   const clients = program.command('clients').description('OAuth clients');
 
-  clientOptions(clients.command('create').description('register a client; a confidential client\'s secret is printed once'))
+  clientOptions(
+    clients.command('create').description("register a client; a confidential client's secret is printed once"),
+  )
     .option('--public', 'a public client (SPA, native app, CLI): no secret, PKCE only')
     .option('--id <client_id>', 'choose the client_id (default: random)')
-    .action((opts) => run(async ({ clients: service }, out) => {
-      if (!opts.name) throw new InvalidInput('--name is required');
-      if (!opts.grantTypes) throw new InvalidInput('--grant-types is required');
-      const { client, clientSecret } = await service.create(inputFromMetadata(metadataFromOptions(opts)) as ClientInput);
-      out.result({ ...client, ...(clientSecret ? { client_secret: clientSecret } : undefined) }, () => [
-        `created client ${client.name}`,
-        `client_id:     ${client.client_id}`,
-        ...(clientSecret ? [`client_secret: ${clientSecret}`, '', 'Store the secret now: Tessera keeps only a hash and cannot show it again.'] : []),
-      ].join('\n'));
-    }));
+    .action((opts) =>
+      run(async ({ clients: service }, out) => {
+        if (!opts.name) throw new InvalidInput('--name is required');
+        if (!opts.grantTypes) throw new InvalidInput('--grant-types is required');
+        const { client, clientSecret } = await service.create(
+          inputFromMetadata(metadataFromOptions(opts)) as ClientInput,
+        );
+        out.result({ ...client, ...(clientSecret ? { client_secret: clientSecret } : undefined) }, () =>
+          [
+            `created client ${client.name}`,
+            `client_id:     ${client.client_id}`,
+            ...(clientSecret
+              ? [
+                  `client_secret: ${clientSecret}`,
+                  '',
+                  'Store the secret now: Tessera keeps only a hash and cannot show it again.',
+                ]
+              : []),
+          ].join('\n'),
+        );
+      }),
+    );
 
-  clients.command('list').description('list clients').action(() => run(async ({ clients: service }, out) => {
-    const all = await service.list();
-    out.result(all, () => all.map((c) => `${c.client_id}\t${c.name}\t${c.grant_types.join(',')}`).join('\n') || 'no clients');
-  }));
+  clients
+    .command('list')
+    .description('list clients')
+    .action(() =>
+      run(async ({ clients: service }, out) => {
+        const all = await service.list();
+        out.result(
+          all,
+          () => all.map((c) => `${c.client_id}\t${c.name}\t${c.grant_types.join(',')}`).join('\n') || 'no clients',
+        );
+      }),
+    );
 
-  clients.command('show').description('show a client').argument('<client_id>')
-    .action((id: string) => run(async ({ clients: service }, out) => {
-      const client = await service.show(id);
-      out.result(client, () => describe(client));
-    }));
+  clients
+    .command('show')
+    .description('show a client')
+    .argument('<client_id>')
+    .action((id: string) =>
+      run(async ({ clients: service }, out) => {
+        const client = await service.show(id);
+        out.result(client, () => describe(client));
+      }),
+    );
 
-  clientOptions(clients.command('update').description('change a client; list options replace the whole list').argument('<client_id>'))
-    .action((id: string, opts) => run(async ({ clients: service }, out) => {
+  clientOptions(
+    clients
+      .command('update')
+      .description('change a client; list options replace the whole list')
+      .argument('<client_id>'),
+  ).action((id: string, opts) =>
+    run(async ({ clients: service }, out) => {
       const client = await service.update(id, inputFromMetadata(metadataFromOptions(opts)));
       out.result(client, () => `updated client ${id}\n${describe(client)}`);
-    }));
+    }),
+  );
 
-  clients.command('delete').description('delete a client').argument('<client_id>')
-    .action((id: string) => run(async ({ clients: service }, out) => {
-      await service.delete(id);
-      out.result({ deleted: id }, () => `deleted client ${id}`);
-    }));
+  clients
+    .command('delete')
+    .description('delete a client')
+    .argument('<client_id>')
+    .action((id: string) =>
+      run(async ({ clients: service }, out) => {
+        await service.delete(id);
+        out.result({ deleted: id }, () => `deleted client ${id}`);
+      }),
+    );
 
-  clients.command('allow-exchange')
-    .description('let the client exchange users\' tokens for tokens for this API (RFC 8693 token exchange)')
+  clients
+    .command('allow-exchange')
+    .description("let the client exchange users' tokens for tokens for this API (RFC 8693 token exchange)")
     .argument('<client_id>')
     .requiredOption('--api <audience>', 'the API the client may exchange towards')
     .option('--revoke', 'take the permission away instead')
-    .action((id: string, opts: { api: string; revoke?: boolean }) => run(async ({ clients: service }, out) => {
-      const client = opts.revoke ? await service.disallowExchange(id, opts.api) : await service.allowExchange(id, opts.api);
-      out.result(client, () => `${id} may exchange tokens for: ${client.token_exchange.join(' ') || 'nothing'}`);
-    }));
+    .action((id: string, opts: { api: string; revoke?: boolean }) =>
+      run(async ({ clients: service }, out) => {
+        const client = opts.revoke
+          ? await service.disallowExchange(id, opts.api)
+          : await service.allowExchange(id, opts.api);
+        out.result(client, () => `${id} may exchange tokens for: ${client.token_exchange.join(' ') || 'nothing'}`);
+      }),
+    );
 
-  clients.command('rotate-secret')
+  clients
+    .command('rotate-secret')
     .description('issue a new secret; the old one keeps working for the grace period')
     .argument('<client_id>')
     .option('--grace <duration>', 'how long the old secret stays valid (e.g. 0, 15m, 24h, 7d)', '24h')
-    .action((id: string, opts) => run(async ({ clients: service }, out) => {
-      const rotated = await service.rotateSecret(id, parseDuration(opts.grace));
-      out.result({ client_id: id, client_secret: rotated.clientSecret, previous_secret_valid_until: rotated.previousValidUntil }, () => [
-        `client_secret: ${rotated.clientSecret}`,
-        `the previous secret stays valid until ${rotated.previousValidUntil}`,
-      ].join('\n'));
-    }));
+    .action((id: string, opts) =>
+      run(async ({ clients: service }, out) => {
+        const rotated = await service.rotateSecret(id, parseDuration(opts.grace));
+        out.result(
+          {
+            client_id: id,
+            client_secret: rotated.clientSecret,
+            previous_secret_valid_until: rotated.previousValidUntil,
+          },
+          () =>
+            [
+              `client_secret: ${rotated.clientSecret}`,
+              `the previous secret stays valid until ${rotated.previousValidUntil}`,
+            ].join('\n'),
+        );
+      }),
+    );
 }
 
 function describe(c: ClientView): string {
@@ -152,6 +226,8 @@ function describe(c: ClientView): string {
     ...c.apis.map((a) => `api:         ${a.audience} [${a.scopes.join(' ')}]${a.default ? ' (default)' : ''}`),
     ...c.serves.map((a) => `serves:      ${a}`),
     ...c.token_exchange.map((a) => `exchanges:   ${a}`),
-    ...c.secrets.map((s) => `secret:      ${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`),
+    ...c.secrets.map(
+      (s) => `secret:      ${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`,
+    ),
   ].join('\n');
 }

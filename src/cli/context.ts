@@ -26,13 +26,20 @@ export interface CliContext {
   actor: string;
 }
 
-export async function withCliContext<T>(config: Config, logger: Logger, run: (ctx: CliContext) => Promise<T>): Promise<T> {
+export async function withCliContext<T>(
+  config: Config,
+  logger: Logger,
+  run: (ctx: CliContext) => Promise<T>,
+): Promise<T> {
   const { db, embedded } = await openDatabase(config, logger);
   try {
     // The same rule as the server: with MIGRATE_ON_START (the default) the schema is brought up
     // to date first, so that the CLI works on a database the server has never started on.
     if (config.migrateOnStart) {
-      await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: (msg, fields) => logger.info(fields ?? {}, msg) });
+      await applyMigrations(db.pool, {
+        migrationsDir: MIGRATIONS_DIR,
+        log: (msg, fields) => logger.info(fields ?? {}, msg),
+      });
     }
     const queries = createQueries(db);
     const audit = auditTrail(queries.auditEvents, logger);
@@ -45,7 +52,14 @@ export async function withCliContext<T>(config: Config, logger: Logger, run: (ct
       audit,
       actor,
       apis: apiService(queries.apis, audit, actor),
-      clients: clientService({ clients: queries.clients, apis: queries.apis, exchange: queries.tokenExchange, pepper: config.clientSecretPepper, audit, actor }),
+      clients: clientService({
+        clients: queries.clients,
+        apis: queries.apis,
+        exchange: queries.tokenExchange,
+        pepper: config.clientSecretPepper,
+        audit,
+        actor,
+      }),
       users: userService(queries.users, audit, actor),
     });
   } finally {

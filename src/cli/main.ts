@@ -34,7 +34,8 @@ const run: Run = async (action) => {
   await withCliContext(config, logger, (ctx) => action(ctx, out));
 };
 
-program.command('migrate')
+program
+  .command('migrate')
   .description('apply pending database migrations')
   .action(async () => {
     const { config, logger, out } = setup();

@@ -8,30 +8,43 @@ import { applySeed, parseSeed } from '../services/seed.ts';
 import type { Run } from './context.ts';
 
 export function registerSeedCommand(program: Command, run: Run): void {
-  program.command('seed')
+  program
+    .command('seed')
     .description('create or update the APIs, clients and users in a JSON or YAML file (idempotent)')
     .argument('<file>')
-    .action((file: string) => run(async ({ apis, clients, users, config, audit, actor }, out) => {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        throw new InvalidInput(`cannot read ${file}`);
-      }
-      let document: unknown;
-      try {
-        // YAML is a superset of JSON, so one parser reads both.
-        document = parseYaml(text);
-      } catch (err) {
-        throw new InvalidInput(`${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
-      }
-      const report = await applySeed(parseSeed(document), {
-        apis, clients, users, pepper: config.clientSecretPepper, readEnv: readSeedVariable, audit, actor,
-      });
-      out.result(report, () => [
-        ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
-        ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
-        ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
-      ].join('\n') || 'the seed file is empty');
-    }));
+    .action((file: string) =>
+      run(async ({ apis, clients, users, config, audit, actor }, out) => {
+        let text: string;
+        try {
+          text = await readFile(file, 'utf8');
+        } catch {
+          throw new InvalidInput(`cannot read ${file}`);
+        }
+        let document: unknown;
+        try {
+          // YAML is a superset of JSON, so one parser reads both.
+          document = parseYaml(text);
+        } catch (err) {
+          throw new InvalidInput(`${file} is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+        }
+        const report = await applySeed(parseSeed(document), {
+          apis,
+          clients,
+          users,
+          pepper: config.clientSecretPepper,
+          readEnv: readSeedVariable,
+          audit,
+          actor,
+        });
+        out.result(
+          report,
+          () =>
+            [
+              ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
+              ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
+              ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
+            ].join('\n') || 'the seed file is empty',
+        );
+      }),
+    );
 }

@@ -6,10 +6,15 @@ import type { Run } from './context.ts';
 
 /** The password from standard input (so that it is in no process list or shell history). */
 async function readPasswordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new InvalidInput('--password-stdin reads the password from standard input, e.g. printf %s "$PW" | tessera ...');
+  if (process.stdin.isTTY)
+    throw new InvalidInput(
+      '--password-stdin reads the password from standard input, e.g. printf %s "$PW" | tessera ...',
+    );
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!password) throw new InvalidInput('no password on standard input');
   return password;
 }
@@ -17,7 +22,8 @@ async function readPasswordFromStdin(): Promise<string> {
 export function registerUserCommands(program: Command, run: Run): void {
   const users = program.command('users').description('people who sign in');
 
-  users.command('create')
+  users
+    .command('create')
     .description('create a user')
     .requiredOption('--email <email>')
     .option('--password-stdin', 'read the password from standard input')
@@ -25,71 +31,133 @@ export function registerUserCommands(program: Command, run: Run): void {
     .option('--given-name <name>')
     .option('--family-name <name>')
     .option('--email-verified', 'the email address is known to belong to the user')
-    .action((opts) => run(async ({ users: service }, out) => {
-      const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
-      const user = await service.create({
-        email: opts.email, password, name: opts.name, givenName: opts.givenName, familyName: opts.familyName, emailVerified: opts.emailVerified === true,
-      });
-      out.result(user, () => `created user ${user.email} (${user.id})${password ? '' : ' without a password: set one with users set-password'}`);
-    }));
+    .action((opts) =>
+      run(async ({ users: service }, out) => {
+        const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
+        const user = await service.create({
+          email: opts.email,
+          password,
+          name: opts.name,
+          givenName: opts.givenName,
+          familyName: opts.familyName,
+          emailVerified: opts.emailVerified === true,
+        });
+        out.result(
+          user,
+          () =>
+            `created user ${user.email} (${user.id})${password ? '' : ' without a password: set one with users set-password'}`,
+        );
+      }),
+    );
 
-  users.command('list').description('list users').action(() => run(async ({ users: service }, out) => {
-    const all = await service.list();
-    out.result(all, () => all.map((u) => `${u.id}\t${u.email}\t${u.disabled ? 'disabled' : 'active'}`).join('\n') || 'no users');
-  }));
+  users
+    .command('list')
+    .description('list users')
+    .action(() =>
+      run(async ({ users: service }, out) => {
+        const all = await service.list();
+        out.result(
+          all,
+          () => all.map((u) => `${u.id}\t${u.email}\t${u.disabled ? 'disabled' : 'active'}`).join('\n') || 'no users',
+        );
+      }),
+    );
 
-  users.command('show').description('show a user').argument('<id-or-email>')
-    .action((who: string) => run(async ({ users: service }, out) => {
-      const user = await service.show(who);
-      out.result(user, () => describe(user));
-    }));
+  users
+    .command('show')
+    .description('show a user')
+    .argument('<id-or-email>')
+    .action((who: string) =>
+      run(async ({ users: service }, out) => {
+        const user = await service.show(who);
+        out.result(user, () => describe(user));
+      }),
+    );
 
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
-    users.command(name).description(`${name} a user${disabled ? ' (sign-in, sessions and refresh tokens stop working)' : ''}`).argument('<id-or-email>')
-      .action((who: string) => run(async ({ users: service }, out) => {
-        const user = await service.setDisabled(who, disabled);
-        out.result(user, () => `${name}d user ${user.email}`);
-      }));
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    users
+      .command(name)
+      .description(`${name} a user${disabled ? ' (sign-in, sessions and refresh tokens stop working)' : ''}`)
+      .argument('<id-or-email>')
+      .action((who: string) =>
+        run(async ({ users: service }, out) => {
+          const user = await service.setDisabled(who, disabled);
+          out.result(user, () => `${name}d user ${user.email}`);
+        }),
+      );
   }
 
-  users.command('set-password').description('set a user\'s password').argument('<id-or-email>')
+  users
+    .command('set-password')
+    .description("set a user's password")
+    .argument('<id-or-email>')
     .requiredOption('--password-stdin', 'read the password from standard input')
-    .action((who: string) => run(async ({ users: service }, out) => {
-      const user = await service.setPassword(who, await readPasswordFromStdin());
-      out.result(user, () => `set the password of ${user.email}`);
-    }));
+    .action((who: string) =>
+      run(async ({ users: service }, out) => {
+        const user = await service.setPassword(who, await readPasswordFromStdin());
+        out.result(user, () => `set the password of ${user.email}`);
+      }),
+    );
 
-  users.command('delete').description('delete a user, their consents and grants').argument('<id-or-email>')
-    .action((who: string) => run(async ({ users: service, queries }, out) => {
-      const user = await service.delete(who);
-      for (const grant of await queries.payloads.listGrants(user.id)) await queries.payloads.revokeGrant(grant.id);
-      out.result({ deleted: user.id }, () => `deleted user ${user.email}`);
-    }));
+  users
+    .command('delete')
+    .description('delete a user, their consents and grants')
+    .argument('<id-or-email>')
+    .action((who: string) =>
+      run(async ({ users: service, queries }, out) => {
+        const user = await service.delete(who);
+        for (const grant of await queries.payloads.listGrants(user.id)) await queries.payloads.revokeGrant(grant.id);
+        out.result({ deleted: user.id }, () => `deleted user ${user.email}`);
+      }),
+    );
 
   const grants = program.command('grants').description('what users have authorized (refresh-token families)');
-  grants.command('list').description('list a user\'s grants').argument('<id-or-email>')
-    .action((who: string) => run(async ({ users: service, queries }, out) => {
-      const user = await service.find(who);
-      const list = (await queries.payloads.listGrants(user.id)).map((g) => ({
-        grant_id: g.id,
-        client_id: g.payload.clientId,
-        scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
-        expires_at: g.expiresAt?.toISOString() ?? null,
-      }));
-      out.result(list, () => list.map((g) => `${g.grant_id}\t${g.client_id}\t${g.scope}`).join('\n') || 'no grants');
-    }));
-  grants.command('revoke').description('revoke a grant: its refresh tokens stop working, its access tokens introspect inactive').argument('<grant_id>')
+  grants
+    .command('list')
+    .description("list a user's grants")
+    .argument('<id-or-email>')
+    .action((who: string) =>
+      run(async ({ users: service, queries }, out) => {
+        const user = await service.find(who);
+        const list = (await queries.payloads.listGrants(user.id)).map((g) => ({
+          grant_id: g.id,
+          client_id: g.payload.clientId,
+          scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
+          expires_at: g.expiresAt?.toISOString() ?? null,
+        }));
+        out.result(list, () => list.map((g) => `${g.grant_id}\t${g.client_id}\t${g.scope}`).join('\n') || 'no grants');
+      }),
+    );
+  grants
+    .command('revoke')
+    .description('revoke a grant: its refresh tokens stop working, its access tokens introspect inactive')
+    .argument('<grant_id>')
     .option('--forget-consent', 'also forget what the user approved for that client')
-    .action((grantId: string, opts) => run(async ({ queries, audit, actor }, out) => {
-      const grant = await queries.payloads.find('Grant', grantId);
-      if (!grant || !(await queries.payloads.revokeGrant(grantId))) throw new NotFound(`no grant ${grantId}`);
-      await audit.record({ type: 'grant.revoked', actor, subject: grantId, details: { client_id: grant.payload.clientId } });
-      if (opts.forgetConsent) {
-        await queries.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
-        await audit.record({ type: 'consent.revoked', actor, subject: String(grant.payload.accountId), details: { client_id: grant.payload.clientId } });
-      }
-      out.result({ revoked: grantId }, () => `revoked grant ${grantId}`);
-    }));
+    .action((grantId: string, opts) =>
+      run(async ({ queries, audit, actor }, out) => {
+        const grant = await queries.payloads.find('Grant', grantId);
+        if (!grant || !(await queries.payloads.revokeGrant(grantId))) throw new NotFound(`no grant ${grantId}`);
+        await audit.record({
+          type: 'grant.revoked',
+          actor,
+          subject: grantId,
+          details: { client_id: grant.payload.clientId },
+        });
+        if (opts.forgetConsent) {
+          await queries.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
+          await audit.record({
+            type: 'consent.revoked',
+            actor,
+            subject: String(grant.payload.accountId),
+            details: { client_id: grant.payload.clientId },
+          });
+        }
+        out.result({ revoked: grantId }, () => `revoked grant ${grantId}`);
+      }),
+    );
 }
 
 function describe(u: UserView): string {

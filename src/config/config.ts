@@ -31,7 +31,13 @@ export interface Config {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
-  keys: { rotationPeriod: number; publicationDelay: number; checkInterval: number; rsaBits: number; extraAlgs: ('ES256' | 'EdDSA')[] };
+  keys: {
+    rotationPeriod: number;
+    publicationDelay: number;
+    checkInterval: number;
+    rsaBits: number;
+    extraAlgs: ('ES256' | 'EdDSA')[];
+  };
   cookieKeys: string[];
   keysEncryptionKey: Buffer;
   previousKeysEncryptionKey: Buffer | undefined;
@@ -52,13 +58,15 @@ export interface SecurityConfig {
   /** PEM certificate chain and key: the listener speaks HTTPS and asks for client certificates. */
   tls: { cert: string; key: string; clientCa: string | undefined } | undefined;
   /** undefined: mutual TLS is off (no way to learn a client certificate). */
-  mtls: {
-    /** The header a trusted proxy puts the verified client certificate in (URL-encoded PEM). */
-    certHeader: string | undefined;
-    /** PEM CA certificates that tls_client_auth certificates must chain to; none: tls_client_auth is off. */
-    clientCa: string | undefined;
-    endpointBase: string | undefined;
-  } | undefined;
+  mtls:
+    | {
+        /** The header a trusted proxy puts the verified client certificate in (URL-encoded PEM). */
+        certHeader: string | undefined;
+        /** PEM CA certificates that tls_client_auth certificates must chain to; none: tls_client_auth is off. */
+        clientCa: string | undefined;
+        endpointBase: string | undefined;
+      }
+    | undefined;
 }
 
 export function loadConfig(env?: NodeJS.ProcessEnv): Config {
@@ -82,8 +90,10 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     const problems = missing.map((name) => `${name}: required when NODE_ENV=production`);
     if (!raw.ISSUER) problems.push('ISSUER: required when NODE_ENV=production');
     // Over plain HTTP cookies are not Secure and no HSTS is sent: a deliberate choice only.
-    else if (raw.ISSUER.startsWith('http:') && !raw.ALLOW_INSECURE_ISSUER) problems.push('ISSUER: must be https when NODE_ENV=production (ALLOW_INSECURE_ISSUER=true allows http)');
-    if (!raw.DATABASE_URL) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
+    else if (raw.ISSUER.startsWith('http:') && !raw.ALLOW_INSECURE_ISSUER)
+      problems.push('ISSUER: must be https when NODE_ENV=production (ALLOW_INSECURE_ISSUER=true allows http)');
+    if (!raw.DATABASE_URL)
+      problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
     if (problems.length) throw new ConfigError(problems);
   } else if (missing.length) {
     const dev = loadOrCreateDevSecrets(dataDir);
@@ -94,7 +104,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   }
 
   const listenerProblems = proxyProblems(raw);
-  if (raw.HTTP_HEADERS_TIMEOUT > raw.HTTP_REQUEST_TIMEOUT) listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
+  if (raw.HTTP_HEADERS_TIMEOUT > raw.HTTP_REQUEST_TIMEOUT)
+    listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
   if (listenerProblems.length) throw new ConfigError(listenerProblems);
   const security = securityConfig(raw, cookieKeys!);
 
@@ -124,7 +135,11 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
       maxConnections: raw.HTTP_MAX_CONNECTIONS,
     },
-    rateLimits: { tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE, loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP, loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES },
+    rateLimits: {
+      tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE,
+      loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP,
+      loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES,
+    },
     cleanupInterval: raw.CLEANUP_INTERVAL,
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,
@@ -133,10 +148,16 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       rsaBits: raw.KEYS_RSA_BITS,
       extraAlgs: raw.KEYS_EXTRA_ALGS,
     },
-    deviceFlow: { codeTtl: raw.DEVICE_CODE_TTL, pollInterval: raw.DEVICE_POLL_INTERVAL, attemptsPerWindow: raw.DEVICE_CODE_ATTEMPTS },
+    deviceFlow: {
+      codeTtl: raw.DEVICE_CODE_TTL,
+      pollInterval: raw.DEVICE_POLL_INTERVAL,
+      attemptsPerWindow: raw.DEVICE_CODE_ATTEMPTS,
+    },
     cookieKeys: cookieKeys!,
     keysEncryptionKey: Buffer.from(keysEncryptionKey!, 'base64url'),
-    previousKeysEncryptionKey: raw.KEYS_ENCRYPTION_KEY_PREVIOUS ? Buffer.from(raw.KEYS_ENCRYPTION_KEY_PREVIOUS, 'base64url') : undefined,
+    previousKeysEncryptionKey: raw.KEYS_ENCRYPTION_KEY_PREVIOUS
+      ? Buffer.from(raw.KEYS_ENCRYPTION_KEY_PREVIOUS, 'base64url')
+      : undefined,
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),
     security,
     notices,
@@ -146,8 +167,12 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
 function proxyProblems(raw: ReturnType<typeof parseEnv>): string[] {
   const problems: string[] = [];
   // TRUST_PROXY=true believed the left-most X-Forwarded-For entry, which the client writes.
-  if (raw.TRUST_PROXY !== undefined) problems.push('TRUST_PROXY: no longer supported; set TRUSTED_PROXIES to the addresses of your proxies (e.g. TRUSTED_PROXIES=10.0.0.0/8)');
-  if (raw.TRUSTED_PROXIES.some((entry) => entry.endsWith('/0'))) problems.push('TRUSTED_PROXIES: a /0 network would trust every sender');
+  if (raw.TRUST_PROXY !== undefined)
+    problems.push(
+      'TRUST_PROXY: no longer supported; set TRUSTED_PROXIES to the addresses of your proxies (e.g. TRUSTED_PROXIES=10.0.0.0/8)',
+    );
+  if (raw.TRUSTED_PROXIES.some((entry) => entry.endsWith('/0')))
+    problems.push('TRUSTED_PROXIES: a /0 network would trust every sender');
   return problems;
 }
 
@@ -157,11 +182,15 @@ function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]):
   // A client-certificate header is a credential: anyone who can reach Tessera directly could set
   // it, so it is believed only from a proxy that is trusted to overwrite it.
   const behindProxies = raw.TRUSTED_PROXIES.length > 0;
-  if (raw.MTLS_CERT_HEADER && !behindProxies) problems.push('MTLS_CERT_HEADER: needs TRUSTED_PROXIES (only a trusted proxy may set it)');
+  if (raw.MTLS_CERT_HEADER && !behindProxies)
+    problems.push('MTLS_CERT_HEADER: needs TRUSTED_PROXIES (only a trusted proxy may set it)');
   const certificates = !!(raw.TLS_CERT_FILE && raw.TLS_KEY_FILE) || !!(raw.MTLS_CERT_HEADER && behindProxies);
-  if (raw.TLS_CLIENT_CA_FILE && !certificates) problems.push('TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
-  if (raw.MTLS_ENDPOINT_BASE && !certificates) problems.push('MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
-  if (raw.DEV_ALLOW_LOOPBACK_JWKS_URI && raw.NODE_ENV === 'production') problems.push('DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production');
+  if (raw.TLS_CLIENT_CA_FILE && !certificates)
+    problems.push('TLS_CLIENT_CA_FILE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
+  if (raw.MTLS_ENDPOINT_BASE && !certificates)
+    problems.push('MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
+  if (raw.DEV_ALLOW_LOOPBACK_JWKS_URI && raw.NODE_ENV === 'production')
+    problems.push('DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production');
   if (problems.length) throw new ConfigError(problems);
 
   const clientCa = raw.TLS_CLIENT_CA_FILE ? readPemFile(raw.TLS_CLIENT_CA_FILE, 'TLS_CLIENT_CA_FILE') : undefined;
@@ -179,11 +208,20 @@ function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]):
     par: { enabled: raw.PAR || raw.PAR_REQUIRED, required: raw.PAR_REQUIRED },
     tokenExchange: raw.TOKEN_EXCHANGE,
     allowLoopbackJwksUri: raw.DEV_ALLOW_LOOPBACK_JWKS_URI,
-    tls: raw.TLS_CERT_FILE && raw.TLS_KEY_FILE
-      ? { cert: readPemFile(raw.TLS_CERT_FILE, 'TLS_CERT_FILE'), key: readPemFile(raw.TLS_KEY_FILE, 'TLS_KEY_FILE'), clientCa }
-      : undefined,
+    tls:
+      raw.TLS_CERT_FILE && raw.TLS_KEY_FILE
+        ? {
+            cert: readPemFile(raw.TLS_CERT_FILE, 'TLS_CERT_FILE'),
+            key: readPemFile(raw.TLS_KEY_FILE, 'TLS_KEY_FILE'),
+            clientCa,
+          }
+        : undefined,
     mtls: certificates
-      ? { certHeader: behindProxies ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined, clientCa, endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, '') }
+      ? {
+          certHeader: behindProxies ? raw.MTLS_CERT_HEADER?.toLowerCase() : undefined,
+          clientCa,
+          endpointBase: raw.MTLS_ENDPOINT_BASE?.replace(/\/$/, ''),
+        }
       : undefined,
   };
 }

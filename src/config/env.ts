@@ -12,7 +12,12 @@ const booleanish = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const commaList = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 // An address or a CIDR network: `127.0.0.1`, `10.0.0.0/8`, `fd00::/8`.
 const addressOrNetwork = z.string().refine((entry) => {
@@ -46,9 +51,21 @@ const schema = z.object({
   PRODUCT_NAME: z.string().min(1).max(60).default('Tessera'),
   PRODUCT_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
   // Sign-in sessions and refresh tokens, in seconds.
-  SESSION_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
-  REFRESH_TOKEN_ABSOLUTE_TTL: z.coerce.number().int().min(60).default(30 * 86_400),
-  REFRESH_TOKEN_IDLE_TTL: z.coerce.number().int().min(60).default(14 * 86_400),
+  SESSION_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(14 * 86_400),
+  REFRESH_TOKEN_ABSOLUTE_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 86_400),
+  REFRESH_TOKEN_IDLE_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(14 * 86_400),
   REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(2),
   // Device Authorization Grant (RFC 8628), in seconds; attempts are per client IP.
   DEVICE_CODE_TTL: z.coerce.number().int().min(5).max(3600).default(600),
@@ -56,7 +73,11 @@ const schema = z.object({
   DEVICE_CODE_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   // Signing keys, in seconds: how long a key signs, how long a new key is published before it
   // signs, how often each process checks for changes; and the RSA modulus size.
-  KEYS_ROTATION_PERIOD: z.coerce.number().int().min(60).default(90 * 86_400),
+  KEYS_ROTATION_PERIOD: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(90 * 86_400),
   KEYS_PUBLICATION_DELAY: z.coerce.number().int().min(1).default(3600),
   KEYS_CHECK_INTERVAL: z.coerce.number().int().min(1).max(300).default(10),
   KEYS_RSA_BITS: z.enum(['2048', '3072', '4096']).transform(Number).default(2048),
@@ -107,15 +128,16 @@ const schema = z.object({
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
   TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
-  MTLS_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be a header name').optional(),
+  MTLS_CERT_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+    .optional(),
   MTLS_ENDPOINT_BASE: z.url({ protocol: /^https$/ }).optional(),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).
-  COOKIE_KEYS: commaList
-    .pipe(z.array(z.string().min(32, 'each key needs at least 32 characters')).min(1))
-    .optional(),
+  COOKIE_KEYS: commaList.pipe(z.array(z.string().min(32, 'each key needs at least 32 characters')).min(1)).optional(),
   KEYS_ENCRYPTION_KEY: base64urlKey.optional(),
   KEYS_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   // While changing KEYS_ENCRYPTION_KEY: the old one, to open keys until `tessera keys rewrap`.
@@ -153,6 +175,7 @@ export const SEED_ENV_PREFIX = 'TESSERA_SEED_';
 
 /** One variable named in a seed file; only TESSERA_SEED_* can be read. */
 export function readSeedVariable(name: string): string | undefined {
-  if (!name.startsWith(SEED_ENV_PREFIX)) throw new Error(`a seed file reads only variables whose names start with ${SEED_ENV_PREFIX}`);
+  if (!name.startsWith(SEED_ENV_PREFIX))
+    throw new Error(`a seed file reads only variables whose names start with ${SEED_ENV_PREFIX}`);
   return process.env[name] || undefined;
 }

@@ -16,10 +16,7 @@ export interface EmbeddedDatabase {
 
 const DATABASE = 'tessera';
 
-export async function startEmbeddedPostgres(
-  dataDir: string,
-  log: (msg: string) => void,
-): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, log: (msg: string) => void): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'pgdata');
   const passwordFile = join(dataDir, 'pg-password');
   // Traversable (not readable) by others: as root, the embedded PostgreSQL runs as `postgres` and must reach pgdata/.
@@ -31,7 +28,8 @@ export async function startEmbeddedPostgres(
     writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
-  const urlFor = (port: number) => `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  const urlFor = (port: number) =>
+    `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
 
   // Another Tessera process (the server, while an admin runs the CLI) may have it running
   // already: share that server instead of failing on its lock file.

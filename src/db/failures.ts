@@ -10,7 +10,16 @@
 // the request, and the answer is 400 invalid_request.
 
 // Socket errors on connecting or on a connection that dropped.
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 // SQLSTATEs (PostgreSQL Appendix A): class 08 connection exceptions, the server shutting down or
 // starting up (57P01-57P03), and no free connection slot (53300).
 const SQLSTATES = /^(08...|57P0[1-3]|53300)$/;
@@ -20,7 +29,8 @@ const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'Sock
 // connection (P1017), and no connection from the pool in time (P2024).
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 // pg's errors without a code: the pool's connect timeout and a connection ended under a query.
-const PG_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end/;
+const PG_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Cannot use a pool after calling end/;
 
 // character_not_in_repertoire (a NUL in text) and untranslatable_character (\u0000 in jsonb).
 const UNSTORABLE_SQLSTATES = new Set(['22021', '22P05']);
@@ -50,7 +60,8 @@ function* chain(err: unknown): Generator<ErrorLike> {
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (const e of chain(err)) {
-    if (typeof e.code === 'string' && (SOCKET_CODES.has(e.code) || SQLSTATES.test(e.code) || PRISMA_CODES.has(e.code))) return true;
+    if (typeof e.code === 'string' && (SOCKET_CODES.has(e.code) || SQLSTATES.test(e.code) || PRISMA_CODES.has(e.code)))
+      return true;
     if (typeof e.kind === 'string' && ADAPTER_KINDS.has(e.kind)) return true;
     if (e.name === 'PrismaClientInitializationError') return true;
     if (typeof e.message === 'string' && PG_MESSAGES.test(e.message)) return true;

@@ -35,11 +35,16 @@ interface Migration {
 
 async function readMigrations(dir: string): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  return Promise.all(names.map(async (name) => {
-    const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
-    return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
-  }));
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    }),
+  );
 }
 
 interface AppliedRow {
@@ -78,11 +83,15 @@ export async function applyMigrations(
 
     for (const [name, row] of applied) {
       if (!row.finished_at) {
-        throw new Error(`migration ${name} failed earlier and is recorded as unfinished; fix the database, then mark it rolled back`);
+        throw new Error(
+          `migration ${name} failed earlier and is recorded as unfinished; fix the database, then mark it rolled back`,
+        );
       }
       const onDisk = migrations.find((m) => m.name === name);
       if (onDisk && onDisk.checksum !== row.checksum) {
-        throw new Error(`migration ${name} was changed after it was applied (checksum mismatch); add a new migration instead`);
+        throw new Error(
+          `migration ${name} was changed after it was applied (checksum mismatch); add a new migration instead`,
+        );
       }
     }
 
@@ -97,7 +106,10 @@ export async function applyMigrations(
           [id, migration.checksum, migration.name],
         );
         await client.query(migration.sql);
-        await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
+        await client.query(
+          'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+          [id],
+        );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');

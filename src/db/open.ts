@@ -9,12 +9,18 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded.ts';
 /** Starts (or joins) the embedded PostgreSQL in DATA_DIR, for a configuration without DATABASE_URL. */
 export async function startEmbeddedDatabase(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
   const embedded = await startEmbeddedPostgres(config.dataDir, (msg) => logger.info(msg));
-  logger.info({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)');
+  logger.info(
+    { dataDir: config.dataDir },
+    'DATABASE_URL is not set: using the embedded PostgreSQL (for development and trying Tessera)',
+  );
   return embedded;
 }
 
 /** Connects to the configured database, or starts the embedded one when none is configured. */
-export async function openDatabase(config: Config, logger: Logger): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config, logger);
   const db = createDatabase({ url: config.databaseUrl ?? embedded!.url, poolMax: config.databasePoolMax });
   return embedded ? { db, embedded } : { db };

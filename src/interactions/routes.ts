@@ -23,11 +23,11 @@ import type { LoginIdentifier } from '../services/login-identifier.ts';
 export type LoginAttempt =
   | { outcome: 'success'; ip: string; userId: string }
   | {
-    outcome: 'failure' | 'locked';
-    ip: string;
-    /** The account's id or a keyed hash of the email (login-identifier.ts); undefined: counted, not recorded. */
-    subject: string | undefined;
-  };
+      outcome: 'failure' | 'locked';
+      ip: string;
+      /** The account's id or a keyed hash of the email (login-identifier.ts); undefined: counted, not recorded. */
+      subject: string | undefined;
+    };
 
 export interface InteractionDeps {
   provider: () => Provider;
@@ -78,12 +78,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { found, clientName } = await details(ctx);
     const csrf = csrfToken(deps.csrfKey, found.uid);
     if (found.prompt.name === 'login') {
-      page(ctx, 'login', { uid: found.uid, csrf, clientName, email: String(found.params.login_hint ?? ''), error: undefined });
+      page(ctx, 'login', {
+        uid: found.uid,
+        csrf,
+        clientName,
+        email: String(found.params.login_hint ?? ''),
+        error: undefined,
+      });
       return;
     }
     const user = await deps.userQueries.findById(String(found.session?.accountId));
     const requested = scopeTokens(found.params.scope);
-    page(ctx, 'consent', { uid: found.uid, csrf, clientName, email: user?.email ?? '', scopes: describeScopes(requested) });
+    page(ctx, 'consent', {
+      uid: found.uid,
+      csrf,
+      clientName,
+      email: user?.email ?? '',
+      scopes: describeScopes(requested),
+    });
   });
 
   router.post('/:uid/login', async (ctx) => {
@@ -92,21 +104,28 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const email = form.get('email') ?? '';
     // Hashed: a fixed length whatever was typed (the counters' key column is 255 characters),
     // and no typed email address sits in the rate_limits table.
-    const accountKey = createHash('sha256').update(`${normalizeEmail(email)}|${ctx.ip}`).digest('base64url');
+    const accountKey = createHash('sha256')
+      .update(`${normalizeEmail(email)}|${ctx.ip}`)
+      .digest('base64url');
     const again = (error: string, status: number) =>
-      page(ctx, 'login', { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error }, status);
+      page(
+        ctx,
+        'login',
+        { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email, error },
+        status,
+      );
 
     // Every attempt counts against the address, and against the account from the address,
     // *before* its password is checked: each count is one atomic statement, so N parallel
     // attempts get N different counts and only those within the limits reach argon2. (Checking
     // the counts first and adding failures afterwards let 40 parallel guesses check 21.) When
     // the address is over its limit, the account's count is left alone.
-    const locked = await deps.limits.perIp.spend(ctx.ip) || await deps.limits.perAccount.spend(accountKey);
+    const locked = (await deps.limits.perIp.spend(ctx.ip)) || (await deps.limits.perAccount.spend(accountKey));
     if (locked) {
       deps.onRateLimited();
       // A locked-out source leaves one audit row per window, however often it tries; the
       // metric counts every attempt.
-      const recorded = !await deps.limits.lockedRecords.spend(ctx.ip);
+      const recorded = !(await deps.limits.lockedRecords.spend(ctx.ip));
       await deps.onLogin({ outcome: 'locked', ip: ctx.ip, subject: recorded ? await deps.identify(email) : undefined });
       ctx.set('Retry-After', String(locked));
       again(`Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`, 429);
@@ -123,7 +142,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.
-    await finish(ctx, provider, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true } });
+    await finish(ctx, provider, {
+      login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true },
+    });
   });
 
   router.post('/:uid/confirm', async (ctx) => {
@@ -132,16 +153,29 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (found.prompt.name !== 'consent') throw new InvalidInput('there is nothing to approve for this request');
     const accountId = String(found.session?.accountId);
     const clientId = String(found.params.client_id);
-    const grant = found.grantId ? await provider.Grant.find(found.grantId) : new provider.Grant({ accountId, clientId });
+    const grant = found.grantId
+      ? await provider.Grant.find(found.grantId)
+      : new provider.Grant({ accountId, clientId });
     if (!grant) throw new InvalidInput('this sign-in request has expired; start again from the app');
-    const d = found.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const d = found.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     const approved = scopeTokens(found.params.scope);
     await deps.consents.grant(accountId, clientId, approved);
-    await deps.audit.record({ type: 'consent.granted', actor: accountId, subject: clientId, ip: ctx.ip, details: { scopes: approved } });
+    await deps.audit.record({
+      type: 'consent.granted',
+      actor: accountId,
+      subject: clientId,
+      ip: ctx.ip,
+      details: { scopes: approved },
+    });
     await finish(ctx, provider, { consent: { grantId } });
   });
 

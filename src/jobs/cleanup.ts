@@ -21,7 +21,9 @@ export async function cleanExpired(queries: CleanupQueries): Promise<Partial<Rec
 export function scheduleCleanup(queries: CleanupQueries, intervalSeconds: number, logger: Logger): { stop(): void } {
   const timer = setInterval(() => {
     cleanExpired(queries).then(
-      (deleted) => { if (Object.keys(deleted).length) logger.info({ deleted }, 'deleted expired rows'); },
+      (deleted) => {
+        if (Object.keys(deleted).length) logger.info({ deleted }, 'deleted expired rows');
+      },
       (err: unknown) => logger.warn({ err }, 'cleanup failed; it runs again later'),
     );
   }, intervalSeconds * 1000);

@@ -8,9 +8,12 @@ export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA';
 
 function keyPair(alg: SigningAlg, rsaBits: number) {
   switch (alg) {
-    case 'RS256': return generateKeyPairSync('rsa', { modulusLength: rsaBits });
-    case 'ES256': return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'EdDSA': return generateKeyPairSync('ed25519');
+    case 'RS256':
+      return generateKeyPairSync('rsa', { modulusLength: rsaBits });
+    case 'ES256':
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    case 'EdDSA':
+      return generateKeyPairSync('ed25519');
   }
 }
 

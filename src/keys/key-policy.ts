@@ -16,6 +16,7 @@ export function keyPolicy(config: Config, apis: ApiQueries): KeyPolicy {
     algs: ['RS256', ...config.keys.extraAlgs],
     rotationPeriod: config.keys.rotationPeriod,
     publicationDelay: config.keys.publicationDelay,
-    retention: async () => Math.max(await apis.maxAccessTokenTtl(), ID_TOKEN_TTL, USERINFO_ACCESS_TOKEN_TTL) + CLOCK_SKEW,
+    retention: async () =>
+      Math.max(await apis.maxAccessTokenTtl(), ID_TOKEN_TTL, USERINFO_ACCESS_TOKEN_TTL) + CLOCK_SKEW,
   };
 }

@@ -23,7 +23,9 @@ export async function loadKeySet(queries: SigningKeyQueries, keks: Buffer[], now
   const rank = (r: { state: string; alg: string }) => (r.state === 'current' ? 2 : 0) + (r.alg === 'RS256' ? 1 : 0);
   rows.sort((a, b) => rank(b) - rank(a));
   return {
-    privateJwks: { keys: rows.map((row) => JSON.parse(unsealWithAny(row.privateJwkEnc, keks, row.kid).toString('utf8')) as JWK) },
+    privateJwks: {
+      keys: rows.map((row) => JSON.parse(unsealWithAny(row.privateJwkEnc, keks, row.kid).toString('utf8')) as JWK),
+    },
     publicJwks: { keys: rows.map((row) => row.publicJwk as JWK) },
     signingKid: rows.find((r) => r.state === 'current' && r.alg === 'RS256')?.kid,
     fingerprint: rows.map((r) => `${r.kid}:${r.state}`).join(','),

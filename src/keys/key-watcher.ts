@@ -31,13 +31,20 @@ export function watchKeys(options: {
     const keys = await loadKeySet(queries, policy.keks);
     if (keys.fingerprint === fingerprint) return;
     fingerprint = keys.fingerprint;
-    logger.info({ signing_kid: keys.signingKid, published: keys.publicJwks.keys.map((k) => k.kid) }, 'signing keys changed');
+    logger.info(
+      { signing_kid: keys.signingKid, published: keys.publicJwks.keys.map((k) => k.kid) },
+      'signing keys changed',
+    );
     options.onChange(keys);
   }
 
   // One reload at a time; a notification during one is covered by the reload that follows it.
   const scheduleReload = () => {
-    reloading ??= reload().catch((err: unknown) => logger.warn({ err }, 'could not reload signing keys')).finally(() => { reloading = undefined; });
+    reloading ??= reload()
+      .catch((err: unknown) => logger.warn({ err }, 'could not reload signing keys'))
+      .finally(() => {
+        reloading = undefined;
+      });
     return reloading;
   };
 
@@ -45,14 +52,18 @@ export function watchKeys(options: {
     void advanceKeys(queries, policy)
       // Only the process that took a scheduled step sees `true`, so it is recorded once.
       .then(async (changed) => {
-        if (changed) await options.audit?.record({ type: 'key.rotated', actor: 'system', details: { reason: 'schedule' } });
+        if (changed)
+          await options.audit?.record({ type: 'key.rotated', actor: 'system', details: { reason: 'schedule' } });
         await scheduleReload();
       })
       .catch((err: unknown) => logger.warn({ err }, 'could not advance the signing-key lifecycle'));
   }, options.intervalMs);
   timer.unref();
   // A (re)connected listener may have missed a change: reload then too.
-  options.notifications.subscribe(KEYS_CHANNEL, { notify: () => void scheduleReload(), connected: () => void scheduleReload() });
+  options.notifications.subscribe(KEYS_CHANNEL, {
+    notify: () => void scheduleReload(),
+    connected: () => void scheduleReload(),
+  });
 
   return {
     async stop() {

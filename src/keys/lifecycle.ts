@@ -28,9 +28,19 @@ export interface KeyPolicy {
 
 const addSeconds = (d: Date, s: number) => new Date(d.getTime() + s * 1000);
 
-async function promote(tx: SigningKeyTx, nextKid: string, current: { kid: string } | undefined, policy: KeyPolicy, now: Date) {
+async function promote(
+  tx: SigningKeyTx,
+  nextKid: string,
+  current: { kid: string } | undefined,
+  policy: KeyPolicy,
+  now: Date,
+) {
   if (current) {
-    await tx.setState(current.kid, { state: 'retired', retiredAt: now, unpublishAt: addSeconds(now, await policy.retention()) });
+    await tx.setState(current.kid, {
+      state: 'retired',
+      retiredAt: now,
+      unpublishAt: addSeconds(now, await policy.retention()),
+    });
   }
   await tx.setState(nextKid, { state: 'current', activatedAt: now });
 }
@@ -41,13 +51,28 @@ export function advanceKeys(queries: SigningKeyQueries, policy: KeyPolicy, now =
     let changed = (await tx.deleteUnpublished(now)).length > 0;
     const all = await tx.list();
     for (const alg of policy.algs) {
-      if (await advanceAlg(tx, all.filter((k) => k.alg === alg), alg, policy, now)) changed = true;
+      if (
+        await advanceAlg(
+          tx,
+          all.filter((k) => k.alg === alg),
+          alg,
+          policy,
+          now,
+        )
+      )
+        changed = true;
     }
     return changed;
   });
 }
 
-async function advanceAlg(tx: SigningKeyTx, keys: { kid: string; state: string; createdAt: Date; activatedAt: Date | null }[], alg: SigningAlg, policy: KeyPolicy, now: Date): Promise<boolean> {
+async function advanceAlg(
+  tx: SigningKeyTx,
+  keys: { kid: string; state: string; createdAt: Date; activatedAt: Date | null }[],
+  alg: SigningAlg,
+  policy: KeyPolicy,
+  now: Date,
+): Promise<boolean> {
   const current = keys.find((k) => k.state === 'current');
   const next = keys.find((k) => k.state === 'next');
   if (!current) {
@@ -100,7 +125,12 @@ export async function rotateKeys(queries: SigningKeyQueries, policy: KeyPolicy, 
  * signed stops verifying; if it was signing, a new key signs immediately, with no publication
  * delay (resource servers fetch it on the unknown kid).
  */
-export async function retireCompromised(queries: SigningKeyQueries, policy: KeyPolicy, kid: string, now = new Date()): Promise<{ newKid: string | undefined }> {
+export async function retireCompromised(
+  queries: SigningKeyQueries,
+  policy: KeyPolicy,
+  kid: string,
+  now = new Date(),
+): Promise<{ newKid: string | undefined }> {
   let newKid: string | undefined;
   const found = await queries.change(async (tx) => {
     const keys = await tx.list();

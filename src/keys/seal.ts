@@ -38,7 +38,9 @@ export function unsealWithAny(sealed: Buffer, keks: Buffer[], aad: string): Buff
   for (const kek of keks.slice(0, -1)) {
     try {
       return unseal(sealed, kek, aad);
-    } catch { /* try the next one */ }
+    } catch {
+      /* try the next one */
+    }
   }
   return unseal(sealed, keks[keks.length - 1]!, aad);
 }

@@ -3,10 +3,29 @@
 import { pino, type Logger } from 'pino';
 
 const SECRET_FIELDS = [
-  'password', 'newPassword', 'client_secret', 'clientSecret', 'secret', 'token', 'access_token',
-  'refresh_token', 'id_token', 'code', 'code_verifier', 'device_code', 'user_code',
-  'client_assertion', 'assertion', 'subject_token', 'actor_token', 'private_key', 'privateKey',
-  'privateJwk', 'cookie', 'authorization', 'jti',
+  'password',
+  'newPassword',
+  'client_secret',
+  'clientSecret',
+  'secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code',
+  'code_verifier',
+  'device_code',
+  'user_code',
+  'client_assertion',
+  'assertion',
+  'subject_token',
+  'actor_token',
+  'private_key',
+  'privateKey',
+  'privateJwk',
+  'cookie',
+  'authorization',
+  'jti',
 ];
 
 // Explicit paths only: pino compiles them into direct property checks (~2 µs a line), whereas

@@ -37,9 +37,10 @@ export function clusterMetricsSource(registry: Registry): () => Promise<string> 
     if (message.error !== undefined) w?.reject(new Error(message.error));
     else w?.resolve(message.text ?? '');
   });
-  return () => new Promise((resolve, reject) => {
-    const id = next++;
-    waiting.set(id, { resolve, reject });
-    process.send!({ type: METRICS_REQUEST, id });
-  });
+  return () =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve, reject });
+      process.send!({ type: METRICS_REQUEST, id });
+    });
 }

@@ -4,9 +4,22 @@ import type { Middleware } from 'koa';
 import type { Metrics } from './registry.ts';
 
 const FIXED = new Set([
-  '/token', '/token/introspection', '/token/revocation', '/jwks', '/auth', '/me', '/session/end', '/session/end/confirm',
-  '/session/end/success', '/device', '/device/auth', '/device/confirm', '/.well-known/openid-configuration',
-  '/healthz', '/readyz', '/metrics',
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/jwks',
+  '/auth',
+  '/me',
+  '/session/end',
+  '/session/end/confirm',
+  '/session/end/success',
+  '/device',
+  '/device/auth',
+  '/device/confirm',
+  '/.well-known/openid-configuration',
+  '/healthz',
+  '/readyz',
+  '/metrics',
 ]);
 
 export function routeOf(path: string): string {

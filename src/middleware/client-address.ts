@@ -88,7 +88,10 @@ const PROXY_HEADERS = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto
  * The first middleware: sets ctx.ip (read by everything that counts or records an address) and
  * removes proxy-only headers from requests that did not come through a trusted proxy.
  */
-export function clientAddressBoundary(trusted: TrustedProxies, options: { certHeader?: string | undefined } = {}): Middleware {
+export function clientAddressBoundary(
+  trusted: TrustedProxies,
+  options: { certHeader?: string | undefined } = {},
+): Middleware {
   const stripped = [...PROXY_HEADERS, ...(options.certHeader ? [options.certHeader.toLowerCase()] : [])];
   return function clientAddressFromTrustedProxies(ctx, next) {
     const peer = ctx.req.socket.remoteAddress ?? '';

@@ -22,11 +22,23 @@ function classify(err: unknown): Shown | undefined {
   if (err instanceof TesseraError) return { status: err.status, error: err.code, description: err.message };
   // A pg error from code outside the query modules' guard is translated as the queries' are
   // (db/queries/guard.ts).
-  const known = err instanceof ProtocolError ? err
-    : isDatabaseUnavailable(err) ? new ServiceUnavailable()
-      : isUnstorableText(err) ? new ForbiddenCharacter() : undefined;
+  const known =
+    err instanceof ProtocolError
+      ? err
+      : isDatabaseUnavailable(err)
+        ? new ServiceUnavailable()
+        : isUnstorableText(err)
+          ? new ForbiddenCharacter()
+          : undefined;
   if (known) return { status: known.status, error: known.error, description: known.error_description };
-  const e = err as { status?: number; statusCode?: number; expose?: boolean; error?: string; error_description?: string; message?: string };
+  const e = err as {
+    status?: number;
+    statusCode?: number;
+    expose?: boolean;
+    error?: string;
+    error_description?: string;
+    message?: string;
+  };
   const status = e.statusCode ?? e.status;
   if (status && status >= 400 && status < 500) {
     // oidc-provider's errors (e.g. an expired interaction) carry an RFC code; Koa's and
@@ -41,11 +53,16 @@ export function errorHandler(brand: Brand): Middleware {
   const respond = (ctx: Context, shown: Shown) => {
     ctx.status = shown.status;
     if (ctx.path.startsWith('/interaction')) {
-      sendPage(ctx, renderView('error', brand, {
-        heading: shown.status >= 500 ? 'Something went wrong' : 'This sign-in cannot continue',
-        description: shown.status >= 500 ? 'Tessera could not complete the request. Please try again.' : shown.description,
-        error: shown.error,
-      }), shown.status);
+      sendPage(
+        ctx,
+        renderView('error', brand, {
+          heading: shown.status >= 500 ? 'Something went wrong' : 'This sign-in cannot continue',
+          description:
+            shown.status >= 500 ? 'Tessera could not complete the request. Please try again.' : shown.description,
+          error: shown.error,
+        }),
+        shown.status,
+      );
     } else {
       ctx.body = { error: shown.error, error_description: shown.description };
     }

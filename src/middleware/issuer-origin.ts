@@ -46,11 +46,31 @@ export function pinRequestOrigin(app: Koa, origins: ConfiguredOrigins): void {
   }
 
   Object.defineProperties(app.request, {
-    protocol: { get(this: Koa.Request) { return originOf(this).protocol.slice(0, -1); } },
-    host: { get(this: Koa.Request) { return originOf(this).host; } },
-    hostname: { get(this: Koa.Request) { return originOf(this).hostname; } },
-    secure: { get(this: Koa.Request) { return originOf(this).protocol === 'https:'; } },
-    href: { get(this: Koa.Request) { return `${originOf(this).origin}${originForm(this.originalUrl)}`; } },
+    protocol: {
+      get(this: Koa.Request) {
+        return originOf(this).protocol.slice(0, -1);
+      },
+    },
+    host: {
+      get(this: Koa.Request) {
+        return originOf(this).host;
+      },
+    },
+    hostname: {
+      get(this: Koa.Request) {
+        return originOf(this).hostname;
+      },
+    },
+    secure: {
+      get(this: Koa.Request) {
+        return originOf(this).protocol === 'https:';
+      },
+    },
+    href: {
+      get(this: Koa.Request) {
+        return `${originOf(this).origin}${originForm(this.originalUrl)}`;
+      },
+    },
     URL: {
       get(this: Koa.Request) {
         // As Koa's own getter: an unparseable target (e.g. `OPTIONS *`) gives an empty object.

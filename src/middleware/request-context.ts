@@ -22,14 +22,17 @@ export function requestContext(logger: Logger): Middleware {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({
-        req_id: id,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        ms: Math.round(ms * 10) / 10,
-        ip: ctx.ip,
-      }, 'request');
+      logger.info(
+        {
+          req_id: id,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round(ms * 10) / 10,
+          ip: ctx.ip,
+        },
+        'request',
+      );
     }
   };
 }

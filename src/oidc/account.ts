@@ -14,9 +14,15 @@ export function accountFinder(users: UserQueries) {
       accountId: user.id,
       async claims() {
         const optional = {
-          name: user.name, given_name: user.givenName, family_name: user.familyName, nickname: user.nickname,
-          preferred_username: user.preferredUsername, picture: user.picture, website: user.website,
-          locale: user.locale, zoneinfo: user.zoneinfo,
+          name: user.name,
+          given_name: user.givenName,
+          family_name: user.familyName,
+          nickname: user.nickname,
+          preferred_username: user.preferredUsername,
+          picture: user.picture,
+          website: user.website,
+          locale: user.locale,
+          zoneinfo: user.zoneinfo,
         };
         return {
           sub: user.id,

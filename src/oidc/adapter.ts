@@ -58,8 +58,12 @@ export function createAdapterClass(deps: AdapterDeps) {
    * through and answers the others invalid_grant.)
    */
   function refusedAsRetry(model: string, stored: StoredPayload | undefined): boolean {
-    return model === 'RefreshToken' && !!stored?.consumedAt && now() - stored.consumedAt.getTime() < graceMs
-      && Provider.ctx?.oidc?.route === 'token';
+    return (
+      model === 'RefreshToken' &&
+      !!stored?.consumedAt &&
+      now() - stored.consumedAt.getTime() < graceMs &&
+      Provider.ctx?.oidc?.route === 'token'
+    );
   }
 
   function toPayload(stored: StoredPayload | undefined): AdapterPayload | undefined {
@@ -127,12 +131,17 @@ export function createAdapterClass(deps: AdapterDeps) {
   };
 }
 
-async function findClient(clients: Pick<ClientCatalog, 'get'>, id: string, confidentialGrantTypes: string[]): Promise<AdapterPayload | undefined> {
+async function findClient(
+  clients: Pick<ClientCatalog, 'get'>,
+  id: string,
+  confidentialGrantTypes: string[],
+): Promise<AdapterPayload | undefined> {
   const row = await clients.get(id);
   if (!row) return undefined;
   return {
     ...providerMetadata(row),
-    grant_types: row.tokenEndpointAuthMethod === 'none' ? row.grantTypes : [...row.grantTypes, ...confidentialGrantTypes],
+    grant_types:
+      row.tokenEndpointAuthMethod === 'none' ? row.grantTypes : [...row.grantTypes, ...confidentialGrantTypes],
     // Keys and certificates (private_key_jwt, tls_client_auth) need no secret; the stand-in
     // would only make such a client look as if it had one.
     ...(usesSecret(row.tokenEndpointAuthMethod) ? { client_secret: SECRET_STAND_IN } : undefined),

@@ -43,11 +43,21 @@ export function clientAuthenticationChallenge(issuer: string): Middleware {
     // from an unknown client or one registered for a secret, whose scheme Basic is. Clients of
     // other methods (private_key_jwt, mTLS) keep the provider's answer.
     const { client, params } = oidc!;
-    const presented = ctx.get('authorization') !== '' || params?.client_secret !== undefined || params?.client_assertion !== undefined;
+    const presented =
+      ctx.get('authorization') !== '' || params?.client_secret !== undefined || params?.client_assertion !== undefined;
     const secretScheme = client === undefined || usesSecret(client.clientAuthMethod ?? '');
-    if (ctx.status === 401 && (ctx.body as ErrorBody).error === 'invalid_client' && !presented && secretScheme && !ctx.response.get('WWW-Authenticate')) {
+    if (
+      ctx.status === 401 &&
+      (ctx.body as ErrorBody).error === 'invalid_client' &&
+      !presented &&
+      secretScheme &&
+      !ctx.response.get('WWW-Authenticate')
+    ) {
       const description = (ctx.body as ErrorBody).error_description;
-      ctx.set('WWW-Authenticate', `Basic realm=${quoted(issuer)}, error="invalid_client"${typeof description === 'string' ? `, error_description=${quoted(description)}` : ''}`);
+      ctx.set(
+        'WWW-Authenticate',
+        `Basic realm=${quoted(issuer)}, error="invalid_client"${typeof description === 'string' ? `, error_description=${quoted(description)}` : ''}`,
+      );
     }
   };
 }

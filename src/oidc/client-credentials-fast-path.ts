@@ -45,7 +45,11 @@ export function clientCredentialsFastPath(deps: {
   const oidcScopes = new Set(deps.oidcScopes);
 
   /** The token response, or undefined when the provider should decide. */
-  async function issue(provider: Provider, client: ProviderClient, params: Record<string, string>): Promise<TokenResponse | undefined> {
+  async function issue(
+    provider: Provider,
+    client: ProviderClient,
+    params: Record<string, string>,
+  ): Promise<TokenResponse | undefined> {
     if (!client.grantTypeAllowed(GRANT_TYPE)) return undefined;
     // Sender-constrained clients need a DPoP proof or a certificate: the provider's checks.
     if (client.dpopBoundAccessTokens || client.tlsClientCertificateBoundAccessTokens) return undefined;
@@ -54,8 +58,9 @@ export function clientCredentialsFastPath(deps: {
     if (requested.some((s) => oidcScopes.has(s))) return undefined;
 
     // RFC 8707 §2: a resource is an absolute URI without a fragment; the provider words the refusal.
-    if (params.resource !== undefined && (URL.parse(params.resource) === null || params.resource.includes('#'))) return undefined;
-    const indicator = params.resource ?? await deps.clients.defaultApiAudience(client.clientId);
+    if (params.resource !== undefined && (URL.parse(params.resource) === null || params.resource.includes('#')))
+      return undefined;
+    const indicator = params.resource ?? (await deps.clients.defaultApiAudience(client.clientId));
     if (indicator === undefined) return undefined;
     const server = await resourceServerFor(deps.clients, client.clientId, indicator);
     if (!server || deniedScope(requested, server)) return undefined;

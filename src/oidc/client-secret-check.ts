@@ -7,7 +7,10 @@ import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { secretMatches } from '../services/client-secrets.ts';
 
 export function useHashedClientSecrets(provider: Provider, clients: ClientCatalog, pepper: Buffer): void {
-  provider.Client.prototype.compareClientSecret = async function compareClientSecret(this: { clientId: string }, actual: string) {
+  provider.Client.prototype.compareClientSecret = async function compareClientSecret(
+    this: { clientId: string },
+    actual: string,
+  ) {
     return secretMatches(actual, await clients.activeSecretHashes(this.clientId), pepper);
   };
 }

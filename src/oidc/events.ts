@@ -6,9 +6,19 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { Audit } from '../services/audit.ts';
 
 const ENDPOINT_ERRORS = [
-  'authorization.error', 'backchannel.error', 'jwks.error', 'discovery.error', 'end_session.error',
-  'grant.error', 'introspection.error', 'pushed_authorization_request.error', 'registration_create.error',
-  'revocation.error', 'userinfo.error', 'device_authorization.error', 'code_verification.error',
+  'authorization.error',
+  'backchannel.error',
+  'jwks.error',
+  'discovery.error',
+  'end_session.error',
+  'grant.error',
+  'introspection.error',
+  'pushed_authorization_request.error',
+  'registration_create.error',
+  'revocation.error',
+  'userinfo.error',
+  'device_authorization.error',
+  'code_verification.error',
 ];
 
 interface OidcError extends Error {
@@ -17,7 +27,8 @@ interface OidcError extends Error {
   status?: number;
 }
 
-const requestLog = (logger: Logger, ctx: { state?: { log?: unknown } } | undefined) => (ctx?.state?.log as Logger | undefined) ?? logger;
+const requestLog = (logger: Logger, ctx: { state?: { log?: unknown } } | undefined) =>
+  (ctx?.state?.log as Logger | undefined) ?? logger;
 
 /**
  * What a token response leaves behind, whichever path issued it (the provider's endpoint or
@@ -26,10 +37,18 @@ const requestLog = (logger: Logger, ctx: { state?: { log?: unknown } } | undefin
  * line is written.
  */
 export function tokenIssuedRecorder(logger: Logger, metrics?: Metrics) {
-  return (ctx: { state?: { log?: unknown } } | undefined, grantType: string, clientId: string, extra?: Record<string, unknown>) => {
+  return (
+    ctx: { state?: { log?: unknown } } | undefined,
+    grantType: string,
+    clientId: string,
+    extra?: Record<string, unknown>,
+  ) => {
     metrics?.tokensIssued.inc({ grant_type: grantType, client_id: clientId });
     if (logger.isLevelEnabled('debug')) {
-      requestLog(logger, ctx).debug({ event: 'grant.success', grant_type: grantType, client_id: clientId, ...extra }, 'token issued');
+      requestLog(logger, ctx).debug(
+        { event: 'grant.success', grant_type: grantType, client_id: clientId, ...extra },
+        'token issued',
+      );
     }
   };
 }
@@ -50,23 +69,36 @@ export function logProviderEvents(provider: Provider, logger: Logger, metrics?: 
       metrics?.oauthErrors.inc({ error: err.error ?? 'unknown', endpoint: event.replace(/\.error$/, '') });
       if ((err as { error_detail?: string }).error_detail === 'refresh token already used') {
         metrics?.refreshReuse.inc();
-        void audit?.record({ type: 'refresh_token.reuse_detected', actor: ctx?.oidc?.client?.clientId ?? 'unknown', ip: ctx?.ip });
+        void audit?.record({
+          type: 'refresh_token.reuse_detected',
+          actor: ctx?.oidc?.client?.clientId ?? 'unknown',
+          ip: ctx?.ip,
+        });
       }
-      log(ctx).info({
-        event,
-        error: err.error,
-        error_description: err.error_description,
-        // Why a client authentication failed ("client assertion tokens must only be used once"):
-        // kept from the client, useful to its operator; it never holds a credential.
-        error_detail: (err as { error_detail?: string }).error_detail,
-        client_id: ctx?.oidc?.client?.clientId,
-      }, 'oauth error');
+      log(ctx).info(
+        {
+          event,
+          error: err.error,
+          error_description: err.error_description,
+          // Why a client authentication failed ("client assertion tokens must only be used once"):
+          // kept from the client, useful to its operator; it never holds a credential.
+          error_detail: (err as { error_detail?: string }).error_detail,
+          client_id: ctx?.oidc?.client?.clientId,
+        },
+        'oauth error',
+      );
     });
   }
 
   provider.on('refresh_token.destroyed', (token: { clientId?: string }) => {
     const ctx = (provider.constructor as typeof Provider).ctx;
-    if (ctx?.oidc?.route === 'revocation') void audit?.record({ type: 'token.revoked', actor: token.clientId ?? 'unknown', ip: ctx.ip, details: { token_type: 'refresh_token' } });
+    if (ctx?.oidc?.route === 'revocation')
+      void audit?.record({
+        type: 'token.revoked',
+        actor: token.clientId ?? 'unknown',
+        ip: ctx.ip,
+        details: { token_type: 'refresh_token' },
+      });
   });
 
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {

@@ -48,22 +48,31 @@ export function jwtAccessTokenEndpoints(deps: {
     // RFC 7662 §2.2 / RFC 6749 §5.1: an answer about a token is not cached.
     ctx.set('cache-control', 'no-store');
     if (route === 'introspection') {
-      const visible = claims && await deps.policy.mayIntrospect(ctx, client, { clientId: claims.client_id, aud: claims.aud });
+      const visible =
+        claims && (await deps.policy.mayIntrospect(ctx, client, { clientId: claims.client_id, aud: claims.aud }));
       ctx.body = visible ? introspectionResponse(claims) : { active: false };
       return;
     }
-    if (claims && await deps.policy.mayRevoke(ctx, client, { clientId: claims.client_id })) {
+    if (claims && (await deps.policy.mayRevoke(ctx, client, { clientId: claims.client_id }))) {
       const expiresAt = new Date(claims.exp * 1000);
       await deps.revoked.add(claims.jti, claims.client_id, expiresAt);
       // Other processes hear of it through the change listener; this one need not wait for it.
       deps.revocations.deny(claims.jti, expiresAt);
-      await deps.audit?.record({ type: 'token.revoked', actor: client.clientId, ip: ctx.ip, details: { token_type: 'access_token', jti: claims.jti } });
+      await deps.audit?.record({
+        type: 'token.revoked',
+        actor: client.clientId,
+        ip: ctx.ip,
+        details: { token_type: 'access_token', jti: claims.jti },
+      });
     }
     ctx.body = '';
   }
 
   return beforeProvider({
-    routes: new Map<string, Route>([[deps.introspectionPath, 'introspection'], [deps.revocationPath, 'revocation']]),
+    routes: new Map<string, Route>([
+      [deps.introspectionPath, 'introspection'],
+      [deps.revocationPath, 'revocation'],
+    ]),
     provider: deps.provider,
     form: JWT_FORM,
     async answer(ctx, route, form) {
@@ -72,7 +81,8 @@ export function jwtAccessTokenEndpoints(deps: {
     },
     // Otherwise (an opaque token, another authentication method, an error) the provider answers.
     async after(ctx, route) {
-      if (ctx.status !== 400 || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
+      if (ctx.status !== 400 || (ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type')
+        return;
       const oidc = oidcContext(ctx);
       const token = oidc?.params?.token;
       if (oidc?.client && typeof token === 'string') await answer(ctx, route, oidc.client, token);

@@ -21,7 +21,9 @@ const SAN_PREFIX: Record<string, string> = {
 };
 
 export function parseCertificates(pem: string): X509Certificate[] {
-  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => new X509Certificate(c));
+  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+    (c) => new X509Certificate(c),
+  );
 }
 
 export function mtlsHelpers(options: { certHeader: string | undefined; clientCa: string | undefined }): MtlsHelpers {
@@ -90,10 +92,16 @@ export function mtlsHelpers(options: { certHeader: string | undefined; clientCa:
 export function sameDn(subject: string, registered: string): boolean {
   const norm = (rdn: string) => {
     const i = rdn.indexOf('=');
-    return `${rdn.slice(0, i).trim().toUpperCase()}=${rdn.slice(i + 1).trim().replace(/\\(.)/g, '$1')}`;
+    return `${rdn.slice(0, i).trim().toUpperCase()}=${rdn
+      .slice(i + 1)
+      .trim()
+      .replace(/\\(.)/g, '$1')}`;
   };
   const fromCert = subject.split('\n').filter(Boolean).map(norm);
-  const fromRegistration = registered.split(/(?<!\\),/).map(norm).reverse();
+  const fromRegistration = registered
+    .split(/(?<!\\),/)
+    .map(norm)
+    .reverse();
   return fromCert.length === fromRegistration.length && fromCert.every((v, i) => v === fromRegistration[i]);
 }
 

@@ -5,7 +5,13 @@ import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { PROVIDER_SCOPES, scopeTokens } from '../services/scopes.ts';
-import { clientAuthMethods, mtlsEndpointAliases, outboundFetch, securityFeatures, type SecurityParts } from './security-config.ts';
+import {
+  clientAuthMethods,
+  mtlsEndpointAliases,
+  outboundFetch,
+  securityFeatures,
+  type SecurityParts,
+} from './security-config.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
@@ -14,7 +20,11 @@ export interface ProviderParts {
   cookieKeys: string[];
   resourceIndicators: NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
   /** Whether `client` may see or revoke `token`: one policy for every token type. */
-  introspectionPolicy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string; aud?: unknown }) => Promise<boolean>;
+  introspectionPolicy: (
+    ctx: unknown,
+    client: { clientId: string },
+    token: { clientId?: string; aud?: unknown },
+  ) => Promise<boolean>;
   revocationPolicy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => Promise<boolean>;
   findAccount: Configuration['findAccount'];
   loadExistingGrant: Configuration['loadExistingGrant'];
@@ -144,12 +154,28 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       // The authentication's own claims (OIDC Core §2) ride on the openid scope, so that every ID
       // token says when and how the user signed in; userinfo has no such values to release.
       openid: ['sub', 'acr', 'amr', 'auth_time', 'sid'],
-      profile: ['name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username',
-        'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at'],
+      profile: [
+        'name',
+        'family_name',
+        'given_name',
+        'middle_name',
+        'nickname',
+        'preferred_username',
+        'profile',
+        'picture',
+        'website',
+        'gender',
+        'birthdate',
+        'zoneinfo',
+        'locale',
+        'updated_at',
+      ],
       email: ['email', 'email_verified'],
     },
     ...(outboundFetch(parts.security) ? { fetch: outboundFetch(parts.security)! } : {}),
-    ...(mtlsEndpointAliases(parts.security, ROUTES) ? { discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) } } : {}),
+    ...(mtlsEndpointAliases(parts.security, ROUTES)
+      ? { discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) } }
+      : {}),
     features: {
       ...securityFeatures(parts.security),
       devInteractions: { enabled: false },
@@ -164,7 +190,12 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
         // client IP per 10 minutes. Input is case- and dash-insensitive.
         charset: 'base-20',
         mask: '****-****',
-        userCodeInputSource(ctx: KoaContextWithOIDC, form: string, _out?: unknown, err?: Error & { userCode?: string }) {
+        userCodeInputSource(
+          ctx: KoaContextWithOIDC,
+          form: string,
+          _out?: unknown,
+          err?: Error & { userCode?: string },
+        ) {
           // A failure on Tessera's side (the database unavailable: 503) keeps its status, so
           // that the browser and the monitoring see it for what it is; wrong codes are 400.
           const failed = (err as { statusCode?: number } | undefined)?.statusCode ?? 0;
@@ -182,23 +213,44 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           }
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
           const { action, xsrf } = userCodeForm(form);
-          sendPage(ctx, renderView('device-input', parts.brand, {
-            action, xsrf, code: err?.userCode ?? '',
-            error: err ? USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.' : undefined,
-          }), failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200);
+          sendPage(
+            ctx,
+            renderView('device-input', parts.brand, {
+              action,
+              xsrf,
+              code: err?.userCode ?? '',
+              error: err ? (USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.') : undefined,
+            }),
+            failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200,
+          );
         },
-        userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientName?: string; clientId: string }, _info: unknown, userCode: string) {
+        userCodeConfirmSource(
+          ctx: KoaContextWithOIDC,
+          form: string,
+          client: { clientName?: string; clientId: string },
+          _info: unknown,
+          userCode: string,
+        ) {
           const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;
           const scopes = scopeTokens(code?.params?.scope);
-          sendPage(ctx, renderView('device-confirm', parts.brand, {
-            form, userCode, clientName: client.clientName ?? client.clientId, scopes: describeScopes(scopes),
-          }));
+          sendPage(
+            ctx,
+            renderView('device-confirm', parts.brand, {
+              form,
+              userCode,
+              clientName: client.clientName ?? client.clientId,
+              scopes: describeScopes(scopes),
+            }),
+          );
         },
         successSource(ctx: KoaContextWithOIDC) {
-          sendPage(ctx, renderView('device-done', parts.brand, {
-            heading: 'Device connected',
-            message: `${ctx.oidc.client?.clientName ?? 'Your device'} is signed in. You can close this page and return to it.`,
-          }));
+          sendPage(
+            ctx,
+            renderView('device-done', parts.brand, {
+              heading: 'Device connected',
+              message: `${ctx.oidc.client?.clientName ?? 'Your device'} is signed in. You can close this page and return to it.`,
+            }),
+          );
         },
       },
       rpInitiatedLogout: {
@@ -214,11 +266,15 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Errors shown to a person (at the authorization endpoint, when the client cannot be
     // redirected to): the RFC code and a sentence, never a stack.
     renderError(ctx, out) {
-      sendPage(ctx, renderView('error', parts.brand, {
-        heading: 'Sign-in could not continue',
-        description: out.error_description ?? 'The request could not be completed.',
-        error: out.error,
-      }), ctx.status);
+      sendPage(
+        ctx,
+        renderView('error', parts.brand, {
+          heading: 'Sign-in could not continue',
+          description: out.error_description ?? 'The request could not be completed.',
+          error: out.error,
+        }),
+        ctx.status,
+      );
     },
   };
 }

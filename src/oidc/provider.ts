@@ -49,46 +49,53 @@ export interface ProviderDeps {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { security } = deps.config;
-  const provider = new Provider(deps.issuer, providerConfiguration({
-    adapter: createAdapterClass({
-      payloads: deps.payloads,
-      clients: deps.clients,
-      devicePolls: deps.devicePolls,
-      refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
-      now: deps.now,
-      // Every confidential client may ask; the policy table (token_exchange_policies) answers.
-      ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
-      devicePollInterval: deps.config.deviceFlow.pollInterval,
-    }),
-    jwks: providerJwks(deps.keys.privateJwks),
-    cookieKeys: deps.cookieKeys,
-    resourceIndicators: resourceServerFeature(deps.clients),
-    introspectionPolicy: deps.policy.mayIntrospect,
-    revocationPolicy: deps.policy.mayRevoke,
-    findAccount: accountFinder(deps.users),
-    loadExistingGrant: existingGrantLoader(deps.consents),
-    brand: deps.config.brand,
-    sessionTtl: deps.config.sessionTtl,
-    refreshTokens: deps.config.refreshTokens,
-    deviceCodeTtl: deps.config.deviceFlow.codeTtl,
-    extraAlgs: deps.config.keys.extraAlgs,
-    extraAccessTokenClaims: tokenExchange.actorClaims,
-    security: {
-      privateKeyJwt: security.privateKeyJwt,
-      dpop: security.dpop,
-      par: security.par,
-      allowLoopbackJwksUri: security.allowLoopbackJwksUri,
-      mtls: security.mtls && {
-        ...mtlsHelpers(security.mtls),
-        // PKI client authentication needs CAs to chain to; self-signed needs only the client's JWKS.
-        tlsClientAuth: security.mtls.clientCa !== undefined,
-        endpointBase: security.mtls.endpointBase,
+  const provider = new Provider(
+    deps.issuer,
+    providerConfiguration({
+      adapter: createAdapterClass({
+        payloads: deps.payloads,
+        clients: deps.clients,
+        devicePolls: deps.devicePolls,
+        refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+        now: deps.now,
+        // Every confidential client may ask; the policy table (token_exchange_policies) answers.
+        ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
+        devicePollInterval: deps.config.deviceFlow.pollInterval,
+      }),
+      jwks: providerJwks(deps.keys.privateJwks),
+      cookieKeys: deps.cookieKeys,
+      resourceIndicators: resourceServerFeature(deps.clients),
+      introspectionPolicy: deps.policy.mayIntrospect,
+      revocationPolicy: deps.policy.mayRevoke,
+      findAccount: accountFinder(deps.users),
+      loadExistingGrant: existingGrantLoader(deps.consents),
+      brand: deps.config.brand,
+      sessionTtl: deps.config.sessionTtl,
+      refreshTokens: deps.config.refreshTokens,
+      deviceCodeTtl: deps.config.deviceFlow.codeTtl,
+      extraAlgs: deps.config.keys.extraAlgs,
+      extraAccessTokenClaims: tokenExchange.actorClaims,
+      security: {
+        privateKeyJwt: security.privateKeyJwt,
+        dpop: security.dpop,
+        par: security.par,
+        allowLoopbackJwksUri: security.allowLoopbackJwksUri,
+        mtls: security.mtls && {
+          ...mtlsHelpers(security.mtls),
+          // PKI client authentication needs CAs to chain to; self-signed needs only the client's JWKS.
+          tlsClientAuth: security.mtls.clientCa !== undefined,
+          endpointBase: security.mtls.endpointBase,
+        },
       },
-    },
-  }));
+    }),
+  );
   provider.proxy = deps.behindProxies;
   if (security.tokenExchange && deps.tokenExchange) {
-    provider.registerGrantType(tokenExchange.grantType, grantTypeHandler(tokenExchange.tokenExchangeHandler(deps.tokenExchange)), tokenExchange.parameters);
+    provider.registerGrantType(
+      tokenExchange.grantType,
+      grantTypeHandler(tokenExchange.tokenExchangeHandler(deps.tokenExchange)),
+      tokenExchange.parameters,
+    );
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);

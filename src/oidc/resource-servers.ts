@@ -5,7 +5,11 @@ import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { scopeTokens } from '../services/scopes.ts';
 
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
-export async function resourceServerFor(clients: ClientCatalog, clientId: string, indicator: string): Promise<ResourceServer | undefined> {
+export async function resourceServerFor(
+  clients: ClientCatalog,
+  clientId: string,
+  indicator: string,
+): Promise<ResourceServer | undefined> {
   const grant = await clients.apiGrant(clientId, indicator);
   if (!grant) return undefined;
   return {
@@ -55,6 +59,5 @@ export function resourceServerFeature(clients: ClientCatalog) {
     // At the token endpoint, an authorization code or refresh token is for the API it was
     // granted for, without the client naming it again.
     useGrantedResource: () => true,
-
   };
 }

@@ -17,7 +17,14 @@
 import { parse } from 'node:querystring';
 import type { Context, Middleware, Next } from 'koa';
 import type { Provider } from 'oidc-provider';
-import { BODY_LIMIT, basicCredentials, clientAuthenticatedBySecret, readBody, replayBody, type ProviderClient } from './upstream.ts';
+import {
+  BODY_LIMIT,
+  basicCredentials,
+  clientAuthenticatedBySecret,
+  readBody,
+  replayBody,
+  type ProviderClient,
+} from './upstream.ts';
 
 export interface SecretAuthenticatedForm {
   /** The provider that authenticated the client (the one to issue with, should it be swapped). */
@@ -41,13 +48,22 @@ export interface WantedForm {
  * For a POST: the authenticated client and the form, or undefined for the provider to handle the
  * request.
  */
-export async function secretAuthenticatedForm(ctx: Context, provider: Provider, wanted: WantedForm): Promise<SecretAuthenticatedForm | undefined> {
+export async function secretAuthenticatedForm(
+  ctx: Context,
+  provider: Provider,
+  wanted: WantedForm,
+): Promise<SecretAuthenticatedForm | undefined> {
   if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
   // CORS (the provider decides per client), client attestation and DPoP-bound requests are the
   // provider's; so is a client certificate's endpoint (mTLS aliases have other paths).
   const { headers } = ctx.request;
-  if (headers.origin !== undefined || headers['oauth-client-attestation'] !== undefined
-    || headers['oauth-client-attestation-pop'] !== undefined || headers.dpop !== undefined) return undefined;
+  if (
+    headers.origin !== undefined ||
+    headers['oauth-client-attestation'] !== undefined ||
+    headers['oauth-client-attestation-pop'] !== undefined ||
+    headers.dpop !== undefined
+  )
+    return undefined;
   const length = ctx.request.length;
   if (length === undefined || length > BODY_LIMIT || ctx.req.readableEncoding) return undefined;
 
@@ -58,16 +74,22 @@ export async function secretAuthenticatedForm(ctx: Context, provider: Provider, 
   const form = parse(raw.toString('utf8'));
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(form)) {
-    if (typeof value !== 'string' || !(wanted.params.has(key) || key === 'client_id' || key === 'client_secret')) return replayBody(ctx, raw);
+    if (typeof value !== 'string' || !(wanted.params.has(key) || key === 'client_id' || key === 'client_secret'))
+      return replayBody(ctx, raw);
     params[key] = value;
   }
   const { client_id: clientId, client_secret: secret, ...rest } = params;
   if (!wanted.accepts(rest)) return replayBody(ctx, raw);
   // RFC 6749 §2.3: one authentication method per request; a client_id may repeat Basic's.
   const presented = basic
-    ? (secret === undefined && (clientId === undefined || clientId === basic.clientId) ? { ...basic, method: 'client_secret_basic' } : undefined)
-    : (clientId && secret ? { clientId, secret, method: 'client_secret_post' } : undefined);
-  const client = presented && await clientAuthenticatedBySecret(provider, presented.clientId, presented.secret, presented.method);
+    ? secret === undefined && (clientId === undefined || clientId === basic.clientId)
+      ? { ...basic, method: 'client_secret_basic' }
+      : undefined
+    : clientId && secret
+      ? { clientId, secret, method: 'client_secret_post' }
+      : undefined;
+  const client =
+    presented && (await clientAuthenticatedBySecret(provider, presented.clientId, presented.secret, presented.method));
   return client ? { provider, client, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
 }
 
@@ -88,7 +110,7 @@ export function beforeProvider<Route extends string>(fastPath: {
     const route = ctx.method === 'POST' ? fastPath.routes.get(ctx.path) : undefined;
     if (route === undefined) return next();
     const form = await secretAuthenticatedForm(ctx, fastPath.provider(), fastPath.form);
-    if (form && await fastPath.answer(ctx, route, form)) return;
+    if (form && (await fastPath.answer(ctx, route, form))) return;
     form?.handOver();
     await next();
     await fastPath.after?.(ctx, route);

@@ -22,7 +22,14 @@ type Features = NonNullable<Configuration['features']>;
 
 // The endpoints a client calls with its certificate (RFC 8705 §5); the authorization endpoint is
 // a browser's and is never aliased.
-const MTLS_ALIASED = ['token', 'introspection', 'revocation', 'userinfo', 'device_authorization', 'pushed_authorization_request'] as const;
+const MTLS_ALIASED = [
+  'token',
+  'introspection',
+  'revocation',
+  'userinfo',
+  'device_authorization',
+  'pushed_authorization_request',
+] as const;
 
 export function clientAuthMethods(parts: SecurityParts): string[] {
   return [
@@ -34,7 +41,9 @@ export function clientAuthMethods(parts: SecurityParts): string[] {
   ];
 }
 
-export function securityFeatures(parts: SecurityParts): Pick<Features, 'dPoP' | 'mTLS' | 'pushedAuthorizationRequests'> {
+export function securityFeatures(
+  parts: SecurityParts,
+): Pick<Features, 'dPoP' | 'mTLS' | 'pushedAuthorizationRequests'> {
   const { mtls } = parts;
   return {
     dPoP: {
@@ -51,18 +60,21 @@ export function securityFeatures(parts: SecurityParts): Pick<Features, 'dPoP' | 
     },
     mTLS: mtls
       ? {
-        enabled: true,
-        certificateBoundAccessTokens: true,
-        tlsClientAuth: mtls.tlsClientAuth,
-        selfSignedTlsClientAuth: true,
-        ...mtlsFeatureHelpers(mtls),
-      }
+          enabled: true,
+          certificateBoundAccessTokens: true,
+          tlsClientAuth: mtls.tlsClientAuth,
+          selfSignedTlsClientAuth: true,
+          ...mtlsFeatureHelpers(mtls),
+        }
       : { enabled: false },
   };
 }
 
 /** RFC 8705 §5 mtls_endpoint_aliases, for the discovery document. */
-export function mtlsEndpointAliases(parts: SecurityParts, routes: Record<string, string>): Record<string, string> | undefined {
+export function mtlsEndpointAliases(
+  parts: SecurityParts,
+  routes: Record<string, string>,
+): Record<string, string> | undefined {
   const base = parts.mtls?.endpointBase;
   if (!base) return undefined;
   const enabled = (name: string) => name !== 'pushed_authorization_request' || parts.par.enabled;

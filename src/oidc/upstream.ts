@@ -14,7 +14,13 @@ import type { X509Certificate } from 'node:crypto';
 import type { Context } from 'koa';
 import type Koa from 'koa';
 import type {
-  AccessToken, Client, ClientAuthMethod, Configuration, JWKS, KoaContextWithOIDC, Provider,
+  AccessToken,
+  Client,
+  ClientAuthMethod,
+  Configuration,
+  JWKS,
+  KoaContextWithOIDC,
+  Provider,
   TokenEndpointGrantContext,
 } from 'oidc-provider';
 
@@ -42,14 +48,19 @@ interface GrantHelpers {
   checkMtlsCert(provider: Provider, ctx: KoaContextWithOIDC): unknown;
 }
 interface GrantCommon {
-  applyDpopBinding(provider: Provider, ctx: KoaContextWithOIDC, dPoP: DpopProof | undefined, token: BindableToken): Promise<void>;
+  applyDpopBinding(
+    provider: Provider,
+    ctx: KoaContextWithOIDC,
+    dPoP: DpopProof | undefined,
+    token: BindableToken,
+  ): Promise<void>;
 }
 
 // Specifiers held in variables: TypeScript does not look for types of these untyped modules.
 const GRANT_HELPERS = 'oidc-provider/lib/helpers/grants.js';
 const GRANT_COMMON = 'oidc-provider/lib/helpers/grant_common.js';
-const helpers = await import(GRANT_HELPERS) as GrantHelpers;
-const common = await import(GRANT_COMMON) as GrantCommon;
+const helpers = (await import(GRANT_HELPERS)) as GrantHelpers;
+const common = (await import(GRANT_COMMON)) as GrantCommon;
 
 /**
  * The sender constraints of the provider's client_credentials grant
@@ -89,7 +100,8 @@ export const BODY_LIMIT = 56 * 1024;
  */
 export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
   const [scheme, value, extra] = header.split(' ');
-  if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value))
+    return undefined;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   if (i <= 0) return undefined;
@@ -151,15 +163,20 @@ export interface ProviderClient {
  * ones: the checks of lib/shared/client_auth.js (tokenEndpointAuthMethod, then
  * checkClientSecretExpiration, then compareClientSecret), through the provider's Client model.
  */
-export async function clientAuthenticatedBySecret(provider: Provider, clientId: string, secret: string, method: string): Promise<ProviderClient | undefined> {
-  const client = await provider.Client.find(clientId) as unknown as ProviderClient | undefined;
+export async function clientAuthenticatedBySecret(
+  provider: Provider,
+  clientId: string,
+  secret: string,
+  method: string,
+): Promise<ProviderClient | undefined> {
+  const client = (await provider.Client.find(clientId)) as unknown as ProviderClient | undefined;
   if (!client || client.clientAuthMethod !== method) return undefined;
   try {
     client.checkClientSecretExpiration('client secret expired');
   } catch {
     return undefined;
   }
-  return await client.compareClientSecret(secret) ? client : undefined;
+  return (await client.compareClientSecret(secret)) ? client : undefined;
 }
 
 /** Whether the client is registered first_party (extraClientMetadata: an own property, lib/models/client.js). */
@@ -181,7 +198,12 @@ export interface TokenResponse {
  * A client-credentials token built and saved (formatted, signed) by the provider's own model, as
  * lib/actions/grants/client_credentials.js builds it, and its token response.
  */
-export async function issueClientCredentials(provider: Provider, client: ProviderClient, scope: string | undefined, resource: { indicator: string; server: ConstructorParameters<Provider['ResourceServer']>[1] }): Promise<TokenResponse> {
+export async function issueClientCredentials(
+  provider: Provider,
+  client: ProviderClient,
+  scope: string | undefined,
+  resource: { indicator: string; server: ConstructorParameters<Provider['ResourceServer']>[1] },
+): Promise<TokenResponse> {
   const token = new provider.ClientCredentials({ client: client as unknown as Client, scope });
   token.resourceServer = new provider.ResourceServer(resource.indicator, resource.server);
   const value = await token.save();
@@ -206,9 +228,18 @@ export interface ResourceServerInfo {
  * An access token of the provider's AccessToken model for a registered grant. `expiresIn` is
  * honoured by lib/models/mixins/has_format.js (typings omit it); `grantId` ties it to a family.
  */
-export function newAccessToken(provider: Provider, properties: {
-  accountId: string; client: Client; gty: string; scope: string; grantId?: string; expiresIn: number;
-}, resourceServer: ResourceServerInfo): AccessToken {
+export function newAccessToken(
+  provider: Provider,
+  properties: {
+    accountId: string;
+    client: Client;
+    gty: string;
+    scope: string;
+    grantId?: string;
+    expiresIn: number;
+  },
+  resourceServer: ResourceServerInfo,
+): AccessToken {
   const token = new provider.AccessToken(properties as never);
   // A plain object where the provider keeps a ResourceServer instance: its format reads only
   // these fields (lib/models/formats/jwt.js).
@@ -225,7 +256,13 @@ export function oidcContext(ctx: Context): Partial<KoaContextWithOIDC['oidc']> |
 }
 
 // oidc-provider's route names of the endpoints that authenticate clients (lib/helpers/initialize_app.js).
-export const CLIENT_AUTHENTICATING_ROUTES: ReadonlySet<string> = new Set(['token', 'introspection', 'revocation', 'device_authorization', 'pushed_authorization_request']);
+export const CLIENT_AUTHENTICATING_ROUTES: ReadonlySet<string> = new Set([
+  'token',
+  'introspection',
+  'revocation',
+  'device_authorization',
+  'pushed_authorization_request',
+]);
 // oidc-provider's description of a request without any client authentication (lib/shared/client_auth.js).
 export const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
 
@@ -276,7 +313,9 @@ export function providerJwks(jwks: { keys: object[] }): JWKS {
 }
 
 /** A grant handler for provider.registerGrantType (lib/actions/token.js calls it with the endpoint's ctx). */
-export function grantTypeHandler(handler: (ctx: KoaContextWithOIDC) => Promise<void>): (ctx: TokenEndpointGrantContext) => Promise<void> {
+export function grantTypeHandler(
+  handler: (ctx: KoaContextWithOIDC) => Promise<void>,
+): (ctx: TokenEndpointGrantContext) => Promise<void> {
   return handler;
 }
 
@@ -290,7 +329,9 @@ type AllowedPolicy = NonNullable<NonNullable<NonNullable<Configuration['features
  * features.introspection/revocation.allowedPolicy (lib/actions/introspection.js, revocation.js):
  * the provider passes its ctx, Client and token models; Tessera's policy reads only ids.
  */
-export function allowedPolicy(policy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string; aud?: unknown }) => Promise<boolean>): AllowedPolicy {
+export function allowedPolicy(
+  policy: (ctx: unknown, client: { clientId: string }, token: { clientId?: string; aud?: unknown }) => Promise<boolean>,
+): AllowedPolicy {
   return policy as never;
 }
 

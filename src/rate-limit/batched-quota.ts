@@ -66,7 +66,12 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     });
     const now = Date.now();
     try {
-      const totals = await queries.add(keys.map((k) => prefix + k), sent, now + windowMs, now);
+      const totals = await queries.add(
+        keys.map((k) => prefix + k),
+        sent,
+        now + windowMs,
+        now,
+      );
       for (const row of totals) {
         const key = row.key.slice(prefix.length);
         const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0 };
@@ -94,10 +99,14 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
       else if (c.expire <= now) counters.delete(key); // a finished window with nothing to send
     }
     if (!due.length) return Promise.resolve();
-    flushing = sync(due).catch(() => { /* retried at the next flush */ }).finally(() => {
-      flushing = undefined;
-      schedule();
-    });
+    flushing = sync(due)
+      .catch(() => {
+        /* retried at the next flush */
+      })
+      .finally(() => {
+        flushing = undefined;
+        schedule();
+      });
     return flushing;
   }
 
@@ -115,7 +124,9 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     if (!p) {
       // A database that cannot be reached leaves the decision to what this process knows: the
       // limit protects, it does not authenticate (and without a database, authentication fails).
-      p = sync([key]).catch(() => {}).finally(() => refreshing.delete(key));
+      p = sync([key])
+        .catch(() => {})
+        .finally(() => refreshing.delete(key));
       refreshing.set(key, p);
     }
     return p;

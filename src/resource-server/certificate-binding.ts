@@ -24,7 +24,9 @@ export function certificateFromHeader(value: string | undefined): Uint8Array | u
 
 /** RFC 8705 §3.1: the base64url SHA-256 of the certificate's DER must equal cnf["x5t#S256"]. */
 export function checkCertificateBinding(expected: string, certificate: Uint8Array | undefined, scheme: Scheme): void {
-  if (!certificate) throw new InvalidToken('the access token is bound to a client certificate, and none was presented', scheme);
+  if (!certificate)
+    throw new InvalidToken('the access token is bound to a client certificate, and none was presented', scheme);
   const thumbprint = createHash('sha256').update(certificate).digest('base64url');
-  if (thumbprint !== expected) throw new InvalidToken('the access token is bound to another client certificate', scheme);
+  if (thumbprint !== expected)
+    throw new InvalidToken('the access token is bound to another client certificate', scheme);
 }

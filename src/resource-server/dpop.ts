@@ -35,7 +35,12 @@ export function dpopChecker(options: DpopOptions) {
    * Verifies `proof` for this request and token; returns nothing, throws invalid_dpop_proof.
    * `jkt` is the token's cnf.jkt; `url` the absolute URL the client called.
    */
-  return async function checkDpopProof(proof: string | undefined, request: { method: string; url: string }, token: string, jkt: string): Promise<void> {
+  return async function checkDpopProof(
+    proof: string | undefined,
+    request: { method: string; url: string },
+    token: string,
+    jkt: string,
+  ): Promise<void> {
     // §4.3 items 1–2: exactly one DPoP header holding one well-formed JWT.
     if (!proof) throw new InvalidDpopProof('a DPoP proof is required');
     let header;
@@ -44,7 +49,7 @@ export function dpopChecker(options: DpopOptions) {
     } catch {
       throw new InvalidDpopProof('malformed DPoP proof');
     }
-    if (header.typ !== 'dpop+jwt') throw new InvalidDpopProof('the DPoP proof\'s typ must be dpop+jwt');
+    if (header.typ !== 'dpop+jwt') throw new InvalidDpopProof("the DPoP proof's typ must be dpop+jwt");
     let payload: ProofClaims;
     try {
       // §4.3 items 4–7: an asymmetric algorithm, a signature by the public key in the header
@@ -64,8 +69,11 @@ export function dpopChecker(options: DpopOptions) {
     }
     // §4.3 item 11 and §11.1: made just now. Without server nonces, iat is the only freshness.
     const now = Math.floor(Date.now() / 1000);
-    if (typeof payload.iat !== 'number' || payload.iat > now + options.clockTolerance
-      || payload.iat < now - options.proofMaxAge - options.clockTolerance) {
+    if (
+      typeof payload.iat !== 'number' ||
+      payload.iat > now + options.clockTolerance ||
+      payload.iat < now - options.proofMaxAge - options.clockTolerance
+    ) {
       throw new InvalidDpopProof('the DPoP proof is not fresh');
     }
     // §4.3 item 12: ath is the base64url SHA-256 of the very access token it comes with.

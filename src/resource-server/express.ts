@@ -13,19 +13,30 @@ export type ExpressLikeResponse = ServerResponse & { locals: { accessToken?: Ver
  * Express middleware: calls `next()` with `res.locals.accessToken` set, or answers the refusal
  * itself (401/403 with `WWW-Authenticate`, or 503). Unexpected errors go to `next(err)`.
  */
-export function requireTokenExpress(rs: ResourceServer, requirement: Requirement = {}, options: NodeRequestOptions = {}) {
-  return function requireAccessToken(req: ExpressLikeRequest, res: ExpressLikeResponse, next: (err?: unknown) => void): void {
-    rs.verify(toProtectedRequest(req, req.originalUrl ?? req.url ?? '/', options), requirement).then((token) => {
-      res.locals.accessToken = token;
-      next();
-    }, (err: unknown) => {
-      if (!(err instanceof ResourceServerError)) {
-        next(err);
-        return;
-      }
-      const answer = rs.errorResponse(err);
-      if (answer.body) answer.headers['content-type'] = 'application/json; charset=utf-8';
-      res.writeHead(answer.status, answer.headers).end(answer.body ? JSON.stringify(answer.body) : undefined);
-    });
+export function requireTokenExpress(
+  rs: ResourceServer,
+  requirement: Requirement = {},
+  options: NodeRequestOptions = {},
+) {
+  return function requireAccessToken(
+    req: ExpressLikeRequest,
+    res: ExpressLikeResponse,
+    next: (err?: unknown) => void,
+  ): void {
+    rs.verify(toProtectedRequest(req, req.originalUrl ?? req.url ?? '/', options), requirement).then(
+      (token) => {
+        res.locals.accessToken = token;
+        next();
+      },
+      (err: unknown) => {
+        if (!(err instanceof ResourceServerError)) {
+          next(err);
+          return;
+        }
+        const answer = rs.errorResponse(err);
+        if (answer.body) answer.headers['content-type'] = 'application/json; charset=utf-8';
+        res.writeHead(answer.status, answer.headers).end(answer.body ? JSON.stringify(answer.body) : undefined);
+      },
+    );
   };
 }

@@ -1,14 +1,26 @@
 // tessera/resource-server: protect an API with Tessera's access tokens. See the README's
 // "Protecting an API" section.
 export { createResourceServer } from './resource-server.ts';
-export type { ProtectedRequest, Requirement, ResourceServer, ResourceServerOptions, VerifiedToken } from './resource-server.ts';
+export type {
+  ProtectedRequest,
+  Requirement,
+  ResourceServer,
+  ResourceServerOptions,
+  VerifiedToken,
+} from './resource-server.ts';
 export type { AccessTokenClaims } from './access-token.ts';
 export type { IntrospectionOptions } from './introspection.ts';
 export { memoryReplayCache, type ReplayCache } from './replay-cache.ts';
 export type { ErrorResponse } from './challenge.ts';
 export {
-  AuthorizationServerUnavailable, InsufficientScope, InvalidDpopProof, InvalidRequest, InvalidToken, MissingToken,
-  ResourceServerError, type Scheme,
+  AuthorizationServerUnavailable,
+  InsufficientScope,
+  InvalidDpopProof,
+  InvalidRequest,
+  InvalidToken,
+  MissingToken,
+  ResourceServerError,
+  type Scheme,
 } from './errors.ts';
 export { toProtectedRequest, type NodeRequestOptions } from './node-request.ts';
 export { requireTokenKoa, type KoaLikeContext } from './koa.ts';

@@ -25,7 +25,11 @@ const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 /** `now` (milliseconds since the epoch) ages the cached answers; tests move it on. */
-export function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>, now: () => number = Date.now) {
+export function introspector(
+  options: IntrospectionOptions,
+  metadata: () => Promise<IssuerMetadata>,
+  now: () => number = Date.now,
+) {
   const cacheTtl = (options.cacheTtl ?? 5) * 1000;
   // Keyed by the token's hash: the cache never holds a usable token.
   const cache = new Map<string, { active: boolean; until: number }>();

@@ -42,11 +42,13 @@ function originOf(url: unknown): string | undefined {
 
 export function issuerMetadata(options: IssuerMetadataOptions): () => Promise<IssuerMetadata> {
   const { issuer } = options;
-  const allowed = new Set([issuer, ...options.allowedEndpointOrigins].map((url) => {
-    const origin = originOf(url);
-    if (!origin) throw new TypeError(`not an http(s) URL: ${url}`);
-    return origin;
-  }));
+  const allowed = new Set(
+    [issuer, ...options.allowedEndpointOrigins].map((url) => {
+      const origin = originOf(url);
+      if (!origin) throw new TypeError(`not an http(s) URL: ${url}`);
+      return origin;
+    }),
+  );
   const allowedEndpoint = (url: unknown) => {
     const origin = originOf(url);
     return origin !== undefined && allowed.has(origin);
@@ -56,25 +58,34 @@ export function issuerMetadata(options: IssuerMetadataOptions): () => Promise<Is
     const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
     let metadata: Partial<Record<keyof IssuerMetadata, unknown>>;
     try {
-      const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      const res = await fetch(url, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
       if (!res.ok) throw new Error(`status ${res.status}`);
       metadata = (await res.json()) as typeof metadata;
     } catch {
-      throw new AuthorizationServerUnavailable('the authorization server\'s metadata could not be fetched');
+      throw new AuthorizationServerUnavailable("the authorization server's metadata could not be fetched");
     }
     // OpenID Connect Discovery §4.3 / RFC 8414 §3.3: the document must name the issuer we asked
     // for exactly, or an attacker who controls it could substitute their own keys.
     if (metadata.issuer !== issuer || typeof metadata.jwks_uri !== 'string') {
-      throw new AuthorizationServerUnavailable('the authorization server\'s metadata does not match its issuer');
+      throw new AuthorizationServerUnavailable("the authorization server's metadata does not match its issuer");
     }
-    if (!allowedEndpoint(metadata.jwks_uri)
-      || (metadata.introspection_endpoint !== undefined && !allowedEndpoint(metadata.introspection_endpoint))) {
-      throw new AuthorizationServerUnavailable('the authorization server\'s metadata names an endpoint outside the allowed origins');
+    if (
+      !allowedEndpoint(metadata.jwks_uri) ||
+      (metadata.introspection_endpoint !== undefined && !allowedEndpoint(metadata.introspection_endpoint))
+    ) {
+      throw new AuthorizationServerUnavailable(
+        "the authorization server's metadata names an endpoint outside the allowed origins",
+      );
     }
     return {
       issuer,
       jwks_uri: metadata.jwks_uri,
-      ...(metadata.introspection_endpoint !== undefined ? { introspection_endpoint: metadata.introspection_endpoint as string } : {}),
+      ...(metadata.introspection_endpoint !== undefined
+        ? { introspection_endpoint: metadata.introspection_endpoint as string }
+        : {}),
     };
   }
 
@@ -82,19 +93,21 @@ export function issuerMetadata(options: IssuerMetadataOptions): () => Promise<Is
   let pending: Promise<IssuerMetadata> | undefined;
 
   function read(): Promise<IssuerMetadata> {
-    pending ??= discover().then(
-      (metadata) => {
-        current = { metadata, due: options.now() + options.maxAge };
-        return metadata;
-      },
-      (err: unknown) => {
-        if (!current) throw err;
-        current.due = options.now() + RETRY_AFTER_FAILURE_MS;
-        return current.metadata;
-      },
-    ).finally(() => {
-      pending = undefined;
-    });
+    pending ??= discover()
+      .then(
+        (metadata) => {
+          current = { metadata, due: options.now() + options.maxAge };
+          return metadata;
+        },
+        (err: unknown) => {
+          if (!current) throw err;
+          current.due = options.now() + RETRY_AFTER_FAILURE_MS;
+          return current.metadata;
+        },
+      )
+      .finally(() => {
+        pending = undefined;
+      });
     return pending;
   }
 

@@ -19,7 +19,11 @@ export interface NodeRequestOptions {
 }
 
 /** `path` is the request's original path and query (Express `originalUrl`, Koa `originalUrl`). */
-export function toProtectedRequest(req: IncomingMessage, path: string, options: NodeRequestOptions = {}): ProtectedRequest {
+export function toProtectedRequest(
+  req: IncomingMessage,
+  path: string,
+  options: NodeRequestOptions = {},
+): ProtectedRequest {
   const socket = req.socket as Partial<TLSSocket>;
   const origin = options.publicOrigin ?? `${socket.encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
   let clientCertificate: Uint8Array | undefined;

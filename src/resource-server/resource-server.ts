@@ -105,13 +105,16 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     maxAge: (options.metadataMaxAge ?? 10_800) * 1000,
     now: clock,
   });
-  const verifyAccessToken = accessTokenVerifier({
-    issuer: options.issuer,
-    audience: options.audience,
-    clockTolerance,
-    jwksCooldown: options.jwksCooldown ?? 30,
-    jwksMaxAge: options.jwksMaxAge ?? 300,
-  }, metadata);
+  const verifyAccessToken = accessTokenVerifier(
+    {
+      issuer: options.issuer,
+      audience: options.audience,
+      clockTolerance,
+      jwksCooldown: options.jwksCooldown ?? 30,
+      jwksMaxAge: options.jwksMaxAge ?? 300,
+    },
+    metadata,
+  );
   const checkActive = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
   const checkDpopProof = dpopChecker({
     proofMaxAge: options.dpopProofMaxAge ?? 60,
@@ -128,7 +131,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       if (jkt !== undefined) {
         // RFC 9449 §7.1: a DPoP-bound token comes with the DPoP scheme and a proof; as a plain
         // bearer token it is refused (that is what binding is for).
-        if (scheme !== 'DPoP') throw new InvalidToken('the access token is DPoP-bound: use the DPoP scheme with a proof', 'DPoP');
+        if (scheme !== 'DPoP')
+          throw new InvalidToken('the access token is DPoP-bound: use the DPoP scheme with a proof', 'DPoP');
         await checkDpopProof(singleHeader(request.headers, 'dpop', 'DPoP'), request, token, jkt);
       } else if (scheme === 'DPoP') {
         throw new InvalidToken('the access token is not DPoP-bound', 'DPoP');
@@ -136,7 +140,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       const x5t = claims.cnf?.['x5t#S256'];
       if (x5t !== undefined) checkCertificateBinding(x5t, request.clientCertificate, scheme);
       if (requirement.introspect) {
-        if (!checkActive) throw new Error('introspect: true needs the `introspection` option (the API\'s client credentials)');
+        if (!checkActive)
+          throw new Error("introspect: true needs the `introspection` option (the API's client credentials)");
         await checkActive(token, claims.exp, scheme);
       }
       const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];

@@ -8,10 +8,12 @@ const FILES: Record<string, string> = { 'tessera.css': 'text/css; charset=utf-8'
 
 export function assetRoutes(): Router {
   const router = new Router({ prefix: '/assets' });
-  const loaded = new Map(Object.entries(FILES).map(([name, type]) => {
-    const body = readFileSync(`${VIEWS_DIR}assets/${name}`);
-    return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }];
-  }));
+  const loaded = new Map(
+    Object.entries(FILES).map(([name, type]) => {
+      const body = readFileSync(`${VIEWS_DIR}assets/${name}`);
+      return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` }];
+    }),
+  );
   router.get('/:name', (ctx) => {
     const file = loaded.get(ctx.params.name!);
     if (!file) return;

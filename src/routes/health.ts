@@ -13,7 +13,12 @@ import type { ListenerHealth } from '../db/notifications.ts';
 // Once the migrations are found applied they stay applied; re-checked at most this often.
 const MIGRATIONS_RECHECK_MS = 60_000;
 
-export function healthRoutes(deps: { pool: pg.Pool; migrationsDir: string; keysLoaded: () => boolean; listener: () => ListenerHealth }): Router {
+export function healthRoutes(deps: {
+  pool: pg.Pool;
+  migrationsDir: string;
+  keysLoaded: () => boolean;
+  listener: () => ListenerHealth;
+}): Router {
   const router = new Router();
   let migrationsCheckedAt = 0;
 
@@ -35,7 +40,8 @@ export function healthRoutes(deps: { pool: pg.Pool; migrationsDir: string; keysL
     }
     if (Date.now() - migrationsCheckedAt > MIGRATIONS_RECHECK_MS) {
       try {
-        if ((await pendingMigrations(deps.pool, deps.migrationsDir)).length) return unavailable('database migrations pending');
+        if ((await pendingMigrations(deps.pool, deps.migrationsDir)).length)
+          return unavailable('database migrations pending');
       } catch {
         return unavailable('database unreachable');
       }

@@ -28,7 +28,9 @@ export function validateApi(input: ApiInput) {
   if (url.hash) throw new InvalidInput('audience must not contain a fragment (RFC 8707 §2)');
   const ttl = input.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL;
   if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_ACCESS_TOKEN_TTL) {
-    throw new InvalidInput(`access token lifetime must be a whole number of seconds from 60 to ${MAX_ACCESS_TOKEN_TTL}`);
+    throw new InvalidInput(
+      `access token lifetime must be a whole number of seconds from 60 to ${MAX_ACCESS_TOKEN_TTL}`,
+    );
   }
   return {
     audience: input.audience,
@@ -42,7 +44,8 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
   return {
     async create(input: ApiInput) {
       const data = validateApi(input);
-      if (await apis.findByAudience(data.audience)) throw new Conflict(`an API with audience ${data.audience} exists already`);
+      if (await apis.findByAudience(data.audience))
+        throw new Conflict(`an API with audience ${data.audience} exists already`);
       const api = await apis.create(data);
       await audit.record({ type: 'api.created', actor, subject: data.audience });
       return api;
@@ -62,8 +65,10 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
         await audit.record({ type: 'api.created', actor, subject: data.audience });
         return 'created';
       }
-      const same = existing.name === data.name && existing.accessTokenTtl === data.accessTokenTtl
-        && existing.scopes.join(' ') === data.scopes.join(' ');
+      const same =
+        existing.name === data.name &&
+        existing.accessTokenTtl === data.accessTokenTtl &&
+        existing.scopes.join(' ') === data.scopes.join(' ');
       if (same) return 'unchanged';
       await apis.update(data.audience, data);
       await audit.record({ type: 'api.updated', actor, subject: data.audience });

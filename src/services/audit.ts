@@ -4,14 +4,32 @@ import type { AuditEntry, AuditEventQueries } from '../db/queries/audit-events.t
 import type { Logger } from '../logging/logger.ts';
 
 export type AuditEventType =
-  | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
-  | 'client.exchange_allowed' | 'client.exchange_disallowed'
-  | 'api.created' | 'api.updated' | 'api.deleted'
-  | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.password_set' | 'user.deleted'
-  | 'login.succeeded' | 'login.failed'
-  | 'consent.granted' | 'consent.revoked' | 'grant.revoked'
-  | 'refresh_token.reuse_detected' | 'token.revoked'
-  | 'key.published' | 'key.rotated' | 'key.retired_compromised' | 'key.rewrapped';
+  | 'client.created'
+  | 'client.updated'
+  | 'client.deleted'
+  | 'client.secret_rotated'
+  | 'client.exchange_allowed'
+  | 'client.exchange_disallowed'
+  | 'api.created'
+  | 'api.updated'
+  | 'api.deleted'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.password_set'
+  | 'user.deleted'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'consent.granted'
+  | 'consent.revoked'
+  | 'grant.revoked'
+  | 'refresh_token.reuse_detected'
+  | 'token.revoked'
+  | 'key.published'
+  | 'key.rotated'
+  | 'key.retired_compromised'
+  | 'key.rewrapped';
 
 export interface Audit {
   record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;

@@ -20,7 +20,9 @@ export function exchangePolicies(deps: {
   async function parties(id: string, audience: string) {
     const client = await getClient(id);
     if (client.tokenEndpointAuthMethod === 'none') {
-      throw new InvalidInput('a public client cannot exchange tokens: it has no credentials to authenticate the exchange with');
+      throw new InvalidInput(
+        'a public client cannot exchange tokens: it has no credentials to authenticate the exchange with',
+      );
     }
     const api = await apis.findByAudience(audience);
     if (!api) throw new InvalidInput(`no API has audience ${audience}; create it first with \`tessera apis create\``);
@@ -32,7 +34,12 @@ export function exchangePolicies(deps: {
   async function setExchange(id: string, audience: string, allowed: boolean): Promise<ClientView> {
     const { api, exchange } = await parties(id, audience);
     if (allowed ? await exchange.allow(id, api.id) : await exchange.disallow(id, api.id)) {
-      await audit.record({ type: allowed ? 'client.exchange_allowed' : 'client.exchange_disallowed', actor, subject: id, details: { audience } });
+      await audit.record({
+        type: allowed ? 'client.exchange_allowed' : 'client.exchange_disallowed',
+        actor,
+        subject: id,
+        details: { audience },
+      });
     }
     return clientView(await getClient(id));
   }

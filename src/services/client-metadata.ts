@@ -7,8 +7,14 @@ import type { ClientRecord, ClientSnapshot } from '../db/queries/clients.ts';
 import { InvalidInput } from '../errors.ts';
 
 /** RFC 8705 §2.1.2: how a tls_client_auth client's certificate is recognised (exactly one). */
-export const TLS_SUBJECT_PROPERTIES = ['tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email'] as const;
-export type TlsSubjectProperty = typeof TLS_SUBJECT_PROPERTIES[number];
+export const TLS_SUBJECT_PROPERTIES = [
+  'tls_client_auth_subject_dn',
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
+] as const;
+export type TlsSubjectProperty = (typeof TLS_SUBJECT_PROPERTIES)[number];
 
 /** OpenID Connect Registration §2: the ID token algorithm when the metadata names none. */
 export const DEFAULT_ID_TOKEN_ALG = 'RS256';
@@ -88,7 +94,8 @@ export type ClientMetadata = {
 
 export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
   const subjects = TLS_SUBJECT_PROPERTIES.filter((p) => typeof m[p] === 'string');
-  if (subjects.length > 1) throw new InvalidInput('give one certificate subject (--tls-subject-dn or one --tls-san-* option)');
+  if (subjects.length > 1)
+    throw new InvalidInput('give one certificate subject (--tls-subject-dn or one --tls-san-* option)');
   return {
     id: m.client_id,
     name: m.name,
@@ -133,7 +140,9 @@ export function metadataFromRecord(c: ClientRecord): ClientMetadata {
 export function storedMetadata(input: ClientInput): StoredMetadata {
   return {
     ...(input.firstParty ? { first_party: true } : {}),
-    ...(input.idTokenAlg && input.idTokenAlg !== DEFAULT_ID_TOKEN_ALG ? { id_token_signed_response_alg: input.idTokenAlg } : {}),
+    ...(input.idTokenAlg && input.idTokenAlg !== DEFAULT_ID_TOKEN_ALG
+      ? { id_token_signed_response_alg: input.idTokenAlg }
+      : {}),
     ...(input.jwks ? { jwks: input.jwks } : {}),
     ...(input.jwksUri ? { jwks_uri: input.jwksUri } : {}),
     ...(input.tlsSubject ? { [input.tlsSubject.property]: input.tlsSubject.value.trim() } : {}),
@@ -154,7 +163,18 @@ export function tlsSubjectOf(m: StoredMetadata): ClientInput['tlsSubject'] {
   return property && { property, value: m[property]! };
 }
 
-type ClientColumns = Pick<ClientSnapshot, 'id' | 'name' | 'grantTypes' | 'responseTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'tokenEndpointAuthMethod' | 'scope' | 'metadata'>;
+type ClientColumns = Pick<
+  ClientSnapshot,
+  | 'id'
+  | 'name'
+  | 'grantTypes'
+  | 'responseTypes'
+  | 'redirectUris'
+  | 'postLogoutRedirectUris'
+  | 'tokenEndpointAuthMethod'
+  | 'scope'
+  | 'metadata'
+>;
 
 /** The clients row as oidc-provider's Client reads it (RFC 7591 §2 names). */
 export function providerMetadata(row: ClientColumns): Record<string, unknown> {

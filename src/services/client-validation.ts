@@ -46,11 +46,16 @@ export function validateClient(input: ClientInput, known: KnownApi[]): ClientWri
  */
 export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis' | 'serves'> {
   if (!input.name?.trim()) throw new InvalidInput('a client needs a name');
-  const grantTypes = [...new Set(input.grantTypes.map((g) => {
-    const known = GRANT_TYPES.get(g);
-    if (!known) throw new InvalidInput(`unknown grant type ${g}; use ${[...new Set(GRANT_TYPES.values())].join(', ')}`);
-    return known;
-  }))];
+  const grantTypes = [
+    ...new Set(
+      input.grantTypes.map((g) => {
+        const known = GRANT_TYPES.get(g);
+        if (!known)
+          throw new InvalidInput(`unknown grant type ${g}; use ${[...new Set(GRANT_TYPES.values())].join(', ')}`);
+        return known;
+      }),
+    ),
+  ];
   if (grantTypes.length === 0) throw new InvalidInput('a client needs at least one grant type');
   if (input.idTokenAlg !== undefined && !ID_TOKEN_ALGS.includes(input.idTokenAlg)) {
     throw new InvalidInput(`the ID token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`);
@@ -68,14 +73,24 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
   // authenticated); a public client proves only its client_id, which anyone may know. The
   // database refuses it too (migration public_clients_serve_no_api).
   if (authMethod === 'none' && (input.serves ?? []).length > 0) {
-    throw new InvalidInput('a public client cannot serve an API: it has no credentials, so anyone who knows its client_id could introspect the API\'s tokens');
+    throw new InvalidInput(
+      "a public client cannot serve an API: it has no credentials, so anyone who knows its client_id could introspect the API's tokens",
+    );
   }
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code') && !grantTypes.includes(DEVICE_CODE_GRANT)) {
-    throw new InvalidInput('refresh_token needs authorization_code or device_code: refresh tokens come from those grants');
+  if (
+    grantTypes.includes('refresh_token') &&
+    !grantTypes.includes('authorization_code') &&
+    !grantTypes.includes(DEVICE_CODE_GRANT)
+  ) {
+    throw new InvalidInput(
+      'refresh_token needs authorization_code or device_code: refresh tokens come from those grants',
+    );
   }
 
   const redirectUris = (input.redirectUris ?? []).map((u) => checkRedirectUri(u, authMethod === 'none'));
-  const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((u) => checkRedirectUri(u, authMethod === 'none'));
+  const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((u) =>
+    checkRedirectUri(u, authMethod === 'none'),
+  );
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
     throw new InvalidInput('authorization_code needs at least one redirect URI');
   }
@@ -90,7 +105,9 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
     redirectUris,
     postLogoutRedirectUris,
     tokenEndpointAuthMethod: authMethod,
-    scope: parseScopes(input.scope ?? '').filter(isOidcScope).join(' '),
+    scope: parseScopes(input.scope ?? '')
+      .filter(isOidcScope)
+      .join(' '),
     metadata: storedMetadata(input),
   };
 }
@@ -101,7 +118,8 @@ function placeApis(input: ClientInput, grantTypes: string[], known: KnownApi[]):
   const audiences = [...new Set(input.apis ?? [])];
   const byAudience = new Map(known.map((a) => [a.audience, a]));
   for (const audience of [...audiences, ...(input.serves ?? [])]) {
-    if (!byAudience.has(audience)) throw new InvalidInput(`no API has audience ${audience}; create it first with \`tessera apis create\``);
+    if (!byAudience.has(audience))
+      throw new InvalidInput(`no API has audience ${audience}; create it first with \`tessera apis create\``);
   }
   const granted = audiences.map((audience, i) => {
     const api = byAudience.get(audience)!;
@@ -109,7 +127,9 @@ function placeApis(input: ClientInput, grantTypes: string[], known: KnownApi[]):
   });
   const unplaced = apiScopes.filter((s) => !audiences.some((a) => byAudience.get(a)!.scopes.includes(s)));
   if (unplaced.length) {
-    throw new InvalidInput(`scope ${unplaced.join(' ')} is not defined by ${audiences.length ? `the API${audiences.length > 1 ? 's' : ''} given (${audiences.join(', ')})` : 'any API given with --api'}`);
+    throw new InvalidInput(
+      `scope ${unplaced.join(' ')} is not defined by ${audiences.length ? `the API${audiences.length > 1 ? 's' : ''} given (${audiences.join(', ')})` : 'any API given with --api'}`,
+    );
   }
   if (grantTypes.includes('client_credentials') && audiences.length === 0) {
     throw new InvalidInput('a client_credentials client needs an API (--api AUDIENCE) to get tokens for');
@@ -144,13 +164,17 @@ function checkRedirectUri(value: string, isPublic: boolean): string {
   } catch {
     throw new InvalidInput(`redirect URI ${value} is not an absolute URI`);
   }
-  if (url.hash || value.includes('#')) throw new InvalidInput(`redirect URI ${value} must not contain a fragment (RFC 6749 §3.1.2)`);
+  if (url.hash || value.includes('#'))
+    throw new InvalidInput(`redirect URI ${value} must not contain a fragment (RFC 6749 §3.1.2)`);
   const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol === 'http:' && !loopback) throw new InvalidInput(`redirect URI ${value} must use https (http is allowed for loopback only)`);
+  if (url.protocol === 'http:' && !loopback)
+    throw new InvalidInput(`redirect URI ${value} must use https (http is allowed for loopback only)`);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     // Private-use schemes are for native apps (RFC 8252 §7.1), which are public clients.
     if (!isPublic || !url.protocol.includes('.')) {
-      throw new InvalidInput(`redirect URI ${value}: custom schemes are for public native clients and must be reverse-DNS (e.g. com.example.app:/callback)`);
+      throw new InvalidInput(
+        `redirect URI ${value}: custom schemes are for public native clients and must be reverse-DNS (e.g. com.example.app:/callback)`,
+      );
     }
   }
   return value;
@@ -159,7 +183,8 @@ function checkRedirectUri(value: string, isPublic: boolean): string {
 /** The key, certificate and sender-constraint settings. */
 function checkStrongAuth(input: ClientInput, authMethod: string): void {
   const needsKeys = KEY_AUTH_METHODS.includes(authMethod);
-  if (input.jwks && input.jwksUri) throw new InvalidInput('give the client\'s keys inline (--jwks-file) or by URL (--jwks-uri), not both');
+  if (input.jwks && input.jwksUri)
+    throw new InvalidInput("give the client's keys inline (--jwks-file) or by URL (--jwks-uri), not both");
   if (needsKeys && !input.jwks && !input.jwksUri) {
     throw new InvalidInput(`${authMethod} needs the client's public keys: --jwks-file FILE or --jwks-uri URL`);
   }
@@ -169,10 +194,14 @@ function checkStrongAuth(input: ClientInput, authMethod: string): void {
   if (input.jwks) checkJwks(input.jwks);
   if (input.jwksUri) checkJwksUri(input.jwksUri);
   if (authMethod === 'tls_client_auth' && !input.tlsSubject) {
-    throw new InvalidInput('tls_client_auth needs the certificate\'s subject: --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip or --tls-san-email');
+    throw new InvalidInput(
+      "tls_client_auth needs the certificate's subject: --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip or --tls-san-email",
+    );
   }
-  if (authMethod !== 'tls_client_auth' && input.tlsSubject) throw new InvalidInput('a certificate subject is only used with --auth-method tls_client_auth');
-  if (input.tlsSubject && !input.tlsSubject.value.trim()) throw new InvalidInput('the certificate subject must not be empty');
+  if (authMethod !== 'tls_client_auth' && input.tlsSubject)
+    throw new InvalidInput('a certificate subject is only used with --auth-method tls_client_auth');
+  if (input.tlsSubject && !input.tlsSubject.value.trim())
+    throw new InvalidInput('the certificate subject must not be empty');
 }
 
 function checkJwks(jwks: unknown): void {
@@ -181,9 +210,11 @@ function checkJwks(jwks: unknown): void {
     throw new InvalidInput('the JWKS must be an object with a non-empty "keys" array');
   }
   for (const key of keys as Record<string, unknown>[]) {
-    if (!['RSA', 'EC', 'OKP'].includes(key.kty as string)) throw new InvalidInput('the JWKS may hold RSA, EC and OKP keys only');
+    if (!['RSA', 'EC', 'OKP'].includes(key.kty as string))
+      throw new InvalidInput('the JWKS may hold RSA, EC and OKP keys only');
     // The message does not echo the key: it is private material registered by mistake.
-    if (PRIVATE_JWK_MEMBERS.some((m) => m in key)) throw new InvalidInput('the JWKS must hold public keys only; a private key was given');
+    if (PRIVATE_JWK_MEMBERS.some((m) => m in key))
+      throw new InvalidInput('the JWKS must hold public keys only; a private key was given');
   }
 }
 

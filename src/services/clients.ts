@@ -15,7 +15,14 @@ import { usesSecret } from './client-secrets.ts';
 import { checkAuthMethodChange, checkClientId, validateClient } from './client-validation.ts';
 import { clientView, type ClientView } from './client-view.ts';
 
-export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; exchange?: TokenExchangePolicyQueries; pepper: Buffer; audit?: Audit; actor?: string }) {
+export function clientService(deps: {
+  clients: ClientQueries;
+  apis: ApiQueries;
+  exchange?: TokenExchangePolicyQueries;
+  pepper: Buffer;
+  audit?: Audit;
+  actor?: string;
+}) {
   const { clients, apis, pepper } = deps;
   const audit = deps.audit ?? noAudit;
   const actor = deps.actor ?? 'system';
@@ -54,7 +61,8 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       // A new key source replaces the old one; a new auth method drops a subject it does not use.
       if (changes.jwks) merged.jwksUri = undefined;
       if (changes.jwksUri) merged.jwks = undefined;
-      if (changes.authMethod !== undefined && changes.authMethod !== 'tls_client_auth' && !changes.tlsSubject) merged.tlsSubject = undefined;
+      if (changes.authMethod !== undefined && changes.authMethod !== 'tls_client_auth' && !changes.tlsSubject)
+        merged.tlsSubject = undefined;
       const data = await validate(merged);
       checkAuthMethodChange(current.tokenEndpointAuthMethod, data.tokenEndpointAuthMethod);
       const updated = clientView(await clients.update(id, data));
@@ -74,7 +82,9 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
       const secretKnown = !secret || (await clients.activeSecretHashes(input.id)).some((h) => h.equals(secret.hash));
       const updated = await clients.update(input.id, data);
       if (!secretKnown) await clients.rotateSecret(input.id, secret!, new Date());
-      return before === JSON.stringify(comparableView(updated)) && secretKnown ? 'unchanged' as const : 'updated' as const;
+      return before === JSON.stringify(comparableView(updated)) && secretKnown
+        ? ('unchanged' as const)
+        : ('updated' as const);
     },
 
     list: async () => (await clients.list()).map(clientView),
@@ -89,15 +99,25 @@ export function clientService(deps: { clients: ClientQueries; apis: ApiQueries; 
      * Issues a new secret. The old ones stay valid for `graceSeconds` so that deployments can
      * roll over to the new one without downtime; 0 ends them now.
      */
-    async rotateSecret(id: string, graceSeconds: number): Promise<{ clientSecret: string; previousValidUntil: string }> {
+    async rotateSecret(
+      id: string,
+      graceSeconds: number,
+    ): Promise<{ clientSecret: string; previousValidUntil: string }> {
       const client = await get(id);
       if (client.tokenEndpointAuthMethod === 'none') throw new InvalidInput('a public client has no secret to rotate');
-      if (!usesSecret(client.tokenEndpointAuthMethod)) throw new InvalidInput(`a ${client.tokenEndpointAuthMethod} client has no secret to rotate`);
-      if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new InvalidInput('grace period must be a whole number of seconds, 0 or more');
+      if (!usesSecret(client.tokenEndpointAuthMethod))
+        throw new InvalidInput(`a ${client.tokenEndpointAuthMethod} client has no secret to rotate`);
+      if (!Number.isInteger(graceSeconds) || graceSeconds < 0)
+        throw new InvalidInput('grace period must be a whole number of seconds, 0 or more');
       const secret = generateSecret(pepper);
       const until = new Date(Date.now() + graceSeconds * 1000);
       await clients.rotateSecret(id, secret, until);
-      await audit.record({ type: 'client.secret_rotated', actor, subject: id, details: { previous_valid_until: until.toISOString() } });
+      await audit.record({
+        type: 'client.secret_rotated',
+        actor,
+        subject: id,
+        details: { previous_valid_until: until.toISOString() },
+      });
       return { clientSecret: secret.value, previousValidUntil: until.toISOString() };
     },
   };

@@ -37,8 +37,10 @@ export function parseScopes(value: string, options: { forApi?: boolean } = {}): 
   const scopes = [...new Set(value.split(/\s+/).filter(Boolean))];
   for (const scope of scopes) {
     // A token has no spaces, so the parameter's syntax is the token's.
-    if (!SCOPE_SYNTAX.test(scope)) throw new InvalidInput(`scope ${JSON.stringify(scope)} has characters RFC 6749 §3.3 does not allow`);
-    if (options.forApi && isOidcScope(scope)) throw new InvalidInput(`scope ${scope} is an OpenID Connect scope and cannot belong to an API`);
+    if (!SCOPE_SYNTAX.test(scope))
+      throw new InvalidInput(`scope ${JSON.stringify(scope)} has characters RFC 6749 §3.3 does not allow`);
+    if (options.forApi && isOidcScope(scope))
+      throw new InvalidInput(`scope ${scope} is an OpenID Connect scope and cannot belong to an API`);
   }
   return scopes;
 }

@@ -2,7 +2,14 @@
 import { isUserId, type UserQueries, type UserRecord } from '../db/queries/users.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
-import { hashPassword, isArgon2idHash, PASSWORD_MAX, PASSWORD_MIN, verifyAgainstNothing, verifyPassword } from './passwords.ts';
+import {
+  hashPassword,
+  isArgon2idHash,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  verifyAgainstNothing,
+  verifyPassword,
+} from './passwords.ts';
 
 export interface UserInput {
   email: string;
@@ -51,7 +58,8 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
 
   async function passwordHashFor(input: UserInput): Promise<string | undefined> {
     if (input.passwordHash !== undefined) {
-      if (!isArgon2idHash(input.passwordHash)) throw new InvalidInput('a password hash must be an argon2id hash ($argon2id$v=19$...)');
+      if (!isArgon2idHash(input.passwordHash))
+        throw new InvalidInput('a password hash must be an argon2id hash ($argon2id$v=19$...)');
       return input.passwordHash;
     }
     if (input.password !== undefined) {
@@ -64,7 +72,9 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
   async function find(idOrEmail: string): Promise<UserRecord> {
     const user = idOrEmail.includes('@')
       ? await users.findByEmail(normalizeEmail(idOrEmail))
-      : isUserId(idOrEmail) ? await users.findById(idOrEmail) : null;
+      : isUserId(idOrEmail)
+        ? await users.findById(idOrEmail)
+        : null;
     if (!user) throw new NotFound(`no user ${idOrEmail}`);
     return user;
   }
@@ -80,9 +90,17 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
     async create(input: UserInput): Promise<UserView> {
       const email = input.email.normalize('NFC').trim();
       if (!EMAIL.test(email)) throw new InvalidInput(`${JSON.stringify(input.email)} is not an email address`);
-      if (await users.findByEmail(normalizeEmail(email))) throw new Conflict(`a user with email ${email} exists already`);
+      if (await users.findByEmail(normalizeEmail(email)))
+        throw new Conflict(`a user with email ${email} exists already`);
       const passwordHash = await passwordHashFor(input);
-      const user = describeUser(await users.create({ email, emailNormalized: normalizeEmail(email), passwordHash: passwordHash ?? null, ...profile(input) }));
+      const user = describeUser(
+        await users.create({
+          email,
+          emailNormalized: normalizeEmail(email),
+          passwordHash: passwordHash ?? null,
+          ...profile(input),
+        }),
+      );
       await audit.record({ type: 'user.created', actor, subject: user.id });
       return user;
     },
@@ -95,12 +113,17 @@ export function userService(users: UserQueries, audit: Audit = noAudit, actor = 
         return 'created';
       }
       const wanted = profile(input);
-      const passwordChanged = input.passwordHash !== undefined
-        ? input.passwordHash !== existing.passwordHash
-        : input.password !== undefined && !(existing.passwordHash && await verifyPassword(existing.passwordHash, input.password));
+      const passwordChanged =
+        input.passwordHash !== undefined
+          ? input.passwordHash !== existing.passwordHash
+          : input.password !== undefined &&
+            !(existing.passwordHash && (await verifyPassword(existing.passwordHash, input.password)));
       const profileChanged = (Object.keys(wanted) as (keyof typeof wanted)[]).some((k) => existing[k] !== wanted[k]);
       if (!passwordChanged && !profileChanged) return 'unchanged';
-      await users.update(existing.id, { ...wanted, ...(passwordChanged ? { passwordHash: await passwordHashFor(input) ?? null } : {}) });
+      await users.update(existing.id, {
+        ...wanted,
+        ...(passwordChanged ? { passwordHash: (await passwordHashFor(input)) ?? null } : {}),
+      });
       // As `tessera users set-password` records a new password, and apart from the profile.
       if (profileChanged) await audit.record({ type: 'user.updated', actor, subject: existing.id });
       if (passwordChanged) await audit.record({ type: 'user.password_set', actor, subject: existing.id });

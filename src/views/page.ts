@@ -2,7 +2,8 @@
 // Content-Security-Policy that allows no script at all (the pages need none).
 import type { Context } from 'koa';
 
-const CSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' http: https:; base-uri 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' http: https:; base-uri 'none'; frame-ancestors 'none'";
 
 export function sendPage(ctx: Context, html: string, status = 200): void {
   ctx.status = status;

@@ -23,8 +23,13 @@ const kustomizations = ['deploy/kubernetes/base', 'deploy/kubernetes/overlays/pr
 
 // The variables that are secrets (src/config/env.ts): they may reach a pod only from the Secret.
 const SECRET_VARIABLES = [
-  'DATABASE_URL', 'COOKIE_KEYS', 'KEYS_ENCRYPTION_KEY', 'KEYS_ENCRYPTION_KEY_PREVIOUS',
-  'CLIENT_SECRET_PEPPER', 'DPOP_NONCE_SECRET', 'METRICS_TOKEN',
+  'DATABASE_URL',
+  'COOKIE_KEYS',
+  'KEYS_ENCRYPTION_KEY',
+  'KEYS_ENCRYPTION_KEY_PREVIOUS',
+  'CLIENT_SECRET_PEPPER',
+  'DPOP_NONCE_SECRET',
+  'METRICS_TOKEN',
 ];
 // The first step of a release (README "Running on Kubernetes") applies what matches this.
 const FIRST_STEP_COMPONENTS = ['config', 'migration'];
@@ -37,7 +42,9 @@ const DRAIN_TIMEOUT_SECONDS = (() => {
 })();
 // The measured peak per process under load, from the latest bench run (bench/README.md).
 const MEASURED_PEAK_BYTES = (() => {
-  const match = /Peak resident memory under load, per process: tessera (\d+) MB/.exec(readFileSync(join(root, 'bench/README.md'), 'utf8'));
+  const match = /Peak resident memory under load, per process: tessera (\d+) MB/.exec(
+    readFileSync(join(root, 'bench/README.md'), 'utf8'),
+  );
   if (!match) throw new Error('the peak memory line is missing from bench/README.md: update this test');
   return Number(match[1]) * 1_000_000;
 })();
@@ -46,15 +53,23 @@ const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8'
 const haveKubectl = kubectl.status === 0;
 
 function render(dir: string): Manifest[] {
-  const out = execFileSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return parseAllDocuments(out).map((doc) => doc.toJS() as Manifest).filter(Boolean);
+  const out = execFileSync('kubectl', ['kustomize', join(root, dir)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return parseAllDocuments(out)
+    .map((doc) => doc.toJS() as Manifest)
+    .filter(Boolean);
 }
 
 // ---- reading the rendered objects -------------------------------------------------------------
 
 function only(objects: Manifest[], kind: string): Manifest {
   const found = objects.filter((o) => o.kind === kind);
-  expect(found.map((o) => o.metadata.name), `exactly one ${kind}`).toHaveLength(1);
+  expect(
+    found.map((o) => o.metadata.name),
+    `exactly one ${kind}`,
+  ).toHaveLength(1);
   return found[0]!;
 }
 const deployment = (objects: Manifest[]) => only(objects, 'Deployment');
@@ -131,12 +146,17 @@ function expectPodHardened(pod: Json, container: Json, what: string) {
   expect(sc.seccompProfile?.type, `${what}: container seccomp`).toBe('RuntimeDefault');
   // With a read-only root, /tmp (and DATA_DIR, were it set) must be an emptyDir.
   const emptyDirs = new Set((pod.volumes ?? []).filter((v: Json) => v.emptyDir).map((v: Json) => v.name));
-  const writable = (container.volumeMounts ?? []).filter((m: Json) => emptyDirs.has(m.name) && !m.readOnly).map((m: Json) => m.mountPath);
+  const writable = (container.volumeMounts ?? [])
+    .filter((m: Json) => emptyDirs.has(m.name) && !m.readOnly)
+    .map((m: Json) => m.mountPath);
   expect(writable, `${what}: /tmp is a writable emptyDir`).toContain('/tmp');
 }
 
 function expectSecretsByReferenceOnly(objects: Manifest[], container: Json, what: string) {
-  expect(container.envFrom?.some((s: Json) => s.secretRef?.name), `${what}: loads the Secret by name`).toBe(true);
+  expect(
+    container.envFrom?.some((s: Json) => s.secretRef?.name),
+    `${what}: loads the Secret by name`,
+  ).toBe(true);
   for (const variable of container.env ?? []) {
     if (SECRET_VARIABLES.includes(variable.name)) {
       expect(variable.valueFrom?.secretKeyRef, `${what}: ${variable.name} comes from a Secret`).toBeDefined();
@@ -148,12 +168,20 @@ function expectSecretsByReferenceOnly(objects: Manifest[], container: Json, what
 }
 
 const secretRefs = (container: Json) => ({
-  envFrom: (container.envFrom ?? []).filter((s: Json) => s.secretRef).map((s: Json) => s.secretRef.name).sort(),
-  keys: (container.env ?? []).filter((v: Json) => v.valueFrom?.secretKeyRef)
-    .map((v: Json) => `${v.name}=${v.valueFrom.secretKeyRef.name}/${v.valueFrom.secretKeyRef.key}`).sort(),
+  envFrom: (container.envFrom ?? [])
+    .filter((s: Json) => s.secretRef)
+    .map((s: Json) => s.secretRef.name)
+    .sort(),
+  keys: (container.env ?? [])
+    .filter((v: Json) => v.valueFrom?.secretKeyRef)
+    .map((v: Json) => `${v.name}=${v.valueFrom.secretKeyRef.name}/${v.valueFrom.secretKeyRef.key}`)
+    .sort(),
 });
 const configMapRefs = (container: Json) =>
-  (container.envFrom ?? []).filter((s: Json) => s.configMapRef).map((s: Json) => s.configMapRef.name).sort();
+  (container.envFrom ?? [])
+    .filter((s: Json) => s.configMapRef)
+    .map((s: Json) => s.configMapRef.name)
+    .sort();
 
 const rules: Record<string, (objects: Manifest[]) => void> = {
   'probes: readiness on /readyz, liveness on /healthz, a startup probe, all on the served port'(objects) {
@@ -183,15 +211,20 @@ const rules: Record<string, (objects: Manifest[]) => void> = {
   },
 
   'resources: requests and a memory limit, the request covering the measured peak'(objects) {
-    for (const [what, container] of [['server', serverContainer(objects)], ['migration', jobContainer(objects)]]) {
+    for (const [what, container] of [
+      ['server', serverContainer(objects)],
+      ['migration', jobContainer(objects)],
+    ]) {
       const { requests = {}, limits = {} } = container.resources ?? {};
       expect(requests.cpu, `${what}: cpu request`).toBeDefined();
       expect(requests.memory, `${what}: memory request`).toBeDefined();
       expect(limits.memory, `${what}: memory limit`).toBeDefined();
       expect(bytes(limits.memory), `${what}: limit ≥ request`).toBeGreaterThanOrEqual(bytes(requests.memory));
     }
-    expect(bytes(serverContainer(objects).resources.requests.memory), 'server memory request ≥ measured peak')
-      .toBeGreaterThanOrEqual(MEASURED_PEAK_BYTES);
+    expect(
+      bytes(serverContainer(objects).resources.requests.memory),
+      'server memory request ≥ measured peak',
+    ).toBeGreaterThanOrEqual(MEASURED_PEAK_BYTES);
   },
 
   'the disruption budget covers the server pods and keeps one serving through a drain'(objects) {
@@ -203,7 +236,8 @@ const rules: Record<string, (objects: Manifest[]) => void> = {
     const replicas: number = server.spec.replicas;
     expect(replicas, 'replicas').toBeGreaterThanOrEqual(2);
     const { minAvailable, maxUnavailable } = budget.spec;
-    const resolve = (v: number | string) => (typeof v === 'string' && v.endsWith('%') ? Math.floor((replicas * parseInt(v, 10)) / 100) : Number(v));
+    const resolve = (v: number | string) =>
+      typeof v === 'string' && v.endsWith('%') ? Math.floor((replicas * parseInt(v, 10)) / 100) : Number(v);
     const allowed = maxUnavailable !== undefined ? resolve(maxUnavailable) : replicas - resolve(minAvailable);
     expect(allowed, 'a drain can evict a pod').toBeGreaterThanOrEqual(1);
     expect(allowed, 'a drain leaves one serving').toBeLessThanOrEqual(replicas - 1);
@@ -211,11 +245,18 @@ const rules: Record<string, (objects: Manifest[]) => void> = {
 
   'the Service selects the server pods and reaches the served port'(objects) {
     const service = only(objects, 'Service');
-    expect(selects(service.spec.selector ?? {}, podLabels(deployment(objects))), 'Service selects the server pods').toBe(true);
-    expect(selects(service.spec.selector ?? {}, podLabels(job(objects))), 'Service leaves the migration pod out').toBe(false);
+    expect(
+      selects(service.spec.selector ?? {}, podLabels(deployment(objects))),
+      'Service selects the server pods',
+    ).toBe(true);
+    expect(selects(service.spec.selector ?? {}, podLabels(job(objects))), 'Service leaves the migration pod out').toBe(
+      false,
+    );
     const container = serverContainer(objects);
     for (const port of service.spec.ports) {
-      expect(containerPort(container, port.targetPort ?? port.port)).toBe(Number(settings(objects, container).PORT ?? 3000));
+      expect(containerPort(container, port.targetPort ?? port.port)).toBe(
+        Number(settings(objects, container).PORT ?? 3000),
+      );
     }
   },
 
@@ -237,21 +278,25 @@ const rules: Record<string, (objects: Manifest[]) => void> = {
     expect(settings(objects, server).MIGRATE_ON_START).toBe('false');
   },
 
-  'the release\'s first step applies the Job and everything it reads, and no server'(objects) {
-    const first = objects.filter((o) => FIRST_STEP_COMPONENTS.includes(o.metadata.labels?.['app.kubernetes.io/component'] ?? ''));
+  "the release's first step applies the Job and everything it reads, and no server"(objects) {
+    const first = objects.filter((o) =>
+      FIRST_STEP_COMPONENTS.includes(o.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
+    );
     const names = first.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(names).toContain(`Job/${job(objects).metadata.name}`);
     for (const name of configMapRefs(jobContainer(objects))) expect(names).toContain(`ConfigMap/${name}`);
     expect(first.filter((o) => o.kind === 'Deployment')).toEqual([]);
   },
 
-  'graceful shutdown: the grace period outlasts the preStop pause and the server\'s drain'(objects) {
+  "graceful shutdown: the grace period outlasts the preStop pause and the server's drain"(objects) {
     const server = deployment(objects);
     const container = serverContainer(objects);
     const grace: number = server.spec.template.spec.terminationGracePeriodSeconds ?? 30;
     const pause = preStopSleepSeconds(container);
     expect(pause, 'a preStop pause while the endpoint leaves the Service').toBeGreaterThan(0);
-    expect(grace, `grace > ${pause} s pause + ${DRAIN_TIMEOUT_SECONDS} s drain`).toBeGreaterThan(pause + DRAIN_TIMEOUT_SECONDS);
+    expect(grace, `grace > ${pause} s pause + ${DRAIN_TIMEOUT_SECONDS} s drain`).toBeGreaterThan(
+      pause + DRAIN_TIMEOUT_SECONDS,
+    );
     // A rollout never takes a serving pod away before its replacement is ready.
     expect(server.spec.strategy?.rollingUpdate?.maxUnavailable).toBe(0);
   },
@@ -271,11 +316,18 @@ const productionRules: Record<string, (objects: Manifest[]) => void> = {
 
   'production trusts forwarded headers only behind a NetworkPolicy on the server pods'(objects) {
     if (!settings(objects, serverContainer(objects)).TRUSTED_PROXIES) return;
-    const policies = objects.filter((o) => o.kind === 'NetworkPolicy'
-      && (o.spec.policyTypes ?? []).includes('Ingress')
-      && selects(o.spec.podSelector?.matchLabels ?? {}, podLabels(deployment(objects))));
+    const policies = objects.filter(
+      (o) =>
+        o.kind === 'NetworkPolicy' &&
+        (o.spec.policyTypes ?? []).includes('Ingress') &&
+        selects(o.spec.podSelector?.matchLabels ?? {}, podLabels(deployment(objects))),
+    );
     expect(policies.length, 'an ingress NetworkPolicy selecting the server pods').toBeGreaterThan(0);
-    for (const policy of policies) expect(policy.spec.ingress?.every((r: Json) => (r.from ?? []).length > 0), 'every rule names its sources').toBe(true);
+    for (const policy of policies)
+      expect(
+        policy.spec.ingress?.every((r: Json) => (r.from ?? []).length > 0),
+        'every rule names its sources',
+      ).toBe(true);
   },
 };
 
@@ -285,70 +337,290 @@ const clone = (objects: Manifest[]) => structuredClone(objects);
 const podOf = (objects: Manifest[]) => deployment(objects).spec.template.spec;
 const breakages: Record<string, Array<[string, (objects: Manifest[]) => void]>> = {
   'probes: readiness on /readyz, liveness on /healthz, a startup probe, all on the served port': [
-    ['readiness on /healthz', (o) => { serverContainer(o).readinessProbe.httpGet.path = '/healthz'; }],
-    ['liveness on /readyz', (o) => { serverContainer(o).livenessProbe.httpGet.path = '/readyz'; }],
-    ['no startup probe', (o) => { delete serverContainer(o).startupProbe; }],
-    ['probe on another port', (o) => { serverContainer(o).livenessProbe.httpGet.port = 8080; }],
+    [
+      'readiness on /healthz',
+      (o) => {
+        serverContainer(o).readinessProbe.httpGet.path = '/healthz';
+      },
+    ],
+    [
+      'liveness on /readyz',
+      (o) => {
+        serverContainer(o).livenessProbe.httpGet.path = '/readyz';
+      },
+    ],
+    [
+      'no startup probe',
+      (o) => {
+        delete serverContainer(o).startupProbe;
+      },
+    ],
+    [
+      'probe on another port',
+      (o) => {
+        serverContainer(o).livenessProbe.httpGet.port = 8080;
+      },
+    ],
   ],
   'pods run non-root with a read-only root, no privilege escalation, no capabilities, seccomp': [
-    ['root user', (o) => { podOf(o).securityContext.runAsUser = 0; }],
-    ['writable root', (o) => { serverContainer(o).securityContext.readOnlyRootFilesystem = false; }],
-    ['escalation allowed in the Job', (o) => { jobContainer(o).securityContext.allowPrivilegeEscalation = true; }],
-    ['capabilities kept', (o) => { serverContainer(o).securityContext.capabilities.drop = []; }],
-    ['a capability added', (o) => { jobContainer(o).securityContext.capabilities.add = ['NET_ADMIN']; }],
-    ['no seccomp', (o) => { delete podOf(o).securityContext.seccompProfile; }],
-    ['no writable /tmp', (o) => { serverContainer(o).volumeMounts = []; }],
+    [
+      'root user',
+      (o) => {
+        podOf(o).securityContext.runAsUser = 0;
+      },
+    ],
+    [
+      'writable root',
+      (o) => {
+        serverContainer(o).securityContext.readOnlyRootFilesystem = false;
+      },
+    ],
+    [
+      'escalation allowed in the Job',
+      (o) => {
+        jobContainer(o).securityContext.allowPrivilegeEscalation = true;
+      },
+    ],
+    [
+      'capabilities kept',
+      (o) => {
+        serverContainer(o).securityContext.capabilities.drop = [];
+      },
+    ],
+    [
+      'a capability added',
+      (o) => {
+        jobContainer(o).securityContext.capabilities.add = ['NET_ADMIN'];
+      },
+    ],
+    [
+      'no seccomp',
+      (o) => {
+        delete podOf(o).securityContext.seccompProfile;
+      },
+    ],
+    [
+      'no writable /tmp',
+      (o) => {
+        serverContainer(o).volumeMounts = [];
+      },
+    ],
   ],
   'secrets are referenced by name, never rendered with values': [
-    ['a Secret with data', (o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tessera-secrets' }, data: { COOKIE_KEYS: 'eA==' } }); }],
-    ['a secret in the ConfigMap', (o) => { configMaps(o)[0]!.data.KEYS_ENCRYPTION_KEY = 'x'.repeat(43); }],
-    ['a secret as a literal env value', (o) => { serverContainer(o).env.push({ name: 'CLIENT_SECRET_PEPPER', value: 'x'.repeat(43) }); }],
-    ['the Job without the Secret', (o) => { jobContainer(o).envFrom = jobContainer(o).envFrom.filter((s: Json) => !s.secretRef); }],
+    [
+      'a Secret with data',
+      (o) => {
+        o.push({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'tessera-secrets' },
+          data: { COOKIE_KEYS: 'eA==' },
+        });
+      },
+    ],
+    [
+      'a secret in the ConfigMap',
+      (o) => {
+        configMaps(o)[0]!.data.KEYS_ENCRYPTION_KEY = 'x'.repeat(43);
+      },
+    ],
+    [
+      'a secret as a literal env value',
+      (o) => {
+        serverContainer(o).env.push({ name: 'CLIENT_SECRET_PEPPER', value: 'x'.repeat(43) });
+      },
+    ],
+    [
+      'the Job without the Secret',
+      (o) => {
+        jobContainer(o).envFrom = jobContainer(o).envFrom.filter((s: Json) => !s.secretRef);
+      },
+    ],
   ],
   'resources: requests and a memory limit, the request covering the measured peak': [
-    ['no memory limit', (o) => { delete serverContainer(o).resources.limits; }],
-    ['no cpu request', (o) => { delete jobContainer(o).resources.requests.cpu; }],
-    ['request below the measured peak', (o) => { serverContainer(o).resources.requests.memory = '128Mi'; }],
+    [
+      'no memory limit',
+      (o) => {
+        delete serverContainer(o).resources.limits;
+      },
+    ],
+    [
+      'no cpu request',
+      (o) => {
+        delete jobContainer(o).resources.requests.cpu;
+      },
+    ],
+    [
+      'request below the measured peak',
+      (o) => {
+        serverContainer(o).resources.requests.memory = '128Mi';
+      },
+    ],
   ],
   'the disruption budget covers the server pods and keeps one serving through a drain': [
-    ['selector off the pods', (o) => { only(o, 'PodDisruptionBudget').spec.selector.matchLabels['app.kubernetes.io/component'] = 'web'; }],
-    ['drains blocked', (o) => { const b = only(o, 'PodDisruptionBudget').spec; delete b.maxUnavailable; b.minAvailable = deployment(o).spec.replicas; }],
-    ['every pod may go', (o) => { only(o, 'PodDisruptionBudget').spec.maxUnavailable = '100%'; }],
-    ['one replica', (o) => { deployment(o).spec.replicas = 1; }],
+    [
+      'selector off the pods',
+      (o) => {
+        only(o, 'PodDisruptionBudget').spec.selector.matchLabels['app.kubernetes.io/component'] = 'web';
+      },
+    ],
+    [
+      'drains blocked',
+      (o) => {
+        const b = only(o, 'PodDisruptionBudget').spec;
+        delete b.maxUnavailable;
+        b.minAvailable = deployment(o).spec.replicas;
+      },
+    ],
+    [
+      'every pod may go',
+      (o) => {
+        only(o, 'PodDisruptionBudget').spec.maxUnavailable = '100%';
+      },
+    ],
+    [
+      'one replica',
+      (o) => {
+        deployment(o).spec.replicas = 1;
+      },
+    ],
   ],
   'the Service selects the server pods and reaches the served port': [
-    ['selector off the pods', (o) => { only(o, 'Service').spec.selector['app.kubernetes.io/name'] = 'other'; }],
-    ['selector takes the Job too', (o) => { delete only(o, 'Service').spec.selector['app.kubernetes.io/component']; }],
-    ['wrong target port', (o) => { only(o, 'Service').spec.ports[0].targetPort = 8080; }],
+    [
+      'selector off the pods',
+      (o) => {
+        only(o, 'Service').spec.selector['app.kubernetes.io/name'] = 'other';
+      },
+    ],
+    [
+      'selector takes the Job too',
+      (o) => {
+        delete only(o, 'Service').spec.selector['app.kubernetes.io/component'];
+      },
+    ],
+    [
+      'wrong target port',
+      (o) => {
+        only(o, 'Service').spec.ports[0].targetPort = 8080;
+      },
+    ],
   ],
   'the migration Job runs `tessera migrate` with the same image, configuration and secrets': [
-    ['another command', (o) => { jobContainer(o).command = ['node', 'build/main.js']; }],
-    ['another image', (o) => { jobContainer(o).image = 'tessera:other'; }],
-    ['another Secret', (o) => { jobContainer(o).envFrom.find((s: Json) => s.secretRef).secretRef.name = 'other'; }],
-    ['another ConfigMap', (o) => { jobContainer(o).envFrom.find((s: Json) => s.configMapRef).configMapRef.name = 'other'; }],
+    [
+      'another command',
+      (o) => {
+        jobContainer(o).command = ['node', 'build/main.js'];
+      },
+    ],
+    [
+      'another image',
+      (o) => {
+        jobContainer(o).image = 'tessera:other';
+      },
+    ],
+    [
+      'another Secret',
+      (o) => {
+        jobContainer(o).envFrom.find((s: Json) => s.secretRef).secretRef.name = 'other';
+      },
+    ],
+    [
+      'another ConfigMap',
+      (o) => {
+        jobContainer(o).envFrom.find((s: Json) => s.configMapRef).configMapRef.name = 'other';
+      },
+    ],
   ],
   'only the Job migrates: MIGRATE_ON_START=false in the server pods': [
-    ['left to the default', (o) => { serverContainer(o).env = serverContainer(o).env.filter((v: Json) => v.name !== 'MIGRATE_ON_START'); }],
-    ['turned on', (o) => { serverContainer(o).env.find((v: Json) => v.name === 'MIGRATE_ON_START').value = 'true'; }],
+    [
+      'left to the default',
+      (o) => {
+        serverContainer(o).env = serverContainer(o).env.filter((v: Json) => v.name !== 'MIGRATE_ON_START');
+      },
+    ],
+    [
+      'turned on',
+      (o) => {
+        serverContainer(o).env.find((v: Json) => v.name === 'MIGRATE_ON_START').value = 'true';
+      },
+    ],
   ],
-  'the release\'s first step applies the Job and everything it reads, and no server': [
-    ['ConfigMap not in the first step', (o) => { configMaps(o)[0]!.metadata.labels!['app.kubernetes.io/component'] = 'server'; }],
-    ['the Deployment in the first step', (o) => { deployment(o).metadata.labels!['app.kubernetes.io/component'] = 'migration'; }],
+  "the release's first step applies the Job and everything it reads, and no server": [
+    [
+      'ConfigMap not in the first step',
+      (o) => {
+        configMaps(o)[0]!.metadata.labels!['app.kubernetes.io/component'] = 'server';
+      },
+    ],
+    [
+      'the Deployment in the first step',
+      (o) => {
+        deployment(o).metadata.labels!['app.kubernetes.io/component'] = 'migration';
+      },
+    ],
   ],
-  'graceful shutdown: the grace period outlasts the preStop pause and the server\'s drain': [
-    ['grace equal to the drain', (o) => { podOf(o).terminationGracePeriodSeconds = DRAIN_TIMEOUT_SECONDS; }],
-    ['the default 30 s grace', (o) => { delete podOf(o).terminationGracePeriodSeconds; }],
-    ['no preStop pause', (o) => { delete serverContainer(o).lifecycle; }],
-    ['a rollout that stops pods first', (o) => { deployment(o).spec.strategy.rollingUpdate.maxUnavailable = 1; }],
+  "graceful shutdown: the grace period outlasts the preStop pause and the server's drain": [
+    [
+      'grace equal to the drain',
+      (o) => {
+        podOf(o).terminationGracePeriodSeconds = DRAIN_TIMEOUT_SECONDS;
+      },
+    ],
+    [
+      'the default 30 s grace',
+      (o) => {
+        delete podOf(o).terminationGracePeriodSeconds;
+      },
+    ],
+    [
+      'no preStop pause',
+      (o) => {
+        delete serverContainer(o).lifecycle;
+      },
+    ],
+    [
+      'a rollout that stops pods first',
+      (o) => {
+        deployment(o).spec.strategy.rollingUpdate.maxUnavailable = 1;
+      },
+    ],
   ],
   'production pins the image, runs three replicas and its own https ISSUER': [
-    ['image :latest', (o) => { serverContainer(o).image = 'registry.example.com/tessera:latest'; }],
-    ['image untagged', (o) => { serverContainer(o).image = 'registry.example.com/tessera'; }],
-    ['the base ISSUER', (o) => { for (const m of configMaps(o)) m.data.ISSUER = 'https://tessera.example.com'; }],
+    [
+      'image :latest',
+      (o) => {
+        serverContainer(o).image = 'registry.example.com/tessera:latest';
+      },
+    ],
+    [
+      'image untagged',
+      (o) => {
+        serverContainer(o).image = 'registry.example.com/tessera';
+      },
+    ],
+    [
+      'the base ISSUER',
+      (o) => {
+        for (const m of configMaps(o)) m.data.ISSUER = 'https://tessera.example.com';
+      },
+    ],
   ],
   'production trusts forwarded headers only behind a NetworkPolicy on the server pods': [
-    ['no NetworkPolicy', (o) => { o.splice(o.findIndex((m) => m.kind === 'NetworkPolicy'), 1); }],
-    ['a policy open to all', (o) => { only(o, 'NetworkPolicy').spec.ingress = [{}]; }],
+    [
+      'no NetworkPolicy',
+      (o) => {
+        o.splice(
+          o.findIndex((m) => m.kind === 'NetworkPolicy'),
+          1,
+        );
+      },
+    ],
+    [
+      'a policy open to all',
+      (o) => {
+        only(o, 'NetworkPolicy').spec.ingress = [{}];
+      },
+    ],
   ],
 };
 

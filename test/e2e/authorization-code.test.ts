@@ -16,7 +16,10 @@ let clockOffset = 0;
 
 beforeAll(async () => {
   server = await startTestServer({}, { clock: () => Date.now() + clockOffset });
-  as = await oauth.processDiscoveryResponse(new URL(server.issuer), await oauth.discoveryRequest(new URL(server.issuer), options));
+  as = await oauth.processDiscoveryResponse(
+    new URL(server.issuer),
+    await oauth.discoveryRequest(new URL(server.issuer), options),
+  );
   audience = `https://${randomId('files')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'files:read']);
 });
@@ -27,8 +30,20 @@ async function setup(extra: string[] = []) {
   const password = 'correct horse battery';
   expect((await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: password })).code).toBe(0);
   const created = await tesseraJson<{ client_id: string; client_secret?: string }>([
-    'clients', 'create', '--name', 'Files', '--grant-types', 'authorization_code,refresh_token', '--first-party',
-    '--redirect-uri', REDIRECT, '--api', audience, '--scope', 'openid email offline_access files:read', ...extra,
+    'clients',
+    'create',
+    '--name',
+    'Files',
+    '--grant-types',
+    'authorization_code,refresh_token',
+    '--first-party',
+    '--redirect-uri',
+    REDIRECT,
+    '--api',
+    audience,
+    '--scope',
+    'openid email offline_access files:read',
+    ...extra,
   ]);
   const client: oauth.Client = { client_id: created.client_id };
   return { user: { email, password }, client, secret: created.client_secret };
@@ -36,13 +51,27 @@ async function setup(extra: string[] = []) {
 
 function authUrl(client: oauth.Client, params: Record<string, string>) {
   const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({ client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid email offline_access files:read', prompt: 'consent', ...params }).toString();
+  url.search = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid email offline_access files:read',
+    prompt: 'consent',
+    ...params,
+  }).toString();
   return url;
 }
 
 async function codeFor(s: Awaited<ReturnType<typeof setup>>, extra: Record<string, string> = {}) {
   const verifier = oauth.generateRandomCodeVerifier();
-  const callback = await authorize(authUrl(s.client, { code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra }), s.user);
+  const callback = await authorize(
+    authUrl(s.client, {
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      ...extra,
+    }),
+    s.user,
+  );
   return { callback, verifier, code: callback.searchParams.get('code')! };
 }
 
@@ -51,9 +80,11 @@ async function rawToken(s: { client: oauth.Client; secret?: string | undefined }
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (s.secret) headers.authorization = `Basic ${Buffer.from(`${s.client.client_id}:${s.secret}`).toString('base64')}`;
   const res = await fetch(as.token_endpoint!, {
-    method: 'POST', headers, body: new URLSearchParams({ ...body, ...(s.secret ? {} : { client_id: s.client.client_id }) }),
+    method: 'POST',
+    headers,
+    body: new URLSearchParams({ ...body, ...(s.secret ? {} : { client_id: s.client.client_id }) }),
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function exchange(s: { client: oauth.Client; secret?: string | undefined }, code: string, verifier: string) {
@@ -62,19 +93,42 @@ async function exchange(s: { client: oauth.Client; secret?: string | undefined }
 
 async function introspect(token: string) {
   // The API's resource server asks.
-  const rs = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'files-api', '--grant-types', 'client_credentials', '--api', audience, '--serves', audience]);
-  const res = await oauth.introspectionRequest(as, { client_id: rs.client_id }, oauth.ClientSecretBasic(rs.client_secret), token, options);
-  return (await res.json() as { active: boolean }).active;
+  const rs = await tesseraJson<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'files-api',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--serves',
+    audience,
+  ]);
+  const res = await oauth.introspectionRequest(
+    as,
+    { client_id: rs.client_id },
+    oauth.ClientSecretBasic(rs.client_secret),
+    token,
+    options,
+  );
+  return ((await res.json()) as { active: boolean }).active;
 }
 
 describe('PKCE (RFC 7636), S256 only, for every client', () => {
   it('refuses an authorization request without a challenge, or with plain', async () => {
     const s = await setup();
-    for (const params of [{}, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }] as Record<string, string>[]) {
+    for (const params of [{}, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }] as Record<
+      string,
+      string
+    >[]) {
       const callback = await authorize(authUrl(s.client, { state: 'st', ...params }), s.user);
       expect(Object.fromEntries(callback.searchParams)).toEqual({
         error: 'invalid_request',
-        error_description: 'code_challenge_method' in params ? 'not supported value of code_challenge_method' : 'Authorization Server policy requires PKCE to be used for this request',
+        error_description:
+          'code_challenge_method' in params
+            ? 'not supported value of code_challenge_method'
+            : 'Authorization Server policy requires PKCE to be used for this request',
         state: 'st',
         iss: server.issuer,
       });
@@ -85,11 +139,13 @@ describe('PKCE (RFC 7636), S256 only, for every client', () => {
     const s = await setup();
     const { code } = await codeFor(s);
     expect(await rawToken(s, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT })).toEqual({
-      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
     });
     const second = await codeFor(s);
     expect(await exchange(s, second.code, oauth.generateRandomCodeVerifier())).toEqual({
-      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
     });
   });
 
@@ -98,7 +154,12 @@ describe('PKCE (RFC 7636), S256 only, for every client', () => {
     const { code, verifier } = await codeFor(s);
     const { status, body } = await exchange(s, code, verifier);
     expect(status).toBe(200);
-    expect(body).toMatchObject({ token_type: 'Bearer', scope: 'files:read', refresh_token: expect.any(String), id_token: expect.any(String) });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      scope: 'files:read',
+      refresh_token: expect.any(String),
+      id_token: expect.any(String),
+    });
   });
 });
 
@@ -110,9 +171,12 @@ describe('redirect URIs match exactly', () => {
     ['another scheme', 'http://app.example.test/callback'],
     ['an added query', `${REDIRECT}?x=1`],
     ['another host', 'https://evil.example.test/callback'],
-  ])('refuses %s, on Tessera\'s error page and without redirecting', async (_name, redirectUri) => {
+  ])("refuses %s, on Tessera's error page and without redirecting", async (_name, redirectUri) => {
     const s = await setup();
-    const res = await fetch(authUrl(s.client, { redirect_uri: redirectUri, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authUrl(s.client, { redirect_uri: redirectUri, code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     const html = await res.text();
@@ -129,10 +193,16 @@ describe('authorization codes', () => {
     expect(first.status).toBe(200);
     expect(await introspect(first.body.access_token as string)).toBe(true);
 
-    expect(await exchange(s, code, verifier)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await exchange(s, code, verifier)).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
     expect(await introspect(first.body.access_token as string)).toBe(false);
-    expect(await rawToken(s, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string })).toEqual({
-      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    expect(
+      await rawToken(s, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token as string }),
+    ).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
     });
   });
 
@@ -152,7 +222,8 @@ describe('refresh-token families', () => {
     const { body } = await exchange(s, code, verifier);
     return body as { access_token: string; refresh_token: string };
   }
-  const refresh = (s: Awaited<ReturnType<typeof setup>>, token: string) => rawToken(s, { grant_type: 'refresh_token', refresh_token: token });
+  const refresh = (s: Awaited<ReturnType<typeof setup>>, token: string) =>
+    rawToken(s, { grant_type: 'refresh_token', refresh_token: token });
 
   it('rotate on every use; reusing a used token (after the grace period) revokes the whole family', async () => {
     const s = await setup();
@@ -162,9 +233,15 @@ describe('refresh-token families', () => {
     expect(second.body.refresh_token).not.toBe(start.refresh_token);
     clockOffset += 2_001; // past the 2 s retry grace
 
-    expect(await refresh(s, start.refresh_token)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await refresh(s, start.refresh_token)).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
     // The newest refresh token and every access token of the family are dead too.
-    expect(await refresh(s, second.body.refresh_token as string)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await refresh(s, second.body.refresh_token as string)).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
     expect(await introspect(start.access_token)).toBe(false);
     expect(await introspect(second.body.access_token as string)).toBe(false);
   });
@@ -174,7 +251,8 @@ describe('refresh-token families', () => {
     const start = await family(s);
     const second = await refresh(s, start.refresh_token);
     expect(await refresh(s, start.refresh_token)).toEqual({
-      status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
     });
     const third = await refresh(s, second.body.refresh_token as string);
     expect(third.status).toBe(200);
@@ -188,7 +266,10 @@ describe('refresh-token families', () => {
     const winners = results.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     for (const loser of results.filter((r) => r.status !== 200)) {
-      expect(loser).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+      expect(loser).toEqual({
+        status: 400,
+        body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      });
     }
     const next = await refresh(s, winners[0]!.body.refresh_token as string);
     expect(next.status).toBe(200);
@@ -198,27 +279,52 @@ describe('refresh-token families', () => {
     const s = await setup();
     const start = await family(s);
     const grants = await tesseraJson<{ grant_id: string; client_id: string }[]>(['grants', 'list', s.user.email]);
-    expect(grants).toEqual([expect.objectContaining({ client_id: s.client.client_id, scope: 'openid email offline_access' })]);
+    expect(grants).toEqual([
+      expect.objectContaining({ client_id: s.client.client_id, scope: 'openid email offline_access' }),
+    ]);
     await tesseraJson(['grants', 'revoke', grants[0]!.grant_id]);
     expect((await refresh(s, start.refresh_token)).status).toBe(400);
     expect(await introspect(start.access_token)).toBe(false);
 
     const other = await family(s);
     await tesseraJson(['users', 'disable', s.user.email]);
-    expect(await refresh(s, other.refresh_token)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await refresh(s, other.refresh_token)).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
   });
 });
 
 describe('userinfo', () => {
-  it('answers with the user\'s claims for an access token without an API', async () => {
+  it("answers with the user's claims for an access token without an API", async () => {
     const email = `${randomId('uinfo')}@example.test`;
-    await tessera(['users', 'create', '--email', email, '--name', 'Grace Hopper', '--password-stdin'], { input: 'correct horse battery' });
+    await tessera(['users', 'create', '--email', email, '--name', 'Grace Hopper', '--password-stdin'], {
+      input: 'correct horse battery',
+    });
     const created = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'Profile', '--grant-types', 'authorization_code', '--first-party', '--redirect-uri', REDIRECT, '--scope', 'openid profile email',
+      'clients',
+      'create',
+      '--name',
+      'Profile',
+      '--grant-types',
+      'authorization_code',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid profile email',
     ]);
-    const s = { user: { email, password: 'correct horse battery' }, client: { client_id: created.client_id }, secret: created.client_secret };
+    const s = {
+      user: { email, password: 'correct horse battery' },
+      client: { client_id: created.client_id },
+      secret: created.client_secret,
+    };
     const verifier = oauth.generateRandomCodeVerifier();
-    const url = authUrl(s.client, { scope: 'openid profile email', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const url = authUrl(s.client, {
+      scope: 'openid profile email',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
     url.searchParams.delete('prompt');
     const callback = await authorize(url, s.user);
     const { body } = await exchange(s, callback.searchParams.get('code')!, verifier);
@@ -231,16 +337,28 @@ describe('the login form', () => {
   async function loginPage(s: Awaited<ReturnType<typeof setup>>) {
     const jar = newJar();
     const verifier = oauth.generateRandomCodeVerifier();
-    let res = await get(jar, authUrl(s.client, { code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href);
+    let res = await get(
+      jar,
+      authUrl(s.client, {
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).href,
+    );
     const interaction = new URL(res.headers.get('location')!, server.issuer);
     res = await get(jar, interaction.href);
     const csrf = /name="csrf" value="([^"]+)"/.exec(await res.text())![1]!;
     const post = async (fields: Record<string, string>) => {
       const answer = await get(jar, `${interaction.href}/login`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields),
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields),
       });
       const html = await answer.text();
-      return { status: answer.status, alert: /role="alert"[^>]*>([^<]*)</.exec(html)?.[1], code: /<code>([^<]*)<\/code>/.exec(html)?.[1] };
+      return {
+        status: answer.status,
+        alert: /role="alert"[^>]*>([^<]*)</.exec(html)?.[1],
+        code: /<code>([^<]*)<\/code>/.exec(html)?.[1],
+      };
     };
     return { csrf, post };
   }
@@ -257,8 +375,16 @@ describe('the login form', () => {
   it('refuses a submission without the CSRF token', async () => {
     const s = await setup();
     const { post } = await loginPage(s);
-    expect(await post({ email: s.user.email, password: s.user.password })).toEqual({ status: 400, alert: undefined, code: 'invalid_request' });
-    expect(await post({ csrf: 'forged', email: s.user.email, password: s.user.password })).toEqual({ status: 400, alert: undefined, code: 'invalid_request' });
+    expect(await post({ email: s.user.email, password: s.user.password })).toEqual({
+      status: 400,
+      alert: undefined,
+      code: 'invalid_request',
+    });
+    expect(await post({ csrf: 'forged', email: s.user.email, password: s.user.password })).toEqual({
+      status: 400,
+      alert: undefined,
+      code: 'invalid_request',
+    });
   });
 });
 
@@ -268,14 +394,33 @@ describe('RP-initiated logout', () => {
     await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: 'correct horse battery' });
     const after = 'https://app.example.test/signed-out';
     const created = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'Bye', '--grant-types', 'authorization_code', '--first-party', '--redirect-uri', REDIRECT,
-      '--post-logout-redirect-uri', after, '--scope', 'openid',
+      'clients',
+      'create',
+      '--name',
+      'Bye',
+      '--grant-types',
+      'authorization_code',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--post-logout-redirect-uri',
+      after,
+      '--scope',
+      'openid',
     ]);
-    const s = { user: { email, password: 'correct horse battery' }, client: { client_id: created.client_id }, secret: created.client_secret };
+    const s = {
+      user: { email, password: 'correct horse battery' },
+      client: { client_id: created.client_id },
+      secret: created.client_secret,
+    };
     const jar = newJar();
     const verifier = oauth.generateRandomCodeVerifier();
     const start = async () => {
-      const url = authUrl(s.client, { scope: 'openid', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+      const url = authUrl(s.client, {
+        scope: 'openid',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
       url.searchParams.delete('prompt');
       return url;
     };
@@ -287,16 +432,24 @@ describe('RP-initiated logout', () => {
     const again = await get(jar, (await start()).href);
     expect(again.headers.get('location')).toMatch(new RegExp(`^${REDIRECT}\\?code=`));
 
-    const wrong = await get(jar, `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example.test/' })}`);
+    const wrong = await get(
+      jar,
+      `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: 'https://evil.example.test/' })}`,
+    );
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).toContain('post_logout_redirect_uri not registered');
 
-    const page = await get(jar, `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: after, state: 'bye' })}`);
+    const page = await get(
+      jar,
+      `${server.issuer}/session/end?${new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: after, state: 'bye' })}`,
+    );
     const html = await page.text();
     expect(html).toContain('Sign out of Tessera?');
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
     const done = await get(jar, `${server.issuer}/session/end/confirm`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ xsrf, logout: 'yes' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ xsrf, logout: 'yes' }),
     });
     expect(done.status).toBe(303);
     expect(done.headers.get('location')).toBe(`${after}?state=bye`);

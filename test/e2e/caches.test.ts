@@ -33,7 +33,17 @@ function post(server: TestServer, path: string, auth: string, body: Record<strin
 
 async function createClient(extra: string[] = []) {
   return tesseraJson<{ client_id: string; client_secret: string }>([
-    'clients', 'create', '--name', randomId('svc'), '--grant-types', 'client_credentials', '--api', audience, '--scope', 'r', ...extra,
+    'clients',
+    'create',
+    '--name',
+    randomId('svc'),
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--scope',
+    'r',
+    ...extra,
   ]);
 }
 
@@ -42,7 +52,11 @@ const seen = (check: () => Promise<boolean>) => eventually(check);
 
 /** The server hears of changes (its listener connects just after start), so its caches are on. */
 async function listening(server: TestServer) {
-  await seen(async () => ((await (await fetch(`${server.issuer}/readyz`)).json()) as { change_listener?: string }).change_listener === 'connected');
+  await seen(
+    async () =>
+      ((await (await fetch(`${server.issuer}/readyz`)).json()) as { change_listener?: string }).change_listener ===
+      'connected',
+  );
 }
 
 describe('in-memory client catalog', () => {
@@ -57,22 +71,54 @@ describe('in-memory client catalog', () => {
     expect((await grant(b)).status).toBe(200);
 
     // The API grant loses scope r: the next request for r is refused.
-    await tesseraJson(['clients', 'update', client.client_id, '--name', 'narrowed', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'w']);
+    await tesseraJson([
+      'clients',
+      'update',
+      client.client_id,
+      '--name',
+      'narrowed',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'w',
+    ]);
     for (const server of [a, b]) {
       await seen(async () => (await grant(server)).status === 400);
-      expect(await (await grant(server)).json()).toEqual({ error: 'invalid_scope', error_description: 'requested scope is not allowed', scope: 'r' });
+      expect(await (await grant(server)).json()).toEqual({
+        error: 'invalid_scope',
+        error_description: 'requested scope is not allowed',
+        scope: 'r',
+      });
     }
 
     // A rotation with no grace: the old secret stops working, the new one works.
-    const rotated = await tesseraJson<{ client_secret: string }>(['clients', 'rotate-secret', client.client_id, '--grace', '0']);
+    const rotated = await tesseraJson<{ client_secret: string }>([
+      'clients',
+      'rotate-secret',
+      client.client_id,
+      '--grace',
+      '0',
+    ]);
     await seen(async () => (await grant(a, { scope: 'w' })).status === 401);
-    const fresh = await post(b, '/token', basic(client.client_id, rotated.client_secret), { grant_type: 'client_credentials', scope: 'w' });
+    const fresh = await post(b, '/token', basic(client.client_id, rotated.client_secret), {
+      grant_type: 'client_credentials',
+      scope: 'w',
+    });
     expect(fresh.status).toBe(200);
 
     // Deleted: unknown everywhere.
     await tesseraJson(['clients', 'delete', client.client_id]);
     for (const server of [a, b]) {
-      await seen(async () => (await post(server, '/token', basic(client.client_id, rotated.client_secret), { grant_type: 'client_credentials' })).status === 401);
+      await seen(
+        async () =>
+          (
+            await post(server, '/token', basic(client.client_id, rotated.client_secret), {
+              grant_type: 'client_credentials',
+            })
+          ).status === 401,
+      );
     }
   });
 });
@@ -82,13 +128,19 @@ describe('in-memory revocation list', () => {
     await Promise.all([listening(a), listening(b)]);
     const client = await createClient();
     const auth = basic(client.client_id, client.client_secret);
-    const { access_token: token } = await (await post(a, '/token', auth, { grant_type: 'client_credentials', scope: 'r' })).json() as { access_token: string };
+    const { access_token: token } = (await (
+      await post(a, '/token', auth, { grant_type: 'client_credentials', scope: 'r' })
+    ).json()) as { access_token: string };
     // b has looked at it (and so has every cache on the way) before it is revoked.
     expect(await (await post(b, '/token/introspection', auth, { token })).json()).toMatchObject({ active: true });
 
     expect((await post(a, '/token/revocation', auth, { token })).status).toBe(200);
     // The revocation committed before a answered; b hears of it within milliseconds.
-    await seen(async () => ((await (await post(b, '/token/introspection', auth, { token })).json()) as { active: boolean }).active === false);
+    await seen(
+      async () =>
+        ((await (await post(b, '/token/introspection', auth, { token })).json()) as { active: boolean }).active ===
+        false,
+    );
     expect(await (await post(b, '/token/introspection', auth, { token })).json()).toEqual({ active: false });
   });
 });

@@ -18,7 +18,9 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const grant = async (id: string, secret: string, scope?: string) => {
-  const config = await oidc.discovery(new URL(server.issuer), id, secret, oidc.ClientSecretBasic(secret), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(server.issuer), id, secret, oidc.ClientSecretBasic(secret), {
+    execute: [oidc.allowInsecureRequests],
+  });
   return oidc.clientCredentialsGrant(config, scope ? { scope } : {});
 };
 // openid-client reports a 401 with WWW-Authenticate as a challenge error.
@@ -27,14 +29,25 @@ const invalidClient = { status: 401, cause: [{ scheme: 'basic', parameters: { er
 describe('tessera clients', () => {
   it('prints the secret once, stores only a hash, and never shows it again', async () => {
     const created = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'once', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'a:read',
+      'clients',
+      'create',
+      '--name',
+      'once',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'a:read',
     ]);
     expect(created.client_secret).toMatch(/^tessera_cs_[A-Za-z0-9_-]{43}$/);
 
     const shown = await tessera(['--json', 'clients', 'show', created.client_id]);
     expect(shown).toMatchObject({ code: 0, stderr: '' });
     expect(shown.stdout).not.toContain(created.client_secret);
-    expect(JSON.parse(shown.stdout).secrets).toEqual([{ hint: `…${created.client_secret.slice(-4)}`, created_at: expect.any(String), expires_at: null }]);
+    expect(JSON.parse(shown.stdout).secrets).toEqual([
+      { hint: `…${created.client_secret.slice(-4)}`, created_at: expect.any(String), expires_at: null },
+    ]);
 
     const db = new pg.Client({ connectionString: inject('databaseUrl') });
     await db.connect();
@@ -47,7 +60,14 @@ describe('tessera clients', () => {
 
   it('rotates a secret with a grace period: both work, then only the new one', async () => {
     const { client_id: id, client_secret: old } = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'rotating', '--grant-types', 'client_credentials', '--api', audience,
+      'clients',
+      'create',
+      '--name',
+      'rotating',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
     ]);
     const rotated = await tesseraJson<{ client_secret: string }>(['clients', 'rotate-secret', id, '--grace', '1h']);
     await expect(grant(id, old)).resolves.toHaveProperty('access_token');
@@ -61,9 +81,26 @@ describe('tessera clients', () => {
 
   it('updates and deletes; a deleted client cannot authenticate', async () => {
     const { client_id: id, client_secret: secret } = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'changing', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'a:read',
+      'clients',
+      'create',
+      '--name',
+      'changing',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'a:read',
     ]);
-    const updated = await tesseraJson<{ name: string; apis: unknown[] }>(['clients', 'update', id, '--name', 'changed', '--scope', 'a:read a:write']);
+    const updated = await tesseraJson<{ name: string; apis: unknown[] }>([
+      'clients',
+      'update',
+      id,
+      '--name',
+      'changed',
+      '--scope',
+      'a:read a:write',
+    ]);
     expect(updated.name).toBe('changed');
     expect(updated.apis).toEqual([{ audience, scopes: ['a:read', 'a:write'], default: true }]);
     expect((await grant(id, secret, 'a:read a:write')).scope).toBe('a:read a:write');
@@ -85,7 +122,8 @@ describe('tessera clients', () => {
     expect(refused).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'tessera: unknown grant type password; use client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code\n',
+      stderr:
+        'tessera: unknown grant type password; use client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code\n',
     });
     expect(usage.code).toBe(2);
   });
@@ -98,19 +136,22 @@ describe('tessera seed', () => {
     const clientId = randomId('seeded-client');
     const secret = `tessera_cs_${'s'.repeat(43)}`;
     const file = join(dir, 'seed.yaml');
-    writeFileSync(file, [
-      'apis:',
-      `  - audience: ${api}`,
-      '    name: Seeded',
-      '    scopes: [s:read, s:write]',
-      'clients:',
-      `  - client_id: ${clientId}`,
-      '    name: seeded service',
-      '    grant_types: [client_credentials]',
-      `    apis: [${api}]`,
-      '    scope: s:read',
-      '    client_secret: { env: TESSERA_SEED_SECRET }',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'apis:',
+        `  - audience: ${api}`,
+        '    name: Seeded',
+        '    scopes: [s:read, s:write]',
+        'clients:',
+        `  - client_id: ${clientId}`,
+        '    name: seeded service',
+        '    grant_types: [client_credentials]',
+        `    apis: [${api}]`,
+        '    scope: s:read',
+        '    client_secret: { env: TESSERA_SEED_SECRET }',
+      ].join('\n'),
+    );
 
     const first = await tesseraJson(['seed', file], { TESSERA_SEED_SECRET: secret });
     expect(first).toEqual({ apis: { [api]: 'created' }, clients: { [clientId]: 'created' }, users: {} });
@@ -123,10 +164,17 @@ describe('tessera seed', () => {
     expect(missing.stderr).toContain('environment variable TESSERA_SEED_SECRET is not set');
 
     const plain = join(dir, 'plain.json');
-    writeFileSync(plain, JSON.stringify({ clients: [{ client_id: 'p', name: 'p', grant_types: ['client_credentials'], client_secret: 'hunter2hunter2' }] }));
+    writeFileSync(
+      plain,
+      JSON.stringify({
+        clients: [{ client_id: 'p', name: 'p', grant_types: ['client_credentials'], client_secret: 'hunter2hunter2' }],
+      }),
+    );
     const refused = await tessera(['seed', plain]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('clients.0.client_secret: must be an environment reference { env: TESSERA_SEED_NAME }, never the secret itself');
+    expect(refused.stderr).toContain(
+      'clients.0.client_secret: must be an environment reference { env: TESSERA_SEED_NAME }, never the secret itself',
+    );
     expect(refused.stderr).not.toContain('hunter2');
   });
 });
@@ -134,14 +182,19 @@ describe('tessera seed', () => {
 describe('tessera users', () => {
   it('creates, shows, disables, enables, sets passwords and deletes; never prints a hash', async () => {
     const email = `${randomId('Mixed.Case')}@Example.test`;
-    const created = await tessera(['--json', 'users', 'create', '--email', email, '--name', 'Mixed', '--password-stdin'], { input: 'first password\n' });
+    const created = await tessera(
+      ['--json', 'users', 'create', '--email', email, '--name', 'Mixed', '--password-stdin'],
+      { input: 'first password\n' },
+    );
     expect(created.code).toBe(0);
     const user = JSON.parse(created.stdout);
     expect(user).toMatchObject({ email, name: 'Mixed', disabled: false, has_password: true });
     expect(created.stdout).not.toContain('argon2');
 
     // The email is unique whatever its case.
-    const again = await tessera(['users', 'create', '--email', email.toLowerCase(), '--password-stdin'], { input: 'another password' });
+    const again = await tessera(['users', 'create', '--email', email.toLowerCase(), '--password-stdin'], {
+      input: 'another password',
+    });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('exists already');
 
@@ -150,7 +203,9 @@ describe('tessera users', () => {
     expect(await tesseraJson(['users', 'enable', email])).toMatchObject({ disabled: false });
     const short = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'short' });
     expect(short).toMatchObject({ code: 2, stderr: 'tessera: a password needs at least 8 characters\n' });
-    expect((await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' })).code).toBe(0);
+    expect(
+      (await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' })).code,
+    ).toBe(0);
 
     const db = new pg.Client({ connectionString: inject('databaseUrl') });
     await db.connect();
@@ -167,15 +222,26 @@ describe('tessera users', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-users-'));
     const email = `${randomId('seeded')}@example.test`;
     const file = join(dir, 'users.yaml');
-    writeFileSync(file, ['users:', `  - email: ${email}`, '    name: Seeded', '    password: { env: TESSERA_SEED_PASSWORD }'].join('\n'));
-    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'created' } });
-    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 1' })).toMatchObject({ users: { [email]: 'unchanged' } });
-    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 2' })).toMatchObject({ users: { [email]: 'updated' } });
+    writeFileSync(
+      file,
+      ['users:', `  - email: ${email}`, '    name: Seeded', '    password: { env: TESSERA_SEED_PASSWORD }'].join('\n'),
+    );
+    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 1' })).toMatchObject({
+      users: { [email]: 'created' },
+    });
+    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 1' })).toMatchObject({
+      users: { [email]: 'unchanged' },
+    });
+    expect(await tesseraJson(['seed', file], { TESSERA_SEED_PASSWORD: 'seeded password 2' })).toMatchObject({
+      users: { [email]: 'updated' },
+    });
 
     writeFileSync(file, ['users:', `  - email: ${email}`, '    password: plain-text-password'].join('\n'));
     const refused = await tessera(['seed', file]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('users.0.password: must be an environment reference { env: TESSERA_SEED_NAME }, never the secret itself');
+    expect(refused.stderr).toContain(
+      'users.0.password: must be an environment reference { env: TESSERA_SEED_NAME }, never the secret itself',
+    );
     expect(refused.stderr).not.toContain('plain-text-password');
   });
 });

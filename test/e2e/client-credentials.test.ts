@@ -15,7 +15,16 @@ beforeAll(async () => {
   audience = `https://${randomId('orders')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'orders:read orders:write', '--ttl', '600']);
   const created = await tesseraJson<{ client_id: string; client_secret: string }>([
-    'clients', 'create', '--name', 'billing', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'orders:read',
+    'clients',
+    'create',
+    '--name',
+    'billing',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--scope',
+    'orders:read',
   ]);
   clientId = created.client_id;
   clientSecret = created.client_secret;
@@ -39,14 +48,23 @@ describe('client credentials', () => {
     expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
     const { payload } = await jwtVerify(tokens.access_token, jwks, {
-      issuer: server.issuer, audience, typ: 'at+jwt', algorithms: ['RS256'],
+      issuer: server.issuer,
+      audience,
+      typ: 'at+jwt',
+      algorithms: ['RS256'],
     });
-    expect(payload).toMatchObject({ iss: server.issuer, sub: clientId, aud: audience, client_id: clientId, scope: 'orders:read' });
+    expect(payload).toMatchObject({
+      iss: server.issuer,
+      sub: clientId,
+      aud: audience,
+      client_id: clientId,
+      scope: 'orders:read',
+    });
     expect(payload.jti).toEqual(expect.any(String));
     expect(payload.exp! - payload.iat!).toBe(600);
   });
 
-  it('uses the client\'s default API when no resource is given, and accepts an explicit one', async () => {
+  it("uses the client's default API when no resource is given, and accepts an explicit one", async () => {
     const config = await discover();
     const implicit = await oidc.clientCredentialsGrant(config, {});
     // No scope asked for, none granted (RFC 6749 §3.3 leaves the default to the server).
@@ -59,10 +77,24 @@ describe('client credentials', () => {
 
   it('authenticates with client_secret_post too', async () => {
     const postClient = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'poster', '--grant-types', 'client_credentials', '--api', audience,
-      '--scope', 'orders:read', '--auth-method', 'client_secret_post',
+      'clients',
+      'create',
+      '--name',
+      'poster',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'orders:read',
+      '--auth-method',
+      'client_secret_post',
     ]);
-    const postConfig = await discover(postClient.client_id, postClient.client_secret, oidc.ClientSecretPost(postClient.client_secret));
+    const postConfig = await discover(
+      postClient.client_id,
+      postClient.client_secret,
+      oidc.ClientSecretPost(postClient.client_secret),
+    );
     const tokens = await oidc.clientCredentialsGrant(postConfig, { scope: 'orders:read' });
     expect(tokens.access_token).toEqual(expect.any(String));
   });
@@ -86,7 +118,7 @@ describe('client credentials', () => {
     }
   });
 
-  it('serves discovery and the JWKS from memory with the provider\'s headers, and CORS for another origin', async () => {
+  it("serves discovery and the JWKS from memory with the provider's headers, and CORS for another origin", async () => {
     for (const path of ['/.well-known/openid-configuration', '/jwks']) {
       const [first, again] = [await fetch(`${server.issuer}${path}`), await fetch(`${server.issuer}${path}`)];
       expect(again.headers.get('content-type')).toBe(first.headers.get('content-type'));
@@ -96,15 +128,21 @@ describe('client credentials', () => {
       const cors = await fetch(`${server.issuer}${path}`, { headers: { origin: 'https://spa.example.test' } });
       expect(cors.headers.get('access-control-allow-origin')).toBe('https://spa.example.test');
     }
-    expect((await fetch(`${server.issuer}/jwks`)).headers.get('content-type')).toBe('application/jwk-set+json; charset=utf-8');
+    expect((await fetch(`${server.issuer}/jwks`)).headers.get('content-type')).toBe(
+      'application/jwk-set+json; charset=utf-8',
+    );
   });
 });
 
 describe('client credentials answered before the provider (src/oidc/client-credentials-fast-path.ts)', () => {
-  const basicAuth = () => `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-  const post = (body: string, headers: Record<string, string> = {}) => fetch(`${server.issuer}/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(), ...headers }, body,
-  });
+  const basicAuth = () =>
+    `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(), ...headers },
+      body,
+    });
   /** Whether the request with this id was answered by the fast path (its log line says so). */
   const answeredByFastPath = (res: Response) => {
     const line = server.logs.find((l) => l.msg === 'token issued' && l.req_id === res.headers.get('x-request-id'));
@@ -120,7 +158,13 @@ describe('client credentials answered before the provider (src/oidc/client-crede
     expect([fast.status, viaProvider.status]).toEqual([200, 200]);
     expect(answeredByFastPath(fast)).toBe(true);
     expect(answeredByFastPath(viaProvider)).toBe(false);
-    for (const header of ['content-type', 'cache-control', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+    for (const header of [
+      'content-type',
+      'cache-control',
+      'x-content-type-options',
+      'x-frame-options',
+      'referrer-policy',
+    ]) {
       expect(fast.headers.get(header), header).toBe(viaProvider.headers.get(header));
     }
     const [a, b] = [await fast.json(), await viaProvider.json()] as { access_token: string }[];
@@ -138,7 +182,11 @@ describe('client credentials answered before the provider (src/oidc/client-crede
   });
 
   it('answers the plain request forms itself: no scope, an explicit resource, a repeated scope token, client_secret_post', async () => {
-    for (const body of ['grant_type=client_credentials', `grant_type=client_credentials&resource=${encodeURIComponent(audience)}&scope=orders:read`, 'grant_type=client_credentials&scope=orders:read+orders:read']) {
+    for (const body of [
+      'grant_type=client_credentials',
+      `grant_type=client_credentials&resource=${encodeURIComponent(audience)}&scope=orders:read`,
+      'grant_type=client_credentials&scope=orders:read+orders:read',
+    ]) {
       const res = await post(body);
       expect(res.status, body).toBe(200);
       expect(answeredByFastPath(res), body).toBe(true);
@@ -146,7 +194,8 @@ describe('client credentials answered before the provider (src/oidc/client-crede
     const dup = await post('grant_type=client_credentials&scope=orders:read+orders:read');
     expect(((await dup.json()) as { scope?: string }).scope).toBe('orders:read');
     const viaPost = await fetch(`${server.issuer}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
     });
     // This client is registered for client_secret_basic: the provider decides about a post.
@@ -155,12 +204,36 @@ describe('client credentials answered before the provider (src/oidc/client-crede
 
   it('leaves every other request to the provider, which answers as before', async () => {
     const cases: [string, number, Record<string, unknown>][] = [
-      ['grant_type=client_credentials&scope=orders:read&scope=orders:read', 400, { error: 'invalid_request', error_description: "'scope' parameter must not be provided twice" }],
-      ['grant_type=client_credentials&scope=openid', 400, { error: 'invalid_scope', error_description: 'requested scope is not allowed', scope: 'openid' }],
-      ['grant_type=client_credentials&scope=orders:read%20%20orders:read', 400, { error: 'invalid_scope', error_description: 'scope contains invalid characters' }],
-      ['grant_type=client_credentials&resource=not-a-uri', 400, { error: 'invalid_target', error_description: 'resource indicator must be an absolute URI' }],
-      [`grant_type=client_credentials&resource=${encodeURIComponent(`${audience}#x`)}`, 400, { error: 'invalid_target', error_description: 'resource indicator must not contain a fragment component' }],
-      ['grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fa.example.test&code_verifier=x', 400, { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' }],
+      [
+        'grant_type=client_credentials&scope=orders:read&scope=orders:read',
+        400,
+        { error: 'invalid_request', error_description: "'scope' parameter must not be provided twice" },
+      ],
+      [
+        'grant_type=client_credentials&scope=openid',
+        400,
+        { error: 'invalid_scope', error_description: 'requested scope is not allowed', scope: 'openid' },
+      ],
+      [
+        'grant_type=client_credentials&scope=orders:read%20%20orders:read',
+        400,
+        { error: 'invalid_scope', error_description: 'scope contains invalid characters' },
+      ],
+      [
+        'grant_type=client_credentials&resource=not-a-uri',
+        400,
+        { error: 'invalid_target', error_description: 'resource indicator must be an absolute URI' },
+      ],
+      [
+        `grant_type=client_credentials&resource=${encodeURIComponent(`${audience}#x`)}`,
+        400,
+        { error: 'invalid_target', error_description: 'resource indicator must not contain a fragment component' },
+      ],
+      [
+        'grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fa.example.test&code_verifier=x',
+        400,
+        { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' },
+      ],
     ];
     for (const [body, status, answer] of cases) {
       const res = await post(body);
@@ -195,30 +268,54 @@ describe('client credentials errors (RFC 6749 §5.2)', () => {
   });
 
   it('refuses a scope the client is not allowed', async () => {
-    const res = await tokenRequest({ grant_type: 'client_credentials', scope: 'orders:read orders:write' }, basic(clientId, clientSecret));
+    const res = await tokenRequest(
+      { grant_type: 'client_credentials', scope: 'orders:read orders:write' },
+      basic(clientId, clientSecret),
+    );
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'invalid_scope', error_description: 'requested scope is not allowed', scope: 'orders:write' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_scope',
+      error_description: 'requested scope is not allowed',
+      scope: 'orders:write',
+    });
   });
 
   it('refuses an unknown resource', async () => {
-    const res = await tokenRequest({ grant_type: 'client_credentials', resource: 'https://unknown.example.test' }, basic(clientId, clientSecret));
+    const res = await tokenRequest(
+      { grant_type: 'client_credentials', resource: 'https://unknown.example.test' },
+      basic(clientId, clientSecret),
+    );
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'invalid_target', error_description: 'the client may not request tokens for this resource' });
+    expect(await res.json()).toEqual({
+      error: 'invalid_target',
+      error_description: 'the client may not request tokens for this resource',
+    });
   });
 
   it('refuses an unsupported grant type and a malformed body with 400, never 500', async () => {
-    const unknown = await tokenRequest({ grant_type: 'password', username: 'a', password: 'b' }, basic(clientId, clientSecret));
+    const unknown = await tokenRequest(
+      { grant_type: 'password', username: 'a', password: 'b' },
+      basic(clientId, clientSecret),
+    );
     expect(unknown.status).toBe(400);
-    expect(await unknown.json()).toEqual({ error: 'unsupported_grant_type', error_description: 'unsupported grant_type requested' });
+    expect(await unknown.json()).toEqual({
+      error: 'unsupported_grant_type',
+      error_description: 'unsupported grant_type requested',
+    });
 
     const json = await fetch(`${server.issuer}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...basic(clientId, clientSecret) }, body: '{"grant_type":',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...basic(clientId, clientSecret) },
+      body: '{"grant_type":',
     });
     expect(json.status).toBe(400);
     expect(((await json.json()) as { error: string }).error).toBe('invalid_request');
 
     const garbage = await tokenRequest({}, { authorization: 'Basic !!!' });
     expect(garbage.status).toBe(400);
-    expect(await garbage.json()).toEqual({ error: 'invalid_request', error_description: 'invalid authorization header value format' });
+    expect(await garbage.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'invalid authorization header value format',
+    });
   });
 });

@@ -21,12 +21,32 @@ const until = (check: () => unknown) => eventually(check, { timeoutMs: 20_000, i
 beforeAll(async () => {
   const port = await freePort();
   metricsPort = await freePort();
-  server = await startServerProcess({
-    ...testEnv(), WORKERS: '2', METRICS_PORT: String(metricsPort), METRICS_TOKEN: 'cluster-metrics-token-0123', PORT: String(port), HOST: '127.0.0.1', ISSUER: `http://127.0.0.1:${port}`,
-  }, `http://127.0.0.1:${port}`);
+  server = await startServerProcess(
+    {
+      ...testEnv(),
+      WORKERS: '2',
+      METRICS_PORT: String(metricsPort),
+      METRICS_TOKEN: 'cluster-metrics-token-0123',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ISSUER: `http://127.0.0.1:${port}`,
+    },
+    `http://127.0.0.1:${port}`,
+  );
   const audience = `https://${randomId('cluster')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'r']);
-  const c = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'c', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'r']);
+  const c = await tesseraJson<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'c',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--scope',
+    'r',
+  ]);
   auth = `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
 });
 
@@ -35,25 +55,34 @@ afterAll(async () => {
 });
 
 /** A token request on a new connection (no keep-alive), so that it reaches a live worker. */
-const token = () => new Promise<{ status: number }>((resolve, reject) => {
-  const req = request(`${server.issuer}/token`, {
-    method: 'POST', agent: false, headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-  }, (res) => {
-    res.resume();
-    res.on('end', () => resolve({ status: res.statusCode! }));
+const token = () =>
+  new Promise<{ status: number }>((resolve, reject) => {
+    const req = request(
+      `${server.issuer}/token`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode! }));
+      },
+    );
+    req.on('error', reject);
+    req.end('grant_type=client_credentials&scope=r');
   });
-  req.on('error', reject);
-  req.end('grant_type=client_credentials&scope=r');
-});
 
 /** Successful token requests, as the metrics say: from the primary's port, or a worker's main port. */
 async function requestsCounted(where: 'metrics port' | 'main port' = 'metrics port'): Promise<number> {
-  const res = where === 'metrics port'
-    ? await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
-    : await fetch(`${server.issuer}/metrics`, { headers: { authorization: 'Bearer cluster-metrics-token-0123' } });
+  const res =
+    where === 'metrics port'
+      ? await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+      : await fetch(`${server.issuer}/metrics`, { headers: { authorization: 'Bearer cluster-metrics-token-0123' } });
   const text = await res.text();
-  return [...text.matchAll(/^tessera_http_requests_total\{method="POST",route="\/token",status="200"\} (\d+)/gm)]
-    .reduce((sum, m) => sum + Number(m[1]), 0);
+  return [
+    ...text.matchAll(/^tessera_http_requests_total\{method="POST",route="\/token",status="200"\} (\d+)/gm),
+  ].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
 describe('WORKERS=2', () => {
@@ -78,7 +107,9 @@ describe('WORKERS=2', () => {
       expect(now).not.toContain(victim);
       expect(now).toContain(survivor);
     });
-    await until(async () => expect((await fetch(`${server.issuer}/readyz`, { headers: { connection: 'close' } })).status).toBe(200));
+    await until(async () =>
+      expect((await fetch(`${server.issuer}/readyz`, { headers: { connection: 'close' } })).status).toBe(200),
+    );
     const statuses = await Promise.all(Array.from({ length: 10 }, () => token().then((r) => r.status)));
     expect(statuses).toEqual(Array(10).fill(200));
   });

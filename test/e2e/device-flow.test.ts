@@ -16,7 +16,10 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 beforeAll(async () => {
   // Tessera's clock (src/clock.ts) decides slow_down: the tests move it past an interval.
-  [server, browser] = await Promise.all([startTestServer({ DEVICE_POLL_INTERVAL: '1' }, { clock: () => Date.now() + clockOffset }), launchBrowser()]);
+  [server, browser] = await Promise.all([
+    startTestServer({ DEVICE_POLL_INTERVAL: '1' }, { clock: () => Date.now() + clockOffset }),
+    launchBrowser(),
+  ]);
   audience = `https://${randomId('tv')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'videos:watch']);
 });
@@ -29,10 +32,21 @@ async function setup(on = server) {
   const email = `${randomId('viewer')}@example.test`;
   await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: 'correct horse battery' });
   const client = await tesseraJson<{ client_id: string }>([
-    'clients', 'create', '--name', 'Living-room TV', '--grant-types', 'device_code,refresh_token', '--public',
-    '--api', audience, '--scope', 'openid profile offline_access videos:watch',
+    'clients',
+    'create',
+    '--name',
+    'Living-room TV',
+    '--grant-types',
+    'device_code,refresh_token',
+    '--public',
+    '--api',
+    audience,
+    '--scope',
+    'openid profile offline_access videos:watch',
   ]);
-  const config = await oidc.discovery(new URL(on.issuer), client.client_id, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+  const config = await oidc.discovery(new URL(on.issuer), client.client_id, undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { user: { email, password: 'correct horse battery' }, client, config };
 }
 
@@ -42,11 +56,18 @@ async function poll(on: TestServer, clientId: string, deviceCode: string) {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId }),
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** The person's side: enter the code (typed loosely), confirm the device, sign in, approve. */
-async function approveInBrowser(page: Page, verificationUri: string, userCode: string, user: { email: string; password: string }, decision: 'Connect' | 'Deny', shots = false) {
+async function approveInBrowser(
+  page: Page,
+  verificationUri: string,
+  userCode: string,
+  user: { email: string; password: string },
+  decision: 'Connect' | 'Deny',
+  shots = false,
+) {
   await page.goto(verificationUri);
   // verification_uri_complete carries the code, and goes straight to the confirmation.
   if (!verificationUri.includes('user_code=')) {
@@ -68,7 +89,9 @@ async function approveInBrowser(page: Page, verificationUri: string, userCode: s
 describe('device authorization grant', () => {
   it('a CLI polls while the user approves in a browser; it gets RS256 tokens and a rotating refresh token', async () => {
     const { user, config } = await setup();
-    const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access videos:watch' });
+    const started = await oidc.initiateDeviceAuthorization(config, {
+      scope: 'openid profile offline_access videos:watch',
+    });
     expect(started.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
     expect(started.verification_uri).toBe(`${server.issuer}/device`);
     expect(started.verification_uri_complete).toBe(`${server.issuer}/device?user_code=${started.user_code}`);
@@ -85,7 +108,12 @@ describe('device authorization grant', () => {
     const got = await tokens;
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
     await jwtVerify(got.id_token!, jwks, { issuer: server.issuer, algorithms: ['RS256'] });
-    const { payload } = await jwtVerify(got.access_token, jwks, { issuer: server.issuer, audience, typ: 'at+jwt', algorithms: ['RS256'] });
+    const { payload } = await jwtVerify(got.access_token, jwks, {
+      issuer: server.issuer,
+      audience,
+      typ: 'at+jwt',
+      algorithms: ['RS256'],
+    });
     expect(payload.scope).toBe('videos:watch');
     const refreshed = await oidc.refreshTokenGrant(config, got.refresh_token!);
     expect(refreshed.refresh_token).not.toBe(got.refresh_token);
@@ -95,11 +123,22 @@ describe('device authorization grant', () => {
     const { user, client, config } = await setup();
     const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
 
-    expect(await poll(server, client.client_id, started.device_code)).toEqual({ status: 400, body: {
-      error: 'authorization_pending', error_description: 'authorization request is still pending as the end-user hasn\'t yet completed the user interaction steps',
-    } });
+    expect(await poll(server, client.client_id, started.device_code)).toEqual({
+      status: 400,
+      body: {
+        error: 'authorization_pending',
+        error_description:
+          "authorization request is still pending as the end-user hasn't yet completed the user interaction steps",
+      },
+    });
     // Polled again at once (the interval is 1 s): slow down, and the interval grows by 5 s.
-    const slowDown = { status: 400, body: { error: 'slow_down', error_description: 'you are polling too quickly and should back off at a reasonable rate' } };
+    const slowDown = {
+      status: 400,
+      body: {
+        error: 'slow_down',
+        error_description: 'you are polling too quickly and should back off at a reasonable rate',
+      },
+    };
     expect(await poll(server, client.client_id, started.device_code)).toEqual(slowDown);
     clockOffset += 1_001;
     expect(await poll(server, client.client_id, started.device_code)).toEqual(slowDown);
@@ -110,13 +149,19 @@ describe('device authorization grant', () => {
     clockOffset += 11_001; // 1 s + 5 s + 5 s since the last poll
     const first = await poll(server, client.client_id, started.device_code);
     expect(first.status).toBe(200);
-    expect(await poll(server, client.client_id, started.device_code)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    expect(await poll(server, client.client_id, started.device_code)).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
 
     const denied = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
     const page2 = await browser.newPage();
     await approveInBrowser(page2, denied.verification_uri, denied.user_code, user, 'Deny');
     await page2.close();
-    expect(await poll(server, client.client_id, denied.device_code)).toEqual({ status: 400, body: { error: 'access_denied', error_description: 'End-User aborted interaction' } });
+    expect(await poll(server, client.client_id, denied.device_code)).toEqual({
+      status: 400,
+      body: { error: 'access_denied', error_description: 'End-User aborted interaction' },
+    });
   }, 60_000);
 
   it('answers expired_token once the device code has expired', async () => {
@@ -130,8 +175,14 @@ describe('device authorization grant', () => {
       // over the 1 s interval, so that a loaded machine's latency never makes a poll look too fast
       // (slow_down, which is answered before expiry is looked at).
       // (eventually() asks at once, so this is the first poll: no other poll before it.)
-      await eventually(async () => expect(await poll(short, client.client_id, started.device_code))
-        .toEqual({ status: 400, body: { error: 'expired_token', error_description: 'device code is expired' } }), { timeoutMs: 20_000, intervalMs: 2_500 });
+      await eventually(
+        async () =>
+          expect(await poll(short, client.client_id, started.device_code)).toEqual({
+            status: 400,
+            body: { error: 'expired_token', error_description: 'device code is expired' },
+          }),
+        { timeoutMs: 20_000, intervalMs: 2_500 },
+      );
     } finally {
       await short.close();
     }
@@ -142,13 +193,17 @@ describe('device authorization grant', () => {
     try {
       const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
       const page = await fetch(`${limited.issuer}/device`);
-      const cookies = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const cookies = page.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
       let xsrf = /name="xsrf" value="([^"]+)"/.exec(await page.text())![1]!;
-      const enter = () => fetch(`${limited.issuer}/device`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, 'x-forwarded-for': ip },
-        body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }),
-      });
+      const enter = () =>
+        fetch(`${limited.issuer}/device`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, 'x-forwarded-for': ip },
+          body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }),
+        });
       for (let i = 0; i < 3; i++) {
         const wrong = await enter();
         expect(wrong.status).toBe(400);

@@ -30,9 +30,14 @@ async function stop(): Promise<number | null> {
 }
 
 const cli = async (args: string[]) =>
-  JSON.parse((await promisify(execFile)(process.execPath, ['src/cli/main.ts', '--json', ...args], {
-    cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env() },
-  })).stdout);
+  JSON.parse(
+    (
+      await promisify(execFile)(process.execPath, ['src/cli/main.ts', '--json', ...args], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env() },
+      })
+    ).stdout,
+  );
 
 afterAll(async () => {
   if (server) await stop();
@@ -51,14 +56,28 @@ describe('the embedded default database', () => {
     // The CLI shares the running server's embedded database.
     await cli(['apis', 'create', '--audience', 'https://api.example.test', '--scope', 'orders:read orders:write']);
     const { client_id: id, client_secret: secret } = await cli([
-      'clients', 'create', '--name', 'billing', '--grant-types', 'client_credentials', '--api', 'https://api.example.test', '--scope', 'orders:read',
+      'clients',
+      'create',
+      '--name',
+      'billing',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      'https://api.example.test',
+      '--scope',
+      'orders:read',
     ]);
 
     const getToken = async () => {
-      const config = await oidc.discovery(new URL(issuer), id, secret, oidc.ClientSecretBasic(secret), { execute: [oidc.allowInsecureRequests] });
+      const config = await oidc.discovery(new URL(issuer), id, secret, oidc.ClientSecretBasic(secret), {
+        execute: [oidc.allowInsecureRequests],
+      });
       const tokens = await oidc.clientCredentialsGrant(config, { scope: 'orders:read' });
       const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), {
-        issuer, audience: 'https://api.example.test', typ: 'at+jwt', algorithms: ['RS256'],
+        issuer,
+        audience: 'https://api.example.test',
+        typ: 'at+jwt',
+        algorithms: ['RS256'],
       });
       return { config, tokens, payload };
     };

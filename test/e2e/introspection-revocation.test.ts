@@ -11,10 +11,19 @@ let audience: string;
 let otherAudience: string;
 const options = { [oauth.allowInsecureRequests]: true };
 
-interface Registered { client: oauth.Client; auth: oauth.ClientAuth; id: string; secret: string }
+interface Registered {
+  client: oauth.Client;
+  auth: oauth.ClientAuth;
+  id: string;
+  secret: string;
+}
 
 async function register(args: string[]): Promise<Registered> {
-  const { client_id: id, client_secret: secret } = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', ...args]);
+  const { client_id: id, client_secret: secret } = await tesseraJson<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    ...args,
+  ]);
   return { client: { client_id: id }, auth: oauth.ClientSecretBasic(secret), id, secret };
 }
 
@@ -34,11 +43,12 @@ async function revoke(c: Registered, value: string) {
 }
 
 /** A form POST by hand, for what a client library would not send. */
-const post = (url: string, form: Record<string, string> | string, authorization?: string) => fetch(url, {
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
-  body: typeof form === 'string' ? form : new URLSearchParams(form),
-});
+const post = (url: string, form: Record<string, string> | string, authorization?: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
+    body: typeof form === 'string' ? form : new URLSearchParams(form),
+  });
 const basic = (c: { id: string; secret: string }) => `Basic ${Buffer.from(`${c.id}:${c.secret}`).toString('base64')}`;
 
 let service: Registered;
@@ -47,20 +57,50 @@ let resourceServer: Registered;
 
 beforeAll(async () => {
   server = await startTestServer();
-  as = await oauth.processDiscoveryResponse(new URL(server.issuer), await oauth.discoveryRequest(new URL(server.issuer), options));
+  as = await oauth.processDiscoveryResponse(
+    new URL(server.issuer),
+    await oauth.discoveryRequest(new URL(server.issuer), options),
+  );
   audience = `https://${randomId('stock')}.example.test`;
   otherAudience = `https://${randomId('other')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'stock:read']);
   await tesseraJson(['apis', 'create', '--audience', otherAudience, '--scope', 'other:read']);
-  service = await register(['--name', 'svc', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'stock:read']);
-  stranger = await register(['--name', 'stranger', '--grant-types', 'client_credentials', '--api', otherAudience, '--scope', 'other:read']);
-  resourceServer = await register(['--name', 'stock-api', '--grant-types', 'client_credentials', '--api', otherAudience, '--serves', audience]);
+  service = await register([
+    '--name',
+    'svc',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--scope',
+    'stock:read',
+  ]);
+  stranger = await register([
+    '--name',
+    'stranger',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    otherAudience,
+    '--scope',
+    'other:read',
+  ]);
+  resourceServer = await register([
+    '--name',
+    'stock-api',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    otherAudience,
+    '--serves',
+    audience,
+  ]);
 });
 
 afterAll(() => server?.close());
 
 describe('introspection of JWT access tokens', () => {
-  it('says active with the token\'s claims to the client that owns it', async () => {
+  it("says active with the token's claims to the client that owns it", async () => {
     const at = await token(service);
     const claims = decodeJwt(at);
     const result = await introspect(service, at);
@@ -78,7 +118,7 @@ describe('introspection of JWT access tokens', () => {
     });
   });
 
-  it('tells the API\'s resource server, and nobody else', async () => {
+  it("tells the API's resource server, and nobody else", async () => {
     const at = await token(service);
     expect((await introspect(resourceServer, at)).active).toBe(true);
     expect(await introspect(stranger, at)).toEqual({ active: false });
@@ -101,16 +141,21 @@ describe('introspection of JWT access tokens', () => {
     const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${p}.`;
 
     const jwks = (await (await fetch(as.jwks_uri!)).json()) as { keys: unknown[] };
-    const hs256 = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: header.kid! })
+    const hs256 = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: header.kid! })
       .sign(new TextEncoder().encode(JSON.stringify(jwks.keys[0])));
 
     const { privateKey } = await generateKeyPair('RS256');
-    const foreign = await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: header.kid! }).sign(privateKey);
+    const foreign = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: header.kid! })
+      .sign(privateKey);
 
     const widened = base64url.encode(JSON.stringify({ ...payload, scope: 'stock:read stock:write' }));
     const tampered = `${h}.${widened}.${at.split('.')[2]}`;
 
-    const expired = await new SignJWT({ ...payload, exp: 1, iat: 0 }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: header.kid! }).sign(privateKey);
+    const expired = await new SignJWT({ ...payload, exp: 1, iat: 0 })
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: header.kid! })
+      .sign(privateKey);
 
     for (const forged of [none, hs256, foreign, tampered, expired]) {
       expect(await introspect(service, forged)).toEqual({ active: false });
@@ -121,13 +166,27 @@ describe('introspection of JWT access tokens', () => {
     expect(await introspect(service, 'not-a-token')).toEqual({ active: false });
     const res = await post(as.introspection_endpoint!, {}, basic(service));
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: "missing required parameter 'token'" });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: "missing required parameter 'token'",
+    });
   });
 });
 
 describe('client authentication at introspection and revocation', () => {
   it('takes client_secret_post: the secret in the form introspects and revokes, a wrong one is 401', async () => {
-    const poster = await register(['--name', 'poster', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'stock:read', '--auth-method', 'client_secret_post']);
+    const poster = await register([
+      '--name',
+      'poster',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'stock:read',
+      '--auth-method',
+      'client_secret_post',
+    ]);
     poster.auth = oauth.ClientSecretPost(poster.secret);
     const at = await token(poster);
     expect(await introspect(poster, at)).toMatchObject({ active: true, client_id: poster.id });
@@ -142,20 +201,38 @@ describe('client authentication at introspection and revocation', () => {
 
   it('refuses two authentication methods at once and a repeated parameter, as the provider does', async () => {
     const at = await token(service);
-    const both = await post(as.introspection_endpoint!, { token: at, client_id: service.id, client_secret: service.secret }, basic(service));
+    const both = await post(
+      as.introspection_endpoint!,
+      { token: at, client_id: service.id, client_secret: service.secret },
+      basic(service),
+    );
     expect(both.status).toBe(400);
-    expect(await both.json()).toEqual({ error: 'invalid_request', error_description: 'client authentication must only be provided using one mechanism' });
+    expect(await both.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'client authentication must only be provided using one mechanism',
+    });
 
     const twice = await post(as.introspection_endpoint!, `token=${at}&token=${at}`, basic(service));
     expect(twice.status).toBe(400);
-    expect(await twice.json()).toEqual({ error: 'invalid_request', error_description: "'token' parameter must not be provided twice" });
+    expect(await twice.json()).toEqual({
+      error: 'invalid_request',
+      error_description: "'token' parameter must not be provided twice",
+    });
   });
 
   it('introspects an access token sent with extra parameters and an opaque token, through the provider', async () => {
     const at = await token(service);
-    const extra = await post(as.introspection_endpoint!, { token: at, token_type_hint: 'access_token', client_id: service.id, extra: 'x' }, basic(service));
+    const extra = await post(
+      as.introspection_endpoint!,
+      { token: at, token_type_hint: 'access_token', client_id: service.id, extra: 'x' },
+      basic(service),
+    );
     expect(await extra.json()).toMatchObject({ active: true, jti: decodeJwt(at).jti });
-    const opaque = await post(as.revocation_endpoint!, { token: 'an-opaque-token-tessera-never-issued' }, basic(service));
+    const opaque = await post(
+      as.revocation_endpoint!,
+      { token: 'an-opaque-token-tessera-never-issued' },
+      basic(service),
+    );
     expect(opaque.status).toBe(200);
   });
 });
@@ -173,7 +250,9 @@ describe('revocation of JWT access tokens', () => {
 
   it('revokes a token sent many times at once: every answer 200, one revocation', async () => {
     const at = await token(service);
-    const answers = await Promise.all(Array.from({ length: 24 }, () => oauth.revocationRequest(as, service.client, service.auth, at, options)));
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, () => oauth.revocationRequest(as, service.client, service.auth, at, options)),
+    );
     expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
     expect(await introspect(service, at)).toEqual({ active: false });
   });

@@ -19,31 +19,50 @@ let servers: ServerProcess[] = [];
 let env: Record<string, string>;
 let auth: string;
 
-
 const jwks = async (s: ServerProcess) => (await (await fetch(`${s.issuer}/jwks`)).json()) as JSONWebKeySet;
 const kids = async (s: ServerProcess) => (await jwks(s)).keys.map((k) => k.kid).sort();
 async function token(s: ServerProcess): Promise<string> {
   const res = await fetch(`${s.issuer}/token`, {
-    method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
   });
   return ((await res.json()) as { access_token: string }).access_token;
 }
 const signer = async (s: ServerProcess) => decodeProtectedHeader(await token(s)).kid!;
-const verifies = async (s: ServerProcess, jwt: string) => jwtVerify(jwt, createLocalJWKSet(await jwks(s)), { algorithms: ['RS256'] }).then(() => true, () => false);
+const verifies = async (s: ServerProcess, jwt: string) =>
+  jwtVerify(jwt, createLocalJWKSet(await jwks(s)), { algorithms: ['RS256'] }).then(
+    () => true,
+    () => false,
+  );
 
 beforeAll(async () => {
   database = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_keys');
   const pool = new pg.Pool({ connectionString: database.url, max: 1 });
   await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
   await pool.end();
-  env = { ...TEST_SECRETS, DATABASE_URL: database.url, KEYS_PUBLICATION_DELAY: String(PUBLICATION_DELAY), KEYS_CHECK_INTERVAL: '1', HOST: '127.0.0.1' };
+  env = {
+    ...TEST_SECRETS,
+    DATABASE_URL: database.url,
+    KEYS_PUBLICATION_DELAY: String(PUBLICATION_DELAY),
+    KEYS_CHECK_INTERVAL: '1',
+    HOST: '127.0.0.1',
+  };
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
     // One issuer for both replicas, as behind a load balancer.
-    servers.push(await startServerProcess({ ...env, PORT: String(port), ISSUER: 'http://tessera.example.test' }, `http://127.0.0.1:${port}`));
+    servers.push(
+      await startServerProcess(
+        { ...env, PORT: String(port), ISSUER: 'http://tessera.example.test' },
+        `http://127.0.0.1:${port}`,
+      ),
+    );
   }
   await tesseraJson(['apis', 'create', '--audience', AUDIENCE, '--ttl', '600'], env);
-  const client = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'k', '--grant-types', 'client_credentials', '--api', AUDIENCE], env);
+  const client = await tesseraJson<{ client_id: string; client_secret: string }>(
+    ['clients', 'create', '--name', 'k', '--grant-types', 'client_credentials', '--api', AUDIENCE],
+    env,
+  );
   auth = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
 }, 60_000);
 
@@ -62,18 +81,24 @@ describe('signing-key rotation', () => {
 
     const rotated = await tesseraJson<{ kid: string }>(['keys', 'rotate'], env);
     // Within a second or two both publish the new key; neither signs with it yet.
-    await eventually(async () => {
-      expect(await kids(a)).toContain(rotated.kid);
-      expect(await kids(b)).toContain(rotated.kid);
-    }, { timeoutMs: 3_000, intervalMs: 200 });
+    await eventually(
+      async () => {
+        expect(await kids(a)).toContain(rotated.kid);
+        expect(await kids(b)).toContain(rotated.kid);
+      },
+      { timeoutMs: 3_000, intervalMs: 200 },
+    );
     expect(await signer(a)).toBe(first);
     expect(await signer(b)).toBe(first);
 
     // After the publication delay both sign with it and serve the same JWKS.
-    await eventually(async () => {
-      expect(await signer(a)).toBe(rotated.kid);
-      expect(await signer(b)).toBe(rotated.kid);
-    }, { timeoutMs: (PUBLICATION_DELAY + 4) * 1000, intervalMs: 200 });
+    await eventually(
+      async () => {
+        expect(await signer(a)).toBe(rotated.kid);
+        expect(await signer(b)).toBe(rotated.kid);
+      },
+      { timeoutMs: (PUBLICATION_DELAY + 4) * 1000, intervalMs: 200 },
+    );
     expect(await kids(a)).toEqual(await kids(b));
     expect(await kids(a)).toEqual([first, rotated.kid].sort());
 
@@ -81,7 +106,10 @@ describe('signing-key rotation', () => {
     expect(await verifies(a, oldToken)).toBe(true);
     expect(await verifies(b, oldToken)).toBe(true);
 
-    const listed = await tesseraJson<{ kid: string; state: string; retired_at: string; unpublish_at: string }[]>(['keys', 'list'], env);
+    const listed = await tesseraJson<{ kid: string; state: string; retired_at: string; unpublish_at: string }[]>(
+      ['keys', 'list'],
+      env,
+    );
     const retired = listed.find((k) => k.kid === first)!;
     expect(retired.state).toBe('retired');
     // It stays published as long as the longest token it signed can live: the ID token's hour
@@ -91,17 +119,22 @@ describe('signing-key rotation', () => {
 
   it('removes a retired key only once its tokens have expired', async () => {
     const [a, b] = servers as [ServerProcess, ServerProcess];
-    const retired = (await tesseraJson<{ kid: string; state: string }[]>(['keys', 'list'], env)).find((k) => k.state === 'retired')!;
+    const retired = (await tesseraJson<{ kid: string; state: string }[]>(['keys', 'list'], env)).find(
+      (k) => k.state === 'retired',
+    )!;
     expect(await kids(a)).toContain(retired.kid);
     // Let its time come (rather than wait an hour).
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
     await db.query("UPDATE signing_keys SET unpublish_at = now() - interval '1 second' WHERE kid = $1", [retired.kid]);
     await db.end();
-    await eventually(async () => {
-      expect(await kids(a)).not.toContain(retired.kid);
-      expect(await kids(b)).not.toContain(retired.kid);
-    }, { intervalMs: 200 });
+    await eventually(
+      async () => {
+        expect(await kids(a)).not.toContain(retired.kid);
+        expect(await kids(b)).not.toContain(retired.kid);
+      },
+      { intervalMs: 200 },
+    );
   }, 30_000);
 
   it('an emergency retirement takes a compromised key out at once, and a new key signs', async () => {
@@ -112,37 +145,56 @@ describe('signing-key rotation', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`WARNING: key ${compromised} is out of the JWKS`);
     const { signing_kid: replacement } = JSON.parse(result.stdout) as { signing_kid: string };
-    await eventually(async () => {
-      expect(await kids(a)).not.toContain(compromised);
-      expect(await kids(b)).not.toContain(compromised);
-      expect(await signer(a)).toBe(replacement);
-      expect(await signer(b)).toBe(replacement);
-    }, { intervalMs: 200 });
+    await eventually(
+      async () => {
+        expect(await kids(a)).not.toContain(compromised);
+        expect(await kids(b)).not.toContain(compromised);
+        expect(await signer(a)).toBe(replacement);
+        expect(await signer(b)).toBe(replacement);
+      },
+      { intervalMs: 200 },
+    );
     expect(await verifies(a, before)).toBe(false);
   }, 30_000);
 
   it('keeps private keys unreadable without the key-encryption key, and can change that key', async () => {
     const db = new pg.Client({ connectionString: database.url });
     await db.connect();
-    const { rows } = await db.query<{ kid: string; private_jwk_enc: Buffer; public_jwk: { n: string } }>('SELECT kid, private_jwk_enc, public_jwk FROM signing_keys');
+    const { rows } = await db.query<{ kid: string; private_jwk_enc: Buffer; public_jwk: { n: string } }>(
+      'SELECT kid, private_jwk_enc, public_jwk FROM signing_keys',
+    );
     expect(rows.length).toBeGreaterThan(0);
     const kek = Buffer.from(TEST_SECRETS.KEYS_ENCRYPTION_KEY, 'base64url');
     for (const row of rows) {
       const stored = row.private_jwk_enc.toString('latin1');
-      const jwk = JSON.parse(unseal(row.private_jwk_enc, kek, row.kid).toString()) as { d: string; p: string; n: string };
+      const jwk = JSON.parse(unseal(row.private_jwk_enc, kek, row.kid).toString()) as {
+        d: string;
+        p: string;
+        n: string;
+      };
       for (const secret of [jwk.d, jwk.p, '"d"', 'PRIVATE KEY']) expect(stored).not.toContain(secret);
       expect(jwk.n).toBe(row.public_jwk.n);
-      expect(() => unseal(row.private_jwk_enc, Buffer.alloc(32, 1), row.kid)).toThrow('cannot be decrypted with the configured KEYS_ENCRYPTION_KEY');
+      expect(() => unseal(row.private_jwk_enc, Buffer.alloc(32, 1), row.kid)).toThrow(
+        'cannot be decrypted with the configured KEYS_ENCRYPTION_KEY',
+      );
     }
 
     const newKek = Buffer.alloc(32, 42).toString('base64url');
-    const rewrapped = await tesseraJson<{ rewrapped: number }>(['keys', 'rewrap'], { ...env, KEYS_ENCRYPTION_KEY: newKek, KEYS_ENCRYPTION_KEY_PREVIOUS: TEST_SECRETS.KEYS_ENCRYPTION_KEY });
+    const rewrapped = await tesseraJson<{ rewrapped: number }>(['keys', 'rewrap'], {
+      ...env,
+      KEYS_ENCRYPTION_KEY: newKek,
+      KEYS_ENCRYPTION_KEY_PREVIOUS: TEST_SECRETS.KEYS_ENCRYPTION_KEY,
+    });
     expect(rewrapped.rewrapped).toBe(rows.length);
-    const after = await db.query<{ kid: string; private_jwk_enc: Buffer }>('SELECT kid, private_jwk_enc FROM signing_keys');
+    const after = await db.query<{ kid: string; private_jwk_enc: Buffer }>(
+      'SELECT kid, private_jwk_enc FROM signing_keys',
+    );
     await db.end();
     for (const row of after.rows) {
       expect(() => unseal(row.private_jwk_enc, kek, row.kid)).toThrow();
-      expect(JSON.parse(unseal(row.private_jwk_enc, Buffer.from(newKek, 'base64url'), row.kid).toString())).toHaveProperty('d');
+      expect(
+        JSON.parse(unseal(row.private_jwk_enc, Buffer.from(newKek, 'base64url'), row.kid).toString()),
+      ).toHaveProperty('d');
     }
   });
 });

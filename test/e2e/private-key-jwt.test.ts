@@ -46,8 +46,21 @@ async function inlineClient(extra: string[] = []) {
   const file = join(dir, `${key.kid}.json`);
   writeFileSync(file, JSON.stringify({ keys: [key.jwk] }));
   const created = await tesseraJson<Record<string, unknown>>([
-    'clients', 'create', '--name', 'ledger-sync', '--grant-types', 'client_credentials', '--api', audience,
-    '--scope', 'ledger:read', '--auth-method', 'private_key_jwt', '--jwks-file', file, ...extra,
+    'clients',
+    'create',
+    '--name',
+    'ledger-sync',
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--scope',
+    'ledger:read',
+    '--auth-method',
+    'private_key_jwt',
+    '--jwks-file',
+    file,
+    ...extra,
   ]);
   return { clientId: created.client_id as string, created, ...key };
 }
@@ -63,8 +76,11 @@ function assertion(c: { clientId: string; privateKey: CryptoKey; kid: string }, 
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: randomId('jti'), ...claims })
     .setProtectedHeader({ alg: 'ES256', kid: c.kid })
-    .setIssuer(c.clientId).setSubject(c.clientId).setAudience((claims.aud as string | undefined) ?? server.issuer)
-    .setIssuedAt(now).setExpirationTime(now + 60)
+    .setIssuer(c.clientId)
+    .setSubject(c.clientId)
+    .setAudience((claims.aud as string | undefined) ?? server.issuer)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 60)
     .sign(c.privateKey);
 }
 
@@ -72,24 +88,49 @@ async function tokenRequest(clientAssertion: string) {
   const res = await fetch(`${server.issuer}/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'ledger:read', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion }),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: 'ledger:read',
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: clientAssertion,
+    }),
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown>, wwwAuthenticate: res.headers.get('www-authenticate') };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown>,
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+  };
 }
 
-const REFUSED = { status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' }, wwwAuthenticate: null };
+const REFUSED = {
+  status: 401,
+  body: { error: 'invalid_client', error_description: 'client authentication failed' },
+  wwwAuthenticate: null,
+};
 
 describe('private_key_jwt', () => {
   it('is advertised in discovery with asymmetric algorithms only', async () => {
-    const metadata = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as Record<string, string[]>;
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']);
+    const metadata = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      string[]
+    >;
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual([
+      'client_secret_basic',
+      'client_secret_post',
+      'private_key_jwt',
+      'none',
+    ]);
     expect(metadata.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS256', 'PS256', 'ES256', 'EdDSA']);
   });
 
   it('authenticates a client registered with an inline JWKS, which gets no secret', async () => {
     const c = await inlineClient();
     expect(c.created.client_secret).toBeUndefined();
-    expect(c.created).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', secrets: [], jwks: { keys: [c.jwk] } });
+    expect(c.created).toMatchObject({
+      token_endpoint_auth_method: 'private_key_jwt',
+      secrets: [],
+      jwks: { keys: [c.jwk] },
+    });
     const config = await discover(c.clientId, c.privateKey, c.kid);
     const tokens = await oidc.clientCredentialsGrant(config, { scope: 'ledger:read' });
     expect(tokens.scope).toBe('ledger:read');
@@ -104,23 +145,44 @@ describe('private_key_jwt', () => {
       published.keys = [first.jwk];
       const { port } = jwksServer.address() as AddressInfo;
       const created = await tesseraJson<{ client_id: string; jwks_uri: string }>([
-        'clients', 'create', '--name', 'ledger-remote', '--grant-types', 'client_credentials', '--api', audience,
-        '--scope', 'ledger:read', '--auth-method', 'private_key_jwt', '--jwks-uri', `http://127.0.0.1:${port}/jwks.json`,
+        'clients',
+        'create',
+        '--name',
+        'ledger-remote',
+        '--grant-types',
+        'client_credentials',
+        '--api',
+        audience,
+        '--scope',
+        'ledger:read',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks-uri',
+        `http://127.0.0.1:${port}/jwks.json`,
       ]);
       expect(created.jwks_uri).toBe(`http://127.0.0.1:${port}/jwks.json`);
-      const tokens = await oidc.clientCredentialsGrant(await discover(created.client_id, first.privateKey, first.kid, dev), { scope: 'ledger:read' });
+      const tokens = await oidc.clientCredentialsGrant(
+        await discover(created.client_id, first.privateKey, first.kid, dev),
+        { scope: 'ledger:read' },
+      );
       expect(tokens.access_token).toEqual(expect.any(String));
 
       // A new key is not seen before the fetched set goes stale (oidc-provider keeps it at least
       // 60 s, longer if the client's Cache-Control says so): publish keys before using them.
       const second = await keyPair('ES256');
       published.keys = [first.jwk, second.jwk];
-      const early = await oidc.clientCredentialsGrant(await discover(created.client_id, second.privateKey, second.kid, dev), { scope: 'ledger:read' })
+      const early = await oidc
+        .clientCredentialsGrant(await discover(created.client_id, second.privateKey, second.kid, dev), {
+          scope: 'ledger:read',
+        })
         .catch((err: { error?: string }) => err.error);
       expect(early).toBe('invalid_client');
 
       // The default server will not fetch from loopback: the client cannot authenticate there.
-      const refused = await oidc.clientCredentialsGrant(await discover(created.client_id, first.privateKey, first.kid), { scope: 'ledger:read' })
+      const refused = await oidc
+        .clientCredentialsGrant(await discover(created.client_id, first.privateKey, first.kid), {
+          scope: 'ledger:read',
+        })
         .catch((err: { error?: string; status?: number }) => ({ error: err.error, status: err.status }));
       expect(refused).toEqual({ error: 'invalid_client', status: 401 });
     } finally {
@@ -135,7 +197,8 @@ describe('private_key_jwt', () => {
     expect((await tokenRequest(signed)).status).toBe(200);
     expect(await tokenRequest(signed)).toEqual(REFUSED);
     const { rows } = await server.db.pool.query(
-      `SELECT payload->>'iss' AS iss, expires_at > now() AS live FROM oidc_payloads WHERE model = 'ReplayDetection' AND payload->>'iss' = $1`, [c.clientId],
+      `SELECT payload->>'iss' AS iss, expires_at > now() AS live FROM oidc_payloads WHERE model = 'ReplayDetection' AND payload->>'iss' = $1`,
+      [c.clientId],
     );
     expect(rows).toEqual([{ iss: c.clientId, live: true }]);
   });
@@ -162,9 +225,15 @@ describe('private_key_jwt', () => {
     const c = await inlineClient();
     const stranger = await keyPair();
     expect(await tokenRequest(await assertion({ ...stranger, clientId: c.clientId, kid: c.kid }))).toEqual(REFUSED);
-    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${Buffer.from(JSON.stringify({
-      iss: c.clientId, sub: c.clientId, aud: server.issuer, jti: randomId('j'), exp: Math.floor(Date.now() / 1000) + 60,
-    })).toString('base64url')}.`;
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${Buffer.from(
+      JSON.stringify({
+        iss: c.clientId,
+        sub: c.clientId,
+        aud: server.issuer,
+        jti: randomId('j'),
+        exp: Math.floor(Date.now() / 1000) + 60,
+      }),
+    ).toString('base64url')}.`;
     expect(await tokenRequest(unsigned)).toEqual(REFUSED);
   });
 
@@ -172,7 +241,10 @@ describe('private_key_jwt', () => {
     const c = await inlineClient();
     const res = await fetch(`${server.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${c.clientId}:guess`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${c.clientId}:guess`).toString('base64')}`,
+      },
       body: new URLSearchParams({ grant_type: 'client_credentials' }),
     });
     expect(res.status).toBe(401);
@@ -183,22 +255,44 @@ describe('private_key_jwt', () => {
     const key = await keyPair();
     const id = randomId('seeded');
     const file = join(dir, `${id}.json`);
-    writeFileSync(file, JSON.stringify({ clients: [{
-      client_id: id, name: 'Seeded ledger', grant_types: ['client_credentials'], apis: [audience], scope: 'ledger:read',
-      token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk] }, dpop_bound_access_tokens: true,
-      require_pushed_authorization_requests: true,
-    }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        clients: [
+          {
+            client_id: id,
+            name: 'Seeded ledger',
+            grant_types: ['client_credentials'],
+            apis: [audience],
+            scope: 'ledger:read',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: { keys: [key.jwk] },
+            dpop_bound_access_tokens: true,
+            require_pushed_authorization_requests: true,
+          },
+        ],
+      }),
+    );
     expect((await tessera(['seed', file])).code).toBe(0);
     expect(await tesseraJson(['clients', 'show', id])).toMatchObject({
-      token_endpoint_auth_method: 'private_key_jwt', secrets: [], jwks: { keys: [key.jwk] },
-      dpop_bound_access_tokens: true, require_pushed_authorization_requests: true,
+      token_endpoint_auth_method: 'private_key_jwt',
+      secrets: [],
+      jwks: { keys: [key.jwk] },
+      dpop_bound_access_tokens: true,
+      require_pushed_authorization_requests: true,
     });
     // Applying it again changes nothing.
     expect((await tessera(['--json', 'seed', file])).stdout).toContain('"unchanged"');
     // DPoP-bound: a plain request is refused, one with a proof (openid-client's DPoP handle) works.
     const config = await discover(id, key.privateKey, key.kid);
-    expect(await oidc.clientCredentialsGrant(config, { scope: 'ledger:read' }).catch((err: { error?: string }) => err.error)).toBe('invalid_grant');
-    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'ledger:read' }, { DPoP: oidc.getDPoPHandle(config, await generateKeyPair('ES256')) });
+    expect(
+      await oidc.clientCredentialsGrant(config, { scope: 'ledger:read' }).catch((err: { error?: string }) => err.error),
+    ).toBe('invalid_grant');
+    const tokens = await oidc.clientCredentialsGrant(
+      config,
+      { scope: 'ledger:read' },
+      { DPoP: oidc.getDPoPHandle(config, await generateKeyPair('ES256')) },
+    );
     expect(tokens.token_type).toBe('dpop');
   });
 
@@ -208,11 +302,25 @@ describe('private_key_jwt', () => {
     const privateJwk = { ...(await exportJWK(key.privateKey)), kid: rest.kid };
     const file = join(dir, 'private.json');
     writeFileSync(file, JSON.stringify({ keys: [privateJwk] }));
-    const base = ['clients', 'create', '--name', 'bad', '--grant-types', 'client_credentials', '--api', audience, '--auth-method', 'private_key_jwt'];
+    const base = [
+      'clients',
+      'create',
+      '--name',
+      'bad',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--auth-method',
+      'private_key_jwt',
+    ];
     const cases: [string[], string][] = [
       [['--jwks-file', file], 'the JWKS must hold public keys only; a private key was given'],
-      [[], 'private_key_jwt needs the client\'s public keys: --jwks-file FILE or --jwks-uri URL'],
-      [['--jwks-uri', 'http://keys.example.test/jwks'], 'the JWKS URI http://keys.example.test/jwks must use https (http is allowed for loopback only)'],
+      [[], "private_key_jwt needs the client's public keys: --jwks-file FILE or --jwks-uri URL"],
+      [
+        ['--jwks-uri', 'http://keys.example.test/jwks'],
+        'the JWKS URI http://keys.example.test/jwks must use https (http is allowed for loopback only)',
+      ],
     ];
     for (const [extra, message] of cases) {
       const result = await tessera([...base, ...extra]);

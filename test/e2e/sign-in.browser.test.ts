@@ -28,22 +28,42 @@ afterAll(async () => {
 
 async function createUser(password = 'correct horse battery') {
   const email = `${randomId('ada')}@example.test`;
-  const result = await tessera(['--json', 'users', 'create', '--email', email, '--name', 'Ada Lovelace', '--email-verified', '--password-stdin'], { input: password });
+  const result = await tessera(
+    ['--json', 'users', 'create', '--email', email, '--name', 'Ada Lovelace', '--email-verified', '--password-stdin'],
+    { input: password },
+  );
   expect(result.code).toBe(0);
   return { email, password, id: JSON.parse(result.stdout).id as string };
 }
 
 async function createClient(extra: string[] = []) {
   return tesseraJson<{ client_id: string; client_secret: string }>([
-    'clients', 'create', '--name', 'Notes', '--grant-types', 'authorization_code,refresh_token',
-    '--redirect-uri', REDIRECT, '--api', audience, '--scope', 'openid profile email offline_access notes:read', ...extra,
+    'clients',
+    'create',
+    '--name',
+    'Notes',
+    '--grant-types',
+    'authorization_code,refresh_token',
+    '--redirect-uri',
+    REDIRECT,
+    '--api',
+    audience,
+    '--scope',
+    'openid profile email offline_access notes:read',
+    ...extra,
   ]);
 }
 
 async function relyingParty(client: { client_id: string; client_secret: string }) {
-  return oidc.discovery(new URL(server.issuer), client.client_id, client.client_secret, oidc.ClientSecretBasic(client.client_secret), {
-    execute: [oidc.allowInsecureRequests],
-  });
+  return oidc.discovery(
+    new URL(server.issuer),
+    client.client_id,
+    client.client_secret,
+    oidc.ClientSecretBasic(client.client_secret),
+    {
+      execute: [oidc.allowInsecureRequests],
+    },
+  );
 }
 
 async function authorizationUrl(config: oidc.Configuration, scope: string, extra: Record<string, string> = {}) {
@@ -51,8 +71,13 @@ async function authorizationUrl(config: oidc.Configuration, scope: string, extra
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope, state, nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+    redirect_uri: REDIRECT,
+    scope,
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
   });
   return { url, verifier, state, nonce };
 }
@@ -62,7 +87,9 @@ describe('signing in to an app', () => {
     const user = await createUser();
     const client = await createClient();
     const config = await relyingParty(client);
-    const request = await authorizationUrl(config, 'openid profile email offline_access notes:read', { prompt: 'consent' });
+    const request = await authorizationUrl(config, 'openid profile email offline_access notes:read', {
+      prompt: 'consent',
+    });
 
     const page = await browser.newPage();
     const redirected = app.next();
@@ -80,23 +107,48 @@ describe('signing in to an app', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Allow Notes to access your account?' }).waitFor();
     const listed = await page.locator('.scopes li .scope-name').allTextContents();
-    expect(listed).toEqual(['Confirm who you are', 'See your profile', 'See your email address', 'Stay connected', 'Use the API permission “notes:read”']);
+    expect(listed).toEqual([
+      'Confirm who you are',
+      'See your profile',
+      'See your email address',
+      'Stay connected',
+      'Use the API permission “notes:read”',
+    ]);
     await screenshot(page, 'consent');
     await page.getByRole('button', { name: 'Allow' }).click();
 
     const callback = await redirected;
     expect(callback.searchParams.get('state')).toBe(request.state);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce,
+      pkceCodeVerifier: request.verifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
     });
 
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    const { payload: idToken, protectedHeader } = await jwtVerify(tokens.id_token!, jwks, { issuer: server.issuer, audience: client.client_id, algorithms: ['RS256'] });
+    const { payload: idToken, protectedHeader } = await jwtVerify(tokens.id_token!, jwks, {
+      issuer: server.issuer,
+      audience: client.client_id,
+      algorithms: ['RS256'],
+    });
     expect(protectedHeader.alg).toBe('RS256');
-    expect(idToken).toMatchObject({ sub: user.id, nonce: request.nonce, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', email: user.email, email_verified: true, name: 'Ada Lovelace' });
+    expect(idToken).toMatchObject({
+      sub: user.id,
+      nonce: request.nonce,
+      amr: ['pwd'],
+      acr: 'urn:tessera:acr:pwd',
+      email: user.email,
+      email_verified: true,
+      name: 'Ada Lovelace',
+    });
     expect(idToken.auth_time).toEqual(expect.any(Number));
 
-    const { payload: at } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience, typ: 'at+jwt', algorithms: ['RS256'] });
+    const { payload: at } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.issuer,
+      audience,
+      typ: 'at+jwt',
+      algorithms: ['RS256'],
+    });
     // The access token is for the API and carries the API's scopes only.
     expect(at).toMatchObject({ sub: user.id, client_id: client.client_id, scope: 'notes:read' });
 
@@ -109,7 +161,10 @@ describe('signing in to an app', () => {
 
   it('remembers consent for the same scopes, and a first-party app never asks', async () => {
     const user = await createUser();
-    for (const [client, asksFirstTime] of [[await createClient(), true], [await createClient(['--first-party']), false]] as const) {
+    for (const [client, asksFirstTime] of [
+      [await createClient(), true],
+      [await createClient(['--first-party']), false],
+    ] as const) {
       const config = await relyingParty(client);
       const context = await browser.newContext();
       for (const round of [1, 2]) {
@@ -124,8 +179,13 @@ describe('signing in to an app', () => {
           await page.getByRole('button', { name: 'Allow' }).click();
         }
         const callback = await redirected;
-        await expect(oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce }))
-          .resolves.toHaveProperty('id_token');
+        await expect(
+          oidc.authorizationCodeGrant(config, callback, {
+            pkceCodeVerifier: request.verifier,
+            expectedState: request.state,
+            expectedNonce: request.nonce,
+          }),
+        ).resolves.toHaveProperty('id_token');
         await page.close();
       }
       // A new browser (no session): sign in again, but the consent is remembered.
@@ -151,7 +211,11 @@ describe('signing in to an app', () => {
     await signIn(page, user);
     await page.getByRole('button', { name: 'Deny' }).click();
     const callback = await redirected;
-    expect(Object.fromEntries(callback.searchParams)).toMatchObject({ error: 'access_denied', error_description: 'the user denied the request', state: request.state });
+    expect(Object.fromEntries(callback.searchParams)).toMatchObject({
+      error: 'access_denied',
+      error_description: 'the user denied the request',
+      state: request.state,
+    });
     await page.close();
   });
 

@@ -16,8 +16,21 @@ beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer({ DEVICE_POLL_INTERVAL: '1' }), launchBrowser()]);
   api = await startOrdersApi(server.issuer);
   await tessera(['users', 'create', '--email', user.email, '--password-stdin'], { input: user.password });
-  clientId = (await tesseraJson<{ client_id: string }>(['clients', 'create', '--name', 'Orders CLI', '--public',
-    '--grant-types', 'device_code,refresh_token', '--api', api.audience, '--scope', 'openid offline_access orders:read'])).client_id;
+  clientId = (
+    await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'Orders CLI',
+      '--public',
+      '--grant-types',
+      'device_code,refresh_token',
+      '--api',
+      api.audience,
+      '--scope',
+      'openid offline_access orders:read',
+    ])
+  ).client_id;
 });
 afterAll(async () => {
   await api?.process.stop();
@@ -27,7 +40,11 @@ afterAll(async () => {
 
 describe('examples/cli', () => {
   it('prints the code, waits while the person approves in a browser, then calls the API as them', async () => {
-    const cli = runExample('examples/cli/device-login.ts', { ISSUER: server.issuer, CLIENT_ID: clientId, API_URL: api.url });
+    const cli = runExample('examples/cli/device-login.ts', {
+      ISSUER: server.issuer,
+      CLIENT_ID: clientId,
+      API_URL: api.url,
+    });
     const [, uri, code] = await cli.waitFor(/To sign in, open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})\n/);
     expect(uri).toBe(`${server.issuer}/device`);
 
@@ -43,6 +60,8 @@ describe('examples/cli', () => {
 
     expect(await cli.exit()).toBe(0);
     const [, sub] = /signed in as (\S+)\n/.exec(cli.output())!;
-    expect(cli.output()).toContain(`GET /orders → 200 {"orders":[{"id":1,"item":"tessera tiles","quantity":40}],"caller":{"sub":"${sub}","client_id":"${clientId}"}}`);
+    expect(cli.output()).toContain(
+      `GET /orders → 200 {"orders":[{"id":1,"item":"tessera tiles","quantity":40}],"caller":{"sub":"${sub}","client_id":"${clientId}"}}`,
+    );
   });
 });

@@ -17,7 +17,9 @@ export interface ExampleProcess {
 
 export function runExample(script: string, env: Record<string, string>): ExampleProcess {
   const child: ChildProcess = spawn(process.execPath, [script], {
-    cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const listeners = new Set<() => void>();
@@ -27,19 +29,25 @@ export function runExample(script: string, env: Record<string, string>): Example
   };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    for (const l of listeners) l();
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      for (const l of listeners) l();
+      resolve(code);
+    }),
+  );
   return {
     output: () => output,
     waitFor(pattern, seconds = 30) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`${script} did not print ${pattern} within ${seconds} s:\n${output}`)), seconds * 1000);
+        const timer = setTimeout(
+          () => done(new Error(`${script} did not print ${pattern} within ${seconds} s:\n${output}`)),
+          seconds * 1000,
+        );
         const check = () => {
           const match = pattern.exec(output);
           if (match) done(undefined, match);
-          else if (child.exitCode !== null) done(new Error(`${script} exited ${child.exitCode} before printing ${pattern}:\n${output}`));
+          else if (child.exitCode !== null)
+            done(new Error(`${script} exited ${child.exitCode} before printing ${pattern}:\n${output}`));
         };
         function done(err?: Error, match?: RegExpMatchArray) {
           clearTimeout(timer);
@@ -64,9 +72,23 @@ export function runExample(script: string, env: Record<string, string>): Example
 /** An orders API for this test file (a fresh audience) and the API example serving it. */
 export async function startOrdersApi(issuer: string, extraEnv: Record<string, string> = {}) {
   const audience = `https://${randomId('orders')}.example.test`;
-  await tesseraJson(['apis', 'create', '--audience', audience, '--name', 'Orders', '--scope', 'orders:read orders:write']);
+  await tesseraJson([
+    'apis',
+    'create',
+    '--audience',
+    audience,
+    '--name',
+    'Orders',
+    '--scope',
+    'orders:read orders:write',
+  ]);
   const port = await freePort();
-  const api = runExample('examples/api/server.ts', { ISSUER: issuer, AUDIENCE: audience, PORT: String(port), ...extraEnv });
+  const api = runExample('examples/api/server.ts', {
+    ISSUER: issuer,
+    AUDIENCE: audience,
+    PORT: String(port),
+    ...extraEnv,
+  });
   await api.waitFor(/orders API listening/);
   return { audience, url: `http://localhost:${port}`, process: api };
 }

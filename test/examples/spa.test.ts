@@ -23,11 +23,29 @@ beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
   api = await startOrdersApi(server.issuer, { CORS_ORIGINS: spaOrigin });
   await tessera(['users', 'create', '--email', user.email, '--password-stdin'], { input: user.password });
-  clientId = (await tesseraJson<{ client_id: string }>(['clients', 'create', '--name', 'Orders SPA', '--public',
-    '--grant-types', 'authorization_code,refresh_token', '--redirect-uri', `${spaOrigin}/`, '--api', api.audience,
-    '--scope', 'openid offline_access orders:read'])).client_id;
+  clientId = (
+    await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'Orders SPA',
+      '--public',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      `${spaOrigin}/`,
+      '--api',
+      api.audience,
+      '--scope',
+      'openid offline_access orders:read',
+    ])
+  ).client_id;
   spa = runExample('examples/spa/server.ts', {
-    ISSUER: server.issuer, CLIENT_ID: clientId, PORT: String(port), API_URL: api.url, RENEW_AFTER: '2',
+    ISSUER: server.issuer,
+    CLIENT_ID: clientId,
+    PORT: String(port),
+    API_URL: api.url,
+    RENEW_AFTER: '2',
   });
   await spa.waitFor(/orders SPA listening/);
 });
@@ -55,32 +73,39 @@ describe('examples/spa', () => {
     await page.getByRole('button', { name: 'Load orders' }).click();
     await page.locator('#orders', { hasText: /^\d{3} / }).waitFor();
     const first = await page.locator('#orders').textContent();
-    expect(first).toMatch(/^200 \{"orders":\[\{"id":1,"item":"tessera tiles","quantity":40\}\],"caller":\{"sub":"[^"]+","client_id":"[^"]+"\}\}$/);
+    expect(first).toMatch(
+      /^200 \{"orders":\[\{"id":1,"item":"tessera tiles","quantity":40\}\],"caller":\{"sub":"[^"]+","client_id":"[^"]+"\}\}$/,
+    );
 
     // Silent renewal through refresh-token rotation, twice (the second uses the rotated token).
     await page.locator('#renewals', { hasText: '2' }).waitFor({ timeout: 15_000 });
-    await page.locator('#orders').evaluate((el) => { el.textContent = ''; });
+    await page.locator('#orders').evaluate((el) => {
+      el.textContent = '';
+    });
     await page.getByRole('button', { name: 'Load orders' }).click();
     await page.locator('#orders', { hasText: '200 ' }).waitFor();
     await screenshot(page, 'example-spa');
 
     // Nothing token-like is stored where a script or the next user could find it.
     // (A string, run in the page: this file is compiled without the DOM's types.)
-    const stored = await page.evaluate('JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie })');
+    const stored = await page.evaluate(
+      'JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie })',
+    );
     expect(stored).toBe('{"local":{},"session":{},"cookie":""}');
     expect(failures).toEqual([]);
     await context.close();
   });
 });
 
-describe('CORS at Tessera\'s token endpoint', () => {
-  const tokenRequest = (origin: string, client: string) => fetch(`${server.issuer}/token`, {
-    method: 'POST',
-    headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-real-one', client_id: client }),
-  });
+describe("CORS at Tessera's token endpoint", () => {
+  const tokenRequest = (origin: string, client: string) =>
+    fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-real-one', client_id: client }),
+    });
 
-  it('allows the public client\'s redirect-URI origin', async () => {
+  it("allows the public client's redirect-URI origin", async () => {
     const res = await tokenRequest(spaOrigin, clientId);
     expect(res.headers.get('access-control-allow-origin')).toBe(spaOrigin);
     expect(await res.json()).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' });
@@ -90,19 +115,40 @@ describe('CORS at Tessera\'s token endpoint', () => {
     const res = await tokenRequest('http://evil.example.test', clientId);
     expect(res.status).toBe(400);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: `origin http://evil.example.test not allowed for client: ${clientId}` });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: `origin http://evil.example.test not allowed for client: ${clientId}`,
+    });
   });
 
-  it('refuses every origin for a confidential client, even its own redirect URI\'s', async () => {
-    const web = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'web', '--grant-types', 'authorization_code,refresh_token',
-      '--redirect-uri', `${spaOrigin}/callback`, '--api', api.audience, '--scope', 'openid orders:read']);
+  it("refuses every origin for a confidential client, even its own redirect URI's", async () => {
+    const web = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients',
+      'create',
+      '--name',
+      'web',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      `${spaOrigin}/callback`,
+      '--api',
+      api.audience,
+      '--scope',
+      'openid orders:read',
+    ]);
     const res = await fetch(`${server.issuer}/token`, {
       method: 'POST',
-      headers: { origin: spaOrigin, 'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`${web.client_id}:${web.client_secret}`).toString('base64')}` },
+      headers: {
+        origin: spaOrigin,
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${web.client_id}:${web.client_secret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'not-a-real-one' }),
     });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await res.json()).toEqual({ error: 'invalid_request', error_description: `origin ${spaOrigin} not allowed for client: ${web.client_id}` });
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: `origin ${spaOrigin} not allowed for client: ${web.client_id}`,
+    });
   });
 });

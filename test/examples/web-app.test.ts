@@ -18,15 +18,33 @@ const user = { email: `${randomId('ada')}@example.test`, password: 'correct hors
 beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
   api = await startOrdersApi(server.issuer);
-  await tessera(['users', 'create', '--email', user.email, '--name', 'Ada Lovelace', '--email-verified', '--password-stdin'], { input: user.password });
+  await tessera(
+    ['users', 'create', '--email', user.email, '--name', 'Ada Lovelace', '--email-verified', '--password-stdin'],
+    { input: user.password },
+  );
   const port = await freePort();
   appUrl = `http://localhost:${port}`;
-  const client = await tesseraJson<{ client_id: string; client_secret: string }>(['clients', 'create', '--name', 'Orders web',
-    '--grant-types', 'authorization_code', '--redirect-uri', `${appUrl}/callback`, '--api', api.audience,
-    '--scope', 'openid profile email orders:read']);
+  const client = await tesseraJson<{ client_id: string; client_secret: string }>([
+    'clients',
+    'create',
+    '--name',
+    'Orders web',
+    '--grant-types',
+    'authorization_code',
+    '--redirect-uri',
+    `${appUrl}/callback`,
+    '--api',
+    api.audience,
+    '--scope',
+    'openid profile email orders:read',
+  ]);
   clientId = client.client_id;
   app = runExample('examples/web-app/server.ts', {
-    ISSUER: server.issuer, CLIENT_ID: client.client_id, CLIENT_SECRET: client.client_secret, PORT: String(port), API_URL: api.url,
+    ISSUER: server.issuer,
+    CLIENT_ID: client.client_id,
+    CLIENT_SECRET: client.client_secret,
+    PORT: String(port),
+    API_URL: api.url,
   });
   await app.waitFor(/orders web app listening/);
 });
@@ -50,7 +68,11 @@ describe('examples/web-app', () => {
     await screenshot(page, 'example-web-app');
     await expect(page.locator('#user').textContent()).resolves.toBe(`Signed in as Ada Lovelace (${user.email})`);
     const orders = await page.locator('#orders').textContent();
-    expect(orders).toMatch(new RegExp(`^200 \\{"orders":\\[\\{"id":1,"item":"tessera tiles","quantity":40\\}\\],"caller":\\{"sub":"[^"]+","client_id":"${clientId}"\\}\\}$`));
+    expect(orders).toMatch(
+      new RegExp(
+        `^200 \\{"orders":\\[\\{"id":1,"item":"tessera tiles","quantity":40\\}\\],"caller":\\{"sub":"[^"]+","client_id":"${clientId}"\\}\\}$`,
+      ),
+    );
     // The browser holds a session id, never a token.
     const cookies = await context.cookies(appUrl);
     expect(cookies.map((c) => [c.name, c.httpOnly])).toEqual([['sid', true]]);
@@ -66,7 +88,9 @@ describe('examples/web-app', () => {
     await page.goto(`${appUrl}/login`);
     await signIn(page, grace);
     await page.getByRole('button', { name: 'Deny' }).click();
-    await expect(page.locator('#error').textContent()).resolves.toMatch(/^Sign-in failed \(access_denied: .+\)\. Try again$/);
+    await expect(page.locator('#error').textContent()).resolves.toMatch(
+      /^Sign-in failed \(access_denied: .+\)\. Try again$/,
+    );
     await context.close();
   });
 });

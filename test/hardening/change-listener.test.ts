@@ -23,11 +23,19 @@ async function freezableProxy(target: URL) {
     for (const s of [downstream, upstream]) {
       sockets.add(s);
       s.on('error', () => {});
-      s.on('close', () => { sockets.delete(s); downstream.destroy(); upstream.destroy(); });
+      s.on('close', () => {
+        sockets.delete(s);
+        downstream.destroy();
+        upstream.destroy();
+      });
     }
     // Dropped while frozen, as a middlebox drops packets: the stream is dead from then on.
-    downstream.on('data', (chunk) => { if (!frozen) upstream.write(chunk); });
-    upstream.on('data', (chunk) => { if (!frozen) downstream.write(chunk); });
+    downstream.on('data', (chunk) => {
+      if (!frozen) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (!frozen) downstream.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -35,13 +43,19 @@ async function freezableProxy(target: URL) {
   url.port = String(port);
   return {
     url: url.href,
-    freeze() { frozen = true; },
+    freeze() {
+      frozen = true;
+    },
     /** Forwards again; connections that lost data while frozen are cut, as they are dead. */
     thaw() {
       frozen = false;
       for (const s of sockets) s.destroy();
     },
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -58,10 +72,13 @@ beforeAll(async () => {
   const databaseUrl = new URL(inject('databaseUrl'));
   admin = new pg.Pool({ connectionString: databaseUrl.href, max: 2 });
   [proxy, quietProxy] = await Promise.all([freezableProxy(databaseUrl), freezableProxy(databaseUrl)]);
-  a = await startTestServer({}, {
-    listener: { databaseUrl: proxy.url, heartbeatMs: 200, heartbeatTimeoutMs: 300 },
-    clock: () => Date.now() + clockOffset,
-  });
+  a = await startTestServer(
+    {},
+    {
+      listener: { databaseUrl: proxy.url, heartbeatMs: 200, heartbeatTimeoutMs: 300 },
+      clock: () => Date.now() + clockOffset,
+    },
+  );
   [b, c] = await Promise.all([
     startTestServer({ ISSUER: a.issuer }),
     startTestServer({ ISSUER: a.issuer }, { listener: { databaseUrl: quietProxy.url, heartbeatMs: 600_000 } }),
@@ -74,23 +91,37 @@ afterAll(async () => {
 });
 
 async function call(on: TestServer, path: string, auth: string, fields: Record<string, string>) {
-  const res = await fetch(`${on.issuer}${path}`, { ...form(fields), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth } });
+  const res = await fetch(`${on.issuer}${path}`, {
+    ...form(fields),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
 }
 
 async function readyz(on: TestServer) {
   const res = await fetch(`${on.issuer}/readyz`);
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 // Polled for up to 5 s (eventually's default): the heartbeat here notices within half a second.
 const connected = (on: TestServer) => eventually(async () => (await readyz(on)).body.change_listener === 'connected');
 
 async function service() {
-  const created = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'data:read']);
+  const created = await createClient([
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--scope',
+    'data:read',
+  ]);
   const auth = basic(created.client_id, created.client_secret!);
-  return { ...created, auth, token: async (on: TestServer) => call(on, '/token', auth, { grant_type: 'client_credentials', scope: 'data:read' }) };
+  return {
+    ...created,
+    auth,
+    token: async (on: TestServer) => call(on, '/token', auth, { grant_type: 'client_credentials', scope: 'data:read' }),
+  };
 }
 
 describe('a change listener that stops answering', () => {
@@ -104,12 +135,21 @@ describe('a change listener that stops answering', () => {
     proxy.freeze();
     try {
       await eventually(async () => (await readyz(a)).status === 503);
-      expect(await readyz(a)).toEqual({ status: 503, body: { status: 'unavailable', reason: 'change listener not answering' } });
+      expect(await readyz(a)).toEqual({
+        status: 503,
+        body: { status: 'unavailable', reason: 'change listener not answering' },
+      });
       // What a's listener can no longer hear, a reads from the database.
       expect(await call(b, '/token/revocation', svc.auth, { token })).toEqual({ status: 200, body: {} });
-      expect(await call(a, '/token/introspection', svc.auth, { token })).toEqual({ status: 200, body: { active: false } });
+      expect(await call(a, '/token/introspection', svc.auth, { token })).toEqual({
+        status: 200,
+        body: { active: false },
+      });
       await tesseraJson(['clients', 'delete', svc.client_id]);
-      expect(await svc.token(a)).toEqual({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } });
+      expect(await svc.token(a)).toEqual({
+        status: 401,
+        body: { error: 'invalid_client', error_description: 'client authentication failed' },
+      });
     } finally {
       proxy.thaw();
     }
@@ -127,10 +167,16 @@ describe('a change listener that stops answering', () => {
     expect(pid).toEqual(expect.any(Number));
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     expect(await call(b, '/token/revocation', svc.auth, { token })).toEqual({ status: 200, body: {} });
-    expect(await call(a, '/token/introspection', svc.auth, { token })).toEqual({ status: 200, body: { active: false } });
+    expect(await call(a, '/token/introspection', svc.auth, { token })).toEqual({
+      status: 200,
+      body: { active: false },
+    });
     await connected(a);
     expect(a.notifications.backendPid).not.toBe(pid);
-    expect(await call(a, '/token/introspection', svc.auth, { token })).toEqual({ status: 200, body: { active: false } });
+    expect(await call(a, '/token/introspection', svc.auth, { token })).toEqual({
+      status: 200,
+      body: { active: false },
+    });
   });
 
   it('a revocation is denied at once by the replica that handled it, even when its listener hears nothing', async () => {
@@ -143,7 +189,10 @@ describe('a change listener that stops answering', () => {
       // c still believes its listener (its heartbeat is not due): only its own deny-list can say.
       expect((await readyz(c)).body.change_listener).toBe('connected');
       expect(await call(c, '/token/revocation', svc.auth, { token })).toEqual({ status: 200, body: {} });
-      expect(await call(c, '/token/introspection', svc.auth, { token })).toEqual({ status: 200, body: { active: false } });
+      expect(await call(c, '/token/introspection', svc.auth, { token })).toEqual({
+        status: 200,
+        body: { active: false },
+      });
     } finally {
       quietProxy.thaw();
     }
@@ -172,16 +221,24 @@ describe('cached entries have a maximum age', () => {
     expect((await call(a, '/token/introspection', svc.auth, { token })).body).toMatchObject({ active: true });
 
     await unnotified('DELETE FROM client_secrets WHERE client_id = $1', [svc.client_id]);
-    await unnotified(`INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')`,
-      [JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti, svc.client_id]);
+    await unnotified(
+      `INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')`,
+      [JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti, svc.client_id],
+    );
     // Nothing was notified: a still answers from memory (which is what the caches are for).
     expect((await svc.token(a)).status).toBe(200);
     expect((await call(a, '/token/introspection', svc.auth, { token })).body).toMatchObject({ active: true });
 
     clockOffset += CACHE_MAX_AGE_MS;
-    expect(await svc.token(a)).toEqual({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } });
+    expect(await svc.token(a)).toEqual({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'client authentication failed' },
+    });
     // The resource server's view: the token's own client can no longer authenticate, so ask as b's service would.
     const rs = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--serves', audience]);
-    expect(await call(a, '/token/introspection', basic(rs.client_id, rs.client_secret!), { token })).toEqual({ status: 200, body: { active: false } });
+    expect(await call(a, '/token/introspection', basic(rs.client_id, rs.client_secret!), { token })).toEqual({
+      status: 200,
+      body: { active: false },
+    });
   });
 });

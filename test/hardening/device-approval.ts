@@ -13,12 +13,21 @@ export const form = (fields: Record<string, string>) => ({
  * code, signs in and approves, until the "Device connected" page. `origin` may be another
  * replica than the one that issued the code.
  */
-export async function approveDevice(jar: Jar, origin: string, verificationUriComplete: string, user: { email: string; password: string }): Promise<void> {
+export async function approveDevice(
+  jar: Jar,
+  origin: string,
+  verificationUriComplete: string,
+  user: { email: string; password: string },
+): Promise<void> {
   const complete = new URL(verificationUriComplete);
   let res = await get(jar, `${origin}${complete.pathname}${complete.search}`);
   let html = await res.text();
   const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-  res = await get(jar, `${origin}${complete.pathname}`, form({ xsrf: field('xsrf')!, user_code: field('user_code')!, confirm: 'yes' }));
+  res = await get(
+    jar,
+    `${origin}${complete.pathname}`,
+    form({ xsrf: field('xsrf')!, user_code: field('user_code')!, confirm: 'yes' }),
+  );
   for (let hops = 0; hops < 10; hops++) {
     if (res.status === 302 || res.status === 303) {
       const next = new URL(res.headers.get('location')!, origin);

@@ -13,7 +13,8 @@ const OTHER_REDIRECT = 'https://app.example.test/other-callback';
 // This file signs in often; it does so from an address of its own (see support.ts).
 const ADDRESS = ownAddress();
 const get = getWith(ADDRESS);
-const authorize = (url: URL, user: { email: string; password: string }, jar = newJar()) => authorizeWith(ADDRESS, url, user, jar);
+const authorize = (url: URL, user: { email: string; password: string }, jar = newJar()) =>
+  authorizeWith(ADDRESS, url, user, jar);
 let server: TestServer;
 // Most tests share one app and its user; each sign-in is a browser (cookie jar) of its own.
 let shared: App;
@@ -30,15 +31,37 @@ interface App {
 }
 
 async function newApp(extra: string[] = []): Promise<App> {
-  const created = await createClient(['--grant-types', 'authorization_code,refresh_token', '--first-party', '--redirect-uri', REDIRECT,
-    '--redirect-uri', OTHER_REDIRECT, '--scope', 'openid email offline_access', ...extra]);
-  return { client_id: created.client_id, auth: basic(created.client_id, created.client_secret!), user: await createUser() };
+  const created = await createClient([
+    '--grant-types',
+    'authorization_code,refresh_token',
+    '--first-party',
+    '--redirect-uri',
+    REDIRECT,
+    '--redirect-uri',
+    OTHER_REDIRECT,
+    '--scope',
+    'openid email offline_access',
+    ...extra,
+  ]);
+  return {
+    client_id: created.client_id,
+    auth: basic(created.client_id, created.client_secret!),
+    user: await createUser(),
+  };
 }
 
 function authUrl(on: { issuer: string }, app: { client_id: string }, params: Record<string, string | undefined>) {
   const url = new URL(`${on.issuer}/auth`);
-  const all: Record<string, string | undefined> = { client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid email', ...params };
-  url.search = new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  const all: Record<string, string | undefined> = {
+    client_id: app.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid email',
+    ...params,
+  };
+  url.search = new URLSearchParams(
+    Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined),
+  ).toString();
   return url;
 }
 
@@ -49,7 +72,11 @@ async function pkce() {
 
 async function codeFor(app: App, params: Record<string, string | undefined> = {}, jar?: Jar) {
   const { verifier, challenge } = await pkce();
-  const callback = await authorize(authUrl(server, app, { code_challenge: challenge, code_challenge_method: 'S256', ...params }), app.user, jar);
+  const callback = await authorize(
+    authUrl(server, app, { code_challenge: challenge, code_challenge_method: 'S256', ...params }),
+    app.user,
+    jar,
+  );
   return { callback, verifier, challenge, code: callback.searchParams.get('code')! };
 }
 
@@ -58,12 +85,12 @@ async function redeem(app: { auth: string }, fields: Record<string, string>) {
     ...form({ grant_type: 'authorization_code', redirect_uri: REDIRECT, ...fields }),
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: app.auth },
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 const INVALID_GRANT = { status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } };
 
-describe('redirect URIs: every trick is refused on Tessera\'s own page, never redirected to', () => {
+describe("redirect URIs: every trick is refused on Tessera's own page, never redirected to", () => {
   const tricks: [string, string][] = [
     ['userinfo before the real host', 'https://app.example.test@evil.example.test/callback'],
     ['userinfo naming the real host', 'https://evil.example.test@app.example.test/callback'],
@@ -91,7 +118,15 @@ describe('redirect URIs: every trick is refused on Tessera\'s own page, never re
   it.each(tricks)('%s', async (_name, redirectUri) => {
     const app = shared;
     const { challenge } = await pkce();
-    const res = await fetch(authUrl(server, app, { redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 's' }), { redirect: 'manual' });
+    const res = await fetch(
+      authUrl(server, app, {
+        redirect_uri: redirectUri,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 's',
+      }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     const html = await res.text();
@@ -102,7 +137,14 @@ describe('redirect URIs: every trick is refused on Tessera\'s own page, never re
   it('a fragment is refused too (RFC 6749 §3.1.2)', async () => {
     const app = shared;
     for (const redirectUri of [`${REDIRECT}#x`, `${REDIRECT}#@evil.example.test`]) {
-      const res = await fetch(authUrl(server, app, { redirect_uri: redirectUri, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+      const res = await fetch(
+        authUrl(server, app, {
+          redirect_uri: redirectUri,
+          code_challenge: (await pkce()).challenge,
+          code_challenge_method: 'S256',
+        }),
+        { redirect: 'manual' },
+      );
       expect(res.status).toBe(400);
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toMatch(/<code>invalid_(redirect_uri|request)<\/code>/);
@@ -112,14 +154,22 @@ describe('redirect URIs: every trick is refused on Tessera\'s own page, never re
   it('a client with two redirect URIs must name one, and a code is bound to the one it was sent to', async () => {
     const app = shared;
     const { challenge, verifier } = await pkce();
-    const res = await fetch(authUrl(server, app, { redirect_uri: undefined, code_challenge: challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+    const res = await fetch(
+      authUrl(server, app, { redirect_uri: undefined, code_challenge: challenge, code_challenge_method: 'S256' }),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
-    expect(await res.text()).toContain("missing required parameter &#39;redirect_uri&#39;");
+    expect(await res.text()).toContain('missing required parameter &#39;redirect_uri&#39;');
 
-    const callback = await authorize(authUrl(server, app, { redirect_uri: OTHER_REDIRECT, code_challenge: challenge, code_challenge_method: 'S256' }), app.user);
+    const callback = await authorize(
+      authUrl(server, app, { redirect_uri: OTHER_REDIRECT, code_challenge: challenge, code_challenge_method: 'S256' }),
+      app.user,
+    );
     expect(`${callback.origin}${callback.pathname}`).toBe(OTHER_REDIRECT);
-    expect(await redeem(app, { code: callback.searchParams.get('code')!, code_verifier: verifier, redirect_uri: REDIRECT })).toEqual(INVALID_GRANT);
+    expect(
+      await redeem(app, { code: callback.searchParams.get('code')!, code_verifier: verifier, redirect_uri: REDIRECT }),
+    ).toEqual(INVALID_GRANT);
   });
 });
 
@@ -137,7 +187,7 @@ describe('PKCE downgrades', () => {
     }
   });
 
-  it('sending the challenge back as the verifier (a plain downgrade at the token endpoint) fails; the app\'s own redemption still works', async () => {
+  it("sending the challenge back as the verifier (a plain downgrade at the token endpoint) fails; the app's own redemption still works", async () => {
     const app = shared;
     const { code, challenge, verifier } = await codeFor(app);
     expect(await redeem(app, { code, code_verifier: challenge })).toEqual(INVALID_GRANT);
@@ -165,7 +215,7 @@ describe('authorization codes', () => {
     expect(await redeem(attacker, { code, code_verifier: verifier })).toEqual(INVALID_GRANT);
   });
 
-  it('cannot be redeemed with another authorization\'s verifier (code injection into the victim\'s session)', async () => {
+  it("cannot be redeemed with another authorization's verifier (code injection into the victim's session)", async () => {
     const app = shared;
     const stolen = await codeFor(app);
     const victims = await codeFor(app);
@@ -198,7 +248,10 @@ describe('authorization codes', () => {
 /** Starts an authorization in `jar` and returns its interaction page's uid and CSRF token. */
 async function openInteraction(app: App, jar: Jar, params: Record<string, string> = {}) {
   const { challenge } = await pkce();
-  const started = await get(jar, authUrl(server, app, { code_challenge: challenge, code_challenge_method: 'S256', ...params }).href);
+  const started = await get(
+    jar,
+    authUrl(server, app, { code_challenge: challenge, code_challenge_method: 'S256', ...params }).href,
+  );
   const interaction = new URL(started.headers.get('location')!, server.issuer);
   const html = await (await get(jar, interaction.href)).text();
   return { uid: interaction.pathname.split('/')[2]!, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]!, html };
@@ -213,7 +266,7 @@ async function post(jar: Jar, path: string, fields: Record<string, string>) {
 const CSRF_REFUSED = { status: 400, code: 'invalid_request', location: null };
 
 describe('CSRF and session binding on the forms', () => {
-  it('the consent and abort forms refuse a missing, forged or another interaction\'s token', async () => {
+  it("the consent and abort forms refuse a missing, forged or another interaction's token", async () => {
     const app = shared;
     const jar = newJar();
     // Sign in first, so that the next authorization asks for consent (prompt=consent).
@@ -236,7 +289,11 @@ describe('CSRF and session binding on the forms', () => {
     const victim = await openInteraction(app, newJar());
     // The attacker's page makes the victim's browser post; that browser lacks the attacker's
     // interaction cookie (and vice versa), so the post belongs to no sign-in of its own.
-    const answer = await post(newJar(), `/interaction/${victim.uid}/login`, { csrf: victim.csrf, email: app.user.email, password: app.user.password });
+    const answer = await post(newJar(), `/interaction/${victim.uid}/login`, {
+      csrf: victim.csrf,
+      email: app.user.email,
+      password: app.user.password,
+    });
     expect(answer.status).toBe(400);
     expect(answer.location).toBeNull();
   });
@@ -257,17 +314,23 @@ describe('CSRF and session binding on the forms', () => {
     expect(victim.cookies.get('_session')).not.toBe(planted);
     // The attacker's cookie did not become signed in.
     const { challenge } = await pkce();
-    const probe = await get(attacker, authUrl(server, app, { prompt: 'none', code_challenge: challenge, code_challenge_method: 'S256' }).href);
+    const probe = await get(
+      attacker,
+      authUrl(server, app, { prompt: 'none', code_challenge: challenge, code_challenge_method: 'S256' }).href,
+    );
     expect(new URL(probe.headers.get('location')!).searchParams.get('error')).toBe('login_required');
   });
 });
 
 describe('cookies', () => {
   /** Each cookie's attributes, lower-cased and sorted, without path and expiry. */
-  const attributesOf = (setCookie: string[]) => Object.fromEntries(setCookie.map((c) => {
-    const [pair, ...attributes] = c.split(';').map((a) => a.trim().toLowerCase());
-    return [pair!.split('=')[0], attributes.filter((a) => !/^(path|expires|max-age)=/.test(a)).sort()];
-  }));
+  const attributesOf = (setCookie: string[]) =>
+    Object.fromEntries(
+      setCookie.map((c) => {
+        const [pair, ...attributes] = c.split(';').map((a) => a.trim().toLowerCase());
+        return [pair!.split('=')[0], attributes.filter((a) => !/^(path|expires|max-age)=/.test(a)).sort()];
+      }),
+    );
 
   /** Every Set-Cookie of a sign-in sent to `origin`, with `headers` on every request. */
   async function cookiesOfASignIn(origin: string, app: App, headers: Record<string, string>) {
@@ -275,15 +338,23 @@ describe('cookies', () => {
     const seen: string[] = [];
     const record = async (url: string, init: RequestInit = {}) => {
       const at = new URL(url, origin);
-      const res = await get(jar, `${origin}${at.pathname}${at.search}`, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
+      const res = await get(jar, `${origin}${at.pathname}${at.search}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), ...headers },
+      });
       seen.push(...res.headers.getSetCookie());
       return res;
     };
     const { challenge } = await pkce();
-    const started = await record(authUrl({ issuer: origin }, app, { code_challenge: challenge, code_challenge_method: 'S256' }).href);
+    const started = await record(
+      authUrl({ issuer: origin }, app, { code_challenge: challenge, code_challenge_method: 'S256' }).href,
+    );
     const interaction = new URL(started.headers.get('location')!, origin);
     const csrf = /name="csrf" value="([^"]+)"/.exec(await (await record(interaction.href)).text())![1]!;
-    const done = await record(`${interaction.pathname}/login`, form({ csrf, email: app.user.email, password: app.user.password }));
+    const done = await record(
+      `${interaction.pathname}/login`,
+      form({ csrf, email: app.user.email, password: app.user.password }),
+    );
     const resumed = await record(done.headers.get('location')!);
     expect(resumed.status).toBe(303);
     expect(resumed.headers.get('location')).toMatch(new RegExp(`^${REDIRECT}\\?code=`));
@@ -293,7 +364,14 @@ describe('cookies', () => {
   it('are HttpOnly and SameSite=Lax, and not Secure on plain HTTP', async () => {
     const app = shared;
     const seen = await cookiesOfASignIn(server.issuer, app, {});
-    expect(Object.keys(seen).sort()).toEqual(['_interaction', '_interaction.sig', '_interaction_resume', '_interaction_resume.sig', '_session', '_session.sig']);
+    expect(Object.keys(seen).sort()).toEqual([
+      '_interaction',
+      '_interaction.sig',
+      '_interaction_resume',
+      '_interaction_resume.sig',
+      '_session',
+      '_session.sig',
+    ]);
     for (const [name, attributes] of Object.entries(seen)) {
       expect({ name, attributes }).toEqual({ name, attributes: ['httponly', 'samesite=lax'] });
     }
@@ -303,7 +381,10 @@ describe('cookies', () => {
     const tls = await startTestServer({ ISSUER: 'https://tessera.example.test', TRUSTED_PROXIES: '127.0.0.1' });
     try {
       const app = shared;
-      const seen = await cookiesOfASignIn(tls.url, app, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'tessera.example.test' });
+      const seen = await cookiesOfASignIn(tls.url, app, {
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'tessera.example.test',
+      });
       expect(Object.keys(seen)).toContain('_session');
       for (const [name, attributes] of Object.entries(seen)) {
         expect({ name, attributes }).toEqual({ name, attributes: ['httponly', 'samesite=lax', 'secure'] });
@@ -311,7 +392,10 @@ describe('cookies', () => {
       // The same server reached without the proxy's TLS header (a misconfigured proxy) cannot
       // set a Secure cookie over plain HTTP: a 4xx, not a 500.
       const { challenge } = await pkce();
-      const res = await fetch(authUrl({ issuer: tls.url }, app, { code_challenge: challenge, code_challenge_method: 'S256' }), { redirect: 'manual' });
+      const res = await fetch(
+        authUrl({ issuer: tls.url }, app, { code_challenge: challenge, code_challenge_method: 'S256' }),
+        { redirect: 'manual' },
+      );
       expect(res.status).toBeLessThan(500);
     } finally {
       await tls.close();

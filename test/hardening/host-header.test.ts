@@ -25,15 +25,24 @@ interface Answer {
 }
 
 /** A request with headers fetch() will not send as given (Host), or an absolute-form target. */
-function raw(server: { url: string }, target: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function raw(
+  server: { url: string },
+  target: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path: target, method: init.method ?? 'GET', headers: init.headers ?? {} }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: hostname, port, path: target, method: init.method ?? 'GET', headers: init.headers ?? {} },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -49,18 +58,37 @@ function urlsIn(document: Record<string, unknown>): string[] {
 }
 
 // The first request after start, each way a request can name a host or scheme of its own.
-const POISONS: { name: string; env: Record<string, string>; target: (path: string) => string; headers: Record<string, string> }[] = [
+const POISONS: {
+  name: string;
+  env: Record<string, string>;
+  target: (path: string) => string;
+  headers: Record<string, string>;
+}[] = [
   { name: 'Host: evil.test', env: {}, target: (p) => p, headers: { host: 'evil.test' } },
-  { name: 'Host: evil.test from a trusted proxy', env: { TRUSTED_PROXIES: '127.0.0.1' }, target: (p) => p, headers: { host: 'evil.test' } },
   {
-    name: 'X-Forwarded-Host and X-Forwarded-Proto from a trusted proxy', env: { TRUSTED_PROXIES: '127.0.0.1' }, target: (p) => p,
+    name: 'Host: evil.test from a trusted proxy',
+    env: { TRUSTED_PROXIES: '127.0.0.1' },
+    target: (p) => p,
+    headers: { host: 'evil.test' },
+  },
+  {
+    name: 'X-Forwarded-Host and X-Forwarded-Proto from a trusted proxy',
+    env: { TRUSTED_PROXIES: '127.0.0.1' },
+    target: (p) => p,
     headers: { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
   },
   {
-    name: 'X-Forwarded-Host and X-Forwarded-Proto from an untrusted peer', env: {}, target: (p) => p,
+    name: 'X-Forwarded-Host and X-Forwarded-Proto from an untrusted peer',
+    env: {},
+    target: (p) => p,
     headers: { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
   },
-  { name: 'an absolute-form request target (RFC 9112 §3.2.2)', env: {}, target: (p) => `http://evil.test${p}`, headers: {} },
+  {
+    name: 'an absolute-form request target (RFC 9112 §3.2.2)',
+    env: {},
+    target: (p) => `http://evil.test${p}`,
+    headers: {},
+  },
 ];
 
 describe('discovery and the JWKS name only the issuer, whatever the first request said', () => {
@@ -70,7 +98,7 @@ describe('discovery and the JWKS name only the issuer, whatever the first reques
       const poisonedDiscovery = await raw(server, target(DISCOVERY), { headers });
       const poisonedJwks = await raw(server, target('/jwks'), { headers });
       const discovery = await fetch(`${server.issuer}${DISCOVERY}`);
-      const document = await discovery.json() as Record<string, unknown>;
+      const document = (await discovery.json()) as Record<string, unknown>;
       const urls = urlsIn(document);
       expect(urls.length).toBeGreaterThan(8);
       for (const url of urls) expect(url.startsWith(`${server.issuer}/`) || url === server.issuer, url).toBe(true);
@@ -91,23 +119,43 @@ describe('discovery and the JWKS name only the issuer, whatever the first reques
     }
   });
 
-  it('behind a TLS-terminating proxy (https issuer, plain HTTP socket, no trusted proxy) the URLs are https on the issuer\'s host', async () => {
+  it("behind a TLS-terminating proxy (https issuer, plain HTTP socket, no trusted proxy) the URLs are https on the issuer's host", async () => {
     const server = await startTestServer({ ISSUER: 'https://tessera.example.test' });
     try {
-      const variants: Record<string, string>[] = [{ host: 'tessera.example.test' }, { host: 'evil.test', 'x-forwarded-proto': 'http' }, {}];
+      const variants: Record<string, string>[] = [
+        { host: 'tessera.example.test' },
+        { host: 'evil.test', 'x-forwarded-proto': 'http' },
+        {},
+      ];
       for (const headers of variants) {
         const answer = await raw(server, DISCOVERY, { headers });
         const document = JSON.parse(answer.body) as Record<string, unknown>;
-        expect(document).toMatchObject({ issuer: 'https://tessera.example.test', token_endpoint: 'https://tessera.example.test/token' });
+        expect(document).toMatchObject({
+          issuer: 'https://tessera.example.test',
+          token_endpoint: 'https://tessera.example.test/token',
+        });
         for (const url of urlsIn(document)) expect(url.startsWith('https://tessera.example.test'), url).toBe(true);
       }
       // Its cookies are Secure, though no proxy header said the request came over TLS.
       const app = await tesseraJson<{ client_id: string }>([
-        'clients', 'create', '--name', 'notes-web', '--grant-types', 'authorization_code', '--redirect-uri', 'https://notes.example.test/cb', '--scope', 'openid',
+        'clients',
+        'create',
+        '--name',
+        'notes-web',
+        '--grant-types',
+        'authorization_code',
+        '--redirect-uri',
+        'https://notes.example.test/cb',
+        '--scope',
+        'openid',
       ]);
       const query = new URLSearchParams({
-        client_id: app.client_id, response_type: 'code', redirect_uri: 'https://notes.example.test/cb', scope: 'openid',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+        client_id: app.client_id,
+        response_type: 'code',
+        redirect_uri: 'https://notes.example.test/cb',
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
       });
       const authorization = await raw(server, `/auth?${query}`, { headers: { host: 'tessera.example.test' } });
       expect(authorization.status).toBe(303);
@@ -139,8 +187,20 @@ describe('what a request is checked against comes from the issuer', () => {
     const file = join(dir, `${kid}.json`);
     writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] }));
     const created = await tesseraJson<{ client_id: string }>([
-      'clients', 'create', '--name', 'ledger-sync', '--grant-types', 'client_credentials', '--api', audience,
-      '--scope', 'ledger:read', '--auth-method', 'private_key_jwt', '--jwks-file', file,
+      'clients',
+      'create',
+      '--name',
+      'ledger-sync',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'ledger:read',
+      '--auth-method',
+      'private_key_jwt',
+      '--jwks-file',
+      file,
     ]);
     return { clientId: created.client_id, privateKey, kid };
   }
@@ -149,8 +209,11 @@ describe('what a request is checked against comes from the issuer', () => {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ jti: randomId('jti') })
       .setProtectedHeader({ alg: 'ES256', kid: c.kid })
-      .setIssuer(c.clientId).setSubject(c.clientId).setAudience(aud)
-      .setIssuedAt(now).setExpirationTime(now + 60)
+      .setIssuer(c.clientId)
+      .setSubject(c.clientId)
+      .setAudience(aud)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
       .sign(c.privateKey);
   }
 
@@ -167,45 +230,83 @@ describe('what a request is checked against comes from the issuer', () => {
 
   it.each([
     ['Host', { host: 'evil.test' }, 'http://evil.test/token'],
-    ['X-Forwarded-Host from a trusted proxy', { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' }, 'https://evil.test/token'],
-  ])('a private_key_jwt assertion whose aud names the host in %s is refused; the issuer\'s works', async (_name, headers, foreign) => {
-    const c = await privateKeyJwtClient();
-    const form = (value: string) => ({ client_assertion_type: ASSERTION_TYPE, client_assertion: value });
-    expect(await token(headers, form(await assertion(c, foreign)))).toEqual(REFUSED);
-    for (const aud of [`${server.issuer}/token`, server.issuer]) {
-      const accepted = await token(headers, form(await assertion(c, aud)));
-      expect(accepted.status, aud).toBe(200);
-      expect(accepted.body).toMatchObject({ token_type: 'Bearer', scope: 'ledger:read' });
-    }
-  });
+    [
+      'X-Forwarded-Host from a trusted proxy',
+      { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
+      'https://evil.test/token',
+    ],
+  ])(
+    "a private_key_jwt assertion whose aud names the host in %s is refused; the issuer's works",
+    async (_name, headers, foreign) => {
+      const c = await privateKeyJwtClient();
+      const form = (value: string) => ({ client_assertion_type: ASSERTION_TYPE, client_assertion: value });
+      expect(await token(headers, form(await assertion(c, foreign)))).toEqual(REFUSED);
+      for (const aud of [`${server.issuer}/token`, server.issuer]) {
+        const accepted = await token(headers, form(await assertion(c, aud)));
+        expect(accepted.status, aud).toBe(200);
+        expect(accepted.body).toMatchObject({ token_type: 'Bearer', scope: 'ledger:read' });
+      }
+    },
+  );
 
   it.each([
     ['Host', { host: 'evil.test' }, 'http://evil.test/token'],
-    ['X-Forwarded-Host from a trusted proxy', { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' }, 'https://evil.test/token'],
-  ])('a DPoP proof whose htu names the host in %s is refused; one for the issuer\'s URL works', async (_name, headers, foreign) => {
-    const created = await tesseraJson<{ client_id: string; client_secret: string }>([
-      'clients', 'create', '--name', 'ledger-dpop', '--grant-types', 'client_credentials', '--api', audience, '--scope', 'ledger:read', '--dpop-bound',
-    ]);
-    const authorization = `Basic ${Buffer.from(`${created.client_id}:${created.client_secret}`).toString('base64')}`;
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    const jwk = await exportJWK(pair.publicKey);
-    const proof = (htu: string) => new SignJWT({ htm: 'POST', htu, jti: randomId('proof'), iat: Math.floor(Date.now() / 1000) })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-      .sign(pair.privateKey);
-    expect(await token({ ...headers, authorization, dpop: await proof(foreign) }, {})).toEqual({
-      status: 400, body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof htu mismatch' },
-    });
-    const accepted = await token({ ...headers, authorization, dpop: await proof(`${server.issuer}/token`) }, {});
-    expect(accepted).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
-  });
+    [
+      'X-Forwarded-Host from a trusted proxy',
+      { 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'https' },
+      'https://evil.test/token',
+    ],
+  ])(
+    "a DPoP proof whose htu names the host in %s is refused; one for the issuer's URL works",
+    async (_name, headers, foreign) => {
+      const created = await tesseraJson<{ client_id: string; client_secret: string }>([
+        'clients',
+        'create',
+        '--name',
+        'ledger-dpop',
+        '--grant-types',
+        'client_credentials',
+        '--api',
+        audience,
+        '--scope',
+        'ledger:read',
+        '--dpop-bound',
+      ]);
+      const authorization = `Basic ${Buffer.from(`${created.client_id}:${created.client_secret}`).toString('base64')}`;
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const jwk = await exportJWK(pair.publicKey);
+      const proof = (htu: string) =>
+        new SignJWT({ htm: 'POST', htu, jti: randomId('proof'), iat: Math.floor(Date.now() / 1000) })
+          .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+          .sign(pair.privateKey);
+      expect(await token({ ...headers, authorization, dpop: await proof(foreign) }, {})).toEqual({
+        status: 400,
+        body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof htu mismatch' },
+      });
+      const accepted = await token({ ...headers, authorization, dpop: await proof(`${server.issuer}/token`) }, {});
+      expect(accepted).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+    },
+  );
 
-  it('the device flow\'s verification_uri names the issuer, whatever Host the device sent', async () => {
+  it("the device flow's verification_uri names the issuer, whatever Host the device sent", async () => {
     const created = await tesseraJson<{ client_id: string }>([
-      'clients', 'create', '--name', 'ledger-tv', '--grant-types', 'device_code', '--public', '--scope', 'openid',
+      'clients',
+      'create',
+      '--name',
+      'ledger-tv',
+      '--grant-types',
+      'device_code',
+      '--public',
+      '--scope',
+      'openid',
     ]);
     const answer = await raw(server, '/device/auth', {
       method: 'POST',
-      headers: { host: 'evil.test', 'x-forwarded-host': 'evil.test', 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        host: 'evil.test',
+        'x-forwarded-host': 'evil.test',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       body: new URLSearchParams({ client_id: created.client_id, scope: 'openid' }).toString(),
     });
     expect(answer.status).toBe(200);
@@ -216,28 +317,63 @@ describe('what a request is checked against comes from the issuer', () => {
 });
 
 describe('the origin a request sees', () => {
-  it('is the issuer\'s, or MTLS_ENDPOINT_BASE\'s for a request addressed to that host, never one the request names', async () => {
+  it("is the issuer's, or MTLS_ENDPOINT_BASE's for a request addressed to that host, never one the request names", async () => {
     const app = new Koa();
     app.proxy = true;
     pinRequestOrigin(app, { issuer: 'https://id.example.test', mtlsEndpointBase: 'https://mtls.id.example.test' });
     app.use((ctx) => {
-      ctx.body = { href: ctx.href, origin: ctx.URL.origin, host: ctx.host, hostname: ctx.hostname, protocol: ctx.protocol, secure: ctx.secure };
+      ctx.body = {
+        href: ctx.href,
+        origin: ctx.URL.origin,
+        host: ctx.host,
+        hostname: ctx.hostname,
+        protocol: ctx.protocol,
+        secure: ctx.secure,
+      };
     });
     const server = createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const at = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-    const seen = async (target: string, headers: Record<string, string>) => JSON.parse((await raw(at, target, { headers })).body) as Record<string, unknown>;
-    const issuer = (href: string) => ({ href, origin: 'https://id.example.test', host: 'id.example.test', hostname: 'id.example.test', protocol: 'https', secure: true });
-    const alias = (href: string) => ({ href, origin: 'https://mtls.id.example.test', host: 'mtls.id.example.test', hostname: 'mtls.id.example.test', protocol: 'https', secure: true });
+    const seen = async (target: string, headers: Record<string, string>) =>
+      JSON.parse((await raw(at, target, { headers })).body) as Record<string, unknown>;
+    const issuer = (href: string) => ({
+      href,
+      origin: 'https://id.example.test',
+      host: 'id.example.test',
+      hostname: 'id.example.test',
+      protocol: 'https',
+      secure: true,
+    });
+    const alias = (href: string) => ({
+      href,
+      origin: 'https://mtls.id.example.test',
+      host: 'mtls.id.example.test',
+      hostname: 'mtls.id.example.test',
+      protocol: 'https',
+      secure: true,
+    });
     try {
       expect(await seen('/token?x=1', {})).toEqual(issuer('https://id.example.test/token?x=1'));
-      expect(await seen('/token', { host: 'evil.test', 'x-forwarded-host': 'mtls.id.example.test', 'x-forwarded-proto': 'http' }))
-        .toEqual(issuer('https://id.example.test/token'));
-      expect(await seen('http://evil.test/token', { host: 'evil.test' })).toEqual(issuer('https://id.example.test/token'));
+      expect(
+        await seen('/token', {
+          host: 'evil.test',
+          'x-forwarded-host': 'mtls.id.example.test',
+          'x-forwarded-proto': 'http',
+        }),
+      ).toEqual(issuer('https://id.example.test/token'));
+      expect(await seen('http://evil.test/token', { host: 'evil.test' })).toEqual(
+        issuer('https://id.example.test/token'),
+      );
       expect(await seen('//evil.test/token', {})).toEqual(issuer('https://id.example.test//evil.test/token'));
-      expect(await seen('/token', { host: 'mtls.id.example.test' })).toEqual(alias('https://mtls.id.example.test/token'));
-      expect(await seen('/token', { host: 'MTLS.id.example.test:443' })).toEqual(alias('https://mtls.id.example.test/token'));
-      expect(await seen('/token', { host: 'mtls.id.example.test:8443' })).toEqual(issuer('https://id.example.test/token'));
+      expect(await seen('/token', { host: 'mtls.id.example.test' })).toEqual(
+        alias('https://mtls.id.example.test/token'),
+      );
+      expect(await seen('/token', { host: 'MTLS.id.example.test:443' })).toEqual(
+        alias('https://mtls.id.example.test/token'),
+      );
+      expect(await seen('/token', { host: 'mtls.id.example.test:8443' })).toEqual(
+        issuer('https://id.example.test/token'),
+      );
     } finally {
       server.close();
     }

@@ -36,13 +36,26 @@ beforeAll(async () => {
   // hide what the endpoints do with the input behind them.
   server = await startTestServer({
     // METRICS_TOKEN: so that /metrics is among the routes swept (it exists only with one).
-    METRICS_TOKEN: 'hostile-input-metrics-token', TRUSTED_PROXIES: '127.0.0.1', RATE_LIMIT_TOKEN_PER_MINUTE: '1000000', RATE_LIMIT_LOGIN_PER_IP: '1000000', RATE_LIMIT_LOGIN_FAILURES: '1000000', DEVICE_CODE_ATTEMPTS: '1000',
+    METRICS_TOKEN: 'hostile-input-metrics-token',
+    TRUSTED_PROXIES: '127.0.0.1',
+    RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
+    RATE_LIMIT_LOGIN_PER_IP: '1000000',
+    RATE_LIMIT_LOGIN_FAILURES: '1000000',
+    DEVICE_CODE_ATTEMPTS: '1000',
   });
   const audience = await createApi('hostile:read');
   const s = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'hostile:read']);
   service = { client_id: s.client_id, auth: basic(s.client_id, s.client_secret!) };
-  const a = await createClient(['--grant-types', 'authorization_code,refresh_token,device_code', '--redirect-uri', REDIRECT, '--api', audience,
-    '--scope', 'openid email offline_access hostile:read']);
+  const a = await createClient([
+    '--grant-types',
+    'authorization_code,refresh_token,device_code',
+    '--redirect-uri',
+    REDIRECT,
+    '--api',
+    audience,
+    '--scope',
+    'openid email offline_access hostile:read',
+  ]);
   app = { client_id: a.client_id, auth: basic(a.client_id, a.client_secret!) };
   await createUser();
 }, 60_000);
@@ -73,14 +86,26 @@ async function send(req: Sent): Promise<Answer> {
     ...(req.body !== undefined ? { body: req.body } : {}),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', location: res.headers.get('location'), allow: res.headers.get('allow'), body: await res.text() };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    location: res.headers.get('location'),
+    allow: res.headers.get('allow'),
+    body: await res.text(),
+  };
 }
 
 // A stack frame ("at fn (/path/file.ts:1:2)"), a source path, or the name of an internal error.
-const LEAKS = /\n\s*at \S|\bat [^\s]+ \(|\.(ts|js|mjs):\d+|\/work\/|node_modules|\/src\/|TypeError|ReferenceError|SyntaxError: /;
+const LEAKS =
+  /\n\s*at \S|\bat [^\s]+ \(|\.(ts|js|mjs):\d+|\/work\/|node_modules|\/src\/|TypeError|ReferenceError|SyntaxError: /;
 
 function wellFormed(req: Sent, answer: Answer): void {
-  const sent = typeof req.body === 'string' ? req.body.slice(0, 200) : req.body ? `0x${Buffer.from(req.body).toString('hex').slice(0, 200)}` : '';
+  const sent =
+    typeof req.body === 'string'
+      ? req.body.slice(0, 200)
+      : req.body
+        ? `0x${Buffer.from(req.body).toString('hex').slice(0, 200)}`
+        : '';
   const where = `${req.method} ${req.path} ${JSON.stringify(req.headers ?? {}).slice(0, 300)} ${sent} → ${answer.status} ${answer.body.slice(0, 200)}`;
   expect(answer.status, where).toBeGreaterThanOrEqual(200);
   expect(answer.status, where).toBeLessThan(500);
@@ -111,11 +136,40 @@ async function check(req: Sent): Promise<void> {
 // Strings an attacker tries: SQL, script, template, path, header and JSON injection, NULs,
 // overlong UTF-8 and broken percent-encoding, and plain nonsense.
 const INJECTIONS = [
-  "' OR '1'='1' --", '"; DROP TABLE clients; --', '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>',
-  '${jndi:ldap://x.example/a}', '{{7*7}}', '<%= 7*7 %>', '../../../../etc/passwd', '..%2f..%2fetc%2fpasswd',
-  '\u0000', 'a\u0000b', '\r\nSet-Cookie: hijack=1', '%', '%zz', '%C0%AF', '%E0%A4%A', '%ff%fe', '{"$gt":""}',
-  '__proto__', 'constructor', 'toString', '[object Object]', '-1', '1e309', 'NaN', 'null', 'true', '[]', '{}',
-  'urn:ietf:params:oauth:grant-type:jwt-bearer', 'https://evil.example.test/', 'javascript:alert(1)', ' ', '',
+  "' OR '1'='1' --",
+  '"; DROP TABLE clients; --',
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  '${jndi:ldap://x.example/a}',
+  '{{7*7}}',
+  '<%= 7*7 %>',
+  '../../../../etc/passwd',
+  '..%2f..%2fetc%2fpasswd',
+  '\u0000',
+  'a\u0000b',
+  '\r\nSet-Cookie: hijack=1',
+  '%',
+  '%zz',
+  '%C0%AF',
+  '%E0%A4%A',
+  '%ff%fe',
+  '{"$gt":""}',
+  '__proto__',
+  'constructor',
+  'toString',
+  '[object Object]',
+  '-1',
+  '1e309',
+  'NaN',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'https://evil.example.test/',
+  'javascript:alert(1)',
+  ' ',
+  '',
 ];
 
 const anyText = fc.oneof(
@@ -126,19 +180,40 @@ const anyText = fc.oneof(
   fc.nat({ max: 20_000 }).map((n) => 'x'.repeat(n)),
 );
 
-const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code',
-  'password', 'implicit', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'CLIENT_CREDENTIALS'];
+const GRANT_TYPES = [
+  'client_credentials',
+  'authorization_code',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  'password',
+  'implicit',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'CLIENT_CREDENTIALS',
+];
 
 /** Parameter pairs: known names (any of them possibly twice) and unknown ones, any values. */
 function pairs(known: string[], values: fc.Arbitrary<string> = anyText): fc.Arbitrary<[string, string][]> {
-  const name = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...known) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 10 })) });
+  const name = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...known) },
+    { weight: 1, arbitrary: fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 10 })) },
+  );
   return fc.array(fc.tuple(name, values), { maxLength: 8 });
 }
 
 const authorization = fc.oneof(
   fc.constant(undefined),
-  fc.constant('service'), fc.constant('app'),
-  fc.constantFrom('Basic', 'Basic ', 'Basic !!!', 'Basic Og==', 'Bearer', 'Digest x', 'basic ' + Buffer.from('a:b:c').toString('base64')),
+  fc.constant('service'),
+  fc.constant('app'),
+  fc.constantFrom(
+    'Basic',
+    'Basic ',
+    'Basic !!!',
+    'Basic Og==',
+    'Bearer',
+    'Digest x',
+    'basic ' + Buffer.from('a:b:c').toString('base64'),
+  ),
   anyText.map((t) => `Basic ${Buffer.from(t).toString('base64')}`),
   anyText.map((t) => `Basic ${Buffer.from(`${t}:${t}`).toString('base64')}`),
   anyText.map((t) => `Bearer ${t}`),
@@ -154,16 +229,27 @@ function authHeader(choice: string | undefined): Record<string, string> {
 
 /** The body in one of the encodings a confused or hostile client sends. */
 const encoding = fc.constantFrom('form', 'form', 'json', 'bytes', 'text', 'none', 'multipart', 'form-charset');
-function encode(kind: string, fields: [string, string][], bytes: Uint8Array): { headers: Record<string, string>; body: string | Uint8Array } {
+function encode(
+  kind: string,
+  fields: [string, string][],
+  bytes: Uint8Array,
+): { headers: Record<string, string>; body: string | Uint8Array } {
   const formBody = new URLSearchParams(fields).toString();
   switch (kind) {
-    case 'json': return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(Object.fromEntries(fields)) };
-    case 'bytes': return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bytes };
-    case 'text': return { headers: { 'content-type': 'text/plain' }, body: formBody };
-    case 'none': return { headers: {}, body: formBody };
-    case 'multipart': return { headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: `--x\r\n${formBody}\r\n--x--` };
-    case 'form-charset': return { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, body: formBody };
-    default: return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: formBody };
+    case 'json':
+      return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(Object.fromEntries(fields)) };
+    case 'bytes':
+      return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bytes };
+    case 'text':
+      return { headers: { 'content-type': 'text/plain' }, body: formBody };
+    case 'none':
+      return { headers: {}, body: formBody };
+    case 'multipart':
+      return { headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: `--x\r\n${formBody}\r\n--x--` };
+    case 'form-charset':
+      return { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, body: formBody };
+    default:
+      return { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: formBody };
   }
 }
 
@@ -178,121 +264,283 @@ const badBytes = fc.oneof(
 );
 
 function postProperty(path: string, known: string[], extraValues?: fc.Arbitrary<string>) {
-  return fc.asyncProperty(pairs(known, extraValues ? fc.oneof(anyText, extraValues) : anyText), authorization, encoding, badBytes, async (fields, auth, kind, bytes) => {
-    const { headers, body } = encode(kind, fields, bytes);
-    await check({ method: 'POST', path, headers: { ...headers, ...authHeader(auth) }, body });
-  });
+  return fc.asyncProperty(
+    pairs(known, extraValues ? fc.oneof(anyText, extraValues) : anyText),
+    authorization,
+    encoding,
+    badBytes,
+    async (fields, auth, kind, bytes) => {
+      const { headers, body } = encode(kind, fields, bytes);
+      await check({ method: 'POST', path, headers: { ...headers, ...authHeader(auth) }, body });
+    },
+  );
 }
 
 // ---- The properties ----
 
 describe('generated requests', () => {
   it('at the token endpoint: any grant type, parameters twice, wrong types, any encoding', async () => {
-    await fc.assert(postProperty('/token', ['grant_type', 'client_id', 'client_secret', 'code', 'redirect_uri', 'code_verifier', 'refresh_token',
-      'scope', 'resource', 'device_code', 'audience'], fc.constantFrom(...GRANT_TYPES)), { numRuns: RUNS * 2 });
+    await fc.assert(
+      postProperty(
+        '/token',
+        [
+          'grant_type',
+          'client_id',
+          'client_secret',
+          'code',
+          'redirect_uri',
+          'code_verifier',
+          'refresh_token',
+          'scope',
+          'resource',
+          'device_code',
+          'audience',
+        ],
+        fc.constantFrom(...GRANT_TYPES),
+      ),
+      { numRuns: RUNS * 2 },
+    );
   });
 
   it('at introspection and revocation', async () => {
-    await fc.assert(postProperty('/token/introspection', ['token', 'token_type_hint', 'client_id', 'client_secret']), { numRuns: RUNS });
-    await fc.assert(postProperty('/token/revocation', ['token', 'token_type_hint', 'client_id', 'client_secret']), { numRuns: RUNS });
+    await fc.assert(postProperty('/token/introspection', ['token', 'token_type_hint', 'client_id', 'client_secret']), {
+      numRuns: RUNS,
+    });
+    await fc.assert(postProperty('/token/revocation', ['token', 'token_type_hint', 'client_id', 'client_secret']), {
+      numRuns: RUNS,
+    });
   });
 
   it('at device authorization and the code-entry page', async () => {
-    await fc.assert(postProperty('/device/auth', ['client_id', 'scope', 'resource'], fc.constant(app.client_id)), { numRuns: RUNS });
-    await fc.assert(postProperty('/device', ['xsrf', 'user_code', 'confirm', 'abort'], fc.constantFrom('BCDF-GHJK', 'yes')), { numRuns: RUNS });
-    await fc.assert(fc.asyncProperty(pairs(['user_code']), async (fields) => {
-      await check({ method: 'GET', path: `/device?${new URLSearchParams(fields)}` });
-    }), { numRuns: RUNS / 2 });
+    await fc.assert(postProperty('/device/auth', ['client_id', 'scope', 'resource'], fc.constant(app.client_id)), {
+      numRuns: RUNS,
+    });
+    await fc.assert(
+      postProperty('/device', ['xsrf', 'user_code', 'confirm', 'abort'], fc.constantFrom('BCDF-GHJK', 'yes')),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(pairs(['user_code']), async (fields) => {
+        await check({ method: 'GET', path: `/device?${new URLSearchParams(fields)}` });
+      }),
+      { numRuns: RUNS / 2 },
+    );
   });
 
   it('at the authorization endpoint, with a real client among the generated ones', async () => {
-    const known = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method',
-      'prompt', 'response_mode', 'request', 'request_uri', 'max_age', 'claims', 'resource', 'login_hint', 'ui_locales', 'acr_values'];
-    const values = fc.constantFrom(app.client_id, 'code', REDIRECT, 'openid', 'S256', 'plain', 'none', 'consent', 'form_post', 'fragment', 'a'.repeat(43));
-    await fc.assert(fc.asyncProperty(pairs(known, fc.oneof(anyText, values)), fc.boolean(), async (fields, html) => {
-      await check({ method: 'GET', path: `/auth?${new URLSearchParams(fields)}`, headers: html ? { accept: 'text/html' } : {} });
-    }), { numRuns: RUNS });
+    const known = [
+      'client_id',
+      'response_type',
+      'redirect_uri',
+      'scope',
+      'state',
+      'nonce',
+      'code_challenge',
+      'code_challenge_method',
+      'prompt',
+      'response_mode',
+      'request',
+      'request_uri',
+      'max_age',
+      'claims',
+      'resource',
+      'login_hint',
+      'ui_locales',
+      'acr_values',
+    ];
+    const values = fc.constantFrom(
+      app.client_id,
+      'code',
+      REDIRECT,
+      'openid',
+      'S256',
+      'plain',
+      'none',
+      'consent',
+      'form_post',
+      'fragment',
+      'a'.repeat(43),
+    );
+    await fc.assert(
+      fc.asyncProperty(pairs(known, fc.oneof(anyText, values)), fc.boolean(), async (fields, html) => {
+        await check({
+          method: 'GET',
+          path: `/auth?${new URLSearchParams(fields)}`,
+          headers: html ? { accept: 'text/html' } : {},
+        });
+      }),
+      { numRuns: RUNS },
+    );
     await fc.assert(postProperty('/auth', known, values), { numRuns: RUNS / 2 });
   });
 
   it('at userinfo, with any bearer token in the header, the query or the body', async () => {
-    await fc.assert(fc.asyncProperty(authorization, pairs(['access_token', 'claims']), fc.constantFrom('GET', 'POST'), async (auth, fields, method) => {
-      const query = method === 'GET' ? `?${new URLSearchParams(fields)}` : '';
-      await check({
-        method, path: `/me${query}`, headers: { ...authHeader(auth), ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-        ...(method === 'POST' ? { body: new URLSearchParams(fields).toString() } : {}),
-      });
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(
+        authorization,
+        pairs(['access_token', 'claims']),
+        fc.constantFrom('GET', 'POST'),
+        async (auth, fields, method) => {
+          const query = method === 'GET' ? `?${new URLSearchParams(fields)}` : '';
+          await check({
+            method,
+            path: `/me${query}`,
+            headers: {
+              ...authHeader(auth),
+              ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+            },
+            ...(method === 'POST' ? { body: new URLSearchParams(fields).toString() } : {}),
+          });
+        },
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it('valid requests with some parameters replaced by hostile values, or repeated', async () => {
     // Generated requests rarely get past the first check; these start from valid ones.
     const valid: Record<string, { method: string; auth?: string; fields: Record<string, string> }> = {
-      '/auth': { method: 'GET', fields: { client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid email',
-        code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', state: 'st', nonce: 'n' } },
-      '/token': { method: 'POST', auth: service.auth, fields: { grant_type: 'client_credentials', scope: 'hostile:read' } },
-      '/token/introspection': { method: 'POST', auth: service.auth, fields: { token: 'opaque', token_type_hint: 'access_token' } },
-      '/token/revocation': { method: 'POST', auth: service.auth, fields: { token: 'opaque', token_type_hint: 'refresh_token' } },
+      '/auth': {
+        method: 'GET',
+        fields: {
+          client_id: app.client_id,
+          response_type: 'code',
+          redirect_uri: REDIRECT,
+          scope: 'openid email',
+          code_challenge: 'a'.repeat(43),
+          code_challenge_method: 'S256',
+          state: 'st',
+          nonce: 'n',
+        },
+      },
+      '/token': {
+        method: 'POST',
+        auth: service.auth,
+        fields: { grant_type: 'client_credentials', scope: 'hostile:read' },
+      },
+      '/token/introspection': {
+        method: 'POST',
+        auth: service.auth,
+        fields: { token: 'opaque', token_type_hint: 'access_token' },
+      },
+      '/token/revocation': {
+        method: 'POST',
+        auth: service.auth,
+        fields: { token: 'opaque', token_type_hint: 'refresh_token' },
+      },
       '/device/auth': { method: 'POST', auth: app.auth, fields: { scope: 'openid hostile:read' } },
     };
-    await fc.assert(fc.asyncProperty(
-      fc.constantFrom(...Object.keys(valid)),
-      fc.array(fc.tuple(fc.nat(20), anyText, fc.boolean()), { minLength: 1, maxLength: 3 }),
-      async (path, changes) => {
-        const base = valid[path]!;
-        const names = Object.keys(base.fields);
-        const fields: [string, string][] = Object.entries(base.fields);
-        for (const [i, value, repeat] of changes) {
-          const name = names[i % names.length]!;
-          if (repeat) fields.push([name, value]);
-          else fields.splice(fields.findIndex(([n]) => n === name), 1, [name, value]);
-        }
-        const query = new URLSearchParams(fields).toString();
-        await check(base.method === 'GET'
-          ? { method: 'GET', path: `${path}?${query}`, headers: { accept: 'text/html' } }
-          : { method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: base.auth! }, body: query });
-      },
-    ), { numRuns: RUNS * 2 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...Object.keys(valid)),
+        fc.array(fc.tuple(fc.nat(20), anyText, fc.boolean()), { minLength: 1, maxLength: 3 }),
+        async (path, changes) => {
+          const base = valid[path]!;
+          const names = Object.keys(base.fields);
+          const fields: [string, string][] = Object.entries(base.fields);
+          for (const [i, value, repeat] of changes) {
+            const name = names[i % names.length]!;
+            if (repeat) fields.push([name, value]);
+            else
+              fields.splice(
+                fields.findIndex(([n]) => n === name),
+                1,
+                [name, value],
+              );
+          }
+          const query = new URLSearchParams(fields).toString();
+          await check(
+            base.method === 'GET'
+              ? { method: 'GET', path: `${path}?${query}`, headers: { accept: 'text/html' } }
+              : {
+                  method: 'POST',
+                  path,
+                  headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: base.auth! },
+                  body: query,
+                },
+          );
+        },
+      ),
+      { numRuns: RUNS * 2 },
+    );
   });
 
   it('at the sign-in and consent forms of a live interaction, and at made-up ones', async () => {
     // A real sign-in in progress, so that the forms get past the interaction lookup to the input.
     const jar = newJar();
     const url = new URL(`${server.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }).toString();
+    url.search = new URLSearchParams({
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
     const interaction = new URL((await get(jar, url.href)).headers.get('location')!, server.issuer);
     const csrf = /name="csrf" value="([^"]+)"/.exec(await (await get(jar, interaction.href)).text())![1]!;
     const uid = interaction.pathname.split('/')[2]!;
 
-    await fc.assert(fc.asyncProperty(
-      fc.constantFrom(uid, uid, 'made-up', '%ff', '..', uid.toUpperCase()),
-      fc.constantFrom('login', 'confirm', 'abort', 'nothing'),
-      fc.oneof(
-        pairs(['csrf', 'email', 'password'], fc.constantFrom(csrf, 'someone@example.test')),
-        fc.tuple(anyText, anyText).map(([email, password]): [string, string][] => [['csrf', csrf], ['email', email], ['password', password]]),
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(uid, uid, 'made-up', '%ff', '..', uid.toUpperCase()),
+        fc.constantFrom('login', 'confirm', 'abort', 'nothing'),
+        fc.oneof(
+          pairs(['csrf', 'email', 'password'], fc.constantFrom(csrf, 'someone@example.test')),
+          fc.tuple(anyText, anyText).map(([email, password]): [string, string][] => [
+            ['csrf', csrf],
+            ['email', email],
+            ['password', password],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (id, action, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          // Never the valid csrf with an abort: that would end the interaction the others use.
+          if (action === 'abort' && id === uid) return;
+          wellFormed(
+            { method: 'POST', path: `/interaction/${id}/${action}` },
+            await answerWithJar(jar, `${server.issuer}/interaction/${id}/${action}`, { method: 'POST', headers, body }),
+          );
+        },
       ),
-      encoding, badBytes,
-      async (id, action, fields, kind, bytes) => {
-        const { headers, body } = encode(kind, fields, bytes);
-        // Never the valid csrf with an abort: that would end the interaction the others use.
-        if (action === 'abort' && id === uid) return;
-        wellFormed({ method: 'POST', path: `/interaction/${id}/${action}` }, await answerWithJar(jar, `${server.issuer}/interaction/${id}/${action}`, { method: 'POST', headers, body }));
-      },
-    ), { numRuns: RUNS });
+      { numRuns: RUNS },
+    );
   });
 });
 
 async function answerWithJar(jar: Jar, url: string, init: RequestInit): Promise<Answer> {
   const res = await get(jar, url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', location: res.headers.get('location'), body: await res.text() };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    location: res.headers.get('location'),
+    body: await res.text(),
+  };
 }
 
 describe('malformed requests', () => {
-  const POSTS = ['/token', '/token/introspection', '/token/revocation', '/device/auth', '/device', '/me', '/auth', '/interaction/x/login', '/interaction/x/confirm'];
+  const POSTS = [
+    '/token',
+    '/token/introspection',
+    '/token/revocation',
+    '/device/auth',
+    '/device',
+    '/me',
+    '/auth',
+    '/interaction/x/login',
+    '/interaction/x/confirm',
+  ];
 
   it.each(POSTS)('a body above any limit at %s is refused', async (path) => {
     const huge = `token=${'a'.repeat(2 * 1024 * 1024)}`;
-    const answer = await send({ method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: service.auth }, body: huge });
+    const answer = await send({
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: service.auth },
+      body: huge,
+    });
     wellFormed({ method: 'POST', path }, answer);
     // The code-entry page sends a browser without a session back to a fresh form (see
     // provider-config.ts); everything else refuses.
@@ -302,24 +550,54 @@ describe('malformed requests', () => {
 
   it.each(POSTS)('JSON where a form is expected at %s', async (path) => {
     for (const body of ['{"grant_type":"client_credentials"}', '{', '[1,2', 'null', '"\\ud800"']) {
-      await check({ method: 'POST', path, headers: { 'content-type': 'application/json', authorization: service.auth }, body });
+      await check({
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', authorization: service.auth },
+        body,
+      });
     }
   });
 
-  it('a header above Node\'s limit is refused with 431, and the server keeps serving', async () => {
-    const answer = await send({ method: 'GET', path: '/.well-known/openid-configuration', headers: { 'x-padding': 'a'.repeat(64 * 1024) } });
+  it("a header above Node's limit is refused with 431, and the server keeps serving", async () => {
+    const answer = await send({
+      method: 'GET',
+      path: '/.well-known/openid-configuration',
+      headers: { 'x-padding': 'a'.repeat(64 * 1024) },
+    });
     expect(answer.status).toBe(431);
-    const bearer = await send({ method: 'GET', path: '/me', headers: { authorization: `Bearer ${'a'.repeat(15 * 1024)}` } });
+    const bearer = await send({
+      method: 'GET',
+      path: '/me',
+      headers: { authorization: `Bearer ${'a'.repeat(15 * 1024)}` },
+    });
     wellFormed({ method: 'GET', path: '/me' }, bearer);
     expect(bearer.status).toBe(401);
   });
 
   it('invalid percent-encoding and invalid UTF-8 in paths and queries', async () => {
-    const paths = ['/token%ff', '/interaction/%ff%fe', '/interaction/%E0%A4%A/login', '/auth?client_id=%ff&redirect_uri=%', '/device?user_code=%C0%AF',
-      '/me?access_token=%zz', '/%', '/interaction/%00', '/jwks?%', '/.well-known/openid-configuration?x=%ff', '/auth/%ff', '/session/end?id_token_hint=%ff'];
+    const paths = [
+      '/token%ff',
+      '/interaction/%ff%fe',
+      '/interaction/%E0%A4%A/login',
+      '/auth?client_id=%ff&redirect_uri=%',
+      '/device?user_code=%C0%AF',
+      '/me?access_token=%zz',
+      '/%',
+      '/interaction/%00',
+      '/jwks?%',
+      '/.well-known/openid-configuration?x=%ff',
+      '/auth/%ff',
+      '/session/end?id_token_hint=%ff',
+    ];
     for (const path of paths) {
       await check({ method: 'GET', path });
-      await check({ method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=%ff' });
+      await check({
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'a=%ff',
+      });
     }
   });
 });
@@ -340,12 +618,15 @@ const SWEEP_CONCURRENCY = 4;
  * in the app's middleware. Nothing is listed by hand but discovery's own path and a path no route has.
  */
 async function routesOfRunningServer(): Promise<Map<string, string>> {
-  const routes = new Map<string, string>([[DISCOVERY_PATH, 'discovery'], ['/no-such-route', 'none']]);
+  const routes = new Map<string, string>([
+    [DISCOVERY_PATH, 'discovery'],
+    ['/no-such-route', 'none'],
+  ]);
   // Where a path was found first (several route names share one path).
   const add = (path: string, from: string) => routes.has(path) || routes.set(path, from);
   const issuer = new URL(server.issuer);
-  const urls = (value: unknown): string[] => typeof value === 'string' ? [value]
-    : value && typeof value === 'object' ? Object.values(value).flatMap(urls) : [];
+  const urls = (value: unknown): string[] =>
+    typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(urls) : [];
   const discovery = (await send({ method: 'GET', path: DISCOVERY_PATH })).body;
   for (const url of urls(JSON.parse(discovery))) {
     const parsed = URL.parse(url);
@@ -353,7 +634,10 @@ async function routesOfRunningServer(): Promise<Map<string, string>> {
   }
 
   const provider = server.tessera.provider();
-  const setUp = readFileSync(join(dirname(createRequire(import.meta.url).resolve('oidc-provider')), 'helpers', 'initialize_app.js'), 'utf8');
+  const setUp = readFileSync(
+    join(dirname(createRequire(import.meta.url).resolve('oidc-provider')), 'helpers', 'initialize_app.js'),
+    'utf8',
+  );
   const names = new Set([...setUp.matchAll(/\b(?:get|post|put|del|options)\('([\w.]+)',/g)].map((m) => m[1]!));
   // A change in how oidc-provider writes its routes must fail here, not shrink the sweep.
   expect(names.size).toBeGreaterThan(20);
@@ -368,7 +652,8 @@ async function routesOfRunningServer(): Promise<Map<string, string>> {
   for (const middleware of server.tessera.app.middleware) {
     const router = (middleware as { router?: Router }).router;
     for (const layer of router?.stack ?? []) {
-      if (typeof layer.path === 'string') add(layer.path.replace(/:\w+/g, MADE_UP), `Tessera ${layer.methods.join(',')}`);
+      if (typeof layer.path === 'string')
+        add(layer.path.replace(/:\w+/g, MADE_UP), `Tessera ${layer.methods.join(',')}`);
     }
   }
   return routes;
@@ -383,24 +668,61 @@ interface Variant {
 }
 
 const CONTROL = '\u0000\u0001\u0007\u001b[31m\r\n\t\u007f\u0085\u2028';
-const NON_UTF8 = Uint8Array.from([...new TextEncoder().encode('client_id='), 0xff, 0xfe, 0x26, ...new TextEncoder().encode('token='), 0xc0, 0xaf, 0xed, 0xa0, 0x80]);
-const REPEATED = 'client_id=a&client_id=b&scope=openid&scope=openid&token=t&token=u&grant_type=client_credentials&grant_type=refresh_token&user_code=BCDF-GHJK&user_code=X&xsrf=a&xsrf=b&csrf=a&csrf=b';
+const NON_UTF8 = Uint8Array.from([
+  ...new TextEncoder().encode('client_id='),
+  0xff,
+  0xfe,
+  0x26,
+  ...new TextEncoder().encode('token='),
+  0xc0,
+  0xaf,
+  0xed,
+  0xa0,
+  0x80,
+]);
+const REPEATED =
+  'client_id=a&client_id=b&scope=openid&scope=openid&token=t&token=u&grant_type=client_credentials&grant_type=refresh_token&user_code=BCDF-GHJK&user_code=X&xsrf=a&xsrf=b&csrf=a&csrf=b';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const VARIANTS: Variant[] = [
   { name: 'plain' },
-  { name: 'huge values', query: `client_id=${'a'.repeat(4000)}&scope=${'b'.repeat(4000)}`, headers: FORM, body: `token=${'c'.repeat(50_000)}&client_id=${'d'.repeat(4000)}` },
+  {
+    name: 'huge values',
+    query: `client_id=${'a'.repeat(4000)}&scope=${'b'.repeat(4000)}`,
+    headers: FORM,
+    body: `token=${'c'.repeat(50_000)}&client_id=${'d'.repeat(4000)}`,
+  },
   { name: 'repeated parameters', query: REPEATED, headers: FORM, body: REPEATED },
-  { name: 'a wrong content type', query: 'response_type=code', headers: { 'content-type': 'application/xml' }, body: '<token>x</token>' },
+  {
+    name: 'a wrong content type',
+    query: 'response_type=code',
+    headers: { 'content-type': 'application/xml' },
+    body: '<token>x</token>',
+  },
   { name: 'invalid JSON', headers: { 'content-type': 'application/json' }, body: '{"client_id": "a", "token": ' },
   { name: 'an invalid form', query: '%&=&a=%zz&%ff=%fe&&', headers: FORM, body: '%&=&a=%zz&%ff=%fe&&token' },
-  { name: 'non-UTF-8 bytes', query: 'client_id=%ff%fe&scope=%c0%af&user_code=%ed%a0%80', headers: FORM, body: NON_UTF8 },
-  { name: 'control characters', query: new URLSearchParams({ client_id: CONTROL, token: CONTROL, user_code: CONTROL }).toString(), headers: FORM,
-    body: new URLSearchParams({ client_id: CONTROL, token: CONTROL, grant_type: CONTROL, xsrf: CONTROL }).toString() },
+  {
+    name: 'non-UTF-8 bytes',
+    query: 'client_id=%ff%fe&scope=%c0%af&user_code=%ed%a0%80',
+    headers: FORM,
+    body: NON_UTF8,
+  },
+  {
+    name: 'control characters',
+    query: new URLSearchParams({ client_id: CONTROL, token: CONTROL, user_code: CONTROL }).toString(),
+    headers: FORM,
+    body: new URLSearchParams({ client_id: CONTROL, token: CONTROL, grant_type: CONTROL, xsrf: CONTROL }).toString(),
+  },
   // A CORS preflight (and a cross-origin request), with forged credentials and cookies.
-  { name: 'a foreign origin, forged credentials and cookies', headers: {
-    origin: 'https://evil.example.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, dpop',
-    authorization: 'Basic !!!', cookie: '_session=forged; _session.sig=forged; _interaction=x; _interaction_resume=x',
-  } },
+  {
+    name: 'a foreign origin, forged credentials and cookies',
+    headers: {
+      origin: 'https://evil.example.test',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, dpop',
+      authorization: 'Basic !!!',
+      cookie: '_session=forged; _session.sig=forged; _interaction=x; _interaction_resume=x',
+    },
+  },
 ];
 
 describe('every route, every method', () => {
@@ -408,7 +730,17 @@ describe('every route, every method', () => {
     const routes = await routesOfRunningServer();
     // The sweep reaches what third-party clients found (GET /device/auth answered 500): the
     // provider's endpoints, its parameterised routes and Tessera's own.
-    for (const expected of ['/device/auth', `/device/${MADE_UP}`, '/token', '/request', '/session/end/confirm', `/interaction/${MADE_UP}/login`, '/healthz', '/metrics', `/assets/${MADE_UP}`]) {
+    for (const expected of [
+      '/device/auth',
+      `/device/${MADE_UP}`,
+      '/token',
+      '/request',
+      '/session/end/confirm',
+      `/interaction/${MADE_UP}/login`,
+      '/healthz',
+      '/metrics',
+      `/assets/${MADE_UP}`,
+    ]) {
       expect([...routes.keys()]).toContain(expected);
     }
     const requests: { req: Sent; from: string }[] = [];
@@ -422,7 +754,8 @@ describe('every route, every method', () => {
           requests.push({
             from: `${from}, ${variant.name}`,
             req: {
-              method, path: variant.query ? `${path}?${variant.query}` : path,
+              method,
+              path: variant.query ? `${path}?${variant.query}` : path,
               ...(withBody || variant.body === undefined ? { headers: variant.headers ?? {} } : {}),
               ...(withBody && variant.body !== undefined ? { body: variant.body } : {}),
             },
@@ -433,24 +766,36 @@ describe('every route, every method', () => {
     const logged = server.logs.length;
     const statuses = new Map<number, number>();
     let next = 0;
-    await Promise.all(Array.from({ length: SWEEP_CONCURRENCY }, async () => {
-      while (next < requests.length) {
-        const { req, from } = requests[next++]!;
-        const answer = await send(req);
-        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        if (req.method === 'HEAD') {
-          expect(answer.status, `HEAD ${req.path} (${from}) → ${answer.status}`).toBeLessThan(500);
-          expect(answer.body).toBe('');
-        } else {
-          wellFormed({ ...req, path: `${req.path} (${from})` }, answer);
+    await Promise.all(
+      Array.from({ length: SWEEP_CONCURRENCY }, async () => {
+        while (next < requests.length) {
+          const { req, from } = requests[next++]!;
+          const answer = await send(req);
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          if (req.method === 'HEAD') {
+            expect(answer.status, `HEAD ${req.path} (${from}) → ${answer.status}`).toBeLessThan(500);
+            expect(answer.body).toBe('');
+          } else {
+            wellFormed({ ...req, path: `${req.path} (${from})` }, answer);
+          }
+          // RFC 9110 §15.5.6: a 405 says which methods are allowed.
+          if (answer.status === 405)
+            expect(answer.allow, `${req.method} ${req.path} (${from}) → 405 without Allow`).toMatch(
+              /^[A-Z]+(, [A-Z]+)*$/,
+            );
         }
-        // RFC 9110 §15.5.6: a 405 says which methods are allowed.
-        if (answer.status === 405) expect(answer.allow, `${req.method} ${req.path} (${from}) → 405 without Allow`).toMatch(/^[A-Z]+(, [A-Z]+)*$/);
-      }
-    }));
-    console.info(`swept ${routes.size} routes × ${METHODS.length} methods: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+      }),
+    );
+    console.info(
+      `swept ${routes.size} routes × ${METHODS.length} methods: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
     // None of them went down the "unexpected error" path either.
-    expect(server.logs.slice(logged).filter((l) => (l.level as number) >= 50).map((l) => l.msg)).toEqual([]);
+    expect(
+      server.logs
+        .slice(logged)
+        .filter((l) => (l.level as number) >= 50)
+        .map((l) => l.msg),
+    ).toEqual([]);
   }, 120_000);
 });
 
@@ -459,14 +804,24 @@ describe('afterwards', () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
     const batch = async (n: number) => {
-      const sample = fc.sample(fc.tuple(pairs(['grant_type', 'token', 'client_id', 'scope', 'code']), authorization, encoding, badBytes,
-        fc.constantFrom('/token', '/token/introspection', '/token/revocation', '/device/auth', '/me')), { numRuns: n, seed: 8 });
+      const sample = fc.sample(
+        fc.tuple(
+          pairs(['grant_type', 'token', 'client_id', 'scope', 'code']),
+          authorization,
+          encoding,
+          badBytes,
+          fc.constantFrom('/token', '/token/introspection', '/token/revocation', '/device/auth', '/me'),
+        ),
+        { numRuns: n, seed: 8 },
+      );
       // Eight at a time: concurrent, as attackers are, without queueing on the 2-core machine.
       for (let i = 0; i < sample.length; i += 8) {
-        await Promise.all(sample.slice(i, i + 8).map(([fields, auth, kind, bytes, path]) => {
-          const { headers, body } = encode(kind, fields, bytes);
-          return check({ method: 'POST', path, headers: { ...headers, ...authHeader(auth) }, body });
-        }));
+        await Promise.all(
+          sample.slice(i, i + 8).map(([fields, auth, kind, bytes, path]) => {
+            const { headers, body } = encode(kind, fields, bytes);
+            return check({ method: 'POST', path, headers: { ...headers, ...authHeader(auth) }, body });
+          }),
+        );
       }
     };
     const errors: Record<string, unknown>[] = [];
@@ -484,7 +839,9 @@ describe('afterwards', () => {
     const before = await heap();
     await batch(1200);
     const after = await heap();
-    console.info(`heap used: ${(before / 2 ** 20).toFixed(1)} MiB before, ${(after / 2 ** 20).toFixed(1)} MiB after 1200 hostile requests`);
+    console.info(
+      `heap used: ${(before / 2 ** 20).toFixed(1)} MiB before, ${(after / 2 ** 20).toFixed(1)} MiB after 1200 hostile requests`,
+    );
     // 1200 requests that leaked even 10 KiB each would add 12 MiB; what stays is noise.
     expect((after - before) / 1024 / 1024).toBeLessThan(10);
 

@@ -14,15 +14,22 @@ function rawConnection(url: string) {
   const opened = Date.now();
   const socket: Socket = connect(Number(port), hostname);
   const state = { received: '', closedAfterMs: undefined as number | undefined };
-  socket.on('data', (chunk) => { state.received += String(chunk); });
+  socket.on('data', (chunk) => {
+    state.received += String(chunk);
+  });
   socket.on('error', () => {}); // a reset counts as closed
-  socket.on('close', () => { state.closedAfterMs = Date.now() - opened; });
+  socket.on('close', () => {
+    state.closedAfterMs = Date.now() - opened;
+  });
   return { socket, state };
 }
 
 /** Polls until `done()` or `ms` pass; true if done. */
 function within(ms: number, done: () => boolean | Promise<boolean>): Promise<boolean> {
-  return eventually(done, { timeoutMs: ms, intervalMs: 25 }).then(() => true, () => false);
+  return eventually(done, { timeoutMs: ms, intervalMs: 25 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe('slow and idle connections', () => {
@@ -80,7 +87,11 @@ describe('the connection cap', () => {
       expect(held.every(({ state }) => state.closedAfterMs === undefined)).toBe(true);
       held[0]!.socket.destroy();
       // The server counts the closed one out when it sees it close: polled.
-      const served = () => fetch(`${server.issuer}/healthz`).then((r) => r.status === 200, () => false);
+      const served = () =>
+        fetch(`${server.issuer}/healthz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
       expect(await within(4_000, served)).toBe(true);
     } finally {
       for (const { socket } of held) socket.destroy();
@@ -89,7 +100,11 @@ describe('the connection cap', () => {
 });
 
 describe('the metrics listener (METRICS_PORT)', () => {
-  const reachable = (host: string, port: number) => fetch(`http://${host}:${port}/metrics`).then((r) => r.status, () => 'refused');
+  const reachable = (host: string, port: number) =>
+    fetch(`http://${host}:${port}/metrics`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
 
   it('is on loopback by default, not on HOST', async () => {
     const port = await freePort();

@@ -17,41 +17,57 @@ export interface Answer {
 /** One browser at one source address: a cookie jar and requests sent from that address. */
 export function browserAt(address: string) {
   const cookies = new Map<string, string>();
-  const send = (url: string, options: { method?: string; form?: Record<string, string> } = {}) => new Promise<Answer>((resolve, reject) => {
-    const body = options.form && new URLSearchParams(options.form).toString();
-    const req = http.request(url, {
-      method: options.method ?? 'GET',
-      localAddress: address,
-      headers: {
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {}),
-      },
-    }, (res) => {
-      for (const c of res.headers['set-cookie'] ?? []) {
-        const [pair] = c.split(';');
-        const i = pair!.indexOf('=');
-        cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
-      }
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode!, location: res.headers.location, body: text }));
+  const send = (url: string, options: { method?: string; form?: Record<string, string> } = {}) =>
+    new Promise<Answer>((resolve, reject) => {
+      const body = options.form && new URLSearchParams(options.form).toString();
+      const req = http.request(
+        url,
+        {
+          method: options.method ?? 'GET',
+          localAddress: address,
+          headers: {
+            cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+            ...(body
+              ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }
+              : {}),
+          },
+        },
+        (res) => {
+          for (const c of res.headers['set-cookie'] ?? []) {
+            const [pair] = c.split(';');
+            const i = pair!.indexOf('=');
+            cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
+          }
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode!, location: res.headers.location, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   return {
     /** Starts an authorization request and returns a function that submits its login form. */
     async signInPage(issuer: string, clientId: string, redirectUri: string) {
       const url = new URL(`${issuer}/auth`);
-      url.search = new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }).toString();
+      url.search = new URLSearchParams({
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: redirectUri,
+        scope: 'openid',
+        code_challenge: 'a'.repeat(43),
+        code_challenge_method: 'S256',
+      }).toString();
       const started = await send(url.href);
       if (started.status !== 303) throw new Error(`/auth answered ${started.status}: ${started.body.slice(0, 300)}`);
       const interaction = new URL(started.location!, issuer).href;
       const page = await send(interaction);
       const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
-      return (email: string, password: string) => send(`${interaction}/login`, { method: 'POST', form: { csrf, email, password } });
+      return (email: string, password: string) =>
+        send(`${interaction}/login`, { method: 'POST', form: { csrf, email, password } });
     },
   };
 }
-

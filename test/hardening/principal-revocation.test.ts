@@ -28,8 +28,11 @@ afterAll(async () => {
 });
 
 async function call(on: TestServer, path: string, auth: string, fields: Record<string, string>) {
-  const res = await fetch(`${on.issuer}${path}`, { ...form(fields), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth } });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  const res = await fetch(`${on.issuer}${path}`, {
+    ...form(fields),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** The API's resource server asks about the token, at one replica. */
@@ -40,9 +43,21 @@ const seen = (check: () => Promise<boolean>) => eventually(check);
 const inactive = async (on: TestServer, token: string) => (await introspect(on, token)).body.active === false;
 
 describe('tokens of a deleted client or a disabled user', () => {
-  it('a deleted client\'s JWT access tokens introspect as inactive, at the same and at the other replica', async () => {
-    const service = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'data:read']);
-    const token = (await call(a, '/token', basic(service.client_id, service.client_secret!), { grant_type: 'client_credentials', scope: 'data:read' })).body.access_token as string;
+  it("a deleted client's JWT access tokens introspect as inactive, at the same and at the other replica", async () => {
+    const service = await createClient([
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'data:read',
+    ]);
+    const token = (
+      await call(a, '/token', basic(service.client_id, service.client_secret!), {
+        grant_type: 'client_credentials',
+        scope: 'data:read',
+      })
+    ).body.access_token as string;
     expect((await introspect(a, token)).body).toMatchObject({ active: true, client_id: service.client_id });
     expect((await introspect(b, token)).body).toMatchObject({ active: true, client_id: service.client_id });
 
@@ -53,15 +68,39 @@ describe('tokens of a deleted client or a disabled user', () => {
     expect(await introspect(b, token)).toEqual({ status: 200, body: { active: false } });
   });
 
-  it('a disabled user\'s access token from a code flow introspects as inactive at both replicas, and stays so when re-enabled', async () => {
+  it("a disabled user's access token from a code flow introspects as inactive at both replicas, and stays so when re-enabled", async () => {
     const user = await createUser();
-    const app = await createClient(['--grant-types', 'authorization_code', '--first-party', '--redirect-uri', REDIRECT, '--api', audience, '--scope', 'openid data:read']);
+    const app = await createClient([
+      '--grant-types',
+      'authorization_code',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--api',
+      audience,
+      '--scope',
+      'openid data:read',
+    ]);
     const verifier = oauth.generateRandomCodeVerifier();
     const url = new URL(`${a.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid data:read', resource: audience,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString();
+    url.search = new URLSearchParams({
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid data:read',
+      resource: audience,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    }).toString();
     const code = (await authorize(url, user)).searchParams.get('code')!;
-    const tokens = (await call(a, '/token', basic(app.client_id, app.client_secret!), { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier })).body;
+    const tokens = (
+      await call(a, '/token', basic(app.client_id, app.client_secret!), {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: verifier,
+      })
+    ).body;
     const token = tokens.access_token as string;
     expect((await introspect(b, token)).body).toMatchObject({ active: true, aud: audience });
 

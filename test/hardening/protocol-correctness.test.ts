@@ -17,9 +17,28 @@ let publicClient: { client_id: string };
 beforeAll(async () => {
   server = await startTestServer();
   const audience = await createApi('protocol:read');
-  const c = await createClient(['--grant-types', 'authorization_code,device_code', '--redirect-uri', REDIRECT, '--api', audience, '--scope', 'openid protocol:read']);
+  const c = await createClient([
+    '--grant-types',
+    'authorization_code,device_code',
+    '--redirect-uri',
+    REDIRECT,
+    '--api',
+    audience,
+    '--scope',
+    'openid protocol:read',
+  ]);
   confidential = { client_id: c.client_id, client_secret: c.client_secret! };
-  publicClient = await createClient(['--public', '--grant-types', 'authorization_code,device_code', '--redirect-uri', REDIRECT, '--api', audience, '--scope', 'openid protocol:read']);
+  publicClient = await createClient([
+    '--public',
+    '--grant-types',
+    'authorization_code,device_code',
+    '--redirect-uri',
+    REDIRECT,
+    '--api',
+    audience,
+    '--scope',
+    'openid protocol:read',
+  ]);
 });
 afterAll(() => server?.close());
 
@@ -32,30 +51,45 @@ async function send(path: string, init: RequestInit = {}) {
     location: res.headers.get('location'),
     wwwAuthenticate: res.headers.get('www-authenticate'),
     type: res.headers.get('content-type'),
-    body: text && res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) as unknown : text,
+    body:
+      text && res.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as unknown) : text,
   };
 }
 
 describe('the device endpoints answer every method without a 500', () => {
-  it.each(['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'])('%s /device/auth is 405 with Allow: OPTIONS, POST', async (method) => {
-    const answer = await send('/device/auth', { method });
-    expect({ status: answer.status, allow: answer.allow }).toEqual({ status: 405, allow: 'OPTIONS, POST' });
-    if (method !== 'HEAD') {
-      expect(answer.body).toEqual({ error: 'invalid_request', error_description: 'the device authorization endpoint accepts only POST' });
-    }
-  });
+  it.each(['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH'])(
+    '%s /device/auth is 405 with Allow: OPTIONS, POST',
+    async (method) => {
+      const answer = await send('/device/auth', { method });
+      expect({ status: answer.status, allow: answer.allow }).toEqual({ status: 405, allow: 'OPTIONS, POST' });
+      if (method !== 'HEAD') {
+        expect(answer.body).toEqual({
+          error: 'invalid_request',
+          error_description: 'the device authorization endpoint accepts only POST',
+        });
+      }
+    },
+  );
 
   it('the endpoint spelt in capitals or with a trailing slash (oidc-provider routes both) is 405 too', async () => {
     for (const path of ['/DEVICE/AUTH', '/device/auth/', '/Device/Auth/']) {
       const answer = await send(path);
-      expect({ path, status: answer.status, allow: answer.allow }).toEqual({ path, status: 405, allow: 'OPTIONS, POST' });
+      expect({ path, status: answer.status, allow: answer.allow }).toEqual({
+        path,
+        status: 405,
+        allow: 'OPTIONS, POST',
+      });
     }
   });
 
   it('a device resume (GET /device/<uid>) from a browser without a session sends it to the code-entry page', async () => {
     for (const path of ['/device/made-up-interaction', '/device/auth-not', '/device/%ff']) {
       const answer = await send(path);
-      expect({ path, status: answer.status, location: answer.location }).toEqual({ path, status: 303, location: `${server.issuer}/device` });
+      expect({ path, status: answer.status, location: answer.location }).toEqual({
+        path,
+        status: 303,
+        location: `${server.issuer}/device`,
+      });
     }
     // The code-entry page it is sent to works: a form in a session of its own.
     const jar = newJar();
@@ -73,7 +107,11 @@ describe('the device endpoints answer every method without a 500', () => {
     expect(html).toContain('The code could not be checked. Try again.');
     // Its form's xsrf was stored with the session: the code entered next is checked, not refused.
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
-    const entered = await get(jar, `${server.issuer}/device`, { method: 'POST', headers: FORM, body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }) });
+    const entered = await get(jar, `${server.issuer}/device`, {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }),
+    });
     expect(entered.status).toBe(400);
     expect(await entered.text()).toContain('That code is not right. Check it and try again.');
   });
@@ -81,14 +119,27 @@ describe('the device endpoints answer every method without a 500', () => {
 
 describe('missing client authentication is invalid_client (RFC 6749 §5.2)', () => {
   const MISSING = { error: 'invalid_client', error_description: 'no client authentication mechanism provided' };
-  const challenge = (description: string) => `Basic realm="${server.issuer}", error="invalid_client", error_description="${description}"`;
+  const challenge = (description: string) =>
+    `Basic realm="${server.issuer}", error="invalid_client", error_description="${description}"`;
   const ENDPOINTS: [string, Record<string, string>][] = [
     ['/token/introspection', { token: 'some-token' }],
     ['/token/revocation', { token: 'some-token' }],
     ['/device/auth', { scope: 'openid' }],
-    ['/request', { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }],
+    [
+      '/request',
+      {
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: 'a'.repeat(43),
+        code_challenge_method: 'S256',
+      },
+    ],
     ['/token', { grant_type: 'client_credentials' }],
-    ['/token', { grant_type: 'authorization_code', code: 'some-code', redirect_uri: REDIRECT, code_verifier: 'a'.repeat(43) }],
+    [
+      '/token',
+      { grant_type: 'authorization_code', code: 'some-code', redirect_uri: REDIRECT, code_verifier: 'a'.repeat(43) },
+    ],
   ];
 
   it.each(ENDPOINTS)('at %s without any credentials or client_id: 401 with WWW-Authenticate', async (path, fields) => {
@@ -96,27 +147,61 @@ describe('missing client authentication is invalid_client (RFC 6749 §5.2)', () 
     expect(answer).toMatchObject({ status: 401, wwwAuthenticate: challenge(MISSING.error_description), body: MISSING });
   });
 
-  it.each(ENDPOINTS)('at %s, a confidential client sending only its client_id: 401 with WWW-Authenticate', async (path, fields) => {
-    const answer = await send(path, { method: 'POST', headers: FORM, body: new URLSearchParams({ ...fields, client_id: confidential.client_id }) });
-    expect(answer).toMatchObject({
-      status: 401, wwwAuthenticate: challenge('client authentication failed'), body: { error: 'invalid_client', error_description: 'client authentication failed' },
-    });
-  });
+  it.each(ENDPOINTS)(
+    'at %s, a confidential client sending only its client_id: 401 with WWW-Authenticate',
+    async (path, fields) => {
+      const answer = await send(path, {
+        method: 'POST',
+        headers: FORM,
+        body: new URLSearchParams({ ...fields, client_id: confidential.client_id }),
+      });
+      expect(answer).toMatchObject({
+        status: 401,
+        wwwAuthenticate: challenge('client authentication failed'),
+        body: { error: 'invalid_client', error_description: 'client authentication failed' },
+      });
+    },
+  );
 
-  it.each(ENDPOINTS)('at %s, a wrong secret (the control): 401 with WWW-Authenticate, as before', async (path, fields) => {
-    const answer = await send(path, { method: 'POST', headers: { ...FORM, authorization: basic(confidential.client_id, 'wrong') }, body: new URLSearchParams(fields) });
-    expect(answer).toMatchObject({
-      status: 401, wwwAuthenticate: challenge('client authentication failed'), body: { error: 'invalid_client', error_description: 'client authentication failed' },
-    });
-  });
+  it.each(ENDPOINTS)(
+    'at %s, a wrong secret (the control): 401 with WWW-Authenticate, as before',
+    async (path, fields) => {
+      const answer = await send(path, {
+        method: 'POST',
+        headers: { ...FORM, authorization: basic(confidential.client_id, 'wrong') },
+        body: new URLSearchParams(fields),
+      });
+      expect(answer).toMatchObject({
+        status: 401,
+        wwwAuthenticate: challenge('client authentication failed'),
+        body: { error: 'invalid_client', error_description: 'client authentication failed' },
+      });
+    },
+  );
 
   it('a public client sending only its client_id is not missing authentication where that is allowed', async () => {
     const id = { client_id: publicClient.client_id };
-    const device = await send('/device/auth', { method: 'POST', headers: FORM, body: new URLSearchParams({ ...id, scope: 'openid' }) });
+    const device = await send('/device/auth', {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ ...id, scope: 'openid' }),
+    });
     expect(device.status).toBe(200);
-    const par = await send('/request', { method: 'POST', headers: FORM, body: new URLSearchParams({ ...id, ...ENDPOINTS[3]![1] }) });
+    const par = await send('/request', {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ ...id, ...ENDPOINTS[3]![1] }),
+    });
     expect(par.status).toBe(201);
-    const token = await send('/token', { method: 'POST', headers: FORM, body: new URLSearchParams({ ...id, ...ENDPOINTS[5]![1] }) });
-    expect(token).toMatchObject({ status: 400, wwwAuthenticate: null, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } });
+    const token = await send('/token', {
+      method: 'POST',
+      headers: FORM,
+      body: new URLSearchParams({ ...id, ...ENDPOINTS[5]![1] }),
+    });
+    expect(token).toMatchObject({
+      status: 400,
+      wwwAuthenticate: null,
+      body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+    });
   });
 });

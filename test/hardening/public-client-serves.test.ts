@@ -19,14 +19,20 @@ import { userService } from '../../src/services/users.ts';
 import { createScratchDatabase } from '../setup/postgres.ts';
 import { randomId, tessera } from '../setup/tessera.ts';
 
-const REFUSAL = 'a public client cannot serve an API: it has no credentials, so anyone who knows its client_id could introspect the API\'s tokens';
+const REFUSAL =
+  "a public client cannot serve an API: it has no credentials, so anyone who knows its client_id could introspect the API's tokens";
 const MIGRATION = '20261203220000_public_clients_serve_no_api';
 
 const db = createDatabase({ url: inject('databaseUrl'), poolMax: 4 });
 const queries = createQueries(db);
 const pepper = Buffer.alloc(32, 9);
 const apis = apiService(queries.apis);
-const clients = clientService({ clients: queries.clients, apis: queries.apis, exchange: queries.tokenExchange, pepper });
+const clients = clientService({
+  clients: queries.clients,
+  apis: queries.apis,
+  exchange: queries.tokenExchange,
+  pepper,
+});
 let audience: string;
 
 beforeAll(async () => {
@@ -36,7 +42,11 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const spa = (id: string) => ({
-  id, name: 'spa', public: true, grantTypes: ['authorization_code'], redirectUris: ['https://spa.example.test/cb'],
+  id,
+  name: 'spa',
+  public: true,
+  grantTypes: ['authorization_code'],
+  redirectUris: ['https://spa.example.test/cb'],
 });
 
 describe('a public client serving an API', () => {
@@ -45,8 +55,21 @@ describe('a public client serving an API', () => {
     const existing = randomId('public');
     await clients.create(spa(existing));
     const [onCreate, onUpdate] = await Promise.all([
-      tessera(['clients', 'create', '--id', created, '--name', 'spa', '--public', '--grant-types', 'authorization_code',
-        '--redirect-uri', 'https://spa.example.test/cb', '--serves', audience]),
+      tessera([
+        'clients',
+        'create',
+        '--id',
+        created,
+        '--name',
+        'spa',
+        '--public',
+        '--grant-types',
+        'authorization_code',
+        '--redirect-uri',
+        'https://spa.example.test/cb',
+        '--serves',
+        audience,
+      ]),
       tessera(['clients', 'update', existing, '--serves', audience]),
     ]);
     expect(onCreate).toEqual({ code: 2, stdout: '', stderr: `tessera: ${REFUSAL}\n` });
@@ -62,14 +85,35 @@ describe('a public client serving an API', () => {
     const seed = parseSeed({
       apis: [{ audience: seededApi, scopes: 's:read' }],
       clients: [
-        { client_id: confidential, name: 'service', grant_types: ['client_credentials'], apis: [seededApi], serves: [seededApi], client_secret: { env: 'TESSERA_SEED_SECRET' } },
-        { client_id: publicClient, name: 'spa', public: true, grant_types: ['authorization_code'], redirect_uris: ['https://spa.example.test/cb'], serves: [seededApi] },
+        {
+          client_id: confidential,
+          name: 'service',
+          grant_types: ['client_credentials'],
+          apis: [seededApi],
+          serves: [seededApi],
+          client_secret: { env: 'TESSERA_SEED_SECRET' },
+        },
+        {
+          client_id: publicClient,
+          name: 'spa',
+          public: true,
+          grant_types: ['authorization_code'],
+          redirect_uris: ['https://spa.example.test/cb'],
+          serves: [seededApi],
+        },
       ],
     });
-    await expect(applySeed(seed, {
-      apis, clients, users: userService(queries.users), pepper, readEnv: () => `tessera_cs_${'s'.repeat(43)}`,
-      audit: auditTrail(queries.auditEvents, createLogger({ level: 'silent' })), actor: 'test',
-    })).rejects.toThrow(`client ${publicClient}: ${REFUSAL}`);
+    await expect(
+      applySeed(seed, {
+        apis,
+        clients,
+        users: userService(queries.users),
+        pepper,
+        readEnv: () => `tessera_cs_${'s'.repeat(43)}`,
+        audit: auditTrail(queries.auditEvents, createLogger({ level: 'silent' })),
+        actor: 'test',
+      }),
+    ).rejects.toThrow(`client ${publicClient}: ${REFUSAL}`);
     expect(await queries.apis.findByAudience(seededApi)).toBeNull();
     expect(await queries.clients.find(confidential)).toBeNull();
     expect(await queries.clients.find(publicClient)).toBeNull();
@@ -87,15 +131,23 @@ describe('the database', () => {
   it('refuses a direct insert that makes a public client serve an API', async () => {
     const id = randomId('public');
     await clients.create(spa(id));
-    await expect(sql.query('INSERT INTO api_servers (api_id, client_id) VALUES ($1, $2)', [await apiId(), id]))
-      .rejects.toMatchObject({ code: '23514', message: `client ${id}: ${REFUSAL}` });
+    await expect(
+      sql.query('INSERT INTO api_servers (api_id, client_id) VALUES ($1, $2)', [await apiId(), id]),
+    ).rejects.toMatchObject({ code: '23514', message: `client ${id}: ${REFUSAL}` });
   });
 
   it('refuses a direct update that makes a client serving an API public', async () => {
     const id = randomId('service');
-    await clients.create({ id, name: 'service', grantTypes: ['client_credentials'], apis: [audience], serves: [audience] });
-    await expect(sql.query('UPDATE clients SET token_endpoint_auth_method = \'none\' WHERE id = $1', [id]))
-      .rejects.toMatchObject({ code: '23514', message: `client ${id}: ${REFUSAL}` });
+    await clients.create({
+      id,
+      name: 'service',
+      grantTypes: ['client_credentials'],
+      apis: [audience],
+      serves: [audience],
+    });
+    await expect(
+      sql.query("UPDATE clients SET token_endpoint_auth_method = 'none' WHERE id = $1", [id]),
+    ).rejects.toMatchObject({ code: '23514', message: `client ${id}: ${REFUSAL}` });
     expect((await queries.clients.find(id))?.tokenEndpointAuthMethod).toBe('client_secret_basic');
   });
 
@@ -109,14 +161,25 @@ describe('the database', () => {
       const second = await sql.connect();
       try {
         await first.query('BEGIN');
-        if (order === 'serve first') await first.query('INSERT INTO api_servers (api_id, client_id) VALUES ($1, $2)', [await apiId(), id]);
-        else await first.query('UPDATE clients SET token_endpoint_auth_method = \'none\' WHERE id = $1', [id]);
-        const { rows: [{ pid }] } = await second.query('SELECT pg_backend_pid() AS pid');
-        const racing = order === 'serve first'
-          ? second.query('UPDATE clients SET token_endpoint_auth_method = \'none\' WHERE id = $1', [id])
-          : second.query('INSERT INTO api_servers (api_id, client_id) VALUES ($1, $2)', [await apiId(), id]);
+        if (order === 'serve first')
+          await first.query('INSERT INTO api_servers (api_id, client_id) VALUES ($1, $2)', [await apiId(), id]);
+        else await first.query("UPDATE clients SET token_endpoint_auth_method = 'none' WHERE id = $1", [id]);
+        const {
+          rows: [{ pid }],
+        } = await second.query('SELECT pg_backend_pid() AS pid');
+        const racing =
+          order === 'serve first'
+            ? second.query("UPDATE clients SET token_endpoint_auth_method = 'none' WHERE id = $1", [id])
+            : second.query('INSERT INTO api_servers (api_id, client_id) VALUES ($1, $2)', [await apiId(), id]);
         let settled = false;
-        const outcome = racing.then(() => 'accepted', (err: { message: string }) => err.message).finally(() => { settled = true; });
+        const outcome = racing
+          .then(
+            () => 'accepted',
+            (err: { message: string }) => err.message,
+          )
+          .finally(() => {
+            settled = true;
+          });
         // The second write must wait on the first's lock until the first commits (without the
         // lock it finishes at once, and is wrongly accepted).
         while (!settled) {
@@ -148,14 +211,20 @@ describe(`migration ${MIGRATION}`, () => {
                  ('service', 'service', '{client_credentials}', '{}', '{}', '{}', 'client_secret_basic', now());
         INSERT INTO api_servers (api_id, client_id) SELECT id, c FROM apis, unnest(ARRAY['spa', 'service']) AS c;
       `);
-      expect((await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} })).applied).toEqual([MIGRATION]);
+      expect((await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} })).applied).toEqual([
+        MIGRATION,
+      ]);
       const { rows: served } = await pool.query('SELECT client_id FROM api_servers ORDER BY client_id');
       expect(served).toEqual([{ client_id: 'service' }]);
       const { rows: events } = await pool.query('SELECT type, actor, subject, details FROM audit_events');
-      expect(events).toEqual([{
-        type: 'client.serves_removed', actor: `migration:${MIGRATION}`, subject: 'spa',
-        details: { audience: 'https://api.example.test', reason: REFUSAL },
-      }]);
+      expect(events).toEqual([
+        {
+          type: 'client.serves_removed',
+          actor: `migration:${MIGRATION}`,
+          subject: 'spa',
+          details: { audience: 'https://api.example.test', reason: REFUSAL },
+        },
+      ]);
     } finally {
       await pool.end();
       await scratch.drop();

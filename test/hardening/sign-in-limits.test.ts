@@ -23,7 +23,16 @@ let db: pg.Pool;
 beforeAll(async () => {
   [server, { client_id: clientId }] = await Promise.all([
     startTestServer({ RATE_LIMIT_LOGIN_FAILURES: String(FAILURES), RATE_LIMIT_LOGIN_PER_IP: String(PER_IP) }),
-    createClient(['--grant-types', 'authorization_code', '--public', '--first-party', '--redirect-uri', REDIRECT, '--scope', 'openid']),
+    createClient([
+      '--grant-types',
+      'authorization_code',
+      '--public',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid',
+    ]),
   ]);
   db = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 });
 }, 60_000);
@@ -34,25 +43,39 @@ afterAll(async () => {
 
 async function newUser(): Promise<{ id: string; email: string }> {
   const email = `${randomId('limits')}@example.test`;
-  const created = await tessera(['--json', 'users', 'create', '--email', email, '--password-stdin'], { input: PASSWORD });
+  const created = await tessera(['--json', 'users', 'create', '--email', email, '--password-stdin'], {
+    input: PASSWORD,
+  });
   expect(created.code, created.stderr).toBe(0);
   return { id: (JSON.parse(created.stdout) as { id: string }).id, email };
 }
 
 async function auditRows(ip: string) {
   // In the order of their reasons: parallel requests finish in any order.
-  const { rows } = await db.query(`SELECT type, actor, subject, ip, details FROM audit_events WHERE ip = $1 ORDER BY details->>'reason', id`, [ip]);
-  return rows as { type: string; actor: string; subject: string | null; ip: string; details: Record<string, unknown> }[];
+  const { rows } = await db.query(
+    `SELECT type, actor, subject, ip, details FROM audit_events WHERE ip = $1 ORDER BY details->>'reason', id`,
+    [ip],
+  );
+  return rows as {
+    type: string;
+    actor: string;
+    subject: string | null;
+    ip: string;
+    details: Record<string, unknown>;
+  }[];
 }
 
-const statuses = (answers: Answer[]) => answers.reduce<Record<number, number>>((n, a) => ({ ...n, [a.status]: (n[a.status] ?? 0) + 1 }), {});
+const statuses = (answers: Answer[]) =>
+  answers.reduce<Record<number, number>>((n, a) => ({ ...n, [a.status]: (n[a.status] ?? 0) + 1 }), {});
 
 describe('finding 5: sign-in limits under concurrent attempts', () => {
   it(`${PARALLEL} parallel wrong passwords for one account from one address check at most RATE_LIMIT_LOGIN_FAILURES passwords`, async () => {
     const user = await newUser();
     const address = ownLoopbackAddress();
     const login = await browserAt(address).signInPage(server.issuer, clientId, REDIRECT);
-    const answers = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => login(user.email, `wrong password ${i}`)));
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, (_, i) => login(user.email, `wrong password ${i}`)),
+    );
     // 401 is a checked, wrong password; 429 is refused before any password was checked.
     expect(statuses(answers)).toEqual({ 401: FAILURES, 429: PARALLEL - FAILURES });
     // The right password is refused too, now that the account is locked from this address.
@@ -69,10 +92,15 @@ describe('finding 5: sign-in limits under concurrent attempts', () => {
   it(`${PARALLEL} parallel wrong passwords for different accounts from one address check at most RATE_LIMIT_LOGIN_PER_IP passwords`, async () => {
     const address = ownLoopbackAddress();
     const login = await browserAt(address).signInPage(server.issuer, clientId, REDIRECT);
-    const answers = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => login(`${randomId(`spray${i}`)}@example.test`, 'wrong password')));
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, (_, i) => login(`${randomId(`spray${i}`)}@example.test`, 'wrong password')),
+    );
     expect(statuses(answers)).toEqual({ 401: PER_IP, 429: PARALLEL - PER_IP });
     const rows = await auditRows(address);
-    expect(rows.map((r) => r.details)).toEqual([...Array.from({ length: PER_IP }, () => ({ reason: 'failure' })), { reason: 'locked' }]);
+    expect(rows.map((r) => r.details)).toEqual([
+      ...Array.from({ length: PER_IP }, () => ({ reason: 'failure' })),
+      { reason: 'locked' },
+    ]);
   }, 60_000);
 
   it('a correct password after a few failures signs in and gives back the attempts it counted', async () => {
@@ -103,7 +131,13 @@ describe('finding 9: what a failed sign-in leaves in the audit trail', () => {
     const rows = await auditRows(address);
     expect(rows).toHaveLength(5);
     for (const row of rows) {
-      expect(row).toEqual({ type: 'login.failed', actor: 'anonymous', subject: expect.stringMatching(/^email-hmac:[A-Za-z0-9_-]{43}$/), ip: address, details: { reason: 'failure' } });
+      expect(row).toEqual({
+        type: 'login.failed',
+        actor: 'anonymous',
+        subject: expect.stringMatching(/^email-hmac:[A-Za-z0-9_-]{43}$/),
+        ip: address,
+        details: { reason: 'failure' },
+      });
     }
     // The same address, however spelled, is the same identifier; another address is another.
     expect(new Set(rows.slice(0, 3).map((r) => r.subject)).size).toBe(1);

@@ -22,7 +22,14 @@ afterAll(() => database?.drop());
 describe('a short soak', () => {
   it('25 s of mixed load: no 5xx, nothing unexpected, memory flat', async () => {
     const result = await runSoak({ databaseUrl: database.url, seconds: 25, rate: 8, windowSeconds: 5 });
-    console.info(result.windows.map((w) => `${w.fromSecond}s: ${w.perSecond}/s p50 ${w.p50ms} ms p99 ${w.p99ms} ms rss ${w.rssMb.min}-${w.rssMb.max} MB heap ${w.heapMb.min}-${w.heapMb.max} MB`).join('\n'));
+    console.info(
+      result.windows
+        .map(
+          (w) =>
+            `${w.fromSecond}s: ${w.perSecond}/s p50 ${w.p50ms} ms p99 ${w.p99ms} ms rss ${w.rssMb.min}-${w.rssMb.max} MB heap ${w.heapMb.min}-${w.heapMb.max} MB`,
+        )
+        .join('\n'),
+    );
     expect(result.totals.requests).toBeGreaterThan(100);
     expect(result.problems).toEqual([]);
     expect(verdict(result, { rssGrowthMb: 64, heapGrowthMb: 32, p99Factor: Infinity })).toEqual([]);

@@ -29,8 +29,14 @@ export async function ownPostgres(): Promise<OwnPostgres> {
   chmodSync(dir, 0o711); // as root, PostgreSQL runs as `postgres` and must reach data/
   const port = await freePort();
   const server = new Postgres({
-    databaseDir: join(dir, 'data'), port, user: 'postgres', password: 'faults', persistent: true,
-    createPostgresUser: process.getuid?.() === 0, onLog: () => {}, onError: () => {},
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'faults',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
     postgresFlags: ['-c', 'max_connections=100'],
   });
   await server.initialise();
@@ -65,7 +71,10 @@ export function cliEnv(databaseUrl?: string): Record<string, string> | undefined
 export async function createUser(databaseUrl?: string): Promise<{ email: string; password: string }> {
   const email = `${randomId('hard')}@example.test`;
   const env = cliEnv(databaseUrl);
-  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: PASSWORD, ...(env ? { env } : {}) });
+  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], {
+    input: PASSWORD,
+    ...(env ? { env } : {}),
+  });
   if (created.code !== 0) throw new Error(`users create: ${created.stderr}`);
   return { email, password: PASSWORD };
 }
@@ -99,10 +108,16 @@ export function ownAddress(): Record<string, string> {
 
 /** sign-in.ts's `get`, with extra headers on every request. */
 export function getWith(headers: Record<string, string>) {
-  return (jar: Jar, url: string, init: RequestInit = {}) => get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
+  return (jar: Jar, url: string, init: RequestInit = {}) =>
+    get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
 }
 
 /** sign-in.ts's `authorize`, with extra headers on every request. */
-export function authorizeWith(headers: Record<string, string>, authUrl: URL, user: { email: string; password: string }, jar: Jar): Promise<URL> {
+export function authorizeWith(
+  headers: Record<string, string>,
+  authUrl: URL,
+  user: { email: string; password: string },
+  jar: Jar,
+): Promise<URL> {
   return authorize(authUrl, user, jar, headers);
 }

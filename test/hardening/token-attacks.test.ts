@@ -5,7 +5,18 @@
 // signature.
 import { createHash, createPrivateKey, sign } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
-import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import {
+  base64url,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueries } from '../../src/db/queries/index.ts';
 import { loadKeySet } from '../../src/keys/key-set.ts';
@@ -27,7 +38,16 @@ let tesseraKey: JWK;
 beforeAll(async () => {
   server = await startTestServer();
   [audience, otherAudience] = await Promise.all([createApi('vault:read'), createApi('other:read')]);
-  const s = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--api', otherAudience, '--scope', 'vault:read other:read']);
+  const s = await createClient([
+    '--grant-types',
+    'client_credentials',
+    '--api',
+    audience,
+    '--api',
+    otherAudience,
+    '--scope',
+    'vault:read other:read',
+  ]);
   service = { client_id: s.client_id, auth: basic(s.client_id, s.client_secret!) };
   const rs = await createClient(['--grant-types', 'client_credentials', '--api', otherAudience, '--serves', audience]);
   resourceServer = { client_id: rs.client_id, auth: basic(rs.client_id, rs.client_secret!) };
@@ -36,21 +56,43 @@ beforeAll(async () => {
     ...form({ grant_type: 'client_credentials', scope: 'vault:read', resource: audience }),
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: service.auth },
   });
-  apiToken = (await issued.json() as { access_token: string }).access_token;
+  apiToken = ((await issued.json()) as { access_token: string }).access_token;
 
   // A person's userinfo token and ID token, from a real sign-in.
   const user = await createUser();
-  const app = await createClient(['--grant-types', 'authorization_code', '--first-party', '--redirect-uri', REDIRECT, '--scope', 'openid email']);
+  const app = await createClient([
+    '--grant-types',
+    'authorization_code',
+    '--first-party',
+    '--redirect-uri',
+    REDIRECT,
+    '--scope',
+    'openid email',
+  ]);
   const verifier = oauth.generateRandomCodeVerifier();
   const url = new URL(`${server.issuer}/auth`);
-  url.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid email',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString();
+  url.search = new URLSearchParams({
+    client_id: app.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid email',
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
   const callback = await authorize(url, user);
   const exchanged = await fetch(`${server.issuer}/token`, {
-    ...form({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier }),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(app.client_id, app.client_secret!) },
+    ...form({
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+    }),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(app.client_id, app.client_secret!),
+    },
   });
-  const tokens = await exchanged.json() as { access_token: string; id_token: string };
+  const tokens = (await exchanged.json()) as { access_token: string; id_token: string };
   userinfoToken = tokens.access_token;
   idToken = tokens.id_token;
 
@@ -62,27 +104,36 @@ afterAll(() => server?.close());
 
 async function introspect(as: { auth: string }, token: string) {
   const res = await fetch(`${server.issuer}/token/introspection`, {
-    ...form({ token }), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: as.auth },
+    ...form({ token }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: as.auth },
   });
-  return { status: res.status, body: await res.json() as Record<string, unknown> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function userinfo(token: string) {
   const res = await fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: await res.json() as Record<string, unknown> };
+  return {
+    status: res.status,
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+    body: (await res.json()) as Record<string, unknown>,
+  };
 }
 
 const REFUSED_AT_USERINFO = {
   status: 401,
-  wwwAuthenticate: 'Bearer realm="' + '{issuer}' + '", error="invalid_token", error_description="invalid token provided"',
+  wwwAuthenticate:
+    'Bearer realm="' + '{issuer}' + '", error="invalid_token", error_description="invalid token provided"',
   body: { error: 'invalid_token', error_description: 'invalid token provided' },
 };
-const refusedAtUserinfo = () => ({ ...REFUSED_AT_USERINFO, wwwAuthenticate: REFUSED_AT_USERINFO.wwwAuthenticate.replace('{issuer}', server.issuer) });
+const refusedAtUserinfo = () => ({
+  ...REFUSED_AT_USERINFO,
+  wwwAuthenticate: REFUSED_AT_USERINFO.wwwAuthenticate.replace('{issuer}', server.issuer),
+});
 
 type SigningKey = Parameters<SignJWT['sign']>[0];
 
 async function signWith(key: JWK | SigningKey, header: Record<string, unknown>, payload: JWTPayload): Promise<string> {
-  const k = 'kty' in key && typeof key.kty === 'string' ? await importJWK(key as JWK, 'RS256') : key as SigningKey;
+  const k = 'kty' in key && typeof key.kty === 'string' ? await importJWK(key as JWK, 'RS256') : (key as SigningKey);
   return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', ...header } as never).sign(k);
 }
 
@@ -104,11 +155,14 @@ async function forgeries(): Promise<Record<string, string>> {
   const header = decodeProtectedHeader(apiToken);
   const claims = decodeJwt(apiToken);
   const enc = (o: object) => base64url.encode(JSON.stringify(o));
-  const jwks = await (await fetch(`${server.issuer}/jwks`)).json() as { keys: JWK[] };
+  const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: JWK[] };
   const publicJwk = jwks.keys.find((k) => k.kid === header.kid)!;
-  const publicPem = await exportSPKI(await importJWK(publicJwk, 'RS256') as Parameters<typeof exportSPKI>[0]);
+  const publicPem = await exportSPKI((await importJWK(publicJwk, 'RS256')) as Parameters<typeof exportSPKI>[0]);
   const foreign = await generateKeyPair('RS256', { extractable: true });
-  const hmac = (secret: string) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: header.kid! }).sign(new TextEncoder().encode(secret));
+  const hmac = (secret: string) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: header.kid! })
+      .sign(new TextEncoder().encode(secret));
   const real = signedByTessera;
 
   return {
@@ -117,9 +171,21 @@ async function forgeries(): Promise<Record<string, string>> {
     'alg NONE (case)': `${enc({ alg: 'NONE', typ: 'at+jwt' })}.${p}.`,
     'HS256 keyed with the public JWK (algorithm confusion)': await hmac(JSON.stringify(publicJwk)),
     'HS256 keyed with the public PEM (algorithm confusion)': await hmac(publicPem),
-    'a foreign key with the matching kid': await signWith(foreign.privateKey, { typ: 'at+jwt', kid: header.kid }, claims),
-    'a foreign key offered in the header (jwk)': await signWith(foreign.privateKey, { typ: 'at+jwt', jwk: await exportJWK(foreign.publicKey) }, claims),
-    'a foreign key offered by URL (jku)': await signWith(foreign.privateKey, { typ: 'at+jwt', kid: 'evil', jku: 'https://evil.example.test/jwks' }, claims),
+    'a foreign key with the matching kid': await signWith(
+      foreign.privateKey,
+      { typ: 'at+jwt', kid: header.kid },
+      claims,
+    ),
+    'a foreign key offered in the header (jwk)': await signWith(
+      foreign.privateKey,
+      { typ: 'at+jwt', jwk: await exportJWK(foreign.publicKey) },
+      claims,
+    ),
+    'a foreign key offered by URL (jku)': await signWith(
+      foreign.privateKey,
+      { typ: 'at+jwt', kid: 'evil', jku: 'https://evil.example.test/jwks' },
+      claims,
+    ),
     'a tampered payload (scope widened)': `${h}.${enc({ ...claims, scope: 'vault:read vault:write' })}.${sig}`,
     'a tampered payload (another client)': `${h}.${enc({ ...claims, client_id: resourceServer.client_id })}.${sig}`,
     'the signature removed': `${h}.${p}.`,
@@ -138,8 +204,12 @@ async function forgeries(): Promise<Record<string, string>> {
 }
 
 describe('the genuine tokens (the controls)', () => {
-  it('introspect as active, and so does a token the test signs with Tessera\'s key', async () => {
-    expect((await introspect(service, apiToken)).body).toMatchObject({ active: true, client_id: service.client_id, aud: audience });
+  it("introspect as active, and so does a token the test signs with Tessera's key", async () => {
+    expect((await introspect(service, apiToken)).body).toMatchObject({
+      active: true,
+      client_id: service.client_id,
+      aud: audience,
+    });
     expect((await introspect(resourceServer, apiToken)).body).toMatchObject({ active: true });
     // Signing with Tessera's key as the tests do yields a token Tessera accepts: so when the
     // variants below are refused, it is for what was changed.
@@ -157,10 +227,14 @@ describe('the genuine tokens (the controls)', () => {
 });
 
 describe('forged and confused tokens', () => {
-  it('introspect as inactive, to the owning client and to the API\'s resource server', async () => {
+  it("introspect as inactive, to the owning client and to the API's resource server", async () => {
     for (const [name, token] of Object.entries(await forgeries())) {
       expect({ name, ...(await introspect(service, token)) }).toEqual({ name, status: 200, body: { active: false } });
-      expect({ name, ...(await introspect(resourceServer, token)) }).toEqual({ name, status: 200, body: { active: false } });
+      expect({ name, ...(await introspect(resourceServer, token)) }).toEqual({
+        name,
+        status: 200,
+        body: { active: false },
+      });
     }
   });
 
@@ -170,12 +244,12 @@ describe('forged and confused tokens', () => {
     }
   });
 
-  it('a genuine token for another API is inactive to this API\'s resource server (wrong aud), and an API token is no userinfo token', async () => {
+  it("a genuine token for another API is inactive to this API's resource server (wrong aud), and an API token is no userinfo token", async () => {
     const res = await fetch(`${server.issuer}/token`, {
       ...form({ grant_type: 'client_credentials', scope: 'other:read', resource: otherAudience }),
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: service.auth },
     });
-    const forOther = (await res.json() as { access_token: string }).access_token;
+    const forOther = ((await res.json()) as { access_token: string }).access_token;
     expect(decodeJwt(forOther).aud).toBe(otherAudience);
     // The resource server serves `audience`, not `otherAudience`.
     expect(await introspect(resourceServer, forOther)).toEqual({ status: 200, body: { active: false } });

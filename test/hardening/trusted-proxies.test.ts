@@ -24,17 +24,36 @@ const encoded = (fields: Record<string, string>) => new URLSearchParams(fields).
 const documentationAddress = (net: '198.51.100' | '203.0.113') => `${net}.${Math.floor(Math.random() * 254) + 1}`;
 
 /** A sign-in attempt (authorization request, login page, login form) from `peer`, with extra headers. */
-async function signIn(server: TestServer, peer: string, clientId: string, email: string, password: string, headers: () => Record<string, string>) {
+async function signIn(
+  server: TestServer,
+  peer: string,
+  clientId: string,
+  email: string,
+  password: string,
+  headers: () => Record<string, string>,
+) {
   const send = fetchFrom(peer);
   const auth = new URL(`${server.issuer}/auth`);
-  auth.search = new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' }).toString();
+  auth.search = new URLSearchParams({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: 'a'.repeat(43),
+    code_challenge_method: 'S256',
+  }).toString();
   const first = await send(auth, { headers: headers() });
-  const cookie = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = first.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const interaction = new URL(first.headers.get('location')!, server.issuer);
   const html = await (await send(interaction, { headers: { cookie, ...headers() } })).text();
   const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
   const res = await send(`${interaction.href}/login`, {
-    method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers() }, body: encoded({ csrf, email, password }),
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...headers() },
+    body: encoded({ csrf, email, password }),
   });
   return res.status;
 }
@@ -43,7 +62,11 @@ async function signIn(server: TestServer, peer: string, clientId: string, email:
 async function wrongSecret(server: TestServer, peer: string, clientId: string, headers: Record<string, string>) {
   const res = await fetchFrom(peer)(`${server.issuer}/token`, {
     method: 'POST',
-    headers: { authorization: basic(clientId, 'a wrong secret'), 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    headers: {
+      authorization: basic(clientId, 'a wrong secret'),
+      'content-type': 'application/x-www-form-urlencoded',
+      ...headers,
+    },
     body: encoded({ grant_type: 'client_credentials' }),
   });
   return res.status;
@@ -56,7 +79,9 @@ async function wrongSecret(server: TestServer, peer: string, clientId: string, h
 async function auditedAddresses(server: TestServer, addresses: string[], expected: number): Promise<string[]> {
   return eventually(async () => {
     const { rows } = await server.db.pool.query<{ ip: string }>(
-      `SELECT ip FROM audit_events WHERE type = 'login.failed' AND ip = ANY($1) ORDER BY id`, [addresses]);
+      `SELECT ip FROM audit_events WHERE type = 'login.failed' AND ip = ANY($1) ORDER BY id`,
+      [addresses],
+    );
     expect(rows.length).toBeGreaterThanOrEqual(expected);
     return [...new Set(rows.map((r) => r.ip))];
   });
@@ -68,7 +93,16 @@ let user: { email: string; password: string };
 
 beforeAll(async () => {
   [app, quotaClient, user] = await Promise.all([
-    createClient(['--grant-types', 'authorization_code', '--public', '--first-party', '--redirect-uri', REDIRECT, '--scope', 'openid']),
+    createClient([
+      '--grant-types',
+      'authorization_code',
+      '--public',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid',
+    ]),
     createClient(['--grant-types', 'authorization_code', '--redirect-uri', REDIRECT]),
     createUser(),
   ]);
@@ -77,8 +111,9 @@ beforeAll(async () => {
 describe('TRUST_PROXY', () => {
   it('is refused, naming TRUSTED_PROXIES: it believed the left-most X-Forwarded-For entry, which the client writes', () => {
     expect(() => loadConfig(testEnv({ TRUST_PROXY: 'true' }))).toThrowError(ConfigError);
-    expect(() => loadConfig(testEnv({ TRUST_PROXY: 'true' })))
-      .toThrowError('TRUST_PROXY: no longer supported; set TRUSTED_PROXIES to the addresses of your proxies (e.g. TRUSTED_PROXIES=10.0.0.0/8)');
+    expect(() => loadConfig(testEnv({ TRUST_PROXY: 'true' }))).toThrowError(
+      'TRUST_PROXY: no longer supported; set TRUSTED_PROXIES to the addresses of your proxies (e.g. TRUSTED_PROXIES=10.0.0.0/8)',
+    );
   });
 });
 
@@ -86,7 +121,11 @@ describe('X-Forwarded-For from a peer that is not a trusted proxy', () => {
   let server: TestServer;
   beforeAll(async () => {
     // A proxy exists (192.0.2.10, a documentation address), but the tests' peers are not it.
-    server = await startTestServer({ TRUSTED_PROXIES: '192.0.2.10', RATE_LIMIT_LOGIN_FAILURES: '2', RATE_LIMIT_TOKEN_PER_MINUTE: '3' });
+    server = await startTestServer({
+      TRUSTED_PROXIES: '192.0.2.10',
+      RATE_LIMIT_LOGIN_FAILURES: '2',
+      RATE_LIMIT_TOKEN_PER_MINUTE: '3',
+    });
   }, 60_000);
   afterAll(() => server?.close());
 
@@ -110,9 +149,15 @@ describe('X-Forwarded-For from a peer that is not a trusted proxy', () => {
   it('does not escape the per-address token quota', async () => {
     const peer = loopbackPeer();
     for (let i = 0; i < 3; i++) {
-      expect(await wrongSecret(server, peer, quotaClient.client_id, { 'x-forwarded-for': documentationAddress('203.0.113') })).toBe(401);
+      expect(
+        await wrongSecret(server, peer, quotaClient.client_id, {
+          'x-forwarded-for': documentationAddress('203.0.113'),
+        }),
+      ).toBe(401);
     }
-    expect(await wrongSecret(server, peer, quotaClient.client_id, { 'x-forwarded-for': documentationAddress('203.0.113') })).toBe(429);
+    expect(
+      await wrongSecret(server, peer, quotaClient.client_id, { 'x-forwarded-for': documentationAddress('203.0.113') }),
+    ).toBe(429);
     expect(await wrongSecret(server, loopbackPeer(), quotaClient.client_id, {})).toBe(401);
   });
 });
@@ -124,11 +169,15 @@ describe('X-Forwarded-Host and X-Forwarded-Proto from a peer that is not a trust
       const device = await createClient(['--grant-types', 'device_code', '--public', '--scope', 'openid']);
       const res = await fetchFrom(loopbackPeer())(`${server.issuer}/device/auth`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-host': 'evil.example.test', 'x-forwarded-proto': 'https' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-host': 'evil.example.test',
+          'x-forwarded-proto': 'https',
+        },
         body: encoded({ client_id: device.client_id, scope: 'openid' }),
       });
       expect(res.status).toBe(200);
-      const { verification_uri } = await res.json() as { verification_uri: string };
+      const { verification_uri } = (await res.json()) as { verification_uri: string };
       expect(verification_uri).toBe(`${server.issuer}/device`);
     } finally {
       await server.close();
@@ -140,7 +189,11 @@ describe('X-Forwarded-For from a trusted proxy', () => {
   let server: TestServer;
   beforeAll(async () => {
     // Every loopback address is a proxy here: the client is whoever X-Forwarded-For names.
-    server = await startTestServer({ TRUSTED_PROXIES: '127.0.0.0/8,::1', RATE_LIMIT_LOGIN_FAILURES: '2', RATE_LIMIT_TOKEN_PER_MINUTE: '3' });
+    server = await startTestServer({
+      TRUSTED_PROXIES: '127.0.0.0/8,::1',
+      RATE_LIMIT_LOGIN_FAILURES: '2',
+      RATE_LIMIT_TOKEN_PER_MINUTE: '3',
+    });
   }, 60_000);
   afterAll(() => server?.close());
 
@@ -159,7 +212,11 @@ describe('X-Forwarded-For from a trusted proxy', () => {
     expect(await signIn(server, loopbackPeer(), app.client_id, user.email, user.password, viaProxies(1))).toBe(429);
     expect(await auditedAddresses(server, [client, ...claimed], 2)).toEqual([client]);
     // Another client behind the same proxies signs in.
-    expect(await signIn(server, loopbackPeer(), app.client_id, user.email, user.password, () => ({ 'x-forwarded-for': documentationAddress('198.51.100') }))).toBe(303);
+    expect(
+      await signIn(server, loopbackPeer(), app.client_id, user.email, user.password, () => ({
+        'x-forwarded-for': documentationAddress('198.51.100'),
+      })),
+    ).toBe(303);
   });
 
   it('counts the right-most untrusted entry for the token quota', async () => {
@@ -169,7 +226,11 @@ describe('X-Forwarded-For from a trusted proxy', () => {
     for (let i = 0; i < 3; i++) expect(await wrongSecret(server, proxy, quotaClient.client_id, from())).toBe(401);
     expect(await wrongSecret(server, proxy, quotaClient.client_id, from())).toBe(429);
     // The proxy's other clients keep their own quota.
-    expect(await wrongSecret(server, proxy, quotaClient.client_id, { 'x-forwarded-for': documentationAddress('198.51.100') })).toBe(401);
+    expect(
+      await wrongSecret(server, proxy, quotaClient.client_id, {
+        'x-forwarded-for': documentationAddress('198.51.100'),
+      }),
+    ).toBe(401);
   });
 });
 
@@ -188,29 +249,102 @@ describe('the client-certificate header (MTLS_CERT_HEADER)', () => {
     // A CA and a client certificate it issued, as test/e2e/mtls.test.ts makes them.
     writeFileSync(file('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign');
     writeFileSync(file('client.ext'), 'basicConstraints=CA:FALSE');
-    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.csr', '-subj', '/CN=Proxy Test CA');
-    openssl('x509', '-req', '-in', 'ca.csr', '-signkey', 'ca.key', '-days', '2', '-extfile', 'ca.ext', '-out', 'ca.pem');
-    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/C=SE/O=Example/CN=billing');
-    openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'client.ext', '-out', 'client.pem');
+    openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.csr',
+      '-subj',
+      '/CN=Proxy Test CA',
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'ca.csr',
+      '-signkey',
+      'ca.key',
+      '-days',
+      '2',
+      '-extfile',
+      'ca.ext',
+      '-out',
+      'ca.pem',
+    );
+    openssl(
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'client.key',
+      '-out',
+      'client.csr',
+      '-subj',
+      '/C=SE/O=Example/CN=billing',
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'client.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'client.ext',
+      '-out',
+      'client.pem',
+    );
     certificate = readFileSync(file('client.pem'), 'utf8');
     audience = await createApi('ledger:read');
-    client = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'ledger:read',
-      '--auth-method', 'tls_client_auth', '--tls-subject-dn', 'CN=billing,O=Example,C=SE', '--cert-bound']);
+    client = await createClient([
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'ledger:read',
+      '--auth-method',
+      'tls_client_auth',
+      '--tls-subject-dn',
+      'CN=billing,O=Example,C=SE',
+      '--cert-bound',
+    ]);
     // Only `proxy` is trusted.
-    server = await startTestServer({ TRUSTED_PROXIES: proxy, MTLS_CERT_HEADER: HEADER, TLS_CLIENT_CA_FILE: file('ca.pem') });
+    server = await startTestServer({
+      TRUSTED_PROXIES: proxy,
+      MTLS_CERT_HEADER: HEADER,
+      TLS_CLIENT_CA_FILE: file('ca.pem'),
+    });
   }, 60_000);
   afterAll(() => server?.close());
 
-  const token = (peer: string) => fetchFrom(peer)(`${server.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', [HEADER]: encodeURIComponent(certificate) },
-    body: encoded({ grant_type: 'client_credentials', client_id: client.client_id, scope: 'ledger:read' }),
-  });
+  const token = (peer: string) =>
+    fetchFrom(peer)(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', [HEADER]: encodeURIComponent(certificate) },
+      body: encoded({ grant_type: 'client_credentials', client_id: client.client_id, scope: 'ledger:read' }),
+    });
 
   it('from a trusted proxy authenticates the client and binds its token to the certificate', async () => {
     const res = await token(proxy);
     expect(res.status).toBe(200);
-    const { access_token } = await res.json() as { access_token: string };
+    const { access_token } = (await res.json()) as { access_token: string };
     const thumbprint = createHash('sha256').update(new X509Certificate(certificate).raw).digest('base64url');
     expect(decodeJwt(access_token).cnf).toEqual({ 'x5t#S256': thumbprint });
   });

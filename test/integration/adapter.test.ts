@@ -67,7 +67,7 @@ describe('adapter', () => {
     await codes.consume(key);
     const found = await codes.find(key);
     expect(found?.consumed).toEqual(expect.any(Number));
-    expect(Math.abs(found!.consumed as number - Date.now() / 1000)).toBeLessThan(5);
+    expect(Math.abs((found!.consumed as number) - Date.now() / 1000)).toBeLessThan(5);
     await expect(codes.consume(key)).rejects.toBeInstanceOf(errors.InvalidGrant);
   });
 
@@ -102,12 +102,21 @@ describe('adapter', () => {
     const clientId = `adapter-${id()}`;
     await db.prisma.client.create({
       data: {
-        id: clientId, name: 'n', grantTypes: ['client_credentials'], responseTypes: [], redirectUris: [],
-        postLogoutRedirectUris: [], tokenEndpointAuthMethod: 'client_secret_basic',
+        id: clientId,
+        name: 'n',
+        grantTypes: ['client_credentials'],
+        responseTypes: [],
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        tokenEndpointAuthMethod: 'client_secret_basic',
       },
     });
     const found = await clients.find(clientId);
-    expect(found).toMatchObject({ client_id: clientId, grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic' });
+    expect(found).toMatchObject({
+      client_id: clientId,
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
     expect(found!.client_secret).toEqual(expect.any(String));
     expect(await clients.find('no-such-client')).toBeUndefined();
     await expect(clients.upsert(clientId, {} as never, 0)).rejects.toThrow('managed with the tessera CLI');

@@ -12,7 +12,12 @@ import { randomId } from '../setup/tessera.ts';
 const db = createDatabase({ url: inject('databaseUrl'), poolMax: 4 });
 const queries = createQueries(db);
 const apis = apiService(queries.apis);
-const clients = clientService({ clients: queries.clients, apis: queries.apis, exchange: queries.tokenExchange, pepper: Buffer.alloc(32, 9) });
+const clients = clientService({
+  clients: queries.clients,
+  apis: queries.apis,
+  exchange: queries.tokenExchange,
+  pepper: Buffer.alloc(32, 9),
+});
 let audience: string;
 let other: string;
 
@@ -27,7 +32,9 @@ afterAll(() => db.close());
 describe('client and API services', () => {
   it('refuse an unknown client and a second API with the same audience', async () => {
     await expect(clients.rotateSecret('nobody', 0)).rejects.toEqual(new NotFound('no client has id nobody'));
-    await expect(apis.create({ audience })).rejects.toEqual(new Conflict(`an API with audience ${audience} exists already`));
+    await expect(apis.create({ audience })).rejects.toEqual(
+      new Conflict(`an API with audience ${audience} exists already`),
+    );
   });
 
   it('keep every setting through an empty update and an identical apply', async () => {
@@ -52,7 +59,10 @@ describe('client and API services', () => {
     const { updated_at: _u, ...settings } = created;
     expect(settings).toMatchObject({
       scope: 'openid profile',
-      apis: [{ audience: other, scopes: ['r:read'], default: true }, { audience, scopes: ['a:read'], default: false }],
+      apis: [
+        { audience: other, scopes: ['r:read'], default: true },
+        { audience, scopes: ['a:read'], default: false },
+      ],
       serves: [audience],
       first_party: true,
       id_token_signed_response_alg: 'ES256',

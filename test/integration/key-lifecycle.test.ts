@@ -20,9 +20,21 @@ describe('scheduled key rotation', () => {
     const db = createDatabase({ url: scratch.url, poolMax: 4 });
     const { signingKeys } = createQueries(db);
     const kek = Buffer.alloc(32, 3);
-    const policy: KeyPolicy = { kek, keks: [kek], rsaBits: 2048, algs: ['RS256'], rotationPeriod: 100, publicationDelay: 10, retention: async () => 50 };
+    const policy: KeyPolicy = {
+      kek,
+      keks: [kek],
+      rsaBits: 2048,
+      algs: ['RS256'],
+      rotationPeriod: 100,
+      publicationDelay: 10,
+      retention: async () => 50,
+    };
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000);
-    const states = async () => (await signingKeys.list()).map((k) => k.state).sort().join(' ');
+    const states = async () =>
+      (await signingKeys.list())
+        .map((k) => k.state)
+        .sort()
+        .join(' ');
 
     // Two processes starting at once create one key.
     await Promise.all([advanceKeys(signingKeys, policy, at(0)), advanceKeys(signingKeys, policy, at(0))]);

@@ -34,7 +34,9 @@ describe('migrations', () => {
     expect(first.applied).toContain('20261122000000_init');
     expect((await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log })).applied).toEqual([]);
     expect(await pendingMigrations(pool, MIGRATIONS_DIR)).toEqual([]);
-    const { rows } = await pool.query('SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name');
+    const { rows } = await pool.query(
+      'SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name',
+    );
     expect(rows.map((r) => r.migration_name)).toEqual(first.applied);
     for (const row of rows) {
       expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -69,9 +71,16 @@ describe('migrations', () => {
     const broken = mkdtempSync(join(tmpdir(), 'tessera-migrations-'));
     cpSync(MIGRATIONS_DIR, broken, { recursive: true });
     cpSync(join(MIGRATIONS_DIR, '20261122000000_init'), join(broken, '29991231000000_broken'), { recursive: true });
-    writeFileSync(join(broken, '29991231000000_broken', 'migration.sql'), 'CREATE TABLE broken_one (id int);\nSELECT no_such_function();\n');
-    await expect(applyMigrations(pool, { migrationsDir: broken, log })).rejects.toThrow('migration 29991231000000_broken failed');
-    const { rows } = await pool.query("SELECT to_regclass('broken_one') AS t, (SELECT count(*)::int FROM _prisma_migrations WHERE migration_name = '29991231000000_broken') AS n");
+    writeFileSync(
+      join(broken, '29991231000000_broken', 'migration.sql'),
+      'CREATE TABLE broken_one (id int);\nSELECT no_such_function();\n',
+    );
+    await expect(applyMigrations(pool, { migrationsDir: broken, log })).rejects.toThrow(
+      'migration 29991231000000_broken failed',
+    );
+    const { rows } = await pool.query(
+      "SELECT to_regclass('broken_one') AS t, (SELECT count(*)::int FROM _prisma_migrations WHERE migration_name = '29991231000000_broken') AS n",
+    );
     expect(rows[0]).toEqual({ t: null, n: 0 });
   });
 });

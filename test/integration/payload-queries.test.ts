@@ -16,7 +16,11 @@ afterAll(() => db.close());
 async function grantWithFamily() {
   const grantId = id();
   await queries.payloads.upsert('Grant', grantId, { kind: 'Grant', accountId: 'a', clientId: 'c' }, 60);
-  const family = [['RefreshToken', id()], ['AccessToken', id()], ['AuthorizationCode', id()]] as const;
+  const family = [
+    ['RefreshToken', id()],
+    ['AccessToken', id()],
+    ['AuthorizationCode', id()],
+  ] as const;
   for (const [model, key] of family) await queries.payloads.upsert(model, key, { kind: model, grantId }, 60);
   return { grantId, family };
 }

@@ -6,7 +6,11 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { createResourceServer, type ResourceServerOptions, type NodeRequestOptions } from '../../src/resource-server/index.ts';
+import {
+  createResourceServer,
+  type ResourceServerOptions,
+  type NodeRequestOptions,
+} from '../../src/resource-server/index.ts';
 import { requireTokenExpress } from '../../src/resource-server/express.ts';
 import { requireTokenKoa } from '../../src/resource-server/koa.ts';
 
@@ -21,8 +25,12 @@ export interface ProtectedApi {
  * GET /orders needs orders:read, POST /orders needs orders:write, GET /live needs orders:read
  * and asks introspection. Each answers `{ sub, scopes, scheme }`.
  */
-export async function startProtectedApi(framework: Framework, options: ResourceServerOptions,
-  requestOptions: NodeRequestOptions = {}, tls?: ServerOptions): Promise<ProtectedApi> {
+export async function startProtectedApi(
+  framework: Framework,
+  options: ResourceServerOptions,
+  requestOptions: NodeRequestOptions = {},
+  tls?: ServerOptions,
+): Promise<ProtectedApi> {
   const rs = createResourceServer(options);
   let handler: RequestListener;
   if (framework === 'koa') {
@@ -70,5 +78,9 @@ export interface Answer {
 export async function call(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
   const res = await fetch(url, { method, headers });
   const text = await res.text();
-  return { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: text ? JSON.parse(text) : undefined };
+  return {
+    status: res.status,
+    wwwAuthenticate: res.headers.get('www-authenticate'),
+    body: text ? JSON.parse(text) : undefined,
+  };
 }

@@ -10,8 +10,12 @@ import { newSigningKey, startTestIssuer, type TestIssuer } from './test-issuer.t
 
 const AUDIENCE = 'https://orders.example.test';
 const FOREIGN = {
-  status: 503, wwwAuthenticate: null,
-  body: { error: 'temporarily_unavailable', error_description: 'the authorization server\'s metadata names an endpoint outside the allowed origins' },
+  status: 503,
+  wwwAuthenticate: null,
+  body: {
+    error: 'temporarily_unavailable',
+    error_description: "the authorization server's metadata names an endpoint outside the allowed origins",
+  },
 };
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -21,7 +25,10 @@ afterEach(async () => {
 
 async function issuerPair(): Promise<[TestIssuer, TestIssuer]> {
   const [issuer, elsewhere] = await Promise.all([startTestIssuer(AUDIENCE), startTestIssuer(AUDIENCE)]);
-  cleanup.push(() => issuer.close(), () => elsewhere.close());
+  cleanup.push(
+    () => issuer.close(),
+    () => elsewhere.close(),
+  );
   // The other server would answer as the issuer would: its keys and its API client are the issuer's.
   elsewhere.published = issuer.published;
   elsewhere.introspectionClient = issuer.introspectionClient;
@@ -39,14 +46,20 @@ describe('endpoints named by discovery', () => {
     const [issuer, elsewhere] = await issuerPair();
     issuer.metadata = { jwks_uri: `${elsewhere.issuer}/jwks` };
     const protectedApi = await api({ issuer: issuer.issuer, audience: AUDIENCE });
-    expect(await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${await issuer.sign()}` })).toEqual(FOREIGN);
+    expect(await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${await issuer.sign()}` })).toEqual(
+      FOREIGN,
+    );
     expect(elsewhere.jwksFetches).toBe(0);
   });
 
-  it('an introspection_endpoint on another origin is refused: the API\'s client secret is never sent there', async () => {
+  it("an introspection_endpoint on another origin is refused: the API's client secret is never sent there", async () => {
     const [issuer, elsewhere] = await issuerPair();
     issuer.metadata = { introspection_endpoint: `${elsewhere.issuer}/token/introspection` };
-    const protectedApi = await api({ issuer: issuer.issuer, audience: AUDIENCE, introspection: { ...issuer.introspectionClient, cacheTtl: 0 } });
+    const protectedApi = await api({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      introspection: { ...issuer.introspectionClient, cacheTtl: 0 },
+    });
     const token = `Bearer ${await issuer.sign()}`;
     expect(await call(`${protectedApi.url}/live`, { authorization: token })).toEqual(FOREIGN);
     expect(await call(`${protectedApi.url}/orders`, { authorization: token })).toEqual(FOREIGN);
@@ -58,20 +71,33 @@ describe('endpoints named by discovery', () => {
     const [issuer] = await issuerPair();
     issuer.metadata = { jwks_uri: 'not a url' };
     const protectedApi = await api({ issuer: issuer.issuer, audience: AUDIENCE });
-    expect(await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${await issuer.sign()}` })).toEqual(FOREIGN);
+    expect(await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${await issuer.sign()}` })).toEqual(
+      FOREIGN,
+    );
   });
 
   it('an origin the API allows by name (allowedEndpointOrigins) is used for keys and introspection', async () => {
     const [issuer, elsewhere] = await issuerPair();
-    issuer.metadata = { jwks_uri: `${elsewhere.issuer}/jwks`, introspection_endpoint: `${elsewhere.issuer}/token/introspection` };
+    issuer.metadata = {
+      jwks_uri: `${elsewhere.issuer}/jwks`,
+      introspection_endpoint: `${elsewhere.issuer}/token/introspection`,
+    };
     const protectedApi = await api({
-      issuer: issuer.issuer, audience: AUDIENCE, allowedEndpointOrigins: [elsewhere.issuer],
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      allowedEndpointOrigins: [elsewhere.issuer],
       introspection: { ...issuer.introspectionClient, cacheTtl: 0 },
     });
     const token = `Bearer ${await issuer.sign()}`;
     expect((await call(`${protectedApi.url}/live`, { authorization: token })).status).toBe(200);
-    expect({ jwks: elsewhere.jwksFetches, introspections: elsewhere.introspectionRequests }).toEqual({ jwks: 1, introspections: 1 });
-    expect({ jwks: issuer.jwksFetches, introspections: issuer.introspectionRequests }).toEqual({ jwks: 0, introspections: 0 });
+    expect({ jwks: elsewhere.jwksFetches, introspections: elsewhere.introspectionRequests }).toEqual({
+      jwks: 1,
+      introspections: 1,
+    });
+    expect({ jwks: issuer.jwksFetches, introspections: issuer.introspectionRequests }).toEqual({
+      jwks: 0,
+      introspections: 0,
+    });
   });
 });
 
@@ -81,8 +107,14 @@ describe('the metadata is read again on a schedule', () => {
   it('after metadataMaxAge (default 3 h), and a moved jwks_uri is followed', async () => {
     const [issuer, elsewhere] = await issuerPair();
     let now = Date.UTC(2030, 0, 1);
-    const protectedApi = await api({ issuer: issuer.issuer, audience: AUDIENCE, allowedEndpointOrigins: [elsewhere.issuer], clock: () => now });
-    const get = async (token: string) => (await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${token}` })).status;
+    const protectedApi = await api({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      allowedEndpointOrigins: [elsewhere.issuer],
+      clock: () => now,
+    });
+    const get = async (token: string) =>
+      (await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${token}` })).status;
     expect(await get(await issuer.sign())).toBe(200);
     expect(issuer.discoveryFetches).toBe(1);
 
@@ -106,7 +138,8 @@ describe('the metadata is read again on a schedule', () => {
     const [issuer, elsewhere] = await issuerPair();
     let now = Date.UTC(2030, 0, 1);
     const protectedApi = await api({ issuer: issuer.issuer, audience: AUDIENCE, metadataMaxAge: 60, clock: () => now });
-    const get = async () => (await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${await issuer.sign()}` })).status;
+    const get = async () =>
+      (await call(`${protectedApi.url}/orders`, { authorization: `Bearer ${await issuer.sign()}` })).status;
     expect(await get()).toBe(200);
     expect(issuer.discoveryFetches).toBe(1);
 

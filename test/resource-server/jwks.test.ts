@@ -17,7 +17,12 @@ const passCooldown = () => vi.setSystemTime(Date.now() + COOLDOWN * 1000 + 1);
 beforeAll(async () => {
   vi.useFakeTimers({ toFake: ['Date'] });
   issuer = await startTestIssuer(AUDIENCE);
-  api = await startProtectedApi('koa', { issuer: issuer.issuer, audience: AUDIENCE, jwksCooldown: COOLDOWN, jwksMaxAge: 300 });
+  api = await startProtectedApi('koa', {
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    jwksCooldown: COOLDOWN,
+    jwksMaxAge: 300,
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -36,7 +41,9 @@ describe('JWKS cache', () => {
   });
 
   it('picks up a rotated key on its first token, and refetches at most once per cooldown for unknown kids', async () => {
-    const strangers = await Promise.all(Array.from({ length: 10 }, async () => issuer.sign({}, { key: await newSigningKey() })));
+    const strangers = await Promise.all(
+      Array.from({ length: 10 }, async () => issuer.sign({}, { key: await newSigningKey() })),
+    );
     const stranger = await issuer.sign({}, { key: await newSigningKey() });
     passCooldown();
     const before = issuer.jwksFetches;

@@ -22,7 +22,10 @@ export interface TestIssuer {
   published: SigningKey[];
   newKey(kid?: string): Promise<SigningKey>;
   /** Signs an access token: defaults for every RFC 9068 claim, overridden by `claims`. */
-  sign(claims?: Record<string, unknown>, options?: { key?: SigningKey; header?: Record<string, unknown> }): Promise<string>;
+  sign(
+    claims?: Record<string, unknown>,
+    options?: { key?: SigningKey; header?: Record<string, unknown> },
+  ): Promise<string>;
   /** Tokens the introspection endpoint calls inactive. */
   revoked: Set<string>;
   introspectionRequests: number;
@@ -61,11 +64,20 @@ export async function startTestIssuer(audience = 'https://api.example.test'): Pr
       const key = options.key ?? state.published.at(-1)!;
       const now = Math.floor(Date.now() / 1000);
       const payload: JWTPayload = {
-        iss: state.issuer, sub: 'user-1', aud: audience, client_id: 'app-1', scope: 'orders:read',
-        jti: randomBytes(8).toString('hex'), iat: now, exp: now + 300, ...claims,
+        iss: state.issuer,
+        sub: 'user-1',
+        aud: audience,
+        client_id: 'app-1',
+        scope: 'orders:read',
+        jti: randomBytes(8).toString('hex'),
+        iat: now,
+        exp: now + 300,
+        ...claims,
       };
       for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
-      return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: key.kid, ...options.header }).sign(key.privateKey);
+      return new SignJWT(payload)
+        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: key.kid, ...options.header })
+        .sign(key.privateKey);
     },
     async close() {
       server.closeAllConnections();
@@ -73,11 +85,14 @@ export async function startTestIssuer(audience = 'https://api.example.test'): Pr
     },
   };
   server = createServer((req, res) => {
-    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.url === '/.well-known/openid-configuration') {
       state.discoveryFetches++;
       json(200, {
-        issuer: state.claimedIssuer ?? state.issuer, jwks_uri: `${state.issuer}/jwks`, introspection_endpoint: `${state.issuer}/token/introspection`,
+        issuer: state.claimedIssuer ?? state.issuer,
+        jwks_uri: `${state.issuer}/jwks`,
+        introspection_endpoint: `${state.issuer}/token/introspection`,
         ...state.metadata,
       });
     } else if (req.url === '/jwks') {
@@ -86,7 +101,9 @@ export async function startTestIssuer(audience = 'https://api.example.test'): Pr
     } else if (req.url === '/token/introspection' && req.method === 'POST') {
       state.introspectionRequests++;
       let body = '';
-      req.on('data', (d) => { body += d; });
+      req.on('data', (d) => {
+        body += d;
+      });
       req.on('end', () => {
         const { clientId, clientSecret } = state.introspectionClient;
         if (req.headers.authorization !== `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`) {

@@ -14,8 +14,15 @@ export async function launchBrowser(): Promise<Browser> {
     headless: true,
     // As root in a container there is no sandbox; without the background-networking flags,
     // Chromium keeps calling home, which this machine's closed network refuses.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-default-apps'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-default-apps',
+    ],
   });
 }
 
@@ -27,7 +34,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * The app's side of the redirect: a real HTTP server on loopback that answers its redirect URI
  * with a page and hands each callback URL to the test waiting for it.
  */
-export async function startCallbackServer(): Promise<{ redirectUri: string; next(): Promise<URL>; close(): Promise<void> }> {
+export async function startCallbackServer(): Promise<{
+  redirectUri: string;
+  next(): Promise<URL>;
+  close(): Promise<void>;
+}> {
   const waiting: ((url: URL) => void)[] = [];
   const arrived: URL[] = [];
   const server = createServer((req, res) => {

@@ -14,7 +14,10 @@ export interface EventuallyOptions {
  * what it returned. Past the deadline, throws the last failure (so an `expect` inside `check`
  * reports what it saw last).
  */
-export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<Exclude<T, false>> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  options: EventuallyOptions = {},
+): Promise<Exclude<T, false>> {
   const { timeoutMs = 5_000, intervalMs = 50 } = options;
   const deadline = performance.now() + timeoutMs;
   for (;;) {

@@ -12,20 +12,28 @@ export function loopbackPeer(): string {
 
 /** A fetch over plain HTTP whose connections come from `localAddress`; redirects are not followed. */
 export function fetchFrom(localAddress: string) {
-  return (url: string | URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> =>
+  return (
+    url: string | URL,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<Response> =>
     new Promise((resolve, reject) => {
-      const req = request(url, { method: init.method ?? 'GET', headers: init.headers, localAddress, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const headers = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v);
-          }
-          const empty = res.statusCode === 204 || res.statusCode === 304;
-          resolve(new Response(empty ? null : Buffer.concat(chunks), { status: res.statusCode!, headers }));
-        });
-      });
+      const req = request(
+        url,
+        { method: init.method ?? 'GET', headers: init.headers, localAddress, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const headers = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value])
+                headers.append(name, v);
+            }
+            const empty = res.statusCode === 204 || res.statusCode === 304;
+            resolve(new Response(empty ? null : Buffer.concat(chunks), { status: res.statusCode!, headers }));
+          });
+        },
+      );
       req.on('error', reject);
       req.end(init.body);
     });

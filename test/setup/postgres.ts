@@ -20,8 +20,14 @@ export async function startPostgres(adminUrl: string | undefined): Promise<Postg
   const port = await freePort();
   const Postgres = await loadEmbeddedPostgres();
   const server = new Postgres({
-    databaseDir: join(dir, 'data'), port, user: 'postgres', password: 'throwaway', persistent: false,
-    createPostgresUser: process.getuid?.() === 0, onLog: () => {}, onError: () => {},
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'throwaway',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
     // Enough connections for parallel test files, each with its own pool.
     postgresFlags: ['-c', 'max_connections=300'],
   });

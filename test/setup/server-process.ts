@@ -17,15 +17,26 @@ export interface ServerProcess {
 /** Starts `node src/main.ts` with exactly this environment and waits until it serves discovery. */
 export async function startServerProcess(env: Record<string, string>, issuer: string): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
-    cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
   // A cold start (migrations, first key) takes a few seconds; 60 s is slack for a loaded machine.
-  const ready = () => fetch(`${issuer}/.well-known/openid-configuration`).then((r) => r.ok, () => false); // false: not listening yet
-  await eventually(async () => child.exitCode !== null || ready(), { timeoutMs: 60_000, intervalMs: 100 })
-    .catch(() => { throw new Error(`tessera did not start: ${output}`); });
+  const ready = () =>
+    fetch(`${issuer}/.well-known/openid-configuration`).then(
+      (r) => r.ok,
+      () => false,
+    ); // false: not listening yet
+  await eventually(async () => child.exitCode !== null || ready(), { timeoutMs: 60_000, intervalMs: 100 }).catch(() => {
+    throw new Error(`tessera did not start: ${output}`);
+  });
   if (child.exitCode !== null) throw new Error(`tessera exited: ${output}`);
   return {
     issuer,

@@ -10,7 +10,10 @@ export async function get(jar: Jar, url: string, init: RequestInit = {}): Promis
   const res = await fetch(url, {
     ...init,
     redirect: 'manual',
-    headers: { ...(init.headers as Record<string, string>), cookie: [...jar.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    headers: {
+      ...(init.headers as Record<string, string>),
+      cookie: [...jar.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+    },
   });
   for (const c of res.headers.getSetCookie()) {
     const [pair] = c.split(';');
@@ -24,9 +27,15 @@ export async function get(jar: Jar, url: string, init: RequestInit = {}): Promis
  * Runs an authorization request to its end: signs in when asked, approves consent when asked,
  * and returns where Tessera finally redirects (the app's callback URL with code or error).
  */
-export async function authorize(authUrl: URL, user: { email: string; password: string }, jar = newJar(), headers: Record<string, string> = {}): Promise<URL> {
+export async function authorize(
+  authUrl: URL,
+  user: { email: string; password: string },
+  jar = newJar(),
+  headers: Record<string, string> = {},
+): Promise<URL> {
   // Extra headers (e.g. X-Forwarded-For) on every request of the flow.
-  const send = (url: string, init: RequestInit = {}) => get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
+  const send = (url: string, init: RequestInit = {}) =>
+    get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
   let url = authUrl.href;
   for (let hops = 0; hops < 10; hops++) {
     const res = await send(url);
@@ -41,11 +50,17 @@ export async function authorize(authUrl: URL, user: { email: string; password: s
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
     const action = html.includes('/login"') ? 'login' : 'confirm';
     const uid = new URL(url).pathname.split('/')[2];
-    const body = new URLSearchParams({ csrf: csrf!, ...(action === 'login' ? { email: user.email, password: user.password } : {}) });
-    const posted = await send(`${authUrl.origin}/interaction/${uid}/${action}`, {
-      method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    const body = new URLSearchParams({
+      csrf: csrf!,
+      ...(action === 'login' ? { email: user.email, password: user.password } : {}),
     });
-    if (posted.status !== 303) throw new Error(`${action} answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
+    const posted = await send(`${authUrl.origin}/interaction/${uid}/${action}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    if (posted.status !== 303)
+      throw new Error(`${action} answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
     url = new URL(posted.headers.get('location')!, url).href;
   }
   throw new Error('too many redirects');

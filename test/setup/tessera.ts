@@ -38,10 +38,15 @@ export interface TestServer extends RunningTessera {
   logs: Record<string, unknown>[];
 }
 
-export async function startTestServer(extra: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  extra: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const config = loadConfig(testEnv({ PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, MIGRATE_ON_START: 'false', ...extra }));
+  const config = loadConfig(
+    testEnv({ PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, MIGRATE_ON_START: 'false', ...extra }),
+  );
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -61,7 +66,10 @@ export interface CliResult {
 }
 
 /** Runs `tessera <args>` as the admin would, against the test database. */
-export async function tessera(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+export async function tessera(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<CliResult> {
   try {
     const child = run(process.execPath, ['src/cli/main.ts', ...args], {
       env: testEnv(options.env),
@@ -77,7 +85,10 @@ export async function tessera(args: string[], options: { env?: Record<string, st
 }
 
 /** `tessera ... --json`, parsed; fails the test with the CLI's stderr when it exits non-zero. */
-export async function tesseraJson<T = Record<string, unknown>>(args: string[], env?: Record<string, string>): Promise<T> {
+export async function tesseraJson<T = Record<string, unknown>>(
+  args: string[],
+  env?: Record<string, string>,
+): Promise<T> {
   const result = await tessera(['--json', ...args], env ? { env } : {});
   if (result.code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;

@@ -13,7 +13,9 @@ async function violations(dir: string): Promise<string[]> {
   const cli = `${root}node_modules/dependency-cruiser/bin/dependency-cruiser.mjs`;
   const args = [cli, 'src', '--config', `${root}.dependency-cruiser.cjs`, '--output-type', 'json'];
   const { stdout } = await run(process.execPath, args, { cwd: dir, maxBuffer: 64 * 1024 * 1024 }).catch((err) => err);
-  const result = JSON.parse(stdout) as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
+  const result = JSON.parse(stdout) as {
+    summary: { violations: { rule: { name: string }; from: string; to: string }[] };
+  };
   return result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`);
 }
 

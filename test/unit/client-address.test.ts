@@ -1,7 +1,12 @@
 // The client address behind proxies (src/middleware/client-address.ts): only a trusted peer's
 // X-Forwarded-For counts, read from the right, and what the client wrote to the left is ignored.
 import { describe, expect, it } from 'vitest';
-import { clientAddress, forwardedAddress, normalizeAddress, trustedProxies } from '../../src/middleware/client-address.ts';
+import {
+  clientAddress,
+  forwardedAddress,
+  normalizeAddress,
+  trustedProxies,
+} from '../../src/middleware/client-address.ts';
 
 const proxies = trustedProxies(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
 
@@ -48,7 +53,15 @@ describe('forwardedAddress and normalizeAddress', () => {
     expect(forwardedAddress(' 198.51.100.7 ')).toBe('198.51.100.7');
     expect(forwardedAddress('2001:db8::7')).toBe('2001:db8::7');
     expect(forwardedAddress('[2001:db8::7]')).toBe('2001:db8::7');
-    for (const garbage of ['', 'unknown', '198.51.100.7:port', '999.1.1.1', '_hidden', '[198.51.100.7', 'a'.repeat(5000)]) {
+    for (const garbage of [
+      '',
+      'unknown',
+      '198.51.100.7:port',
+      '999.1.1.1',
+      '_hidden',
+      '[198.51.100.7',
+      'a'.repeat(5000),
+    ]) {
       expect(forwardedAddress(garbage)).toBeUndefined();
     }
     expect(normalizeAddress('::FFFF:10.0.0.1')).toBe('10.0.0.1');
@@ -59,7 +72,13 @@ describe('forwardedAddress and normalizeAddress', () => {
 describe('trustedProxies', () => {
   it('matches addresses and networks of both families, and nothing that is no address', () => {
     expect(['10.255.0.1', '127.0.0.1', 'fd12::1'].map((a) => proxies.contains(a))).toEqual([true, true, true]);
-    expect(['11.0.0.1', '127.0.0.2', 'fe80::1', '', 'garbage'].map((a) => proxies.contains(a))).toEqual([false, false, false, false, false]);
+    expect(['11.0.0.1', '127.0.0.2', 'fe80::1', '', 'garbage'].map((a) => proxies.contains(a))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(trustedProxies([]).contains('127.0.0.1')).toBe(false);
   });
 });

@@ -31,7 +31,8 @@ describe('configuration', () => {
     });
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'ISSUER', 'KEYS_ENCRYPTION_KEY', 'PORT']);
     const text = found.join('\n');
-    for (const value of ['eighty', 'secret-host-value', 'short-secret-value', 'hunter2']) expect(text).not.toContain(value);
+    for (const value of ['eighty', 'secret-host-value', 'short-secret-value', 'hunter2'])
+      expect(text).not.toContain(value);
   });
 
   it('requires every secret, the issuer and a database in production', () => {
@@ -42,13 +43,22 @@ describe('configuration', () => {
       'ISSUER: required when NODE_ENV=production',
       'DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)',
     ]);
-    expect(problems({ NODE_ENV: 'production', ...secrets, ISSUER: 'https://id.example.com', DATABASE_URL: 'postgresql://db/tessera' })).toEqual([]);
+    expect(
+      problems({
+        NODE_ENV: 'production',
+        ...secrets,
+        ISSUER: 'https://id.example.com',
+        DATABASE_URL: 'postgresql://db/tessera',
+      }),
+    ).toEqual([]);
   });
 
   it('generates development secrets once, private to the owner, and reuses them', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'tessera-config-')), 'data');
     const first = loadConfig({ DATA_DIR: dir });
-    expect(first.notices).toEqual([`generated development secrets for COOKIE_KEYS, KEYS_ENCRYPTION_KEY, CLIENT_SECRET_PEPPER in ${join(dir, 'secrets.json')}`]);
+    expect(first.notices).toEqual([
+      `generated development secrets for COOKIE_KEYS, KEYS_ENCRYPTION_KEY, CLIENT_SECRET_PEPPER in ${join(dir, 'secrets.json')}`,
+    ]);
     expect(statSync(join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
     const second = loadConfig({ DATA_DIR: dir });
     expect(second.keysEncryptionKey.equals(first.keysEncryptionKey)).toBe(true);

@@ -30,7 +30,9 @@ describe('sealing', () => {
     const sealed = seal(Buffer.from('private jwk'), kek, 'kid-1');
     expect(sealed.toString('utf8')).not.toContain('private jwk');
     expect(unseal(sealed, kek, 'kid-1').toString()).toBe('private jwk');
-    expect(() => unseal(sealed, Buffer.alloc(32, 6), 'kid-1')).toThrow('cannot be decrypted with the configured KEYS_ENCRYPTION_KEY');
+    expect(() => unseal(sealed, Buffer.alloc(32, 6), 'kid-1')).toThrow(
+      'cannot be decrypted with the configured KEYS_ENCRYPTION_KEY',
+    );
     expect(() => unseal(sealed, kek, 'kid-2')).toThrow();
     const flipped = Buffer.from(sealed);
     flipped[15]! ^= 1;

@@ -7,14 +7,17 @@ describe('logger redaction', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (s: string) => lines.push(s) } as never });
     const err = Object.assign(new Error('boom'), { client_secret: 'SECRET-1' });
-    logger.info({
-      password: 'SECRET-2',
-      access_token: 'SECRET-3',
-      err,
-      params: { code: 'SECRET-4', code_verifier: 'SECRET-5', client_id: 'visible-client' },
-      body: { refresh_token: 'SECRET-6' },
-      req: { headers: { authorization: 'Basic SECRET-7', cookie: 'sid=SECRET-8' } },
-    }, 'with secrets');
+    logger.info(
+      {
+        password: 'SECRET-2',
+        access_token: 'SECRET-3',
+        err,
+        params: { code: 'SECRET-4', code_verifier: 'SECRET-5', client_id: 'visible-client' },
+        body: { refresh_token: 'SECRET-6' },
+        req: { headers: { authorization: 'Basic SECRET-7', cookie: 'sid=SECRET-8' } },
+      },
+      'with secrets',
+    );
     const out = lines.join('');
     for (let i = 1; i <= 8; i++) expect(out).not.toContain(`SECRET-${i}`);
     expect(out).toContain('visible-client');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sameDn } from '../../src/oidc/mtls.ts';
 
 describe('sameDn', () => {
-  it('matches RFC 4514 text against the certificate\'s subject, in reverse order', () => {
+  it("matches RFC 4514 text against the certificate's subject, in reverse order", () => {
     expect(sameDn('C=SE\nO=Example\nCN=billing', 'CN=billing,O=Example,C=SE')).toBe(true);
     expect(sameDn('C=SE\nO=Example\nCN=billing', 'cn=billing, o=Example, c=SE')).toBe(true);
   });

@@ -20,15 +20,16 @@ describe('concurrencyLimit', () => {
     let most = 0;
     const started: number[] = [];
     const finish: (() => void)[] = [];
-    const job = (i: number) => limited(async () => {
-      started.push(i);
-      running++;
-      most = Math.max(most, running);
-      await new Promise<void>((resolve) => finish.push(resolve));
-      running--;
-      if (i === 1) throw new Error('job 1 fails');
-      return i;
-    });
+    const job = (i: number) =>
+      limited(async () => {
+        started.push(i);
+        running++;
+        most = Math.max(most, running);
+        await new Promise<void>((resolve) => finish.push(resolve));
+        running--;
+        if (i === 1) throw new Error('job 1 fails');
+        return i;
+      });
     const jobs = [0, 1, 2, 3, 4].map(job);
     const settled = Promise.allSettled(jobs);
     const tick = () => new Promise((r) => setTimeout(r, 0));

@@ -14,12 +14,21 @@ export function auditEventQueries(prisma: PrismaClient) {
   return {
     async add(entry: AuditEntry) {
       await prisma.auditEvent.create({
-        data: { type: entry.type, actor: entry.actor, subject: entry.subject ?? null, ip: entry.ip ?? null, details: (entry.details ?? {}) as Prisma.InputJsonValue },
+        data: {
+          type: entry.type,
+          actor: entry.actor,
+          subject: entry.subject ?? null,
+          ip: entry.ip ?? null,
+          details: (entry.details ?? {}) as Prisma.InputJsonValue,
+        },
       });
     },
     list(options: { since?: Date; type?: string; limit: number }) {
       return prisma.auditEvent.findMany({
-        where: { ...(options.since ? { createdAt: { gte: options.since } } : {}), ...(options.type ? { type: options.type } : {}) },
+        where: {
+          ...(options.since ? { createdAt: { gte: options.since } } : {}),
+          ...(options.type ? { type: options.type } : {}),
+        },
         orderBy: { id: 'desc' },
         take: options.limit,
       });

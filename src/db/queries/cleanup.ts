@@ -30,7 +30,9 @@ export function cleanupQueries(prisma: PrismaClient) {
      */
     async batch(table: CleanedTable, size = CLEANUP_BATCH): Promise<number | undefined> {
       return prisma.$transaction(async (tx) => {
-        const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${CLEANUP_LOCK}) AS locked`;
+        const [lock] = await tx.$queryRaw<
+          { locked: boolean }[]
+        >`SELECT pg_try_advisory_xact_lock(${CLEANUP_LOCK}) AS locked`;
         if (!lock?.locked) return undefined;
         return TABLES[table](tx as unknown as PrismaClient, size);
       });

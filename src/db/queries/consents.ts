@@ -4,7 +4,10 @@ import type { PrismaClient } from '../client.ts';
 export function consentQueries(prisma: PrismaClient) {
   return {
     async scopes(userId: string, clientId: string): Promise<string[]> {
-      const row = await prisma.consent.findUnique({ where: { userId_clientId: { userId, clientId } }, select: { scopes: true } });
+      const row = await prisma.consent.findUnique({
+        where: { userId_clientId: { userId, clientId } },
+        select: { scopes: true },
+      });
       return row?.scopes ?? [];
     },
     /** Adds to what the user approved for the client (approvals accumulate). */

@@ -12,15 +12,18 @@ import { isDatabaseUnavailable, isUnstorableText } from '../failures.ts';
 export function guarded<T extends object>(module: T): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(module)) {
-    wrapped[name] = typeof value !== 'function' ? value : async function guardedQuery(...args: unknown[]) {
-      try {
-        return await (value as (...a: unknown[]) => Promise<unknown>).apply(wrapped, args);
-      } catch (err) {
-        if (isDatabaseUnavailable(err)) throw new ServiceUnavailable({ cause: err });
-        if (isUnstorableText(err)) throw new ForbiddenCharacter({ cause: err });
-        throw err;
-      }
-    };
+    wrapped[name] =
+      typeof value !== 'function'
+        ? value
+        : async function guardedQuery(...args: unknown[]) {
+            try {
+              return await (value as (...a: unknown[]) => Promise<unknown>).apply(wrapped, args);
+            } catch (err) {
+              if (isDatabaseUnavailable(err)) throw new ServiceUnavailable({ cause: err });
+              if (isUnstorableText(err)) throw new ForbiddenCharacter({ cause: err });
+              throw err;
+            }
+          };
   }
   return wrapped as T;
 }

@@ -22,7 +22,11 @@ const LIVE = '(expires_at IS NULL OR expires_at > $3)';
 export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clock = Date.now) {
   const notExpired = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now()) } }] });
 
-  async function findBy(column: 'id' | 'uid' | 'user_code', model: string, value: string): Promise<StoredPayload | undefined> {
+  async function findBy(
+    column: 'id' | 'uid' | 'user_code',
+    model: string,
+    value: string,
+  ): Promise<StoredPayload | undefined> {
     const { rows } = await pool.query<{ payload: Record<string, unknown>; consumed_at: Date | null }>(
       `SELECT payload, consumed_at FROM oidc_payloads WHERE model = $1 AND ${column} = $2 AND ${LIVE} LIMIT 1`,
       [model, value, new Date(now())],
@@ -39,8 +43,15 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
            user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
-        [model, id, JSON.stringify(payload), str(payload.grantId), str(payload.userCode), str(payload.uid),
-          expiresInSeconds ? new Date(now() + expiresInSeconds * 1000) : null],
+        [
+          model,
+          id,
+          JSON.stringify(payload),
+          str(payload.grantId),
+          str(payload.userCode),
+          str(payload.uid),
+          expiresInSeconds ? new Date(now() + expiresInSeconds * 1000) : null,
+        ],
       );
     },
 
@@ -49,7 +60,12 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
      * false when a live row has the id already. An expired row left for the cleanup job is taken
      * over. One statement, so that two concurrent inserts cannot both succeed.
      */
-    async insertOnce(model: string, id: string, payload: Record<string, unknown>, expiresInSeconds: number): Promise<boolean> {
+    async insertOnce(
+      model: string,
+      id: string,
+      payload: Record<string, unknown>,
+      expiresInSeconds: number,
+    ): Promise<boolean> {
       const { rowCount } = await pool.query(
         `INSERT INTO oidc_payloads (model, id, payload, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at, consumed_at = NULL

@@ -82,7 +82,12 @@ export function quotaCounterQueries(pool: pg.Pool) {
      * epoch) starts again, ending at `expire`.
      */
     async add(keys: string[], points: number[], expire: number, now: number): Promise<QuotaTotal[]> {
-      const { rows } = await pool.query<{ key: string; points: number; expire: string }>(QUOTA_UPSERT, [keys, points, expire, now]);
+      const { rows } = await pool.query<{ key: string; points: number; expire: string }>(QUOTA_UPSERT, [
+        keys,
+        points,
+        expire,
+        now,
+      ]);
       // expire is a bigint, which pg returns as a string.
       return rows.map((r) => ({ key: r.key, points: r.points, expire: Number(r.expire) }));
     },

@@ -11,14 +11,20 @@ export function revokedTokenQueries(prisma: PrismaClient) {
     },
     /** Every revoked token that has not expired yet: the deny-list a process keeps in memory. */
     listActive(): Promise<{ jti: string; expiresAt: Date }[]> {
-      return prisma.revokedToken.findMany({ where: { expiresAt: { gt: new Date() } }, select: { jti: true, expiresAt: true } });
+      return prisma.revokedToken.findMany({
+        where: { expiresAt: { gt: new Date() } },
+        select: { jti: true, expiresAt: true },
+      });
     },
     async isRevoked(jti: string): Promise<boolean> {
       return (await prisma.revokedToken.count({ where: { jti } })) > 0;
     },
     /** Deleted clients and disabled or deleted users, with when (revoked_principals, written by triggers). */
     listPrincipals(): Promise<RevokedPrincipal[]> {
-      return prisma.revokedPrincipal.findMany({ where: { expiresAt: { gt: new Date() } }, select: { kind: true, id: true, revokedAt: true } });
+      return prisma.revokedPrincipal.findMany({
+        where: { expiresAt: { gt: new Date() } },
+        select: { kind: true, id: true, revokedAt: true },
+      });
     },
     /** The entries for a token's client and subject, when the in-memory list cannot answer. */
     findPrincipals(clientId: string, sub: string | undefined): Promise<RevokedPrincipal[]> {

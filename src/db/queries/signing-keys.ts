@@ -55,8 +55,13 @@ function queries(db: Db) {
     async insert(key: NewKey, state: KeyState, now = new Date()) {
       await db.signingKey.create({
         data: {
-          kid: key.kid, alg: key.alg, state, publicJwk: key.publicJwk as Prisma.InputJsonValue,
-          privateJwkEnc: new Uint8Array(key.privateJwkEnc), createdAt: now, activatedAt: state === 'current' ? now : null,
+          kid: key.kid,
+          alg: key.alg,
+          state,
+          publicJwk: key.publicJwk as Prisma.InputJsonValue,
+          privateJwkEnc: new Uint8Array(key.privateJwkEnc),
+          createdAt: now,
+          activatedAt: state === 'current' ? now : null,
         },
       });
     },
@@ -71,7 +76,10 @@ function queries(db: Db) {
 
     /** Deletes retired keys whose tokens have all expired; returns their kids. */
     async deleteUnpublished(now = new Date()): Promise<string[]> {
-      const gone = await db.signingKey.findMany({ where: { state: 'retired', unpublishAt: { lte: now } }, select: { kid: true } });
+      const gone = await db.signingKey.findMany({
+        where: { state: 'retired', unpublishAt: { lte: now } },
+        select: { kid: true },
+      });
       await db.signingKey.deleteMany({ where: { kid: { in: gone.map((g) => g.kid) } } });
       return gone.map((g) => g.kid);
     },
@@ -93,13 +101,16 @@ export function signingKeyQueries(prisma: PrismaClient) {
      * change, every process is notified as the transaction commits.
      */
     async change(change: (tx: SigningKeyTx) => Promise<boolean>): Promise<boolean> {
-      return prisma.$transaction(async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK})`;
-        const q = queries(tx);
-        const changed = await change(q);
-        if (changed) await q.notify(); // delivered at commit
-        return changed;
-      }, { timeout: 30_000 });
+      return prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK})`;
+          const q = queries(tx);
+          const changed = await change(q);
+          if (changed) await q.notify(); // delivered at commit
+          return changed;
+        },
+        { timeout: 30_000 },
+      );
     },
   };
 }

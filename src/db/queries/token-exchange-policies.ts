@@ -13,7 +13,10 @@ export function tokenExchangePolicyQueries(prisma: PrismaClient) {
     },
 
     async allow(clientId: string, apiId: string): Promise<boolean> {
-      const { count } = await prisma.tokenExchangePolicy.createMany({ data: [{ clientId, apiId }], skipDuplicates: true });
+      const { count } = await prisma.tokenExchangePolicy.createMany({
+        data: [{ clientId, apiId }],
+        skipDuplicates: true,
+      });
       return count === 1;
     },
 

@@ -15,8 +15,14 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 // RFC 8693 §2.1. actor_token is accepted as a parameter only to refuse it with a clear message:
 // the authenticated client is the actor.
 export const parameters = [
-  'audience', 'resource', 'scope', 'requested_token_type',
-  'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type',
+  'audience',
+  'resource',
+  'scope',
+  'requested_token_type',
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
 ];
 
 export interface TokenExchangeDeps {
@@ -73,35 +79,40 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
       throw new errors.InvalidRequest('subject_token is invalid, expired, revoked or not for this client');
     }
 
-
     // The same or a narrower scope: only what the subject token carries, and only what the
     // target API defines.
     const subjectScopes = scopeTokens(claims.scope);
     const requested = scopeTokens(params.scope);
     for (const s of requested) {
-      if (!subjectScopes.includes(s)) throw new errors.InvalidScope('requested scope exceeds the subject token\'s scope', s);
+      if (!subjectScopes.includes(s))
+        throw new errors.InvalidScope("requested scope exceeds the subject token's scope", s);
       if (!api.scopes.includes(s)) throw new errors.InvalidScope('requested scope is not defined by the resource', s);
     }
     const scopes = requested.length ? requested : subjectScopes.filter((s) => api.scopes.includes(s));
-    if (scopes.length === 0) throw new errors.InvalidScope('the subject token carries no scope of this resource', api.scopes.join(' '));
+    if (scopes.length === 0)
+      throw new errors.InvalidScope('the subject token carries no scope of this resource', api.scopes.join(' '));
 
     // The new token outlives neither its API's lifetime nor the subject token.
     const expiresIn = Math.max(1, Math.min(api.accessTokenTtl, claims.exp - Math.floor(Date.now() / 1000)));
-    const token = newAccessToken(provider, {
-      accountId: claims.sub ?? claims.client_id,
-      client,
-      gty: 'token_exchange',
-      scope: scopes.join(' '),
-      // Revoking the subject's family (refresh-token reuse, logout) revokes this token too.
-      ...(claims.gid ? { grantId: claims.gid } : {}),
-      expiresIn,
-    }, {
-      audience: api.audience,
-      scope: api.scopes.join(' '),
-      accessTokenTTL: api.accessTokenTtl,
-      accessTokenFormat: 'jwt',
-      jwt: { sign: { alg: 'RS256' } },
-    });
+    const token = newAccessToken(
+      provider,
+      {
+        accountId: claims.sub ?? claims.client_id,
+        client,
+        gty: 'token_exchange',
+        scope: scopes.join(' '),
+        // Revoking the subject's family (refresh-token reuse, logout) revokes this token too.
+        ...(claims.gid ? { grantId: claims.gid } : {}),
+        expiresIn,
+      },
+      {
+        audience: api.audience,
+        scope: api.scopes.join(' '),
+        accessTokenTTL: api.accessTokenTtl,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      },
+    );
     // §4.1: the current actor, with any earlier actors nested inside.
     actors.set(token, { sub: client.clientId, ...(claims.act ? { act: claims.act } : {}) });
     // A client registered DPoP- or certificate-bound gets a bound token or none (RFC 9449 §5,
