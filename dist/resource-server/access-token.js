@@ -14,28 +14,37 @@ function refusal(err, scheme) {
         if (err.reason === 'missing')
             return new InvalidToken(`the access token has no ${err.claim} claim`, scheme);
         switch (err.claim) {
-            case 'nbf': return new InvalidToken('the access token is not valid yet', scheme);
-            case 'iat': return new InvalidToken('the access token was issued in the future', scheme);
-            case 'iss': return new InvalidToken('the access token is from another issuer', scheme);
-            case 'aud': return new InvalidToken('the access token is for another audience', scheme);
-            case 'typ': return new InvalidToken('the token is not an access token (typ must be at+jwt)', scheme);
-            default: return new InvalidToken(`the access token's ${err.claim} claim is invalid`, scheme);
+            case 'nbf':
+                return new InvalidToken('the access token is not valid yet', scheme);
+            case 'iat':
+                return new InvalidToken('the access token was issued in the future', scheme);
+            case 'iss':
+                return new InvalidToken('the access token is from another issuer', scheme);
+            case 'aud':
+                return new InvalidToken('the access token is for another audience', scheme);
+            case 'typ':
+                return new InvalidToken('the token is not an access token (typ must be at+jwt)', scheme);
+            default:
+                return new InvalidToken(`the access token's ${err.claim} claim is invalid`, scheme);
         }
     }
     if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
         return new InvalidToken('the access token is not signed with RS256', scheme);
     }
-    if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey
-        || err instanceof errors.JWKSMultipleMatchingKeys) {
-        return new InvalidToken('the access token\'s signature is invalid', scheme);
+    if (err instanceof errors.JWSSignatureVerificationFailed ||
+        err instanceof errors.JWKSNoMatchingKey ||
+        err instanceof errors.JWKSMultipleMatchingKeys) {
+        return new InvalidToken("the access token's signature is invalid", scheme);
     }
     if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {
         return new InvalidToken('malformed access token', scheme);
     }
     // The JWKS could not be fetched (timeout, network, not 200, not a JWKS): not the token's fault.
-    if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err instanceof TypeError
-        || (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC')) {
-        return new AuthorizationServerUnavailable('the authorization server\'s keys could not be fetched');
+    if (err instanceof errors.JWKSTimeout ||
+        err instanceof errors.JWKSInvalid ||
+        err instanceof TypeError ||
+        (err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC')) {
+        return new AuthorizationServerUnavailable("the authorization server's keys could not be fetched");
     }
     return new InvalidToken('malformed access token', scheme);
 }

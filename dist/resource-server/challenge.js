@@ -30,7 +30,11 @@ export function errorResponse(err, realm) {
     if (err.status === 503)
         headers['retry-after'] = '5';
     const body = err.code
-        ? { error: err.code, error_description: err.message, ...(err instanceof InsufficientScope ? { scope: err.scope } : undefined) }
+        ? {
+            error: err.code,
+            error_description: err.message,
+            ...(err instanceof InsufficientScope ? { scope: err.scope } : undefined),
+        }
         : undefined;
     return { status: err.status, headers, body };
 }

@@ -30,7 +30,7 @@ export function dpopChecker(options) {
             throw new InvalidDpopProof('malformed DPoP proof');
         }
         if (header.typ !== 'dpop+jwt')
-            throw new InvalidDpopProof('the DPoP proof\'s typ must be dpop+jwt');
+            throw new InvalidDpopProof("the DPoP proof's typ must be dpop+jwt");
         let payload;
         try {
             // §4.3 items 4–7: an asymmetric algorithm, a signature by the public key in the header
@@ -52,8 +52,9 @@ export function dpopChecker(options) {
         }
         // §4.3 item 11 and §11.1: made just now. Without server nonces, iat is the only freshness.
         const now = Math.floor(Date.now() / 1000);
-        if (typeof payload.iat !== 'number' || payload.iat > now + options.clockTolerance
-            || payload.iat < now - options.proofMaxAge - options.clockTolerance) {
+        if (typeof payload.iat !== 'number' ||
+            payload.iat > now + options.clockTolerance ||
+            payload.iat < now - options.proofMaxAge - options.clockTolerance) {
             throw new InvalidDpopProof('the DPoP proof is not fresh');
         }
         // §4.3 item 12: ath is the base64url SHA-256 of the very access token it comes with.

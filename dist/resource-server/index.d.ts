@@ -1,5 +1,5 @@
 export { createResourceServer } from './resource-server.ts';
-export type { ProtectedRequest, Requirement, ResourceServer, ResourceServerOptions, VerifiedToken } from './resource-server.ts';
+export type { ProtectedRequest, Requirement, ResourceServer, ResourceServerOptions, VerifiedToken, } from './resource-server.ts';
 export type { AccessTokenClaims } from './access-token.ts';
 export type { IntrospectionOptions } from './introspection.ts';
 export { memoryReplayCache, type ReplayCache } from './replay-cache.ts';

@@ -10,4 +10,5 @@ export interface IntrospectionOptions {
      */
     cacheTtl?: number;
 }
-export declare function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>): (token: string, exp: number, scheme: Scheme) => Promise<void>;
+/** `now` (milliseconds since the epoch) ages the cached answers; tests move it on. */
+export declare function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>, now?: () => number): (token: string, exp: number, scheme: Scheme) => Promise<void>;

@@ -9,7 +9,8 @@ import { FETCH_TIMEOUT_MS } from "./issuer-metadata.js";
 const MAX_ENTRIES = 10_000;
 // RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding.
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-export function introspector(options, metadata) {
+/** `now` (milliseconds since the epoch) ages the cached answers; tests move it on. */
+export function introspector(options, metadata, now = Date.now) {
     const cacheTtl = (options.cacheTtl ?? 5) * 1000;
     // Keyed by the token's hash: the cache never holds a usable token.
     const cache = new Map();
@@ -42,15 +43,15 @@ export function introspector(options, metadata) {
     /** Throws invalid_token unless the issuer says the token (already verified locally) is active. */
     return async function checkActive(token, exp, scheme) {
         const key = createHash('sha256').update(token).digest('base64url');
-        const now = Date.now();
+        const at = now();
         let entry = cache.get(key);
-        if (!entry || entry.until <= now) {
+        if (!entry || entry.until <= at) {
             const active = await ask(token);
-            entry = { active, until: active ? Math.min(now + cacheTtl, exp * 1000) : exp * 1000 };
+            entry = { active, until: active ? Math.min(at + cacheTtl, exp * 1000) : exp * 1000 };
             cache.delete(key);
             if (cache.size >= MAX_ENTRIES)
                 cache.delete(cache.keys().next().value);
-            if (entry.until > now)
+            if (entry.until > at)
                 cache.set(key, entry);
         }
         if (!entry.active)

@@ -36,33 +36,39 @@ export function issuerMetadata(options) {
         const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
         let metadata;
         try {
-            const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+            const res = await fetch(url, {
+                headers: { accept: 'application/json' },
+                signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+            });
             if (!res.ok)
                 throw new Error(`status ${res.status}`);
             metadata = (await res.json());
         }
         catch {
-            throw new AuthorizationServerUnavailable('the authorization server\'s metadata could not be fetched');
+            throw new AuthorizationServerUnavailable("the authorization server's metadata could not be fetched");
         }
         // OpenID Connect Discovery §4.3 / RFC 8414 §3.3: the document must name the issuer we asked
         // for exactly, or an attacker who controls it could substitute their own keys.
         if (metadata.issuer !== issuer || typeof metadata.jwks_uri !== 'string') {
-            throw new AuthorizationServerUnavailable('the authorization server\'s metadata does not match its issuer');
+            throw new AuthorizationServerUnavailable("the authorization server's metadata does not match its issuer");
         }
-        if (!allowedEndpoint(metadata.jwks_uri)
-            || (metadata.introspection_endpoint !== undefined && !allowedEndpoint(metadata.introspection_endpoint))) {
-            throw new AuthorizationServerUnavailable('the authorization server\'s metadata names an endpoint outside the allowed origins');
+        if (!allowedEndpoint(metadata.jwks_uri) ||
+            (metadata.introspection_endpoint !== undefined && !allowedEndpoint(metadata.introspection_endpoint))) {
+            throw new AuthorizationServerUnavailable("the authorization server's metadata names an endpoint outside the allowed origins");
         }
         return {
             issuer,
             jwks_uri: metadata.jwks_uri,
-            ...(metadata.introspection_endpoint !== undefined ? { introspection_endpoint: metadata.introspection_endpoint } : {}),
+            ...(metadata.introspection_endpoint !== undefined
+                ? { introspection_endpoint: metadata.introspection_endpoint }
+                : {}),
         };
     }
     let current;
     let pending;
     function read() {
-        pending ??= discover().then((metadata) => {
+        pending ??= discover()
+            .then((metadata) => {
             current = { metadata, due: options.now() + options.maxAge };
             return metadata;
         }, (err) => {
@@ -70,7 +76,8 @@ export function issuerMetadata(options) {
                 throw err;
             current.due = options.now() + RETRY_AFTER_FAILURE_MS;
             return current.metadata;
-        }).finally(() => {
+        })
+            .finally(() => {
             pending = undefined;
         });
         return pending;

@@ -36,7 +36,10 @@ export interface ResourceServerOptions {
      * morning. Keys are refreshed on their own schedule (`jwksMaxAge`, `jwksCooldown`).
      */
     metadataMaxAge?: number;
-    /** Milliseconds since the epoch, for the metadata schedule. Default `Date.now` (tests move it on). */
+    /**
+     * Milliseconds since the epoch, for the metadata schedule and the introspection cache. Default
+     * `Date.now` (tests move it on). The JWKS cache keeps jose's own clock (`Date.now`).
+     */
     clock?: () => number;
     /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
     introspection?: IntrospectionOptions;

@@ -16,11 +16,12 @@ import { memoryReplayCache } from "./replay-cache.js";
  */
 export function createResourceServer(options) {
     const clockTolerance = options.clockTolerance ?? 10;
+    const clock = options.clock ?? Date.now;
     const metadata = issuerMetadata({
         issuer: options.issuer,
         allowedEndpointOrigins: options.allowedEndpointOrigins ?? [],
         maxAge: (options.metadataMaxAge ?? 10_800) * 1000,
-        now: options.clock ?? Date.now,
+        now: clock,
     });
     const verifyAccessToken = accessTokenVerifier({
         issuer: options.issuer,
@@ -29,7 +30,7 @@ export function createResourceServer(options) {
         jwksCooldown: options.jwksCooldown ?? 30,
         jwksMaxAge: options.jwksMaxAge ?? 300,
     }, metadata);
-    const checkActive = options.introspection ? introspector(options.introspection, metadata) : undefined;
+    const checkActive = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
     const checkDpopProof = dpopChecker({
         proofMaxAge: options.dpopProofMaxAge ?? 60,
         clockTolerance,
@@ -56,7 +57,7 @@ export function createResourceServer(options) {
                 checkCertificateBinding(x5t, request.clientCertificate, scheme);
             if (requirement.introspect) {
                 if (!checkActive)
-                    throw new Error('introspect: true needs the `introspection` option (the API\'s client credentials)');
+                    throw new Error("introspect: true needs the `introspection` option (the API's client credentials)");
                 await checkActive(token, claims.exp, scheme);
             }
             const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
