@@ -28,7 +28,7 @@ const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 // Self time per node: each sample's interval is charged to the node it landed on.
 const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+for (const [i, id] of profile.samples.entries()) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 /** Where a function lives: an npm package, a folder of Tessera's, node's own, or V8's bookkeeping. */
@@ -37,7 +37,7 @@ function owner(node: ProfileNode): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
-  if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   const own = /\/(src|bench)\/([^/]+)/.exec(url);
   return own ? `${own[1]}/${own[2]}` : url;
 }

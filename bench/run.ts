@@ -147,7 +147,8 @@ async function sampled<T>(server: Server, run: () => Promise<T>, label?: string)
       mem.reduce((a, m) => a + m.rss, 0),
     );
     if (label) {
-      const peak = (server.peaks[label] ??= { rssMb: 0, anonMb: 0 });
+      server.peaks[label] ??= { rssMb: 0, anonMb: 0 };
+      const peak = server.peaks[label];
       peak.rssMb = Math.max(peak.rssMb, rss);
       peak.anonMb = Math.max(peak.anonMb, ...mem.map((m) => m.anon));
     }
@@ -254,7 +255,8 @@ async function measure(subjects: Subject[]): Promise<void> {
     for (const c of concurrencies) {
       for (const s of subjects) {
         const r = await sampled(s.server, () => s.run[name]!(c), name);
-        (s.results[name] ??= {})[c] = r;
+        s.results[name] ??= {};
+        s.results[name][c] = r;
         process.stdout.write(
           `  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`,
         );

@@ -65,7 +65,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
           w.process.kill('SIGTERM');
         }),
     );
-    const timer = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), STOP_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      for (const w of workers) w.process.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
     void Promise.all(exited).then(async () => {
       clearTimeout(timer);
       await stopEmbedded();

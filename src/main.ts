@@ -7,7 +7,7 @@ import { runPrimary } from './cluster.ts';
 import { createLogger } from './logging/logger.ts';
 import { startTessera } from './server.ts';
 
-let config;
+let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
 } catch (err) {

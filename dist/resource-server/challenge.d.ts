@@ -1,4 +1,4 @@
-import { ResourceServerError } from './errors.ts';
+import { type ResourceServerError } from './errors.ts';
 export declare const DPOP_ALGS: readonly ["ES256", "PS256", "RS256", "EdDSA"];
 export interface ErrorResponse {
     status: number;

@@ -1,7 +1,7 @@
 import { type AccessTokenClaims } from './access-token.ts';
 import { type Headers } from './authorization-header.ts';
 import { type ErrorResponse } from './challenge.ts';
-import { ResourceServerError } from './errors.ts';
+import { type ResourceServerError } from './errors.ts';
 import { type IntrospectionOptions } from './introspection.ts';
 import { type ReplayCache } from './replay-cache.ts';
 export interface ResourceServerOptions {

@@ -5,7 +5,7 @@ import { presentedToken, singleHeader } from "./authorization-header.js";
 import { checkCertificateBinding } from "./certificate-binding.js";
 import { errorResponse } from "./challenge.js";
 import { dpopChecker } from "./dpop.js";
-import { InsufficientScope, InvalidToken, ResourceServerError } from "./errors.js";
+import { InsufficientScope, InvalidToken } from "./errors.js";
 import { introspector } from "./introspection.js";
 import { issuerMetadata } from "./issuer-metadata.js";
 import { memoryReplayCache } from "./replay-cache.js";

@@ -54,7 +54,7 @@ function session(cookie: string | undefined, res: ServerResponse): Session {
   return s;
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const page = (res: ServerResponse, body: string, status = 200) =>
   res
     .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
@@ -97,15 +97,15 @@ createServer(async (req, res) => {
       };
       res.writeHead(303, { location: '/' }).end();
     } else if (url.pathname === '/logout') {
-      sessions.forEach((v, k) => v === s && sessions.delete(k));
+      for (const [k, v] of sessions) if (v === s) sessions.delete(k);
       res.writeHead(303, { location: '/' }).end();
     } else if (url.pathname === '/') {
       if (!s.user || !s.tokens) return page(res, '<p>You are not signed in.</p><p><a href="/login">Sign in</a></p>');
       const api = await fetch(`${API_URL}/orders`, { headers: { authorization: `Bearer ${s.tokens.access_token}` } });
       page(
         res,
-        `<p id="user">Signed in as ${escape(s.user.name ?? s.user.sub)} (${escape(s.user.email ?? 'no email')})</p>
-        <h2>Your orders</h2><pre id="orders">${api.status} ${escape(await api.text())}</pre><p><a href="/logout">Sign out</a></p>`,
+        `<p id="user">Signed in as ${escapeHtml(s.user.name ?? s.user.sub)} (${escapeHtml(s.user.email ?? 'no email')})</p>
+        <h2>Your orders</h2><pre id="orders">${api.status} ${escapeHtml(await api.text())}</pre><p><a href="/logout">Sign out</a></p>`,
       );
     } else {
       res.writeHead(404).end();
@@ -117,6 +117,6 @@ createServer(async (req, res) => {
         ? `${err.error}: ${err.error_description ?? ''}`
         : `${(err as Error).name}: ${(err as Error).message}`;
     console.error(`sign-in failed: ${message}`);
-    page(res, `<p id="error">Sign-in failed (${escape(message)}). <a href="/login">Try again</a></p>`, 400);
+    page(res, `<p id="error">Sign-in failed (${escapeHtml(message)}). <a href="/login">Try again</a></p>`, 400);
   }
 }).listen(PORT, () => console.log(`orders web app listening on ${APP_URL}`));

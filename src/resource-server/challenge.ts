@@ -1,6 +1,6 @@
 // The HTTP answer to a refusal: status, `WWW-Authenticate` challenge and JSON body, one
 // function for every adapter.
-import { InsufficientScope, ResourceServerError } from './errors.ts';
+import { InsufficientScope, type ResourceServerError } from './errors.ts';
 
 // RFC 9449 §7.1: a DPoP challenge lists the proof algorithms the resource server accepts.
 export const DPOP_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;

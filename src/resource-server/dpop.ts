@@ -43,7 +43,7 @@ export function dpopChecker(options: DpopOptions) {
   ): Promise<void> {
     // §4.3 items 1–2: exactly one DPoP header holding one well-formed JWT.
     if (!proof) throw new InvalidDpopProof('a DPoP proof is required');
-    let header;
+    let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(proof);
     } catch {

@@ -5,7 +5,7 @@ import { presentedToken, singleHeader, type Headers } from './authorization-head
 import { checkCertificateBinding } from './certificate-binding.ts';
 import { errorResponse, type ErrorResponse } from './challenge.ts';
 import { dpopChecker } from './dpop.ts';
-import { InsufficientScope, InvalidToken, ResourceServerError } from './errors.ts';
+import { InsufficientScope, InvalidToken, type ResourceServerError } from './errors.ts';
 import { introspector, type IntrospectionOptions } from './introspection.ts';
 import { issuerMetadata } from './issuer-metadata.ts';
 import { memoryReplayCache, type ReplayCache } from './replay-cache.ts';

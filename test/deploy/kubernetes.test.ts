@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 // Rendered manifests are plain data; the rules read them as such.
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are free-form YAML, read by path.
 type Json = any;
 interface Manifest {
   apiVersion: string;

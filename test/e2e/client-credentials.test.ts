@@ -103,12 +103,12 @@ describe('client credentials', () => {
     const res = await fetch(`${server.issuer}/.well-known/openid-configuration`);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('public, max-age=300');
-    const metadata = (await res.json()) as Record<string, any>;
+    const metadata = (await res.json()) as Record<string, string>;
     expect(metadata.issuer).toBe(server.issuer);
     expect(metadata.token_endpoint_auth_methods_supported).not.toContain('client_secret_jwt');
     expect(metadata.id_token_signing_alg_values_supported).toEqual(['RS256']);
     expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
-    const jwks = await fetch(metadata.jwks_uri);
+    const jwks = await fetch(metadata.jwks_uri!);
     expect(jwks.headers.get('cache-control')).toBe('public, max-age=300');
     const { keys } = (await jwks.json()) as { keys: Record<string, unknown>[] };
     expect(keys.length).toBeGreaterThan(0);

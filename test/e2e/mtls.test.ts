@@ -94,7 +94,6 @@ function certificate(name: string, subject: string, options: { ca?: string; san?
 const thumbprint = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url');
 
 let ca: Pem;
-let serverCert: Pem;
 let billing: Pem;
 let rogue: Pem;
 let selfSigned: Pem;
@@ -172,7 +171,8 @@ async function refusal(promise: Promise<unknown>) {
 
 beforeAll(async () => {
   ca = certificate('ca', '/CN=Tessera Test Client CA', { isCa: true });
-  serverCert = certificate('server', '/CN=127.0.0.1', { ca: 'ca', san: 'IP:127.0.0.1' });
+  // The listener's certificate: its files are read through TLS_CERT_FILE / TLS_KEY_FILE.
+  certificate('server', '/CN=127.0.0.1', { ca: 'ca', san: 'IP:127.0.0.1' });
   billing = certificate('billing', '/C=SE/O=Example/CN=billing', { ca: 'ca', san: 'DNS:billing.example.test' });
   certificate('rogue-ca', '/CN=Rogue CA', { isCa: true });
   rogue = certificate('rogue', '/C=SE/O=Example/CN=billing', { ca: 'rogue-ca', san: 'DNS:billing.example.test' });

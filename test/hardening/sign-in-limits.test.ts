@@ -66,7 +66,10 @@ async function auditRows(ip: string) {
 }
 
 const statuses = (answers: Answer[]) =>
-  answers.reduce<Record<number, number>>((n, a) => ({ ...n, [a.status]: (n[a.status] ?? 0) + 1 }), {});
+  answers.reduce<Record<number, number>>((n, a) => {
+    n[a.status] = (n[a.status] ?? 0) + 1;
+    return n;
+  }, {});
 
 describe('finding 5: sign-in limits under concurrent attempts', () => {
   it(`${PARALLEL} parallel wrong passwords for one account from one address check at most RATE_LIMIT_LOGIN_FAILURES passwords`, async () => {

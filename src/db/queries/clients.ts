@@ -1,6 +1,6 @@
 // clients, client_secrets, client_apis and api_servers: the registered OAuth clients.
 import type { PrismaClient } from '../client.ts';
-import { Prisma } from '../generated/client.ts';
+import type { Prisma } from '../generated/client.ts';
 
 const withRelations = {
   secrets: { select: { id: true, hint: true, createdAt: true, expiresAt: true }, orderBy: { createdAt: 'asc' } },
