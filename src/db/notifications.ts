@@ -6,7 +6,7 @@
 //
 // A connection can also die silently: a NAT or firewall that drops an idle flow's packets closes
 // nothing, and a LISTEN connection only ever receives, so it would never notice — while every
-// cache kept trusting it (issue 16, finding 7). Hence TCP keepalive (so that the flow is never
+// cache kept trusting it. Hence TCP keepalive (so that the flow is never
 // idle to such middleboxes) and a round trip on the connection every HEARTBEAT_MS: PostgreSQL
 // sends notifications in commit order on the same connection, so a SELECT 1 answered at time T
 // also proves that every change committed before it was sent has been heard. A round trip that

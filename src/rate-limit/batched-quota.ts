@@ -1,6 +1,6 @@
 // A per-key quota shared by every Tessera process, counted in memory and synchronised with
 // PostgreSQL in batches: the token endpoint's limit, which must cost no database round trip per
-// request (issue 7) yet hold across replicas.
+// request yet hold across replicas.
 //
 // Each process spends locally and, every FLUSH_MS, adds what it spent to the shared counters in
 // one statement, reading back the totals. A decision is made from totals at most FLUSH_MS old
