@@ -12,6 +12,7 @@
 // The counters live in the rate_limits table, shared with the login and device-code limits; the
 // statement is db/queries/rate-limits.ts's.
 import type pg from 'pg';
+import { type Clock, systemClock } from '../clock.ts';
 import { quotaCounterQueries } from '../db/queries/rate-limits.ts';
 
 // Synchronisation period: 10 statements a second per process at most, whatever the load.
@@ -24,6 +25,8 @@ export interface QuotaOptions {
   name: string;
   points: number;
   windowSeconds: number;
+  /** The clock that ages totals and windows (src/clock.ts); tests pass one they move. */
+  now?: Clock;
 }
 
 export interface Quota {
@@ -52,6 +55,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
   const queries = quotaCounterQueries(pool);
   const prefix = `${options.name}:`;
   const windowMs = options.windowSeconds * 1000;
+  const clock = options.now ?? systemClock;
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
   const refreshing = new Map<string, Promise<void>>();
@@ -64,7 +68,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
       if (c) c.pending = 0;
       return points;
     });
-    const now = Date.now();
+    const now = clock();
     try {
       const totals = await queries.add(
         keys.map((k) => prefix + k),
@@ -92,7 +96,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
 
   function flush(): Promise<void> {
     timer = undefined;
-    const now = Date.now();
+    const now = clock();
     const due: string[] = [];
     for (const [key, c] of counters) {
       if (c.pending > 0) due.push(key);
@@ -134,12 +138,12 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
 
   async function waitFor(key: string): Promise<number> {
     let c = counters.get(key);
-    const before = Date.now();
+    const before = clock();
     if (!c || before - c.syncedAt > FLUSH_MS || estimate(c, before) >= options.points * EXACT_FROM) {
       await refresh(key);
       c = counters.get(key);
     }
-    const now = Date.now();
+    const now = clock();
     return c && estimate(c, now) >= options.points ? Math.max(1, c.expire - now) : 0;
   }
 

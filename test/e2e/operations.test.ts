@@ -267,9 +267,18 @@ describe('rate limits', () => {
     const [a, b] = await Promise.all([replica(), replica()]);
     try {
       const c = await client();
-      // Each process sends what it counted within 0.1 s (rate-limit/batched-quota.ts): requests
-      // further apart than that are counted exactly across processes.
-      const settle = () => new Promise((r) => setTimeout(r, 250));
+      // Each process sends what it counted within 0.1 s (rate-limit/batched-quota.ts): once the
+      // shared counter holds every request so far, the next decision is exact at either process.
+      const db = new pg.Client({ connectionString: inject('databaseUrl') });
+      await db.connect();
+      let sent = 0;
+      const settle = () => {
+        sent++;
+        return eventually(async () => {
+          const { rows } = await db.query('SELECT points FROM rate_limits WHERE key = $1', [`token:client:${c.client_id}`]);
+          expect(rows[0]?.points).toBe(sent);
+        });
+      };
       // An address of this test's own: every failed token request from 127.0.0.1 in the other
       // test files (one database) spends that address's quota, which is 3 here too.
       const from = { 'x-forwarded-for': `198.51.100.${Math.floor(Math.random() * 250) + 1}` };
@@ -293,6 +302,7 @@ describe('rate limits', () => {
       for (let i = 0; i < 3; i++) expect((await token(a, basic(victim.client_id, 'guess'), attacker)).status).toBe(401);
       expect((await token(a, basic(victim.client_id, 'guess'), attacker)).status).toBe(429);
       expect((await token(b, victim.auth, from)).status).toBe(200);
+      await db.end();
     } finally {
       await a.stop();
       await b.stop();
