@@ -275,7 +275,9 @@ describe('rate limits', () => {
       const settle = () => {
         sent++;
         return eventually(async () => {
-          const { rows } = await db.query('SELECT points FROM rate_limits WHERE key = $1', [`token:client:${c.client_id}`]);
+          const { rows } = await db.query('SELECT points FROM rate_limits WHERE key = $1', [
+            `token:client:${c.client_id}`,
+          ]);
           expect(rows[0]?.points).toBe(sent);
         });
       };
