@@ -3,12 +3,9 @@
 // access tokens (cnf.x5t#S256), on Tessera's own HTTPS listener and behind a proxy that forwards
 // the verified certificate in a header. openid-client is the client, with a fetch that presents
 // a client certificate (node:https). Certificates are made here with the openssl CLI.
-import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,79 +14,11 @@ import { ConfigError } from '../../src/config/env.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { startTessera, type RunningTessera } from '../../src/server.ts';
+import { certificateMaker, type Pem } from '../setup/certificates.ts';
 import { authorize } from '../setup/sign-in.ts';
 import { randomId, startTestServer, tessera, tesseraJson, testEnv, type TestServer } from '../setup/tessera.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tessera-mtls-'));
-const file = (name: string) => join(dir, name);
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-
-interface Pem {
-  cert: string;
-  key: string;
-}
-
-/** A P-256 key and a certificate: self-signed, or issued by `ca`. */
-function certificate(name: string, subject: string, options: { ca?: string; san?: string; isCa?: boolean } = {}): Pem {
-  const ext = file(`${name}.ext`);
-  writeFileSync(
-    ext,
-    [
-      options.isCa ? 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign' : 'basicConstraints=CA:FALSE',
-      ...(options.san ? [`subjectAltName=${options.san}`] : []),
-    ].join('\n'),
-  );
-  openssl(
-    'req',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    subject,
-  );
-  if (options.ca) {
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${options.ca}.pem`,
-      '-CAkey',
-      `${options.ca}.key`,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      ext,
-      '-out',
-      `${name}.pem`,
-    );
-  } else {
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-signkey',
-      `${name}.key`,
-      '-days',
-      '2',
-      '-extfile',
-      ext,
-      '-out',
-      `${name}.pem`,
-    );
-  }
-  return { cert: readFileSync(file(`${name}.pem`), 'utf8'), key: readFileSync(file(`${name}.key`), 'utf8') };
-}
+const { file, certificate } = certificateMaker('tessera-mtls-');
 
 const thumbprint = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url');
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { privateKeyJwtClient, signingKey } from '../setup/private-key-jwt.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -34,36 +35,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function keyPair(alg = 'ES256') {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const kid = randomId('key');
-  return { privateKey, kid, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
-}
-
-/** A private_key_jwt client with an inline JWKS, registered through the CLI. */
-async function inlineClient(extra: string[] = []) {
-  const key = await keyPair();
-  const file = join(dir, `${key.kid}.json`);
-  writeFileSync(file, JSON.stringify({ keys: [key.jwk] }));
-  const created = await tesseraJson<Record<string, unknown>>([
-    'clients',
-    'create',
-    '--name',
-    'ledger-sync',
-    '--grant-types',
-    'client_credentials',
-    '--api',
-    audience,
-    '--scope',
-    'ledger:read',
-    '--auth-method',
-    'private_key_jwt',
-    '--jwks-file',
-    file,
-    ...extra,
-  ]);
-  return { clientId: created.client_id as string, created, ...key };
-}
+const keyPair = signingKey;
+const inlineClient = (extra: string[] = []) => privateKeyJwtClient(audience, extra);
 
 function discover(clientId: string, privateKey: CryptoKey, kid: string, at = server) {
   return oidc.discovery(new URL(at.issuer), clientId, {}, oidc.PrivateKeyJwt({ key: privateKey, kid }), {

@@ -7,12 +7,10 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pinRequestOrigin } from '../../src/middleware/issuer-origin.ts';
+import { privateKeyJwtClient } from '../setup/private-key-jwt.ts';
 import { randomId, startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const DISCOVERY = '/.well-known/openid-configuration';
@@ -171,41 +169,17 @@ describe('discovery and the JWKS name only the issuer, whatever the first reques
 describe('what a request is checked against comes from the issuer', () => {
   let server: TestServer;
   let audience: string;
-  let dir: string;
 
   beforeAll(async () => {
     server = await startTestServer({ TRUSTED_PROXIES: '127.0.0.1' });
     audience = `https://${randomId('ledger')}.example.test`;
     await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'ledger:read']);
-    dir = mkdtempSync(join(tmpdir(), 'tessera-host-'));
   });
   afterAll(() => server?.close());
 
-  async function privateKeyJwtClient() {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const kid = randomId('key');
-    const file = join(dir, `${kid}.json`);
-    writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] }));
-    const created = await tesseraJson<{ client_id: string }>([
-      'clients',
-      'create',
-      '--name',
-      'ledger-sync',
-      '--grant-types',
-      'client_credentials',
-      '--api',
-      audience,
-      '--scope',
-      'ledger:read',
-      '--auth-method',
-      'private_key_jwt',
-      '--jwks-file',
-      file,
-    ]);
-    return { clientId: created.client_id, privateKey, kid };
-  }
+  const ledgerClient = () => privateKeyJwtClient(audience);
 
-  async function assertion(c: Awaited<ReturnType<typeof privateKeyJwtClient>>, aud: string) {
+  async function assertion(c: Awaited<ReturnType<typeof ledgerClient>>, aud: string) {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ jti: randomId('jti') })
       .setProtectedHeader({ alg: 'ES256', kid: c.kid })
@@ -238,7 +212,7 @@ describe('what a request is checked against comes from the issuer', () => {
   ])(
     "a private_key_jwt assertion whose aud names the host in %s is refused; the issuer's works",
     async (_name, headers, foreign) => {
-      const c = await privateKeyJwtClient();
+      const c = await ledgerClient();
       const form = (value: string) => ({ client_assertion_type: ASSERTION_TYPE, client_assertion: value });
       expect(await token(headers, form(await assertion(c, foreign)))).toEqual(REFUSED);
       for (const aud of [`${server.issuer}/token`, server.issuer]) {

@@ -4,15 +4,12 @@
 // certificate header authenticates nobody. From a trusted proxy, the right-most X-Forwarded-For
 // entry that is not a trusted proxy is the client; what the client wrote to its left is not.
 // Each test is a loopback peer of its own (test/setup/from-address.ts), so counts are its own.
-import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { ConfigError } from '../../src/config/env.ts';
+import { certificateMaker } from '../setup/certificates.ts';
 import { eventually } from '../setup/eventually.ts';
 import { fetchFrom, loopbackPeer } from '../setup/from-address.ts';
 import { startTestServer, testEnv, type TestServer } from '../setup/tessera.ts';
@@ -236,9 +233,7 @@ describe('X-Forwarded-For from a trusted proxy', () => {
 
 describe('the client-certificate header (MTLS_CERT_HEADER)', () => {
   const HEADER = 'x-ssl-client-cert';
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-proxy-mtls-'));
-  const file = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const certs = certificateMaker('tessera-proxy-mtls-');
   const proxy = loopbackPeer();
   let server: TestServer;
   let certificate: string;
@@ -246,71 +241,9 @@ describe('the client-certificate header (MTLS_CERT_HEADER)', () => {
   let audience: string;
 
   beforeAll(async () => {
-    // A CA and a client certificate it issued, as test/e2e/mtls.test.ts makes them.
-    writeFileSync(file('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign');
-    writeFileSync(file('client.ext'), 'basicConstraints=CA:FALSE');
-    openssl(
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.csr',
-      '-subj',
-      '/CN=Proxy Test CA',
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'ca.csr',
-      '-signkey',
-      'ca.key',
-      '-days',
-      '2',
-      '-extfile',
-      'ca.ext',
-      '-out',
-      'ca.pem',
-    );
-    openssl(
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'client.key',
-      '-out',
-      'client.csr',
-      '-subj',
-      '/C=SE/O=Example/CN=billing',
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'client.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      'client.ext',
-      '-out',
-      'client.pem',
-    );
-    certificate = readFileSync(file('client.pem'), 'utf8');
+    // A CA and a client certificate it issued.
+    certs.certificate('ca', '/CN=Proxy Test CA', { isCa: true });
+    certificate = certs.certificate('client', '/C=SE/O=Example/CN=billing', { ca: 'ca' }).cert;
     audience = await createApi('ledger:read');
     client = await createClient([
       '--grant-types',
@@ -329,7 +262,7 @@ describe('the client-certificate header (MTLS_CERT_HEADER)', () => {
     server = await startTestServer({
       TRUSTED_PROXIES: proxy,
       MTLS_CERT_HEADER: HEADER,
-      TLS_CLIENT_CA_FILE: file('ca.pem'),
+      TLS_CLIENT_CA_FILE: certs.file('ca.pem'),
     });
   }, 60_000);
   afterAll(() => server?.close());
