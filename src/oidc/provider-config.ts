@@ -2,6 +2,7 @@
 // provider should not do is switched off here; what is left is what Tessera supports.
 import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
 import { describeScopes } from '../interactions/scope-descriptions.ts';
+import { sendErrorPage } from '../views/error-page.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { PROVIDER_SCOPES, scopeTokens } from '../services/scopes.ts';
@@ -266,14 +267,12 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Errors shown to a person (at the authorization endpoint, when the client cannot be
     // redirected to): the RFC code and a sentence, never a stack.
     renderError(ctx, out) {
-      sendPage(
+      sendErrorPage(
         ctx,
-        renderView('error', parts.brand, {
-          heading: 'Sign-in could not continue',
-          description: out.error_description ?? 'The request could not be completed.',
-          error: out.error,
-        }),
-        ctx.status,
+        parts.brand,
+        { status: ctx.status, error: out.error, description: out.error_description },
+        // The client, when the request named a real one: the page links back to it.
+        ctx.oidc?.client,
       );
     },
   };

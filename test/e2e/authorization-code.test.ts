@@ -181,7 +181,8 @@ describe('redirect URIs match exactly', () => {
     expect(res.headers.get('location')).toBeNull();
     const html = await res.text();
     expect(html).toContain('<code>invalid_redirect_uri</code>');
-    expect(html).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris');
+    expect(html).toContain('This app sent you to an address it has not registered');
+    expect(html).not.toContain(redirectUri);
   });
 });
 

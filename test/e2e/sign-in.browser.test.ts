@@ -235,7 +235,7 @@ describe('signing in to an app', () => {
     const page = await browser.newPage();
     const res = await page.goto(`${server.issuer}/interaction/not-a-real-interaction`);
     expect(res?.status()).toBe(400);
-    await expect(page.getByRole('heading').textContent()).resolves.toBe('This sign-in cannot continue');
+    await expect(page.getByRole('heading').textContent()).resolves.toBe('This sign-in has ended');
     expect(await page.content()).not.toMatch(/at \w+ \(|node_modules/);
     await screenshot(page, 'error');
 

@@ -738,6 +738,7 @@ describe('every route, every method', () => {
       '/request',
       '/session/end/confirm',
       `/interaction/${MADE_UP}/login`,
+      '/',
       '/healthz',
       '/metrics',
       `/assets/${MADE_UP}`,
