@@ -41,6 +41,8 @@ import { auditTrail } from './services/audit.ts';
 import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
+import { serverSpans } from './tracing/http-server.ts';
+import { tracingEnabled } from './tracing/spans.ts';
 
 export interface AppDeps {
   config: Config;
@@ -154,6 +156,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   // documents, health, metrics, assets) and Tessera's own pages, which spend their own limits;
   // then the limits on the provider's endpoints, before the fast paths that answer some of its
   // requests; the provider last, for everything else.
+  // Tracing (off unless configured): the server span first, so that it times everything.
+  if (tracingEnabled()) app.use(serverSpans(providerPaths()));
   app.use(
     clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }),
   );
@@ -211,4 +215,11 @@ export function createApp(deps: AppDeps): TesseraApp {
       await tokens.stop();
     },
   };
+}
+
+/** The provider's paths (lower case) and their route names: what the fast paths answer before its router. */
+function providerPaths(): Map<string, string> {
+  const paths = new Map<string, string>(Object.entries(ROUTES).map(([name, path]) => [path.toLowerCase(), name]));
+  paths.set(DISCOVERY_PATH, 'discovery');
+  return paths;
 }

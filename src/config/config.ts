@@ -27,6 +27,8 @@ export interface Config {
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
   metrics: { port: number | undefined; host: string; token: string | undefined };
+  /** OpenTelemetry traces over OTLP (src/tracing/): off unless an endpoint is set. */
+  tracing: { enabled: boolean; serviceName: string };
   /** The listener's limits, in milliseconds, and open connections per process. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
@@ -129,6 +131,12 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
     metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST, token: raw.METRICS_TOKEN },
+    tracing: {
+      enabled:
+        (raw.OTEL_EXPORTER_OTLP_ENDPOINT ?? raw.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) !== undefined &&
+        !raw.OTEL_SDK_DISABLED,
+      serviceName: raw.OTEL_SERVICE_NAME,
+    },
     http: {
       headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT * 1000,
       requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT * 1000,

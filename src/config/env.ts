@@ -135,6 +135,12 @@ const schema = z.object({
   MTLS_ENDPOINT_BASE: z.url({ protocol: /^https$/ }).optional(),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Tracing (src/tracing/): on when an OTLP endpoint is set. The OpenTelemetry SDK reads its other
+  // OTEL_* variables itself (service name, protocol, batch delay, sampler, resource attributes).
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_SDK_DISABLED: booleanish.default(false),
+  OTEL_SERVICE_NAME: z.string().min(1).default('tessera'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).
   COOKIE_KEYS: commaList.pipe(z.array(z.string().min(32, 'each key needs at least 32 characters')).min(1)).optional(),

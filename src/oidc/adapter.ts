@@ -9,6 +9,8 @@ import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 import { providerMetadata } from '../services/client-metadata.ts';
 import { usesSecret } from '../services/client-secrets.ts';
+import { tracedAdapter } from '../tracing/provider-steps.ts';
+import { tracingEnabled } from '../tracing/spans.ts';
 
 // oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
 // but Tessera stores only hashes and compares through Client#compareClientSecret (see
@@ -72,7 +74,7 @@ export function createAdapterClass(deps: AdapterDeps) {
     return stored.consumedAt ? { ...payload, consumed: Math.floor(stored.consumedAt.getTime() / 1000) } : payload;
   }
 
-  return class TesseraAdapter implements Adapter {
+  class TesseraAdapter implements Adapter {
     readonly model: string;
 
     constructor(model: string) {
@@ -128,7 +130,9 @@ export function createAdapterClass(deps: AdapterDeps) {
     async revokeByGrantId(grantId: string): Promise<void> {
       await payloads.revokeByGrantId(this.model, grantId);
     }
-  };
+  }
+  // Tracing on: a span per query (src/tracing/provider-steps.ts); off, the class itself.
+  return tracingEnabled() ? tracedAdapter(TesseraAdapter) : TesseraAdapter;
 }
 
 async function findClient(

@@ -24,6 +24,7 @@ import { SCOPE_SYNTAX, scopeTokens } from '../services/scopes.ts';
 import { deniedScope, resourceServerFor } from './resource-servers.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
 import { issueClientCredentials, type ProviderClient, type TokenResponse } from './upstream.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 const GRANT_TYPE = 'client_credentials';
 // RFC 6749 §4.4.2 and RFC 8707 §2: what a client-credentials request may carry besides the
@@ -72,7 +73,11 @@ export function clientCredentialsFastPath(deps: {
     provider: deps.provider,
     form: CLIENT_CREDENTIALS_FORM,
     async answer(ctx, _route, form) {
-      const response = await issue(form.provider, form.client, form.params);
+      const response = await inSpan(
+        `grant ${GRANT_TYPE}`,
+        { 'oauth.grant_type': GRANT_TYPE, 'tessera.fast_path': true },
+        () => issue(form.provider, form.client, form.params),
+      );
       if (!response) return false;
       // RFC 6749 §5.1: a response with a token is not cached (the provider's noCache).
       ctx.set('cache-control', 'no-store');

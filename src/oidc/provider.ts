@@ -23,6 +23,8 @@ import { mtlsHelpers } from './mtls.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature } from './resource-servers.ts';
 import { grantTypeHandler, providerJwks } from './upstream.ts';
+import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
+import { tracingEnabled } from '../tracing/spans.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -49,6 +51,8 @@ export interface ProviderDeps {
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { security } = deps.config;
+  // Tracing on: the provider's client authentication and grants get spans (once per process).
+  if (tracingEnabled()) traceProviderSteps();
   const provider = new Provider(
     deps.issuer,
     providerConfiguration({
@@ -100,5 +104,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(clientAuthenticationChallenge(deps.issuer));
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
+  if (tracingEnabled()) traceSigning(provider);
   return provider;
 }

@@ -348,3 +348,74 @@ export function mtlsFeatureHelpers(helpers: {
     certificateSubjectMatches: helpers.certificateSubjectMatches as never,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Tracing the provider's steps (src/tracing/provider-steps.ts)
+
+/** A middleware of the provider's endpoints, as its router calls it. */
+export type ProviderStep = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => Promise<unknown>;
+
+/** Wrappers for the provider's named middleware, by the function's name in lib/. */
+export interface ProviderStepWrappers {
+  /** lib/shared/client_auth.js authenticateClient: every endpoint that authenticates clients. */
+  authenticateClient(step: ProviderStep): ProviderStep;
+  /** lib/actions/token.js callTokenHandler: the grant's handler, then grant.success. */
+  callTokenHandler(step: ProviderStep): ProviderStep;
+}
+
+// The endpoints' middleware arrays. token, introspection and revocation copied client_auth.js's
+// array when they were loaded; device_authorization and pushed_authorization_request copy it when
+// a Provider is built (lib/actions/authorization/index.js). lib/helpers/initialize_app.js spreads
+// each into its route when a Provider is built, so replacing elements here, before that, changes
+// the middleware of every provider built afterwards (and of no request already routed).
+const ENDPOINT_MODULES = [
+  'oidc-provider/lib/shared/client_auth.js',
+  'oidc-provider/lib/actions/token.js',
+  'oidc-provider/lib/actions/introspection.js',
+  'oidc-provider/lib/actions/revocation.js',
+];
+const endpointStacks = await Promise.all(
+  ENDPOINT_MODULES.map(async (specifier) => ((await import(specifier)) as { default: ProviderStep[] }).default),
+);
+let stepsWrapped = false;
+
+/**
+ * Replaces the provider's named middleware with `wrappers`' versions, for every provider built
+ * afterwards. Once per process (later calls do nothing): the arrays are the library's own.
+ */
+export function wrapProviderSteps(wrappers: ProviderStepWrappers): void {
+  if (stepsWrapped) return;
+  stepsWrapped = true;
+  for (const stack of endpointStacks) {
+    for (let i = 0; i < stack.length; i++) {
+      const name = stack[i]!.name;
+      if (name === 'authenticateClient' || name === 'callTokenHandler') stack[i] = wrappers[name](stack[i]!);
+    }
+  }
+}
+
+/**
+ * The provider's methods that sign a token, on this provider's own model classes: an access
+ * token's value (lib/models/access_token.js, client_credentials.js: getValueAndPayload, a JWT
+ * signed by lib/models/formats/jwt.js or an opaque value) and an ID token (lib/models/id_token.js:
+ * issue). `wrap` gets each method and what it makes; the format of an access token is read from
+ * the token (lib/models/formats/index.js: resourceServer.accessTokenFormat, else opaque).
+ */
+export function wrapTokenSigning(
+  provider: Provider,
+  wrap: (
+    method: (this: object, ...args: unknown[]) => Promise<unknown>,
+    kind: 'access_token' | 'id_token',
+    format: (token: object) => string,
+  ) => (this: object, ...args: unknown[]) => Promise<unknown>,
+): void {
+  const accessTokenFormat = (token: object) =>
+    (token as { resourceServer?: { accessTokenFormat?: string } }).resourceServer?.accessTokenFormat ?? 'opaque';
+  type Methods = Record<string, (this: object, ...args: unknown[]) => Promise<unknown>>;
+  for (const model of [provider.AccessToken, provider.ClientCredentials]) {
+    const prototype = model.prototype as unknown as Methods;
+    prototype.getValueAndPayload = wrap(prototype.getValueAndPayload!, 'access_token', accessTokenFormat);
+  }
+  const idToken = provider.IdToken.prototype as unknown as Methods;
+  idToken.issue = wrap(idToken.issue!, 'id_token', () => 'jwt');
+}
