@@ -18,6 +18,9 @@ export interface AccessTokenClaims extends JWTPayload {
   cnf?: { jkt?: string; 'x5t#S256'?: string };
 }
 
+/** A compact JWS: three base64url segments (an opaque token has no dots). */
+export const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
 export type AccessTokenVerifier = (token: string) => Promise<AccessTokenClaims | undefined>;
 
 // A resource server introspects the token of every call it receives, so one token is verified
