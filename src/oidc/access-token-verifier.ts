@@ -1,7 +1,8 @@
 // Verifies an access token Tessera issued: an RS256 JWT (RFC 9068) under Tessera's current
 // public keys, not revoked, not issued to a client since deleted or a user since disabled, from a
 // family (grant) that still exists. Introspection and
-// revocation of JWT access tokens and the token-exchange grant's subject_token both use it.
+// revocation of JWT access tokens, userinfo (userinfo-tokens.ts) and the token-exchange grant's
+// subject_token use it.
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { RevocationList } from '../cache/revocations.ts';
 import { ServiceUnavailable } from '../errors.ts';

@@ -10,7 +10,8 @@
 //   than the introspection itself;
 // - after the provider, replacing exactly its `unsupported_token_type` answer, for every other
 //   client authentication method the provider supports (private_key_jwt, mTLS, ...).
-// Opaque tokens (refresh tokens, userinfo access tokens) and every error stay the provider's.
+// Opaque tokens (refresh tokens, and userinfo tokens issued before every access token was a JWT)
+// and every error stay the provider's.
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { RevocationList } from '../cache/revocations.ts';
