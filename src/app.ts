@@ -105,6 +105,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       logger,
       metrics,
       audit,
+      verifyAccessToken,
       tokenExchange: {
         verify: verifyAccessToken,
         policies: queries.tokenExchange,

@@ -37,6 +37,8 @@ export interface ProviderParts {
   extraAlgs: SigningAlgorithm[];
   /** private_key_jwt, DPoP, PAR, mutual TLS (security-config.ts). */
   security: SecurityParts;
+  /** The userinfo endpoint as an audience (resource-servers.ts userinfoResource). */
+  userinfoResource: string;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
 }
@@ -142,6 +144,18 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       if (token.kind !== 'AccessToken') return undefined;
       const extra = { ...(token.grantId ? { gid: token.grantId } : {}), ...parts.extraAccessTokenClaims?.(token) };
       return Object.keys(extra).length ? extra : undefined;
+    },
+    formats: {
+      customizers: {
+        // A token that grants `openid` is also for userinfo (OIDC Core §5.3): its audience names
+        // the userinfo resource next to the API's, as RFC 9068 §3 allows (Auth0 does the same),
+        // and userinfo accepts it by that audience (userinfo-tokens.ts).
+        jwt(_ctx, token, jwt) {
+          if (token.kind !== 'AccessToken' || !token.scopes.has('openid')) return;
+          const aud = [jwt.payload.aud].flat().filter((a): a is string => typeof a === 'string');
+          if (!aud.includes(parts.userinfoResource)) jwt.payload.aud = [...aud, parts.userinfoResource];
+        },
+      },
     },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },

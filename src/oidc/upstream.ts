@@ -15,6 +15,7 @@ import type { Context } from 'koa';
 import type Koa from 'koa';
 import type {
   AccessToken,
+  AdapterPayload,
   Client,
   ClientAuthMethod,
   Configuration,
@@ -245,6 +246,38 @@ export function newAccessToken(
   // these fields (lib/models/formats/jwt.js).
   token.resourceServer = resourceServer as never;
   return token;
+}
+
+/**
+ * What oidc-provider stores for an access token (lib/models/access_token.js IN_PAYLOAD, read back
+ * through lib/models/formats/opaque.js verify), made from a JWT access token's claims, which
+ * lib/models/formats/jwt.js wrote from that very payload: `sub` was accountId (Tessera has no
+ * pairwise subjects), `gid` the grantId (extraTokenClaims), `cnf` the binding. No `aud`: the
+ * caller checked it, and userinfo refuses any token that has one (lib/actions/userinfo.js
+ * validateAudience, written for the opaque tokens that have none).
+ */
+export function storedAccessTokenPayload(claims: {
+  jti: string;
+  iat?: number;
+  exp: number;
+  client_id: string;
+  sub: string;
+  scope?: string;
+  gid?: string;
+  cnf?: { jkt?: string; 'x5t#S256'?: string };
+}): AdapterPayload {
+  return {
+    kind: 'AccessToken',
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+    clientId: claims.client_id,
+    accountId: claims.sub,
+    scope: claims.scope,
+    grantId: claims.gid,
+    jkt: claims.cnf?.jkt,
+    'x5t#S256': claims.cnf?.['x5t#S256'],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -156,7 +156,8 @@ describe('PKCE (RFC 7636), S256 only, for every client', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({
       token_type: 'Bearer',
-      scope: 'files:read',
+      // The granted scopes, OIDC's and the API's (RFC 6749 §3.3).
+      scope: 'openid email offline_access files:read',
       refresh_token: expect.any(String),
       id_token: expect.any(String),
     });

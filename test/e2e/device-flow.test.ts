@@ -114,7 +114,9 @@ describe('device authorization grant', () => {
       typ: 'at+jwt',
       algorithms: ['RS256'],
     });
-    expect(payload.scope).toBe('videos:watch');
+    // The granted scopes, OIDC's and the API's; with openid, the token is for userinfo too.
+    expect(payload.scope).toBe('openid profile offline_access videos:watch');
+    expect(payload.aud).toEqual([audience, `${server.issuer}/me`]);
     const refreshed = await oidc.refreshTokenGrant(config, got.refresh_token!);
     expect(refreshed.refresh_token).not.toBe(got.refresh_token);
   });
