@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { ConfigError } from '../config/env.ts';
-import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
+import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
@@ -41,7 +41,7 @@ program
     const { config, logger, out } = setup();
     const { db, embedded } = await openDatabase(config, logger);
     try {
-      const { applied } = await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+      const { applied } = await applyMigrationsAt(db.directUrl, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
       out.result({ applied }, () => (applied.length ? `applied ${applied.join(', ')}` : 'the database is up to date'));
     } finally {
       await db.close();

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
@@ -67,6 +67,23 @@ async function appliedMigrations(client: pg.PoolClient | pg.Pool): Promise<Map<s
 export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
   const applied = await appliedMigrations(pool);
   return (await readMigrations(migrationsDir)).filter((m) => !applied.get(m.name)?.finished_at).map((m) => m.name);
+}
+
+/**
+ * Applies the migrations over a connection of their own to `url` (the direct URL, not a
+ * transaction-mode pooler): the advisory lock below is held by a session, across transactions.
+ */
+export async function applyMigrationsAt(
+  url: string,
+  options: { migrationsDir: string; log: (msg: string, fields?: object) => void },
+): Promise<{ applied: string[] }> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {});
+  try {
+    return await applyMigrations(pool, options);
+  } finally {
+    await pool.end();
+  }
 }
 
 export async function applyMigrations(
