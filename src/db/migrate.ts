@@ -63,10 +63,17 @@ async function appliedMigrations(client: pg.PoolClient | pg.Pool): Promise<Map<s
   return new Map(rows.map((r) => [r.migration_name, r]));
 }
 
+/** The migrations on disk that the database has not applied, in order, with their SQL. */
+export async function migrationPlan(pool: pg.Pool, migrationsDir: string): Promise<{ name: string; sql: string }[]> {
+  const applied = await appliedMigrations(pool);
+  return (await readMigrations(migrationsDir))
+    .filter((m) => !applied.get(m.name)?.finished_at)
+    .map(({ name, sql }) => ({ name, sql }));
+}
+
 /** Names of the migrations on disk that the database has not applied. */
 export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
-  const applied = await appliedMigrations(pool);
-  return (await readMigrations(migrationsDir)).filter((m) => !applied.get(m.name)?.finished_at).map((m) => m.name);
+  return (await migrationPlan(pool, migrationsDir)).map((m) => m.name);
 }
 
 /**
