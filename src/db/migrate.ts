@@ -71,6 +71,20 @@ export async function migrationPlan(pool: pg.Pool, migrationsDir: string): Promi
     .map(({ name, sql }) => ({ name, sql }));
 }
 
+/**
+ * How the database's schema compares with this code's migrations: `older` when migrations on disk
+ * are not applied (this code may use what they add), `newer` when the database has applied
+ * migrations this code does not know (a later release migrated it: expand/contract keeps it
+ * usable by this one), else `current`.
+ */
+export async function schemaState(pool: pg.Pool, migrationsDir: string): Promise<'older' | 'current' | 'newer'> {
+  const applied = await appliedMigrations(pool);
+  const onDisk = await readMigrations(migrationsDir);
+  if (onDisk.some((m) => !applied.get(m.name)?.finished_at)) return 'older';
+  const known = new Set(onDisk.map((m) => m.name));
+  return [...applied.keys()].some((name) => !known.has(name)) ? 'newer' : 'current';
+}
+
 /** Names of the migrations on disk that the database has not applied. */
 export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
   return (await migrationPlan(pool, migrationsDir)).map((m) => m.name);
