@@ -43,10 +43,8 @@ export function previousRelease(repo: string): PreviousRelease {
     '--',
     `prisma/migrations/${newest}/migration.sql`,
   );
-  if (!added)
-    throw new Error(
-      `migration ${newest} is not committed: commit it first (the previous release is the commit before it)`,
-    );
+  // Not committed yet (a migration being written): the previous release is the committed code.
+  if (!added) return { commit: git(repo, 'rev-parse', 'HEAD'), reason: `HEAD (${newest} is not committed yet)` };
   return { commit: git(repo, 'rev-parse', `${added}^`), reason: `the commit before ${newest} was added` };
 }
 
