@@ -47,6 +47,21 @@ async function readMigrations(dir: string): Promise<Migration[]> {
   );
 }
 
+/**
+ * Whether a migration must run outside a transaction: CREATE/DROP INDEX CONCURRENTLY (which lets
+ * writes to a table in use go on while the index builds, expand/contract) refuses to run in one,
+ * and several statements sent together form one. Such a migration holds that statement only.
+ */
+function outsideTransaction(migration: Migration): boolean {
+  const bare = migration.sql.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+  if (!/\bCONCURRENTLY\b/i.test(bare)) return false;
+  if (bare.split(';').filter((part) => part.trim()).length > 1)
+    throw new Error(
+      `migration ${migration.name} uses CONCURRENTLY, which cannot run in a transaction: it must hold that one statement only`,
+    );
+  return true;
+}
+
 interface AppliedRow {
   migration_name: string;
   checksum: string;
@@ -133,10 +148,35 @@ export async function applyMigrations(
       }
     }
 
+    // Checked for every pending migration before any is applied.
+    const outside = new Set(migrations.filter((m) => !applied.has(m.name) && outsideTransaction(m)).map((m) => m.name));
     const done: string[] = [];
     for (const migration of migrations) {
       if (applied.has(migration.name)) continue;
       const id = randomUUID();
+      if (outside.has(migration.name)) {
+        // Recorded first, finished after: a failure leaves it unfinished, which the next run
+        // refuses (above) until an operator has dropped the INVALID index it may have left.
+        await client.query(
+          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+          [id, migration.checksum, migration.name],
+        );
+        try {
+          await client.query(migration.sql);
+        } catch (err) {
+          throw new Error(
+            `migration ${migration.name} failed outside a transaction: ${(err as Error).message}; drop what it left (an INVALID index), then mark it rolled back`,
+            { cause: err },
+          );
+        }
+        await client.query(
+          'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+          [id],
+        );
+        options.log('applied migration', { migration: migration.name });
+        done.push(migration.name);
+        continue;
+      }
       await client.query('BEGIN');
       try {
         await client.query(

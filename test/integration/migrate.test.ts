@@ -118,4 +118,34 @@ describe('migrations', () => {
       'the database is up to date (dry run, nothing changed)\n',
     );
   });
+
+  it('build an index CONCURRENTLY outside a transaction, and refuse more than that one statement with it', async () => {
+    const pool = await freshPool();
+    await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log });
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-migrations-'));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    cpSync(join(MIGRATIONS_DIR, '20261122000000_init'), join(dir, '29991231000000_concurrent_index'), {
+      recursive: true,
+    });
+    writeFileSync(
+      join(dir, '29991231000000_concurrent_index', 'migration.sql'),
+      '-- Writes to users go on while it builds.\nCREATE INDEX CONCURRENTLY "users_disabled_idx" ON "users"("disabled");\n',
+    );
+    expect((await applyMigrations(pool, { migrationsDir: dir, log })).applied).toEqual([
+      '29991231000000_concurrent_index',
+    ]);
+    const { rows } = await pool.query(
+      "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('users_disabled_idx')",
+    );
+    expect(rows).toEqual([{ valid: true }]);
+
+    cpSync(join(MIGRATIONS_DIR, '20261122000000_init'), join(dir, '29991231000001_two'), { recursive: true });
+    writeFileSync(
+      join(dir, '29991231000001_two', 'migration.sql'),
+      'ALTER TABLE "users" ADD COLUMN "x" TEXT;\nCREATE INDEX CONCURRENTLY "users_x_idx" ON "users"("x");\n',
+    );
+    await expect(applyMigrations(pool, { migrationsDir: dir, log })).rejects.toThrow(
+      'migration 29991231000001_two uses CONCURRENTLY, which cannot run in a transaction: it must hold that one statement only',
+    );
+  });
 });
