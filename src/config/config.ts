@@ -14,6 +14,8 @@ export interface Config {
   issuer: string;
   /** undefined: run the embedded Postgres in dataDir. */
   databaseUrl: string | undefined;
+  /** For sessions (LISTEN, migrations): DIRECT_DATABASE_URL, else databaseUrl. */
+  directDatabaseUrl: string | undefined;
   databasePoolMax: number;
   /** Server processes (1: no cluster). */
   workers: number;
@@ -106,6 +108,8 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   }
 
   const listenerProblems = proxyProblems(raw);
+  if (raw.DIRECT_DATABASE_URL && !raw.DATABASE_URL)
+    listenerProblems.push('DIRECT_DATABASE_URL: set only together with DATABASE_URL');
   if (raw.HTTP_HEADERS_TIMEOUT > raw.HTTP_REQUEST_TIMEOUT)
     listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
   if (listenerProblems.length) throw new ConfigError(listenerProblems);
@@ -117,6 +121,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     host: raw.HOST,
     issuer: (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     databaseUrl: raw.DATABASE_URL,
+    directDatabaseUrl: raw.DIRECT_DATABASE_URL ?? raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
     workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,

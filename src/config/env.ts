@@ -33,6 +33,10 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  // A direct (session) connection to the same database, for what a transaction-mode pooler such
+  // as PgBouncer cannot carry: LISTEN/NOTIFY, session advisory locks, migrations. Defaults to
+  // DATABASE_URL; set it when DATABASE_URL points at the pooler.
+  DIRECT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   // Server processes sharing the port (node:cluster): a number, or `auto` for one per core. Each
   // has its own database pool of DATABASE_POOL_MAX connections.
   WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
