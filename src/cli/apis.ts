@@ -1,6 +1,8 @@
 // tessera apis create|list|delete
 import type { Command } from 'commander';
+import { MAX_ACCESS_TOKEN_TTL, MIN_ACCESS_TOKEN_TTL } from '../services/apis.ts';
 import type { Run } from './context.ts';
+import { wholeNumber } from './options.ts';
 
 export function registerApiCommands(program: Command, run: Run): void {
   const apis = program.command('apis').description('APIs (resource servers) that access tokens are issued for');
@@ -11,7 +13,11 @@ export function registerApiCommands(program: Command, run: Run): void {
     .requiredOption('--audience <uri>', 'the API identifier; becomes the aud claim and the RFC 8707 resource value')
     .option('--name <name>', 'a display name')
     .option('--scope <scopes>', 'space-separated scopes the API defines', '')
-    .option('--ttl <seconds>', 'access-token lifetime in seconds', (v) => Number(v))
+    .option(
+      '--ttl <seconds>',
+      `access-token lifetime in seconds (${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL})`,
+      wholeNumber('--ttl', MIN_ACCESS_TOKEN_TTL, MAX_ACCESS_TOKEN_TTL),
+    )
     .action((opts) =>
       run(async ({ apis }, out) => {
         const api = await apis.create({

@@ -4,19 +4,24 @@ import type { Command } from 'commander';
 import { InvalidInput } from '../errors.ts';
 import { type ClientInput, type ClientMetadata, inputFromMetadata } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
+import { AUTH_METHODS, GRANT_TYPE_NAMES, ID_TOKEN_ALGS } from '../services/client-validation.ts';
 import type { Run } from './context.ts';
-import { parseDuration } from './output.ts';
+import { duration, listOf, oneOf } from './options.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
+// A day: long enough to roll a new secret out to every instance of a service, short enough that
+// a secret rotated because it leaked does not stay usable for long.
+const DEFAULT_GRACE = 86_400;
+// Ninety days: longer than any roll-out needs; past that the old secret is simply still in use.
+const MAX_GRACE = 90 * 86_400;
 
 function clientOptions(command: Command): Command {
   return command
     .option('--name <name>', 'a display name')
     .option(
       '--grant-types <types>',
-      'comma-separated: client_credentials, authorization_code, refresh_token, device_code',
-      list,
+      `comma-separated: ${GRANT_TYPE_NAMES.join(', ')}`,
+      listOf('--grant-types', GRANT_TYPE_NAMES),
     )
     .option('--api <audience>', 'an API the client may get tokens for (repeatable; the first is its default)', collect)
     .option('--scope <scopes>', 'space-separated OpenID Connect and API scopes the client may ask for')
@@ -30,6 +35,7 @@ function clientOptions(command: Command): Command {
     .option(
       '--auth-method <method>',
       'client_secret_basic (default), client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth',
+      oneOf('--auth-method', AUTH_METHODS),
     )
     .option(
       '--jwks-file <file>',
@@ -51,6 +57,7 @@ function clientOptions(command: Command): Command {
     .option(
       '--id-token-alg <alg>',
       "sign this client's ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)",
+      oneOf('--id-token-alg', ID_TOKEN_ALGS),
     );
 }
 
@@ -190,10 +197,15 @@ export function registerClientCommands(program: Command, run: Run): void {
     .command('rotate-secret')
     .description('issue a new secret; the old one keeps working for the grace period')
     .argument('<client_id>')
-    .option('--grace <duration>', 'how long the old secret stays valid (e.g. 0, 15m, 24h, 7d)', '24h')
+    .option(
+      '--grace <duration>',
+      'how long the old secret stays valid (e.g. 0, 15m, 24h, 7d; at most 90d)',
+      duration('--grace', MAX_GRACE),
+      DEFAULT_GRACE,
+    )
     .action((id: string, opts) =>
       run(async ({ clients: service }, out) => {
-        const rotated = await service.rotateSecret(id, parseDuration(opts.grace));
+        const rotated = await service.rotateSecret(id, opts.grace);
         out.result(
           {
             client_id: id,

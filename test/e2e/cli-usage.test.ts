@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { randomId, tessera } from '../setup/tessera.ts';
+import { AUDIT_EVENT_TYPES } from '../../src/services/audit.ts';
+import { randomId, tessera, tesseraJson } from '../setup/tessera.ts';
 
 describe('write commands', () => {
   // pg 8 warns (DeprecationWarning) when a second query is sent on a client that is still busy;
@@ -55,5 +56,51 @@ describe('write commands', () => {
     expect(
       Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { code: r.code, stderr: r.stderr }])),
     ).toEqual(Object.fromEntries(Object.keys(results).map((k) => [k, { code: 0, stderr: '' }])));
+  }, 120_000);
+});
+
+describe('bad option values', () => {
+  // Every numeric and enumerated option of every command, each with a value it must refuse: one
+  // line on stderr, nothing on stdout, exit code 2, and nothing from Prisma or a stack.
+  const cases: [string[], string][] = [
+    [['audit', '--limit', 'abc'], '--limit must be a whole number from 1 to 10000, not "abc"'],
+    [['audit', '--limit', '-1'], '--limit must be a whole number from 1 to 10000, not "-1"'],
+    [['audit', '--limit', '0'], '--limit must be a whole number from 1 to 10000, not "0"'],
+    [['audit', '--limit', '1e3'], '--limit must be a whole number from 1 to 10000, not "1e3"'],
+    [
+      ['audit', '--since', 'yesterday'],
+      '--since must be an ISO date-time or a duration such as 24h or 7d, not "yesterday"',
+    ],
+    [['audit', '--type', 'login.fail'], `--type must be one of ${AUDIT_EVENT_TYPES.join(', ')}, not "login.fail"`],
+    [
+      ['apis', 'create', '--audience', 'https://x.example.test', '--ttl', '1h'],
+      '--ttl must be a whole number from 60 to 86400, not "1h"',
+    ],
+    [
+      ['apis', 'create', '--audience', 'https://x.example.test', '--ttl', '59'],
+      '--ttl must be a whole number from 60 to 86400, not "59"',
+    ],
+    [
+      ['clients', 'rotate-secret', 'x', '--grace', 'forever'],
+      '--grace must be a duration such as 0, 90s, 15m, 24h or 7d, not "forever"',
+    ],
+    [['clients', 'rotate-secret', 'x', '--grace', '1000d'], '--grace must be at most 90d, not "1000d"'],
+    [
+      ['clients', 'create', '--name', 'x', '--grant-types', 'client_credentials,password'],
+      '--grant-types: "password" is not one of client_credentials, authorization_code, refresh_token, device_code',
+    ],
+    [
+      ['clients', 'update', 'x', '--auth-method', 'client_secret_jwt'],
+      '--auth-method must be one of client_secret_basic, client_secret_post, private_key_jwt, self_signed_tls_client_auth, tls_client_auth, not "client_secret_jwt"',
+    ],
+    [
+      ['clients', 'create', '--name', 'x', '--grant-types', 'authorization_code', '--id-token-alg', 'HS256'],
+      '--id-token-alg must be one of RS256, ES256, EdDSA, not "HS256"',
+    ],
+  ];
+
+  it('are refused in one line with exit code 2', async () => {
+    const results = await Promise.all(cases.map(([args]) => tessera(args)));
+    expect(results).toEqual(cases.map(([, message]) => ({ code: 2, stdout: '', stderr: `tessera: ${message}\n` })));
   }, 120_000);
 });
