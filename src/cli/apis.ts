@@ -49,11 +49,12 @@ export function registerApiCommands(program: Command, run: Run): void {
 
   apis
     .command('delete')
-    .description('delete an API (clients lose access to it)')
+    .description('delete an API; one that clients use only with --force')
     .argument('<audience>')
-    .action((audience: string) =>
+    .option('--force', 'delete it even though clients use it: they lose access to it')
+    .action((audience: string, opts: { force?: boolean }) =>
       run(async ({ apis }, out) => {
-        await apis.delete(audience);
+        await apis.delete(audience, { force: opts.force === true });
         out.result({ deleted: audience }, () => `deleted API ${audience}`);
       }),
     );

@@ -162,6 +162,10 @@ export function registerClientCommands(program: Command, run: Run): void {
       .argument('<client_id>'),
   ).action((id: string, opts) =>
     run(async ({ clients: service }, out) => {
+      if (Object.values(opts).every((v) => v === undefined))
+        throw new InvalidInput(
+          `nothing to change: give clients update ${id} at least one option (tessera clients update --help lists them)`,
+        );
       const client = await service.update(id, inputFromMetadata(metadataFromOptions(opts)));
       out.result(client, () => `updated client ${id}\n${describe(client)}`);
     }),

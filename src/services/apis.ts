@@ -76,8 +76,16 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       await audit.record({ type: 'api.updated', actor, subject: data.audience });
       return 'updated';
     },
-    async delete(audience: string) {
-      if (!(await apis.delete(audience))) throw new NotFound(`no API has audience ${audience}`);
+    /** Deletes the API; one that clients use only with `force`, which takes it from them. */
+    async delete(audience: string, options: { force?: boolean } = {}) {
+      if (!(await apis.delete(audience, { unlessUsed: !options.force }))) {
+        const users = await apis.clientsUsing(audience);
+        if (users.length)
+          throw new Conflict(
+            `clients use API ${audience}: ${users.join(', ')}; delete it with --force to take it from them`,
+          );
+        throw new NotFound(`no API has audience ${audience}`);
+      }
       await audit.record({ type: 'api.deleted', actor, subject: audience });
     },
   };

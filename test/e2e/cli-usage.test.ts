@@ -104,3 +104,50 @@ describe('bad option values', () => {
     expect(results).toEqual(cases.map(([, message]) => ({ code: 2, stdout: '', stderr: `tessera: ${message}\n` })));
   }, 120_000);
 });
+
+describe('refusals that protect what is stored', () => {
+  it('apis delete refuses while clients use the API, names them, and deletes with --force', async () => {
+    const audience = `https://${randomId('used')}.example.test`;
+    await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'u:read']);
+    const [granted, server] = await Promise.all([
+      tesseraJson<{ client_id: string }>(
+        ['clients', 'create', '--name', 'user of it', '--grant-types', 'client_credentials'].concat([
+          '--api',
+          audience,
+        ]),
+      ),
+      tesseraJson<{ client_id: string }>(
+        ['clients', 'create', '--name', 'its server', '--grant-types', 'client_credentials'].concat([
+          '--api',
+          audience,
+          '--serves',
+          audience,
+        ]),
+      ),
+    ]);
+    const refused = await tessera(['apis', 'delete', audience]);
+    expect(refused).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: clients use API ${audience}: ${[granted.client_id, server.client_id].sort().join(', ')}; delete it with --force to take it from them\n`,
+    });
+    expect((await tesseraJson<{ audience: string }[]>(['apis', 'list'])).map((a) => a.audience)).toContain(audience);
+
+    expect(await tesseraJson(['apis', 'delete', audience, '--force'])).toEqual({ deleted: audience });
+    expect(await tesseraJson(['clients', 'show', granted.client_id])).toMatchObject({ apis: [] });
+  }, 60_000);
+
+  it('clients update with nothing to change says so', async () => {
+    const { client_id: id } = await tesseraJson<{ client_id: string }>(
+      ['clients', 'create', '--name', 'unchanged', '--grant-types', 'authorization_code', '--public'].concat([
+        '--redirect-uri',
+        'http://127.0.0.1:9/cb',
+      ]),
+    );
+    expect(await tessera(['clients', 'update', id])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: nothing to change: give clients update ${id} at least one option (tessera clients update --help lists them)\n`,
+    });
+  }, 60_000);
+});
