@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { MAX_ACCESS_TOKEN_TTL, MIN_ACCESS_TOKEN_TTL } from '../services/apis.ts';
 import type { Run } from './context.ts';
 import { wholeNumber } from './options.ts';
+import { table } from './output.ts';
 
 export function registerApiCommands(program: Command, run: Run): void {
   const apis = program.command('apis').description('APIs (resource servers) that access tokens are issued for');
@@ -40,9 +41,13 @@ export function registerApiCommands(program: Command, run: Run): void {
     .action(() =>
       run(async ({ apis }, out) => {
         const list = (await apis.list()).map(describeApi);
-        out.result(
-          list,
-          () => list.map((a) => `${a.audience}\t${a.scopes.join(' ')}\t${a.access_token_ttl}s`).join('\n') || 'no APIs',
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['AUDIENCE', 'NAME', 'SCOPES', 'TOKEN TTL'],
+                list.map((a) => [a.audience, a.name ?? '', a.scopes.join(' '), `${a.access_token_ttl}s`]),
+              )
+            : 'no APIs',
         );
       }),
     );

@@ -4,6 +4,7 @@ import { cleanExpired } from '../jobs/cleanup.ts';
 import { AUDIT_EVENT_TYPES } from '../services/audit.ts';
 import type { Run } from './context.ts';
 import { moment, oneOf, wholeNumber } from './options.ts';
+import { table } from './output.ts';
 
 export function registerOperationsCommands(program: Command, run: Run): void {
   program
@@ -26,11 +27,13 @@ export function registerOperationsCommands(program: Command, run: Run): void {
             details: e.details,
           }),
         );
-        out.result(
-          events,
-          () =>
-            events.map((e) => `${e.time}\t${e.type}\t${e.actor}\t${e.subject ?? ''}\t${e.ip ?? ''}`).join('\n') ||
-            'no events',
+        out.result(events, () =>
+          events.length
+            ? table(
+                ['TIME', 'TYPE', 'ACTOR', 'SUBJECT', 'IP'],
+                events.map((e) => [e.time, e.type, e.actor, e.subject ?? '', e.ip ?? '']),
+              )
+            : 'no events',
         );
       }),
     );

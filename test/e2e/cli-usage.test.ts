@@ -151,3 +151,100 @@ describe('refusals that protect what is stored', () => {
     });
   }, 60_000);
 });
+
+describe('text output', () => {
+  it('keys list shows when each key was created, activates and retires, in text and JSON', async () => {
+    await tessera(['keys', 'rotate']); // a next key, whose times are all still to come
+    const keys = await tesseraJson<Record<string, string | null>[]>(['keys', 'list']);
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) {
+      expect(key).toMatchObject({
+        created_at: expect.any(String),
+        activates_at: expect.any(String),
+        retires_at: expect.any(String),
+        unpublish_at: expect.any(String),
+      });
+      expect(Date.parse(key.activates_at!)).toBeLessThan(Date.parse(key.retires_at!));
+      expect(Date.parse(key.retires_at!)).toBeLessThanOrEqual(Date.parse(key.unpublish_at!));
+    }
+    const text = (await tessera(['keys', 'list'])).stdout.split('\n');
+    expect(text[0]).toMatch(/^KID +ALG +STATE +CREATED +ACTIVATES +RETIRES +LEAVES JWKS$/);
+    const next = keys.find((k) => k.state === 'next')!;
+    expect(text.find((l) => l.startsWith(`${next.kid} `))).toMatch(
+      new RegExp(
+        `^${next.kid} +RS256 +next +${next.created_at} +${next.activates_at} +${next.retires_at} +${next.unpublish_at}$`,
+      ),
+    );
+  }, 60_000);
+
+  it('clients show prints every setting, with grant types as the flags name them', async () => {
+    const audience = `https://${randomId('shown')}.example.test`;
+    await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'v:read v:write']);
+    const created = await tesseraJson<{ client_id: string; created_at: string; updated_at: string }>([
+      'clients',
+      'create',
+      '--name',
+      'Shown TV',
+      '--public',
+      '--grant-types',
+      'device_code,authorization_code,refresh_token',
+      '--redirect-uri',
+      'http://127.0.0.1:9/cb',
+      '--api',
+      audience,
+      '--scope',
+      'openid v:read',
+      '--first-party',
+      '--require-par',
+      '--dpop-bound',
+    ]);
+    const id = created.client_id;
+    const shown = await tessera(['clients', 'show', id]);
+    expect(shown.stdout).toBe(
+      [
+        `client_id:                  ${id}`,
+        'name:                       Shown TV',
+        'grant types:                device_code, authorization_code, refresh_token',
+        'auth method:                none (a public client: PKCE, no secret)',
+        'redirect URIs:              http://127.0.0.1:9/cb',
+        'post-logout redirect URIs:  none',
+        'scope:                      openid',
+        `APIs:                       ${audience} [v:read] (default)`,
+        'serves:                     none',
+        'exchanges towards:          none',
+        'first-party:                yes (users are not asked for consent)',
+        'ID token algorithm:         RS256',
+        'client keys:                none',
+        'DPoP-bound tokens:          yes',
+        'certificate-bound tokens:   no',
+        'requires PAR:               yes',
+        'secrets:                    none',
+        `created:                    ${created.created_at}`,
+        `updated:                    ${created.updated_at}`,
+        '',
+      ].join('\n'),
+    );
+
+    const list = (await tessera(['clients', 'list'])).stdout.split('\n');
+    expect(list[0]).toMatch(/^CLIENT_ID +NAME +GRANT TYPES$/);
+    expect(list.find((l) => l.startsWith(id))).toMatch(
+      new RegExp(`^${id} +Shown TV +device_code,authorization_code,refresh_token$`),
+    );
+  }, 60_000);
+
+  it('every list starts with a header row', async () => {
+    const email = `${randomId('listed')}@example.test`;
+    await Promise.all([
+      tessera(['users', 'create', '--email', email, '--password-stdin'], { input: 'a listed password' }),
+      tesseraJson(['apis', 'create', '--audience', `https://${randomId('listed')}.example.test`]),
+    ]);
+    const [apis, users, audit] = await Promise.all([
+      tessera(['apis', 'list']),
+      tessera(['users', 'list']),
+      tessera(['audit', '--limit', '3']),
+    ]);
+    expect(apis.stdout.split('\n')[0]).toMatch(/^AUDIENCE +NAME +SCOPES +TOKEN TTL$/);
+    expect(users.stdout.split('\n')[0]).toMatch(/^ID +EMAIL +STATUS$/);
+    expect(audit.stdout.split('\n')[0]).toMatch(/^TIME +TYPE +ACTOR +SUBJECT +IP$/);
+  }, 60_000);
+});
