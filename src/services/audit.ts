@@ -11,6 +11,8 @@ export const AUDIT_EVENT_TYPES = [
   'client.secret_rotated',
   'client.exchange_allowed',
   'client.exchange_disallowed',
+  // Written by a migration (20261203220000_public_clients_serve_no_api), not by the code.
+  'client.serves_removed',
   'api.created',
   'api.updated',
   'api.deleted',
