@@ -1,11 +1,13 @@
 // The admin CLI as a new user meets it: quiet write commands, one-line refusals of bad input,
 // text output that says what is stored, and the README's way of running it piped into jq.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_EVENT_TYPES } from '../../src/services/audit.ts';
-import { randomId, tessera, tesseraJson } from '../setup/tessera.ts';
+import { randomId, startTestServer, tessera, tesseraJson, testEnv } from '../setup/tessera.ts';
 
 describe('write commands', () => {
   // pg 8 warns (DeprecationWarning) when a second query is sent on a client that is still busy;
@@ -248,3 +250,44 @@ describe('text output', () => {
     expect(audit.stdout.split('\n')[0]).toMatch(/^TIME +TYPE +ACTOR +SUBJECT +IP$/);
   }, 60_000);
 });
+
+describe('the README', () => {
+  // "Trying it" runs as printed, in bash, against a test server: its CLI calls must print clean
+  // JSON on stdout (npm run without -s prints its banner there, and jq fails on it), and the
+  // variables the curl lines use must be set by the lines before them.
+  it('"Trying it" runs as written and sets CLIENT_ID, CLIENT_SECRET and ACCESS_TOKEN', async () => {
+    const server = await startTestServer();
+    try {
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const section = readme.slice(readme.indexOf('## Trying it'));
+      const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+      const audience = `https://${randomId('readme')}.example.test`;
+      const script = block
+        .replaceAll('http://localhost:3000', server.issuer)
+        .replaceAll('https://api.example.test', audience);
+      const { stdout } = await promisify(execFile)(
+        'bash',
+        ['-c', `set -euo pipefail\n${script}\necho\nprintf '%s\\n' "$CLIENT_ID" "$CLIENT_SECRET" "$ACCESS_TOKEN"`],
+        { env: testEnv({ ISSUER: server.issuer }), cwd: new URL('../..', import.meta.url).pathname },
+      );
+      const lines = stdout.trimEnd().split('\n');
+      const [id, secret, token] = lines.slice(-3);
+      expect(secret).toMatch(/^tessera_cs_[A-Za-z0-9_-]{43}$/);
+      expect(token?.split('.')).toHaveLength(3);
+      // curl adds no newline: the revocation's answer follows the introspection's on its line.
+      const introspection = firstJsonValue(lines.find((l) => l.startsWith('{"active"'))!);
+      expect(introspection).toMatchObject({ active: true, client_id: id, aud: audience, scope: 'orders:read' });
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+});
+
+function firstJsonValue(text: string): unknown {
+  for (let end = text.indexOf('}'); end !== -1; end = text.indexOf('}', end + 1)) {
+    try {
+      return JSON.parse(text.slice(0, end + 1));
+    } catch {}
+  }
+  throw new Error(`no JSON object at the start of ${text}`);
+}
