@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InvalidInput, NotFound } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
+import { table } from './output.ts';
 
 /** The password from standard input (so that it is in no process list or shell history). */
 async function readPasswordFromStdin(): Promise<string> {
@@ -56,9 +57,13 @@ export function registerUserCommands(program: Command, run: Run): void {
     .action(() =>
       run(async ({ users: service }, out) => {
         const all = await service.list();
-        out.result(
-          all,
-          () => all.map((u) => `${u.id}\t${u.email}\t${u.disabled ? 'disabled' : 'active'}`).join('\n') || 'no users',
+        out.result(all, () =>
+          all.length
+            ? table(
+                ['ID', 'EMAIL', 'STATUS'],
+                all.map((u) => [u.id, u.email, u.disabled ? 'disabled' : 'active']),
+              )
+            : 'no users',
         );
       }),
     );
@@ -128,7 +133,14 @@ export function registerUserCommands(program: Command, run: Run): void {
           scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
           expires_at: g.expiresAt?.toISOString() ?? null,
         }));
-        out.result(list, () => list.map((g) => `${g.grant_id}\t${g.client_id}\t${g.scope}`).join('\n') || 'no grants');
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['GRANT_ID', 'CLIENT_ID', 'SCOPE', 'EXPIRES'],
+                list.map((g) => [g.grant_id, String(g.client_id), g.scope, g.expires_at ?? 'never']),
+              )
+            : 'no grants',
+        );
       }),
     );
   grants

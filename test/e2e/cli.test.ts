@@ -123,7 +123,7 @@ describe('tessera clients', () => {
       code: 2,
       stdout: '',
       stderr:
-        'tessera: unknown grant type password; use client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code\n',
+        'tessera: --grant-types: "password" is not one of client_credentials, authorization_code, refresh_token, device_code\n',
     });
     expect(usage.code).toBe(2);
   });
