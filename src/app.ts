@@ -40,6 +40,7 @@ import { auditTrail } from './services/audit.ts';
 import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
+import { accountFeatures } from './account/features.ts';
 
 export interface AppDeps {
   config: Config;
@@ -131,6 +132,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     listener: () => deps.notifications?.health ?? 'reconnecting',
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
+  // Mail, the outbox worker, and the password-reset pages (src/account/).
+  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -143,6 +146,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     audit,
     onLogin: loginRecorder(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    loginLinks: account.loginLinks,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
@@ -172,6 +176,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
+  for (const routes of account.routes) app.use(routes.routes()).use(routes.allowedMethods());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
@@ -206,6 +211,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     setKeys: slot.setKeys,
     async close() {
       revocations.stop();
+      await account.close();
       await tokens.stop();
     },
   };

@@ -42,6 +42,8 @@ export interface InteractionDeps {
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
   onLogin: (attempt: LoginAttempt) => Promise<void>;
   onRateLimited: () => void;
+  /** Links on the sign-in page to what is configured (account/features.ts). */
+  loginLinks?: { forgotPassword: string | undefined };
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -49,7 +51,7 @@ const LOGIN_FAILED = 'The email or password is incorrect.';
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
-    sendPage(ctx, renderView(view, deps.brand, data), status);
+    sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {} }), status);
   };
 
   async function details(ctx: Context) {
