@@ -176,7 +176,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
   app.use(assetRoutes().routes());
   app.use(interactions.routes());
-  for (const routes of account.routes) app.use(routes.routes()).use(routes.allowedMethods());
+  for (const routes of account.routes) app.use(routes.routes());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
