@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import type pg from 'pg';
 import type { Config } from '../config/config.ts';
 import type { Queries } from '../db/queries/index.ts';
+import { accountLinkRoutes, signupPath } from '../interactions/account-links.ts';
 import { passwordResetRoutes } from '../interactions/password-reset.ts';
 import { pageCsrf } from '../interactions/page-csrf.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -15,7 +16,9 @@ import { outbox, type OutboxKeys } from '../outbox/outbox.ts';
 import { startOutboxWorker, type OutboxHandler } from '../outbox/worker.ts';
 import { mailLimits } from '../rate-limit/limits.ts';
 import type { Audit } from '../services/audit.ts';
+import { emailVerification, type EmailVerification } from './email-verification.ts';
 import { forgotPath, passwordReset, RESET_REQUEST_KIND } from './password-reset.ts';
+import { signup } from './signup.ts';
 
 export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
   return {
@@ -24,10 +27,34 @@ export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousK
   };
 }
 
+/**
+ * The mailing services for a process without a worker (the CLI): what it mails waits in the
+ * outbox for a server of the same ISSUER to send.
+ */
+export function mailingServices(config: Config, queries: Queries, audit: Audit) {
+  const box = outbox(queries.outbox, config.issuer, outboxKeys(config));
+  const mail = mailer(box, config.brand, config.mail.transport !== 'none');
+  return {
+    mail,
+    verification: emailVerification({ issuer: config.issuer, tokens: queries.userTokens, mail, audit }),
+    reset: passwordReset({
+      issuer: config.issuer,
+      users: queries.users,
+      tokens: queries.userTokens,
+      outbox: box,
+      mail,
+      audit,
+      passwordMinLength: config.passwordMinLength,
+    }),
+  };
+}
+
 export interface AccountFeatures {
   routes: Router[];
   /** Links the sign-in page offers (only what is configured). */
-  loginLinks: { forgotPassword: string | undefined };
+  loginLinks: { forgotPassword: string | undefined; signup: string | undefined };
+  /** Mails verification links (for the sign-in flow's verified-email requirement). */
+  verification: EmailVerification;
   close(): Promise<void>;
 }
 
@@ -54,6 +81,7 @@ export function accountFeatures(deps: {
     audit,
     passwordMinLength: config.passwordMinLength,
   });
+  const verification = emailVerification({ issuer: config.issuer, tokens: queries.userTokens, mail, audit });
   const handlers: Record<string, OutboxHandler> = {};
   if (transport) {
     handlers[MAIL_KIND] = mailHandler(transport);
@@ -63,21 +91,30 @@ export function accountFeatures(deps: {
   wake = worker.wake;
 
   const routes: Router[] = [];
+  const open = mail.enabled && config.signup === 'open';
   if (mail.enabled) {
+    const shared = {
+      brand: config.brand,
+      csrf: pageCsrf(config.cookieKeys[0]!),
+      limits: mailLimits(deps.pool),
+      passwordMinLength: config.passwordMinLength,
+      onRateLimited: () => deps.metrics.rateLimited.inc({ limit: 'mail' }),
+    };
+    routes.push(passwordResetRoutes({ reset, ...shared }));
     routes.push(
-      passwordResetRoutes({
-        reset,
-        brand: config.brand,
-        csrf: pageCsrf(config.cookieKeys[0]!),
-        limits: mailLimits(deps.pool),
-        passwordMinLength: config.passwordMinLength,
-        onRateLimited: () => deps.metrics.rateLimited.inc({ limit: 'mail' }),
+      accountLinkRoutes({
+        verification,
+        signup: open
+          ? signup({ users: queries.users, verification, audit, passwordMinLength: config.passwordMinLength })
+          : undefined,
+        ...shared,
       }),
     );
   }
   return {
     routes,
-    loginLinks: { forgotPassword: mail.enabled ? forgotPath : undefined },
+    verification,
+    loginLinks: { forgotPassword: mail.enabled ? forgotPath : undefined, signup: open ? signupPath : undefined },
     async close() {
       await worker.stop();
       transport?.close();

@@ -74,6 +74,20 @@ export function passwordReset(deps: PasswordResetDeps) {
       return true;
     },
 
+    /** Mails a new account (no password yet) an invitation: a link, valid a week, to choose a password. */
+    async invite(userId: string, actor: string): Promise<boolean> {
+      const token = newLinkToken();
+      const issued = await deps.tokens.issue(linkTokenHash(token)!, 'invitation', userId, INVITATION_TTL_MS);
+      if (!issued) return false;
+      await deps.mail.send(issued.email, 'invitation', {
+        email: issued.email,
+        link: link(token),
+        validHours: INVITATION_TTL_MS / 3_600_000,
+      });
+      await deps.audit.record({ type: 'user.invited', actor, subject: userId });
+      return true;
+    },
+
     /** The account a link would reset, if the link is live. */
     async check(token: unknown) {
       const hash = linkTokenHash(token);

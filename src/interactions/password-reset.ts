@@ -40,17 +40,24 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
   const router = new Router();
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) =>
     sendPage(ctx, renderView(view, deps.brand, data), status);
-  const resetForm = (ctx: Context, token: string, email: string, error: string | undefined, status = 200) =>
+  const resetForm = (
+    ctx: Context,
+    token: string,
+    live: { email: string; purpose: string },
+    error: string | undefined,
+    status = 200,
+  ) =>
     page(
       ctx,
       'reset-password',
       {
-        heading: 'Choose a new password',
-        submit: 'Set new password',
+        // An invitation's link opens the same page: the account has no password yet.
+        heading: live.purpose === 'invitation' ? 'Choose your password' : 'Choose a new password',
+        submit: live.purpose === 'invitation' ? 'Set password' : 'Set new password',
         action: resetPath,
         csrf: deps.csrf.issue(ctx),
         token,
-        email,
+        email: live.email,
         error,
         minLength: deps.passwordMinLength,
       },
@@ -101,7 +108,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
       page(ctx, 'notice', INVALID_LINK, 400);
       return;
     }
-    resetForm(ctx, token as string, live.email, undefined);
+    resetForm(ctx, token as string, live, undefined);
   });
 
   router.post(resetPath, async (ctx) => {
@@ -112,7 +119,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
     if (password !== (form.get('confirm') ?? '')) {
       const live = await deps.reset.check(token);
       if (!live) page(ctx, 'notice', INVALID_LINK, 400);
-      else resetForm(ctx, token, live.email, 'The two passwords are not the same.', 400);
+      else resetForm(ctx, token, live, 'The two passwords are not the same.', 400);
       return;
     }
     const result = await deps.reset.reset(token, password, ctx.ip);
@@ -123,7 +130,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
     if (result.outcome === 'weak') {
       const live = await deps.reset.check(token);
       if (!live) page(ctx, 'notice', INVALID_LINK, 400);
-      else resetForm(ctx, token, live.email, result.message, 400);
+      else resetForm(ctx, token, live, result.message, 400);
       return;
     }
     page(ctx, 'notice', {

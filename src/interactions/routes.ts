@@ -43,7 +43,7 @@ export interface InteractionDeps {
   onLogin: (attempt: LoginAttempt) => Promise<void>;
   onRateLimited: () => void;
   /** Links on the sign-in page to what is configured (account/features.ts). */
-  loginLinks?: { forgotPassword: string | undefined };
+  loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
