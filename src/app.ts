@@ -147,6 +147,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: loginRecorder(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
     loginLinks: account.loginLinks,
+    verifiedEmail: account.verifiedEmail,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();

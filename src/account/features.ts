@@ -55,6 +55,10 @@ export interface AccountFeatures {
   loginLinks: { forgotPassword: string | undefined; signup: string | undefined };
   /** Mails verification links (for the sign-in flow's verified-email requirement). */
   verification: EmailVerification;
+  /** For clients that require a verified email (interactions/routes.ts); undefined without mail. */
+  verifiedEmail:
+    | { required(clientId: string): Promise<boolean>; remind(userId: string, ip: string): Promise<void> }
+    | undefined;
   close(): Promise<void>;
 }
 
@@ -90,13 +94,14 @@ export function accountFeatures(deps: {
   const worker = startOutboxWorker({ queries: queries.outbox, issuer: config.issuer, keys, handlers, logger });
   wake = worker.wake;
 
+  const limits = mailLimits(deps.pool);
   const routes: Router[] = [];
   const open = mail.enabled && config.signup === 'open';
   if (mail.enabled) {
     const shared = {
       brand: config.brand,
       csrf: pageCsrf(config.cookieKeys[0]!),
-      limits: mailLimits(deps.pool),
+      limits,
       passwordMinLength: config.passwordMinLength,
       onRateLimited: () => deps.metrics.rateLimited.inc({ limit: 'mail' }),
     };
@@ -114,6 +119,19 @@ export function accountFeatures(deps: {
   return {
     routes,
     verification,
+    verifiedEmail: mail.enabled
+      ? {
+          async required(clientId) {
+            return (await queries.clients.find(clientId))?.requireVerifiedEmail === true;
+          },
+          async remind(userId, ip) {
+            // The same per-account budget as the other mailed links: a user who signs in again
+            // and again before reading the mail gets 3 links an hour, not one per attempt.
+            if (await limits.perAccount.spend(`verify:${userId}`)) return;
+            await verification.send(userId, userId, ip);
+          },
+        }
+      : undefined,
     loginLinks: { forgotPassword: mail.enabled ? forgotPath : undefined, signup: open ? signupPath : undefined },
     async close() {
       await worker.stop();

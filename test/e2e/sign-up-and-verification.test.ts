@@ -180,3 +180,66 @@ describe('the CLI', () => {
     expect(res.stderr).toContain('invitations are off: set SIGNUP=invite');
   });
 });
+
+describe('a client that requires a verified email', () => {
+  it('sends an unverified user to confirm the address before a code is issued', async () => {
+    const redirect = 'https://app.example.test/callback';
+    const client = await tesseraJson<{ client_id: string; require_verified_email: boolean }>([
+      'clients',
+      'create',
+      '--name',
+      'Strict',
+      '--public',
+      '--first-party',
+      '--require-verified-email',
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uri',
+      redirect,
+      '--scope',
+      'openid email',
+    ]);
+    expect(client.require_verified_email).toBe(true);
+    const email = `${randomUUID()}@example.test`;
+    expect((await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: PASSWORD })).code).toBe(
+      0,
+    );
+
+    const jar = newJar();
+    const headers = ownAddress();
+    const url = new URL(`${server.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: redirect,
+      scope: 'openid email',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+    const interaction = new URL((await get(jar, url.href, { headers })).headers.get('location')!, server.issuer);
+    const login = async () => {
+      const csrf = csrfOf(await (await get(jar, interaction.href, { headers })).text());
+      return get(jar, `${interaction.href}/login`, {
+        method: 'POST',
+        body: new URLSearchParams({ csrf, email, password: PASSWORD }),
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    };
+    const refused = await login();
+    expect(refused.status).toBe(403);
+    expect(noticeOf(await refused.text())).toBe(
+      `Strict needs a confirmed email address. We have sent a link to ${email}: open it, then sign in again.`,
+    );
+    const link = (await mailbox.next(email, { subject: /Confirm your email/ })).link(`${server.issuer}/email/verify`);
+    expect((await confirm(link)).status).toBe(200);
+
+    const accepted = await login();
+    expect(accepted.status).toBe(303);
+    let next = new URL(accepted.headers.get('location')!, server.issuer);
+    while (next.origin === server.issuer) {
+      const res = await get(jar, next.href, { headers });
+      next = new URL(res.headers.get('location')!, server.issuer);
+    }
+    expect(next.searchParams.get('code')).toBeTruthy();
+  });
+});
