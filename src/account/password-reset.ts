@@ -35,7 +35,7 @@ export interface PasswordResetDeps {
 }
 
 export type ResetOutcome =
-  | { outcome: 'changed'; userId: string; email: string }
+  | { outcome: 'changed'; userId: string; email: string; invitation: boolean }
   | { outcome: 'invalid_link' }
   | { outcome: 'weak'; message: string };
 
@@ -125,7 +125,12 @@ export function passwordReset(deps: PasswordResetDeps) {
           email: changed.email,
           forgotLink: `${deps.issuer}${forgotPath}`,
         });
-      return { outcome: 'changed', userId: changed.id, email: changed.email };
+      return {
+        outcome: 'changed',
+        userId: changed.id,
+        email: changed.email,
+        invitation: live.purpose === 'invitation',
+      };
     },
   };
 }

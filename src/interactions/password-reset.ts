@@ -133,10 +133,20 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
       else resetForm(ctx, token, live, result.message, 400);
       return;
     }
-    page(ctx, 'notice', {
-      heading: 'Your password was changed',
-      message: 'You are signed out everywhere. Go back to the app you were using and sign in with your new password.',
-    });
+    page(
+      ctx,
+      'notice',
+      result.invitation
+        ? {
+            heading: 'Your account is ready',
+            message: `Sign in to your app with ${result.email} and the password you chose.`,
+          }
+        : {
+            heading: 'Your password was changed',
+            message:
+              'You are signed out everywhere. Go back to the app you were using and sign in with your new password.',
+          },
+    );
   });
 
   return router;

@@ -162,6 +162,7 @@ describe('the CLI', () => {
     const token = link.searchParams.get('token')!;
     const res = await v.post('/password/reset', { csrf: csrfOf(html), token, password: PASSWORD, confirm: PASSWORD });
     expect(res.status).toBe(200);
+    expect(noticeOf(await res.text())).toBe(`Sign in to your app with ${email} and the password you chose.`);
     expect(await verified(email)).toBe(true);
     const reused = await v.post('/password/reset', {
       csrf: csrfOf(html),

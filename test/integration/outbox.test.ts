@@ -101,3 +101,35 @@ describe('the outbox', () => {
     expect(await queries.outbox.complete(claimed!.id, claimed!.leaseId)).toBe(false);
   });
 });
+
+describe('cleanup of mailed links and dead outbox rows', () => {
+  it('deletes expired links and rows dead for 30 days, and nothing else', async () => {
+    const issuer = `https://${randomUUID()}.example.test`;
+    const email = `${randomUUID()}@example.test`;
+    const { rows } = await db.pool.query(
+      'INSERT INTO users (id, email, email_normalized, updated_at) VALUES (gen_random_uuid(), $1, $1, now()) RETURNING id',
+      [email],
+    );
+    const [live, expired] = [randomUUID(), randomUUID()];
+    await db.pool.query(
+      `INSERT INTO user_tokens (token_hash, purpose, user_id, bound_to, expires_at) VALUES
+       ($1, 'password_reset', $3, '', now() + interval '1 hour'), ($2, 'password_reset', $3, '', now() - interval '1 second')`,
+      [live, expired, rows[0].id],
+    );
+    await db.pool.query(
+      `INSERT INTO outbox (issuer, kind, payload, dead_at) VALUES
+       ($1, 'old', '\\x00', now() - interval '31 days'), ($1, 'recent', '\\x00', now() - interval '1 day'), ($1, 'alive', '\\x00', NULL)`,
+      [issuer],
+    );
+    // Another replica's cleaner may hold the lock for a moment: ask until this one ran.
+    await eventually(async () => (await queries.cleanup.batch('user_tokens')) !== undefined);
+    await eventually(async () => (await queries.cleanup.batch('outbox')) !== undefined);
+    const tokens = await db.pool.query('SELECT token_hash FROM user_tokens WHERE token_hash IN ($1, $2)', [
+      live,
+      expired,
+    ]);
+    expect(tokens.rows).toEqual([{ token_hash: live }]);
+    const left = await db.pool.query('SELECT kind FROM outbox WHERE issuer = $1 ORDER BY kind', [issuer]);
+    expect(left.rows).toEqual([{ kind: 'alive' }, { kind: 'recent' }]);
+  });
+});
