@@ -2,9 +2,7 @@
 // default 12), at most PASSWORD_MAX, and not guessable — checked with zxcvbn-ts against its
 // common-password, name and English word lists, keyboard patterns, dates and repeats, and the
 // user's own email and name. No composition rules (SP 800-63B advises against them).
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as en from '@zxcvbn-ts/language-en';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { InvalidInput } from '../errors.ts';
 import { PASSWORD_MAX } from './passwords.ts';
 
@@ -15,14 +13,22 @@ const MIN_SCORE = 3;
 // password are guessed no more easily than the whole.
 const CHECKED_PREFIX = 100;
 
-let estimator: ZxcvbnFactory | undefined;
-// Built on first use: loading the dictionaries takes about a second of CPU.
+let estimator: Promise<ZxcvbnFactory> | undefined;
+// Imported and built on first use: the dictionaries take 1–3 s of CPU to load, which every CLI
+// command and every server start paid when they were imported at the top.
 const zxcvbn = () =>
-  (estimator ??= new ZxcvbnFactory({
-    dictionary: { ...common.dictionary, ...en.dictionary },
-    graphs: common.adjacencyGraphs,
-    translations: en.translations,
-  }));
+  (estimator ??= (async () => {
+    const [{ ZxcvbnFactory }, common, en] = await Promise.all([
+      import('@zxcvbn-ts/core'),
+      import('@zxcvbn-ts/language-common'),
+      import('@zxcvbn-ts/language-en'),
+    ]);
+    return new ZxcvbnFactory({
+      dictionary: { ...common.dictionary, ...en.dictionary },
+      graphs: common.adjacencyGraphs,
+      translations: en.translations,
+    });
+  })());
 
 export class WeakPassword extends InvalidInput {}
 
@@ -34,7 +40,7 @@ export async function checkNewPassword(password: string, minLength: number, cont
   if (password.length < minLength) throw new WeakPassword(`Use at least ${minLength} characters.`);
   if (password.length > PASSWORD_MAX) throw new WeakPassword(`Use at most ${PASSWORD_MAX} characters.`);
   const inputs = context.flatMap((c) => [c, ...c.split(/[@.\s_+-]+/)]).filter((c) => c.length >= 3);
-  const result = await zxcvbn().check(password.slice(0, CHECKED_PREFIX), inputs);
+  const result = await (await zxcvbn()).check(password.slice(0, CHECKED_PREFIX), inputs);
   if (result.score >= MIN_SCORE) return;
   const hint = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(' ');
   throw new WeakPassword(`This password is too easy to guess.${hint ? ` ${hint}` : ''}`);
