@@ -43,6 +43,7 @@ import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
+import { accountFeatures } from './account/features.ts';
 
 export interface AppDeps {
   config: Config;
@@ -135,6 +136,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     listener: () => deps.notifications?.health ?? 'reconnecting',
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
+  // Mail, the outbox worker, and the password-reset pages (src/account/).
+  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -147,6 +150,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     audit,
     onLogin: loginRecorder(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    loginLinks: account.loginLinks,
+    verifiedEmail: account.verifiedEmail,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
@@ -179,6 +184,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(assetRoutes().routes());
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
+  for (const routes of account.routes) app.use(routes.routes());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
@@ -213,6 +219,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     setKeys: slot.setKeys,
     async close() {
       revocations.stop();
+      await account.close();
       await tokens.stop();
     },
   };

@@ -60,6 +60,7 @@ function clientOptions(command: Command): Command {
     .option('--cert-bound', "bind access tokens to the client's TLS certificate (RFC 8705 §3)")
     .option('--require-par', 'authorization requests must be pushed first (RFC 9126 PAR)')
     .option('--first-party', 'a first-party app: users are not asked for consent')
+    .option('--require-verified-email', 'users must confirm their email address before a code is issued')
     .option(
       '--id-token-alg <alg>',
       "sign this client's ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)",
@@ -84,6 +85,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     post_logout_redirect_uris: opts.postLogoutRedirectUri as string[] | undefined,
     serves: opts.serves as string[] | undefined,
     first_party: opts.firstParty as boolean | undefined,
+    require_verified_email: opts.requireVerifiedEmail as boolean | undefined,
     id_token_signed_response_alg: opts.idTokenAlg as string | undefined,
     jwks: opts.jwksFile ? readJwks(opts.jwksFile as string) : undefined,
     jwks_uri: opts.jwksUri as string | undefined,

@@ -60,7 +60,7 @@ export async function withCliContext<T>(
         audit,
         actor,
       }),
-      users: userService(queries.users, audit, actor),
+      users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
     });
   } finally {
     await db.close();

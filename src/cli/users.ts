@@ -1,5 +1,6 @@
 // tessera users create|list|show|disable|enable|set-password|delete, and tessera grants list|revoke
 import type { Command } from 'commander';
+import { mailingServices } from '../account/features.ts';
 import { InvalidInput, NotFound } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
@@ -32,8 +33,15 @@ export function registerUserCommands(program: Command, run: Run): void {
     .option('--given-name <name>')
     .option('--family-name <name>')
     .option('--email-verified', 'the email address is known to belong to the user')
+    .option(
+      '--send-verification',
+      'mail the user a link to confirm the address (email_verified stays false until then)',
+    )
     .action((opts) =>
-      run(async ({ users: service }, out) => {
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        const mailing = opts.sendVerification ? mailingServices(config, queries, audit) : undefined;
+        if (mailing && !mailing.mail.enabled)
+          throw new InvalidInput('--send-verification needs mail: set SMTP_URL (README "Email")');
         const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
         const user = await service.create({
           email: opts.email,
@@ -43,11 +51,50 @@ export function registerUserCommands(program: Command, run: Run): void {
           familyName: opts.familyName,
           emailVerified: opts.emailVerified === true,
         });
+        if (mailing && !user.email_verified) await mailing.verification.send(user.id, actor);
         out.result(
           user,
           () =>
             `created user ${user.email} (${user.id})${password ? '' : ' without a password: set one with users set-password'}`,
         );
+      }),
+    );
+
+  users
+    .command('invite')
+    .description('create a user without a password and mail them a link to choose one (SIGNUP=invite)')
+    .requiredOption('--email <email>')
+    .option('--name <name>')
+    .action((opts) =>
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        if (config.signup === 'off')
+          throw new InvalidInput('invitations are off: set SIGNUP=invite (README "Sign-up")');
+        const mailing = mailingServices(config, queries, audit);
+        if (!mailing.mail.enabled) throw new InvalidInput('invitations need mail: set SMTP_URL (README "Email")');
+        const user = await service.create({ email: opts.email, name: opts.name });
+        await mailing.reset.invite(user.id, actor);
+        out.result(user, () => `invited ${user.email} (${user.id}): the link in the mail works for 7 days`);
+      }),
+    );
+
+  users
+    .command('verify-email')
+    .description('mail a user a link to confirm their address, or mark it confirmed')
+    .argument('<id-or-email>')
+    .option('--mark-verified', 'mark the address confirmed without a link (you know it is theirs)')
+    .action((who: string, opts) =>
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        const user = await service.find(who);
+        if (opts.markVerified) {
+          await queries.users.update(user.id, { emailVerified: true });
+          await audit.record({ type: 'user.email_verified', actor, subject: user.id });
+          out.result({ verified: user.id }, () => `marked ${user.email} verified`);
+          return;
+        }
+        const mailing = mailingServices(config, queries, audit);
+        if (!mailing.mail.enabled) throw new InvalidInput('verification needs mail: set SMTP_URL (README "Email")');
+        await mailing.verification.send(user.id, actor);
+        out.result({ sent: user.id }, () => `mailed ${user.email} a link to confirm the address`);
       }),
     );
 

@@ -35,6 +35,10 @@ export interface Config {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
+  mail: MailConfig;
+  /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
+  signup: 'off' | 'open' | 'invite';
+  passwordMinLength: number;
   keys: {
     rotationPeriod: number;
     publicationDelay: number;
@@ -49,6 +53,13 @@ export interface Config {
   security: SecurityConfig;
   /** Human-readable notes for the start-up log (e.g. "generated secrets into ..."). */
   notices: string[];
+}
+
+/** Outgoing mail: an SMTP server, the log (development), or none (production without SMTP_URL). */
+export interface MailConfig {
+  transport: 'smtp' | 'log' | 'none';
+  smtpUrl: string | undefined;
+  from: string;
 }
 
 /** Strong client authentication, sender-constrained tokens, PAR and token exchange. */
@@ -114,6 +125,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
   if (listenerProblems.length) throw new ConfigError(listenerProblems);
   const security = securityConfig(raw, cookieKeys!);
+  const mail = mailConfig(raw, production);
 
   return {
     production,
@@ -154,6 +166,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES,
     },
     cleanupInterval: raw.CLEANUP_INTERVAL,
+    mail,
+    signup: raw.SIGNUP,
+    passwordMinLength: raw.PASSWORD_MIN_LENGTH,
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,
       publicationDelay: raw.KEYS_PUBLICATION_DELAY,
@@ -174,6 +189,23 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),
     security,
     notices,
+  };
+}
+
+function mailConfig(raw: ReturnType<typeof parseEnv>, production: boolean): MailConfig {
+  // The log is for development only: a production log must never hold one-time links.
+  const transport = raw.SMTP_URL ? 'smtp' : production ? 'none' : 'log';
+  const problems: string[] = [];
+  if (transport === 'none' && raw.SIGNUP !== 'off')
+    problems.push('SIGNUP: needs SMTP_URL when NODE_ENV=production (sign-up mails a link)');
+  if (raw.MAIL_FROM && !/^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(raw.MAIL_FROM))
+    problems.push('MAIL_FROM: must be an address, or a name and <address>');
+  if (problems.length) throw new ConfigError(problems);
+  const host = new URL(raw.ISSUER ?? 'http://localhost').hostname;
+  return {
+    transport,
+    smtpUrl: raw.SMTP_URL,
+    from: raw.MAIL_FROM ?? `${raw.PRODUCT_NAME} <no-reply@${host.includes('.') ? host : 'localhost.localdomain'}>`,
   };
 }
 

@@ -137,6 +137,14 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
     .optional(),
   MTLS_ENDPOINT_BASE: z.url({ protocol: /^https$/ }).optional(),
+  // Outgoing mail (README "Email"): an SMTP server URL (smtp:// with STARTTLS when offered,
+  // smtps:// for TLS from the start; user:password@ in it) and the From address. Without
+  // SMTP_URL, development writes mail to the log and production sends none (and offers no
+  // feature that needs it). SIGNUP: who may create an account.
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).max(320).optional(),
+  SIGNUP: z.enum(['off', 'open', 'invite']).default('off'),
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(12),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Tracing (src/tracing/): on when an OTLP endpoint is set. The OpenTelemetry SDK reads its other

@@ -42,6 +42,14 @@ export interface InteractionDeps {
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
   onLogin: (attempt: LoginAttempt) => Promise<void>;
   onRateLimited: () => void;
+  /** Links on the sign-in page to what is configured (account/features.ts). */
+  loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
+  /** Clients that require a verified email (clients.require_verified_email), and the reminder mail. */
+  verifiedEmail?: {
+    required(clientId: string): Promise<boolean>;
+    /** Mails a verification link, at most as often as the mail limits allow. */
+    remind(userId: string, ip: string): Promise<void>;
+  };
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -49,7 +57,7 @@ const LOGIN_FAILED = 'The email or password is incorrect.';
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
-    sendPage(ctx, renderView(view, deps.brand, data), status);
+    sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {} }), status);
   };
 
   async function details(ctx: Context) {
@@ -140,6 +148,27 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     // Success gives back the account's count, this attempt's included; the address keeps it.
     await deps.limits.perAccount.reset(accountKey);
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
+    // A client that needs a confirmed address gets no code for an unconfirmed one: the user is
+    // mailed a link and signs in again here after following it (the interaction stays open).
+    if (
+      !user.emailVerified &&
+      deps.verifiedEmail &&
+      (await deps.verifiedEmail.required(String(found.params.client_id)))
+    ) {
+      await deps.verifiedEmail.remind(user.id, ctx.ip);
+      page(
+        ctx,
+        'notice',
+        {
+          heading: 'Confirm your email address first',
+          message: `${clientName} needs a confirmed email address. We have sent a link to ${user.email}: open it, then sign in again.`,
+          linkHref: `/interaction/${found.uid}`,
+          linkText: 'Sign in again',
+        },
+        403,
+      );
+      return;
+    }
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.
     await finish(ctx, provider, {

@@ -37,6 +37,25 @@ export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
   };
 }
 
+// Mail-sending pages (password reset, verification, sign-up): counted per hour.
+const MAIL_WINDOW = 3600;
+// Per address: a person who mistypes tries a few times; a script spraying addresses to flood
+// inboxes (or the SMTP relay's reputation) is stopped after 20 an hour from one address.
+const MAIL_PER_IP = 20;
+// Per account (the email as typed, hashed; whether or not it has an account, so the limit
+// reveals nothing): 3 links an hour are plenty for one person and bound the mail to any inbox.
+const MAIL_PER_ACCOUNT = 3;
+
+/** The limits of the pages that mail a link (interactions/password-reset.ts, account/). */
+export function mailLimits(pool: pg.Pool) {
+  return {
+    perIp: createLimiter(pool, { name: 'mail_ip', points: MAIL_PER_IP, windowSeconds: MAIL_WINDOW }),
+    perAccount: createLimiter(pool, { name: 'mail_account', points: MAIL_PER_ACCOUNT, windowSeconds: MAIL_WINDOW }),
+  };
+}
+
+export type MailLimits = ReturnType<typeof mailLimits>;
+
 /**
  * Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1). A person
  * is at a browser, so the refusal is a page, not JSON.

@@ -36,6 +36,8 @@ export interface ClientInput {
   /** Audiences of the APIs this client acts for (it may introspect their tokens). */
   serves?: string[] | undefined;
   firstParty?: boolean | undefined;
+  /** Users must have confirmed their email address (clients.require_verified_email). */
+  requireVerifiedEmail?: boolean | undefined;
   /** The ID token's signing algorithm (id_token_signed_response_alg); RS256 unless the server keeps keys for another. */
   idTokenAlg?: string | undefined;
   /** The client's public keys, inline (private_key_jwt, self_signed_tls_client_auth). */
@@ -84,6 +86,7 @@ export type ClientMetadata = {
   apis?: string[] | undefined;
   serves?: string[] | undefined;
   first_party?: boolean | undefined;
+  require_verified_email?: boolean | undefined;
   id_token_signed_response_alg?: string | undefined;
   jwks?: { keys: Record<string, unknown>[] } | undefined;
   jwks_uri?: string | undefined;
@@ -109,6 +112,7 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     apis: m.apis,
     serves: m.serves,
     firstParty: m.first_party,
+    requireVerifiedEmail: m.require_verified_email,
     idTokenAlg: m.id_token_signed_response_alg,
     jwks: m.jwks,
     jwksUri: m.jwks_uri,
@@ -133,6 +137,7 @@ export function metadataFromRecord(c: ClientRecord): ClientMetadata {
     scope: [c.scope, ...c.apis.flatMap((a) => a.scopes)].join(' '),
     apis: [...c.apis].sort((a, b) => Number(b.isDefault) - Number(a.isDefault)).map((a) => a.api.audience),
     serves: c.serves.map((s) => s.api.audience),
+    ...(c.requireVerifiedEmail ? { require_verified_email: true } : {}),
   };
 }
 

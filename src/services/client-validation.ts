@@ -112,6 +112,7 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
       .filter(isOidcScope)
       .join(' '),
     metadata: storedMetadata(input),
+    requireVerifiedEmail: input.requireVerifiedEmail ?? false,
   };
 }
 

@@ -202,7 +202,11 @@ describe('tessera users', () => {
     expect(await tesseraJson(['users', 'disable', user.id])).toMatchObject({ disabled: true });
     expect(await tesseraJson(['users', 'enable', email])).toMatchObject({ disabled: false });
     const short = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'short' });
-    expect(short).toMatchObject({ code: 2, stderr: 'tessera: a password needs at least 8 characters\n' });
+    expect(short).toMatchObject({ code: 2, stderr: 'tessera: Use at least 12 characters.\n' });
+    // Long enough but common: the same strength check as the pages (services/password-policy.ts).
+    const common = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'password1234' });
+    expect(common.code).toBe(2);
+    expect(common.stderr).toMatch(/^tessera: This password is too easy to guess\./);
     expect(
       (await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' })).code,
     ).toBe(0);

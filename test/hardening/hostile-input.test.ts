@@ -511,6 +511,49 @@ describe('generated requests', () => {
   });
 });
 
+describe('the account pages (password reset)', () => {
+  it('at the forgotten-password and reset forms, with a valid CSRF cookie and token', async () => {
+    // A browser that has the form's cookie, so that the input gets past the CSRF check.
+    const jar = newJar();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(
+      await (await get(jar, `${server.issuer}/password/forgot`)).text(),
+    )![1]!;
+    const token = 'A'.repeat(43);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/password/forgot', '/password/reset'),
+        fc.oneof(
+          pairs(['csrf', 'email', 'token', 'password', 'confirm'], fc.constantFrom(csrf, token, 'a@example.test')),
+          fc.tuple(anyText, anyText, anyText).map(([email, tok, password]): [string, string][] => [
+            ['csrf', csrf],
+            ['email', email],
+            ['token', tok],
+            ['password', password],
+            ['confirm', password],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (path, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path },
+            await answerWithJar(jar, `${server.issuer}${path}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, async (tok) => {
+        const path = `/password/reset?token=${encodeURIComponent(tok)}`;
+        wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 async function answerWithJar(jar: Jar, url: string, init: RequestInit): Promise<Answer> {
   const res = await get(jar, url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   return {

@@ -48,6 +48,7 @@ describe('validateClient', () => {
       tokenEndpointAuthMethod: 'client_secret_basic',
       scope: '',
       metadata: {},
+      requireVerifiedEmail: false,
       apis: [{ apiId: 'api-1', scopes: ['a:read'], isDefault: true }],
       serves: [],
     });

@@ -31,6 +31,8 @@ export interface ClientWrite {
   tokenEndpointAuthMethod: string;
   scope: string;
   metadata: Record<string, unknown>;
+  /** A user must have confirmed their address before a code is issued. */
+  requireVerifiedEmail: boolean;
   apis: { apiId: string; scopes: string[]; isDefault: boolean }[];
   serves: string[];
 }
