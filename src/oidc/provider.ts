@@ -16,6 +16,7 @@ import type { AccessTokenPolicy } from './access-token-policy.ts';
 import { accountFinder } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
+import { revocationAnswersJson } from './revocation-response.ts';
 import { clientAuthenticationChallenge } from './client-authentication-challenge.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
@@ -98,6 +99,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     );
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
+  provider.use(revocationAnswersJson());
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   return provider;
