@@ -1,6 +1,6 @@
 // Builds the oidc-provider instance from Tessera's parts.
 import { Provider } from 'oidc-provider';
-import { providerConfiguration } from './provider-config.ts';
+import { providerConfiguration, ROUTES } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
@@ -16,6 +16,7 @@ import type { AccessTokenPolicy } from './access-token-policy.ts';
 import { accountFinder } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
+import { publicClientBasic } from './public-client-basic.ts';
 import { revocationAnswersJson } from './revocation-response.ts';
 import { clientAuthenticationChallenge } from './client-authentication-challenge.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
@@ -100,6 +101,15 @@ export function createProvider(deps: ProviderDeps): Provider {
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
   provider.use(revocationAnswersJson());
+  provider.use(
+    publicClientBasic(provider, [
+      ROUTES.token,
+      ROUTES.introspection,
+      ROUTES.revocation,
+      ROUTES.device_authorization,
+      ROUTES.pushed_authorization_request,
+    ]),
+  );
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   return provider;

@@ -99,6 +99,12 @@ export const BODY_LIMIT = 56 * 1024;
  * client a header names. Undefined for anything malformed; the provider refuses those.
  */
 export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
+  const credentials = basicHeader(header);
+  return credentials?.secret ? credentials : undefined;
+}
+
+/** basicCredentials, but the secret may be empty (`base64("client_id:")`). */
+export function basicHeader(header: string): { clientId: string; secret: string } | undefined {
   const [scheme, value, extra] = header.split(' ');
   if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value))
     return undefined;
@@ -108,7 +114,7 @@ export function basicCredentials(header: string): { clientId: string; secret: st
   try {
     const clientId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
     const secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
-    return secret ? { clientId, secret } : undefined;
+    return { clientId, secret };
   } catch {
     return undefined;
   }
@@ -177,6 +183,12 @@ export async function clientAuthenticatedBySecret(
     return undefined;
   }
   return (await client.compareClientSecret(secret)) ? client : undefined;
+}
+
+/** Whether the client is registered as public: token_endpoint_auth_method `none` (lib/models/client.js). */
+export async function isPublicClient(provider: Provider, clientId: string): Promise<boolean> {
+  const client = (await provider.Client.find(clientId)) as unknown as ProviderClient | undefined;
+  return client?.clientAuthMethod === 'none';
 }
 
 /** Whether the client is registered first_party (extraClientMetadata: an own property, lib/models/client.js). */
@@ -265,6 +277,8 @@ export const CLIENT_AUTHENTICATING_ROUTES: ReadonlySet<string> = new Set([
 ]);
 // oidc-provider's description of a request without any client authentication (lib/shared/client_auth.js).
 export const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+// Its description of a Basic header with an empty secret, `base64("client_id:")` (same module).
+export const EMPTY_BASIC_SECRET = 'client_secret must be provided in the Authorization header';
 
 /**
  * Whether a request path is the provider's route at `path`: its router (lib/helpers/initialize_app.js)
