@@ -20,7 +20,7 @@ export function publicClientBasic(provider: Provider, paths: readonly string[]):
     if (ctx.method !== 'POST' || authorization === undefined || !paths.some((p) => isProviderRoute(ctx.path, p)))
       return next();
     const basic = basicHeader(authorization);
-    if (!basic || basic.secret !== '' || !ctx.is('application/x-www-form-urlencoded')) return next();
+    if (basic?.secret !== '' || !ctx.is('application/x-www-form-urlencoded')) return next();
     const length = ctx.request.length;
     if (length === undefined || length > BODY_LIMIT || ctx.req.readableEncoding) return next();
     if (!(await isPublicClient(provider, basic.clientId))) return next();
