@@ -49,6 +49,11 @@ function clientOptions(command: Command): Command {
     .option('--require-par', 'authorization requests must be pushed first (RFC 9126 PAR)')
     .option('--first-party', 'a first-party app: users are not asked for consent')
     .option(
+      '--require-explicit-scope',
+      'client credentials must name their scopes (default: a request without scope gets all the API scopes the client may have)',
+    )
+    .option('--no-require-explicit-scope', 'a client-credentials request without scope gets all its API scopes again')
+    .option(
       '--id-token-alg <alg>',
       "sign this client's ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)",
     );
@@ -82,6 +87,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     dpop_bound_access_tokens: opts.dpopBound as boolean | undefined,
     tls_client_certificate_bound_access_tokens: opts.certBound as boolean | undefined,
     require_pushed_authorization_requests: opts.requirePar as boolean | undefined,
+    require_explicit_scope: opts.requireExplicitScope as boolean | undefined,
   };
 }
 
@@ -221,6 +227,7 @@ function describe(c: ClientView): string {
     ...(c.dpop_bound_access_tokens ? ['dpop-bound:  yes'] : []),
     ...(c.tls_client_certificate_bound_access_tokens ? ['cert-bound:  yes'] : []),
     ...(c.require_pushed_authorization_requests ? ['requires PAR'] : []),
+    ...(c.require_explicit_scope ? ['scope:       must be named (no default for client credentials)'] : []),
     ...(c.redirect_uris.length ? [`redirect:    ${c.redirect_uris.join(' ')}`] : []),
     ...(c.scope ? [`scope:       ${c.scope}`] : []),
     ...c.apis.map((a) => `api:         ${a.audience} [${a.scopes.join(' ')}]${a.default ? ' (default)' : ''}`),

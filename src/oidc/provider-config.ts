@@ -100,7 +100,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
-    extraClientMetadata: { properties: ['first_party'] },
+    extraClientMetadata: { properties: ['first_party', 'require_explicit_scope'] },
     // CORS for the browser (a single-page app calls the token, revocation and userinfo endpoints
     // from its own origin): only for a public client, and only from the origin of one of its
     // registered redirect URIs. A confidential client's secret never belongs in a browser, so no

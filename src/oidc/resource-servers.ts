@@ -3,6 +3,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { scopeTokens } from '../services/scopes.ts';
+import { requiresExplicitScope } from './upstream.ts';
 
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
 export async function resourceServerFor(
@@ -20,6 +21,24 @@ export async function resourceServerFor(
     jwt: { sign: { alg: 'RS256' } },
   };
 }
+
+/**
+ * The scopes of a client-credentials request (RFC 6749 §3.3): those it names, or, when it names
+ * none, the pre-defined default — every scope the client may have for the API — unless the client
+ * is registered to name them (require_explicit_scope). Undefined: the request must be refused.
+ * The one decision for the provider's grant and the fast path before it.
+ */
+export function clientCredentialsScopes(
+  scope: string | undefined,
+  server: ResourceServer,
+  explicitOnly: boolean,
+): string[] | undefined {
+  if (scope !== undefined && scope !== '') return [...new Set(scopeTokens(scope))];
+  return explicitOnly ? undefined : scopeTokens(server.scope);
+}
+
+/** RFC 6749 §3.3: the refusal of a request without scope from a client that must name them. */
+export const SCOPE_REQUIRED = 'this client must name the scopes it requests';
 
 /** The first of a client-credentials request's scopes that the API does not grant the client. */
 export function deniedScope(requested: Iterable<string>, server: ResourceServer): string | undefined {
@@ -50,8 +69,15 @@ export function resourceServerFeature(clients: ClientCatalog) {
         throw new errors.InvalidTarget('the client may not request tokens for this resource');
       }
       if (ctx.oidc.params?.grant_type === 'client_credentials') {
-        const denied = deniedScope(scopeTokens(ctx.oidc.params.scope), server);
+        const params = ctx.oidc.params as { scope?: string };
+        const scopes = clientCredentialsScopes(params.scope, server, requiresExplicitScope(client));
+        // No scope to name: the error carries none (lib/helpers/err_out.js leaves it out).
+        if (!scopes) throw new errors.InvalidScope(SCOPE_REQUIRED, undefined as unknown as string);
+        const denied = deniedScope(scopes, server);
         if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
+        // The default: the grant (lib/actions/grants/client_credentials.js) takes the scopes from
+        // the request's parameters, after this.
+        if (params.scope === undefined && scopes.length > 0) params.scope = scopes.join(' ');
       }
       return server;
     },

@@ -191,6 +191,11 @@ export async function isPublicClient(provider: Provider, clientId: string): Prom
   return client?.clientAuthMethod === 'none';
 }
 
+/** Whether the client must name the scopes of a client-credentials request (extraClientMetadata, as first_party). */
+export function requiresExplicitScope(client: Client | ProviderClient): boolean {
+  return (client as unknown as { require_explicit_scope?: boolean }).require_explicit_scope === true;
+}
+
 /** Whether the client is registered first_party (extraClientMetadata: an own property, lib/models/client.js). */
 export function isFirstParty(client: Client): boolean {
   return (client as unknown as { first_party?: boolean }).first_party === true;
