@@ -1,5 +1,5 @@
 // The pages a person sees during an authorization request: sign in, then (unless remembered or
-// first-party) approve the app. oidc-provider decides which prompt is due and resumes the
+// first-party) approve the app; for a device, always its one confirmation (device-confirm). oidc-provider decides which prompt is due and resumes the
 // request when Tessera hands back the interaction's result.
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
