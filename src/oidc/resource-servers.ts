@@ -3,7 +3,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { scopeTokens } from '../services/scopes.ts';
-import { requiresExplicitScope } from './upstream.ts';
+import { invalidScopeWithoutScope, requiresExplicitScope, setClientCredentialsScope } from './upstream.ts';
 
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
 export async function resourceServerFor(
@@ -69,15 +69,14 @@ export function resourceServerFeature(clients: ClientCatalog) {
         throw new errors.InvalidTarget('the client may not request tokens for this resource');
       }
       if (ctx.oidc.params?.grant_type === 'client_credentials') {
-        const params = ctx.oidc.params as { scope?: string };
-        const scopes = clientCredentialsScopes(params.scope, server, requiresExplicitScope(client));
-        // No scope to name: the error carries none (lib/helpers/err_out.js leaves it out).
-        if (!scopes) throw new errors.InvalidScope(SCOPE_REQUIRED, undefined as unknown as string);
+        const asked = ctx.oidc.params.scope as string | undefined;
+        const scopes = clientCredentialsScopes(asked, server, requiresExplicitScope(client));
+        if (!scopes) throw invalidScopeWithoutScope(SCOPE_REQUIRED);
         const denied = deniedScope(scopes, server);
         if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
         // The default: the grant (lib/actions/grants/client_credentials.js) takes the scopes from
         // the request's parameters, after this.
-        if (params.scope === undefined && scopes.length > 0) params.scope = scopes.join(' ');
+        if (!asked && scopes.length > 0) setClientCredentialsScope(ctx, scopes.join(' '));
       }
       return server;
     },

@@ -23,6 +23,7 @@ import type {
   Provider,
   TokenEndpointGrantContext,
 } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 
 /** The oidc-provider versions this module was checked against (a semver range). */
 export const CHECKED_AGAINST = '~9.13';
@@ -189,6 +190,24 @@ export async function clientAuthenticatedBySecret(
 export async function isPublicClient(provider: Provider, clientId: string): Promise<boolean> {
   const client = (await provider.Client.find(clientId)) as unknown as ProviderClient | undefined;
   return client?.clientAuthMethod === 'none';
+}
+
+/**
+ * invalid_scope without a `scope` member: @types/oidc-provider requires the scope argument, the
+ * class (lib/helpers/errors.js) does not, and its serializer (lib/helpers/err_out.js) leaves an
+ * undefined scope out of the body.
+ */
+export function invalidScopeWithoutScope(description: string): Error {
+  return new errors.InvalidScope(description, undefined as unknown as string);
+}
+
+/**
+ * Sets the scope a client-credentials request asks for, from features.resourceIndicators'
+ * getResourceServerInfo: the grant (lib/actions/grants/client_credentials.js) resolves the
+ * resource first and reads ctx.oidc.params.scope (validateClientScope) after it.
+ */
+export function setClientCredentialsScope(ctx: KoaContextWithOIDC, scope: string): void {
+  (ctx.oidc.params as { scope?: string }).scope = scope;
 }
 
 /** Whether the client must name the scopes of a client-credentials request (extraClientMetadata, as first_party). */
