@@ -63,7 +63,7 @@ beforeAll(async () => {
   const p = await createClient(['--public', '--grant-types', 'device_code', '--scope', 'openid']);
   publicEmpty = basic(p.client_id, '');
   await createUser();
-}, 300_000);
+}, 60_000);
 afterAll(() => server?.close());
 
 // ---- What every answer must look like ----
