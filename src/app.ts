@@ -30,7 +30,11 @@ import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
-import { deviceAuthorizationInterval, deviceAuthorizationMethods } from './oidc/device-authorization.ts';
+import {
+  deviceAuthorizationInterval,
+  deviceAuthorizationMethods,
+  deviceCodeEntryConfirms,
+} from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
 import { homeRoutes } from './routes/home.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -188,6 +192,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
+  app.use(deviceCodeEntryConfirms(ROUTES.code_verification));
   app.use(tokenEndpointLimit(tokens, ROUTES.token, metrics));
   app.use(
     clientCredentialsFastPath({

@@ -62,6 +62,11 @@ function clientOptions(command: Command): Command {
     .option('--first-party', 'a first-party app: users are not asked for consent')
     .option('--require-verified-email', 'users must confirm their email address before a code is issued')
     .option(
+      '--require-explicit-scope',
+      'client credentials must name their scopes (default: a request without scope gets all the API scopes the client may have)',
+    )
+    .option('--no-require-explicit-scope', 'a client-credentials request without scope gets all its API scopes again')
+    .option(
       '--id-token-alg <alg>',
       "sign this client's ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)",
       oneOf('--id-token-alg', ID_TOKEN_ALGS),
@@ -97,6 +102,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     dpop_bound_access_tokens: opts.dpopBound as boolean | undefined,
     tls_client_certificate_bound_access_tokens: opts.certBound as boolean | undefined,
     require_pushed_authorization_requests: opts.requirePar as boolean | undefined,
+    require_explicit_scope: opts.requireExplicitScope as boolean | undefined,
   };
 }
 
@@ -280,6 +286,10 @@ function describe(c: ClientView): string {
     ['DPoP-bound tokens', yesNo(c.dpop_bound_access_tokens)],
     ['certificate-bound tokens', yesNo(c.tls_client_certificate_bound_access_tokens)],
     ['requires PAR', yesNo(c.require_pushed_authorization_requests)],
+    [
+      'client credentials scope',
+      c.require_explicit_scope ? 'must be named (no default)' : 'all its API scopes when none is named',
+    ],
     [
       'secrets',
       c.secrets.map((s) => `${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`),

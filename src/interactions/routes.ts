@@ -1,5 +1,5 @@
 // The pages a person sees during an authorization request: sign in, then (unless remembered or
-// first-party) approve the app. oidc-provider decides which prompt is due and resumes the
+// first-party) approve the app; for a device, always its one confirmation (device-confirm). oidc-provider decides which prompt is due and resumes the
 // request when Tessera hands back the interaction's result.
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
@@ -12,6 +12,7 @@ import { InvalidInput } from '../errors.ts';
 import type { UserService } from '../services/users.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { displayedUserCode } from '../oidc/device-authorization.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { readForm } from './form-body.ts';
 import { describeScopes } from './scope-descriptions.ts';
@@ -83,7 +84,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   }
 
   router.get('/:uid', async (ctx) => {
-    const { found, clientName } = await details(ctx);
+    const { provider, found, clientName } = await details(ctx);
     const csrf = csrfToken(deps.csrfKey, found.uid);
     if (found.prompt.name === 'login') {
       page(ctx, 'login', {
@@ -97,6 +98,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const user = await deps.userQueries.findById(String(found.session?.accountId));
     const requested = scopeTokens(found.params.scope);
+    // A device's one confirmation (oidc/device-authorization.ts): the code to compare with the
+    // device's (RFC 8628 §5.4), the client, the scopes, Connect or Deny.
+    if (found.deviceCode !== undefined) {
+      const code = await provider.DeviceCode.find(found.deviceCode, { ignoreExpiration: true });
+      if (!code) throw new InvalidInput('this device request has expired; start again on your device');
+      page(ctx, 'device-confirm', {
+        uid: found.uid,
+        csrf,
+        clientName,
+        email: user?.email ?? '',
+        userCode: displayedUserCode(code.userCode),
+        scopes: describeScopes(requested),
+      });
+      return;
+    }
     page(ctx, 'consent', {
       uid: found.uid,
       csrf,

@@ -21,9 +21,9 @@ import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { SCOPE_SYNTAX, scopeTokens } from '../services/scopes.ts';
-import { deniedScope, resourceServerFor } from './resource-servers.ts';
+import { clientCredentialsScopes, deniedScope, resourceServerFor } from './resource-servers.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
-import { issueClientCredentials, type ProviderClient, type TokenResponse } from './upstream.ts';
+import { issueClientCredentials, requiresExplicitScope, type ProviderClient, type TokenResponse } from './upstream.ts';
 import { inSpan } from '../tracing/spans.ts';
 
 const GRANT_TYPE = 'client_credentials';
@@ -55,8 +55,7 @@ export function clientCredentialsFastPath(deps: {
     // Sender-constrained clients need a DPoP proof or a certificate: the provider's checks.
     if (client.dpopBoundAccessTokens || client.tlsClientCertificateBoundAccessTokens) return undefined;
     if (params.scope !== undefined && !SCOPE_SYNTAX.test(params.scope)) return undefined;
-    const requested = [...new Set(scopeTokens(params.scope))];
-    if (requested.some((s) => oidcScopes.has(s))) return undefined;
+    if (scopeTokens(params.scope).some((s) => oidcScopes.has(s))) return undefined;
 
     // RFC 8707 §2: a resource is an absolute URI without a fragment; the provider words the refusal.
     if (params.resource !== undefined && (URL.parse(params.resource) === null || params.resource.includes('#')))
@@ -64,7 +63,11 @@ export function clientCredentialsFastPath(deps: {
     const indicator = params.resource ?? (await deps.clients.defaultApiAudience(client.clientId));
     if (indicator === undefined) return undefined;
     const server = await resourceServerFor(deps.clients, client.clientId, indicator);
-    if (!server || deniedScope(requested, server)) return undefined;
+    if (!server) return undefined;
+    // Without `scope`, the same default as the provider's grant (resource-servers.ts); a client
+    // that must name its scopes is refused by the provider.
+    const requested = clientCredentialsScopes(params.scope, server, requiresExplicitScope(client));
+    if (!requested || deniedScope(requested, server)) return undefined;
     return issueClientCredentials(provider, client, requested.join(' ') || undefined, { indicator, server });
   }
 

@@ -19,6 +19,7 @@ import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import { COMPACT_JWS, type AccessTokenClaims, type AccessTokenVerifier } from './access-token-verifier.ts';
+import { REVOCATION_BODY } from './revocation-response.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
 import { oidcContext } from './upstream.ts';
 
@@ -64,7 +65,8 @@ export function jwtAccessTokenEndpoints(deps: {
         details: { token_type: 'access_token', jti: claims.jti },
       });
     }
-    ctx.body = '';
+    // RFC 7009 §2.2, as the provider's revocations answer (revocation-response.ts).
+    ctx.body = { ...REVOCATION_BODY };
   }
 
   return beforeProvider({

@@ -1,11 +1,10 @@
 // oidc-provider's configuration, as a pure function of Tessera's parts. Everything the
 // provider should not do is switched off here; what is left is what Tessera supports.
 import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
-import { describeScopes } from '../interactions/scope-descriptions.ts';
 import { sendErrorPage } from '../views/error-page.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
-import { PROVIDER_SCOPES, scopeTokens } from '../services/scopes.ts';
+import { PROVIDER_SCOPES } from '../services/scopes.ts';
 import {
   clientAuthMethods,
   mtlsEndpointAliases,
@@ -13,6 +12,7 @@ import {
   securityFeatures,
   type SecurityParts,
 } from './security-config.ts';
+import { deviceConfirmationPolicy } from './device-authorization.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
@@ -103,7 +103,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
-    extraClientMetadata: { properties: ['first_party'] },
+    extraClientMetadata: { properties: ['first_party', 'require_explicit_scope'] },
     // CORS for the browser (a single-page app calls the token, revocation and userinfo endpoints
     // from its own origin): only for a public client, and only from the origin of one of its
     // registered redirect URIs. A confidential client's secret never belongs in a browser, so no
@@ -134,7 +134,11 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Every use of a refresh token replaces it; the used one is consumed atomically
     // (oidc/adapter.ts), and using it again revokes its whole family (grant).
     rotateRefreshToken: true,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      // A device is always confirmed after sign-in, once (device-authorization.ts).
+      policy: deviceConfirmationPolicy(),
+    },
     loadExistingGrant: parts.loadExistingGrant,
     acrValues: ['urn:tessera:acr:pwd'],
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
@@ -239,24 +243,18 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
             failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200,
           );
         },
+        // Not reached from Tessera's pages: a code entry is taken as "connect" and confirmed after
+        // sign-in (device-authorization.ts). A form posted without that rewrite is sent back to
+        // the code-entry page, with its code, to go that way.
         userCodeConfirmSource(
           ctx: KoaContextWithOIDC,
           form: string,
-          client: { clientName?: string; clientId: string },
+          _client: unknown,
           _info: unknown,
           userCode: string,
         ) {
-          const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;
-          const scopes = scopeTokens(code?.params?.scope);
-          sendPage(
-            ctx,
-            renderView('device-confirm', parts.brand, {
-              form,
-              userCode,
-              clientName: client.clientName ?? client.clientId,
-              scopes: describeScopes(scopes),
-            }),
-          );
+          const { action, xsrf } = userCodeForm(form);
+          sendPage(ctx, renderView('device-input', parts.brand, { action, xsrf, code: userCode, error: undefined }));
         },
         successSource(ctx: KoaContextWithOIDC) {
           sendPage(

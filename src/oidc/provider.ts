@@ -17,6 +17,8 @@ import type { AccessTokenVerifier } from './access-token-verifier.ts';
 import { accountFinder } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
+import { publicClientBasic } from './public-client-basic.ts';
+import { revocationAnswersJson } from './revocation-response.ts';
 import { clientAuthenticationChallenge } from './client-authentication-challenge.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
@@ -116,6 +118,16 @@ export function createProvider(deps: ProviderDeps): Provider {
     );
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
+  provider.use(revocationAnswersJson());
+  provider.use(
+    publicClientBasic(provider, [
+      ROUTES.token,
+      ROUTES.introspection,
+      ROUTES.revocation,
+      ROUTES.device_authorization,
+      ROUTES.pushed_authorization_request,
+    ]),
+  );
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   if (tracingEnabled()) traceSigning(provider);

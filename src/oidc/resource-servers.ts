@@ -8,6 +8,7 @@
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { OIDC_STANDARD_SCOPES, scopeTokens } from '../services/scopes.ts';
+import { invalidScopeWithoutScope, requiresExplicitScope, setClientCredentialsScope } from './upstream.ts';
 import { USERINFO_ACCESS_TOKEN_TTL } from './provider-config.ts';
 
 const CLIENT_CREDENTIALS = 'client_credentials';
@@ -34,6 +35,24 @@ export async function resourceServerFor(
     jwt: { sign: { alg: 'RS256' } },
   };
 }
+
+/**
+ * The scopes of a client-credentials request (RFC 6749 §3.3): those it names, or, when it names
+ * none, the pre-defined default — every scope the client may have for the API — unless the client
+ * is registered to name them (require_explicit_scope). Undefined: the request must be refused.
+ * The one decision for the provider's grant and the fast path before it.
+ */
+export function clientCredentialsScopes(
+  scope: string | undefined,
+  server: ResourceServer,
+  explicitOnly: boolean,
+): string[] | undefined {
+  if (scope !== undefined && scope !== '') return [...new Set(scopeTokens(scope))];
+  return explicitOnly ? undefined : scopeTokens(server.scope);
+}
+
+/** RFC 6749 §3.3: the refusal of a request without scope from a client that must name them. */
+export const SCOPE_REQUIRED = 'this client must name the scopes it requests';
 
 /** The first of a client-credentials request's scopes that the API does not grant the client. */
 export function deniedScope(requested: Iterable<string>, server: ResourceServer): string | undefined {
@@ -79,8 +98,14 @@ export function resourceServerFeature(clients: ClientCatalog, userinfo: string) 
         throw new errors.InvalidTarget('the client may not request tokens for this resource');
       }
       if (!signIn) {
-        const denied = deniedScope(scopeTokens(ctx.oidc.params!.scope), server);
+        const asked = ctx.oidc.params?.scope as string | undefined;
+        const scopes = clientCredentialsScopes(asked, server, requiresExplicitScope(client));
+        if (!scopes) throw invalidScopeWithoutScope(SCOPE_REQUIRED);
+        const denied = deniedScope(scopes, server);
         if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
+        // The default: the grant (lib/actions/grants/client_credentials.js) takes the scopes from
+        // the request's parameters, after this.
+        if (!asked && scopes.length > 0) setClientCredentialsScope(ctx, scopes.join(' '));
         return server;
       }
       // A sign-in's token for an API also carries the OIDC scopes granted with it (RFC 6749

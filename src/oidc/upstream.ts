@@ -24,6 +24,7 @@ import type {
   Provider,
   TokenEndpointGrantContext,
 } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 
 /** The oidc-provider versions this module was checked against (a semver range). */
 export const CHECKED_AGAINST = '~9.13';
@@ -100,6 +101,12 @@ export const BODY_LIMIT = 56 * 1024;
  * client a header names. Undefined for anything malformed; the provider refuses those.
  */
 export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
+  const credentials = basicHeader(header);
+  return credentials?.secret ? credentials : undefined;
+}
+
+/** basicCredentials, but the secret may be empty (`base64("client_id:")`). */
+export function basicHeader(header: string): { clientId: string; secret: string } | undefined {
   const [scheme, value, extra] = header.split(' ');
   if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value))
     return undefined;
@@ -109,7 +116,7 @@ export function basicCredentials(header: string): { clientId: string; secret: st
   try {
     const clientId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
     const secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
-    return secret ? { clientId, secret } : undefined;
+    return { clientId, secret };
   } catch {
     return undefined;
   }
@@ -178,6 +185,35 @@ export async function clientAuthenticatedBySecret(
     return undefined;
   }
   return (await client.compareClientSecret(secret)) ? client : undefined;
+}
+
+/** Whether the client is registered as public: token_endpoint_auth_method `none` (lib/models/client.js). */
+export async function isPublicClient(provider: Provider, clientId: string): Promise<boolean> {
+  const client = (await provider.Client.find(clientId)) as unknown as ProviderClient | undefined;
+  return client?.clientAuthMethod === 'none';
+}
+
+/**
+ * invalid_scope without a `scope` member: @types/oidc-provider requires the scope argument, the
+ * class (lib/helpers/errors.js) does not, and its serializer (lib/helpers/err_out.js) leaves an
+ * undefined scope out of the body.
+ */
+export function invalidScopeWithoutScope(description: string): Error {
+  return new errors.InvalidScope(description, undefined as unknown as string);
+}
+
+/**
+ * Sets the scope a client-credentials request asks for, from features.resourceIndicators'
+ * getResourceServerInfo: the grant (lib/actions/grants/client_credentials.js) resolves the
+ * resource first and reads ctx.oidc.params.scope (validateClientScope) after it.
+ */
+export function setClientCredentialsScope(ctx: KoaContextWithOIDC, scope: string): void {
+  (ctx.oidc.params as { scope?: string }).scope = scope;
+}
+
+/** Whether the client must name the scopes of a client-credentials request (extraClientMetadata, as first_party). */
+export function requiresExplicitScope(client: Client | ProviderClient): boolean {
+  return (client as unknown as { require_explicit_scope?: boolean }).require_explicit_scope === true;
 }
 
 /** Whether the client is registered first_party (extraClientMetadata: an own property, lib/models/client.js). */
@@ -298,6 +334,8 @@ export const CLIENT_AUTHENTICATING_ROUTES: ReadonlySet<string> = new Set([
 ]);
 // oidc-provider's description of a request without any client authentication (lib/shared/client_auth.js).
 export const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+// Its description of a Basic header with an empty secret, `base64("client_id:")` (same module).
+export const EMPTY_BASIC_SECRET = 'client_secret must be provided in the Authorization header';
 
 /**
  * Whether a request path is the provider's route at `path`: its router (lib/helpers/initialize_app.js)

@@ -52,6 +52,8 @@ export interface ClientInput {
   certBound?: boolean | undefined;
   /** RFC 9126 §6 require_pushed_authorization_requests. */
   requirePar?: boolean | undefined;
+  /** Client credentials without `scope` are refused, instead of getting all the client's scopes for the API. */
+  requireExplicitScope?: boolean | undefined;
 }
 
 /**
@@ -67,6 +69,7 @@ export type StoredMetadata = {
   dpop_bound_access_tokens?: true;
   tls_client_certificate_bound_access_tokens?: true;
   require_pushed_authorization_requests?: true;
+  require_explicit_scope?: true;
 } & { [P in TlsSubjectProperty]?: string };
 
 /**
@@ -93,6 +96,7 @@ export type ClientMetadata = {
   dpop_bound_access_tokens?: boolean | undefined;
   tls_client_certificate_bound_access_tokens?: boolean | undefined;
   require_pushed_authorization_requests?: boolean | undefined;
+  require_explicit_scope?: boolean | undefined;
 } & { [P in TlsSubjectProperty]?: string | undefined };
 
 export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
@@ -120,6 +124,7 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     dpopBound: m.dpop_bound_access_tokens,
     certBound: m.tls_client_certificate_bound_access_tokens,
     requirePar: m.require_pushed_authorization_requests,
+    requireExplicitScope: m.require_explicit_scope,
   };
 }
 
@@ -154,6 +159,7 @@ export function storedMetadata(input: ClientInput): StoredMetadata {
     ...(input.dpopBound ? { dpop_bound_access_tokens: true } : {}),
     ...(input.certBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
     ...(input.requirePar ? { require_pushed_authorization_requests: true } : {}),
+    ...(input.requireExplicitScope ? { require_explicit_scope: true } : {}),
   };
 }
 

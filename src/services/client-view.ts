@@ -28,6 +28,8 @@ export function clientView(c: ClientRecord) {
     dpop_bound_access_tokens: m.dpop_bound_access_tokens === true,
     tls_client_certificate_bound_access_tokens: m.tls_client_certificate_bound_access_tokens === true,
     require_pushed_authorization_requests: m.require_pushed_authorization_requests === true,
+    /** Client credentials without `scope` are refused rather than given all the client's API scopes. */
+    require_explicit_scope: m.require_explicit_scope === true,
     secrets: c.secrets.map((s) => ({
       hint: `…${s.hint}`,
       created_at: s.createdAt.toISOString(),

@@ -1,5 +1,5 @@
 // The admin CLI: what it prints, what it refuses, and that what it writes works at the server.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -158,6 +158,14 @@ describe('tessera seed', () => {
     const second = await tesseraJson(['seed', file], { TESSERA_SEED_SECRET: secret });
     expect(second).toEqual({ apis: { [api]: 'unchanged' }, clients: { [clientId]: 'unchanged' }, users: {} });
     expect((await grant(clientId, secret, 's:read')).scope).toBe('s:read');
+
+    // require_explicit_scope (issue 22): the seed field reaches the client and `clients show`.
+    const strict = join(dir, 'strict.yaml');
+    writeFileSync(strict, `${readFileSync(file, 'utf8')}\n    require_explicit_scope: true\n`);
+    expect(await tesseraJson(['seed', strict], { TESSERA_SEED_SECRET: secret })).toMatchObject({
+      clients: { [clientId]: 'updated' },
+    });
+    expect(await tesseraJson(['clients', 'show', clientId])).toMatchObject({ require_explicit_scope: true });
 
     const missing = await tessera(['seed', file]);
     expect(missing.code).toBe(2);

@@ -28,6 +28,8 @@ export interface Limiter {
   spend(key: string): Promise<number>;
   /** Forgets what `key` has spent in its window (a successful sign-in gives its account's back). */
   reset(key: string): Promise<void>;
+  /** Gives one spent point back to `key` (one atomic statement, as `spend`). */
+  refund(key: string): Promise<void>;
 }
 
 export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
@@ -57,6 +59,9 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     },
     async reset(key: string): Promise<void> {
       await limiter.delete(key);
+    },
+    async refund(key: string): Promise<void> {
+      await limiter.reward(key, 1);
     },
   });
 }
