@@ -28,6 +28,8 @@ export interface Limiter {
   spend(key: string): Promise<number>;
   /** Forgets what `key` has spent in its window (a successful sign-in gives its account's back). */
   reset(key: string): Promise<void>;
+  /** The rate_limits row of `key`, for a statement that forgets it with other writes (users.recordSignIn). */
+  storedKey(key: string): string;
 }
 
 export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
@@ -54,6 +56,7 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     async reset(key: string): Promise<void> {
       await limiter.delete(key);
     },
+    storedKey: (key: string) => limiter.getKey(key),
   });
 }
 
@@ -89,6 +92,14 @@ export function quotaCounterQueries(pool: pg.Pool) {
         now,
       ]);
       // expire is a bigint, which pg returns as a string.
+      return rows.map((r) => ({ key: r.key, points: r.points, expire: Number(r.expire) }));
+    },
+    /** The totals of these keys, for a process with nothing to add: a read, no commit. */
+    async read(keys: string[]): Promise<QuotaTotal[]> {
+      const { rows } = await pool.query<{ key: string; points: number; expire: string }>(
+        'SELECT key, points, expire FROM rate_limits WHERE key = ANY($1::text[])',
+        [keys],
+      );
       return rows.map((r) => ({ key: r.key, points: r.points, expire: Number(r.expire) }));
     },
   });
