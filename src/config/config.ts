@@ -15,6 +15,8 @@ export interface Config {
   /** undefined: run the embedded Postgres in dataDir. */
   databaseUrl: string | undefined;
   databasePoolMax: number;
+  /** Name the request path's statements (DATABASE_PREPARED_STATEMENTS; db/client.ts). */
+  databasePreparedStatements: boolean;
   /** Server processes (1: no cluster). */
   workers: number;
   dataDir: string;
@@ -116,6 +118,10 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     issuer: (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
+    databasePreparedStatements:
+      raw.DATABASE_PREPARED_STATEMENTS === 'auto'
+        ? new URL(raw.DATABASE_URL ?? 'postgresql://embedded').searchParams.get('pgbouncer') !== 'true'
+        : raw.DATABASE_PREPARED_STATEMENTS === 'on',
     workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,
     migrateOnStart: raw.MIGRATE_ON_START,

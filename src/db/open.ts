@@ -20,8 +20,14 @@ export async function startEmbeddedDatabase(config: Config, logger: Logger): Pro
 export async function openDatabase(
   config: Config,
   logger: Logger,
+  options: { countPerRequest?: boolean } = {},
 ): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config, logger);
-  const db = createDatabase({ url: config.databaseUrl ?? embedded!.url, poolMax: config.databasePoolMax });
+  const db = createDatabase({
+    url: config.databaseUrl ?? embedded!.url,
+    poolMax: config.databasePoolMax,
+    preparedStatements: config.databasePreparedStatements,
+    ...options,
+  });
   return embedded ? { db, embedded } : { db };
 }

@@ -41,6 +41,11 @@ export interface InteractionDeps {
   audit: Audit;
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
   onLogin: (attempt: LoginAttempt) => Promise<void>;
+  /**
+   * A successful sign-in's writes in one statement: last_login_at, the account's failure count
+   * (this rate_limits key) forgotten, the login.succeeded audit row.
+   */
+  signedIn: (userId: string, ip: string, counterKey: string) => Promise<void>;
   onRateLimited: () => void;
 }
 
@@ -138,7 +143,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     // Success gives back the account's count, this attempt's included; the address keeps it.
-    await deps.limits.perAccount.reset(accountKey);
+    await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(accountKey));
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.

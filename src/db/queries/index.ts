@@ -17,19 +17,26 @@ import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
 
 /** `now` is the clock of the payloads' expiry and the device polls (src/clock.ts); tests pass one they move. */
-export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>, now: Clock = Date.now) {
+export function createQueries(
+  {
+    prisma,
+    pool,
+    preparedStatements,
+  }: Pick<Database, 'prisma' | 'pool'> & Partial<Pick<Database, 'preparedStatements'>>,
+  now: Clock = Date.now,
+) {
   return {
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
     clients: guarded(clientQueries(prisma)),
-    consents: guarded(consentQueries(prisma)),
+    consents: guarded(consentQueries(prisma, pool)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
-    payloads: guarded(oidcPayloadQueries(prisma, pool, now)),
+    payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
-    users: guarded(userQueries(prisma)),
+    users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),
   };
 }
 
