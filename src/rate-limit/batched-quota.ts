@@ -158,7 +158,10 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     if (!p) {
       // A database that cannot be reached leaves the decision to what this process knows: the
       // limit protects, it does not authenticate (and without a database, authentication fails).
-      p = sync([key])
+      // After a flush in flight: its points are taken out of `pending` already and not yet in the
+      // table, and a read (which takes no row lock) would not see them.
+      p = Promise.resolve(flushing)
+        .then(() => sync([key]))
         .catch(() => {})
         .finally(() => refreshing.delete(key));
       refreshing.set(key, p);
@@ -180,7 +183,10 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
       schedule();
     }
     c.usedAt = before;
-    if (estimate(c, before) >= options.points * EXACT_FROM) {
+    // Near the limit: from EXACT_FROM of it, or when one more request would reach it (for a small
+    // limit, where 80% and the last point are the same request).
+    const estimated = estimate(c, before);
+    if (estimated >= options.points * EXACT_FROM || options.points - estimated <= 1) {
       await refresh(key);
       c = counters.get(key);
     }
