@@ -114,8 +114,11 @@ export async function runLoops<S>(
   seconds: number,
   setup: () => Promise<S>,
   step: (state: S) => Promise<S>,
+  /** Called once every loop is set up, just before the timed steps (bench/costs.ts's first reading). */
+  ready?: () => Promise<void>,
 ): Promise<LoadResult> {
   const states = await Promise.all(Array.from({ length: concurrency }, setup));
+  await ready?.();
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -139,5 +142,12 @@ export async function runLoops<S>(
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 100) / 100;
-  return { rps: Math.round(latencies.length / elapsed), p50ms: at(0.5), p99ms: at(0.99), non2xx: 0, errors };
+  return {
+    rps: Math.round(latencies.length / elapsed),
+    p50ms: at(0.5),
+    p99ms: at(0.99),
+    non2xx: 0,
+    errors,
+    count: latencies.length,
+  };
 }

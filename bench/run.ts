@@ -5,7 +5,8 @@
 //
 // Environment: BENCH_DATABASE_URL (a superuser URL; default: TEST_DATABASE_URL, else an embedded
 // PostgreSQL), BENCH_SECONDS per load (default 4), BENCH_CONCURRENCY (default "1,16,64"),
-// BENCH_ONLY (comma-separated scenario names, for a quick look at a few), BENCH_PROFILE (a folder:
+// BENCH_ONLY (scenario names separated by "|", since names hold commas: for a quick look at a
+// few), BENCH_PROFILE (a folder:
 // each server process writes a V8 CPU profile there when it stops; read one with
 // `node bench/profile-summary.ts FILE`).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
 import { runFixedRate, type FixedRateResult } from './fixed-rate.ts';
+import { costMeter, perRequest, type CostMeter, type Costs } from './costs.ts';
 import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
 import { measureSignRate } from './sign-rate.ts';
 import { runWrk, type Load, type LoadResult } from './wrk.ts';
@@ -23,9 +25,11 @@ import { runWrk, type Load, type LoadResult } from './wrk.ts';
 const root = new URL('..', import.meta.url).pathname;
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
-const only = process.env.BENCH_ONLY?.split(',');
+const only = process.env.BENCH_ONLY?.split('|').map((n) => n.trim());
 const AUDIENCE = 'https://api.bench.test';
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+// Lets the benchmark read Tessera's statement and commit counters from /metrics on its main port.
+const METRICS_TOKEN = randomBytes(16).toString('hex');
 const USER = { email: 'bench@example.test', password: `bench-${randomBytes(8).toString('hex')}` };
 
 interface Server {
@@ -186,7 +190,7 @@ const wanted = (name: string) => !only || only.includes(name);
 interface Subject {
   server: Server;
   creds: Credentials;
-  run: Record<string, (c: number) => Promise<LoadResult>>;
+  run: Record<string, (c: number, ready?: () => Promise<void>) => Promise<LoadResult>>;
   results: Results;
   halfRate?: FixedRateResult;
 }
@@ -210,23 +214,30 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
     await authorizationCodeFlow(flow, jar, 'openid a:read');
     return jar;
   };
-  const flows: Record<string, (c: number) => Promise<LoadResult>> = {
-    'refresh token': (c) =>
+  const flows: Record<string, (c: number, ready?: () => Promise<void>) => Promise<LoadResult>> = {
+    'refresh token': (c, ready) =>
       runLoops(
         c,
         seconds,
         async () =>
           (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
         async (rt) => (await refreshGrant(flow, rt)).refresh_token!,
+        ready,
       ),
     // A person already signed in (a session cookie): authorization request, code, tokens.
-    'auth code + PKCE, signed in': (c) =>
-      runLoops(c, seconds, signedInJar, async (jar) => {
-        await authorizationCodeFlow(flow, jar, 'openid a:read');
-        return jar;
-      }),
+    'auth code + PKCE, signed in': (c, ready) =>
+      runLoops(
+        c,
+        seconds,
+        signedInJar,
+        async (jar) => {
+          await authorizationCodeFlow(flow, jar, 'openid a:read');
+          return jar;
+        },
+        ready,
+      ),
     // A new browser each time: the sign-in form too (Tessera: argon2id; the library: none).
-    'auth code + PKCE, with sign-in': (c) =>
+    'auth code + PKCE, with sign-in': (c, ready) =>
       runLoops(
         c,
         seconds,
@@ -235,10 +246,19 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
           await authorizationCodeFlow(flow, new Map(), 'openid a:read');
           return undefined;
         },
+        ready,
       ),
   };
   const run = {
-    ...Object.fromEntries(Object.entries(loads).map(([name, l]) => [name, (c: number) => runWrk(l, c, seconds)])),
+    ...Object.fromEntries(
+      Object.entries(loads).map(([name, l]) => [
+        name,
+        async (c: number, ready?: () => Promise<void>) => {
+          await ready?.();
+          return runWrk(l, c, seconds);
+        },
+      ]),
+    ),
     ...flows,
   };
   return { server, creds, run, results: {} };
@@ -249,16 +269,33 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
  * are taken seconds apart, so a drift of the machine's speed (a shared host's neighbours) moves
  * them together instead of skewing their ratio.
  */
-async function measure(subjects: Subject[]): Promise<void> {
+async function measure(subjects: Subject[], meter: CostMeter): Promise<void> {
   for (const name of Object.keys(subjects[0]!.run)) {
     if (!wanted(name)) continue;
     for (const c of concurrencies) {
       for (const s of subjects) {
-        const r = await sampled(s.server, () => s.run[name]!(c), name);
+        const tessera = s.server.name !== 'library';
+        const read = () =>
+          meter.read(
+            serverPids(s.server.child.pid!),
+            tessera ? `${s.server.url}/metrics` : undefined,
+            tessera ? METRICS_TOKEN : undefined,
+          );
+        // The first reading once the loops are set up (a flow's setup signs in), the last after.
+        let before = await read();
+        const r = await sampled(
+          s.server,
+          () =>
+            s.run[name]!(c, async () => {
+              before = await read();
+            }),
+          name,
+        );
+        r.costs = perRequest(before, await read(), r.count);
         s.results[name] ??= {};
         s.results[name][c] = r;
         process.stdout.write(
-          `  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}\n`,
+          `  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}; per request: ${describeCosts(r.costs)}\n`,
         );
       }
     }
@@ -268,6 +305,11 @@ async function measure(subjects: Subject[]): Promise<void> {
       for (const s of subjects) s.halfRate = await latencyAtHalfRate(s.server, s.creds, s.results);
     }
   }
+}
+
+function describeCosts(c: Costs): string {
+  const db = c.statements === undefined ? '' : `${c.statements} statements, ${c.commits} commits, `;
+  return `${db}CPU ${c.nodeCpuMs} ms Node${c.pgCpuMs === undefined ? '' : ` + ${c.pgCpuMs} ms PostgreSQL`}`;
 }
 
 /** Token-endpoint latency at a fixed rate (open model): half the best client-credentials rate measured. */
@@ -314,6 +356,8 @@ async function main() {
       // one client and one address must not be refused: refusals are not throughput.
       RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
       RATE_LIMIT_LOGIN_PER_IP: '1000000000',
+      RATE_LIMIT_LOGIN_FAILURES: '1000000000',
+      METRICS_TOKEN,
     };
     const cli = (args: string[], input?: string) =>
       JSON.parse(
@@ -402,7 +446,12 @@ async function main() {
         ),
       );
 
-      await measure(subjects);
+      const meter = costMeter(db.url);
+      try {
+        await measure(subjects, meter);
+      } finally {
+        await meter.close();
+      }
     } finally {
       for (const s of subjects) await stopProcess(s.server);
     }
@@ -485,6 +534,15 @@ function renderTable(r: Result): string {
       .join(' / ');
     return `| ${scenario} | ${cells.join(' | ')} | **${ratio(best(t1), best(l))}** | **${ratio(best(tn), best(l))}** | ${(best(tn) / r.rs256SignaturesPerSecond.allCores).toFixed(2)} | ${p99} | ${mem} |`;
   });
+  // Costs per request (per flow for the flows) at the concurrency nearest 16, where the
+  // servers are busy but not yet queueing much.
+  const at = concurrencies.reduce((a, c) => (Math.abs(c - 16) < Math.abs(a - 16) ? c : a), concurrencies[0]!);
+  const fmt = (v: number | undefined) => (v === undefined ? '–' : String(v));
+  const costRows = Object.keys(lib.results).map((scenario) => {
+    const t = r.runs[one]!.results[scenario]?.[at]?.costs;
+    const l = lib.results[scenario]?.[at]?.costs;
+    return `| ${scenario} | ${fmt(t?.statements)} | ${fmt(t?.commits)} | ${fmt(t?.nodeCpuMs)} | ${fmt(t?.pgCpuMs)} | ${fmt(l?.nodeCpuMs)} |`;
+  });
   const half = (n: string) => {
     const h = r.runs[n]?.halfRate;
     return h ? `${n}: p99 ${h.p99ms} ms (p50 ${h.p50ms} ms) at ${h.rate}/s` : `${n}: –`;
@@ -496,6 +554,12 @@ function renderTable(r: Result): string {
     `| requests (flows) per second: ${one} / ${all} / bare library | ${concurrencies.map((c) => `c=${c}`).join(' | ')} | ${one} ÷ library | ${all} ÷ library | ${all} ÷ all-core RS256 | ${one} p99 ms (${concurrencies.join(' / ')}) | peak MB per process, resident (anonymous): ${one} / ${all} / library |`,
     `| --- | ${concurrencies.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- |`,
     ...rows,
+    '',
+    `Per request (per flow for the flows: a refresh is one request, "signed in" two, "with sign-in" five), ${one} at c=${at}; CPU from /proc (bench/costs.ts), PostgreSQL's being the backends serving the benchmark's database:`,
+    '',
+    `| per request (flow) at c=${at} | statements | write commits | ${one} CPU ms (Node) | PostgreSQL CPU ms | library CPU ms |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...costRows,
     '',
     `Token endpoint latency at half each server's best client-credentials rate (requests sent on a fixed schedule, latency from when each was due: bench/fixed-rate.ts): ${[...names, 'library'].map(half).join('; ')}.`,
     `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,

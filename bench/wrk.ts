@@ -19,6 +19,10 @@ export interface LoadResult {
   p99ms: number;
   non2xx: number;
   errors: number;
+  /** Requests (flows) completed. */
+  count: number;
+  /** Per request (flow), where measured: statements, commits, CPU (bench/costs.ts). */
+  costs?: import('./costs.ts').Costs;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
@@ -57,6 +61,7 @@ function parseWrk(out: string): LoadResult {
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)),
+    count: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
     p50ms: ms('50%'),
     p99ms: ms('99%'),
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),

@@ -11,6 +11,7 @@ import type { Database } from './db/client.ts';
 import type { Notifications } from './db/notifications.ts';
 import type { Clock } from './clock.ts';
 import { createQueries } from './db/queries/index.ts';
+import { requestReadsScope } from './oidc/request-reads.ts';
 import { loginRecorder } from './interactions/login-recorder.ts';
 import type { KeySet } from './keys/key-set.ts';
 import type { Logger } from './logging/logger.ts';
@@ -85,7 +86,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     now: deps.clock,
   });
   const policy = accessTokenPolicy(catalog);
-  const metrics = createMetrics(db.pool);
+  const metrics = createMetrics(db.pool, db.statements.total);
   const audit = auditTrail(queries.auditEvents, logger);
   const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
   const verifyAccessToken = accessTokenVerifier({
@@ -153,6 +154,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
+    signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
@@ -172,8 +174,12 @@ export function createApp(deps: AppDeps): TesseraApp {
     clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }),
   );
   app.use(requestContext(logger));
+  app.use(function countStatements(ctx, next) {
+    return db.statements.scope(ctx.state.requestId, next);
+  });
   app.use(httpMetrics(metrics));
   app.use(errorHandler(config.brand));
+  app.use(requestReadsScope());
   app.use(securityHeaders({ https: config.issuer.startsWith('https:') }));
   // Early, so that the most fetched documents pass through no router. A JWKS cached for less than half the publication delay is refetched before a new key signs.
   app.use(

@@ -45,6 +45,8 @@ export interface StartOptions {
   listener?: Partial<Omit<ListenerOptions, 'retryMs'>>;
   /** For tests: Tessera's clock (src/clock.ts), which they move instead of waiting. */
   clock?: Clock;
+  /** For tests: count database statements per request, by request id (db.statements.request). */
+  countStatementsPerRequest?: boolean;
 }
 
 export async function startTessera(
@@ -53,7 +55,9 @@ export async function startTessera(
   options: StartOptions = {},
 ): Promise<RunningTessera> {
   for (const notice of config.notices) logger.warn(notice);
-  const { db, embedded } = await openDatabase(config, logger);
+  const { db, embedded } = await openDatabase(config, logger, {
+    countPerRequest: options.countStatementsPerRequest ?? false,
+  });
   try {
     if (config.migrateOnStart) {
       const { applied } = await applyMigrationsAt(db.directUrl, {

@@ -17,6 +17,8 @@ export interface Config {
   /** For sessions (LISTEN, migrations): DIRECT_DATABASE_URL, else databaseUrl. */
   directDatabaseUrl: string | undefined;
   databasePoolMax: number;
+  /** Name the request path's statements (DATABASE_PREPARED_STATEMENTS; db/client.ts). */
+  databasePreparedStatements: boolean;
   /** Server processes (1: no cluster). */
   workers: number;
   dataDir: string;
@@ -135,6 +137,10 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     databaseUrl: raw.DATABASE_URL,
     directDatabaseUrl: raw.DIRECT_DATABASE_URL ?? raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
+    databasePreparedStatements:
+      raw.DATABASE_PREPARED_STATEMENTS === 'auto'
+        ? !behindPooler(raw.DATABASE_URL, raw.DIRECT_DATABASE_URL)
+        : raw.DATABASE_PREPARED_STATEMENTS === 'on',
     workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,
     migrateOnStart: raw.MIGRATE_ON_START,
@@ -293,4 +299,13 @@ function readKeyFile(path: string, name: string): string {
     throw new ConfigError([`${name}: the file must hold a base64url key of exactly 32 bytes`]);
   }
   return value;
+}
+
+// `auto` names statements only on a direct connection: not when DATABASE_URL says pgbouncer=true,
+// and not when a separate DIRECT_DATABASE_URL says DATABASE_URL is a pooler (README "Behind
+// PgBouncer"), which in transaction mode before 1.21 cannot carry named statements.
+function behindPooler(url: string | undefined, directUrl: string | undefined): boolean {
+  if (!url) return false;
+  if (directUrl && directUrl !== url) return true;
+  return URL.parse(url)?.searchParams.get('pgbouncer') === 'true';
 }

@@ -41,6 +41,10 @@ const schema = z.object({
   // has its own database pool of DATABASE_POOL_MAX connections.
   WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  // Named (prepared) statements on the request path: parsed and planned once per connection.
+  // `off` behind a pooler that cannot carry them (PgBouncer in transaction pooling before 1.21);
+  // `auto`: on, unless DATABASE_URL says pgbouncer=true or DIRECT_DATABASE_URL names another URL.
+  DATABASE_PREPARED_STATEMENTS: z.enum(['auto', 'on', 'off']).default('auto'),
   DATA_DIR: z.string().min(1).default('.tessera'),
   MIGRATE_ON_START: booleanish.default(true),
   // The addresses (or CIDR networks) of the reverse proxies in front of Tessera. Only from a

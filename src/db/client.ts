@@ -5,19 +5,26 @@
 // The data-access rule. Every statement on Tessera's tables but the migrations' lives in a module of db/queries/,
 // under one guard (queries/guard.ts: unreachable database -> 503, a NUL -> 400). Which client a
 // statement uses is decided by how often it runs:
-// - Per request, on the flows' path: plain parameterised SQL on the pg pool. Through Prisma each
-//   statement costs ~0.6 ms of CPU, on the pool ~0.15 ms (oidc-payloads.ts has the measurement),
-//   and an authorization-code flow makes about fifteen of them. These are oidc-provider's
-//   payloads (queries/oidc-payloads.ts: find, upsert, insertOnce, consume, destroy,
-//   revokeByGrantId) and the rate limits' counters (queries/rate-limits.ts: the token quota's
-//   batched upsert, and rate-limiter-flexible's PostgreSQL store, which queries the pool itself).
-//   The statements are unnamed (pg parses each one again): one per request, short, indexed.
+// - The request paths of the token, authorization, userinfo and introspection endpoints (and the
+//   sign-in's bookkeeping): plain parameterised SQL on the pg pool, never Prisma. Through Prisma
+//   a statement costs ~0.6 ms of CPU, on the pool ~0.15 ms (oidc-payloads.ts has the
+//   measurement). These are oidc-provider's payloads (queries/oidc-payloads.ts), findAccount's
+//   read (users.findAccount, usually answered by the joined read of the token or Session:
+//   oidc/request-reads.ts), a sign-in's writes (users.recordSignIn), and the rate limits'
+//   counters (queries/rate-limits.ts: the token quota's batched upsert, and
+//   rate-limiter-flexible's PostgreSQL store, which queries the pool itself).
+//   The token path's statements are named (prepared: parsed and planned once per connection, a
+//   third of PostgreSQL's CPU per refresh before) unless DATABASE_PREPARED_STATEMENTS=off, which
+//   a pooler that cannot carry them needs (PgBouncer in transaction pooling before 1.21); `auto`
+//   names them unless DATABASE_URL says pgbouncer=true or a different DIRECT_DATABASE_URL is set.
 // - Everything else: Prisma, for its types. That is admin work (the CLI, the seed, the client,
 //   API and user services), and reads that a cache in memory answers for the request path: the
 //   client catalog (cache/client-catalog.ts, clients.findSnapshot) and the revocation lists
 //   (cache/revocations.ts, revoked-tokens.ts), which go to the database only when the cache
-//   cannot answer. Sign-in (users.findByEmail) and device polls stay on Prisma too: each is
-//   dwarfed by what follows it (argon2id; the device flow's own pace).
+//   cannot answer. Sign-in's user lookup (users.findByEmail) and device polls stay on Prisma too:
+//   each is dwarfed by what follows it (argon2id; the device flow's own pace).
+// - Every statement through the pool is counted (statement-count.ts): the metrics
+//   tessera_db_statements_total and tessera_db_commits_total, and per request in tests.
 // - What Prisma's query builder cannot say goes through Prisma's $queryRaw/$executeRaw, not the
 //   pool: advisory locks (cleanup.ts, signing-keys.ts), FOR UPDATE (device-polls.ts), batched
 //   deletes (cleanup.ts), pg_notify, and one-statement revocation (oidc-payloads.revokeGrant).
@@ -28,6 +35,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client.ts';
+import { countStatements, type StatementCounter } from './statement-count.ts';
 
 export interface Database {
   url: string;
@@ -40,10 +48,20 @@ export interface Database {
   directUrl: string;
   prisma: PrismaClient;
   pool: pg.Pool;
+  /** Statements and write commits sent (statement-count.ts). */
+  statements: StatementCounter;
+  /** Whether the request path names its statements (DATABASE_PREPARED_STATEMENTS). */
+  preparedStatements: boolean;
   close(): Promise<void>;
 }
 
-export function createDatabase(options: { url: string; directUrl?: string | undefined; poolMax: number }): Database {
+export function createDatabase(options: {
+  url: string;
+  directUrl?: string | undefined;
+  poolMax: number;
+  countPerRequest?: boolean;
+  preparedStatements?: boolean;
+}): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
@@ -56,12 +74,15 @@ export function createDatabase(options: { url: string; directUrl?: string | unde
   // An idle client's connection can drop (Postgres restarted); pg emits 'error' on the pool and
   // would crash the process if nobody listened. The next checkout reconnects.
   pool.on('error', () => {});
+  const statements = countStatements(pool, { perRequest: options.countPerRequest ?? false });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     url: options.url,
     directUrl: options.directUrl ?? options.url,
     prisma,
     pool,
+    statements,
+    preparedStatements: options.preparedStatements ?? false,
     async close() {
       await prisma.$disconnect();
       await pool.end();

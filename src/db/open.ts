@@ -20,12 +20,15 @@ export async function startEmbeddedDatabase(config: Config, logger: Logger): Pro
 export async function openDatabase(
   config: Config,
   logger: Logger,
+  options: { countPerRequest?: boolean } = {},
 ): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config, logger);
   const db = createDatabase({
     url: config.databaseUrl ?? embedded!.url,
     directUrl: config.directDatabaseUrl ?? embedded!.url,
     poolMax: config.databasePoolMax,
+    preparedStatements: config.databasePreparedStatements,
+    ...options,
   });
   return embedded ? { db, embedded } : { db };
 }

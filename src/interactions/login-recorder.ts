@@ -6,9 +6,9 @@ import type { LoginAttempt } from './routes.ts';
 export function loginRecorder(metrics: Metrics, audit: Audit) {
   return async function recordLogin(attempt: LoginAttempt): Promise<void> {
     metrics.logins.inc({ outcome: attempt.outcome });
-    if (attempt.outcome === 'success') {
-      await audit.record({ type: 'login.succeeded', actor: attempt.userId, subject: attempt.userId, ip: attempt.ip });
-    } else if (attempt.subject !== undefined) {
+    // A success's audit row is written with its other writes (routes.ts, users.recordSignIn).
+    if (attempt.outcome === 'success') return;
+    if (attempt.subject !== undefined) {
       // An attempt on no known account has no subject: counted above, not written to the trail.
       await audit.record({
         type: 'login.failed',

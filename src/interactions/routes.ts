@@ -42,6 +42,11 @@ export interface InteractionDeps {
   audit: Audit;
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
   onLogin: (attempt: LoginAttempt) => Promise<void>;
+  /**
+   * A successful sign-in's writes in one statement: last_login_at, the account's failure count
+   * (this rate_limits key) forgotten, the login.succeeded audit row.
+   */
+  signedIn: (userId: string, ip: string, counterKey: string) => Promise<void>;
   onRateLimited: () => void;
   /** Links on the sign-in page to what is configured (account/features.ts). */
   loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
@@ -162,7 +167,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     // Success gives back the account's count, this attempt's included; the address keeps it.
-    await deps.limits.perAccount.reset(accountKey);
+    await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(accountKey));
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     // A client that needs a confirmed address gets no code for an unconfirmed one: the user is
     // mailed a link and signs in again here after following it (the interaction stays open).

@@ -2,8 +2,12 @@
 // process (tests) count apart.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type pg from 'pg';
+import type { Tally } from '../db/statement-count.ts';
 
-export function createMetrics(pool: pg.Pool) {
+/** `statements`: the pool's running totals of statements and write commits (db/statement-count.ts). */
+export function createMetrics(pool: pg.Pool, statements: Tally = { statements: 0, commits: 0 }) {
+  // What the counters below have reported so far, to add only what is new at each collection.
+  const reported = { statements: 0, commits: 0 };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
   return {
@@ -60,6 +64,24 @@ export function createMetrics(pool: pg.Pool) {
         this.set({ state: 'total' }, pool.totalCount);
         this.set({ state: 'idle' }, pool.idleCount);
         this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    }),
+    statements: new Counter({
+      name: 'tessera_db_statements_total',
+      help: 'Statements sent to PostgreSQL through the pool (BEGIN/COMMIT not counted)',
+      registers: [registry],
+      collect() {
+        this.inc(statements.statements - reported.statements);
+        reported.statements = statements.statements;
+      },
+    }),
+    commits: new Counter({
+      name: 'tessera_db_commits_total',
+      help: 'Write transactions committed through the pool',
+      registers: [registry],
+      collect() {
+        this.inc(statements.commits - reported.commits);
+        reported.commits = statements.commits;
       },
     }),
   };

@@ -2,13 +2,18 @@
 // A disabled or deleted user is no account, so their sessions and refresh tokens stop working.
 import type { Account, KoaContextWithOIDC } from 'oidc-provider';
 import { isUserId, type UserQueries } from '../db/queries/users.ts';
+import { requestReads } from './request-reads.ts';
 
-export function accountFinder(users: UserQueries) {
+export function accountFinder(users: Pick<UserQueries, 'findAccount'>) {
   return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
     // A sub that is no uuid is no account; a database failure propagates (503), so that an
     // outage does not read as "no such account" and end the user's sessions.
     if (!isUserId(sub)) return undefined;
-    const user = await users.findById(sub);
+    // Read already with the token or Session this request presented (request-reads.ts), or now.
+    const reads = requestReads();
+    const read = reads?.accounts.get(sub);
+    const user = read === undefined ? await users.findAccount(sub) : (read ?? undefined);
+    reads?.accounts.set(sub, user ?? null);
     if (!user || user.disabled) return undefined;
     return {
       accountId: user.id,

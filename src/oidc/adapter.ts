@@ -1,7 +1,14 @@
 // The oidc-provider adapter: one class, one instance per model name, over the queries
 // modules. Client is read from the clients table and is read-only to the provider; every other
 // model is a row of oidc_payloads.
+//
+// Round trips (issue 21): within one request the adapter answers from what the request has read
+// already (request-reads.ts). A refresh token, an authorization code or a Session is read with
+// its Grant and account in one statement; a refresh token's consumption waits for its
+// successor's insert and both go in one statement; a Session write that would only slide its
+// expiry a little is skipped (SESSION_EXPIRY_SLACK).
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
@@ -13,6 +20,7 @@ import { providerMetadata } from '../services/client-metadata.ts';
 import { usesSecret } from '../services/client-secrets.ts';
 import { tracedAdapter } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
+import { payloadKey, requestReads, type RequestReads } from './request-reads.ts';
 
 // oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
 // but Tessera stores only hashes and compares through Client#compareClientSecret (see
@@ -27,6 +35,30 @@ const SLOW_DOWN_PENALTY = 5;
 // expired_token (RFC 8628 §3.5) rather than an unknown code's invalid_grant; their payload's
 // `exp` still says they expired, and oidc-provider checks it.
 const DEVICE_CODE_LINGER = 10 * 60;
+// A Session is written on every request that has one (oidc-provider slides its expiry). When
+// nothing but `exp` changed and it moved by less than this share of the Session's lifetime, the
+// write is skipped: the stored expiry then lags the sliding one by at most 5% of SESSION_TTL (a
+// 14-day session may end ~17 hours before its cookie says), and a session in steady use is
+// written about once per 5% of its lifetime instead of on every authorization request.
+export const SESSION_EXPIRY_SLACK = 0.05;
+// The models read with their Grant and account in one statement (see request-reads.ts).
+const READ_WITH_GRANT = new Set(['RefreshToken', 'AuthorizationCode', 'Session', 'Interaction']);
+// The models whose writes within a request are held and made in one statement at its end
+// (request-reads.ts): nobody reads their outcome in the request. Not ReplayDetection (its insert
+// is a check), not the device flow's or CIBA's (polled while pending; written where they are).
+const HELD_WRITES = new Set(['Session', 'Grant', 'AuthorizationCode', 'Interaction', 'RefreshToken', 'AccessToken']);
+
+/** A payload as the database gives it back (no undefined members), for comparison. */
+const normalised = (payload: object) => JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
+
+/** Whether writing this Session would change nothing but a small slide of its expiry. */
+function onlySlides(stored: Record<string, unknown>, next: Record<string, unknown>, expiresIn: number): boolean {
+  const { exp: oldExp, ...before } = stored;
+  const { exp: newExp, ...after } = normalised(next);
+  if (typeof oldExp !== 'number' || typeof newExp !== 'number') return false;
+  if (newExp < oldExp || newExp - oldExp > expiresIn * SESSION_EXPIRY_SLACK) return false;
+  return isDeepStrictEqual(before, after);
+}
 
 export interface AdapterDeps {
   payloads: OidcPayloadQueries;
@@ -72,6 +104,79 @@ export function createAdapterClass(deps: AdapterDeps) {
     );
   }
 
+  /**
+   * Two requests redeeming one code (or rotating one refresh token) at once both find it
+   * unconsumed; the conditional UPDATE lets exactly one of them through.
+   */
+  async function consumeNow(model: string, id: string) {
+    if (!(await payloads.consume(model, id))) throw new errors.InvalidGrant('grant request is invalid');
+  }
+
+  /**
+   * Before a write whose outcome matters (a consumption, a revocation), what this request holds
+   * is written: a consumption still waiting for an insert, and the held writes, so that nothing
+   * held lands after it (a token held, then its grant revoked, must not come back).
+   */
+  async function flushConsume(reads: RequestReads) {
+    await flushWrites(reads);
+    await flushPendingConsume(reads);
+  }
+
+  async function flushPendingConsume(reads: RequestReads) {
+    const pending = reads.pendingConsume;
+    if (!pending) return;
+    reads.pendingConsume = undefined;
+    await consumeNow(pending.model, pending.id);
+  }
+
+  async function flushWrites(reads: RequestReads) {
+    if (!reads.writes.size) return;
+    const writes = [...reads.writes.values()];
+    reads.writes.clear();
+    if (writes.length === 1 && writes[0]!.payload) {
+      const [w] = writes as [Required<(typeof writes)[0]>];
+      await payloads.upsert(w.model, w.id, w.payload, w.expiresIn);
+    } else if (writes.length === 1) {
+      await payloads.destroy(writes[0]!.model, writes[0]!.id);
+    } else {
+      await payloads.writeAll(writes);
+    }
+  }
+
+  /** Holds a write until the request is done; this request's reads see it at once. */
+  function hold(reads: RequestReads, model: string, id: string, payload?: Record<string, unknown>, expiresIn?: number) {
+    reads.writes.set(payloadKey(model, id), { model, id, ...(payload ? { payload, expiresIn } : {}) });
+    reads.payloads.set(payloadKey(model, id), payload ? { payload: normalised(payload), consumedAt: null } : null);
+    reads.flush ??= () => flushWrites(reads);
+  }
+
+  /**
+   * A row as this request read it, or read now: a token or Session together with its Grant and
+   * account (kept for the provider's next questions, request-reads.ts).
+   */
+  async function readThrough(model: string, id: string): Promise<StoredPayload | undefined> {
+    const reads = requestReads();
+    if (!reads) return payloads.find(model, id);
+    const key = payloadKey(model, id);
+    if (reads.payloads.has(key)) return reads.payloads.get(key) ?? undefined;
+    if (!READ_WITH_GRANT.has(model)) {
+      const stored = await payloads.find(model, id);
+      reads.payloads.set(key, stored ?? null);
+      return stored;
+    }
+    const clientId = model === 'Session' ? Provider.ctx?.query.client_id : undefined;
+    const found = await payloads.findWithGrantAndAccount(
+      model,
+      id,
+      typeof clientId === 'string' ? clientId : undefined,
+    );
+    reads.payloads.set(key, found.stored ?? null);
+    if (found.grant) reads.payloads.set(payloadKey('Grant', found.grant.id), found.grant.stored ?? null);
+    if (found.account) reads.accounts.set(found.account.id, found.account.record);
+    if (found.session) reads.payloads.set(payloadKey('Session#uid', found.session.uid), found.session.stored ?? null);
+    return found.stored;
+  }
+
   function toPayload(stored: StoredPayload | undefined): AdapterPayload | undefined {
     if (!stored) return undefined;
     const payload = stored.payload as AdapterPayload;
@@ -91,12 +196,41 @@ export function createAdapterClass(deps: AdapterDeps) {
         // oidc-provider's ReplayDetection.unique() finds, then saves: two requests carrying the
         // same client assertion or DPoP proof at the same moment would both find nothing. The
         // insert is the real check (RFC 7523 §3 item 7, RFC 9449 §11.1): the loser is refused.
+        const reads = requestReads();
+        if (reads) await flushConsume(reads);
         if (!(await payloads.insertOnce(this.model, id, payload as Record<string, unknown>, Math.max(1, expiresIn)))) {
           throw new errors.InvalidRequest('this proof or assertion has been used already');
         }
         return;
       }
       const lifetime = this.model === 'DeviceCode' && expiresIn ? expiresIn + DEVICE_CODE_LINGER : expiresIn;
+      const reads = requestReads();
+      const key = payloadKey(this.model, id);
+      const pending = reads?.pendingConsume;
+      if (reads && pending && this.model === 'RefreshToken') {
+        reads.pendingConsume = undefined;
+        await flushWrites(reads);
+        const inserted = await payloads.consumeAndInsert(
+          pending,
+          this.model,
+          id,
+          payload as Record<string, unknown>,
+          lifetime,
+        );
+        // Consumed by a concurrent rotation first: that one wins, this one issues nothing.
+        if (!inserted) throw new errors.InvalidGrant('grant request is invalid');
+        reads.payloads.delete(key);
+        return;
+      }
+      if (reads) await flushPendingConsume(reads);
+      const loaded = reads?.payloads.get(key);
+      if (this.model === 'Session' && loaded && onlySlides(loaded.payload, payload, lifetime)) return;
+      if (typeof payload.uid === 'string') reads?.payloads.delete(payloadKey(`${this.model}#uid`, payload.uid));
+      if (reads && HELD_WRITES.has(this.model)) {
+        hold(reads, this.model, id, payload as Record<string, unknown>, lifetime);
+        return;
+      }
+      reads?.payloads.delete(key);
       await payloads.upsert(this.model, id, payload as Record<string, unknown>, lifetime);
     }
 
@@ -110,7 +244,7 @@ export function createAdapterClass(deps: AdapterDeps) {
         Provider.ctx?.oidc?.route === 'userinfo'
       )
         return deps.userinfoAccessTokens(id);
-      const stored = await payloads.find(this.model, id);
+      const stored = await readThrough(this.model, id);
       if (refusedAsRetry(this.model, stored)) {
         throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
       }
@@ -123,23 +257,40 @@ export function createAdapterClass(deps: AdapterDeps) {
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      return toPayload(await payloads.findByUid(this.model, uid));
+      const read = requestReads()?.payloads.get(payloadKey(`${this.model}#uid`, uid));
+      return toPayload(read === undefined ? await payloads.findByUid(this.model, uid) : (read ?? undefined));
     }
 
     async consume(id: string): Promise<void> {
-      // Two requests redeeming one code (or rotating one refresh token) at once both find it
-      // unconsumed; the conditional UPDATE lets exactly one of them through.
-      if (!(await payloads.consume(this.model, id))) {
-        throw new errors.InvalidGrant('grant request is invalid');
+      const reads = requestReads();
+      reads?.payloads.delete(payloadKey(this.model, id));
+      // The refresh grant saves the successor right after consuming (oidc-provider's
+      // actions/grants/refresh_token.js): the consumption goes with that insert (upsert below).
+      if (this.model === 'RefreshToken' && reads && Provider.ctx?.oidc?.route === 'token') {
+        await flushConsume(reads);
+        reads.pendingConsume = { model: this.model, id };
+        return;
       }
+      if (reads) await flushConsume(reads);
+      await consumeNow(this.model, id);
     }
 
     async destroy(id: string): Promise<void> {
       if (this.model === 'Client') throw new Error('clients are managed with the tessera CLI, not by the provider');
+      const reads = requestReads();
+      if (reads && HELD_WRITES.has(this.model)) {
+        hold(reads, this.model, id);
+        return;
+      }
+      if (reads) await flushConsume(reads);
+      reads?.payloads.clear();
       await payloads.destroy(this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      const reads = requestReads();
+      if (reads) await flushConsume(reads);
+      reads?.payloads.clear();
       await payloads.revokeByGrantId(this.model, grantId);
     }
   }

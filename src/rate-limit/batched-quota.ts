@@ -3,10 +3,13 @@
 // request yet hold across replicas.
 //
 // Each process spends locally and, every FLUSH_MS, adds what it spent to the shared counters in
-// one statement, reading back the totals. A decision is made from totals at most FLUSH_MS old
-// plus the local spend (older totals are refreshed first, one statement per key however many
-// requests wait for it); from EXACT_FROM of the limit on, the key is synchronised before every
-// decision. What other replicas spent and have not yet sent (at most their last FLUSH_MS) is
+// one statement, reading back the totals (only keys with something pending are written, so an
+// idle process commits nothing); the totals of keys decided on within the window and with nothing
+// to send are read (no commit) at the same pace, so that they are never more than FLUSH_MS old.
+// A decision is made from those totals plus the local spend, without waiting; from EXACT_FROM of
+// the limit on, the key is synchronised before every decision (one statement per key however
+// many requests wait for it). A key this process has not seen before is decided on its local
+// spend alone, and read at the next flush. What other replicas spent and have not yet sent (at most their last FLUSH_MS) is
 // unknown: the limit can be overshot by at most what the other replicas serve in that time.
 //
 // The counters live in the rate_limits table, shared with the login and device-code limits; the
@@ -35,6 +38,8 @@ export interface Quota {
   wait(keys: string[]): Promise<number>;
   /** Spends one point under `key`. */
   spend(key: string): void;
+  /** Sends what is pending and reads the totals back now (what the timer does every FLUSH_MS). */
+  flush(): Promise<void>;
   /** Writes out what is still unsent. */
   stop(): Promise<void>;
 }
@@ -48,6 +53,8 @@ interface Counter {
   pending: number;
   /** When `consumed` was read (ms since the epoch). */
   syncedAt: number;
+  /** When this process last decided on the key (ms since the epoch). */
+  usedAt: number;
 }
 
 export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
@@ -57,10 +64,14 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
   const windowMs = options.windowSeconds * 1000;
   const clock = options.now ?? systemClock;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   let flushing: Promise<void> | undefined;
   const refreshing = new Map<string, Promise<void>>();
 
-  /** Adds the pending spend of these keys to the shared counters and reads the totals back. */
+  /**
+   * Adds the pending spend of these keys to the shared counters and reads the totals back; keys
+   * with nothing pending are only read (no write, no commit).
+   */
   async function sync(keys: string[]): Promise<void> {
     const sent = keys.map((k) => {
       const c = counters.get(k);
@@ -70,15 +81,26 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     });
     const now = clock();
     try {
-      const totals = await queries.add(
-        keys.map((k) => prefix + k),
-        sent,
-        now + windowMs,
-        now,
-      );
+      const adding = keys.filter((_, i) => sent[i]! > 0);
+      const reading = keys.filter((_, i) => sent[i] === 0);
+      const totals = [
+        ...(adding.length
+          ? await queries.add(
+              adding.map((k) => prefix + k),
+              sent.filter((p) => p > 0),
+              now + windowMs,
+              now,
+            )
+          : []),
+        ...(reading.length ? await queries.read(reading.map((k) => prefix + k)) : []),
+      ];
+      for (const key of keys) {
+        const c = counters.get(key);
+        if (c) c.syncedAt = now;
+      }
       for (const row of totals) {
         const key = row.key.slice(prefix.length);
-        const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0 };
+        const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: now, usedAt: 0 };
         c.consumed = row.points;
         c.expire = row.expire;
         c.syncedAt = now;
@@ -94,15 +116,22 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     }
   }
 
+  // A key decided on within this long is kept fresh by the timer (a read every FLUSH_MS while it
+  // has nothing to send), so that its next decision needs no wait: one window.
+  const activeMs = windowMs;
+
   function flush(): Promise<void> {
     timer = undefined;
     const now = clock();
     const due: string[] = [];
     for (const [key, c] of counters) {
-      if (c.pending > 0) due.push(key);
-      else if (c.expire <= now) counters.delete(key); // a finished window with nothing to send
+      if (c.pending > 0 || (now - c.usedAt < activeMs && now - c.syncedAt >= FLUSH_MS)) due.push(key);
+      else if (c.expire <= now && now - c.usedAt >= activeMs) counters.delete(key); // finished, idle
     }
-    if (!due.length) return Promise.resolve();
+    if (!due.length) {
+      schedule();
+      return Promise.resolve();
+    }
     flushing = sync(due)
       .catch(() => {
         /* retried at the next flush */
@@ -115,7 +144,8 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
   }
 
   function schedule() {
-    if (timer || ![...counters.values()].some((c) => c.pending > 0)) return;
+    const now = clock();
+    if (stopped || timer || ![...counters.values()].some((c) => c.pending > 0 || now - c.usedAt < activeMs)) return;
     timer = setTimeout(() => void flush(), FLUSH_MS);
     timer.unref();
   }
@@ -128,7 +158,10 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     if (!p) {
       // A database that cannot be reached leaves the decision to what this process knows: the
       // limit protects, it does not authenticate (and without a database, authentication fails).
-      p = sync([key])
+      // After a flush in flight: its points are taken out of `pending` already and not yet in the
+      // table, and a read (which takes no row lock) would not see them.
+      p = Promise.resolve(flushing)
+        .then(() => sync([key]))
         .catch(() => {})
         .finally(() => refreshing.delete(key));
       refreshing.set(key, p);
@@ -139,7 +172,21 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
   async function waitFor(key: string): Promise<number> {
     let c = counters.get(key);
     const before = clock();
-    if (!c || before - c.syncedAt > FLUSH_MS || estimate(c, before) >= options.points * EXACT_FROM) {
+    // Only near the limit does a decision wait for fresh totals. Below it, a request decides on
+    // what this process knows (totals at most FLUSH_MS old, plus its own spend, or nothing yet for
+    // a key it has not seen): its spend is sent, and the totals read back, by the next flush,
+    // which writes only keys with something pending. What this costs is the overshoot the header
+    // describes, for a key's first FLUSH_MS in this process as for any other FLUSH_MS.
+    if (!c) {
+      c = { consumed: 0, expire: 0, pending: 0, syncedAt: 0, usedAt: before };
+      counters.set(key, c);
+      schedule();
+    }
+    c.usedAt = before;
+    // Near the limit: from EXACT_FROM of it, or when one more request would reach it (for a small
+    // limit, where 80% and the last point are the same request).
+    const estimated = estimate(c, before);
+    if (estimated >= options.points * EXACT_FROM || options.points - estimated <= 1) {
       await refresh(key);
       c = counters.get(key);
     }
@@ -153,12 +200,19 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
       return Math.max(0, ...(await Promise.all(keys.map(waitFor))));
     },
     spend(key) {
-      const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0 };
+      const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0, usedAt: clock() };
       c.pending++;
       counters.set(key, c);
       schedule();
     },
+    async flush() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await flushing;
+      await flush();
+    },
     async stop() {
+      stopped = true;
       if (timer) clearTimeout(timer);
       await flushing;
       await flush();

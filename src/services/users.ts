@@ -170,7 +170,7 @@ export function userService(
       if (!user?.passwordHash) return verifyAgainstNothing(password).then(() => undefined);
       const ok = await verifyPassword(user.passwordHash, password);
       if (!ok || user.disabled) return undefined;
-      await users.recordLogin(user.id);
+      // last_login_at is the caller's to record, with the rest of the sign-in (users.recordSignIn).
       return user;
     },
   };

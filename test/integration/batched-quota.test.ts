@@ -47,11 +47,13 @@ describe('batched quota', () => {
     const name = `q${randomBytes(4).toString('hex')}`;
     const [one, two] = [replica(30, name), replica(30, name)];
     let allowed = 0;
-    // Alternating, 20 ms apart on the quotas' clock: each process's totals are never more than
+    // Alternating, 20 ms apart on the quotas' clock, each process flushing every 0.1 s of it as
+    // its timer does (no decision waits for that): each process's totals are never more than
     // 0.1 s old.
     for (let i = 0; i < 80; i++) {
       if (await attempt(i % 2 ? one : two, 'shared')) allowed++;
       now += 20;
+      if (i % 5 === 4) await Promise.all([one.flush(), two.flush()]);
     }
     // The exact zone (from 80 % of the limit) refreshes before every decision; what the other
     // process spent since its last send (at most 0.1 s: here 5 requests) may be missing.

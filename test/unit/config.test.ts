@@ -21,6 +21,22 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('configuration', () => {
+  it('names statements unless told not to or behind a PgBouncer (DATABASE_PREPARED_STATEMENTS)', () => {
+    const db = 'postgresql://tessera@db/tessera';
+    const prepared = (env: Record<string, string>) =>
+      loadConfig({ DATABASE_URL: db, ...env }).databasePreparedStatements;
+    expect(prepared({})).toBe(true);
+    expect(prepared({ DATABASE_URL: `${db}?pgbouncer=true` })).toBe(false);
+    expect(prepared({ DATABASE_URL: `${db}?pgbouncer=true`, DATABASE_PREPARED_STATEMENTS: 'on' })).toBe(true);
+    expect(prepared({ DATABASE_PREPARED_STATEMENTS: 'off' })).toBe(false);
+    // A separate direct URL says DATABASE_URL is a pooler; the same URL twice says nothing.
+    expect(prepared({ DATABASE_URL: db, DIRECT_DATABASE_URL: `${db}-direct` })).toBe(false);
+    expect(prepared({ DATABASE_URL: db, DIRECT_DATABASE_URL: db })).toBe(true);
+    expect(
+      problems({ DATABASE_URL: db, DATABASE_PREPARED_STATEMENTS: 'sometimes' }).map((p) => p.split(':')[0]),
+    ).toEqual(['DATABASE_PREPARED_STATEMENTS']);
+  });
+
   it('names each bad variable and never echoes its value', () => {
     const found = problems({
       ...secrets,

@@ -19,20 +19,27 @@ import { userQueries } from './users.ts';
 import { userTokenQueries } from './user-tokens.ts';
 
 /** `now` is the clock of the payloads' expiry and the device polls (src/clock.ts); tests pass one they move. */
-export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>, now: Clock = Date.now) {
+export function createQueries(
+  {
+    prisma,
+    pool,
+    preparedStatements,
+  }: Pick<Database, 'prisma' | 'pool'> & Partial<Pick<Database, 'preparedStatements'>>,
+  now: Clock = Date.now,
+) {
   return {
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
     clients: guarded(clientQueries(prisma)),
-    consents: guarded(consentQueries(prisma)),
+    consents: guarded(consentQueries(prisma, pool)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
     outbox: guarded(outboxQueries(prisma, now)),
-    payloads: guarded(oidcPayloadQueries(prisma, pool, now)),
+    payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
-    users: guarded(userQueries(prisma)),
+    users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),
     userTokens: guarded(userTokenQueries(prisma, now)),
   };
 }

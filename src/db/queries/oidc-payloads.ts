@@ -4,9 +4,13 @@
 // SQL: through Prisma each costs ~0.6 ms of CPU, on the pool ~0.15 ms (measured on this table,
 // 2,000 finds each), and an authorization-code flow makes about fifteen of them. The schema is
 // still Prisma's (schema.prisma, migrations); the administrative reads below stay on Prisma.
+//
+// The token path's statements are named (prepared once per connection: PostgreSQL parses and
+// plans them once instead of on every request) when `prepared` is on (DATABASE_PREPARED_STATEMENTS).
 import type pg from 'pg';
 import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
+import { ACCOUNT_JSON, accountFromJson, accountIdAsUuid, type AccountRecord } from './users.ts';
 
 export interface StoredPayload {
   payload: Record<string, unknown>;
@@ -18,9 +22,87 @@ const REVOKE_BATCH = 500;
 
 const LIVE = '(expires_at IS NULL OR expires_at > $3)';
 
-/** `now` decides what has expired and stamps consumption; tests move it to expire rows without waiting. */
-export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clock = Date.now) {
+/** A row with the Grant it belongs to and the account it is for, read in one statement. */
+export interface StoredWithGrant {
+  stored: StoredPayload | undefined;
+  grant?: { id: string; stored: StoredPayload | undefined };
+  account?: { id: string; record: AccountRecord | null };
+  /** The Session a token ends with, by its uid. */
+  session?: { uid: string; stored: StoredPayload | undefined };
+}
+
+const UPSERT_COLUMNS = `ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+           user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
+
+// The account a token or Session is for, or the one an Interaction signed in.
+const ACCOUNT_ID = `COALESCE(t.payload->>'accountId', t.payload->'result'->'login'->>'accountId')`;
+
+// A token (grant_id column) or a Session (its authorizations[client].grantId) with its Grant, its
+// account and, for a token that ends with its session, that Session (by uid): the three reads oidc-provider makes one after the other on the token endpoint and
+// on a signed-in authorization request, in one round trip. $4: the client whose grant a Session
+// holds (NULL for tokens).
+const FIND_WITH_GRANT_AND_ACCOUNT = `SELECT t.payload, t.consumed_at,
+    COALESCE(t.grant_id, t.payload->'authorizations'->$4::text->>'grantId') AS grant_id,
+    g.payload AS grant_payload, g.consumed_at AS grant_consumed_at,
+    ${ACCOUNT_ID} AS account_id, ${ACCOUNT_JSON} AS account,
+    t.payload->>'sessionUid' AS session_uid, s.payload AS session_payload, s.consumed_at AS session_consumed_at
+  FROM oidc_payloads t
+  LEFT JOIN oidc_payloads g ON g.model = 'Grant'
+    AND g.id = COALESCE(t.grant_id, t.payload->'authorizations'->$4::text->>'grantId')
+    AND (g.expires_at IS NULL OR g.expires_at > $3)
+  LEFT JOIN users u ON u.id = ${accountIdAsUuid(ACCOUNT_ID)}
+  LEFT JOIN oidc_payloads s ON s.model = 'Session' AND s.uid = t.payload->>'sessionUid'
+    AND (s.expires_at IS NULL OR s.expires_at > $3)
+  WHERE t.model = $1 AND t.id = $2 AND (t.expires_at IS NULL OR t.expires_at > $3)
+  LIMIT 1`;
+
+// Consumes one row and inserts another, or neither: the insert reads its row from the UPDATE's
+// RETURNING, so when the old token was consumed already (by a concurrent request: its row lock
+// serialises them, and the second re-checks consumed_at after the first commits) nothing is
+// inserted. One statement, one commit.
+const CONSUME_AND_INSERT = `WITH consumed AS (
+    UPDATE oidc_payloads SET consumed_at = $8 WHERE model = $9 AND id = $10 AND consumed_at IS NULL RETURNING 1)
+  INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+  SELECT $1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::text, $7::timestamptz FROM consumed
+  ${UPSERT_COLUMNS}`;
+
+// A request's held writes (oidc/request-reads.ts) in one statement: $1 the rows to upsert, $2 the
+// (model, id) of the rows to delete, as JSON arrays; no row is in both.
+const WRITE_ALL = `WITH gone AS (
+    DELETE FROM oidc_payloads o USING jsonb_to_recordset($2::jsonb) AS d(model text, id text)
+    WHERE o.model = d.model AND o.id = d.id)
+  INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+  SELECT model, id, payload, grant_id, user_code, uid, expires_at FROM jsonb_to_recordset($1::jsonb)
+    AS x(model text, id text, payload jsonb, grant_id text, user_code text, uid text, expires_at timestamptz)
+  ${UPSERT_COLUMNS}`;
+
+/**
+ * `now` decides what has expired and stamps consumption; tests move it to expire rows without
+ * waiting. `prepared`: name the request path's statements (db/client.ts).
+ */
+export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clock = Date.now, prepared = false) {
   const notExpired = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now()) } }] });
+  /** A statement, named when prepared statements are on. */
+  const statement = (name: string, text: string, values: unknown[]): pg.QueryConfig => ({
+    ...(prepared ? { name: `tessera_${name}` } : {}),
+    text,
+    values,
+  });
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  const rowValues = (
+    model: string,
+    id: string,
+    payload: Record<string, unknown>,
+    expiresInSeconds: number | undefined,
+  ) => [
+    model,
+    id,
+    JSON.stringify(payload),
+    str(payload.grantId),
+    str(payload.userCode),
+    str(payload.uid),
+    expiresInSeconds ? new Date(now() + expiresInSeconds * 1000) : null,
+  ];
 
   async function findBy(
     column: 'id' | 'uid' | 'user_code',
@@ -28,8 +110,11 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
     value: string,
   ): Promise<StoredPayload | undefined> {
     const { rows } = await pool.query<{ payload: Record<string, unknown>; consumed_at: Date | null }>(
-      `SELECT payload, consumed_at FROM oidc_payloads WHERE model = $1 AND ${column} = $2 AND ${LIVE} LIMIT 1`,
-      [model, value, new Date(now())],
+      statement(
+        `find_by_${column}`,
+        `SELECT payload, consumed_at FROM oidc_payloads WHERE model = $1 AND ${column} = $2 AND ${LIVE} LIMIT 1`,
+        [model, value, new Date(now())],
+      ),
     );
     const row = rows[0];
     return row ? { payload: row.payload, consumedAt: row.consumed_at } : undefined;
@@ -37,22 +122,91 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
 
   return {
     async upsert(model: string, id: string, payload: Record<string, unknown>, expiresInSeconds: number | undefined) {
-      const str = (v: unknown) => (typeof v === 'string' ? v : null);
       await pool.query(
-        `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
-           user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
-        [
-          model,
-          id,
-          JSON.stringify(payload),
-          str(payload.grantId),
-          str(payload.userCode),
-          str(payload.uid),
-          expiresInSeconds ? new Date(now() + expiresInSeconds * 1000) : null,
-        ],
+        statement(
+          'upsert',
+          `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ${UPSERT_COLUMNS}`,
+          rowValues(model, id, payload, expiresInSeconds),
+        ),
       );
+    },
+
+    /** Upserts and deletes of distinct rows, in one statement (no payload: delete). */
+    async writeAll(
+      writes: { model: string; id: string; payload?: Record<string, unknown>; expiresIn?: number }[],
+    ): Promise<void> {
+      const upserts = writes.flatMap((w) => {
+        if (!w.payload) return [];
+        const [model, id, , grantId, userCode, uid, expiresAt] = rowValues(w.model, w.id, w.payload, w.expiresIn);
+        return [{ model, id, payload: w.payload, grant_id: grantId, user_code: userCode, uid, expires_at: expiresAt }];
+      });
+      const deletes = writes.filter((w) => !w.payload).map((w) => ({ model: w.model, id: w.id }));
+      await pool.query(statement('write_all', WRITE_ALL, [JSON.stringify(upserts), JSON.stringify(deletes)]));
+    },
+
+    /**
+     * Consumes `consume` (if nobody has yet) and inserts the new row, in one statement: false,
+     * and nothing written, when it was consumed already.
+     */
+    async consumeAndInsert(
+      consume: { model: string; id: string },
+      model: string,
+      id: string,
+      payload: Record<string, unknown>,
+      expiresInSeconds: number | undefined,
+    ): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        statement('consume_and_insert', CONSUME_AND_INSERT, [
+          ...rowValues(model, id, payload, expiresInSeconds),
+          new Date(now()),
+          consume.model,
+          consume.id,
+        ]),
+      );
+      return rowCount === 1;
+    },
+
+    /** A token, or a Session with the grant it holds for `clientId`, read with its Grant and account. */
+    async findWithGrantAndAccount(model: string, id: string, clientId?: string): Promise<StoredWithGrant> {
+      const { rows } = await pool.query<{
+        payload: Record<string, unknown>;
+        consumed_at: Date | null;
+        grant_id: string | null;
+        grant_payload: Record<string, unknown> | null;
+        grant_consumed_at: Date | null;
+        account_id: string | null;
+        account: Record<string, unknown> | null;
+        session_uid: string | null;
+        session_payload: Record<string, unknown> | null;
+        session_consumed_at: Date | null;
+      }>(statement('find_with_grant', FIND_WITH_GRANT_AND_ACCOUNT, [model, id, new Date(now()), clientId ?? null]));
+      const row = rows[0];
+      if (!row) return { stored: undefined };
+      return {
+        stored: { payload: row.payload, consumedAt: row.consumed_at },
+        ...(row.grant_id
+          ? {
+              grant: {
+                id: row.grant_id,
+                stored: row.grant_payload
+                  ? { payload: row.grant_payload, consumedAt: row.grant_consumed_at }
+                  : undefined,
+              },
+            }
+          : {}),
+        ...(row.account_id ? { account: { id: row.account_id, record: accountFromJson(row.account) } } : {}),
+        ...(row.session_uid
+          ? {
+              session: {
+                uid: row.session_uid,
+                stored: row.session_payload
+                  ? { payload: row.session_payload, consumedAt: row.session_consumed_at }
+                  : undefined,
+              },
+            }
+          : {}),
+      };
     },
 
     /**
@@ -85,14 +239,17 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
      */
     async consume(model: string, id: string): Promise<boolean> {
       const { rowCount } = await pool.query(
-        'UPDATE oidc_payloads SET consumed_at = $3 WHERE model = $1 AND id = $2 AND consumed_at IS NULL',
-        [model, id, new Date(now())],
+        statement(
+          'consume',
+          'UPDATE oidc_payloads SET consumed_at = $3 WHERE model = $1 AND id = $2 AND consumed_at IS NULL',
+          [model, id, new Date(now())],
+        ),
       );
       return rowCount === 1;
     },
 
     async destroy(model: string, id: string) {
-      await pool.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]);
+      await pool.query(statement('destroy', 'DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]));
     },
 
     /** A user's live grants (one per client they signed in to, with the scopes approved). */

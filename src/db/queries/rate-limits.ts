@@ -30,6 +30,8 @@ export interface Limiter {
   reset(key: string): Promise<void>;
   /** Gives one spent point back to `key` (one atomic statement, as `spend`). */
   refund(key: string): Promise<void>;
+  /** The rate_limits row of `key`, for a statement that forgets it with other writes (users.recordSignIn). */
+  storedKey(key: string): string;
 }
 
 export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
@@ -63,6 +65,7 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     async refund(key: string): Promise<void> {
       await limiter.reward(key, 1);
     },
+    storedKey: (key: string) => limiter.getKey(key),
   });
 }
 
@@ -106,6 +109,14 @@ export function quotaCounterQueries(pool: pg.Pool) {
         now,
       ]);
       // expire is a bigint, which pg returns as a string.
+      return rows.map((r) => ({ key: r.key, points: r.points, expire: Number(r.expire) }));
+    },
+    /** The totals of these keys, for a process with nothing to add: a read, no commit. */
+    async read(keys: string[]): Promise<QuotaTotal[]> {
+      const { rows } = await pool.query<{ key: string; points: number; expire: string }>(
+        'SELECT key, points, expire FROM rate_limits WHERE key = ANY($1::text[])',
+        [keys],
+      );
       return rows.map((r) => ({ key: r.key, points: r.points, expire: Number(r.expire) }));
     },
   });

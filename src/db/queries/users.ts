@@ -1,4 +1,7 @@
-// users: the accounts people sign in with.
+// users: the accounts people sign in with. findAccount's read (account) is on the pool: the
+// provider asks it on every token, userinfo and signed-in authorization request; the rest,
+// admin work and the sign-in's password check, is on Prisma (db/client.ts).
+import type pg from 'pg';
 import type { PrismaClient } from '../client.ts';
 import type { Prisma } from '../generated/client.ts';
 
@@ -12,8 +15,58 @@ export const isUserId = (id: string) => USER_ID.test(id);
 export type UserRecord = Prisma.UserGetPayload<object>;
 export type UserWrite = Omit<Prisma.UserCreateInput, 'id' | 'consents' | 'createdAt' | 'updatedAt'>;
 
-export function userQueries(prisma: PrismaClient) {
+/** What the provider needs of a user: its claims and whether it may sign in. */
+export interface AccountRecord {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  nickname: string | null;
+  preferredUsername: string | null;
+  picture: string | null;
+  website: string | null;
+  locale: string | null;
+  zoneinfo: string | null;
+  disabled: boolean;
+  updatedAt: Date;
+}
+
+/**
+ * The account's columns as one JSON value, for statements that read it beside something else
+ * (oidc-payloads.findWithGrantAndAccount); `u` is the users row, NULL when there is none.
+ */
+export const ACCOUNT_JSON = `CASE WHEN u.id IS NOT NULL THEN json_build_object('id', u.id, 'email', u.email,
+  'emailVerified', u.email_verified, 'name', u.name, 'givenName', u.given_name, 'familyName', u.family_name,
+  'nickname', u.nickname, 'preferredUsername', u.preferred_username, 'picture', u.picture, 'website', u.website,
+  'locale', u.locale, 'zoneinfo', u.zoneinfo, 'disabled', u.disabled, 'updatedAt', u.updated_at) END`;
+
+/**
+ * The users row of an account id held in a payload (`expr`, text): NULL for an id that is no
+ * uuid, so that the cast cannot fail the statement (a sub that is no uuid is no account).
+ */
+export const accountIdAsUuid = (expr: string) =>
+  `CASE WHEN ${expr} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (${expr})::uuid END`;
+
+/** An account as ACCOUNT_JSON wrote it. */
+export function accountFromJson(json: Record<string, unknown> | null): AccountRecord | null {
+  return json ? ({ ...json, updatedAt: new Date(json.updatedAt as string) } as AccountRecord) : null;
+}
+
+export function userQueries(prisma: PrismaClient, pool?: pg.Pool, prepared = false) {
   return {
+    /** findAccount's read: one indexed statement on the pool. */
+    async findAccount(id: string): Promise<AccountRecord | undefined> {
+      if (!pool) throw new Error('userQueries: findAccount needs the pool');
+      const text = `SELECT ${ACCOUNT_JSON} AS account FROM users u WHERE u.id = $1`;
+      const { rows } = await pool.query<{ account: Record<string, unknown> }>({
+        ...(prepared ? { name: 'tessera_account' } : {}),
+        text,
+        values: [id],
+      });
+      return accountFromJson(rows[0]?.account ?? null) ?? undefined;
+    },
     findById: (id: string) => prisma.user.findUnique({ where: { id } }),
     findByEmail: (emailNormalized: string) => prisma.user.findUnique({ where: { emailNormalized } }),
     list: () => prisma.user.findMany({ orderBy: { createdAt: 'asc' } }),
@@ -21,6 +74,21 @@ export function userQueries(prisma: PrismaClient) {
     update: (id: string, data: Partial<UserWrite>) => prisma.user.update({ where: { id }, data }),
     async delete(id: string): Promise<boolean> {
       return (await prisma.user.deleteMany({ where: { id } })).count === 1;
+    },
+    /**
+     * What a successful sign-in leaves behind, in one statement and one commit: last_login_at,
+     * the failures counted against the account from this address forgotten (`counterKey`, a
+     * rate_limits key), and the audit row. (Three statements and three commits before.)
+     */
+    async recordSignIn(id: string, ip: string, counterKey: string) {
+      if (!pool) throw new Error('userQueries: recordSignIn needs the pool');
+      await pool.query({
+        ...(prepared ? { name: 'tessera_sign_in' } : {}),
+        text: `WITH seen AS (UPDATE users SET last_login_at = $2, updated_at = $2 WHERE id = $1::uuid),
+          forgotten AS (DELETE FROM rate_limits WHERE key = $3)
+          INSERT INTO audit_events (type, actor, subject, ip, created_at) VALUES ('login.succeeded', $1::text, $1::text, $4, $2)`,
+        values: [id, new Date(), counterKey, ip],
+      });
     },
     async recordLogin(id: string) {
       await prisma.user.update({ where: { id }, data: { lastLoginAt: new Date() } });

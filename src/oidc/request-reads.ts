@@ -1,0 +1,59 @@
+// What this request has read from the database already, for the provider's later questions in
+// the same request: oidc-provider asks the adapter for a refresh token, then for its Grant, then
+// findAccount for its user, each a round trip of its own; one statement reads all three
+// (oidc-payloads.findWithGrantAndAccount) and leaves the Grant and the account here. Nothing
+// outlives the request (an AsyncLocalStorage store entered per request in app.ts), so there is no
+// cross-request cache of tokens to invalidate: a revocation is seen by the next request.
+//
+// Also kept here: the Session as this request read it (to skip a write that only slides its
+// expiry, adapter.ts), a refresh token's consumption waiting for its successor's insert
+// (adapter.ts: one statement consumes the old token and inserts the new one), and the request's
+// blind writes (upserts and deletes whose outcome nobody reads), made in one statement when the
+// request is done and before its response leaves (flush): a sign-in's return to /auth saves a
+// Grant, a code and the Session and deletes the Interaction, four commits in one.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Middleware } from 'koa';
+import type { StoredPayload } from '../db/queries/oidc-payloads.ts';
+import type { AccountRecord } from '../db/queries/users.ts';
+
+export interface RequestReads {
+  /** Rows read by model and id; null: read, and not there. */
+  payloads: Map<string, StoredPayload | null>;
+  /** Accounts read by id; null: read, and no such user. */
+  accounts: Map<string, AccountRecord | null>;
+  /** A refresh token consumed by the provider, to be consumed with its successor's insert. */
+  pendingConsume?: { model: string; id: string };
+  /** Writes held until the request is done, by payloadKey; no payload: a delete. */
+  writes: Map<string, PendingWrite>;
+  /** Makes the held writes (set by whoever holds some). */
+  flush?: () => Promise<void>;
+}
+
+export interface PendingWrite {
+  model: string;
+  id: string;
+  payload?: Record<string, unknown>;
+  expiresIn?: number;
+}
+
+const store = new AsyncLocalStorage<RequestReads>();
+
+export const payloadKey = (model: string, id: string) => `${model}\u0000${id}`;
+
+/** This request's reads, or undefined outside a request (the CLI, jobs, tests of the adapter). */
+export const requestReads = (): RequestReads | undefined => store.getStore();
+
+/**
+ * Gives every request below it a store of its own, and makes its held writes once everything
+ * below is done: before the response is sent, and above nothing that must see them. Placed below
+ * the error handler, so that a failed write is answered like any other failure.
+ */
+export function requestReadsScope(): Middleware {
+  return function requestReadsScope(_ctx, next) {
+    const reads: RequestReads = { payloads: new Map(), accounts: new Map(), writes: new Map() };
+    return store.run(reads, async () => {
+      await next();
+      await reads.flush?.();
+    });
+  };
+}
