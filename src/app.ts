@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
-  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics });
+  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),

@@ -1,6 +1,7 @@
 // The self-service account features and what they run on: the outbox and its worker, mail, and
 // the pages (password reset now; verification, sign-up and the account page build on these).
 // createApp mounts the routes and stops the worker on close.
+import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type Router from '@koa/router';
 import type pg from 'pg';
 import type { Config } from '../config/config.ts';
@@ -69,6 +70,8 @@ export function accountFeatures(deps: {
   logger: Logger;
   audit: Audit;
   metrics: Metrics;
+  /** The clients as the request path reads them (cached; cache/client-catalog.ts). */
+  clients: Pick<ClientCatalog, 'get'>;
 }): AccountFeatures {
   const { config, queries, logger, audit } = deps;
   const keys = outboxKeys(config);
@@ -122,7 +125,8 @@ export function accountFeatures(deps: {
     verifiedEmail: mail.enabled
       ? {
           async required(clientId) {
-            return (await queries.clients.find(clientId))?.requireVerifiedEmail === true;
+            // From the catalog, which the authorization request has just loaded: no query of its own.
+            return (await deps.clients.get(clientId))?.requireVerifiedEmail === true;
           },
           async remind(userId, ip) {
             // The same per-account budget as the other mailed links: a user who signs in again
