@@ -27,6 +27,9 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     NODE_ENV: 'test',
     DATABASE_URL: inject('databaseUrl'),
     ...TEST_SECRETS,
+    // Test processes stopped with SIGTERM stop at once; graceful-shutdown.test.ts and the fleet
+    // test set their own drain window.
+    SHUTDOWN_DRAIN_MS: '0',
     ...extra,
   };
 }
