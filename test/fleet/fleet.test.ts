@@ -11,17 +11,21 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { freePort } from '../../src/db/embedded.ts';
-import { approveDevice, basic, createApi, createClient, createUser, form } from '../hardening/support.ts';
+import { approveDevice, basic, createUser, form, PASSWORD } from '../hardening/support.ts';
 import { browserAt, ownLoopbackAddress } from '../hardening/loopback-browser.ts';
 import { startHaproxy, type Haproxy } from '../setup/haproxy.ts';
+import { preparePreviousRelease, type PreviousRelease } from '../setup/previous-release.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { authorize, newJar } from '../setup/sign-in.ts';
-import { tessera, testEnv } from '../setup/tessera.ts';
+import { randomId, tessera, tesseraJson, testEnv } from '../setup/tessera.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
 const NAMES = ['r1', 'r2', 'r3'] as const;
 type Name = (typeof NAMES)[number];
+// How long a revocation may take to reach every replica before the test calls it lost: a
+// notification takes milliseconds; this is slack for a loaded 2-core machine.
+const REVOCATION_LAG_BOUND_MS = 2_000;
 // The sign-in limit checked through the balancer: failed passwords per account and address.
 const FAILURES = 5;
 
@@ -33,13 +37,14 @@ let f: Fixtures;
 // The account whose sign-in limit is exhausted through the balancer.
 let target: { email: string; password: string };
 
-const replicaEnv = (name: Name) =>
+/** A replica on `port`, behind the balancer at `issuer`. */
+const replicaEnv = (port: number, databaseUrl: string, issuer: string) =>
   testEnv({
-    DATABASE_URL: database.url,
-    PORT: String(ports[name]),
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
     HOST: '127.0.0.1',
     // One public issuer: the balancer's.
-    ISSUER: lb.url,
+    ISSUER: issuer,
     // haproxy connects from 127.0.0.1 and sets X-Forwarded-For to the client's address.
     TRUSTED_PROXIES: '127.0.0.1',
     MIGRATE_ON_START: 'false',
@@ -57,34 +62,10 @@ const replicaEnv = (name: Name) =>
   });
 
 async function startReplica(name: Name): Promise<ServerProcess> {
-  const p = await startServerProcess(replicaEnv(name), `http://127.0.0.1:${ports[name]}`);
+  const p = await startServerProcess(replicaEnv(ports[name], database.url, lb.url), `http://127.0.0.1:${ports[name]}`);
   replicas[name] = p;
   return p;
 }
-
-beforeAll(async () => {
-  database = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_fleet');
-  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-  await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
-  await pool.end();
-  for (const name of NAMES) ports[name] = await freePort();
-  lb = await startHaproxy(NAMES.map((name) => ({ name, port: ports[name] })));
-  // The CLI writes to the database directly: clients and users are made while replicas start.
-  [f, target] = await Promise.all([
-    fixtures(database.url),
-    createUser(database.url),
-    ...NAMES.map(async (name) => {
-      await startReplica(name);
-      await lb.waitFor(name, 'UP');
-    }),
-  ]);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all(Object.values(replicas).map((p) => p?.kill()));
-  await lb?.stop();
-  await database?.drop();
-});
 
 /** What the flows saw: every unexpected answer is a failure, with where it happened. */
 interface Tally {
@@ -93,6 +74,8 @@ interface Tally {
   families: { started: number; lost: number; refreshes: number };
   codesAt: Record<string, number>;
   kids: Set<string>;
+  /** Revocations, those another replica still called active right after, and the longest lag. */
+  revocations: { total: number; late: number; maxLagMs: number };
 }
 const newTally = (): Tally => ({
   failures: [],
@@ -100,6 +83,7 @@ const newTally = (): Tally => ({
   families: { started: 0, lost: 0, refreshes: 0 },
   codesAt: {},
   kids: new Set(),
+  revocations: { total: 0, late: 0, maxLagMs: 0 },
 });
 
 async function post(origin: string, path: string, fields: Record<string, string>, auth?: string) {
@@ -122,44 +106,57 @@ async function post(origin: string, path: string, fields: Record<string, string>
 /** An error's message with any HTML page in it reduced to its words. */
 const text = (err: unknown) =>
   String(err)
-    .replace(/<(head|style)[^]*?<\/\1>/g, ' ')
+    .replace(/<(head|style)[\s\S]*?<\/\1>/g, ' ')
     .replace(/<[^>]+>/g, ' ')
     .replace(/\s+/g, ' ')
     .slice(0, 400);
 
 /** A fleet's worth of clients and users, made once through the CLI on the fleet's database. */
-async function fixtures(databaseUrl: string) {
-  const audience = await createApi('fleet:read', databaseUrl);
+async function fixtures(databaseUrl: string, checkout?: string) {
+  // The CLI of the release that runs (the previous one's, before an upgrade).
+  const env = { DATABASE_URL: databaseUrl };
+  const createClient = (args: string[]) =>
+    tesseraJson<{ client_id: string; client_secret?: string }>(
+      ['clients', 'create', '--name', randomId('fleet'), ...args],
+      env,
+      checkout,
+    );
+  const createUser = async () => {
+    const email = `${randomId('fleet')}@example.test`;
+    const made = await tessera(['users', 'create', '--email', email, '--password-stdin'], {
+      env,
+      input: PASSWORD,
+      ...(checkout ? { root: checkout } : {}),
+    });
+    if (made.code !== 0) throw new Error(`users create: ${made.stderr}`);
+    return { email, password: PASSWORD };
+  };
+  const audience = `https://${randomId('api')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'fleet:read'], env, checkout);
   const [service, app, device, user] = await Promise.all([
-    createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'fleet:read'], databaseUrl),
-    createClient(
-      [
-        '--grant-types',
-        'authorization_code,refresh_token',
-        '--first-party',
-        '--redirect-uri',
-        REDIRECT,
-        '--api',
-        audience,
-        '--scope',
-        'openid offline_access fleet:read',
-      ],
-      databaseUrl,
-    ),
-    createClient(
-      [
-        '--grant-types',
-        'device_code,refresh_token',
-        '--public',
-        '--first-party',
-        '--api',
-        audience,
-        '--scope',
-        'openid offline_access fleet:read',
-      ],
-      databaseUrl,
-    ),
-    createUser(databaseUrl),
+    createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'fleet:read']),
+    createClient([
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT,
+      '--api',
+      audience,
+      '--scope',
+      'openid offline_access fleet:read',
+    ]),
+    createClient([
+      '--grant-types',
+      'device_code,refresh_token',
+      '--public',
+      '--first-party',
+      '--api',
+      audience,
+      '--scope',
+      'openid offline_access fleet:read',
+    ]),
+    createUser(),
   ]);
   return {
     audience,
@@ -204,13 +201,26 @@ function flows(origin: string, f: Fixtures, tally: Tally, running: () => boolean
       if (active.status !== 200 || active.body.active !== true) fail('introspection', active);
       const revoked = await post(origin, '/token/revocation', { token }, f.service.auth);
       if (revoked.status !== 200) fail('revocation', revoked);
-      // A revocation at one replica holds at every other at once (db/notifications.ts).
-      const inactive = await post(origin, '/token/introspection', { token }, f.service.auth);
+      // A revocation at one replica reaches the others by a PostgreSQL notification
+      // (db/notifications.ts, cache/revocations.ts), which arrives after the revoking response:
+      // introspection at another replica at once may still say active. How late it was is
+      // counted; never arriving within REVOCATION_LAG_BOUND_MS is a failure.
+      const revokedAt = performance.now();
+      let inactive = await post(origin, '/token/introspection', { token }, f.service.auth);
+      if (inactive.status === 200 && inactive.body.active === true) {
+        tally.revocations.late++;
+        while (performance.now() - revokedAt < REVOCATION_LAG_BOUND_MS && inactive.body.active === true) {
+          await new Promise((r) => setTimeout(r, 10)); // asking again for the notification's effect
+          inactive = await post(origin, '/token/introspection', { token }, f.service.auth);
+        }
+        tally.revocations.maxLagMs = Math.max(tally.revocations.maxLagMs, Math.round(performance.now() - revokedAt));
+      }
       if (inactive.status !== 200 || inactive.body.active !== false)
         fail(
           `introspection after revocation (issued at ${issued.replica}, revoked at ${revoked.replica}, kid ${decodeProtectedHeader(token).kid})`,
           inactive,
         );
+      tally.revocations.total++;
       done('client credentials + introspection + revocation');
     }
   }
@@ -298,38 +308,81 @@ function flows(origin: string, f: Fixtures, tally: Tally, running: () => boolean
   return Promise.all([clientCredentials(), clientCredentials(), codeAndRefresh(), codeAndRefresh(), deviceCode()]);
 }
 
+const FLOWS = [
+  'client credentials + introspection + revocation',
+  'authorization code + PKCE + 3 refreshes',
+  'device code',
+];
+
+/** Runs the flows against `origin` until stopped; the test waits on their progress. */
+function drive(origin: string, f: Fixtures) {
+  const tally = newTally();
+  let go = true;
+  const work = flows(origin, f, tally, () => go);
+  const until = async (flow: string, n: number) => {
+    const deadline = performance.now() + 60_000;
+    while ((tally.flows[flow] ?? 0) < n) {
+      if (performance.now() > deadline)
+        throw new Error(`${flow} did not reach ${n}: ${JSON.stringify(tally.flows)} ${tally.failures.slice(0, 3)}`);
+      await new Promise((r) => setTimeout(r, 50)); // polling the tally the flows fill
+    }
+  };
+  return {
+    tally,
+    /** Waits until every flow has run to its end once more, from now. */
+    async onceMore() {
+      const now = { ...tally.flows };
+      await Promise.all(FLOWS.map((flow) => until(flow, (now[flow] ?? 0) + 1)));
+    },
+    async stop() {
+      go = false;
+      await work;
+    },
+  };
+}
+
 function report(title: string, figures: Record<string, unknown>) {
   const lines = Object.entries(figures).map(([k, v]) => `  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   console.log(`\n${title}\n${lines.join('\n')}\n`);
 }
 
 describe('three replicas behind haproxy', () => {
+  beforeAll(async () => {
+    database = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_fleet');
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+    await pool.end();
+    for (const name of NAMES) ports[name] = await freePort();
+    lb = await startHaproxy(NAMES.map((name) => ({ name, port: ports[name] })));
+    // The CLI writes to the database directly: clients and users are made while replicas start.
+    [f, target] = await Promise.all([
+      fixtures(database.url),
+      createUser(database.url),
+      ...NAMES.map(async (name) => {
+        await startReplica(name);
+        await lb.waitFor(name, 'UP');
+      }),
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(Object.values(replicas).map((p) => p?.kill()));
+    await lb?.stop();
+    await database?.drop();
+  });
+
   it('serve every flow with zero 5xx while one is killed and another restarted', async () => {
-    const tally = newTally();
-    let go = true;
     const started = performance.now();
     const phases: Record<string, number> = {};
     const mark = (phase: string) => {
       phases[phase] = Math.round((performance.now() - started) / 100) / 10;
     };
     const requestsBefore = await lb.requests();
-    const work = flows(lb.url, f, tally, () => go);
-    const until = async (flow: string, n: number) => {
-      const deadline = performance.now() + 60_000;
-      while ((tally.flows[flow] ?? 0) < n) {
-        if (performance.now() > deadline)
-          throw new Error(`${flow} did not reach ${n}: ${JSON.stringify(tally.flows)} ${tally.failures.slice(0, 3)}`);
-        await new Promise((r) => setTimeout(r, 50)); // polling the tally the flows fill
-      }
-    };
-    const allFlowsPast = async (n: number) => {
-      await until('client credentials + introspection + revocation', n);
-      await until('authorization code + PKCE + 3 refreshes', n);
-      await until('device code', n);
-    };
+    const driving = drive(lb.url, f);
+    const { tally } = driving;
 
     try {
-      await allFlowsPast(1);
+      await driving.onceMore();
       mark('every flow once');
 
       // A sign-in limit through the balancer: haproxy's X-Forwarded-For is the address counted.
@@ -376,10 +429,8 @@ describe('three replicas behind haproxy', () => {
       const rotated = await rotation;
       expect(rotated.code, rotated.stderr).toBe(0);
       // Every flow once more on the whole fleet, after the rotated key has started signing.
-      const now = { ...tally.flows };
-      for (const [flow, n] of Object.entries(now)) await until(flow, n + 1);
-      go = false;
-      await work;
+      await driving.onceMore();
+      await driving.stop();
       mark('flows done');
 
       const figures = {
@@ -387,6 +438,7 @@ describe('three replicas behind haproxy', () => {
         '5xx at the balancer': await lb.frontend5xx(),
         'failed flows': tally.failures.length,
         flows: tally.flows,
+        revocations: tally.revocations,
         'refresh families': tally.families.started,
         refreshes: tally.families.refreshes,
         'lost refresh families': tally.families.lost,
@@ -406,8 +458,101 @@ describe('three replicas behind haproxy', () => {
       expect(Object.keys(tally.codesAt).sort()).toEqual(expect.arrayContaining(['r2', 'r3']));
       expect(tally.kids.size).toBe(2);
     } finally {
-      go = false;
-      await work.catch(() => {});
+      await driving.stop().catch(() => {});
     }
   }, 180_000);
+});
+
+// A rolling upgrade from the previous release (test/setup/previous-release.ts: the commit before
+// the newest migration), as README "Running as a fleet" prescribes: the new release's migration
+// runs while the old replicas serve (expand/contract: it only adds), then each old replica is
+// stopped (SIGTERM) and a new one started in its place, one at a time. The flows run through the
+// balancer all along, on old and new replicas side by side.
+describe('a rolling upgrade from the previous release behind haproxy', () => {
+  let previous: PreviousRelease;
+  let upgradeDb: ScratchDatabase;
+  let balancer: Haproxy;
+  const running = {} as Partial<Record<Name, ServerProcess>>;
+  const upgradePorts = {} as Record<Name, number>;
+  const env = (name: Name) => replicaEnv(upgradePorts[name], upgradeDb.url, balancer.url);
+
+  beforeAll(async () => {
+    // Extracted and installed once per machine (a few minutes the first time), then reused.
+    previous = await preparePreviousRelease();
+    upgradeDb = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_upgrade');
+    const pool = new pg.Pool({ connectionString: upgradeDb.url, max: 1 });
+    await applyMigrations(pool, { migrationsDir: previous.migrationsDir, log: () => {} });
+    await pool.end();
+    for (const name of NAMES) upgradePorts[name] = await freePort();
+    balancer = await startHaproxy(NAMES.map((name) => ({ name, port: upgradePorts[name] })));
+    await Promise.all(
+      NAMES.map(async (name) => {
+        running[name] = await previous.start(env(name), `http://127.0.0.1:${upgradePorts[name]}`);
+        await balancer.waitFor(name, 'UP');
+      }),
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(Object.values(running).map((p) => p?.kill()));
+    await balancer?.stop();
+    await upgradeDb?.drop();
+  });
+
+  it('serves every flow with zero failed requests while the migration runs and each replica is replaced', async () => {
+    const started = performance.now();
+    const phases: Record<string, number> = {};
+    const mark = (phase: string) => {
+      phases[phase] = Math.round((performance.now() - started) / 100) / 10;
+    };
+    // Clients and users made by the release that runs.
+    const f = await fixtures(upgradeDb.url, previous.dir);
+    const requestsBefore = await balancer.requests();
+    const driving = drive(balancer.url, f);
+    const { tally } = driving;
+    try {
+      await driving.onceMore();
+      mark('old fleet serving');
+
+      // The migration job of the new release, while the old release serves.
+      const migrated = await tessera(['migrate'], { env: { DATABASE_URL: upgradeDb.url } });
+      expect(migrated.code, migrated.stderr).toBe(0);
+      await driving.onceMore();
+      mark('migrated, old fleet still serving');
+
+      // One at a time: stop an old replica (it drains), start a new one on its port.
+      const exitCodes: Record<string, number | null> = {};
+      for (const name of NAMES) {
+        exitCodes[name] = await running[name]!.stop();
+        await balancer.waitFor(name, 'DOWN');
+        running[name] = await startServerProcess(env(name), `http://127.0.0.1:${upgradePorts[name]}`);
+        await balancer.waitFor(name, 'UP');
+        await driving.onceMore();
+        mark(`${name} replaced`);
+      }
+      await driving.stop();
+
+      const figures = {
+        'previous release': `${previous.commit.slice(0, 12)} (before ${previous.newestMigration})`,
+        'requests at the balancer': (await balancer.requests()) - requestsBefore,
+        '5xx at the balancer': await balancer.frontend5xx(),
+        'failed flows': tally.failures.length,
+        flows: tally.flows,
+        revocations: tally.revocations,
+        'refresh families': tally.families.started,
+        'lost refresh families': tally.families.lost,
+        'codes redeemed at each replica': tally.codesAt,
+        'old replicas exited with': exitCodes,
+        'phases (s from the start)': phases,
+      };
+      report('rolling upgrade: previous release to this one, behind haproxy', figures);
+
+      expect(tally.failures).toEqual([]);
+      expect(figures['5xx at the balancer']).toBe(0);
+      expect(tally.families.lost).toBe(0);
+      expect(exitCodes).toEqual({ r1: 0, r2: 0, r3: 0 });
+    } finally {
+      await driving.stop().catch(() => {});
+    }
+  }, 240_000);
 });
