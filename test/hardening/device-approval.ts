@@ -35,13 +35,21 @@ export async function approveDevice(
       continue;
     }
     html = await res.text();
-    if (res.status !== 200) throw new Error(`device approval: ${res.status} ${html.slice(0, 300)}`);
+    // The page's own words, not its head, say what went wrong.
+    if (res.status !== 200) throw new Error(`device approval: ${res.status} ${main(html)}`);
     if (html.includes('Device connected')) return;
     const uid = /action="\/interaction\/([^/"]+)\/(login|confirm)"/.exec(html);
-    if (!uid) throw new Error(`device approval: unexpected page ${html.slice(0, 300)}`);
+    if (!uid) throw new Error(`device approval: unexpected page ${main(html)}`);
     const fields: Record<string, string> = { csrf: field('csrf')! };
     if (uid[2] === 'login') Object.assign(fields, { email: user.email, password: user.password });
     res = await get(jar, `${origin}/interaction/${uid[1]}/${uid[2]}`, form(fields));
   }
   throw new Error('device approval: too many redirects');
 }
+
+const main = (html: string) =>
+  html
+    .slice(Math.max(0, html.indexOf('<main')))
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
