@@ -30,8 +30,13 @@ import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
-import { deviceAuthorizationInterval, deviceAuthorizationMethods } from './oidc/device-authorization.ts';
+import {
+  deviceAuthorizationInterval,
+  deviceAuthorizationMethods,
+  deviceCodeEntryConfirms,
+} from './oidc/device-authorization.ts';
 import { healthRoutes } from './routes/health.ts';
+import { homeRoutes } from './routes/home.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { httpMetrics } from './metrics/http-metrics.ts';
@@ -40,6 +45,9 @@ import { auditTrail } from './services/audit.ts';
 import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
+import { serverSpans } from './tracing/http-server.ts';
+import { tracingEnabled } from './tracing/spans.ts';
+import { accountFeatures } from './account/features.ts';
 
 export interface AppDeps {
   config: Config;
@@ -104,6 +112,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       logger,
       metrics,
       audit,
+      verifyAccessToken,
       tokenExchange: {
         verify: verifyAccessToken,
         policies: queries.tokenExchange,
@@ -134,6 +143,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     listener: () => deps.notifications?.health ?? 'reconnecting',
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
+  // Mail, the outbox worker, and the password-reset pages (src/account/).
+  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -146,6 +157,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     audit,
     onLogin: loginRecorder(metrics, audit),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    loginLinks: account.loginLinks,
+    verifiedEmail: account.verifiedEmail,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
@@ -156,6 +169,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   // documents, health, metrics, assets) and Tessera's own pages, which spend their own limits;
   // then the limits on the provider's endpoints, before the fast paths that answer some of its
   // requests; the provider last, for everything else.
+  // Tracing (off unless configured): the server span first, so that it times everything.
+  if (tracingEnabled()) app.use(serverSpans(providerPaths()));
   app.use(
     clientAddressBoundary(trustedProxies(config.trustedProxies), { certHeader: config.security.mtls?.certHeader }),
   );
@@ -174,10 +189,13 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(health.routes());
   if (config.metrics.token) app.use(metricsRoutes(metricsText, config.metrics.token).routes());
   app.use(assetRoutes().routes());
+  app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
+  for (const routes of account.routes) app.use(routes.routes());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
+  app.use(deviceCodeEntryConfirms(ROUTES.code_verification));
   app.use(tokenEndpointLimit(tokens, ROUTES.token, metrics));
   app.use(
     clientCredentialsFastPath({
@@ -209,7 +227,15 @@ export function createApp(deps: AppDeps): TesseraApp {
     setKeys: slot.setKeys,
     async close() {
       revocations.stop();
+      await account.close();
       await tokens.stop();
     },
   };
+}
+
+/** The provider's paths (lower case) and their route names: what the fast paths answer before its router. */
+function providerPaths(): Map<string, string> {
+  const paths = new Map<string, string>(Object.entries(ROUTES).map(([name, path]) => [path.toLowerCase(), name]));
+  paths.set(DISCOVERY_PATH, 'discovery');
+  return paths;
 }

@@ -25,19 +25,28 @@ try {
   if (config.workers > 1 && cluster.isPrimary) {
     await runPrimary(config, logger);
   } else {
+    // Before the app is built (it asks tracingEnabled() once); without an endpoint the SDK is
+    // never loaded.
+    const tracing = config.tracing.enabled
+      ? await (await import('./tracing/sdk.ts')).startTracing(config.tracing)
+      : undefined;
     const running = await startTessera(config, logger, { clusterWorker: cluster.isWorker });
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'draining in-flight requests and stopping');
-      running.shutdown(signal === 'SIGTERM' ? undefined : 0).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          process.exit(1);
-        },
-      );
+      running
+        .shutdown(signal === 'SIGTERM' ? undefined : 0)
+        // The spans of the last requests are still in the batch.
+        .then(() => tracing?.shutdown())
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'error while stopping');
+            process.exit(1);
+          },
+        );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -13,7 +13,7 @@ import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
 import { listenForNotifications, type ListenerOptions, type Notifications } from './db/notifications.ts';
 import type { Clock } from './clock.ts';
-import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
+import { applyMigrationsAt, MIGRATIONS_DIR, pendingMigrations } from './db/migrate.ts';
 import { createQueries } from './db/queries/index.ts';
 import { keyPolicy } from './keys/key-policy.ts';
 import { loadKeySet } from './keys/key-set.ts';
@@ -61,7 +61,7 @@ export async function startTessera(
   let draining = false;
   try {
     if (config.migrateOnStart) {
-      const { applied } = await applyMigrations(db.pool, {
+      const { applied } = await applyMigrationsAt(db.directUrl, {
         migrationsDir: MIGRATIONS_DIR,
         log: (msg, fields) => logger.info(fields ?? {}, msg),
       });
@@ -77,7 +77,8 @@ export async function startTessera(
     await advanceKeys(queries.signingKeys, policy);
     const keys = await loadKeySet(queries.signingKeys, policy.keks);
     const notifications = listenForNotifications({
-      databaseUrl: db.url,
+      // LISTEN needs a session of its own: through a transaction-mode pooler it would hear nothing.
+      databaseUrl: db.directUrl,
       retryMs: config.keys.checkInterval * 1000,
       ...options.listener,
     });

@@ -1,6 +1,9 @@
 // tessera apis create|list|delete
 import type { Command } from 'commander';
+import { MAX_ACCESS_TOKEN_TTL, MIN_ACCESS_TOKEN_TTL } from '../services/apis.ts';
 import type { Run } from './context.ts';
+import { wholeNumber } from './options.ts';
+import { table } from './output.ts';
 
 export function registerApiCommands(program: Command, run: Run): void {
   const apis = program.command('apis').description('APIs (resource servers) that access tokens are issued for');
@@ -11,7 +14,11 @@ export function registerApiCommands(program: Command, run: Run): void {
     .requiredOption('--audience <uri>', 'the API identifier; becomes the aud claim and the RFC 8707 resource value')
     .option('--name <name>', 'a display name')
     .option('--scope <scopes>', 'space-separated scopes the API defines', '')
-    .option('--ttl <seconds>', 'access-token lifetime in seconds', (v) => Number(v))
+    .option(
+      '--ttl <seconds>',
+      `access-token lifetime in seconds (${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL})`,
+      wholeNumber('--ttl', MIN_ACCESS_TOKEN_TTL, MAX_ACCESS_TOKEN_TTL),
+    )
     .action((opts) =>
       run(async ({ apis }, out) => {
         const api = await apis.create({
@@ -34,20 +41,25 @@ export function registerApiCommands(program: Command, run: Run): void {
     .action(() =>
       run(async ({ apis }, out) => {
         const list = (await apis.list()).map(describeApi);
-        out.result(
-          list,
-          () => list.map((a) => `${a.audience}\t${a.scopes.join(' ')}\t${a.access_token_ttl}s`).join('\n') || 'no APIs',
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['AUDIENCE', 'NAME', 'SCOPES', 'TOKEN TTL'],
+                list.map((a) => [a.audience, a.name ?? '', a.scopes.join(' '), `${a.access_token_ttl}s`]),
+              )
+            : 'no APIs',
         );
       }),
     );
 
   apis
     .command('delete')
-    .description('delete an API (clients lose access to it)')
+    .description('delete an API; one that clients use only with --force')
     .argument('<audience>')
-    .action((audience: string) =>
+    .option('--force', 'delete it even though clients use it: they lose access to it')
+    .action((audience: string, opts: { force?: boolean }) =>
       run(async ({ apis }, out) => {
-        await apis.delete(audience);
+        await apis.delete(audience, { force: opts.force === true });
         out.result({ deleted: audience }, () => `deleted API ${audience}`);
       }),
     );

@@ -2,21 +2,32 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInput } from '../errors.ts';
-import { type ClientInput, type ClientMetadata, inputFromMetadata } from '../services/client-metadata.ts';
+import {
+  type ClientInput,
+  type ClientMetadata,
+  inputFromMetadata,
+  TLS_SUBJECT_PROPERTIES,
+} from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
+import { AUTH_METHODS, GRANT_TYPE_NAMES, grantTypeName, ID_TOKEN_ALGS } from '../services/client-validation.ts';
 import type { Run } from './context.ts';
-import { parseDuration } from './output.ts';
+import { duration, listOf, oneOf } from './options.ts';
+import { table } from './output.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
+// A day: long enough to roll a new secret out to every instance of a service, short enough that
+// a secret rotated because it leaked does not stay usable for long.
+const DEFAULT_GRACE = 86_400;
+// Ninety days: longer than any roll-out needs; past that the old secret is simply still in use.
+const MAX_GRACE = 90 * 86_400;
 
 function clientOptions(command: Command): Command {
   return command
     .option('--name <name>', 'a display name')
     .option(
       '--grant-types <types>',
-      'comma-separated: client_credentials, authorization_code, refresh_token, device_code',
-      list,
+      `comma-separated: ${GRANT_TYPE_NAMES.join(', ')}`,
+      listOf('--grant-types', GRANT_TYPE_NAMES),
     )
     .option('--api <audience>', 'an API the client may get tokens for (repeatable; the first is its default)', collect)
     .option('--scope <scopes>', 'space-separated OpenID Connect and API scopes the client may ask for')
@@ -30,6 +41,7 @@ function clientOptions(command: Command): Command {
     .option(
       '--auth-method <method>',
       'client_secret_basic (default), client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth',
+      oneOf('--auth-method', AUTH_METHODS),
     )
     .option(
       '--jwks-file <file>',
@@ -48,9 +60,16 @@ function clientOptions(command: Command): Command {
     .option('--cert-bound', "bind access tokens to the client's TLS certificate (RFC 8705 §3)")
     .option('--require-par', 'authorization requests must be pushed first (RFC 9126 PAR)')
     .option('--first-party', 'a first-party app: users are not asked for consent')
+    .option('--require-verified-email', 'users must confirm their email address before a code is issued')
+    .option(
+      '--require-explicit-scope',
+      'client credentials must name their scopes (default: a request without scope gets all the API scopes the client may have)',
+    )
+    .option('--no-require-explicit-scope', 'a client-credentials request without scope gets all its API scopes again')
     .option(
       '--id-token-alg <alg>',
       "sign this client's ID tokens with RS256 (default), ES256 or EdDSA (the server needs KEYS_EXTRA_ALGS)",
+      oneOf('--id-token-alg', ID_TOKEN_ALGS),
     );
 }
 
@@ -71,6 +90,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     post_logout_redirect_uris: opts.postLogoutRedirectUri as string[] | undefined,
     serves: opts.serves as string[] | undefined,
     first_party: opts.firstParty as boolean | undefined,
+    require_verified_email: opts.requireVerifiedEmail as boolean | undefined,
     id_token_signed_response_alg: opts.idTokenAlg as string | undefined,
     jwks: opts.jwksFile ? readJwks(opts.jwksFile as string) : undefined,
     jwks_uri: opts.jwksUri as string | undefined,
@@ -82,6 +102,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     dpop_bound_access_tokens: opts.dpopBound as boolean | undefined,
     tls_client_certificate_bound_access_tokens: opts.certBound as boolean | undefined,
     require_pushed_authorization_requests: opts.requirePar as boolean | undefined,
+    require_explicit_scope: opts.requireExplicitScope as boolean | undefined,
   };
 }
 
@@ -130,9 +151,13 @@ export function registerClientCommands(program: Command, run: Run): void {
     .action(() =>
       run(async ({ clients: service }, out) => {
         const all = await service.list();
-        out.result(
-          all,
-          () => all.map((c) => `${c.client_id}\t${c.name}\t${c.grant_types.join(',')}`).join('\n') || 'no clients',
+        out.result(all, () =>
+          all.length
+            ? table(
+                ['CLIENT_ID', 'NAME', 'GRANT TYPES'],
+                all.map((c) => [c.client_id, c.name, c.grant_types.map(grantTypeName).join(',')]),
+              )
+            : 'no clients',
         );
       }),
     );
@@ -155,6 +180,10 @@ export function registerClientCommands(program: Command, run: Run): void {
       .argument('<client_id>'),
   ).action((id: string, opts) =>
     run(async ({ clients: service }, out) => {
+      if (Object.values(opts).every((v) => v === undefined))
+        throw new InvalidInput(
+          `nothing to change: give clients update ${id} at least one option (tessera clients update --help lists them)`,
+        );
       const client = await service.update(id, inputFromMetadata(metadataFromOptions(opts)));
       out.result(client, () => `updated client ${id}\n${describe(client)}`);
     }),
@@ -190,10 +219,15 @@ export function registerClientCommands(program: Command, run: Run): void {
     .command('rotate-secret')
     .description('issue a new secret; the old one keeps working for the grace period')
     .argument('<client_id>')
-    .option('--grace <duration>', 'how long the old secret stays valid (e.g. 0, 15m, 24h, 7d)', '24h')
+    .option(
+      '--grace <duration>',
+      'how long the old secret stays valid (e.g. 0, 15m, 24h, 7d; at most 90d)',
+      duration('--grace', MAX_GRACE),
+      DEFAULT_GRACE,
+    )
     .action((id: string, opts) =>
       run(async ({ clients: service }, out) => {
-        const rotated = await service.rotateSecret(id, parseDuration(opts.grace));
+        const rotated = await service.rotateSecret(id, opts.grace);
         out.result(
           {
             client_id: id,
@@ -210,24 +244,64 @@ export function registerClientCommands(program: Command, run: Run): void {
     );
 }
 
+const CERTIFICATE_SUBJECT_LABELS = {
+  tls_client_auth_subject_dn: 'certificate subject DN',
+  tls_client_auth_san_dns: 'certificate SAN (DNS)',
+  tls_client_auth_san_uri: 'certificate SAN (URI)',
+  tls_client_auth_san_ip: 'certificate SAN (IP)',
+  tls_client_auth_san_email: 'certificate SAN (email)',
+} as const;
+
+// Every setting, the defaults too, so that what is shown is what the server enforces.
 function describe(c: ClientView): string {
-  return [
-    `client_id:   ${c.client_id}`,
-    `name:        ${c.name}`,
-    `grant types: ${c.grant_types.join(', ')}`,
-    `auth method: ${c.token_endpoint_auth_method}`,
-    ...(c.jwks_uri ? [`jwks_uri:    ${c.jwks_uri as string}`] : []),
-    ...(c.jwks ? [`jwks:        ${(c.jwks as { keys: unknown[] }).keys.length} key(s)`] : []),
-    ...(c.dpop_bound_access_tokens ? ['dpop-bound:  yes'] : []),
-    ...(c.tls_client_certificate_bound_access_tokens ? ['cert-bound:  yes'] : []),
-    ...(c.require_pushed_authorization_requests ? ['requires PAR'] : []),
-    ...(c.redirect_uris.length ? [`redirect:    ${c.redirect_uris.join(' ')}`] : []),
-    ...(c.scope ? [`scope:       ${c.scope}`] : []),
-    ...c.apis.map((a) => `api:         ${a.audience} [${a.scopes.join(' ')}]${a.default ? ' (default)' : ''}`),
-    ...c.serves.map((a) => `serves:      ${a}`),
-    ...c.token_exchange.map((a) => `exchanges:   ${a}`),
-    ...c.secrets.map(
-      (s) => `secret:      ${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`,
-    ),
-  ].join('\n');
+  const yesNo = (b: boolean, yes = 'yes') => (b ? yes : 'no');
+  const keys = c.jwks_uri
+    ? (c.jwks_uri as string)
+    : c.jwks
+      ? `${(c.jwks as { keys: unknown[] }).keys.length} key(s) registered (JWKS)`
+      : 'none';
+  const subject = TLS_SUBJECT_PROPERTIES.find((p) => typeof (c as Record<string, unknown>)[p] === 'string');
+  const fields: [string, string | string[]][] = [
+    ['client_id', c.client_id],
+    ['name', c.name],
+    ['grant types', c.grant_types.map(grantTypeName).join(', ')],
+    [
+      'auth method',
+      c.token_endpoint_auth_method === 'none'
+        ? 'none (a public client: PKCE, no secret)'
+        : c.token_endpoint_auth_method,
+    ],
+    ['redirect URIs', c.redirect_uris],
+    ['post-logout redirect URIs', c.post_logout_redirect_uris],
+    ['scope', c.scope || 'none'],
+    ['APIs', c.apis.map((a) => `${a.audience} [${a.scopes.join(' ')}]${a.default ? ' (default)' : ''}`)],
+    ['serves', c.serves],
+    ['exchanges towards', c.token_exchange],
+    ['first-party', yesNo(c.first_party, 'yes (users are not asked for consent)')],
+    ['ID token algorithm', c.id_token_signed_response_alg],
+    ['client keys', keys],
+    ...(subject
+      ? [[CERTIFICATE_SUBJECT_LABELS[subject], String((c as Record<string, unknown>)[subject])] as [string, string]]
+      : []),
+    ['DPoP-bound tokens', yesNo(c.dpop_bound_access_tokens)],
+    ['certificate-bound tokens', yesNo(c.tls_client_certificate_bound_access_tokens)],
+    ['requires PAR', yesNo(c.require_pushed_authorization_requests)],
+    [
+      'client credentials scope',
+      c.require_explicit_scope ? 'must be named (no default)' : 'all its API scopes when none is named',
+    ],
+    [
+      'secrets',
+      c.secrets.map((s) => `${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`),
+    ],
+    ['created', c.created_at],
+    ['updated', c.updated_at],
+  ];
+  const width = Math.max(...fields.map(([label]) => label.length)) + 3;
+  return fields
+    .flatMap(([label, value]) => {
+      const values = typeof value === 'string' ? [value] : value.length ? value : ['none'];
+      return values.map((v, i) => `${i === 0 ? `${label}:`.padEnd(width) : ' '.repeat(width)}${v}`);
+    })
+    .join('\n');
 }

@@ -4,7 +4,7 @@ import { createQueries, type Queries } from '../db/queries/index.ts';
 import type { Database } from '../db/client.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Output } from './output.ts';
-import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
+import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
@@ -36,7 +36,7 @@ export async function withCliContext<T>(
     // The same rule as the server: with MIGRATE_ON_START (the default) the schema is brought up
     // to date first, so that the CLI works on a database the server has never started on.
     if (config.migrateOnStart) {
-      await applyMigrations(db.pool, {
+      await applyMigrationsAt(db.directUrl, {
         migrationsDir: MIGRATIONS_DIR,
         log: (msg, fields) => logger.info(fields ?? {}, msg),
       });
@@ -60,7 +60,7 @@ export async function withCliContext<T>(
         audit,
         actor,
       }),
-      users: userService(queries.users, audit, actor),
+      users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
     });
   } finally {
     await db.close();

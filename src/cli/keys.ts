@@ -1,9 +1,10 @@
 // tessera keys list|rotate|retire|rewrap
 import type { Command } from 'commander';
 import { keyPolicy } from '../keys/key-policy.ts';
-import { advanceKeys, retireCompromised, rotateKeys } from '../keys/lifecycle.ts';
+import { advanceKeys, keySchedule, retireCompromised, rotateKeys } from '../keys/lifecycle.ts';
 import { seal, unsealWithAny } from '../keys/seal.ts';
 import type { Run } from './context.ts';
+import { table } from './output.ts';
 
 export function registerKeyCommands(program: Command, run: Run): void {
   const keys = program.command('keys').description('signing keys (see README: Signing keys and rotation)');
@@ -12,22 +13,30 @@ export function registerKeyCommands(program: Command, run: Run): void {
     .command('list')
     .description('list signing keys and their state')
     .action(() =>
-      run(async ({ queries }, out) => {
-        const list = (await queries.signingKeys.list()).map((k) => ({
-          kid: k.kid,
-          alg: k.alg,
-          state: k.state,
-          created_at: k.createdAt.toISOString(),
-          activated_at: k.activatedAt?.toISOString() ?? null,
-          retired_at: k.retiredAt?.toISOString() ?? null,
-          unpublish_at: k.unpublishAt?.toISOString() ?? null,
-        }));
-        out.result(
-          list,
-          () =>
-            list
-              .map((k) => `${k.kid}\t${k.alg}\t${k.state}${k.state === 'retired' ? ` until ${k.unpublish_at}` : ''}`)
-              .join('\n') || 'no keys yet (the server creates the first)',
+      run(async ({ config, queries }, out) => {
+        const policy = keyPolicy(config, queries.apis);
+        const keys = await queries.signingKeys.list();
+        const schedule = keySchedule(keys, policy, await policy.retention());
+        const list = keys.map((k) => {
+          const when = schedule.get(k.kid)!;
+          return {
+            kid: k.kid,
+            alg: k.alg,
+            state: k.state,
+            created_at: k.createdAt.toISOString(),
+            // Past steps as they happened, future ones as planned now (see keySchedule).
+            activates_at: when.activatesAt.toISOString(),
+            retires_at: when.retiresAt.toISOString(),
+            unpublish_at: when.unpublishAt.toISOString(),
+          };
+        });
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATES', 'RETIRES', 'LEAVES JWKS'],
+                list.map((k) => [k.kid, k.alg, k.state, k.created_at, k.activates_at, k.retires_at, k.unpublish_at]),
+              )
+            : 'no keys yet (the server creates the first)',
         );
       }),
     );

@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { ConfigError } from '../config/env.ts';
-import { applyMigrations, MIGRATIONS_DIR } from '../db/migrate.ts';
+import { applyMigrationsAt, MIGRATIONS_DIR, migrationPlan } from '../db/migrate.ts';
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
@@ -37,11 +37,25 @@ const run: Run = async (action) => {
 program
   .command('migrate')
   .description('apply pending database migrations')
-  .action(async () => {
+  .option('--dry-run', 'print the migrations that would run, with their SQL, and change nothing')
+  .action(async (options: { dryRun?: boolean }) => {
     const { config, logger, out } = setup();
     const { db, embedded } = await openDatabase(config, logger);
     try {
-      const { applied } = await applyMigrations(db.pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+      if (options.dryRun) {
+        // Reads _prisma_migrations only (and not even creates it): safe against a live database.
+        const pending = await migrationPlan(db.pool, MIGRATIONS_DIR);
+        out.result({ dry_run: true, pending }, () =>
+          pending.length
+            ? [
+                `would apply ${pending.length} migrations (dry run, nothing changed):`,
+                ...pending.map((m) => `\n-- ${m.name}\n${m.sql.trimEnd()}`),
+              ].join('\n')
+            : 'the database is up to date (dry run, nothing changed)',
+        );
+        return;
+      }
+      const { applied } = await applyMigrationsAt(db.directUrl, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
       out.result({ applied }, () => (applied.length ? `applied ${applied.join(', ')}` : 'the database is up to date'));
     } finally {
       await db.close();

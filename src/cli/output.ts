@@ -15,6 +15,20 @@ export function createOutput(json: boolean, write: (s: string) => void = (s) => 
   };
 }
 
+/**
+ * Rows under a header row, in columns two spaces apart (the last column unpadded), for people;
+ * scripts use --json.
+ */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [headers, ...rows].map(line).join('\n');
+}
+
 /** Parses "90", "90s", "15m", "24h" or "7d" into seconds. */
 export function parseDuration(value: string): number {
   const match = /^(\d+)\s*([smhd]?)$/.exec(value.trim());

@@ -1,8 +1,10 @@
 // tessera users create|list|show|disable|enable|set-password|delete, and tessera grants list|revoke
 import type { Command } from 'commander';
+import { mailingServices } from '../account/features.ts';
 import { InvalidInput, NotFound } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
+import { table } from './output.ts';
 
 /** The password from standard input (so that it is in no process list or shell history). */
 async function readPasswordFromStdin(): Promise<string> {
@@ -31,8 +33,15 @@ export function registerUserCommands(program: Command, run: Run): void {
     .option('--given-name <name>')
     .option('--family-name <name>')
     .option('--email-verified', 'the email address is known to belong to the user')
+    .option(
+      '--send-verification',
+      'mail the user a link to confirm the address (email_verified stays false until then)',
+    )
     .action((opts) =>
-      run(async ({ users: service }, out) => {
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        const mailing = opts.sendVerification ? mailingServices(config, queries, audit) : undefined;
+        if (mailing && !mailing.mail.enabled)
+          throw new InvalidInput('--send-verification needs mail: set SMTP_URL (README "Email")');
         const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
         const user = await service.create({
           email: opts.email,
@@ -42,6 +51,7 @@ export function registerUserCommands(program: Command, run: Run): void {
           familyName: opts.familyName,
           emailVerified: opts.emailVerified === true,
         });
+        if (mailing && !user.email_verified) await mailing.verification.send(user.id, actor);
         out.result(
           user,
           () =>
@@ -51,14 +61,56 @@ export function registerUserCommands(program: Command, run: Run): void {
     );
 
   users
+    .command('invite')
+    .description('create a user without a password and mail them a link to choose one (SIGNUP=invite)')
+    .requiredOption('--email <email>')
+    .option('--name <name>')
+    .action((opts) =>
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        if (config.signup === 'off')
+          throw new InvalidInput('invitations are off: set SIGNUP=invite (README "Sign-up")');
+        const mailing = mailingServices(config, queries, audit);
+        if (!mailing.mail.enabled) throw new InvalidInput('invitations need mail: set SMTP_URL (README "Email")');
+        const user = await service.create({ email: opts.email, name: opts.name });
+        await mailing.reset.invite(user.id, actor);
+        out.result(user, () => `invited ${user.email} (${user.id}): the link in the mail works for 7 days`);
+      }),
+    );
+
+  users
+    .command('verify-email')
+    .description('mail a user a link to confirm their address, or mark it confirmed')
+    .argument('<id-or-email>')
+    .option('--mark-verified', 'mark the address confirmed without a link (you know it is theirs)')
+    .action((who: string, opts) =>
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        const user = await service.find(who);
+        if (opts.markVerified) {
+          await queries.users.update(user.id, { emailVerified: true });
+          await audit.record({ type: 'user.email_verified', actor, subject: user.id });
+          out.result({ verified: user.id }, () => `marked ${user.email} verified`);
+          return;
+        }
+        const mailing = mailingServices(config, queries, audit);
+        if (!mailing.mail.enabled) throw new InvalidInput('verification needs mail: set SMTP_URL (README "Email")');
+        await mailing.verification.send(user.id, actor);
+        out.result({ sent: user.id }, () => `mailed ${user.email} a link to confirm the address`);
+      }),
+    );
+
+  users
     .command('list')
     .description('list users')
     .action(() =>
       run(async ({ users: service }, out) => {
         const all = await service.list();
-        out.result(
-          all,
-          () => all.map((u) => `${u.id}\t${u.email}\t${u.disabled ? 'disabled' : 'active'}`).join('\n') || 'no users',
+        out.result(all, () =>
+          all.length
+            ? table(
+                ['ID', 'EMAIL', 'STATUS'],
+                all.map((u) => [u.id, u.email, u.disabled ? 'disabled' : 'active']),
+              )
+            : 'no users',
         );
       }),
     );
@@ -128,7 +180,14 @@ export function registerUserCommands(program: Command, run: Run): void {
           scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
           expires_at: g.expiresAt?.toISOString() ?? null,
         }));
-        out.result(list, () => list.map((g) => `${g.grant_id}\t${g.client_id}\t${g.scope}`).join('\n') || 'no grants');
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['GRANT_ID', 'CLIENT_ID', 'SCOPE', 'EXPIRES'],
+                list.map((g) => [g.grant_id, String(g.client_id), g.scope, g.expires_at ?? 'never']),
+              )
+            : 'no grants',
+        );
       }),
     );
   grants

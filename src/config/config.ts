@@ -14,6 +14,8 @@ export interface Config {
   issuer: string;
   /** undefined: run the embedded Postgres in dataDir. */
   databaseUrl: string | undefined;
+  /** For sessions (LISTEN, migrations): DIRECT_DATABASE_URL, else databaseUrl. */
+  directDatabaseUrl: string | undefined;
   databasePoolMax: number;
   /** Server processes (1: no cluster). */
   workers: number;
@@ -27,12 +29,18 @@ export interface Config {
   refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
   metrics: { port: number | undefined; host: string; token: string | undefined };
+  /** OpenTelemetry traces over OTLP (src/tracing/): off unless an endpoint is set. */
+  tracing: { enabled: boolean; serviceName: string };
   /** The listener's limits, in milliseconds, and open connections per process. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   /** Graceful shutdown: the drain window (not ready, still serving), then the in-flight bound. */
   shutdown: { drainMs: number; timeoutMs: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
+  mail: MailConfig;
+  /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
+  signup: 'off' | 'open' | 'invite';
+  passwordMinLength: number;
   keys: {
     rotationPeriod: number;
     publicationDelay: number;
@@ -47,6 +55,13 @@ export interface Config {
   security: SecurityConfig;
   /** Human-readable notes for the start-up log (e.g. "generated secrets into ..."). */
   notices: string[];
+}
+
+/** Outgoing mail: an SMTP server, the log (development), or none (production without SMTP_URL). */
+export interface MailConfig {
+  transport: 'smtp' | 'log' | 'none';
+  smtpUrl: string | undefined;
+  from: string;
 }
 
 /** Strong client authentication, sender-constrained tokens, PAR and token exchange. */
@@ -106,10 +121,13 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
   }
 
   const listenerProblems = proxyProblems(raw);
+  if (raw.DIRECT_DATABASE_URL && !raw.DATABASE_URL)
+    listenerProblems.push('DIRECT_DATABASE_URL: set only together with DATABASE_URL');
   if (raw.HTTP_HEADERS_TIMEOUT > raw.HTTP_REQUEST_TIMEOUT)
     listenerProblems.push('HTTP_HEADERS_TIMEOUT: must not exceed HTTP_REQUEST_TIMEOUT');
   if (listenerProblems.length) throw new ConfigError(listenerProblems);
   const security = securityConfig(raw, cookieKeys!);
+  const mail = mailConfig(raw, production);
 
   return {
     production,
@@ -117,6 +135,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     host: raw.HOST,
     issuer: (raw.ISSUER ?? `http://localhost:${raw.PORT}`).replace(/\/$/, ''),
     databaseUrl: raw.DATABASE_URL,
+    directDatabaseUrl: raw.DIRECT_DATABASE_URL ?? raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
     workers: raw.WORKERS === 'auto' ? availableParallelism() : raw.WORKERS,
     dataDir,
@@ -131,6 +150,12 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
     },
     metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST, token: raw.METRICS_TOKEN },
+    tracing: {
+      enabled:
+        (raw.OTEL_EXPORTER_OTLP_ENDPOINT ?? raw.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) !== undefined &&
+        !raw.OTEL_SDK_DISABLED,
+      serviceName: raw.OTEL_SERVICE_NAME,
+    },
     http: {
       headersTimeoutMs: raw.HTTP_HEADERS_TIMEOUT * 1000,
       requestTimeoutMs: raw.HTTP_REQUEST_TIMEOUT * 1000,
@@ -144,6 +169,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES,
     },
     cleanupInterval: raw.CLEANUP_INTERVAL,
+    mail,
+    signup: raw.SIGNUP,
+    passwordMinLength: raw.PASSWORD_MIN_LENGTH,
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,
       publicationDelay: raw.KEYS_PUBLICATION_DELAY,
@@ -164,6 +192,23 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     clientSecretPepper: Buffer.from(pepper!, 'base64url'),
     security,
     notices,
+  };
+}
+
+function mailConfig(raw: ReturnType<typeof parseEnv>, production: boolean): MailConfig {
+  // The log is for development only: a production log must never hold one-time links.
+  const transport = raw.SMTP_URL ? 'smtp' : production ? 'none' : 'log';
+  const problems: string[] = [];
+  if (transport === 'none' && raw.SIGNUP !== 'off')
+    problems.push('SIGNUP: needs SMTP_URL when NODE_ENV=production (sign-up mails a link)');
+  if (raw.MAIL_FROM && !/^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(raw.MAIL_FROM))
+    problems.push('MAIL_FROM: must be an address, or a name and <address>');
+  if (problems.length) throw new ConfigError(problems);
+  const host = new URL(raw.ISSUER ?? 'http://localhost').hostname;
+  return {
+    transport,
+    smtpUrl: raw.SMTP_URL,
+    from: raw.MAIL_FROM ?? `${raw.PRODUCT_NAME} <no-reply@${host.includes('.') ? host : 'localhost.localdomain'}>`,
   };
 }
 

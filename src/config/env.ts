@@ -33,6 +33,10 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  // A direct (session) connection to the same database, for what a transaction-mode pooler such
+  // as PgBouncer cannot carry: LISTEN/NOTIFY, session advisory locks, migrations. Defaults to
+  // DATABASE_URL; set it when DATABASE_URL points at the pooler.
+  DIRECT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   // Server processes sharing the port (node:cluster): a number, or `auto` for one per core. Each
   // has its own database pool of DATABASE_POOL_MAX connections.
   WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
@@ -141,8 +145,22 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
     .optional(),
   MTLS_ENDPOINT_BASE: z.url({ protocol: /^https$/ }).optional(),
+  // Outgoing mail (README "Email"): an SMTP server URL (smtp:// with STARTTLS when offered,
+  // smtps:// for TLS from the start; user:password@ in it) and the From address. Without
+  // SMTP_URL, development writes mail to the log and production sends none (and offers no
+  // feature that needs it). SIGNUP: who may create an account.
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).max(320).optional(),
+  SIGNUP: z.enum(['off', 'open', 'invite']).default('off'),
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(12),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Tracing (src/tracing/): on when an OTLP endpoint is set. The OpenTelemetry SDK reads its other
+  // OTEL_* variables itself (service name, protocol, batch delay, sampler, resource attributes).
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_SDK_DISABLED: booleanish.default(false),
+  OTEL_SERVICE_NAME: z.string().min(1).default('tessera'),
   // Secrets. In production each is required; in development the missing ones are generated
   // once into DATA_DIR/secrets.json (see dev-secrets.ts).
   COOKIE_KEYS: commaList.pipe(z.array(z.string().min(32, 'each key needs at least 32 characters')).min(1)).optional(),

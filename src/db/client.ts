@@ -22,8 +22,8 @@
 //   pool: advisory locks (cleanup.ts, signing-keys.ts), FOR UPDATE (device-polls.ts), batched
 //   deletes (cleanup.ts), pg_notify, and one-statement revocation (oidc-payloads.revokeGrant).
 // Outside db/queries/, and outside the guard, only what no query module fits: the migrations
-// (migrate.ts, on the pool under their own advisory lock), the change listener (notifications.ts,
-// its own pg.Client for LISTEN, outside the pool), /readyz's SELECT 1 and pending-migrations
+// (migrate.ts, on a connection of their own to directUrl, under their own advisory lock), the change
+// listener (notifications.ts, its own pg.Client to directUrl for LISTEN, outside the pool), /readyz's SELECT 1 and pending-migrations
 // check (routes/health.ts), and the pool's gauges (metrics/registry.ts).
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -31,12 +31,19 @@ import { PrismaClient } from './generated/client.ts';
 
 export interface Database {
   url: string;
+  /**
+   * A URL for session work (LISTEN, session advisory locks, migrations): DIRECT_DATABASE_URL when
+   * `url` is a transaction-mode pooler, else `url`. The pool itself keeps no session state: no
+   * SET outside a transaction, no named statements (a pooler hands each transaction to any
+   * server connection).
+   */
+  directUrl: string;
   prisma: PrismaClient;
   pool: pg.Pool;
   close(): Promise<void>;
 }
 
-export function createDatabase(options: { url: string; poolMax: number }): Database {
+export function createDatabase(options: { url: string; directUrl?: string | undefined; poolMax: number }): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
@@ -52,6 +59,7 @@ export function createDatabase(options: { url: string; poolMax: number }): Datab
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     url: options.url,
+    directUrl: options.directUrl ?? options.url,
     prisma,
     pool,
     async close() {

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
@@ -47,6 +47,21 @@ async function readMigrations(dir: string): Promise<Migration[]> {
   );
 }
 
+/**
+ * Whether a migration must run outside a transaction: CREATE/DROP INDEX CONCURRENTLY (which lets
+ * writes to a table in use go on while the index builds, expand/contract) refuses to run in one,
+ * and several statements sent together form one. Such a migration holds that statement only.
+ */
+function outsideTransaction(migration: Migration): boolean {
+  const bare = migration.sql.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+  if (!/\bCONCURRENTLY\b/i.test(bare)) return false;
+  if (bare.split(';').filter((part) => part.trim()).length > 1)
+    throw new Error(
+      `migration ${migration.name} uses CONCURRENTLY, which cannot run in a transaction: it must hold that one statement only`,
+    );
+  return true;
+}
+
 interface AppliedRow {
   migration_name: string;
   checksum: string;
@@ -63,10 +78,48 @@ async function appliedMigrations(client: pg.PoolClient | pg.Pool): Promise<Map<s
   return new Map(rows.map((r) => [r.migration_name, r]));
 }
 
+/** The migrations on disk that the database has not applied, in order, with their SQL. */
+export async function migrationPlan(pool: pg.Pool, migrationsDir: string): Promise<{ name: string; sql: string }[]> {
+  const applied = await appliedMigrations(pool);
+  return (await readMigrations(migrationsDir))
+    .filter((m) => !applied.get(m.name)?.finished_at)
+    .map(({ name, sql }) => ({ name, sql }));
+}
+
+/**
+ * How the database's schema compares with this code's migrations: `older` when migrations on disk
+ * are not applied (this code may use what they add), `newer` when the database has applied
+ * migrations this code does not know (a later release migrated it: expand/contract keeps it
+ * usable by this one), else `current`.
+ */
+export async function schemaState(pool: pg.Pool, migrationsDir: string): Promise<'older' | 'current' | 'newer'> {
+  const applied = await appliedMigrations(pool);
+  const onDisk = await readMigrations(migrationsDir);
+  if (onDisk.some((m) => !applied.get(m.name)?.finished_at)) return 'older';
+  const known = new Set(onDisk.map((m) => m.name));
+  return [...applied.keys()].some((name) => !known.has(name)) ? 'newer' : 'current';
+}
+
 /** Names of the migrations on disk that the database has not applied. */
 export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
-  const applied = await appliedMigrations(pool);
-  return (await readMigrations(migrationsDir)).filter((m) => !applied.get(m.name)?.finished_at).map((m) => m.name);
+  return (await migrationPlan(pool, migrationsDir)).map((m) => m.name);
+}
+
+/**
+ * Applies the migrations over a connection of their own to `url` (the direct URL, not a
+ * transaction-mode pooler): the advisory lock below is held by a session, across transactions.
+ */
+export async function applyMigrationsAt(
+  url: string,
+  options: { migrationsDir: string; log: (msg: string, fields?: object) => void },
+): Promise<{ applied: string[] }> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {});
+  try {
+    return await applyMigrations(pool, options);
+  } finally {
+    await pool.end();
+  }
 }
 
 export async function applyMigrations(
@@ -95,10 +148,35 @@ export async function applyMigrations(
       }
     }
 
+    // Checked for every pending migration before any is applied.
+    const outside = new Set(migrations.filter((m) => !applied.has(m.name) && outsideTransaction(m)).map((m) => m.name));
     const done: string[] = [];
     for (const migration of migrations) {
       if (applied.has(migration.name)) continue;
       const id = randomUUID();
+      if (outside.has(migration.name)) {
+        // Recorded first, finished after: a failure leaves it unfinished, which the next run
+        // refuses (above) until an operator has dropped the INVALID index it may have left.
+        await client.query(
+          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+          [id, migration.checksum, migration.name],
+        );
+        try {
+          await client.query(migration.sql);
+        } catch (err) {
+          throw new Error(
+            `migration ${migration.name} failed outside a transaction: ${(err as Error).message}; drop what it left (an INVALID index), then mark it rolled back`,
+            { cause: err },
+          );
+        }
+        await client.query(
+          'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+          [id],
+        );
+        options.log('applied migration', { migration: migration.name });
+        done.push(migration.name);
+        continue;
+      }
       await client.query('BEGIN');
       try {
         await client.query(

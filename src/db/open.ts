@@ -22,6 +22,10 @@ export async function openDatabase(
   logger: Logger,
 ): Promise<{ db: Database; embedded?: EmbeddedDatabase }> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config, logger);
-  const db = createDatabase({ url: config.databaseUrl ?? embedded!.url, poolMax: config.databasePoolMax });
+  const db = createDatabase({
+    url: config.databaseUrl ?? embedded!.url,
+    directUrl: config.directDatabaseUrl ?? embedded!.url,
+    poolMax: config.databasePoolMax,
+  });
   return embedded ? { db, embedded } : { db };
 }

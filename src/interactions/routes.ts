@@ -1,5 +1,5 @@
 // The pages a person sees during an authorization request: sign in, then (unless remembered or
-// first-party) approve the app. oidc-provider decides which prompt is due and resumes the
+// first-party) approve the app; for a device, always its one confirmation (device-confirm). oidc-provider decides which prompt is due and resumes the
 // request when Tessera hands back the interaction's result.
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
@@ -12,6 +12,7 @@ import { InvalidInput } from '../errors.ts';
 import type { UserService } from '../services/users.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { displayedUserCode } from '../oidc/device-authorization.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { readForm } from './form-body.ts';
 import { describeScopes } from './scope-descriptions.ts';
@@ -42,6 +43,14 @@ export interface InteractionDeps {
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
   onLogin: (attempt: LoginAttempt) => Promise<void>;
   onRateLimited: () => void;
+  /** Links on the sign-in page to what is configured (account/features.ts). */
+  loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
+  /** Clients that require a verified email (clients.require_verified_email), and the reminder mail. */
+  verifiedEmail?: {
+    required(clientId: string): Promise<boolean>;
+    /** Mails a verification link, at most as often as the mail limits allow. */
+    remind(userId: string, ip: string): Promise<void>;
+  };
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -49,7 +58,7 @@ const LOGIN_FAILED = 'The email or password is incorrect.';
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
-    sendPage(ctx, renderView(view, deps.brand, data), status);
+    sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {} }), status);
   };
 
   async function details(ctx: Context) {
@@ -75,7 +84,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   }
 
   router.get('/:uid', async (ctx) => {
-    const { found, clientName } = await details(ctx);
+    const { provider, found, clientName } = await details(ctx);
     const csrf = csrfToken(deps.csrfKey, found.uid);
     if (found.prompt.name === 'login') {
       page(ctx, 'login', {
@@ -89,6 +98,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     const user = await deps.userQueries.findById(String(found.session?.accountId));
     const requested = scopeTokens(found.params.scope);
+    // A device's one confirmation (oidc/device-authorization.ts): the code to compare with the
+    // device's (RFC 8628 §5.4), the client, the scopes, Connect or Deny.
+    if (found.deviceCode !== undefined) {
+      const code = await provider.DeviceCode.find(found.deviceCode, { ignoreExpiration: true });
+      if (!code) throw new InvalidInput('this device request has expired; start again on your device');
+      page(ctx, 'device-confirm', {
+        uid: found.uid,
+        csrf,
+        clientName,
+        email: user?.email ?? '',
+        userCode: displayedUserCode(code.userCode),
+        scopes: describeScopes(requested),
+      });
+      return;
+    }
     page(ctx, 'consent', {
       uid: found.uid,
       csrf,
@@ -140,6 +164,27 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     // Success gives back the account's count, this attempt's included; the address keeps it.
     await deps.limits.perAccount.reset(accountKey);
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
+    // A client that needs a confirmed address gets no code for an unconfirmed one: the user is
+    // mailed a link and signs in again here after following it (the interaction stays open).
+    if (
+      !user.emailVerified &&
+      deps.verifiedEmail &&
+      (await deps.verifiedEmail.required(String(found.params.client_id)))
+    ) {
+      await deps.verifiedEmail.remind(user.id, ctx.ip);
+      page(
+        ctx,
+        'notice',
+        {
+          heading: 'Confirm your email address first',
+          message: `${clientName} needs a confirmed email address. We have sent a link to ${user.email}: open it, then sign in again.`,
+          linkHref: `/interaction/${found.uid}`,
+          linkText: 'Sign in again',
+        },
+        403,
+      );
+      return;
+    }
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
     // acr names the method so that relying parties can require it.
     await finish(ctx, provider, {

@@ -95,6 +95,45 @@ async function advanceAlg(
   return false;
 }
 
+export interface KeySchedule {
+  activatesAt: Date;
+  retiresAt: Date;
+  unpublishAt: Date;
+}
+
+/**
+ * When each key starts signing, stops, and leaves the JWKS: what happened for the past steps,
+ * what advanceKeys will do for the future ones under the policy as it is now (a server takes a
+ * due step within its key-check interval; `keys rotate` or `keys retire` change the plan).
+ * `retention` is policy.retention(), read once by the caller.
+ */
+export function keySchedule(
+  keys: {
+    kid: string;
+    alg: string;
+    state: string;
+    createdAt: Date;
+    activatedAt: Date | null;
+    retiredAt: Date | null;
+    unpublishAt: Date | null;
+  }[],
+  policy: Pick<KeyPolicy, 'rotationPeriod' | 'publicationDelay'>,
+  retention: number,
+): Map<string, KeySchedule> {
+  const schedule = new Map<string, KeySchedule>();
+  for (const key of keys) {
+    const next = keys.find((k) => k.alg === key.alg && k.state === 'next');
+    const activatesAt =
+      key.state === 'next' ? addSeconds(key.createdAt, policy.publicationDelay) : (key.activatedAt ?? key.createdAt);
+    let retiresAt = key.retiredAt ?? addSeconds(activatesAt, policy.rotationPeriod);
+    // A current key with a successor retires when the successor takes over (see advanceAlg).
+    if (key.state === 'current' && next) retiresAt = addSeconds(next.createdAt, policy.publicationDelay);
+    const unpublishAt = key.unpublishAt ?? addSeconds(retiresAt, retention);
+    schedule.set(key.kid, { activatesAt, retiresAt, unpublishAt });
+  }
+  return schedule;
+}
+
 /**
  * `tessera keys rotate`: publish a new key now for every algorithm; each signs once the
  * publication delay has passed. Returns the new (or already pending) RS256 kid first.

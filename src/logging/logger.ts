@@ -43,6 +43,22 @@ export const REDACT_PATHS = [
   ...CONTAINERS.flatMap((c) => SECRET_FIELDS.map((f) => `${c}.${f}`)),
 ];
 
+// `code` names two things: an authorization code (a credential, RFC 6749 §4.1.2) and an error
+// code (EADDRINUSE, ERR_INVALID_URL, Prisma's P2002, SQLSTATE 23505), which an operator needs.
+// In request parameters, bodies and query strings it is always the former and always redacted.
+// Elsewhere an error code is kept: upper case, digits and underscores, at most 40 characters.
+// An authorization code is 43 base64url characters (oidc-provider's 256 bits), mixed case, and
+// never matches; anything else under that name is redacted.
+const ERROR_CODE = /^[A-Z0-9][A-Z0-9_]{0,39}$/;
+const REQUEST_CONTAINERS = new Set(['params', 'body', 'query']);
+
+function censor(value: unknown, path: string[]): unknown {
+  const keepsErrorCode = path[path.length - 1] === 'code' && !REQUEST_CONTAINERS.has(path[0] ?? '');
+  if (keepsErrorCode && (typeof value === 'number' || (typeof value === 'string' && ERROR_CODE.test(value))))
+    return value;
+  return '[redacted]';
+}
+
 export type { Logger };
 
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
@@ -50,7 +66,7 @@ export function createLogger(options: { level: string; destination?: pino.Destin
     {
       level: options.level,
       base: { service: 'tessera' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACT_PATHS, censor },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },

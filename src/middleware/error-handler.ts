@@ -9,8 +9,8 @@ import type { Context, Middleware } from 'koa';
 import { isDatabaseUnavailable, isUnstorableText } from '../db/failures.ts';
 import { ForbiddenCharacter, ProtocolError, RETRY_AFTER_SECONDS, ServiceUnavailable, TesseraError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import { sendPage } from '../views/page.ts';
-import { renderView, type Brand } from '../views/render.ts';
+import { sendErrorPage } from '../views/error-page.ts';
+import type { Brand } from '../views/render.ts';
 
 interface Shown {
   status: number;
@@ -53,16 +53,7 @@ export function errorHandler(brand: Brand): Middleware {
   const respond = (ctx: Context, shown: Shown) => {
     ctx.status = shown.status;
     if (ctx.path.startsWith('/interaction')) {
-      sendPage(
-        ctx,
-        renderView('error', brand, {
-          heading: shown.status >= 500 ? 'Something went wrong' : 'This sign-in cannot continue',
-          description:
-            shown.status >= 500 ? 'Tessera could not complete the request. Please try again.' : shown.description,
-          error: shown.error,
-        }),
-        shown.status,
-      );
+      sendErrorPage(ctx, brand, shown);
     } else {
       ctx.body = { error: shown.error, error_description: shown.description };
     }

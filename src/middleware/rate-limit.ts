@@ -28,6 +28,32 @@ export function rateLimit(
 }
 
 /**
+ * A limit on guesses: like `rateLimit`, one point is spent per matching request *before* it is
+ * answered, so that concurrent requests are decided by one atomic count each and at most the
+ * limit of them are answered; the point is given back when the answer shows the request was no
+ * guess (`wasGuess` false). Deciding afterwards, on a count read before, would let parallel
+ * guesses all through.
+ */
+export function guessLimit(
+  limiter: Limiter,
+  match: (ctx: Context) => boolean,
+  key: (ctx: Context) => string,
+  refuse: (ctx: Context, retryAfterSeconds: number) => void,
+  wasGuess: (ctx: Context) => boolean,
+): Middleware {
+  const limited = rateLimit(limiter, match, key, refuse);
+  return async function guessLimited(ctx, next) {
+    if (!match(ctx)) return next();
+    let answered = false;
+    await limited(ctx, async () => {
+      answered = true;
+      await next();
+    });
+    if (answered && !wasGuess(ctx)) await limiter.refund(key(ctx));
+  };
+}
+
+/**
  * The token endpoint's limit: only requests that succeed spend the client's quota, and all the
  * others spend the sender's address's quota. Counting before authentication would let anyone
  * who knows a client_id (it is public) exhaust that client's quota with wrong secrets.

@@ -1,7 +1,8 @@
 // Verifies an access token Tessera issued: an RS256 JWT (RFC 9068) under Tessera's current
 // public keys, not revoked, not issued to a client since deleted or a user since disabled, from a
 // family (grant) that still exists. Introspection and
-// revocation of JWT access tokens and the token-exchange grant's subject_token both use it.
+// revocation of JWT access tokens, userinfo (userinfo-tokens.ts) and the token-exchange grant's
+// subject_token use it.
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { RevocationList } from '../cache/revocations.ts';
 import { ServiceUnavailable } from '../errors.ts';
@@ -17,6 +18,9 @@ export interface AccessTokenClaims extends JWTPayload {
   act?: Record<string, unknown>;
   cnf?: { jkt?: string; 'x5t#S256'?: string };
 }
+
+/** A compact JWS: three base64url segments (an opaque token has no dots). */
+export const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 export type AccessTokenVerifier = (token: string) => Promise<AccessTokenClaims | undefined>;
 

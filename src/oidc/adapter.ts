@@ -5,10 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
+import { COMPACT_JWS } from './access-token-verifier.ts';
+import type { UserinfoAccessTokens } from './userinfo-tokens.ts';
 import type { DevicePollQueries } from '../db/queries/device-polls.ts';
 import type { OidcPayloadQueries, StoredPayload } from '../db/queries/oidc-payloads.ts';
 import { providerMetadata } from '../services/client-metadata.ts';
 import { usesSecret } from '../services/client-secrets.ts';
+import { tracedAdapter } from '../tracing/provider-steps.ts';
+import { tracingEnabled } from '../tracing/spans.ts';
 
 // oidc-provider's client schema insists on a client_secret for the secret-based auth methods,
 // but Tessera stores only hashes and compares through Client#compareClientSecret (see
@@ -34,6 +38,8 @@ export interface AdapterDeps {
   now?: Clock;
   /** Grant types every confidential client has besides its own (token exchange, gated by its policy table). */
   confidentialGrantTypes?: string[];
+  /** JWT access tokens as userinfo finds them (userinfo-tokens.ts); none are stored. */
+  userinfoAccessTokens?: UserinfoAccessTokens;
 }
 
 export function createAdapterClass(deps: AdapterDeps) {
@@ -72,7 +78,7 @@ export function createAdapterClass(deps: AdapterDeps) {
     return stored.consumedAt ? { ...payload, consumed: Math.floor(stored.consumedAt.getTime() / 1000) } : payload;
   }
 
-  return class TesseraAdapter implements Adapter {
+  class TesseraAdapter implements Adapter {
     readonly model: string;
 
     constructor(model: string) {
@@ -96,6 +102,14 @@ export function createAdapterClass(deps: AdapterDeps) {
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return findClient(clients, id, deps.confidentialGrantTypes ?? []);
+      // Only userinfo: introspection and revocation answer JWTs themselves (jwt-access-tokens.ts).
+      if (
+        this.model === 'AccessToken' &&
+        deps.userinfoAccessTokens &&
+        COMPACT_JWS.test(id) &&
+        Provider.ctx?.oidc?.route === 'userinfo'
+      )
+        return deps.userinfoAccessTokens(id);
       const stored = await payloads.find(this.model, id);
       if (refusedAsRetry(this.model, stored)) {
         throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
@@ -128,7 +142,9 @@ export function createAdapterClass(deps: AdapterDeps) {
     async revokeByGrantId(grantId: string): Promise<void> {
       await payloads.revokeByGrantId(this.model, grantId);
     }
-  };
+  }
+  // Tracing on: a span per query (src/tracing/provider-steps.ts); off, the class itself.
+  return tracingEnabled() ? tracedAdapter(TesseraAdapter) : TesseraAdapter;
 }
 
 async function findClient(

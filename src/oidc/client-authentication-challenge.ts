@@ -13,10 +13,14 @@
 // openid-client and others report as they are) stay the provider's. Tessera's fast paths before the provider
 // (client-credentials-fast-path.ts, jwt-access-tokens.ts) answer only authenticated clients and
 // leave every other request to the provider, so their refusals come through here too. A public
-// client sending its client_id where that is allowed is authenticated ("none"): not touched.
+// client sending its client_id where that is allowed is authenticated ("none"): not touched; so
+// is one sending Basic with an empty secret (public-client-basic.ts).
 import type { Middleware } from 'koa';
 import { usesSecret } from '../services/client-secrets.ts';
-import { CLIENT_AUTHENTICATING_ROUTES, NO_CLIENT_AUTHENTICATION, oidcContext } from './upstream.ts';
+import { CLIENT_AUTHENTICATING_ROUTES, EMPTY_BASIC_SECRET, NO_CLIENT_AUTHENTICATION, oidcContext } from './upstream.ts';
+
+// oidc-provider's description of every refused client authentication (InvalidClientAuth).
+const CLIENT_AUTHENTICATION_FAILED = 'client authentication failed';
 
 interface ErrorBody {
   error?: unknown;
@@ -38,6 +42,17 @@ export function clientAuthenticationChallenge(issuer: string): Middleware {
     if (ctx.status === 400 && body.error === 'invalid_request' && body.error_description === NO_CLIENT_AUTHENTICATION) {
       ctx.status = 401;
       ctx.body = { ...body, error: 'invalid_client' };
+    }
+    // Basic with an empty secret from a client that is not public (public-client-basic.ts lets a
+    // public client through): credentials that fail, so invalid_client with the Basic challenge.
+    if (ctx.status === 400 && body.error === 'invalid_request' && body.error_description === EMPTY_BASIC_SECRET) {
+      ctx.status = 401;
+      ctx.body = { error: 'invalid_client', error_description: CLIENT_AUTHENTICATION_FAILED };
+      ctx.set(
+        'WWW-Authenticate',
+        `Basic realm=${quoted(issuer)}, error="invalid_client", error_description=${quoted(CLIENT_AUTHENTICATION_FAILED)}`,
+      );
+      return;
     }
     // No credentials of any kind (RFC 6749 §2.3: no Authorization header, secret or assertion)
     // from an unknown client or one registered for a secret, whose scheme Basic is. Clients of

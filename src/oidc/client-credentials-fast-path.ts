@@ -21,9 +21,10 @@ import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { SCOPE_SYNTAX, scopeTokens } from '../services/scopes.ts';
-import { deniedScope, resourceServerFor } from './resource-servers.ts';
+import { clientCredentialsScopes, deniedScope, resourceServerFor } from './resource-servers.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
-import { issueClientCredentials, type ProviderClient, type TokenResponse } from './upstream.ts';
+import { issueClientCredentials, requiresExplicitScope, type ProviderClient, type TokenResponse } from './upstream.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 const GRANT_TYPE = 'client_credentials';
 // RFC 6749 §4.4.2 and RFC 8707 §2: what a client-credentials request may carry besides the
@@ -54,8 +55,7 @@ export function clientCredentialsFastPath(deps: {
     // Sender-constrained clients need a DPoP proof or a certificate: the provider's checks.
     if (client.dpopBoundAccessTokens || client.tlsClientCertificateBoundAccessTokens) return undefined;
     if (params.scope !== undefined && !SCOPE_SYNTAX.test(params.scope)) return undefined;
-    const requested = [...new Set(scopeTokens(params.scope))];
-    if (requested.some((s) => oidcScopes.has(s))) return undefined;
+    if (scopeTokens(params.scope).some((s) => oidcScopes.has(s))) return undefined;
 
     // RFC 8707 §2: a resource is an absolute URI without a fragment; the provider words the refusal.
     if (params.resource !== undefined && (URL.parse(params.resource) === null || params.resource.includes('#')))
@@ -63,7 +63,11 @@ export function clientCredentialsFastPath(deps: {
     const indicator = params.resource ?? (await deps.clients.defaultApiAudience(client.clientId));
     if (indicator === undefined) return undefined;
     const server = await resourceServerFor(deps.clients, client.clientId, indicator);
-    if (!server || deniedScope(requested, server)) return undefined;
+    if (!server) return undefined;
+    // Without `scope`, the same default as the provider's grant (resource-servers.ts); a client
+    // that must name its scopes is refused by the provider.
+    const requested = clientCredentialsScopes(params.scope, server, requiresExplicitScope(client));
+    if (!requested || deniedScope(requested, server)) return undefined;
     return issueClientCredentials(provider, client, requested.join(' ') || undefined, { indicator, server });
   }
 
@@ -72,7 +76,11 @@ export function clientCredentialsFastPath(deps: {
     provider: deps.provider,
     form: CLIENT_CREDENTIALS_FORM,
     async answer(ctx, _route, form) {
-      const response = await issue(form.provider, form.client, form.params);
+      const response = await inSpan(
+        `grant ${GRANT_TYPE}`,
+        { 'oauth.grant_type': GRANT_TYPE, 'tessera.fast_path': true },
+        () => issue(form.provider, form.client, form.params),
+      );
       if (!response) return false;
       // RFC 6749 §5.1: a response with a token is not cached (the provider's noCache).
       ctx.set('cache-control', 'no-store');

@@ -10,21 +10,21 @@
 //   than the introspection itself;
 // - after the provider, replacing exactly its `unsupported_token_type` answer, for every other
 //   client authentication method the provider supports (private_key_jwt, mTLS, ...).
-// Opaque tokens (refresh tokens, userinfo access tokens) and every error stay the provider's.
+// Opaque tokens (refresh tokens, and userinfo tokens issued before every access token was a JWT)
+// and every error stay the provider's.
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { RevocationList } from '../cache/revocations.ts';
 import type { RevokedTokenQueries } from '../db/queries/revoked-tokens.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
-import type { AccessTokenClaims, AccessTokenVerifier } from './access-token-verifier.ts';
+import { COMPACT_JWS, type AccessTokenClaims, type AccessTokenVerifier } from './access-token-verifier.ts';
+import { REVOCATION_BODY } from './revocation-response.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
 import { oidcContext } from './upstream.ts';
 
 type Route = 'introspection' | 'revocation';
 
-// A compact JWS: three base64url segments (an opaque token has no dots).
-const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 // RFC 7662 §2.1 / RFC 7009 §2.1: the token and an optional hint; only JWTs are answered here.
 const JWT_FORM: WantedForm = {
   params: new Set(['token', 'token_type_hint']),
@@ -65,7 +65,8 @@ export function jwtAccessTokenEndpoints(deps: {
         details: { token_type: 'access_token', jti: claims.jti },
       });
     }
-    ctx.body = '';
+    // RFC 7009 §2.2, as the provider's revocations answer (revocation-response.ts).
+    ctx.body = { ...REVOCATION_BODY };
   }
 
   return beforeProvider({

@@ -1,10 +1,10 @@
 // oidc-provider's configuration, as a pure function of Tessera's parts. Everything the
 // provider should not do is switched off here; what is left is what Tessera supports.
 import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
-import { describeScopes } from '../interactions/scope-descriptions.ts';
+import { sendErrorPage } from '../views/error-page.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
-import { PROVIDER_SCOPES, scopeTokens } from '../services/scopes.ts';
+import { PROVIDER_SCOPES } from '../services/scopes.ts';
 import {
   clientAuthMethods,
   mtlsEndpointAliases,
@@ -12,6 +12,7 @@ import {
   securityFeatures,
   type SecurityParts,
 } from './security-config.ts';
+import { deviceConfirmationPolicy } from './device-authorization.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
@@ -36,6 +37,8 @@ export interface ProviderParts {
   extraAlgs: SigningAlgorithm[];
   /** private_key_jwt, DPoP, PAR, mutual TLS (security-config.ts). */
   security: SecurityParts;
+  /** The userinfo endpoint as an audience (resource-servers.ts userinfoResource). */
+  userinfoResource: string;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
 }
@@ -100,7 +103,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
-    extraClientMetadata: { properties: ['first_party'] },
+    extraClientMetadata: { properties: ['first_party', 'require_explicit_scope'] },
     // CORS for the browser (a single-page app calls the token, revocation and userinfo endpoints
     // from its own origin): only for a public client, and only from the origin of one of its
     // registered redirect URIs. A confidential client's secret never belongs in a browser, so no
@@ -131,7 +134,11 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Every use of a refresh token replaces it; the used one is consumed atomically
     // (oidc/adapter.ts), and using it again revokes its whole family (grant).
     rotateRefreshToken: true,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      // A device is always confirmed after sign-in, once (device-authorization.ts).
+      policy: deviceConfirmationPolicy(),
+    },
     loadExistingGrant: parts.loadExistingGrant,
     acrValues: ['urn:tessera:acr:pwd'],
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
@@ -141,6 +148,18 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       if (token.kind !== 'AccessToken') return undefined;
       const extra = { ...(token.grantId ? { gid: token.grantId } : {}), ...parts.extraAccessTokenClaims?.(token) };
       return Object.keys(extra).length ? extra : undefined;
+    },
+    formats: {
+      customizers: {
+        // A token that grants `openid` is also for userinfo (OIDC Core §5.3): its audience names
+        // the userinfo resource next to the API's, as RFC 9068 §3 allows (Auth0 does the same),
+        // and userinfo accepts it by that audience (userinfo-tokens.ts).
+        jwt(_ctx, token, jwt) {
+          if (token.kind !== 'AccessToken' || !token.scopes.has('openid')) return;
+          const aud = [jwt.payload.aud].flat().filter((a): a is string => typeof a === 'string');
+          if (!aud.includes(parts.userinfoResource)) jwt.payload.aud = [...aud, parts.userinfoResource];
+        },
+      },
     },
     // PKCE with S256 for every client, public or confidential (oidc-provider 9 accepts only S256).
     pkce: { required: () => true },
@@ -224,24 +243,18 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
             failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200,
           );
         },
+        // Not reached from Tessera's pages: a code entry is taken as "connect" and confirmed after
+        // sign-in (device-authorization.ts). A form posted without that rewrite is sent back to
+        // the code-entry page, with its code, to go that way.
         userCodeConfirmSource(
           ctx: KoaContextWithOIDC,
           form: string,
-          client: { clientName?: string; clientId: string },
+          _client: unknown,
           _info: unknown,
           userCode: string,
         ) {
-          const code = ctx.oidc.entities.DeviceCode as { params?: { scope?: string } } | undefined;
-          const scopes = scopeTokens(code?.params?.scope);
-          sendPage(
-            ctx,
-            renderView('device-confirm', parts.brand, {
-              form,
-              userCode,
-              clientName: client.clientName ?? client.clientId,
-              scopes: describeScopes(scopes),
-            }),
-          );
+          const { action, xsrf } = userCodeForm(form);
+          sendPage(ctx, renderView('device-input', parts.brand, { action, xsrf, code: userCode, error: undefined }));
         },
         successSource(ctx: KoaContextWithOIDC) {
           sendPage(
@@ -266,14 +279,12 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // Errors shown to a person (at the authorization endpoint, when the client cannot be
     // redirected to): the RFC code and a sentence, never a stack.
     renderError(ctx, out) {
-      sendPage(
+      sendErrorPage(
         ctx,
-        renderView('error', parts.brand, {
-          heading: 'Sign-in could not continue',
-          description: out.error_description ?? 'The request could not be completed.',
-          error: out.error,
-        }),
-        ctx.status,
+        parts.brand,
+        { status: ctx.status, error: out.error, description: out.error_description },
+        // The client, when the request named a real one: the page links back to it.
+        ctx.oidc?.client,
       );
     },
   };

@@ -1,6 +1,6 @@
 // Builds the oidc-provider instance from Tessera's parts.
 import { Provider } from 'oidc-provider';
-import { providerConfiguration } from './provider-config.ts';
+import { providerConfiguration, ROUTES } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
@@ -13,16 +13,22 @@ import type { Logger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
+import type { AccessTokenVerifier } from './access-token-verifier.ts';
 import { accountFinder } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
+import { publicClientBasic } from './public-client-basic.ts';
+import { revocationAnswersJson } from './revocation-response.ts';
 import { clientAuthenticationChallenge } from './client-authentication-challenge.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { logProviderEvents } from './events.ts';
 import { mtlsHelpers } from './mtls.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
-import { resourceServerFeature } from './resource-servers.ts';
+import { resourceServerFeature, userinfoResource } from './resource-servers.ts';
 import { grantTypeHandler, providerJwks } from './upstream.ts';
+import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
+import { tracingEnabled } from '../tracing/spans.ts';
+import { userinfoAccessTokens } from './userinfo-tokens.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -45,10 +51,15 @@ export interface ProviderDeps {
   tokenExchange?: tokenExchange.TokenExchangeDeps;
   /** Tessera's clock (src/clock.ts): the refresh-token reuse grace. Default `Date.now`. */
   now?: Clock;
+  /** Verifies Tessera's JWT access tokens, so that userinfo accepts them (userinfo-tokens.ts). */
+  verifyAccessToken?: AccessTokenVerifier;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { security } = deps.config;
+  // Tracing on: the provider's client authentication and grants get spans (once per process).
+  if (tracingEnabled()) traceProviderSteps();
+  const userinfo = userinfoResource(deps.issuer, ROUTES.userinfo);
   const provider = new Provider(
     deps.issuer,
     providerConfiguration({
@@ -61,10 +72,18 @@ export function createProvider(deps: ProviderDeps): Provider {
         // Every confidential client may ask; the policy table (token_exchange_policies) answers.
         ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
         devicePollInterval: deps.config.deviceFlow.pollInterval,
+        ...(deps.verifyAccessToken
+          ? {
+              userinfoAccessTokens: userinfoAccessTokens({
+                verify: deps.verifyAccessToken,
+                userinfoResource: userinfo,
+              }),
+            }
+          : {}),
       }),
       jwks: providerJwks(deps.keys.privateJwks),
       cookieKeys: deps.cookieKeys,
-      resourceIndicators: resourceServerFeature(deps.clients),
+      resourceIndicators: resourceServerFeature(deps.clients, userinfo),
       introspectionPolicy: deps.policy.mayIntrospect,
       revocationPolicy: deps.policy.mayRevoke,
       findAccount: accountFinder(deps.users),
@@ -75,6 +94,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       deviceCodeTtl: deps.config.deviceFlow.codeTtl,
       extraAlgs: deps.config.keys.extraAlgs,
       extraAccessTokenClaims: tokenExchange.actorClaims,
+      userinfoResource: userinfo,
       security: {
         privateKeyJwt: security.privateKeyJwt,
         dpop: security.dpop,
@@ -98,7 +118,18 @@ export function createProvider(deps: ProviderDeps): Provider {
     );
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
+  provider.use(revocationAnswersJson());
+  provider.use(
+    publicClientBasic(provider, [
+      ROUTES.token,
+      ROUTES.introspection,
+      ROUTES.revocation,
+      ROUTES.device_authorization,
+      ROUTES.pushed_authorization_request,
+    ]),
+  );
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
+  if (tracingEnabled()) traceSigning(provider);
   return provider;
 }

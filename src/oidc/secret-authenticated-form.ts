@@ -25,6 +25,7 @@ import {
   replayBody,
   type ProviderClient,
 } from './upstream.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 export interface SecretAuthenticatedForm {
   /** The provider that authenticated the client (the one to issue with, should it be swapped). */
@@ -89,7 +90,10 @@ export async function secretAuthenticatedForm(
       ? { clientId, secret, method: 'client_secret_post' }
       : undefined;
   const client =
-    presented && (await clientAuthenticatedBySecret(provider, presented.clientId, presented.secret, presented.method));
+    presented &&
+    (await inSpan('client authentication', { 'oauth.client_auth_method': presented.method }, () =>
+      clientAuthenticatedBySecret(provider, presented.clientId, presented.secret, presented.method),
+    ));
   return client ? { provider, client, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);
 }
 

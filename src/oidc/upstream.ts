@@ -15,6 +15,7 @@ import type { Context } from 'koa';
 import type Koa from 'koa';
 import type {
   AccessToken,
+  AdapterPayload,
   Client,
   ClientAuthMethod,
   Configuration,
@@ -23,6 +24,7 @@ import type {
   Provider,
   TokenEndpointGrantContext,
 } from 'oidc-provider';
+import { errors } from 'oidc-provider';
 
 /** The oidc-provider versions this module was checked against (a semver range). */
 export const CHECKED_AGAINST = '~9.13';
@@ -99,6 +101,12 @@ export const BODY_LIMIT = 56 * 1024;
  * client a header names. Undefined for anything malformed; the provider refuses those.
  */
 export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
+  const credentials = basicHeader(header);
+  return credentials?.secret ? credentials : undefined;
+}
+
+/** basicCredentials, but the secret may be empty (`base64("client_id:")`). */
+export function basicHeader(header: string): { clientId: string; secret: string } | undefined {
   const [scheme, value, extra] = header.split(' ');
   if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !value || !/^[A-Za-z0-9+/]+={0,2}$/.test(value))
     return undefined;
@@ -108,7 +116,7 @@ export function basicCredentials(header: string): { clientId: string; secret: st
   try {
     const clientId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
     const secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
-    return secret ? { clientId, secret } : undefined;
+    return { clientId, secret };
   } catch {
     return undefined;
   }
@@ -179,6 +187,35 @@ export async function clientAuthenticatedBySecret(
   return (await client.compareClientSecret(secret)) ? client : undefined;
 }
 
+/** Whether the client is registered as public: token_endpoint_auth_method `none` (lib/models/client.js). */
+export async function isPublicClient(provider: Provider, clientId: string): Promise<boolean> {
+  const client = (await provider.Client.find(clientId)) as unknown as ProviderClient | undefined;
+  return client?.clientAuthMethod === 'none';
+}
+
+/**
+ * invalid_scope without a `scope` member: @types/oidc-provider requires the scope argument, the
+ * class (lib/helpers/errors.js) does not, and its serializer (lib/helpers/err_out.js) leaves an
+ * undefined scope out of the body.
+ */
+export function invalidScopeWithoutScope(description: string): Error {
+  return new errors.InvalidScope(description, undefined as unknown as string);
+}
+
+/**
+ * Sets the scope a client-credentials request asks for, from features.resourceIndicators'
+ * getResourceServerInfo: the grant (lib/actions/grants/client_credentials.js) resolves the
+ * resource first and reads ctx.oidc.params.scope (validateClientScope) after it.
+ */
+export function setClientCredentialsScope(ctx: KoaContextWithOIDC, scope: string): void {
+  (ctx.oidc.params as { scope?: string }).scope = scope;
+}
+
+/** Whether the client must name the scopes of a client-credentials request (extraClientMetadata, as first_party). */
+export function requiresExplicitScope(client: Client | ProviderClient): boolean {
+  return (client as unknown as { require_explicit_scope?: boolean }).require_explicit_scope === true;
+}
+
 /** Whether the client is registered first_party (extraClientMetadata: an own property, lib/models/client.js). */
 export function isFirstParty(client: Client): boolean {
   return (client as unknown as { first_party?: boolean }).first_party === true;
@@ -247,6 +284,38 @@ export function newAccessToken(
   return token;
 }
 
+/**
+ * What oidc-provider stores for an access token (lib/models/access_token.js IN_PAYLOAD, read back
+ * through lib/models/formats/opaque.js verify), made from a JWT access token's claims, which
+ * lib/models/formats/jwt.js wrote from that very payload: `sub` was accountId (Tessera has no
+ * pairwise subjects), `gid` the grantId (extraTokenClaims), `cnf` the binding. No `aud`: the
+ * caller checked it, and userinfo refuses any token that has one (lib/actions/userinfo.js
+ * validateAudience, written for the opaque tokens that have none).
+ */
+export function storedAccessTokenPayload(claims: {
+  jti: string;
+  iat?: number;
+  exp: number;
+  client_id: string;
+  sub: string;
+  scope?: string;
+  gid?: string;
+  cnf?: { jkt?: string; 'x5t#S256'?: string };
+}): AdapterPayload {
+  return {
+    kind: 'AccessToken',
+    jti: claims.jti,
+    iat: claims.iat,
+    exp: claims.exp,
+    clientId: claims.client_id,
+    accountId: claims.sub,
+    scope: claims.scope,
+    grantId: claims.gid,
+    jkt: claims.cnf?.jkt,
+    'x5t#S256': claims.cnf?.['x5t#S256'],
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The request context the provider sets up (lib/shared/context_ensure_oidc.js)
 
@@ -265,6 +334,8 @@ export const CLIENT_AUTHENTICATING_ROUTES: ReadonlySet<string> = new Set([
 ]);
 // oidc-provider's description of a request without any client authentication (lib/shared/client_auth.js).
 export const NO_CLIENT_AUTHENTICATION = 'no client authentication mechanism provided';
+// Its description of a Basic header with an empty secret, `base64("client_id:")` (same module).
+export const EMPTY_BASIC_SECRET = 'client_secret must be provided in the Authorization header';
 
 /**
  * Whether a request path is the provider's route at `path`: its router (lib/helpers/initialize_app.js)
@@ -347,4 +418,75 @@ export function mtlsFeatureHelpers(helpers: {
     certificateAuthorized: helpers.certificateAuthorized as never,
     certificateSubjectMatches: helpers.certificateSubjectMatches as never,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracing the provider's steps (src/tracing/provider-steps.ts)
+
+/** A middleware of the provider's endpoints, as its router calls it. */
+export type ProviderStep = (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => Promise<unknown>;
+
+/** Wrappers for the provider's named middleware, by the function's name in lib/. */
+export interface ProviderStepWrappers {
+  /** lib/shared/client_auth.js authenticateClient: every endpoint that authenticates clients. */
+  authenticateClient(step: ProviderStep): ProviderStep;
+  /** lib/actions/token.js callTokenHandler: the grant's handler, then grant.success. */
+  callTokenHandler(step: ProviderStep): ProviderStep;
+}
+
+// The endpoints' middleware arrays. token, introspection and revocation copied client_auth.js's
+// array when they were loaded; device_authorization and pushed_authorization_request copy it when
+// a Provider is built (lib/actions/authorization/index.js). lib/helpers/initialize_app.js spreads
+// each into its route when a Provider is built, so replacing elements here, before that, changes
+// the middleware of every provider built afterwards (and of no request already routed).
+const ENDPOINT_MODULES = [
+  'oidc-provider/lib/shared/client_auth.js',
+  'oidc-provider/lib/actions/token.js',
+  'oidc-provider/lib/actions/introspection.js',
+  'oidc-provider/lib/actions/revocation.js',
+];
+const endpointStacks = await Promise.all(
+  ENDPOINT_MODULES.map(async (specifier) => ((await import(specifier)) as { default: ProviderStep[] }).default),
+);
+let stepsWrapped = false;
+
+/**
+ * Replaces the provider's named middleware with `wrappers`' versions, for every provider built
+ * afterwards. Once per process (later calls do nothing): the arrays are the library's own.
+ */
+export function wrapProviderSteps(wrappers: ProviderStepWrappers): void {
+  if (stepsWrapped) return;
+  stepsWrapped = true;
+  for (const stack of endpointStacks) {
+    for (let i = 0; i < stack.length; i++) {
+      const name = stack[i]!.name;
+      if (name === 'authenticateClient' || name === 'callTokenHandler') stack[i] = wrappers[name](stack[i]!);
+    }
+  }
+}
+
+/**
+ * The provider's methods that sign a token, on this provider's own model classes: an access
+ * token's value (lib/models/access_token.js, client_credentials.js: getValueAndPayload, a JWT
+ * signed by lib/models/formats/jwt.js or an opaque value) and an ID token (lib/models/id_token.js:
+ * issue). `wrap` gets each method and what it makes; the format of an access token is read from
+ * the token (lib/models/formats/index.js: resourceServer.accessTokenFormat, else opaque).
+ */
+export function wrapTokenSigning(
+  provider: Provider,
+  wrap: (
+    method: (this: object, ...args: unknown[]) => Promise<unknown>,
+    kind: 'access_token' | 'id_token',
+    format: (token: object) => string,
+  ) => (this: object, ...args: unknown[]) => Promise<unknown>,
+): void {
+  const accessTokenFormat = (token: object) =>
+    (token as { resourceServer?: { accessTokenFormat?: string } }).resourceServer?.accessTokenFormat ?? 'opaque';
+  type Methods = Record<string, (this: object, ...args: unknown[]) => Promise<unknown>>;
+  for (const model of [provider.AccessToken, provider.ClientCredentials]) {
+    const prototype = model.prototype as unknown as Methods;
+    prototype.getValueAndPayload = wrap(prototype.getValueAndPayload!, 'access_token', accessTokenFormat);
+  }
+  const idToken = provider.IdToken.prototype as unknown as Methods;
+  idToken.issue = wrap(idToken.issue!, 'id_token', () => 'jwt');
 }

@@ -5,9 +5,9 @@ import type { Context, Middleware } from 'koa';
 import type pg from 'pg';
 import type { Config } from '../config/config.ts';
 import { createLimiter } from '../db/queries/rate-limits.ts';
-import { rateLimit, tokenRateLimit } from '../middleware/rate-limit.ts';
+import { guessLimit, tokenRateLimit } from '../middleware/rate-limit.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import { basicCredentials } from '../oidc/upstream.ts';
+import { basicCredentials, isProviderRoute } from '../oidc/upstream.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView } from '../views/render.ts';
 import { batchedQuota, type Quota } from './batched-quota.ts';
@@ -37,22 +37,43 @@ export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
   };
 }
 
+// Mail-sending pages (password reset, verification, sign-up): counted per hour.
+const MAIL_WINDOW = 3600;
+// Per address: a person who mistypes tries a few times; a script spraying addresses to flood
+// inboxes (or the SMTP relay's reputation) is stopped after 20 an hour from one address.
+const MAIL_PER_IP = 20;
+// Per account (the email as typed, hashed; whether or not it has an account, so the limit
+// reveals nothing): 3 links an hour are plenty for one person and bound the mail to any inbox.
+const MAIL_PER_ACCOUNT = 3;
+
+/** The limits of the pages that mail a link (interactions/password-reset.ts, account/). */
+export function mailLimits(pool: pg.Pool) {
+  return {
+    perIp: createLimiter(pool, { name: 'mail_ip', points: MAIL_PER_IP, windowSeconds: MAIL_WINDOW }),
+    perAccount: createLimiter(pool, { name: 'mail_account', points: MAIL_PER_ACCOUNT, windowSeconds: MAIL_WINDOW }),
+  };
+}
+
+export type MailLimits = ReturnType<typeof mailLimits>;
+
 /**
- * Guessing user codes: a bounded number of code entries per client IP (RFC 8628 §5.1). A person
- * is at a browser, so the refusal is a page, not JSON.
+ * Guessing user codes: a bounded number of wrong code entries per client IP (RFC 8628 §5.1 limits
+ * guesses). An entry that finds its device (the browser is sent on to sign in) spends nothing, so
+ * many devices behind one address can all be connected. A person is at a browser, so the refusal
+ * is a page, not JSON.
  */
 export function deviceCodeEntryLimit(
   pool: pg.Pool,
   config: Pick<Config, 'deviceFlow' | 'brand'>,
   codeVerificationPath: string,
 ): Middleware {
-  return rateLimit(
+  return guessLimit(
     createLimiter(pool, {
       name: 'device_code_entry',
       points: config.deviceFlow.attemptsPerWindow,
       windowSeconds: DEVICE_CODE_ENTRY_WINDOW,
     }),
-    (ctx) => ctx.method === 'POST' && ctx.path === codeVerificationPath,
+    (ctx) => ctx.method === 'POST' && isProviderRoute(ctx.path, codeVerificationPath),
     (ctx) => ctx.ip,
     (ctx, retryAfter) =>
       sendPage(
@@ -62,6 +83,14 @@ export function deviceCodeEntryLimit(
           message: `Too many codes were entered from your network. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
         }),
         429,
+      ),
+    // A code that finds its device leads on to the interaction (sign-in, then the confirmation);
+    // anything else (a wrong, expired or used code, a stale form) is answered otherwise.
+    (ctx) =>
+      !(
+        ctx.status >= 300 &&
+        ctx.status < 400 &&
+        new URL(ctx.response.get('location'), 'http://x').pathname.startsWith('/interaction/')
       ),
   );
 }

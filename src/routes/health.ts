@@ -1,6 +1,6 @@
 // Liveness and readiness for orchestrators: cheap, unauthenticated, no details beyond a word.
-// /healthz: the process answers. /readyz: the database answers, every migration is applied and
-// signing keys are loaded; the migration check is cached, since migrations change only at deploy.
+// /healthz: the process answers. /readyz: the database answers, every migration is applied (a
+// database that a later release migrated further is fine: `schema: newer`) and signing keys are loaded; the migration check is cached, since migrations change only at deploy.
 // It also says whether the change listener is connected. Reconnecting is not a failure (the
 // process reads every client and revocation from the database meanwhile, src/cache/), but a
 // listener that has not answered its heartbeat for seconds is (db/notifications.ts): it is how a
@@ -8,7 +8,7 @@
 // answers 503 first, while it still serves, so the balancer stops sending to it (server.ts).
 import Router from '@koa/router';
 import type pg from 'pg';
-import { pendingMigrations } from '../db/migrate.ts';
+import { schemaState } from '../db/migrate.ts';
 import type { ListenerHealth } from '../db/notifications.ts';
 
 // Once the migrations are found applied they stay applied; re-checked at most this often.
@@ -24,6 +24,7 @@ export function healthRoutes(deps: {
 }): Router {
   const router = new Router();
   let migrationsCheckedAt = 0;
+  let schema: 'current' | 'newer' = 'current';
 
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -44,8 +45,12 @@ export function healthRoutes(deps: {
     }
     if (Date.now() - migrationsCheckedAt > MIGRATIONS_RECHECK_MS) {
       try {
-        if ((await pendingMigrations(deps.pool, deps.migrationsDir)).length)
-          return unavailable('database migrations pending');
+        const state = await schemaState(deps.pool, deps.migrationsDir);
+        // Older: this code may need what the pending migrations add. Newer: the next release has
+        // migrated during a rolling upgrade; its migrations only add (expand/contract,
+        // scripts/lint-migrations.ts), so this code still works on it, and stays ready.
+        if (state === 'older') return unavailable('database schema older than this release (migrations pending)');
+        schema = state;
       } catch {
         return unavailable('database unreachable');
       }
@@ -54,7 +59,7 @@ export function healthRoutes(deps: {
     if (!deps.keysLoaded()) return unavailable('signing keys not loaded');
     const listener = deps.listener();
     if (listener === 'not answering') return unavailable('change listener not answering');
-    ctx.body = { status: 'ready', change_listener: listener };
+    ctx.body = { status: 'ready', change_listener: listener, schema };
   });
   return router;
 }

@@ -15,7 +15,9 @@ export interface ApiInput {
 // long enough that services do not hammer the token endpoint.
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 // A day at most: longer-lived bearer tokens defeat revocation by expiry.
-const MAX_ACCESS_TOKEN_TTL = 86_400;
+export const MAX_ACCESS_TOKEN_TTL = 86_400;
+// A minute at least: shorter, and clock skew between Tessera and an API eats the whole lifetime.
+export const MIN_ACCESS_TOKEN_TTL = 60;
 
 /** An API's settings checked and normalised; pure, so unit tests cover every refusal. */
 export function validateApi(input: ApiInput) {
@@ -27,9 +29,9 @@ export function validateApi(input: ApiInput) {
   }
   if (url.hash) throw new InvalidInput('audience must not contain a fragment (RFC 8707 §2)');
   const ttl = input.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL;
-  if (!Number.isInteger(ttl) || ttl < 60 || ttl > MAX_ACCESS_TOKEN_TTL) {
+  if (!Number.isInteger(ttl) || ttl < MIN_ACCESS_TOKEN_TTL || ttl > MAX_ACCESS_TOKEN_TTL) {
     throw new InvalidInput(
-      `access token lifetime must be a whole number of seconds from 60 to ${MAX_ACCESS_TOKEN_TTL}`,
+      `access token lifetime must be a whole number of seconds from ${MIN_ACCESS_TOKEN_TTL} to ${MAX_ACCESS_TOKEN_TTL}`,
     );
   }
   return {
@@ -74,8 +76,16 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       await audit.record({ type: 'api.updated', actor, subject: data.audience });
       return 'updated';
     },
-    async delete(audience: string) {
-      if (!(await apis.delete(audience))) throw new NotFound(`no API has audience ${audience}`);
+    /** Deletes the API; one that clients use only with `force`, which takes it from them. */
+    async delete(audience: string, options: { force?: boolean } = {}) {
+      if (!(await apis.delete(audience, { unlessUsed: !options.force }))) {
+        const users = await apis.clientsUsing(audience);
+        if (users.length)
+          throw new Conflict(
+            `clients use API ${audience}: ${users.join(', ')}; delete it with --force to take it from them`,
+          );
+        throw new NotFound(`no API has audience ${audience}`);
+      }
       await audit.record({ type: 'api.deleted', actor, subject: audience });
     },
   };

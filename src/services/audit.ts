@@ -3,33 +3,46 @@
 import type { AuditEntry, AuditEventQueries } from '../db/queries/audit-events.ts';
 import type { Logger } from '../logging/logger.ts';
 
-export type AuditEventType =
-  | 'client.created'
-  | 'client.updated'
-  | 'client.deleted'
-  | 'client.secret_rotated'
-  | 'client.exchange_allowed'
-  | 'client.exchange_disallowed'
-  | 'api.created'
-  | 'api.updated'
-  | 'api.deleted'
-  | 'user.created'
-  | 'user.updated'
-  | 'user.disabled'
-  | 'user.enabled'
-  | 'user.password_set'
-  | 'user.deleted'
-  | 'login.succeeded'
-  | 'login.failed'
-  | 'consent.granted'
-  | 'consent.revoked'
-  | 'grant.revoked'
-  | 'refresh_token.reuse_detected'
-  | 'token.revoked'
-  | 'key.published'
-  | 'key.rotated'
-  | 'key.retired_compromised'
-  | 'key.rewrapped';
+// Every event type, as a value too: `tessera audit --type` accepts exactly these.
+export const AUDIT_EVENT_TYPES = [
+  'client.created',
+  'client.updated',
+  'client.deleted',
+  'client.secret_rotated',
+  'client.exchange_allowed',
+  'client.exchange_disallowed',
+  // Written by a migration (20261203220000_public_clients_serve_no_api), not by the code.
+  'client.serves_removed',
+  'api.created',
+  'api.updated',
+  'api.deleted',
+  'user.created',
+  'user.updated',
+  'user.disabled',
+  'user.enabled',
+  'user.password_set',
+  'user.deleted',
+  'user.password_reset_requested',
+  'user.password_reset',
+  'user.invited',
+  'user.invitation_accepted',
+  'user.signed_up',
+  'user.verification_sent',
+  'user.email_verified',
+  'login.succeeded',
+  'login.failed',
+  'consent.granted',
+  'consent.revoked',
+  'grant.revoked',
+  'refresh_token.reuse_detected',
+  'token.revoked',
+  'key.published',
+  'key.rotated',
+  'key.retired_compromised',
+  'key.rewrapped',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface Audit {
   record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;

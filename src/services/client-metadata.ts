@@ -36,6 +36,8 @@ export interface ClientInput {
   /** Audiences of the APIs this client acts for (it may introspect their tokens). */
   serves?: string[] | undefined;
   firstParty?: boolean | undefined;
+  /** Users must have confirmed their email address (clients.require_verified_email). */
+  requireVerifiedEmail?: boolean | undefined;
   /** The ID token's signing algorithm (id_token_signed_response_alg); RS256 unless the server keeps keys for another. */
   idTokenAlg?: string | undefined;
   /** The client's public keys, inline (private_key_jwt, self_signed_tls_client_auth). */
@@ -50,6 +52,8 @@ export interface ClientInput {
   certBound?: boolean | undefined;
   /** RFC 9126 §6 require_pushed_authorization_requests. */
   requirePar?: boolean | undefined;
+  /** Client credentials without `scope` are refused, instead of getting all the client's scopes for the API. */
+  requireExplicitScope?: boolean | undefined;
 }
 
 /**
@@ -65,6 +69,7 @@ export type StoredMetadata = {
   dpop_bound_access_tokens?: true;
   tls_client_certificate_bound_access_tokens?: true;
   require_pushed_authorization_requests?: true;
+  require_explicit_scope?: true;
 } & { [P in TlsSubjectProperty]?: string };
 
 /**
@@ -84,12 +89,14 @@ export type ClientMetadata = {
   apis?: string[] | undefined;
   serves?: string[] | undefined;
   first_party?: boolean | undefined;
+  require_verified_email?: boolean | undefined;
   id_token_signed_response_alg?: string | undefined;
   jwks?: { keys: Record<string, unknown>[] } | undefined;
   jwks_uri?: string | undefined;
   dpop_bound_access_tokens?: boolean | undefined;
   tls_client_certificate_bound_access_tokens?: boolean | undefined;
   require_pushed_authorization_requests?: boolean | undefined;
+  require_explicit_scope?: boolean | undefined;
 } & { [P in TlsSubjectProperty]?: string | undefined };
 
 export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
@@ -109,6 +116,7 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     apis: m.apis,
     serves: m.serves,
     firstParty: m.first_party,
+    requireVerifiedEmail: m.require_verified_email,
     idTokenAlg: m.id_token_signed_response_alg,
     jwks: m.jwks,
     jwksUri: m.jwks_uri,
@@ -116,6 +124,7 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     dpopBound: m.dpop_bound_access_tokens,
     certBound: m.tls_client_certificate_bound_access_tokens,
     requirePar: m.require_pushed_authorization_requests,
+    requireExplicitScope: m.require_explicit_scope,
   };
 }
 
@@ -133,6 +142,7 @@ export function metadataFromRecord(c: ClientRecord): ClientMetadata {
     scope: [c.scope, ...c.apis.flatMap((a) => a.scopes)].join(' '),
     apis: [...c.apis].sort((a, b) => Number(b.isDefault) - Number(a.isDefault)).map((a) => a.api.audience),
     serves: c.serves.map((s) => s.api.audience),
+    ...(c.requireVerifiedEmail ? { require_verified_email: true } : {}),
   };
 }
 
@@ -149,6 +159,7 @@ export function storedMetadata(input: ClientInput): StoredMetadata {
     ...(input.dpopBound ? { dpop_bound_access_tokens: true } : {}),
     ...(input.certBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
     ...(input.requirePar ? { require_pushed_authorization_requests: true } : {}),
+    ...(input.requireExplicitScope ? { require_explicit_scope: true } : {}),
   };
 }
 

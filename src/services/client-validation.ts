@@ -17,11 +17,15 @@ const GRANT_TYPES = new Map([
   ['device_code', DEVICE_CODE_GRANT],
   [DEVICE_CODE_GRANT, DEVICE_CODE_GRANT],
 ]);
+/** The grant types by the short names the CLI's --grant-types and the seed file's grant_types take. */
+export const GRANT_TYPE_NAMES = ['client_credentials', 'authorization_code', 'refresh_token', 'device_code'] as const;
+/** The short name of a stored grant type (device_code for RFC 8628's URN), as the CLI prints it. */
+export const grantTypeName = (grantType: string) => (grantType === DEVICE_CODE_GRANT ? 'device_code' : grantType);
 // Methods that prove the client with a key (RFC 7523) or certificate (RFC 8705) instead of a secret.
 const KEY_AUTH_METHODS = ['private_key_jwt', 'self_signed_tls_client_auth'];
-const AUTH_METHODS = [...SECRET_AUTH_METHODS, ...KEY_AUTH_METHODS, 'tls_client_auth'];
+export const AUTH_METHODS = [...SECRET_AUTH_METHODS, ...KEY_AUTH_METHODS, 'tls_client_auth'];
 // The algorithms the server can keep signing keys for (KEYS_EXTRA_ALGS).
-const ID_TOKEN_ALGS = [DEFAULT_ID_TOKEN_ALG, 'ES256', 'EdDSA'];
+export const ID_TOKEN_ALGS = [DEFAULT_ID_TOKEN_ALG, 'ES256', 'EdDSA'];
 // JWK members that only a private or symmetric key has: a client registers public keys only.
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 // RFC 3986 §2.3 unreserved characters: a client_id is safe in a URL, a header and a command line.
@@ -50,8 +54,7 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
     ...new Set(
       input.grantTypes.map((g) => {
         const known = GRANT_TYPES.get(g);
-        if (!known)
-          throw new InvalidInput(`unknown grant type ${g}; use ${[...new Set(GRANT_TYPES.values())].join(', ')}`);
+        if (!known) throw new InvalidInput(`unknown grant type ${g}; use ${GRANT_TYPE_NAMES.join(', ')}`);
         return known;
       }),
     ),
@@ -109,6 +112,7 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
       .filter(isOidcScope)
       .join(' '),
     metadata: storedMetadata(input),
+    requireVerifiedEmail: input.requireVerifiedEmail ?? false,
   };
 }
 

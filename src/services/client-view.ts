@@ -20,6 +20,7 @@ export function clientView(c: ClientRecord) {
     /** APIs this client may exchange tokens towards (RFC 8693). */
     token_exchange: c.exchanges.map((e) => e.api.audience),
     first_party: m.first_party === true,
+    require_verified_email: c.requireVerifiedEmail,
     id_token_signed_response_alg: m.id_token_signed_response_alg ?? DEFAULT_ID_TOKEN_ALG,
     ...(m.jwks ? { jwks: m.jwks } : {}),
     ...(m.jwks_uri ? { jwks_uri: m.jwks_uri } : {}),
@@ -27,6 +28,8 @@ export function clientView(c: ClientRecord) {
     dpop_bound_access_tokens: m.dpop_bound_access_tokens === true,
     tls_client_certificate_bound_access_tokens: m.tls_client_certificate_bound_access_tokens === true,
     require_pushed_authorization_requests: m.require_pushed_authorization_requests === true,
+    /** Client credentials without `scope` are refused rather than given all the client's API scopes. */
+    require_explicit_scope: m.require_explicit_scope === true,
     secrets: c.secrets.map((s) => ({
       hint: `…${s.hint}`,
       created_at: s.createdAt.toISOString(),

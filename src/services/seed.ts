@@ -73,6 +73,8 @@ const seedSchema = z
             apis: z.array(z.string()).optional(),
             serves: z.array(z.string()).optional(),
             first_party: z.boolean().optional(),
+            require_verified_email: z.boolean().optional(),
+            require_explicit_scope: z.boolean().optional(),
             client_secret: secretReference.optional(),
             // Strong client authentication and sender constraints, named as in client metadata.
             jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),

@@ -25,6 +25,7 @@ const kustomizations = ['deploy/kubernetes/base', 'deploy/kubernetes/overlays/pr
 // The variables that are secrets (src/config/env.ts): they may reach a pod only from the Secret.
 const SECRET_VARIABLES = [
   'DATABASE_URL',
+  'DIRECT_DATABASE_URL',
   'COOKIE_KEYS',
   'KEYS_ENCRYPTION_KEY',
   'KEYS_ENCRYPTION_KEY_PREVIOUS',

@@ -156,7 +156,8 @@ describe('PKCE (RFC 7636), S256 only, for every client', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({
       token_type: 'Bearer',
-      scope: 'files:read',
+      // The granted scopes, OIDC's and the API's (RFC 6749 §3.3).
+      scope: 'openid email offline_access files:read',
       refresh_token: expect.any(String),
       id_token: expect.any(String),
     });
@@ -181,7 +182,8 @@ describe('redirect URIs match exactly', () => {
     expect(res.headers.get('location')).toBeNull();
     const html = await res.text();
     expect(html).toContain('<code>invalid_redirect_uri</code>');
-    expect(html).toContain('redirect_uri did not match any of the client&#39;s registered redirect_uris');
+    expect(html).toContain('This app sent you to an address it has not registered');
+    expect(html).not.toContain(redirectUri);
   });
 });
 

@@ -1,5 +1,5 @@
 // The admin CLI: what it prints, what it refuses, and that what it writes works at the server.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -123,7 +123,7 @@ describe('tessera clients', () => {
       code: 2,
       stdout: '',
       stderr:
-        'tessera: unknown grant type password; use client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code\n',
+        'tessera: --grant-types: "password" is not one of client_credentials, authorization_code, refresh_token, device_code\n',
     });
     expect(usage.code).toBe(2);
   });
@@ -158,6 +158,14 @@ describe('tessera seed', () => {
     const second = await tesseraJson(['seed', file], { TESSERA_SEED_SECRET: secret });
     expect(second).toEqual({ apis: { [api]: 'unchanged' }, clients: { [clientId]: 'unchanged' }, users: {} });
     expect((await grant(clientId, secret, 's:read')).scope).toBe('s:read');
+
+    // require_explicit_scope (issue 22): the seed field reaches the client and `clients show`.
+    const strict = join(dir, 'strict.yaml');
+    writeFileSync(strict, `${readFileSync(file, 'utf8')}\n    require_explicit_scope: true\n`);
+    expect(await tesseraJson(['seed', strict], { TESSERA_SEED_SECRET: secret })).toMatchObject({
+      clients: { [clientId]: 'updated' },
+    });
+    expect(await tesseraJson(['clients', 'show', clientId])).toMatchObject({ require_explicit_scope: true });
 
     const missing = await tessera(['seed', file]);
     expect(missing.code).toBe(2);
@@ -202,7 +210,11 @@ describe('tessera users', () => {
     expect(await tesseraJson(['users', 'disable', user.id])).toMatchObject({ disabled: true });
     expect(await tesseraJson(['users', 'enable', email])).toMatchObject({ disabled: false });
     const short = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'short' });
-    expect(short).toMatchObject({ code: 2, stderr: 'tessera: a password needs at least 8 characters\n' });
+    expect(short).toMatchObject({ code: 2, stderr: 'tessera: Use at least 12 characters.\n' });
+    // Long enough but common: the same strength check as the pages (services/password-policy.ts).
+    const common = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'password1234' });
+    expect(common.code).toBe(2);
+    expect(common.stderr).toMatch(/^tessera: This password is too easy to guess\./);
     expect(
       (await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' })).code,
     ).toBe(0);

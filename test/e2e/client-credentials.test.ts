@@ -3,6 +3,7 @@
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../setup/eventually.ts';
 import { randomId, startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
@@ -67,8 +68,8 @@ describe('client credentials', () => {
   it("uses the client's default API when no resource is given, and accepts an explicit one", async () => {
     const config = await discover();
     const implicit = await oidc.clientCredentialsGrant(config, {});
-    // No scope asked for, none granted (RFC 6749 §3.3 leaves the default to the server).
-    expect(implicit.scope).toBeUndefined();
+    // No scope asked for: every scope the client may have for the API (RFC 6749 §3.3 default).
+    expect(implicit.scope).toBe('orders:read');
     const explicit = await oidc.clientCredentialsGrant(config, { resource: audience, scope: 'orders:read' });
     for (const t of [implicit, explicit]) {
       expect(decodeJwt(t.access_token).aud).toBe(audience);
@@ -316,6 +317,75 @@ describe('client credentials errors (RFC 6749 §5.2)', () => {
     expect(await garbage.json()).toEqual({
       error: 'invalid_request',
       error_description: 'invalid authorization header value format',
+    });
+  });
+});
+
+describe('client credentials without a scope (RFC 6749 §3.3)', () => {
+  const tokenRequest = (id: string, secret: string, body: string) =>
+    fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+      },
+      body,
+    });
+  async function service(extra: string[] = []) {
+    return tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients',
+      'create',
+      '--name',
+      'all-scopes',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+      '--scope',
+      'orders:read orders:write',
+      ...extra,
+    ]);
+  }
+
+  it('defaults to every scope the client may have for the API, before and through the provider alike', async () => {
+    const c = await service();
+    // An unknown parameter sends the same request through the provider instead of the fast path.
+    for (const body of ['grant_type=client_credentials', 'grant_type=client_credentials&unknown_parameter=1']) {
+      const res = await tokenRequest(c.client_id, c.client_secret, body);
+      expect(res.status, body).toBe(200);
+      const answer = (await res.json()) as { scope: string; access_token: string };
+      expect(answer.scope, body).toBe('orders:read orders:write');
+      expect(decodeJwt(answer.access_token).scope, body).toBe('orders:read orders:write');
+    }
+    // An explicit scope is still exactly what is granted.
+    const narrow = await tokenRequest(c.client_id, c.client_secret, 'grant_type=client_credentials&scope=orders:read');
+    expect(((await narrow.json()) as { scope: string }).scope).toBe('orders:read');
+  });
+
+  it('refuses a request without scope from a client registered with --require-explicit-scope', async () => {
+    const c = await service(['--require-explicit-scope']);
+    expect(
+      (await tesseraJson<{ require_explicit_scope: boolean }>(['clients', 'show', c.client_id])).require_explicit_scope,
+    ).toBe(true);
+    for (const body of ['grant_type=client_credentials', 'grant_type=client_credentials&unknown_parameter=1']) {
+      const res = await tokenRequest(c.client_id, c.client_secret, body);
+      expect(res.status, body).toBe(400);
+      expect(await res.json(), body).toEqual({
+        error: 'invalid_scope',
+        error_description: 'this client must name the scopes it requests',
+      });
+    }
+    const named = await tokenRequest(c.client_id, c.client_secret, 'grant_type=client_credentials&scope=orders:write');
+    expect(((await named.json()) as { scope: string }).scope).toBe('orders:write');
+
+    await tesseraJson(['clients', 'update', c.client_id, '--no-require-explicit-scope']);
+    expect(
+      (await tesseraJson<{ require_explicit_scope: boolean }>(['clients', 'show', c.client_id])).require_explicit_scope,
+    ).toBe(false);
+    // The client catalog may serve the old settings for its maximum age: poll.
+    await eventually(async () => {
+      const res = await tokenRequest(c.client_id, c.client_secret, 'grant_type=client_credentials');
+      expect(((await res.json()) as { scope?: string }).scope).toBe('orders:read orders:write');
     });
   });
 });

@@ -6,6 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, signIn } from '../setup/browser.ts';
 import { eventually } from '../setup/eventually.ts';
+import { newJar } from '../setup/sign-in.ts';
+import { approveDevice } from '../hardening/device-approval.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
@@ -59,7 +61,10 @@ async function poll(on: TestServer, clientId: string, deviceCode: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-/** The person's side: enter the code (typed loosely), confirm the device, sign in, approve. */
+/**
+ * The person's side: enter the code (typed loosely), sign in, then answer the one question
+ * (issue 22: no "Connect …?" before sign-in and "Allow …?" after it).
+ */
 async function approveInBrowser(
   page: Page,
   verificationUri: string,
@@ -69,21 +74,21 @@ async function approveInBrowser(
   shots = false,
 ) {
   await page.goto(verificationUri);
-  // verification_uri_complete carries the code, and goes straight to the confirmation.
+  // verification_uri_complete carries the code, and goes straight to sign-in.
   if (!verificationUri.includes('user_code=')) {
     await page.getByRole('heading', { name: 'Connect a device' }).waitFor();
     if (shots) await screenshot(page, 'device-code');
     await page.getByLabel('Code').fill(userCode.replace('-', '').toLowerCase());
     await page.getByRole('button', { name: 'Continue' }).click();
   }
+  await signIn(page, user);
   await page.getByRole('heading', { name: 'Connect Living-room TV?' }).waitFor();
   await expect(page.locator('.user-code').textContent()).resolves.toBe(userCode);
   await expect(page.locator('.scopes li .scope-name').first().textContent()).resolves.toBe('Confirm who you are');
+  // One question: Connect or Deny, nothing to allow on another page.
+  await expect(page.getByRole('button').allTextContents()).resolves.toEqual(['Connect', 'Deny']);
   if (shots) await screenshot(page, 'device-confirm');
   await page.getByRole('button', { name: decision }).click();
-  if (decision === 'Deny') return;
-  await signIn(page, user);
-  await page.getByRole('button', { name: 'Allow' }).click();
 }
 
 describe('device authorization grant', () => {
@@ -114,7 +119,9 @@ describe('device authorization grant', () => {
       typ: 'at+jwt',
       algorithms: ['RS256'],
     });
-    expect(payload.scope).toBe('videos:watch');
+    // The granted scopes, OIDC's and the API's; with openid, the token is for userinfo too.
+    expect(payload.scope).toBe('openid profile offline_access videos:watch');
+    expect(payload.aud).toEqual([audience, `${server.issuer}/me`]);
     const refreshed = await oidc.refreshTokenGrant(config, got.refresh_token!);
     expect(refreshed.refresh_token).not.toBe(got.refresh_token);
   });
@@ -160,7 +167,7 @@ describe('device authorization grant', () => {
     await page2.close();
     expect(await poll(server, client.client_id, denied.device_code)).toEqual({
       status: 400,
-      body: { error: 'access_denied', error_description: 'End-User aborted interaction' },
+      body: { error: 'access_denied', error_description: 'the user denied the request' },
     });
   }, 60_000);
 
@@ -188,10 +195,19 @@ describe('device authorization grant', () => {
     }
   }, 60_000);
 
-  it('limits code entries per client IP', async () => {
+  it('limits wrong code entries per client IP; right ones spend nothing (RFC 8628 §5.1)', async () => {
     const limited = await startTestServer({ DEVICE_CODE_ATTEMPTS: '3', TRUSTED_PROXIES: '127.0.0.1' });
     try {
       const ip = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
+      const from = { 'x-forwarded-for': ip };
+      const { user, client, config } = await setup(limited);
+      // Many devices behind one address (an office, a NAT): every one of them can be approved.
+      for (let i = 0; i < 11; i++) {
+        const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+        await approveDevice(newJar(), limited.issuer, started.verification_uri_complete!, user, from);
+        expect((await poll(limited, client.client_id, started.device_code)).status).toBe(200);
+      }
+
       const page = await fetch(`${limited.issuer}/device`);
       const cookies = page.headers
         .getSetCookie()
@@ -201,22 +217,29 @@ describe('device authorization grant', () => {
       const enter = () =>
         fetch(`${limited.issuer}/device`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, 'x-forwarded-for': ip },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, ...from },
           body: new URLSearchParams({ xsrf, user_code: 'BCDF-GHJK' }),
         });
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 2; i++) {
         const wrong = await enter();
         expect(wrong.status).toBe(400);
         const html = await wrong.text();
         expect(html).toContain('That code is not right.');
         xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!; // each page has a fresh one
       }
-      const refused = await enter();
-      expect(refused.status).toBe(429);
+      // Guesses at once: exactly the one left is looked at, the others are refused.
+      const answers = await Promise.all(Array.from({ length: 8 }, enter));
+      expect(answers.map((r) => r.status).sort()).toEqual([400, 429, 429, 429, 429, 429, 429, 429]);
+      const refused = answers.find((r) => r.status === 429)!;
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await refused.text()).toContain('Too many attempts');
+      // Locked out now, right codes included.
+      const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+      await expect(
+        approveDevice(newJar(), limited.issuer, started.verification_uri_complete!, user, from),
+      ).rejects.toThrow(/device approval: 429/);
     } finally {
       await limited.close();
     }
-  });
+  }, 120_000);
 });

@@ -278,6 +278,8 @@ describe('a public client: DPoP-bound userinfo token and refresh token', () => {
   it('userinfo accepts the token with a proof from its key, and refuses it without one or with another key', async () => {
     const { client, key, DPoP, tokens } = await signIn();
     expect(tokens.token_type).toBe('dpop');
+    // A JWT for userinfo, bound to the key (RFC 9449 §6.1); userinfo checks the binding.
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: `${server.issuer}/me`, cnf: { jkt: key.jkt } });
     const ok = await oauth.userInfoRequest(as, client, tokens.access_token, { ...options, DPoP });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ email: expect.stringContaining('@example.test') });

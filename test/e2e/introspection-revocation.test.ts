@@ -2,8 +2,10 @@
 // oauth4webapi as the client.
 import * as oauth from 'oauth4webapi';
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair, base64url } from 'jose';
+import { AuthorizationCode } from 'simple-oauth2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomId, startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
+import { authorize } from '../setup/sign-in.ts';
+import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
 let as: oauth.AuthorizationServer;
@@ -267,5 +269,81 @@ describe('revocation of JWT access tokens', () => {
   it('answers 200 for tokens it does not know (RFC 7009 §2.2)', async () => {
     await revoke(service, 'not-a-token');
     await revoke(service, 'a.b.c');
+  });
+});
+
+describe('revocation answers application/json (RFC 7009 §2.2)', () => {
+  // RFC 7009 §2.2 lets the body be anything; oidc-client-ts and simple-oauth2 parse it as JSON and
+  // throw on an empty text/plain one, so Tessera answers `{}`, whichever way the answer is made.
+  async function expectJsonEmpty(res: Response) {
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json\b/);
+    expect(await res.text()).toBe('{}');
+  }
+
+  it('answers {} for a JWT revoked before the provider, after it, and for unknown tokens', async () => {
+    // The fast path before the provider (a client authenticating with its secret).
+    await expectJsonEmpty(await post(as.revocation_endpoint!, { token: await token(service) }, basic(service)));
+    // The answer after the provider (an extra parameter sends the request through it).
+    const through = await token(service);
+    await expectJsonEmpty(await post(as.revocation_endpoint!, { token: through, extra: 'x' }, basic(service)));
+    expect(await introspect(service, through)).toEqual({ active: false });
+    // Tokens nobody issued: opaque (the provider's answer) and JWT-shaped (Tessera's).
+    await expectJsonEmpty(await post(as.revocation_endpoint!, { token: 'never-issued' }, basic(service)));
+    await expectJsonEmpty(await post(as.revocation_endpoint!, { token: 'a.b.c' }, basic(service)));
+    // A token another client owns: 200 and nothing revoked.
+    await expectJsonEmpty(await post(as.revocation_endpoint!, { token: await token(service) }, basic(stranger)));
+  });
+
+  it('lets simple-oauth2 revokeAll() revoke both the access and the refresh token', async () => {
+    const redirect = 'https://app.example.test/callback';
+    const user = { email: `${randomId('u')}@example.test`, password: 'correct horse battery' };
+    expect(
+      (await tessera(['users', 'create', '--email', user.email, '--password-stdin'], { input: user.password })).code,
+    ).toBe(0);
+    const app = await register([
+      '--name',
+      'web',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--first-party',
+      '--redirect-uri',
+      redirect,
+      '--scope',
+      'openid offline_access',
+    ]);
+    const client = new AuthorizationCode({
+      client: { id: app.id, secret: app.secret },
+      auth: { tokenHost: server.issuer, tokenPath: '/token', revokePath: '/token/revocation', authorizePath: '/auth' },
+    });
+    const verifier = oauth.generateRandomCodeVerifier();
+    const url = new URL(
+      client.authorizeURL({ redirect_uri: redirect, scope: 'openid offline_access', state: randomId('s') }),
+    );
+    url.searchParams.set('prompt', 'consent');
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+    const callback = await authorize(url, user);
+    const accessToken = await client.getToken({
+      code: callback.searchParams.get('code')!,
+      redirect_uri: redirect,
+      code_verifier: verifier,
+    } as Parameters<typeof client.getToken>[0]);
+    const refreshToken = accessToken.token.refresh_token as string;
+    expect(refreshToken).toEqual(expect.any(String));
+
+    await accessToken.revokeAll();
+
+    const refreshed = await post(
+      `${server.issuer}/token`,
+      { grant_type: 'refresh_token', refresh_token: refreshToken },
+      basic(app),
+    );
+    expect(refreshed.status).toBe(400);
+    expect(await refreshed.json()).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' });
+    const userinfo = await fetch(`${server.issuer}/me`, {
+      headers: { authorization: `Bearer ${accessToken.token.access_token as string}` },
+    });
+    expect(userinfo.status).toBe(401);
   });
 });

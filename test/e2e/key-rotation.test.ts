@@ -106,7 +106,7 @@ describe('signing-key rotation', () => {
     expect(await verifies(a, oldToken)).toBe(true);
     expect(await verifies(b, oldToken)).toBe(true);
 
-    const listed = await tesseraJson<{ kid: string; state: string; retired_at: string; unpublish_at: string }[]>(
+    const listed = await tesseraJson<{ kid: string; state: string; retires_at: string; unpublish_at: string }[]>(
       ['keys', 'list'],
       env,
     );
@@ -114,7 +114,7 @@ describe('signing-key rotation', () => {
     expect(retired.state).toBe('retired');
     // It stays published as long as the longest token it signed can live: the ID token's hour
     // (longer than the API's 600 s) plus a minute of clock skew.
-    expect(Date.parse(retired.unpublish_at) - Date.parse(retired.retired_at)).toBe((3600 + 60) * 1000);
+    expect(Date.parse(retired.unpublish_at) - Date.parse(retired.retires_at)).toBe((3600 + 60) * 1000);
   }, 60_000);
 
   it('removes a retired key only once its tokens have expired', async () => {

@@ -311,6 +311,11 @@ describe('behind a TLS-terminating proxy (MTLS_CERT_HEADER)', () => {
     const tokens = await oidc.authorizationCodeGrant(config, await authorize(url, { email, password }), {
       pkceCodeVerifier: verifier,
     });
+    // A JWT for userinfo, bound to the certificate (RFC 8705 §3.1); userinfo checks the binding.
+    expect(decodeJwt(tokens.access_token)).toMatchObject({
+      aud: `${proxied.issuer}/me`,
+      cnf: { 'x5t#S256': createHash('sha256').update(new X509Certificate(billing.cert).raw).digest('base64url') },
+    });
     const userinfo = (pem: string | undefined) =>
       fetch(`${proxied.issuer}/me`, {
         headers: { authorization: `Bearer ${tokens.access_token}`, ...(pem ? { [HEADER]: escaped(pem) } : {}) },

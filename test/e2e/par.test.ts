@@ -84,8 +84,9 @@ describe('pushed authorization requests', () => {
       pkceCodeVerifier: verifier,
       expectedState: 'st-1',
     });
-    // The access token is for the API and carries its scopes; the ID token proves the sign-in.
-    expect(tokens.scope).toBe('reports:read');
+    // The access token is for the API and userinfo and carries the granted scopes; the ID token
+    // proves the sign-in.
+    expect(tokens.scope).toBe('openid reports:read');
     expect(tokens.claims()?.sub).toEqual(expect.any(String));
   });
 

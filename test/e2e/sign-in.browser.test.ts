@@ -149,8 +149,14 @@ describe('signing in to an app', () => {
       typ: 'at+jwt',
       algorithms: ['RS256'],
     });
-    // The access token is for the API and carries the API's scopes only.
-    expect(at).toMatchObject({ sub: user.id, client_id: client.client_id, scope: 'notes:read' });
+    // The access token is for the API and for userinfo, and carries the granted scopes.
+    expect(at).toMatchObject({
+      sub: user.id,
+      client_id: client.client_id,
+      aud: [audience, `${server.issuer}/me`],
+      scope: 'openid profile email offline_access notes:read',
+    });
+    expect(tokens.scope).toBe(at.scope);
 
     expect(tokens.refresh_token).toEqual(expect.any(String));
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
@@ -235,7 +241,7 @@ describe('signing in to an app', () => {
     const page = await browser.newPage();
     const res = await page.goto(`${server.issuer}/interaction/not-a-real-interaction`);
     expect(res?.status()).toBe(400);
-    await expect(page.getByRole('heading').textContent()).resolves.toBe('This sign-in cannot continue');
+    await expect(page.getByRole('heading').textContent()).resolves.toBe('This sign-in has ended');
     expect(await page.content()).not.toMatch(/at \w+ \(|node_modules/);
     await screenshot(page, 'error');
 

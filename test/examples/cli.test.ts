@@ -52,9 +52,8 @@ describe('examples/cli', () => {
     await page.goto(uri!);
     await page.getByLabel('Code').fill(code!);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByRole('button', { name: 'Connect' }).click();
     await signIn(page, user);
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('button', { name: 'Connect' }).click();
     await page.getByRole('heading', { name: 'Device connected' }).waitFor();
     await page.close();
 

@@ -14,7 +14,7 @@ import { freePort } from '../../src/db/embedded.ts';
 import { approveDevice, basic, createUser, form, PASSWORD } from '../hardening/support.ts';
 import { browserAt, ownLoopbackAddress } from '../hardening/loopback-browser.ts';
 import { startHaproxy, type Haproxy } from '../setup/haproxy.ts';
-import { preparePreviousRelease, type PreviousRelease } from '../setup/previous-release.ts';
+import { buildPreviousRelease, type PreviousReleaseTree } from '../setup/previous-release.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { authorize, newJar } from '../setup/sign-in.ts';
@@ -494,7 +494,7 @@ describe('three replicas behind haproxy', () => {
 // stopped (SIGTERM) and a new one started in its place, one at a time. The flows run through the
 // balancer all along, on old and new replicas side by side.
 describe('a rolling upgrade from the previous release behind haproxy', () => {
-  let previous: PreviousRelease;
+  let previous: PreviousReleaseTree;
   let upgradeDb: ScratchDatabase;
   let balancer: Haproxy;
   const running = {} as Partial<Record<Name, ServerProcess>>;
@@ -502,17 +502,17 @@ describe('a rolling upgrade from the previous release behind haproxy', () => {
   const env = (name: Name) => replicaEnv(upgradePorts[name], upgradeDb.url, balancer.url);
 
   beforeAll(async () => {
-    // Extracted and installed once per machine (a few minutes the first time), then reused.
-    previous = await preparePreviousRelease();
+    // Extracted from git and installed (node_modules reused when the lockfile allows).
+    previous = buildPreviousRelease();
     upgradeDb = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_upgrade');
     const pool = new pg.Pool({ connectionString: upgradeDb.url, max: 1 });
-    await applyMigrations(pool, { migrationsDir: previous.migrationsDir, log: () => {} });
+    await applyMigrations(pool, { migrationsDir: `${previous.dir}/prisma/migrations`, log: () => {} });
     await pool.end();
     for (const name of NAMES) upgradePorts[name] = await freePort();
     balancer = await startHaproxy(NAMES.map((name) => ({ name, port: upgradePorts[name] })));
     await Promise.all(
       NAMES.map(async (name) => {
-        running[name] = await previous.start(env(name), `http://127.0.0.1:${upgradePorts[name]}`);
+        running[name] = await startServerProcess(env(name), `http://127.0.0.1:${upgradePorts[name]}`, previous.dir);
         await balancer.waitFor(name, 'UP');
       }),
     );
@@ -522,6 +522,7 @@ describe('a rolling upgrade from the previous release behind haproxy', () => {
     await Promise.all(Object.values(running).map((p) => p?.kill()));
     await balancer?.stop();
     await upgradeDb?.drop();
+    previous?.remove();
   });
 
   it('serves every flow with zero failed requests while the migration runs and each replica is replaced', async () => {
@@ -558,7 +559,7 @@ describe('a rolling upgrade from the previous release behind haproxy', () => {
       await driving.stop();
 
       const figures = {
-        'previous release': `${previous.commit.slice(0, 12)} (before ${previous.newestMigration})`,
+        'previous release': `${previous.commit.slice(0, 12)} (${previous.reason})`,
         'requests at the balancer': (await balancer.requests()) - requestsBefore,
         '5xx at the balancer': await balancer.frontend5xx(),
         'failed flows': tally.failures.length,

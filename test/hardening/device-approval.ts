@@ -9,29 +9,31 @@ export const form = (fields: Record<string, string>) => ({
 });
 
 /**
- * A person approving a device over plain HTTP: opens verification_uri_complete, confirms the
- * code, signs in and approves, until the "Device connected" page. `origin` may be another
- * replica than the one that issued the code.
+ * A person approving a device over plain HTTP, as a browser without JavaScript would: opens
+ * verification_uri_complete, submits the code it carries, signs in and answers the one
+ * confirmation page (which must show the code) with Connect, until the "Device connected" page.
+ * `origin` may be another replica than the one that issued the code; `headers` go with every
+ * request (e.g. X-Forwarded-For).
  */
 export async function approveDevice(
   jar: Jar,
   origin: string,
   verificationUriComplete: string,
   user: { email: string; password: string },
+  headers: Record<string, string> = {},
 ): Promise<void> {
+  const send = (url: string, init: RequestInit = {}) =>
+    get(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
   const complete = new URL(verificationUriComplete);
-  let res = await get(jar, `${origin}${complete.pathname}${complete.search}`);
+  const userCode = complete.searchParams.get('user_code')!;
+  let res = await send(`${origin}${complete.pathname}${complete.search}`);
   let html = await res.text();
   const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-  res = await get(
-    jar,
-    `${origin}${complete.pathname}`,
-    form({ xsrf: field('xsrf')!, user_code: field('user_code')!, confirm: 'yes' }),
-  );
+  res = await send(`${origin}${complete.pathname}`, form({ xsrf: field('xsrf')!, user_code: field('user_code')! }));
   for (let hops = 0; hops < 10; hops++) {
     if (res.status === 302 || res.status === 303) {
       const next = new URL(res.headers.get('location')!, origin);
-      res = await get(jar, `${origin}${next.pathname}${next.search}`);
+      res = await send(`${origin}${next.pathname}${next.search}`);
       continue;
     }
     html = await res.text();
@@ -40,9 +42,11 @@ export async function approveDevice(
     if (html.includes('Device connected')) return;
     const uid = /action="\/interaction\/([^/"]+)\/(login|confirm)"/.exec(html);
     if (!uid) throw new Error(`device approval: unexpected page ${main(html)}`);
+    if (uid[2] === 'confirm' && !html.includes(userCode))
+      throw new Error('device approval: the confirmation does not show the code');
     const fields: Record<string, string> = { csrf: field('csrf')! };
     if (uid[2] === 'login') Object.assign(fields, { email: user.email, password: user.password });
-    res = await get(jar, `${origin}/interaction/${uid[1]}/${uid[2]}`, form(fields));
+    res = await send(`${origin}/interaction/${uid[1]}/${uid[2]}`, form(fields));
   }
   throw new Error('device approval: too many redirects');
 }

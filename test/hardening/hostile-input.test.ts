@@ -30,6 +30,7 @@ const get = getWith(ADDRESS);
 let server: TestServer;
 let service: { client_id: string; auth: string };
 let app: { client_id: string; auth: string };
+let publicEmpty: string;
 
 beforeAll(async () => {
   // The limits would (rightly) start answering 429 to this many requests from one address, and
@@ -57,6 +58,10 @@ beforeAll(async () => {
     'openid email offline_access hostile:read',
   ]);
   app = { client_id: a.client_id, auth: basic(a.client_id, a.client_secret!) };
+  // A public client identifying itself with an empty Basic secret (public-client-basic.ts
+  // rewrites those requests' bodies): hostile bodies behind a real public client's header.
+  const p = await createClient(['--public', '--grant-types', 'device_code', '--scope', 'openid']);
+  publicEmpty = basic(p.client_id, '');
   await createUser();
 }, 60_000);
 afterAll(() => server?.close());
@@ -206,6 +211,7 @@ const authorization = fc.oneof(
   fc.constant(undefined),
   fc.constant('service'),
   fc.constant('app'),
+  fc.constant('public-empty'),
   fc.constantFrom(
     'Basic',
     'Basic ',
@@ -217,6 +223,7 @@ const authorization = fc.oneof(
   ),
   anyText.map((t) => `Basic ${Buffer.from(t).toString('base64')}`),
   anyText.map((t) => `Basic ${Buffer.from(`${t}:${t}`).toString('base64')}`),
+  anyText.map((t) => `Basic ${Buffer.from(`${t}:`).toString('base64')}`),
   anyText.map((t) => `Bearer ${t}`),
 );
 
@@ -224,6 +231,7 @@ function authHeader(choice: string | undefined): Record<string, string> {
   if (choice === undefined) return {};
   if (choice === 'service') return { authorization: service.auth };
   if (choice === 'app') return { authorization: app.auth };
+  if (choice === 'public-empty') return { authorization: publicEmpty };
   // fetch refuses to send what is not a valid header value; what it refuses, no server sees.
   return /^[\t\x20-\x7E]*$/.test(choice) ? { authorization: choice } : {};
 }
@@ -511,6 +519,49 @@ describe('generated requests', () => {
   });
 });
 
+describe('the account pages (password reset)', () => {
+  it('at the forgotten-password and reset forms, with a valid CSRF cookie and token', async () => {
+    // A browser that has the form's cookie, so that the input gets past the CSRF check.
+    const jar = newJar();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(
+      await (await get(jar, `${server.issuer}/password/forgot`)).text(),
+    )![1]!;
+    const token = 'A'.repeat(43);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/password/forgot', '/password/reset'),
+        fc.oneof(
+          pairs(['csrf', 'email', 'token', 'password', 'confirm'], fc.constantFrom(csrf, token, 'a@example.test')),
+          fc.tuple(anyText, anyText, anyText).map(([email, tok, password]): [string, string][] => [
+            ['csrf', csrf],
+            ['email', email],
+            ['token', tok],
+            ['password', password],
+            ['confirm', password],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (path, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path },
+            await answerWithJar(jar, `${server.issuer}${path}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, async (tok) => {
+        const path = `/password/reset?token=${encodeURIComponent(tok)}`;
+        wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 async function answerWithJar(jar: Jar, url: string, init: RequestInit): Promise<Answer> {
   const res = await get(jar, url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   return {
@@ -738,6 +789,7 @@ describe('every route, every method', () => {
       '/request',
       '/session/end/confirm',
       `/interaction/${MADE_UP}/login`,
+      '/',
       '/healthz',
       '/metrics',
       `/assets/${MADE_UP}`,

@@ -102,7 +102,7 @@ describe('tokens of a deleted client or a disabled user', () => {
       })
     ).body;
     const token = tokens.access_token as string;
-    expect((await introspect(b, token)).body).toMatchObject({ active: true, aud: audience });
+    expect((await introspect(b, token)).body).toMatchObject({ active: true, aud: [audience, `${a.issuer}/me`] });
 
     expect((await tessera(['users', 'disable', user.email])).code).toBe(0);
     await seen(() => inactive(a, token));

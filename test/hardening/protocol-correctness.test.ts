@@ -205,3 +205,71 @@ describe('missing client authentication is invalid_client (RFC 6749 §5.2)', () 
     });
   });
 });
+
+describe('Basic with an empty secret (issue 22: oidc-agent sends base64("client_id:"))', () => {
+  const FAILED = { error: 'invalid_client', error_description: 'client authentication failed' };
+  const post = (path: string, authorization: string, fields: Record<string, string>) =>
+    send(path, { method: 'POST', headers: { ...FORM, authorization }, body: new URLSearchParams(fields) });
+  const PKCE = {
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: 'a'.repeat(43),
+    code_challenge_method: 'S256',
+  };
+  const CODE = {
+    grant_type: 'authorization_code',
+    code: 'some-code',
+    redirect_uri: REDIRECT,
+    code_verifier: 'a'.repeat(43),
+  };
+
+  it('identifies a public client at every endpoint it may use, with or without client_id in the form', async () => {
+    const header = basic(publicClient.client_id, '');
+    for (const id of [{}, { client_id: publicClient.client_id }] as Record<string, string>[]) {
+      expect((await post('/device/auth', header, { ...id, scope: 'openid' })).status).toBe(200);
+      expect((await post('/request', header, { ...id, ...PKCE })).status).toBe(201);
+      expect(await post('/token', header, { ...id, ...CODE })).toMatchObject({
+        status: 400,
+        wwwAuthenticate: null,
+        body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
+      });
+      expect(await post('/token/revocation', header, { ...id, token: 'never-issued' })).toMatchObject({
+        status: 200,
+        body: {},
+      });
+    }
+  });
+
+  it('still refuses a public client sending a secret, and a client_id in the form naming another client', async () => {
+    expect(await post('/device/auth', basic(publicClient.client_id, 'a-secret'), { scope: 'openid' })).toMatchObject({
+      status: 401,
+      body: FAILED,
+    });
+    expect(
+      await post('/device/auth', basic(publicClient.client_id, ''), {
+        client_id: confidential.client_id,
+        scope: 'openid',
+      }),
+    ).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'client_id mismatch' } });
+  });
+
+  it.each([
+    ['/device/auth', { scope: 'openid' }],
+    ['/request', PKCE],
+    ['/token', CODE],
+    ['/token', { grant_type: 'client_credentials' }],
+    ['/token/introspection', { token: 'some-token' }],
+    ['/token/revocation', { token: 'some-token' }],
+  ])('at %s, a confidential or unknown client with an empty secret is invalid_client, 401', async (path, fields) => {
+    for (const clientId of [confidential.client_id, 'no-such-client']) {
+      expect(await post(path, basic(clientId, ''), fields)).toEqual(
+        expect.objectContaining({
+          status: 401,
+          wwwAuthenticate: `Basic realm="${server.issuer}", error="invalid_client", error_description="client authentication failed"`,
+          body: FAILED,
+        }),
+      );
+    }
+  });
+});

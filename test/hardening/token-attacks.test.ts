@@ -143,17 +143,21 @@ const now = () => Math.floor(Date.now() / 1000);
  * The genuine API token's header and claims with changes, signed with Tessera's current private
  * key. Signed by hand: jose refuses to write some of these headers.
  */
-function signedByTessera(change: Record<string, unknown> = {}, headerChange: Record<string, unknown> = {}): string {
+function signedByTessera(
+  change: Record<string, unknown> = {},
+  headerChange: Record<string, unknown> = {},
+  base = apiToken,
+): string {
   const enc = (o: object) => base64url.encode(JSON.stringify(o));
-  const input = `${enc({ ...decodeProtectedHeader(apiToken), ...headerChange })}.${enc({ ...decodeJwt(apiToken), ...change })}`;
+  const input = `${enc({ ...decodeProtectedHeader(base), ...headerChange })}.${enc({ ...decodeJwt(base), ...change })}`;
   return `${input}.${base64url.encode(sign('sha256', Buffer.from(input), createPrivateKey({ key: tesseraKey as never, format: 'jwk' })))}`;
 }
 
-/** Every forgery, built from the genuine API token at the time of the test. */
-async function forgeries(): Promise<Record<string, string>> {
-  const [h, p, sig] = apiToken.split('.') as [string, string, string];
-  const header = decodeProtectedHeader(apiToken);
-  const claims = decodeJwt(apiToken);
+/** Every forgery, built from a genuine token (the API token unless told) at the time of the test. */
+async function forgeries(base = apiToken): Promise<Record<string, string>> {
+  const [h, p, sig] = base.split('.') as [string, string, string];
+  const header = decodeProtectedHeader(base);
+  const claims = decodeJwt(base);
   const enc = (o: object) => base64url.encode(JSON.stringify(o));
   const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: JWK[] };
   const publicJwk = jwks.keys.find((k) => k.kid === header.kid)!;
@@ -163,7 +167,8 @@ async function forgeries(): Promise<Record<string, string>> {
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: header.kid! })
       .sign(new TextEncoder().encode(secret));
-  const real = signedByTessera;
+  const real = (change: Record<string, unknown> = {}, headerChange: Record<string, unknown> = {}) =>
+    signedByTessera(change, headerChange, base);
 
   return {
     'alg none': `${enc({ alg: 'none', typ: 'at+jwt' })}.${p}.`,
@@ -240,6 +245,15 @@ describe('forged and confused tokens', () => {
 
   it('are refused at userinfo with 401 and WWW-Authenticate', async () => {
     for (const [name, token] of Object.entries(await forgeries())) {
+      expect({ name, ...(await userinfo(token)) }).toEqual({ name, ...refusedAtUserinfo() });
+    }
+  });
+
+  it('made from the userinfo token (a JWT for the userinfo audience), are refused at userinfo', async () => {
+    // The control: re-signed unchanged by Tessera's key, it is the genuine token, and accepted.
+    expect(signedByTessera({}, {}, userinfoToken)).toBe(userinfoToken);
+    expect((await userinfo(userinfoToken)).status).toBe(200);
+    for (const [name, token] of Object.entries(await forgeries(userinfoToken))) {
       expect({ name, ...(await userinfo(token)) }).toEqual({ name, ...refusedAtUserinfo() });
     }
   });

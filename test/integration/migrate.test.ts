@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { applyMigrations, MIGRATIONS_DIR, pendingMigrations } from '../../src/db/migrate.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
+import { tessera } from '../setup/tessera.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -13,6 +14,10 @@ afterAll(async () => {
 });
 
 async function freshPool(max = 4) {
+  return (await freshDatabase(max)).pool;
+}
+
+async function freshDatabase(max = 4) {
   const db: ScratchDatabase = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_migrate');
   const pool = new pg.Pool({ connectionString: db.url, max });
   // Dropping the database at the end ends any connection still open; that is not a failure.
@@ -21,7 +26,7 @@ async function freshPool(max = 4) {
     await pool.end();
     await db.drop();
   });
-  return pool;
+  return { pool, url: db.url };
 }
 
 const log = () => {};
@@ -82,5 +87,65 @@ describe('migrations', () => {
       "SELECT to_regclass('broken_one') AS t, (SELECT count(*)::int FROM _prisma_migrations WHERE migration_name = '29991231000000_broken') AS n",
     );
     expect(rows[0]).toEqual({ t: null, n: 0 });
+  });
+
+  it('`tessera migrate --dry-run` prints what would run and changes nothing', async () => {
+    const { pool, url } = await freshDatabase();
+    const all = (await pendingMigrations(pool, MIGRATIONS_DIR)).sort();
+    const tables = async () =>
+      (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0]!
+        .n;
+
+    const dry = await tessera(['migrate', '--dry-run'], { env: { DATABASE_URL: url } });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.split('\n')[0]).toBe(`would apply ${all.length} migrations (dry run, nothing changed):`);
+    for (const name of all) expect(dry.stdout).toContain(`-- ${name}\n`);
+    expect(dry.stdout).toContain('CREATE TABLE "oidc_payloads"');
+    expect(await tables()).toBe(0); // not even _prisma_migrations
+
+    const json = await tessera(['--json', 'migrate', '--dry-run'], { env: { DATABASE_URL: url } });
+    expect(json.code).toBe(0);
+    const plan = JSON.parse(json.stdout) as { dry_run: boolean; pending: { name: string; sql: string }[] };
+    expect(plan.dry_run).toBe(true);
+    expect(plan.pending.map((m) => m.name)).toEqual(all);
+    expect(plan.pending[0]!.sql).toContain('CREATE TABLE');
+    expect(await tables()).toBe(0);
+
+    await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log });
+    const after = await tessera(['--json', 'migrate', '--dry-run'], { env: { DATABASE_URL: url } });
+    expect(JSON.parse(after.stdout)).toEqual({ dry_run: true, pending: [] });
+    expect((await tessera(['migrate', '--dry-run'], { env: { DATABASE_URL: url } })).stdout).toBe(
+      'the database is up to date (dry run, nothing changed)\n',
+    );
+  });
+
+  it('build an index CONCURRENTLY outside a transaction, and refuse more than that one statement with it', async () => {
+    const pool = await freshPool();
+    await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log });
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-migrations-'));
+    cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+    cpSync(join(MIGRATIONS_DIR, '20261122000000_init'), join(dir, '29991231000000_concurrent_index'), {
+      recursive: true,
+    });
+    writeFileSync(
+      join(dir, '29991231000000_concurrent_index', 'migration.sql'),
+      '-- Writes to users go on while it builds.\nCREATE INDEX CONCURRENTLY "users_disabled_idx" ON "users"("disabled");\n',
+    );
+    expect((await applyMigrations(pool, { migrationsDir: dir, log })).applied).toEqual([
+      '29991231000000_concurrent_index',
+    ]);
+    const { rows } = await pool.query(
+      "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('users_disabled_idx')",
+    );
+    expect(rows).toEqual([{ valid: true }]);
+
+    cpSync(join(MIGRATIONS_DIR, '20261122000000_init'), join(dir, '29991231000001_two'), { recursive: true });
+    writeFileSync(
+      join(dir, '29991231000001_two', 'migration.sql'),
+      'ALTER TABLE "users" ADD COLUMN "x" TEXT;\nCREATE INDEX CONCURRENTLY "users_x_idx" ON "users"("x");\n',
+    );
+    await expect(applyMigrations(pool, { migrationsDir: dir, log })).rejects.toThrow(
+      'migration 29991231000001_two uses CONCURRENTLY, which cannot run in a transaction: it must hold that one statement only',
+    );
   });
 });

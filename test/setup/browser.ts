@@ -5,12 +5,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
+/** Debian's Chromium: npm test checks it is there (prerequisites.ts). */
+export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
 export async function launchBrowser(): Promise<Browser> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     // As root in a container there is no sandbox; without the background-networking flags,
     // Chromium keeps calling home, which this machine's closed network refuses.

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { createScratchDatabase, startPostgres } from './postgres.ts';
+import { missingPrerequisites, prerequisitesMessage } from './prerequisites.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,12 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  const missing = missingPrerequisites({ PATH: process.env.PATH, TEST_DATABASE_URL: process.env.TEST_DATABASE_URL });
+  if (missing.length) {
+    // One line, not a stack trace: nothing is wrong with the code.
+    process.stderr.write(`${prerequisitesMessage(missing)}\n`);
+    process.exit(1);
+  }
   const postgres = await startPostgres(process.env.TEST_DATABASE_URL);
   const database = await createScratchDatabase(postgres.adminUrl, 'tessera_test');
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });

@@ -1,108 +1,120 @@
-// The previous release, for upgrade tests: this repository as it was just before its newest
-// migration was added, extracted from git into a directory of its own, ready to run.
+// The previous release, built from git for the upgrade test (test/upgrade/previous-release.test.ts)
+// and reusable by the fleet test: its tree (`git archive`, so the repository's worktrees are left
+// alone) in a temporary directory, with node_modules and the Prisma client it needs.
 //
-// "Previous" is the first-parent parent of the commit that brought the newest directory under
-// prisma/migrations into this branch: the last state whose code knows nothing of that migration,
-// which is what is still running while an upgrade applies it. The tree is extracted with `git
-// archive` (it only reads the repository, so it leaves no worktree entries behind) into
-// $TMPDIR/tessera-previous-<commit>, kept for later runs. node_modules is this checkout's,
-// linked, when both package-lock.json files are the same; otherwise the previous release gets
-// its own `npm ci`. Its Prisma client is generated from its own schema.
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+// node_modules: when every package the previous release's package-lock.json lists is in this
+// release's lock at the same version (the usual case: a release adds packages or bumps a few),
+// this checkout's node_modules serves it through a symlink — seconds, no network. Otherwise
+// `npm ci` installs its own (minutes, and the registry must be reachable). CI runs on a clean
+// clone with full history; a shallow clone has no previous release and the test fails, loudly.
+import { execFile as execFileCallback, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { promisify } from 'node:util';
+import { previousRelease } from '../../scripts/previous-release.ts';
+import { eventually } from './eventually.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
+const execFile = promisify(execFileCallback);
+const repo = new URL('../..', import.meta.url).pathname;
 
-export interface PreviousRelease {
-  /** The commit it was built from. */
-  commit: string;
-  /** The newest migration, which the previous release does not have. */
-  newestMigration: string;
-  /** Its checkout, ready to run. */
+export interface PreviousReleaseTree {
   dir: string;
-  /** Its own migrations directory, for bringing a database to its schema. */
-  migrationsDir: string;
-  /** Starts its server (`node src/main.ts` in dir) and waits until it serves discovery. */
-  start(env: Record<string, string>, issuer: string): Promise<ServerProcess>;
+  commit: string;
+  reason: string;
+  /** How node_modules was provided. */
+  install: 'reused' | 'npm ci';
+  remove(): void;
 }
 
-const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+type Lock = { packages: Record<string, { version?: string }> };
 
-/** The commit before the newest migration: where the previous release is built from. */
-export function previousReleaseCommit(): { commit: string; newestMigration: string } {
-  const migrations = readdirSync(join(root, 'prisma/migrations'), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  const newestMigration = migrations.at(-1)!;
-  let added: string;
+/** Whether this checkout's node_modules has every package of `old` at the same version. */
+function lockCovers(current: Lock, old: Lock): boolean {
+  return Object.entries(old.packages).every(
+    ([path, pkg]) => path === '' || current.packages[path]?.version === pkg.version,
+  );
+}
+
+export function buildPreviousRelease(): PreviousReleaseTree {
+  const { commit, reason } = previousRelease(repo);
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-previous-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   try {
-    added = git('rev-list', '-1', '--first-parent', 'HEAD', '--', `prisma/migrations/${newestMigration}`);
+    execFileSync('sh', ['-c', `git archive --format=tar ${commit} | tar -x -C '${dir}'`], { cwd: repo });
+    const oldLock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as Lock;
+    const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as Lock;
+    let install: PreviousReleaseTree['install'] = 'reused';
+    if (lockCovers(lock, oldLock)) {
+      symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      // The Prisma client is generated from the previous release's own schema.
+      execFileSync(process.execPath, ['scripts/prisma-generate.ts'], { cwd: dir, stdio: 'pipe' });
+    } else {
+      install = 'npm ci';
+      execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'pipe' });
+    }
+    return { dir, commit, reason, install, remove };
   } catch (err) {
-    throw new Error(`previous release: git could not read the history (${err}); the tests need a full clone`);
+    remove();
+    throw err;
   }
-  if (!added)
-    throw new Error(
-      `previous release: no commit in this history adds prisma/migrations/${newestMigration}; ` +
-        'the tests need a clone with full history (not shallow, not an export)',
-    );
-  let commit: string;
-  try {
-    commit = git('rev-parse', '--verify', `${added}^1`);
-  } catch {
-    throw new Error(`previous release: the parent of ${added} is missing; the tests need a clone with full history`);
-  }
-  return { commit, newestMigration };
 }
 
-/** Extracts and prepares the previous release once; later calls (and runs) reuse it. */
-export async function preparePreviousRelease(): Promise<PreviousRelease> {
-  const { commit, newestMigration } = previousReleaseCommit();
-  const dir = join(tmpdir(), `tessera-previous-${commit.slice(0, 12)}`);
-  if (!existsSync(join(dir, '.prepared'))) {
-    // Built beside its final place and renamed, so a run that stops halfway leaves nothing used.
-    const building = `${dir}.building-${process.pid}`;
-    rmSync(building, { recursive: true, force: true });
-    mkdirSync(building, { recursive: true });
-    const archive = spawnSync('git', ['archive', '--format=tar', commit], { cwd: root, maxBuffer: 1 << 30 });
-    if (archive.status !== 0) throw new Error(`previous release: git archive ${commit}: ${archive.stderr}`);
-    const untar = spawnSync('tar', ['-x', '-C', building], { input: archive.stdout });
-    if (untar.status !== 0) throw new Error(`previous release: tar: ${untar.stderr}`);
+export interface ReleaseProcess {
+  issuer: string;
+  output(): string;
+  stop(): Promise<void>;
+}
 
-    const sameLock =
-      readFileSync(join(root, 'package-lock.json'), 'utf8') ===
-      readFileSync(join(building, 'package-lock.json'), 'utf8');
-    if (sameLock) symlinkSync(join(root, 'node_modules'), join(building, 'node_modules'), 'dir');
-    else run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], building);
-    // Its own Prisma client, from its own schema (src/db/generated is not in git).
-    run(process.execPath, ['scripts/prisma-generate.ts'], building);
-    writeFileSync(join(building, '.prepared'), `${commit}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(building, dir);
-  }
+/** Starts `node src/main.ts` of a release tree and waits until it serves discovery. */
+export async function startRelease(dir: string, env: Record<string, string>, issuer: string): Promise<ReleaseProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  const ready = () =>
+    fetch(`${issuer}/.well-known/openid-configuration`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  await eventually(async () => child.exitCode !== null || ready(), { timeoutMs: 60_000, intervalMs: 100 }).catch(() => {
+    throw new Error(`the previous release did not start: ${output}`);
+  });
+  if (child.exitCode !== null) throw new Error(`the previous release exited: ${output}`);
   return {
-    commit,
-    newestMigration,
-    dir,
-    migrationsDir: join(dir, 'prisma/migrations'),
-    start: (env, issuer) => startServerProcess(env, issuer, dir),
+    issuer,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
   };
 }
 
-function run(command: string, args: string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: process.env });
-  if (result.status !== 0)
-    throw new Error(`previous release: ${command} ${args.join(' ')} failed: ${result.stderr || result.stdout}`);
+/**
+ * Runs a release's CLI (`node src/cli/main.ts --json ...`) and parses its output. Asynchronous:
+ * a test's event loop must keep running (an HTTP client blocked for seconds reuses sockets the
+ * server has closed meanwhile).
+ */
+export async function releaseCli<T>(dir: string, env: Record<string, string>, args: string[], input = ''): Promise<T> {
+  const child = execFile(process.execPath, ['src/cli/main.ts', '--json', ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    encoding: 'utf8',
+  });
+  child.child.stdin?.end(input);
+  const { stdout } = await child.catch((err: { stderr?: string }) => {
+    throw new Error(`tessera ${args.join(' ')} (previous release): ${err.stderr ?? err}`);
+  });
+  return JSON.parse(stdout) as T;
 }

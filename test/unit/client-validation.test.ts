@@ -48,6 +48,7 @@ describe('validateClient', () => {
       tokenEndpointAuthMethod: 'client_secret_basic',
       scope: '',
       metadata: {},
+      requireVerifiedEmail: false,
       apis: [{ apiId: 'api-1', scopes: ['a:read'], isDefault: true }],
       serves: [],
     });
@@ -78,7 +79,7 @@ describe('validateClient', () => {
 
   it('refuses grant types and their combinations that cannot work', () => {
     expect(refusal(() => validateClient({ ...service, grantTypes: ['password'] }, known))).toBe(
-      'unknown grant type password; use client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:device_code',
+      'unknown grant type password; use client_credentials, authorization_code, refresh_token, device_code',
     );
     expect(refusal(() => validateClient({ ...service, grantTypes: [] }, known))).toBe(
       'a client needs at least one grant type',

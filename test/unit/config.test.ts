@@ -35,6 +35,18 @@ describe('configuration', () => {
       expect(text).not.toContain(value);
   });
 
+  it('sends session work to DIRECT_DATABASE_URL, which defaults to DATABASE_URL', () => {
+    const pooled = 'postgresql://t@pgbouncer:6432/tessera';
+    const direct = 'postgresql://t@postgres:5432/tessera';
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
+    expect(loadConfig({ ...secrets, DATA_DIR: dataDir, DATABASE_URL: pooled }).directDatabaseUrl).toBe(pooled);
+    const both = loadConfig({ ...secrets, DATA_DIR: dataDir, DATABASE_URL: pooled, DIRECT_DATABASE_URL: direct });
+    expect([both.databaseUrl, both.directDatabaseUrl]).toEqual([pooled, direct]);
+    expect(problems({ ...secrets, DATA_DIR: dataDir, DIRECT_DATABASE_URL: direct })).toEqual([
+      'DIRECT_DATABASE_URL: set only together with DATABASE_URL',
+    ]);
+  });
+
   it('requires every secret, the issuer and a database in production', () => {
     expect(problems({ NODE_ENV: 'production' })).toEqual([
       'COOKIE_KEYS: required when NODE_ENV=production',

@@ -23,4 +23,21 @@ describe('logger redaction', () => {
     expect(out).toContain('visible-client');
     expect(out).toContain('[redacted]');
   });
+
+  it('keeps error codes but not a code that could be an authorization code', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (s: string) => lines.push(s) } as never });
+    const authorizationCode = 'Xq3vT0aB7-kLmN9pQrStUvWxYz0123456789abcdEFG';
+    logger.error({ err: Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }) }, 'cannot listen');
+    logger.error({ err: Object.assign(new Error('unique'), { code: 'P2002' }), details: { code: '23505' } }, 'db');
+    logger.info({ code: 'ERR_INVALID_URL', status: 400 }, 'top level');
+    logger.info({ code: authorizationCode, params: { code: 'SECRET-9' } }, 'authorization code');
+    logger.info({ err: Object.assign(new Error('x'), { code: 'a short lowercase code' }) }, 'not an error code');
+    const [listen, db, top, auth, lower] = lines.map((l) => JSON.parse(l));
+    expect(listen.err.code).toBe('EADDRINUSE');
+    expect([db.err.code, db.details.code]).toEqual(['P2002', '23505']);
+    expect(top.code).toBe('ERR_INVALID_URL');
+    expect([auth.code, auth.params.code]).toEqual(['[redacted]', '[redacted]']);
+    expect(lower.err.code).toBe('[redacted]');
+  });
 });

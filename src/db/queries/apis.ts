@@ -30,8 +30,27 @@ export function apiQueries(prisma: PrismaClient) {
     update(audience: string, data: Partial<ApiWrite>) {
       return prisma.api.update({ where: { audience }, data });
     },
-    async delete(audience: string): Promise<boolean> {
-      const { count } = await prisma.api.deleteMany({ where: { audience } });
+    /** The ids of the clients that may get tokens for, serve, or exchange towards the API. */
+    async clientsUsing(audience: string): Promise<string[]> {
+      const api = await prisma.api.findUnique({
+        where: { audience },
+        select: {
+          clients: { select: { clientId: true } },
+          servers: { select: { clientId: true } },
+          exchanges: { select: { clientId: true } },
+        },
+      });
+      const ids = [...(api?.clients ?? []), ...(api?.servers ?? []), ...(api?.exchanges ?? [])].map((r) => r.clientId);
+      return [...new Set(ids)].sort();
+    },
+    /**
+     * Deletes the API; its clients' grants to it go with it (ON DELETE CASCADE). With `unlessUsed`
+     * the statement itself refuses an API that any client uses, so a client given the API after
+     * the caller looked is not silently stripped of it.
+     */
+    async delete(audience: string, options: { unlessUsed?: boolean } = {}): Promise<boolean> {
+      const unused = { clients: { none: {} }, servers: { none: {} }, exchanges: { none: {} } };
+      const { count } = await prisma.api.deleteMany({ where: { audience, ...(options.unlessUsed ? unused : {}) } });
       return count === 1;
     },
   };

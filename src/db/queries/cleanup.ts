@@ -18,6 +18,13 @@ const TABLES = {
     DELETE FROM device_polls WHERE device_code_id IN (SELECT device_code_id FROM device_polls WHERE expires_at < now() LIMIT ${n})`,
   rate_limits: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire < (extract(epoch from now()) * 1000)::bigint LIMIT ${n})`,
+  // Mailed links past their end, used or not: a used link is as dead as an expired one, and
+  // keeping it until it would have expired costs nothing (at most a week, for an invitation).
+  user_tokens: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM user_tokens WHERE token_hash IN (SELECT token_hash FROM user_tokens WHERE expires_at < now() LIMIT ${n})`,
+  // Dead outbox rows (past their last attempt) are kept 30 days for an operator, then go.
+  outbox: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE dead_at < now() - interval '30 days' LIMIT ${n})`,
 } as const;
 
 export type CleanedTable = keyof typeof TABLES;

@@ -31,6 +31,8 @@ export interface ClientWrite {
   tokenEndpointAuthMethod: string;
   scope: string;
   metadata: Record<string, unknown>;
+  /** A user must have confirmed their address before a code is issued. */
+  requireVerifiedEmail: boolean;
   apis: { apiId: string; scopes: string[]; isDefault: boolean }[];
   serves: string[];
 }
@@ -55,39 +57,37 @@ export function clientQueries(prisma: PrismaClient) {
       return prisma.client.findMany({ include: withRelations, orderBy: { createdAt: 'asc' } });
     },
 
+    // The writes below are flat statements, one after another, and the client is read back
+    // after the commit. A nested write (`apis: { create }`) or an `include` inside a transaction
+    // makes Prisma 7's query interpreter send several statements at once on the transaction's
+    // one connection; @prisma/adapter-pg (7.10) passes them straight to pg.Client.query, which
+    // queues them but prints pg 8's DeprecationWarning ("client.query() when the client is
+    // already executing a query"), and pg 9 will refuse them.
+
     /** Creates the client with its API grants and, when given, its first secret hash. */
-    create(id: string, data: ClientWrite, secret?: { hash: Buffer; hint: string }): Promise<ClientRecord> {
+    async create(id: string, data: ClientWrite, secret?: { hash: Buffer; hint: string }): Promise<ClientRecord> {
       const { apis, serves, metadata, ...columns } = data;
-      return prisma.client.create({
-        data: {
-          id,
-          ...columns,
-          metadata: metadata as Prisma.InputJsonValue,
-          apis: { create: apis },
-          serves: { create: serves.map((apiId) => ({ apiId })) },
-          secrets: secret ? { create: { hash: new Uint8Array(secret.hash), hint: secret.hint } } : undefined,
-        },
-        include: withRelations,
+      await prisma.$transaction(async (tx) => {
+        await tx.client.create({ data: { id, ...columns, metadata: metadata as Prisma.InputJsonValue } });
+        await writeRelations(tx, id, apis, serves);
+        if (secret)
+          await tx.clientSecret.create({
+            data: { clientId: id, hash: new Uint8Array(secret.hash), hint: secret.hint },
+          });
       });
+      return (await prisma.client.findUnique({ where: { id }, include: withRelations })) as ClientRecord;
     },
 
     /** Replaces the client's settings, API grants and served APIs in one transaction. */
-    update(id: string, data: ClientWrite): Promise<ClientRecord> {
+    async update(id: string, data: ClientWrite): Promise<ClientRecord> {
       const { apis, serves, metadata, ...columns } = data;
-      return prisma.$transaction(async (tx) => {
+      await prisma.$transaction(async (tx) => {
+        await tx.client.update({ where: { id }, data: { ...columns, metadata: metadata as Prisma.InputJsonValue } });
         await tx.clientApi.deleteMany({ where: { clientId: id } });
         await tx.apiServer.deleteMany({ where: { clientId: id } });
-        return tx.client.update({
-          where: { id },
-          data: {
-            ...columns,
-            metadata: metadata as Prisma.InputJsonValue,
-            apis: { create: apis },
-            serves: { create: serves.map((apiId) => ({ apiId })) },
-          },
-          include: withRelations,
-        });
+        await writeRelations(tx, id, apis, serves);
       });
+      return (await prisma.client.findUnique({ where: { id }, include: withRelations })) as ClientRecord;
     },
 
     async delete(id: string): Promise<boolean> {
@@ -121,3 +121,13 @@ export function clientQueries(prisma: PrismaClient) {
 }
 
 export type ClientQueries = ReturnType<typeof clientQueries>;
+
+async function writeRelations(
+  tx: Prisma.TransactionClient,
+  clientId: string,
+  apis: ClientWrite['apis'],
+  serves: string[],
+): Promise<void> {
+  if (apis.length) await tx.clientApi.createMany({ data: apis.map((a) => ({ clientId, ...a })) });
+  if (serves.length) await tx.apiServer.createMany({ data: serves.map((apiId) => ({ clientId, apiId })) });
+}

@@ -11,10 +11,12 @@ import { consentQueries } from './consents.ts';
 import { devicePollQueries } from './device-polls.ts';
 import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
+import { outboxQueries } from './outbox.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
+import { userTokenQueries } from './user-tokens.ts';
 
 /** `now` is the clock of the payloads' expiry and the device polls (src/clock.ts); tests pass one they move. */
 export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'>, now: Clock = Date.now) {
@@ -25,11 +27,13 @@ export function createQueries({ prisma, pool }: Pick<Database, 'prisma' | 'pool'
     clients: guarded(clientQueries(prisma)),
     consents: guarded(consentQueries(prisma)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
+    outbox: guarded(outboxQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
     users: guarded(userQueries(prisma)),
+    userTokens: guarded(userTokenQueries(prisma, now)),
   };
 }
 

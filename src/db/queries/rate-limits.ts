@@ -28,11 +28,17 @@ export interface Limiter {
   spend(key: string): Promise<number>;
   /** Forgets what `key` has spent in its window (a successful sign-in gives its account's back). */
   reset(key: string): Promise<void>;
+  /** Gives one spent point back to `key` (one atomic statement, as `spend`). */
+  refund(key: string): Promise<void>;
 }
 
 export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
   const limiter = new RateLimiterPostgres({
-    storeClient: pool,
+    // The library names its statements (a prepared statement per connection). Behind PgBouncer in
+    // transaction mode a connection is shared by every client, so a name one client prepared
+    // clashes with another's ("prepared statement ... already exists"): the store gets a pool
+    // whose statements are unnamed, as every other statement on the request path (db/client.ts).
+    storeClient: unnamedStatements(pool),
     storeType: 'pool',
     tableName: 'rate_limits',
     // Tessera's migrations create the table; the library must not.
@@ -54,7 +60,18 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     async reset(key: string): Promise<void> {
       await limiter.delete(key);
     },
+    async refund(key: string): Promise<void> {
+      await limiter.reward(key, 1);
+    },
   });
+}
+
+/** A pool-like object that sends every query unnamed (no server-side prepared statement). */
+function unnamedStatements(pool: pg.Pool) {
+  return {
+    query: (query: { text: string; values?: unknown[] }) =>
+      pool.query({ text: query.text, values: query.values ?? [] }),
+  };
 }
 
 export interface QuotaTotal {

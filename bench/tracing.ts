@@ -1,0 +1,253 @@
+// `npm run bench:tracing`: what tracing costs on the client-credentials token endpoint. Three
+// servers on one PostgreSQL, loaded with wrk in turn, round after round, in a rotating order (the
+// development machines drift by tens of percent from one minute to the next, so the servers are
+// compared seconds apart, many times, and by the median):
+// - baseline: another checkout, built (BENCH_BASELINE, e.g. the commit before tracing), tracing off;
+// - off: this tree, without OTEL_EXPORTER_OTLP_ENDPOINT (the SDK is not even loaded);
+// - on: this tree, exporting every span over OTLP/HTTP (protobuf, the default) to a null receiver
+//   in this process that reads each export and answers 200, as a collector would.
+//
+// Environment: BENCH_BASELINE (a directory holding a built Tessera: build/main.js; without it the
+// baseline is skipped), BENCH_DATABASE_URL (or TEST_DATABASE_URL; else an embedded PostgreSQL),
+// BENCH_SECONDS per load (default 4), BENCH_ROUNDS (default 6), BENCH_CONNECTIONS (default 16),
+// BENCH_PROFILE (a folder for each server's V8 CPU profile), BENCH_ON_ENV (JSON: more environment for
+// the traced server, e.g. {"NODE_OPTIONS":"--experimental-async-context-frame"}).
+// Writes bench/results/tracing-<date>.json.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../src/db/embedded.ts';
+import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
+import { runWrk, type LoadResult } from './wrk.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const baseline = process.env.BENCH_BASELINE;
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const AUDIENCE = 'https://api.bench.test';
+
+type Measured = LoadResult & { cpuUsPerRequest: number };
+
+interface Server {
+  name: string;
+  url: string;
+  child: ChildProcess;
+}
+
+async function start(name: string, cwd: string, env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  // BENCH_PROFILE: a folder where each server writes a V8 CPU profile when it stops (profile-summary.ts).
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name)}`]
+    : [];
+  const child = spawn(process.execPath, [...profile, 'build/main.js'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), ISSUER: issuer },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
+    if (
+      await fetch(`${issuer}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { name, url: issuer, child };
+}
+
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+}
+
+/** A null OTLP/HTTP receiver: reads each export, counts its bytes, answers 200. */
+async function nullReceiver() {
+  let exports = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      exports++;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stats: () => ({ exports, bytes }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+// The machines these run on are shared: throughput moves with the neighbours' load, by tens of
+// percent. CPU time per request moves far less (it counts only the server's own work), so it is
+// the figure the comparison rests on; throughput is reported beside it.
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+function cpuSeconds(pid: number): number {
+  // /proc/<pid>/stat: utime and stime (fields 14 and 15), in clock ticks, after the command's parentheses.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main() {
+  console.log('building the server (npm run build)…');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  const postgres = await startPostgres(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL);
+  const db = await createScratchDatabase(postgres.adminUrl, 'tessera_bench_tracing');
+  const receiver = await nullReceiver();
+  const servers: Server[] = [];
+  try {
+    const env = {
+      COOKIE_KEYS: randomBytes(32).toString('base64url'),
+      KEYS_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+      CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'),
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      HOST: '127.0.0.1',
+      ISSUER: 'http://127.0.0.1',
+      LOG_LEVEL: 'info',
+      ALLOW_INSECURE_ISSUER: 'true',
+      // As in run.ts: the limiter runs, but the one benchmark client is never refused.
+      RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
+    };
+    const cli = (args: string[]) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', ...env },
+        }).toString(),
+      );
+    cli(['migrate']);
+    cli(['apis', 'create', '--audience', AUDIENCE, '--scope', 'a:read']);
+    const client = cli([
+      'clients',
+      'create',
+      '--name',
+      'bench',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      AUDIENCE,
+      '--scope',
+      'a:read',
+    ]);
+    const auth = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
+
+    if (baseline) servers.push(await start('baseline', baseline, env));
+    servers.push(await start('off', root, env));
+    servers.push(
+      await start('on', root, {
+        ...env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 'tessera-bench',
+        ...(process.env.BENCH_ON_ENV ? JSON.parse(process.env.BENCH_ON_ENV) : {}),
+      }),
+    );
+
+    const load = async (server: Server): Promise<Measured> => {
+      const before = cpuSeconds(server.child.pid!);
+      const result = await wrk(server);
+      const cpu = cpuSeconds(server.child.pid!) - before;
+      return { ...result, cpuUsPerRequest: Math.round((cpu * 1e6) / (result.rps * seconds)) };
+    };
+    const wrk = (server: Server) =>
+      runWrk(
+        {
+          url: `${server.url}/token`,
+          method: 'POST',
+          body: 'grant_type=client_credentials&scope=a:read',
+          headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+        },
+        connections,
+        seconds,
+      );
+    // Warm-up: the JIT, the client catalog, the first keys.
+    for (const server of servers) await load(server);
+    const results: Record<string, Measured[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Each round starts with a different server, so that none is always first after a pause.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+      const line: string[] = [];
+      for (const server of order) {
+        const result = await load(server);
+        if (result.non2xx || result.errors)
+          throw new Error(`${server.name}: non-2xx or errors: ${JSON.stringify(result)}`);
+        results[server.name]!.push(result);
+        line.push(`${server.name} ${result.rps}/s ${result.cpuUsPerRequest} µs CPU/request`);
+      }
+      console.log(`round ${round + 1}: ${line.join(', ')}`);
+    }
+
+    const summary = Object.fromEntries(
+      Object.entries(results).map(([name, rs]) => [
+        name,
+        {
+          medianCpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
+          medianRps: median(rs.map((r) => r.rps)),
+          medianP99ms: median(rs.map((r) => r.p99ms)),
+          cpuUsPerRequest: rs.map((r) => r.cpuUsPerRequest),
+          rps: rs.map((r) => r.rps),
+        },
+      ]),
+    );
+    // Per round ratios too: each compares servers measured seconds apart.
+    // a's CPU per request over b's (1.02: a costs 2% more), and a's throughput over b's.
+    const ratios = (a: string, b: string) => {
+      if (!results[a] || !results[b]) return undefined;
+      const ratio = (f: (r: Measured) => number) => {
+        const each = results[a]!.map((r, i) => f(r) / f(results[b]![i]!));
+        return { median: Number(median(each).toFixed(3)), each: each.map((x) => Number(x.toFixed(3))) };
+      };
+      return { cpuPerRequest: ratio((r) => r.cpuUsPerRequest), throughput: ratio((r) => r.rps) };
+    };
+    const report = {
+      date: new Date().toISOString(),
+      cpu: `${cpus()[0]?.model} (${cpus().length} cores)`,
+      node: process.version,
+      seconds,
+      rounds,
+      connections,
+      baseline: baseline ?? null,
+      summary,
+      offVsBaseline: ratios('off', 'baseline'),
+      onVsOff: ratios('on', 'off'),
+      onVsBaseline: ratios('on', 'baseline'),
+      receiver: receiver.stats(),
+    };
+    console.log(JSON.stringify(report, null, 2));
+    writeFileSync(
+      join(root, 'bench/results', `tracing-${report.date.slice(0, 10)}.json`),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
+  } finally {
+    for (const server of servers) await stop(server);
+    await receiver.close();
+    await db.drop();
+    await postgres.stop();
+  }
+}
+
+await main();

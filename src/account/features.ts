@@ -1,0 +1,141 @@
+// The self-service account features and what they run on: the outbox and its worker, mail, and
+// the pages (password reset now; verification, sign-up and the account page build on these).
+// createApp mounts the routes and stops the worker on close.
+import type Router from '@koa/router';
+import type pg from 'pg';
+import type { Config } from '../config/config.ts';
+import type { Queries } from '../db/queries/index.ts';
+import { accountLinkRoutes, signupPath } from '../interactions/account-links.ts';
+import { passwordResetRoutes } from '../interactions/password-reset.ts';
+import { pageCsrf } from '../interactions/page-csrf.ts';
+import type { Logger } from '../logging/logger.ts';
+import { MAIL_KIND, mailer, mailHandler } from '../mail/mailer.ts';
+import { mailTransport } from '../mail/transport.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { outbox, type OutboxKeys } from '../outbox/outbox.ts';
+import { startOutboxWorker, type OutboxHandler } from '../outbox/worker.ts';
+import { mailLimits } from '../rate-limit/limits.ts';
+import type { Audit } from '../services/audit.ts';
+import { emailVerification, type EmailVerification } from './email-verification.ts';
+import { forgotPath, passwordReset, RESET_REQUEST_KIND } from './password-reset.ts';
+import { signup } from './signup.ts';
+
+export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
+  return {
+    current: config.keysEncryptionKey,
+    all: [config.keysEncryptionKey, ...(config.previousKeysEncryptionKey ? [config.previousKeysEncryptionKey] : [])],
+  };
+}
+
+/**
+ * The mailing services for a process without a worker (the CLI): what it mails waits in the
+ * outbox for a server of the same ISSUER to send.
+ */
+export function mailingServices(config: Config, queries: Queries, audit: Audit) {
+  const box = outbox(queries.outbox, config.issuer, outboxKeys(config));
+  const mail = mailer(box, config.brand, config.mail.transport !== 'none');
+  return {
+    mail,
+    verification: emailVerification({ issuer: config.issuer, tokens: queries.userTokens, mail, audit }),
+    reset: passwordReset({
+      issuer: config.issuer,
+      users: queries.users,
+      tokens: queries.userTokens,
+      outbox: box,
+      mail,
+      audit,
+      passwordMinLength: config.passwordMinLength,
+    }),
+  };
+}
+
+export interface AccountFeatures {
+  routes: Router[];
+  /** Links the sign-in page offers (only what is configured). */
+  loginLinks: { forgotPassword: string | undefined; signup: string | undefined };
+  /** Mails verification links (for the sign-in flow's verified-email requirement). */
+  verification: EmailVerification;
+  /** For clients that require a verified email (interactions/routes.ts); undefined without mail. */
+  verifiedEmail:
+    | { required(clientId: string): Promise<boolean>; remind(userId: string, ip: string): Promise<void> }
+    | undefined;
+  close(): Promise<void>;
+}
+
+export function accountFeatures(deps: {
+  config: Config;
+  queries: Queries;
+  pool: pg.Pool;
+  logger: Logger;
+  audit: Audit;
+  metrics: Metrics;
+}): AccountFeatures {
+  const { config, queries, logger, audit } = deps;
+  const keys = outboxKeys(config);
+  const transport = mailTransport(config.mail, logger);
+  let wake = () => {};
+  const box = outbox(queries.outbox, config.issuer, keys, () => wake());
+  const mail = mailer(box, config.brand, transport !== undefined);
+  const reset = passwordReset({
+    issuer: config.issuer,
+    users: queries.users,
+    tokens: queries.userTokens,
+    outbox: box,
+    mail,
+    audit,
+    passwordMinLength: config.passwordMinLength,
+  });
+  const verification = emailVerification({ issuer: config.issuer, tokens: queries.userTokens, mail, audit });
+  const handlers: Record<string, OutboxHandler> = {};
+  if (transport) {
+    handlers[MAIL_KIND] = mailHandler(transport);
+    handlers[RESET_REQUEST_KIND] = reset.requestHandler();
+  }
+  const worker = startOutboxWorker({ queries: queries.outbox, issuer: config.issuer, keys, handlers, logger });
+  wake = worker.wake;
+
+  const limits = mailLimits(deps.pool);
+  const routes: Router[] = [];
+  const open = mail.enabled && config.signup === 'open';
+  if (mail.enabled) {
+    const shared = {
+      brand: config.brand,
+      csrf: pageCsrf(config.cookieKeys[0]!),
+      limits,
+      passwordMinLength: config.passwordMinLength,
+      onRateLimited: () => deps.metrics.rateLimited.inc({ limit: 'mail' }),
+    };
+    routes.push(passwordResetRoutes({ reset, ...shared }));
+    routes.push(
+      accountLinkRoutes({
+        verification,
+        signup: open
+          ? signup({ users: queries.users, verification, audit, passwordMinLength: config.passwordMinLength })
+          : undefined,
+        ...shared,
+      }),
+    );
+  }
+  return {
+    routes,
+    verification,
+    verifiedEmail: mail.enabled
+      ? {
+          async required(clientId) {
+            return (await queries.clients.find(clientId))?.requireVerifiedEmail === true;
+          },
+          async remind(userId, ip) {
+            // The same per-account budget as the other mailed links: a user who signs in again
+            // and again before reading the mail gets 3 links an hour, not one per attempt.
+            if (await limits.perAccount.spend(`verify:${userId}`)) return;
+            await verification.send(userId, userId, ip);
+          },
+        }
+      : undefined,
+    loginLinks: { forgotPassword: mail.enabled ? forgotPath : undefined, signup: open ? signupPath : undefined },
+    async close() {
+      await worker.stop();
+      transport?.close();
+    },
+  };
+}

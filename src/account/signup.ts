@@ -1,0 +1,52 @@
+// Self-service sign-up (SIGNUP=open), without Koa. The answer is the same whether or not the
+// address has an account (no enumeration), and so is the work: the password is checked and
+// hashed first either way. An existing account gets no mail and keeps its password; a new one
+// starts with email_verified false and is mailed a verification link.
+import type { UserQueries } from '../db/queries/users.ts';
+import type { Audit } from '../services/audit.ts';
+import { checkNewPassword } from '../services/password-policy.ts';
+import { hashPassword } from '../services/passwords.ts';
+import { normalizeEmail } from '../services/users.ts';
+import type { EmailVerification } from './email-verification.ts';
+
+export type SignupOutcome = { outcome: 'done' } | { outcome: 'weak'; message: string };
+
+export function signup(deps: {
+  users: Pick<UserQueries, 'findByEmail' | 'create'>;
+  verification: EmailVerification;
+  audit: Audit;
+  passwordMinLength: number;
+}) {
+  return {
+    async register(email: string, password: string, ip: string): Promise<SignupOutcome> {
+      try {
+        await checkNewPassword(password, deps.passwordMinLength, [email]);
+      } catch (err) {
+        return { outcome: 'weak', message: (err as Error).message };
+      }
+      const passwordHash = await hashPassword(password);
+      const emailNormalized = normalizeEmail(email);
+      if (await deps.users.findByEmail(emailNormalized)) return { outcome: 'done' };
+      let id: string;
+      try {
+        id = (
+          await deps.users.create({
+            email: email.normalize('NFC').trim(),
+            emailNormalized,
+            passwordHash,
+            emailVerified: false,
+          })
+        ).id;
+      } catch (err) {
+        // The same address signed up at the same moment: one account, the same answer.
+        if ((err as { code?: string }).code === 'P2002') return { outcome: 'done' };
+        throw err;
+      }
+      await deps.audit.record({ type: 'user.signed_up', actor: id, subject: id, ip });
+      await deps.verification.send(id, id, ip);
+      return { outcome: 'done' };
+    },
+  };
+}
+
+export type Signup = ReturnType<typeof signup>;
