@@ -61,6 +61,8 @@ export interface AppDeps {
   clusterWorker?: boolean;
   /** Tessera's clock (src/clock.ts): caches' ages, payloads' expiry, the reuse grace; tests move it. */
   clock?: Clock;
+  /** True once the process is shutting down: /readyz then answers 503 (server.ts shutdown). */
+  draining?: () => boolean;
 }
 
 export interface TesseraApp {
@@ -138,6 +140,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     pool: db.pool,
     migrationsDir: MIGRATIONS_DIR,
     keysLoaded: () => slot.keys().signingKid !== undefined,
+    draining: deps.draining,
     listener: () => deps.notifications?.health ?? 'reconnecting',
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);

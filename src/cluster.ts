@@ -16,8 +16,9 @@ import { applyLimits, CONNECTIONS_CHECKING_INTERVAL_MS } from './server.ts';
 // A worker that keeps dying is restarted no faster than this, so a broken deployment does not
 // spin a core on restarts.
 const RESTART_DELAY_MS = 1_000;
-// Longer than a worker's own drain (server.ts), shorter than the 30 s an orchestrator waits.
-const STOP_TIMEOUT_MS = 25_000;
+// Beyond a worker's own drain window and in-flight bound (SHUTDOWN_DRAIN_MS, SHUTDOWN_TIMEOUT_MS,
+// server.ts shutdown), the time a worker takes to close its pool and exit.
+const STOP_MARGIN_MS = 5_000;
 
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const env: Record<string, string> = {};
@@ -65,9 +66,12 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
           w.process.kill('SIGTERM');
         }),
     );
-    const timer = setTimeout(() => {
-      for (const w of workers) w.process.kill('SIGKILL');
-    }, STOP_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => {
+        for (const w of workers) w.process.kill('SIGKILL');
+      },
+      config.shutdown.drainMs + config.shutdown.timeoutMs + STOP_MARGIN_MS,
+    );
     void Promise.all(exited).then(async () => {
       clearTimeout(timer);
       await stopEmbedded();

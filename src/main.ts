@@ -1,5 +1,7 @@
 // The server process: read the configuration, start (one server, or a cluster of WORKERS), and
-// drain on SIGTERM/SIGINT.
+// drain on SIGTERM/SIGINT. SIGTERM is the orchestrator's stop, so it gets the drain window
+// (not ready, still serving: server.ts shutdown); SIGINT is a person at a terminal, who wants
+// the process gone, so it skips the window and only lets in-flight requests finish.
 import cluster from 'node:cluster';
 import { ConfigError } from './config/env.ts';
 import { loadConfig } from './config/config.ts';
@@ -35,7 +37,7 @@ try {
       stopping = true;
       logger.info({ signal }, 'draining in-flight requests and stopping');
       running
-        .close()
+        .shutdown(signal === 'SIGTERM' ? undefined : 0)
         // The spans of the last requests are still in the batch.
         .then(() => tracing?.shutdown())
         .then(

@@ -1,6 +1,6 @@
 // Starting and stopping a Tessera server: database (external or embedded), migrations, keys,
 // app, HTTP listener. main.ts runs it for the process; tests run it in-process on port 0.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -21,9 +21,6 @@ import { watchKeys } from './keys/key-watcher.ts';
 import { advanceKeys } from './keys/lifecycle.ts';
 import type { Logger } from './logging/logger.ts';
 
-// How long in-flight requests get to finish on shutdown before connections are cut; below the
-// 30 s that Docker and Kubernetes wait between SIGTERM and SIGKILL.
-const DRAIN_TIMEOUT_MS = 20_000;
 // How often Node checks headersTimeout and requestTimeout. Its default, 30 s, let a connection
 // that never finished its headers live up to 30 s past a 60 s headersTimeout (~79 s measured);
 // checking every second costs one walk over the open connections per second.
@@ -36,7 +33,14 @@ export interface RunningTessera {
   notifications: Notifications;
   /** The application being served (its routers and provider, for tests that sweep every route). */
   tessera: TesseraApp;
+  /** Stops at once: no new connections, in-flight requests get SHUTDOWN_TIMEOUT_MS. */
   close(): Promise<void>;
+  /**
+   * Graceful shutdown, for SIGTERM: /readyz answers 503 and every response closes its
+   * connection, while requests are still served for `drainMs` (SHUTDOWN_DRAIN_MS) so the load
+   * balancer takes this replica out before anything is refused; then close().
+   */
+  shutdown(drainMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
@@ -58,6 +62,7 @@ export async function startTessera(
   const { db, embedded } = await openDatabase(config, logger, {
     countPerRequest: options.countStatementsPerRequest ?? false,
   });
+  let draining = false;
   try {
     if (config.migrateOnStart) {
       const { applied } = await applyMigrationsAt(db.directUrl, {
@@ -89,6 +94,7 @@ export async function startTessera(
       notifications,
       clusterWorker: options.clusterWorker,
       clock: options.clock,
+      draining: () => draining,
     });
     const cleanup = scheduleCleanup(queries.cleanup, config.cleanupInterval, logger);
     // Metrics on their own listener, for an internal network (see routes/metrics.ts).
@@ -115,26 +121,43 @@ export async function startTessera(
       onChange: tessera.setKeys,
       audit: auditTrail(queries.auditEvents, logger),
     });
-    const server = createListener(config, tessera.app.callback());
+    const handle = tessera.app.callback();
+    const server = createListener(config, (req: IncomingMessage, res: ServerResponse) => {
+      // Draining: no connection outlives its current response (Node then sends Connection:
+      // close), so clients and the balancer open their next one to another replica.
+      if (draining) res.shouldKeepAlive = false;
+      return handle(req, res);
+    });
     await listen(server, config.port, config.host);
     const { port } = server.address() as AddressInfo;
     const url = `${config.security.tls ? 'https' : 'http'}://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
     logger.info({ url, issuer: config.issuer }, 'tessera is listening');
 
+    const timeoutMs = config.shutdown.timeoutMs;
+    const close = async () => {
+      draining = true;
+      cleanup.stop();
+      await watcher.stop();
+      await notifications.stop();
+      if (metricsServer) await drain(metricsServer, timeoutMs);
+      await drain(server, timeoutMs);
+      await tessera.close();
+      await db.close();
+      await embedded?.stop();
+    };
     return {
       url,
       db,
       notifications,
       tessera,
-      async close() {
-        cleanup.stop();
-        await watcher.stop();
-        await notifications.stop();
-        if (metricsServer) await drain(metricsServer);
-        await drain(server);
-        await tessera.close();
-        await db.close();
-        await embedded?.stop();
+      close,
+      async shutdown(drainMs = config.shutdown.drainMs) {
+        // Kept-alive connections are not cut now (a request may be on its way on one): each
+        // closes after its next response, and close() closes those still idle at the end.
+        draining = true;
+        logger.info({ drainMs, timeoutMs }, 'not ready: draining before stopping');
+        await new Promise((resolve) => setTimeout(resolve, drainMs));
+        await close();
       },
     };
   } catch (err) {
@@ -151,7 +174,7 @@ export async function startTessera(
  * chains to TLS_CLIENT_CA_FILE, self_signed_tls_client_auth matches the client's JWKS), and
  * browsers at the sign-in pages have none.
  */
-function createListener(config: Config, handler: ReturnType<Koa['callback']>): Server {
+function createListener(config: Config, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const { tls } = config.security;
   const http = { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const server = tls
@@ -193,10 +216,14 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** Stops accepting connections, lets in-flight requests finish, then closes what is left. */
-function drain(server: Server): Promise<void> {
+/**
+ * Stops accepting connections, closes the idle ones, lets in-flight requests finish (their
+ * connections close after the response: server.close marks them), and after `timeoutMs` cuts
+ * whatever is left.
+ */
+function drain(server: Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
     timer.unref();
     server.close(() => {
       clearTimeout(timer);

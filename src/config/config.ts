@@ -35,6 +35,8 @@ export interface Config {
   tracing: { enabled: boolean; serviceName: string };
   /** The listener's limits, in milliseconds, and open connections per process. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
+  /** Graceful shutdown: the drain window (not ready, still serving), then the in-flight bound. */
+  shutdown: { drainMs: number; timeoutMs: number };
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
   mail: MailConfig;
@@ -166,6 +168,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       keepAliveTimeoutMs: raw.HTTP_KEEP_ALIVE_TIMEOUT * 1000,
       maxConnections: raw.HTTP_MAX_CONNECTIONS,
     },
+    shutdown: { drainMs: raw.SHUTDOWN_DRAIN_MS, timeoutMs: raw.SHUTDOWN_TIMEOUT_MS },
     rateLimits: {
       tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE,
       loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP,

@@ -109,6 +109,14 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
   HTTP_KEEP_ALIVE_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(5),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(10_000),
+  // Graceful shutdown on SIGTERM (server.ts shutdown): /readyz answers 503 while requests are
+  // still served for SHUTDOWN_DRAIN_MS, long enough for a load balancer's health checks to take
+  // the replica out (haproxy's default inter 2 s × fall 3 is 6 s; 5 s with the retries a
+  // balancer makes covers Kubernetes' endpoint propagation too); then in-flight requests get
+  // SHUTDOWN_TIMEOUT_MS before connections are cut. Both together stay below the 30 s Docker
+  // and Kubernetes wait between SIGTERM and SIGKILL.
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
   // Rate limits: token requests per client per minute; sign-in attempts per IP per 15 minutes;
   // failed sign-ins for one account from one IP before that pair is locked for 15 minutes.
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),

@@ -4,7 +4,8 @@
 // It also says whether the change listener is connected. Reconnecting is not a failure (the
 // process reads every client and revocation from the database meanwhile, src/cache/), but a
 // listener that has not answered its heartbeat for seconds is (db/notifications.ts): it is how a
-// silently dead connection shows, and the orchestrator should know.
+// silently dead connection shows, and the orchestrator should know. A replica shutting down
+// answers 503 first, while it still serves, so the balancer stops sending to it (server.ts).
 import Router from '@koa/router';
 import type pg from 'pg';
 import { schemaState } from '../db/migrate.ts';
@@ -18,6 +19,8 @@ export function healthRoutes(deps: {
   migrationsDir: string;
   keysLoaded: () => boolean;
   listener: () => ListenerHealth;
+  /** True from SIGTERM on: the replica is draining and wants no new traffic. */
+  draining?: () => boolean;
 }): Router {
   const router = new Router();
   let migrationsCheckedAt = 0;
@@ -34,6 +37,7 @@ export function healthRoutes(deps: {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', reason };
     };
+    if (deps.draining?.()) return unavailable('shutting down');
     try {
       await deps.pool.query('SELECT 1');
     } catch {

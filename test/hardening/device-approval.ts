@@ -37,10 +37,21 @@ export async function approveDevice(
       continue;
     }
     html = await res.text();
-    if (res.status !== 200) throw new Error(`device approval: ${res.status} ${html.slice(0, 300)}`);
+    // The page's own words, not its head, say what went wrong.
+    if (res.status !== 200) throw new Error(`device approval: ${res.status} ${main(html)}`);
     if (html.includes('Device connected')) return;
+    // The release before issue 22 asked "Connect …?" before sign-in (the provider's confirm
+    // form): a rolling upgrade's old replicas still show it, so a person answers it there.
+    const previous = /<form id="op\.deviceConfirmForm"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+    if (previous) {
+      const hidden = Object.fromEntries(
+        [...previous[2]!.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+      );
+      res = await send(new URL(previous[1]!, origin).href, form(hidden));
+      continue;
+    }
     const uid = /action="\/interaction\/([^/"]+)\/(login|confirm)"/.exec(html);
-    if (!uid) throw new Error(`device approval: unexpected page ${html.slice(0, 300)}`);
+    if (!uid) throw new Error(`device approval: unexpected page ${main(html)}`);
     if (uid[2] === 'confirm' && !html.includes(userCode))
       throw new Error('device approval: the confirmation does not show the code');
     const fields: Record<string, string> = { csrf: field('csrf')! };
@@ -49,3 +60,10 @@ export async function approveDevice(
   }
   throw new Error('device approval: too many redirects');
 }
+
+const main = (html: string) =>
+  html
+    .slice(Math.max(0, html.indexOf('<main')))
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);

@@ -14,10 +14,17 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `node src/main.ts` with exactly this environment and waits until it serves discovery. */
-export async function startServerProcess(env: Record<string, string>, issuer: string): Promise<ServerProcess> {
+/**
+ * Starts `node src/main.ts` with exactly this environment and waits until it serves discovery.
+ * `checkout`: another checkout's server (test/setup/previous-release.ts), instead of this one.
+ */
+export async function startServerProcess(
+  env: Record<string, string>,
+  issuer: string,
+  checkout = root,
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
-    cwd: root,
+    cwd: checkout,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -46,7 +46,9 @@ export async function authorize(
       continue;
     }
     const html = await res.text();
-    if (res.status !== 200) throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    // The page's own words (from <main>), not its head, say what went wrong.
+    if (res.status !== 200)
+      throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(Math.max(0, html.indexOf('<main')), 600)}`);
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
     const action = html.includes('/login"') ? 'login' : 'confirm';
     const uid = new URL(url).pathname.split('/')[2];

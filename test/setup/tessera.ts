@@ -27,6 +27,9 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     NODE_ENV: 'test',
     DATABASE_URL: inject('databaseUrl'),
     ...TEST_SECRETS,
+    // Test processes stopped with SIGTERM stop at once; graceful-shutdown.test.ts and the fleet
+    // test set their own drain window.
+    SHUTDOWN_DRAIN_MS: '0',
     ...extra,
   };
 }
@@ -68,12 +71,13 @@ export interface CliResult {
 /** Runs `tessera <args>` as the admin would, against the test database. */
 export async function tessera(
   args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
+  options: { env?: Record<string, string>; input?: string; root?: string } = {},
 ): Promise<CliResult> {
   try {
     const child = run(process.execPath, ['src/cli/main.ts', ...args], {
       env: testEnv(options.env),
-      cwd: new URL('../..', import.meta.url).pathname,
+      // Another checkout's CLI (test/setup/previous-release.ts), or this one's.
+      cwd: options.root ?? new URL('../..', import.meta.url).pathname,
     });
     child.child.stdin?.end(options.input ?? '');
     const { stdout, stderr } = await child;
@@ -88,8 +92,9 @@ export async function tessera(
 export async function tesseraJson<T = Record<string, unknown>>(
   args: string[],
   env?: Record<string, string>,
+  root?: string,
 ): Promise<T> {
-  const result = await tessera(['--json', ...args], env ? { env } : {});
+  const result = await tessera(['--json', ...args], { ...(env ? { env } : {}), ...(root ? { root } : {}) });
   if (result.code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
 }
