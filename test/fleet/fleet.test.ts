@@ -136,7 +136,10 @@ async function fixtures(databaseUrl: string, checkout?: string) {
   };
   const audience = `https://${randomId('api')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'fleet:read'], env, checkout);
-  const [service, app, device, user] = await Promise.all([
+  // A user per signing-in flow: the account's failure counter (per account and address) counts
+  // every attempt until it succeeds, so flows sharing one user from one address, with a sign-in
+  // lost to the SIGKILL and a login POST haproxy re-sent, could reach the limit together.
+  const [service, app, device, ...users] = await Promise.all([
     createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'fleet:read']),
     createClient([
       '--grant-types',
@@ -160,13 +163,15 @@ async function fixtures(databaseUrl: string, checkout?: string) {
       'openid offline_access fleet:read',
     ]),
     createUser(),
+    createUser(),
+    createUser(),
   ]);
   return {
     audience,
     service: { id: service.client_id, auth: basic(service.client_id, service.client_secret!) },
     app: { id: app.client_id, auth: basic(app.client_id, app.client_secret!) },
     device: { id: device.client_id },
-    user,
+    users: users as [(typeof users)[number], (typeof users)[number], (typeof users)[number]],
   };
 }
 type Fixtures = Awaited<ReturnType<typeof fixtures>>;
@@ -232,7 +237,7 @@ function flows(origin: string, f: Fixtures, tally: Tally, running: () => boolean
     }
   }
 
-  async function codeAndRefresh() {
+  async function codeAndRefresh(user: Fixtures['users'][number]) {
     while (running()) {
       const verifier = oauth.generateRandomCodeVerifier();
       const url = new URL(`${origin}/auth`);
@@ -247,7 +252,7 @@ function flows(origin: string, f: Fixtures, tally: Tally, running: () => boolean
       }).toString();
       let code: string;
       try {
-        code = (await authorize(url, f.user, newJar())).searchParams.get('code')!;
+        code = (await authorize(url, user, newJar())).searchParams.get('code')!;
       } catch (err) {
         failed(`sign-in: ${text(err)}`);
         continue;
@@ -287,7 +292,7 @@ function flows(origin: string, f: Fixtures, tally: Tally, running: () => boolean
         continue;
       }
       try {
-        await approveDevice(newJar(), origin, started.body.verification_uri_complete as string, f.user);
+        await approveDevice(newJar(), origin, started.body.verification_uri_complete as string, f.users[2]);
       } catch (err) {
         failed(`device approval: ${text(err)}`);
         continue;
@@ -312,7 +317,13 @@ function flows(origin: string, f: Fixtures, tally: Tally, running: () => boolean
     }
   }
 
-  const workers = [clientCredentials(), clientCredentials(), codeAndRefresh(), codeAndRefresh(), deviceCode()];
+  const workers = [
+    clientCredentials(),
+    clientCredentials(),
+    codeAndRefresh(f.users[0]),
+    codeAndRefresh(f.users[1]),
+    deviceCode(),
+  ];
   return Promise.all(workers);
 }
 

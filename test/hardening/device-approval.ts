@@ -30,6 +30,7 @@ export async function approveDevice(
   let html = await res.text();
   const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
   res = await send(`${origin}${complete.pathname}`, form({ xsrf: field('xsrf')!, user_code: field('user_code')! }));
+  let confirmedBefore = false;
   for (let hops = 0; hops < 10; hops++) {
     if (res.status === 302 || res.status === 303) {
       const next = new URL(res.headers.get('location')!, origin);
@@ -48,11 +49,13 @@ export async function approveDevice(
         [...previous[2]!.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
       );
       res = await send(new URL(previous[1]!, origin).href, form(hidden));
+      confirmedBefore = true;
       continue;
     }
     const uid = /action="\/interaction\/([^/"]+)\/(login|confirm)"/.exec(html);
     if (!uid) throw new Error(`device approval: unexpected page ${main(html)}`);
-    if (uid[2] === 'confirm' && !html.includes(userCode))
+    // (An old replica's consent page after its own "Connect …?" page did not repeat the code.)
+    if (uid[2] === 'confirm' && !html.includes(userCode) && !confirmedBefore)
       throw new Error('device approval: the confirmation does not show the code');
     const fields: Record<string, string> = { csrf: field('csrf')! };
     if (uid[2] === 'login') Object.assign(fields, { email: user.email, password: user.password });
