@@ -97,8 +97,8 @@ export function createAdapterClass(deps: AdapterDeps) {
    * request whose answer it lost: it gets that answer again (`retry`: the provider goes on as for
    * an unused token; consume() counts the retry and upsert() issues nothing, and the response
    * carries the successor, refresh-retry.ts), at most REFRESH_TOKEN_RETRY_LIMIT times. Presented
-   * later, or more often, it is a replay (`reuse`): oidc-provider revokes the whole family. Within
-   * the grace but with nothing to answer (no retries allowed, a successor already used or gone,
+   * later, it is a replay (`reuse`): oidc-provider revokes the whole family. Within
+   * the grace but with nothing to answer (no retries allowed or left, a successor used or gone,
    * a token used before retries were answered) it is refused and the family survives (`refuse`).
    * The provider checks client, certificate and DPoP key before consume(), so a retry by anyone
    * else is refused before it is counted.
@@ -107,7 +107,9 @@ export function createAdapterClass(deps: AdapterDeps) {
     if (now() - stored.consumedAt.getTime() >= graceMs) return 'reuse';
     const rotation = stored.rotation;
     if (!rotation || retryLimit === 0) return 'refuse';
-    if (rotation.retries >= retryLimit) return 'reuse';
+    // Retries used up inside the window: refused, the family lives (many tabs refreshing at once
+    // are not a theft; a replay after the window is).
+    if (rotation.retries >= retryLimit) return 'refuse';
     return rotation.successorLive ? 'retry' : 'refuse';
   }
 
@@ -243,12 +245,12 @@ export function createAdapterClass(deps: AdapterDeps) {
         // Consumed by a concurrent rotation first: that one wins and this one issues nothing; it
         // is a retry of that rotation, answered with its successor while the count allows.
         if (retryLimit > 0) {
-          const { successor, rotated } = await payloads.retry(pending.model, pending.id, graceMs, retryLimit);
+          const { successor, rotated, lapsed } = await payloads.retry(pending.model, pending.id, graceMs, retryLimit);
           if (successor) {
             reads.retry = { id: pending.id, successor };
             return;
           }
-          if (rotated) await revokeAsReuse(reads, payload.grantId);
+          if (rotated && lapsed) await revokeAsReuse(reads, payload.grantId);
         }
         throw new errors.InvalidGrant('grant request is invalid');
       }
@@ -305,8 +307,12 @@ export function createAdapterClass(deps: AdapterDeps) {
       // A retry (find() above): counted, not consumed again; its answer is the successor.
       if (this.model === 'RefreshToken' && reads?.retry?.id === id && !reads.retry.successor) {
         await flushConsume(reads);
-        const { successor } = await payloads.retry(this.model, id, graceMs, retryLimit);
-        if (!successor) await revokeAsReuse(reads, reads.retry.grantId);
+        const { successor, lapsed } = await payloads.retry(this.model, id, graceMs, retryLimit);
+        if (!successor && lapsed) await revokeAsReuse(reads, reads.retry.grantId);
+        if (!successor) {
+          reads.retry = undefined;
+          throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
+        }
         reads.retry.successor = successor;
         return;
       }

@@ -1,7 +1,8 @@
 // Graceful refresh retries (issue 21): a client that lost the answer to a refresh and presents
 // the same refresh token again within REFRESH_TOKEN_REUSE_GRACE gets the answer it lost (the same
 // new refresh token, an access token for the same grant), at most REFRESH_TOKEN_RETRY_LIMIT
-// times. Past the window or the count it is reuse: the family is revoked, audited and counted.
+// times; past the count it is refused and the family lives. Past the window it is reuse: the
+// family is revoked, audited and counted.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../setup/eventually.ts';
@@ -164,7 +165,7 @@ describe('a refresh retried within the grace window', { timeout: 120_000 }, () =
     expect(next.body.refresh_token).not.toBe(first.body.refresh_token);
   });
 
-  it('is answered at most REFRESH_TOKEN_RETRY_LIMIT times; beyond that the family is revoked', async () => {
+  it('is answered at most REFRESH_TOKEN_RETRY_LIMIT times; beyond that it is refused and the family lives', async () => {
     const s = await family();
     const first = await refresh(s);
     for (let i = 0; i < RETRY_LIMIT; i++) {
@@ -173,8 +174,10 @@ describe('a refresh retried within the grace window', { timeout: 120_000 }, () =
       expect(again.body.refresh_token).toBe(first.body.refresh_token);
     }
     expect(await refresh(s)).toEqual(INVALID_GRANT);
-    expect(await refresh(s, first.body.refresh_token as string)).toEqual(INVALID_GRANT);
-    expect((await introspect(first.body.access_token as string)).active).toBe(false);
+    // Many presentations inside the window are a client racing itself (tabs), not a thief: the
+    // successor still works.
+    expect((await introspect(first.body.access_token as string)).active).toBe(true);
+    expect((await refresh(s, first.body.refresh_token as string)).status).toBe(200);
   });
 
   it('after the window is reuse: the family is revoked, audited and counted', async () => {

@@ -83,7 +83,8 @@ const CONSUME_AND_INSERT = `WITH consumed AS (
 // Counts one retry of a rotation and gives its successor, or nothing: when the rotation is older
 // than $3 (the grace window), its retries reached $4, or its successor is gone or used. The row
 // lock serialises concurrent retries and each re-checks the count after the one before commits,
-// so no more than $4 are ever answered. `rotated`: whether the token was rotated at all (from the
+// so no more than $4 are ever answered. `lapsed`: whether the token was rotated before the grace
+// window began (a replay, not a retry: the family is revoked). `rotated`: whether it was rotated at all (from the
 // statement's snapshot), to tell reuse from a token consumed some other way.
 const RETRY = `WITH counted AS (
     UPDATE oidc_payloads o SET retries = o.retries + 1
@@ -93,7 +94,8 @@ const RETRY = `WITH counted AS (
       AND (n.expires_at IS NULL OR n.expires_at > $5)
     RETURNING o.consumed_by)
   SELECT (SELECT consumed_by FROM counted) AS successor,
-    EXISTS (SELECT 1 FROM oidc_payloads WHERE model = $1 AND id = $2 AND consumed_by IS NOT NULL) AS rotated`;
+    EXISTS (SELECT 1 FROM oidc_payloads WHERE model = $1 AND id = $2 AND consumed_by IS NOT NULL) AS rotated,
+    EXISTS (SELECT 1 FROM oidc_payloads WHERE model = $1 AND id = $2 AND consumed_at <= $3) AS lapsed`;
 
 // A request's held writes (oidc/request-reads.ts) in one statement: $1 the rows to upsert, $2 the
 // (model, id) of the rows to delete, as JSON arrays; no row is in both.
@@ -205,11 +207,15 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
       id: string,
       graceMs: number,
       limit: number,
-    ): Promise<{ successor: string | undefined; rotated: boolean }> {
-      const { rows } = await pool.query<{ successor: string | null; rotated: boolean }>(
+    ): Promise<{ successor: string | undefined; rotated: boolean; lapsed: boolean }> {
+      const { rows } = await pool.query<{ successor: string | null; rotated: boolean; lapsed: boolean }>(
         statement('retry', RETRY, [model, id, new Date(now() - graceMs), limit, new Date(now())]),
       );
-      return { successor: rows[0]?.successor ?? undefined, rotated: rows[0]?.rotated ?? false };
+      return {
+        successor: rows[0]?.successor ?? undefined,
+        rotated: rows[0]?.rotated ?? false,
+        lapsed: rows[0]?.lapsed ?? false,
+      };
     },
 
     /** A token, or a Session with the grant it holds for `clientId`, read with its Grant and account. */
