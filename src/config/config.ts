@@ -28,7 +28,7 @@ export interface Config {
   logLevel: string;
   brand: { name: string; logoUrl: string | undefined };
   sessionTtl: number;
-  refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number };
+  refreshTokens: { absoluteTtl: number; idleTtl: number; reuseGraceSeconds: number; retryLimit: number };
   deviceFlow: { codeTtl: number; pollInterval: number; attemptsPerWindow: number };
   metrics: { port: number | undefined; host: string; token: string | undefined };
   /** OpenTelemetry traces over OTLP (src/tracing/): off unless an endpoint is set. */
@@ -154,6 +154,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       absoluteTtl: raw.REFRESH_TOKEN_ABSOLUTE_TTL,
       idleTtl: Math.min(raw.REFRESH_TOKEN_IDLE_TTL, raw.REFRESH_TOKEN_ABSOLUTE_TTL),
       reuseGraceSeconds: raw.REFRESH_TOKEN_REUSE_GRACE,
+      retryLimit: raw.REFRESH_TOKEN_RETRY_LIMIT,
     },
     metrics: { port: raw.METRICS_PORT, host: raw.METRICS_HOST, token: raw.METRICS_TOKEN },
     tracing: {

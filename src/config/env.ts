@@ -75,6 +75,9 @@ const schema = z.object({
     .min(60)
     .default(14 * 86_400),
   REFRESH_TOKEN_REUSE_GRACE: z.coerce.number().int().min(0).max(60).default(2),
+  // How many retries within the grace get the rotation's answer again: a client that lost a
+  // response retries a few times, not dozens (0: none; a retry is refused as before issue 21).
+  REFRESH_TOKEN_RETRY_LIMIT: z.coerce.number().int().min(0).max(100).default(3),
   // Device Authorization Grant (RFC 8628), in seconds; attempts are per client IP.
   DEVICE_CODE_TTL: z.coerce.number().int().min(5).max(3600).default(600),
   DEVICE_POLL_INTERVAL: z.coerce.number().int().min(1).max(60).default(5),

@@ -49,6 +49,11 @@ export function createMetrics(pool: pg.Pool, statements: Tally = { statements: 0
       help: 'Reuses of a consumed refresh token (family revoked)',
       registers: [registry],
     }),
+    refreshRetries: new Counter({
+      name: 'tessera_refresh_token_retry_total',
+      help: 'Retries of a refresh within the grace, answered with the refresh token first issued',
+      registers: [registry],
+    }),
     rateLimited: new Counter({
       name: 'tessera_rate_limited_total',
       help: 'Requests refused by a rate limit',

@@ -65,6 +65,8 @@ export interface AdapterDeps {
   clients: Pick<ClientCatalog, 'get'>;
   devicePolls?: DevicePollQueries;
   refreshReuseGraceSeconds?: number;
+  /** How many retries within the grace get the rotation's answer again (0: refused). */
+  refreshRetryLimit?: number;
   devicePollInterval?: number;
   /** The clock of the refresh-token reuse grace (src/clock.ts). Default `Date.now`. */
   now?: Clock;
@@ -78,6 +80,7 @@ export function createAdapterClass(deps: AdapterDeps) {
   const { payloads, clients } = deps;
   const graceMs = (deps.refreshReuseGraceSeconds ?? 0) * 1000;
   const now = deps.now ?? Date.now;
+  const retryLimit = deps.refreshRetryLimit ?? 0;
 
   /** RFC 8628 §3.5 slow_down: a pending device code polled before its interval has passed. */
   async function checkDevicePoll(id: string, stored: StoredPayload | undefined) {
@@ -89,19 +92,37 @@ export function createAdapterClass(deps: AdapterDeps) {
   }
 
   /**
-   * The refresh-token retry policy. A refresh token presented again within the grace period
-   * after it was used is taken for a client retrying a request whose answer it lost: it gets
-   * invalid_grant, and the family survives. Presented later, it is a replay, and oidc-provider
-   * revokes the whole family. (Truly concurrent uses never reach this: the atomic consume lets one
-   * through and answers the others invalid_grant.)
+   * The refresh-token retry policy, for a used refresh token presented again at the token
+   * endpoint. Within the grace period after its rotation it is taken for a client retrying a
+   * request whose answer it lost: it gets that answer again (`retry`: the provider goes on as for
+   * an unused token; consume() counts the retry and upsert() issues nothing, and the response
+   * carries the successor, refresh-retry.ts), at most REFRESH_TOKEN_RETRY_LIMIT times. Presented
+   * later, it is a replay (`reuse`): oidc-provider revokes the whole family. Within
+   * the grace but with nothing to answer (no retries allowed or left, a successor used or gone,
+   * a token used before retries were answered) it is refused and the family survives (`refuse`).
+   * The provider checks client, certificate and DPoP key before consume(), so a retry by anyone
+   * else is refused before it is counted.
    */
-  function refusedAsRetry(model: string, stored: StoredPayload | undefined): boolean {
-    return (
-      model === 'RefreshToken' &&
-      !!stored?.consumedAt &&
-      now() - stored.consumedAt.getTime() < graceMs &&
-      Provider.ctx?.oidc?.route === 'token'
-    );
+  function retryVerdict(stored: StoredPayload & { consumedAt: Date }): 'retry' | 'refuse' | 'reuse' {
+    if (now() - stored.consumedAt.getTime() >= graceMs) return 'reuse';
+    const rotation = stored.rotation;
+    if (!rotation || retryLimit === 0) return 'refuse';
+    // Retries used up inside the window: refused, the family lives (many tabs refreshing at once
+    // are not a theft; a replay after the window is).
+    if (rotation.retries >= retryLimit) return 'refuse';
+    return rotation.successorLive ? 'retry' : 'refuse';
+  }
+
+  /**
+   * Reuse found when counting a retry (the count or the window ran out since the token was read,
+   * or a concurrent rotation won): the family is revoked, as oidc-provider does for a reuse it
+   * finds itself, and the error is the one it gives (events.ts audits and counts it).
+   */
+  async function revokeAsReuse(reads: RequestReads, grantId: unknown): Promise<never> {
+    reads.retry = undefined;
+    reads.payloads.clear();
+    if (typeof grantId === 'string') await payloads.revokeGrant(grantId);
+    throw new errors.InvalidGrant('refresh token already used');
   }
 
   /**
@@ -207,6 +228,8 @@ export function createAdapterClass(deps: AdapterDeps) {
       const reads = requestReads();
       const key = payloadKey(this.model, id);
       const pending = reads?.pendingConsume;
+      // A retry answered with its rotation's successor: the token the provider made is not issued.
+      if (reads?.retry?.successor && this.model === 'RefreshToken') return;
       if (reads && pending && this.model === 'RefreshToken') {
         reads.pendingConsume = undefined;
         await flushWrites(reads);
@@ -217,10 +240,19 @@ export function createAdapterClass(deps: AdapterDeps) {
           payload as Record<string, unknown>,
           lifetime,
         );
-        // Consumed by a concurrent rotation first: that one wins, this one issues nothing.
-        if (!inserted) throw new errors.InvalidGrant('grant request is invalid');
         reads.payloads.delete(key);
-        return;
+        if (inserted) return;
+        // Consumed by a concurrent rotation first: that one wins and this one issues nothing; it
+        // is a retry of that rotation, answered with its successor while the count allows.
+        if (retryLimit > 0) {
+          const { successor, rotated, lapsed } = await payloads.retry(pending.model, pending.id, graceMs, retryLimit);
+          if (successor) {
+            reads.retry = { id: pending.id, successor };
+            return;
+          }
+          if (rotated && lapsed) await revokeAsReuse(reads, payload.grantId);
+        }
+        throw new errors.InvalidGrant('grant request is invalid');
       }
       if (reads) await flushPendingConsume(reads);
       const loaded = reads?.payloads.get(key);
@@ -245,8 +277,16 @@ export function createAdapterClass(deps: AdapterDeps) {
       )
         return deps.userinfoAccessTokens(id);
       const stored = await readThrough(this.model, id);
-      if (refusedAsRetry(this.model, stored)) {
-        throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
+      if (this.model === 'RefreshToken' && stored?.consumedAt && Provider.ctx?.oidc?.route === 'token') {
+        const verdict = retryVerdict(stored as StoredPayload & { consumedAt: Date });
+        const reads = requestReads();
+        if (verdict === 'retry' && reads) {
+          reads.retry = { id, grantId: stored.payload.grantId as string | undefined };
+          return stored.payload as AdapterPayload;
+        }
+        if (verdict !== 'reuse') {
+          throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
+        }
       }
       if (this.model === 'DeviceCode') await checkDevicePoll(id, stored);
       return toPayload(stored);
@@ -264,6 +304,18 @@ export function createAdapterClass(deps: AdapterDeps) {
     async consume(id: string): Promise<void> {
       const reads = requestReads();
       reads?.payloads.delete(payloadKey(this.model, id));
+      // A retry (find() above): counted, not consumed again; its answer is the successor.
+      if (this.model === 'RefreshToken' && reads?.retry?.id === id && !reads.retry.successor) {
+        await flushConsume(reads);
+        const { successor, lapsed } = await payloads.retry(this.model, id, graceMs, retryLimit);
+        if (!successor && lapsed) await revokeAsReuse(reads, reads.retry.grantId);
+        if (!successor) {
+          reads.retry = undefined;
+          throw new errors.InvalidGrant('refresh token already used; use the refresh token issued with its first use');
+        }
+        reads.retry.successor = successor;
+        return;
+      }
       // The refresh grant saves the successor right after consuming (oidc-provider's
       // actions/grants/refresh_token.js): the consumption goes with that insert (upsert below).
       if (this.model === 'RefreshToken' && reads && Provider.ctx?.oidc?.route === 'token') {

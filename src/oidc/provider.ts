@@ -29,6 +29,7 @@ import { grantTypeHandler, providerJwks } from './upstream.ts';
 import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
 import { userinfoAccessTokens } from './userinfo-tokens.ts';
+import { answerRefreshRetries } from './refresh-retry.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -68,6 +69,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         clients: deps.clients,
         devicePolls: deps.devicePolls,
         refreshReuseGraceSeconds: deps.config.refreshTokens.reuseGraceSeconds,
+        refreshRetryLimit: deps.config.refreshTokens.retryLimit,
         now: deps.now,
         // Every confidential client may ask; the policy table (token_exchange_policies) answers.
         ...(security.tokenExchange && deps.tokenExchange ? { confidentialGrantTypes: [tokenExchange.grantType] } : {}),
@@ -119,6 +121,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   }
   provider.use(clientAuthenticationChallenge(deps.issuer));
   provider.use(revocationAnswersJson());
+  provider.use(answerRefreshRetries(deps.metrics));
   provider.use(
     publicClientBasic(provider, [
       ROUTES.token,

@@ -25,6 +25,11 @@ export interface RequestReads {
   pendingConsume?: { model: string; id: string };
   /** Writes held until the request is done, by payloadKey; no payload: a delete. */
   writes: Map<string, PendingWrite>;
+  /**
+   * A retried refresh (adapter.ts): the refresh token presented again and, once the retry is
+   * counted, the successor its rotation issued, which the response carries (refresh-retry.ts).
+   */
+  retry?: { id: string; grantId?: string; successor?: string };
   /** Makes the held writes (set by whoever holds some). */
   flush?: () => Promise<void>;
 }

@@ -349,6 +349,30 @@ describe('a public client: DPoP-bound userinfo token and refresh token', () => {
     );
     expect(refreshed.token_type).toBe('dpop');
   });
+
+  it('a retry of a refresh within the grace is answered only with the same key', async () => {
+    const { client, DPoP, tokens } = await signIn();
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, { ...options, DPoP }),
+    );
+    // Another key is not a retry: refused before it is counted, and the family lives on.
+    const thief = oauth.DPoP(client, (await dpopKey()).pair);
+    const stolen = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, {
+      ...options,
+      DPoP: thief,
+    });
+    expect(stolen.status).toBe(400);
+    expect(await stolen.json()).toEqual({ error: 'invalid_grant', error_description: 'grant request is invalid' });
+    const retried = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, { ...options, DPoP }),
+    );
+    expect(retried.refresh_token).toBe(refreshed.refresh_token);
+    expect(retried.token_type).toBe('dpop');
+  });
 });
 
 describe('server nonces (DPOP_REQUIRE_NONCE)', () => {

@@ -15,6 +15,17 @@ import { ACCOUNT_JSON, accountFromJson, accountIdAsUuid, type AccountRecord } fr
 export interface StoredPayload {
   payload: Record<string, unknown>;
   consumedAt: Date | null;
+  /** A rotated refresh token: what its rotation issued, and the retries answered with it. */
+  rotation?: Rotation;
+}
+
+export interface Rotation {
+  /** The refresh token the rotation issued (its id, as the adapter stores every token's). */
+  successor: string;
+  /** Retries answered with it so far. */
+  retries: number;
+  /** Whether the successor is still there, unexpired and unused. */
+  successorLive: boolean;
 }
 
 // Bounded batches keep a family revocation from holding one long lock on a large grant.
@@ -45,7 +56,8 @@ const FIND_WITH_GRANT_AND_ACCOUNT = `SELECT t.payload, t.consumed_at,
     COALESCE(t.grant_id, t.payload->'authorizations'->$4::text->>'grantId') AS grant_id,
     g.payload AS grant_payload, g.consumed_at AS grant_consumed_at,
     ${ACCOUNT_ID} AS account_id, ${ACCOUNT_JSON} AS account,
-    t.payload->>'sessionUid' AS session_uid, s.payload AS session_payload, s.consumed_at AS session_consumed_at
+    t.payload->>'sessionUid' AS session_uid, s.payload AS session_payload, s.consumed_at AS session_consumed_at,
+    t.consumed_by, t.retries, (n.id IS NOT NULL AND n.consumed_at IS NULL) AS successor_live
   FROM oidc_payloads t
   LEFT JOIN oidc_payloads g ON g.model = 'Grant'
     AND g.id = COALESCE(t.grant_id, t.payload->'authorizations'->$4::text->>'grantId')
@@ -53,18 +65,37 @@ const FIND_WITH_GRANT_AND_ACCOUNT = `SELECT t.payload, t.consumed_at,
   LEFT JOIN users u ON u.id = ${accountIdAsUuid(ACCOUNT_ID)}
   LEFT JOIN oidc_payloads s ON s.model = 'Session' AND s.uid = t.payload->>'sessionUid'
     AND (s.expires_at IS NULL OR s.expires_at > $3)
+  LEFT JOIN oidc_payloads n ON n.model = t.model AND n.id = t.consumed_by AND (n.expires_at IS NULL OR n.expires_at > $3)
   WHERE t.model = $1 AND t.id = $2 AND (t.expires_at IS NULL OR t.expires_at > $3)
   LIMIT 1`;
 
 // Consumes one row and inserts another, or neither: the insert reads its row from the UPDATE's
 // RETURNING, so when the old token was consumed already (by a concurrent request: its row lock
 // serialises them, and the second re-checks consumed_at after the first commits) nothing is
-// inserted. One statement, one commit.
+// inserted. One statement, one commit. The consumed row remembers its successor (consumed_by), so
+// that a retry of the rotation can be given the same answer (RETRY).
 const CONSUME_AND_INSERT = `WITH consumed AS (
-    UPDATE oidc_payloads SET consumed_at = $8 WHERE model = $9 AND id = $10 AND consumed_at IS NULL RETURNING 1)
+    UPDATE oidc_payloads SET consumed_at = $8, consumed_by = $2 WHERE model = $9 AND id = $10 AND consumed_at IS NULL RETURNING 1)
   INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
   SELECT $1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::text, $7::timestamptz FROM consumed
   ${UPSERT_COLUMNS}`;
+
+// Counts one retry of a rotation and gives its successor, or nothing: when the rotation is older
+// than $3 (the grace window), its retries reached $4, or its successor is gone or used. The row
+// lock serialises concurrent retries and each re-checks the count after the one before commits,
+// so no more than $4 are ever answered. `lapsed`: whether the token was rotated before the grace
+// window began (a replay, not a retry: the family is revoked). `rotated`: whether it was rotated at all (from the
+// statement's snapshot), to tell reuse from a token consumed some other way.
+const RETRY = `WITH counted AS (
+    UPDATE oidc_payloads o SET retries = o.retries + 1
+    FROM oidc_payloads n
+    WHERE o.model = $1 AND o.id = $2 AND o.consumed_at > $3 AND o.retries < $4
+      AND n.model = o.model AND n.id = o.consumed_by AND n.consumed_at IS NULL
+      AND (n.expires_at IS NULL OR n.expires_at > $5)
+    RETURNING o.consumed_by)
+  SELECT (SELECT consumed_by FROM counted) AS successor,
+    EXISTS (SELECT 1 FROM oidc_payloads WHERE model = $1 AND id = $2 AND consumed_by IS NOT NULL) AS rotated,
+    EXISTS (SELECT 1 FROM oidc_payloads WHERE model = $1 AND id = $2 AND consumed_at <= $3) AS lapsed`;
 
 // A request's held writes (oidc/request-reads.ts) in one statement: $1 the rows to upsert, $2 the
 // (model, id) of the rows to delete, as JSON arrays; no row is in both.
@@ -167,6 +198,26 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
       return rowCount === 1;
     },
 
+    /**
+     * Answers one retry of a refresh token's rotation made within `graceMs`, at most `limit`
+     * times (RETRY): the successor to answer with, or none; `rotated` says whether it was rotated.
+     */
+    async retry(
+      model: string,
+      id: string,
+      graceMs: number,
+      limit: number,
+    ): Promise<{ successor: string | undefined; rotated: boolean; lapsed: boolean }> {
+      const { rows } = await pool.query<{ successor: string | null; rotated: boolean; lapsed: boolean }>(
+        statement('retry', RETRY, [model, id, new Date(now() - graceMs), limit, new Date(now())]),
+      );
+      return {
+        successor: rows[0]?.successor ?? undefined,
+        rotated: rows[0]?.rotated ?? false,
+        lapsed: rows[0]?.lapsed ?? false,
+      };
+    },
+
     /** A token, or a Session with the grant it holds for `clientId`, read with its Grant and account. */
     async findWithGrantAndAccount(model: string, id: string, clientId?: string): Promise<StoredWithGrant> {
       const { rows } = await pool.query<{
@@ -180,11 +231,20 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
         session_uid: string | null;
         session_payload: Record<string, unknown> | null;
         session_consumed_at: Date | null;
+        consumed_by: string | null;
+        retries: number;
+        successor_live: boolean;
       }>(statement('find_with_grant', FIND_WITH_GRANT_AND_ACCOUNT, [model, id, new Date(now()), clientId ?? null]));
       const row = rows[0];
       if (!row) return { stored: undefined };
       return {
-        stored: { payload: row.payload, consumedAt: row.consumed_at },
+        stored: {
+          payload: row.payload,
+          consumedAt: row.consumed_at,
+          ...(row.consumed_by
+            ? { rotation: { successor: row.consumed_by, retries: row.retries, successorLive: row.successor_live } }
+            : {}),
+        },
         ...(row.grant_id
           ? {
               grant: {
@@ -268,10 +328,13 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
      * then find it gone, so exactly one reports it. (Prisma's deleteMany cannot say it in one.)
      */
     async revokeGrant(grantId: string): Promise<boolean> {
-      const [row] = await prisma.$queryRaw<{ grants: number }[]>`
-        WITH gone AS (DELETE FROM oidc_payloads WHERE grant_id = ${grantId} OR (model = 'Grant' AND id = ${grantId}) RETURNING model)
-        SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`;
-      return row!.grants === 1;
+      // On the pool: the token endpoint revokes a family when a refresh token is reused (adapter.ts).
+      const { rows } = await pool.query<{ grants: number }>(
+        `WITH gone AS (DELETE FROM oidc_payloads WHERE grant_id = $1 OR (model = 'Grant' AND id = $1) RETURNING model)
+         SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM gone`,
+        [grantId],
+      );
+      return rows[0]!.grants === 1;
     },
 
     async revokeByGrantId(model: string, grantId: string) {
