@@ -117,6 +117,14 @@ describe('finding 5: sign-in limits under concurrent attempts', () => {
     for (let i = 0; i < FAILURES; i++) expect((await login(user.email, `wrong again ${i}`)).status).toBe(401);
     expect((await login(user.email, `one too many`)).status).toBe(429);
   }, 60_000);
+  it('successful sign-ins spend nothing: more of them than the failure limit, from one address', async () => {
+    const user = await newUser();
+    const browser = browserAt(ownLoopbackAddress());
+    for (let i = 0; i < FAILURES + 2; i++) {
+      const login = await browser.signInPage(server.issuer, clientId, REDIRECT);
+      expect((await login(user.email, PASSWORD)).status, `sign-in ${i + 1}`).toBe(303);
+    }
+  }, 120_000);
 });
 
 describe('finding 9: what a failed sign-in leaves in the audit trail', () => {

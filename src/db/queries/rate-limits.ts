@@ -49,7 +49,7 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     points: options.points,
     duration: options.windowSeconds,
   });
-  return guarded({
+  const queries = guarded({
     async spend(key: string): Promise<number> {
       try {
         await limiter.consume(key);
@@ -65,8 +65,10 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     async refund(key: string): Promise<void> {
       await limiter.reward(key, 1);
     },
-    storedKey: (key: string) => limiter.getKey(key),
   });
+  // Not through guarded(): it runs no query, and guarded's wrapper would make it return a Promise
+  // (whose text, "[object Promise]", is no row: a success would forget nothing).
+  return { ...queries, storedKey: (key: string) => limiter.getKey(key) };
 }
 
 /** A pool-like object that sends every query unnamed (no server-side prepared statement). */
