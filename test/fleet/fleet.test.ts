@@ -510,7 +510,15 @@ describe('a rolling upgrade from the previous release behind haproxy', () => {
   let balancer: Haproxy;
   const running = {} as Partial<Record<Name, ServerProcess>>;
   const upgradePorts = {} as Record<Name, number>;
-  const env = (name: Name) => replicaEnv(upgradePorts[name], upgradeDb.url, balancer.url);
+  // The sign-in limits are the other test's subject; here they are out of the way. The release
+  // this test takes as the previous one (the commit before the newest migration) may be an
+  // integration commit with a bug since fixed: 52bfeb3 forgot no successful sign-in's count
+  // (fixed in the commit that added test/hardening/sign-in-limits.test.ts › successful
+  // sign-ins spend nothing), so with the low limit its users were locked out after five.
+  const env = (name: Name) => ({
+    ...replicaEnv(upgradePorts[name], upgradeDb.url, balancer.url),
+    RATE_LIMIT_LOGIN_FAILURES: '100000',
+  });
 
   beforeAll(async () => {
     // Extracted from git and installed (node_modules reused when the lockfile allows).
