@@ -286,10 +286,15 @@ function describe(c: ClientView): string {
     ['DPoP-bound tokens', yesNo(c.dpop_bound_access_tokens)],
     ['certificate-bound tokens', yesNo(c.tls_client_certificate_bound_access_tokens)],
     ['requires PAR', yesNo(c.require_pushed_authorization_requests)],
-    [
-      'client credentials scope',
-      c.require_explicit_scope ? 'must be named (no default)' : 'all its API scopes when none is named',
-    ],
+    // Only where it applies: a client without the grant never asks for a scope this way.
+    ...(c.grant_types.includes('client_credentials')
+      ? [
+          [
+            'client credentials scope',
+            c.require_explicit_scope ? 'must be named (no default)' : 'all its API scopes when none is named',
+          ] as [string, string],
+        ]
+      : []),
     [
       'secrets',
       c.secrets.map((s) => `${s.hint} created ${s.created_at}${s.expires_at ? `, valid until ${s.expires_at}` : ''}`),

@@ -115,7 +115,7 @@ describe('ID token algorithms', () => {
     );
     expect(result).toMatchObject({
       code: 2,
-      stderr: 'tessera: the ID token algorithm must be one of RS256, ES256, EdDSA\n',
+      stderr: 'tessera: --id-token-alg must be one of RS256, ES256, EdDSA, not "HS256"\n',
     });
   });
 });

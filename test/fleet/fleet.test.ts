@@ -15,6 +15,7 @@ import { approveDevice, basic, createUser, form, PASSWORD } from '../hardening/s
 import { browserAt, ownLoopbackAddress } from '../hardening/loopback-browser.ts';
 import { startHaproxy, type Haproxy } from '../setup/haproxy.ts';
 import { buildPreviousRelease, type PreviousReleaseTree } from '../setup/previous-release.ts';
+import { eventually } from '../setup/eventually.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { authorize, newJar } from '../setup/sign-in.ts';
@@ -450,6 +451,9 @@ describe('three replicas behind haproxy', () => {
       mark('r1 and r2 back');
       const rotated = await rotation;
       expect(rotated.code, rotated.stderr).toBe(0);
+      // The new key signs once its publication delay has passed and a replica has taken the step
+      // (within KEYS_CHECK_INTERVAL); the flows, still running, see it then.
+      await eventually(() => tally.kids.size === 2, { timeoutMs: 20_000 });
       // Every flow once more on the whole fleet, after the rotated key has started signing.
       await driving.onceMore();
       await driving.stop();
