@@ -30,7 +30,13 @@ import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
-import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
+import {
+  deviceCodeEntryLimit,
+  loginLimits,
+  passkeyChallengeLimit,
+  tokenEndpointLimit,
+  tokenQuota,
+} from './rate-limit/limits.ts';
 import {
   deviceAuthorizationInterval,
   deviceAuthorizationMethods,
@@ -49,6 +55,10 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures } from './account/features.ts';
+import { providerSessionAccount } from './account/signed-in.ts';
+import { passkeyAccountRoutes } from './interactions/passkey-account.ts';
+import { pageCsrf } from './interactions/page-csrf.ts';
+import { passkeyService } from './services/passkeys.ts';
 
 export interface AppDeps {
   config: Config;
@@ -146,6 +156,13 @@ export function createApp(deps: AppDeps): TesseraApp {
   const tokens = tokenQuota(db.pool, config.rateLimits);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
   const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
+  // Passkeys (services/passkeys.ts): sign-in on the sign-in page, and the /account/passkeys page.
+  const passkeys = config.passkeys
+    ? {
+        service: passkeyService({ issuer: config.issuer, rpName: config.brand.name, passkeys: queries.passkeys }),
+        challenges: passkeyChallengeLimit(db.pool),
+      }
+    : undefined;
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -161,6 +178,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
+    passkeys,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
@@ -198,6 +216,20 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
   for (const routes of account.routes) app.use(routes.routes());
+  if (passkeys) {
+    app.use(
+      passkeyAccountRoutes({
+        passkeys: passkeys.service,
+        challenges: passkeys.challenges,
+        users: queries.users,
+        signedIn: providerSessionAccount(slot.current),
+        brand: config.brand,
+        csrf: pageCsrf(config.cookieKeys[0]!),
+        audit,
+        onRateLimited: () => metrics.rateLimited.inc({ limit: 'passkey_challenge' }),
+      }).routes(),
+    );
+  }
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

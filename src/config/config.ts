@@ -42,6 +42,8 @@ export interface Config {
   mail: MailConfig;
   /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
   signup: 'off' | 'open' | 'invite';
+  /** Passkey sign-in and the passkeys page (services/passkeys.ts); their RP ID is ISSUER's host. */
+  passkeys: boolean;
   passwordMinLength: number;
   keys: {
     rotationPeriod: number;
@@ -178,6 +180,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     cleanupInterval: raw.CLEANUP_INTERVAL,
     mail,
     signup: raw.SIGNUP,
+    passkeys: raw.PASSKEYS,
     passwordMinLength: raw.PASSWORD_MIN_LENGTH,
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,

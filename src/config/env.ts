@@ -159,6 +159,8 @@ const schema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).max(320).optional(),
   SIGNUP: z.enum(['off', 'open', 'invite']).default('off'),
+  // Passkeys (README "Passkeys"): sign-in with a passkey and the /account/passkeys page.
+  PASSKEYS: booleanish.default(true),
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(12),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

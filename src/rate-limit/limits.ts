@@ -37,6 +37,20 @@ export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
   };
 }
 
+// Passkey ceremonies started per address in LOGIN_WINDOW. Each stores a challenge row for five
+// minutes; a person needs one or two per sign-in, a family behind one address a few dozen; a
+// script filling the challenges table is stopped at this many.
+const PASSKEY_CHALLENGES_PER_IP = 100;
+
+/** Passkey challenges (options) per address: services/passkeys.ts stores each one. */
+export function passkeyChallengeLimit(pool: pg.Pool) {
+  return createLimiter(pool, {
+    name: 'passkey_challenge_ip',
+    points: PASSKEY_CHALLENGES_PER_IP,
+    windowSeconds: LOGIN_WINDOW,
+  });
+}
+
 // Mail-sending pages (password reset, verification, sign-up): counted per hour.
 const MAIL_WINDOW = 3600;
 // Per address: a person who mistypes tries a few times; a script spraying addresses to flood

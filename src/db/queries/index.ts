@@ -12,6 +12,7 @@ import { devicePollQueries } from './device-polls.ts';
 import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { outboxQueries } from './outbox.ts';
+import { passkeyQueries } from './passkeys.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
@@ -35,6 +36,7 @@ export function createQueries(
     consents: guarded(consentQueries(prisma, pool)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
     outbox: guarded(outboxQueries(prisma, now)),
+    passkeys: guarded(passkeyQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
