@@ -113,10 +113,15 @@ export function passkeyService(deps: { issuer: string; rpName: string; passkeys:
   const rpID = issuer.hostname;
   const origin = issuer.origin;
 
-  async function newChallenge(purpose: 'registration' | 'authentication', boundTo: string): Promise<string> {
-    const challenge = randomBytes(CHALLENGE_BYTES).toString('base64url');
-    await deps.passkeys.storeChallenge(hash(challenge), purpose, boundTo, CEREMONY_MS);
-    return challenge;
+  /** A new challenge, stored: its bytes (the options carry them base64url, as does the client data). */
+  async function newChallenge(
+    purpose: 'registration' | 'authentication',
+    boundTo: string,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    const challenge = randomBytes(CHALLENGE_BYTES);
+    await deps.passkeys.storeChallenge(hash(challenge.toString('base64url')), purpose, boundTo, CEREMONY_MS);
+    // A string would be taken as UTF-8 text and encoded again; bytes are used as they are.
+    return new Uint8Array(challenge);
   }
 
   async function consume(
