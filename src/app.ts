@@ -31,6 +31,7 @@ import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import {
+  accountPasswordLimit,
   deviceCodeEntryLimit,
   loginLimits,
   passkeyChallengeLimit,
@@ -55,10 +56,12 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures } from './account/features.ts';
-import { providerSessionAccount } from './account/signed-in.ts';
-import { passkeyAccountRoutes } from './interactions/passkey-account.ts';
-import { pageCsrf } from './interactions/page-csrf.ts';
+import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
+import { passwordChange } from './account/password-change.ts';
+import { accountPageRoutes } from './interactions/account-page.ts';
+import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
+import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
 
 export interface AppDeps {
   config: Config;
@@ -180,6 +183,35 @@ export function createApp(deps: AppDeps): TesseraApp {
     verifiedEmail: account.verifiedEmail,
     passkeys,
   });
+  // The account page, signed in with the provider's session (interactions/account-session.ts);
+  // pages of other features under /account use the same `session`.
+  const session = accountSession({
+    provider: slot.current,
+    users: queries.users,
+    csrfKey: config.cookieKeys[0]!,
+    issuer: config.issuer,
+  });
+  const accountPage = accountPageRoutes({
+    session,
+    sessions: queries.accountSessions,
+    consents: queries.consents,
+    clients: catalog,
+    passwords: passwordChange({
+      sessions: queries.accountSessions,
+      audit,
+      passwordMinLength: config.passwordMinLength,
+      notify: account.passwordChangedMail,
+    }),
+    audit,
+    brand: config.brand,
+    passwordMinLength: config.passwordMinLength,
+    passwordAttempts: accountPasswordLimit(db.pool, config.rateLimits),
+    verification: account.sendVerification && {
+      send: account.sendVerification,
+      perAccount: account.mailLimits.perAccount,
+    },
+    sections: passkeys ? [...ACCOUNT_SECTIONS, PASSKEYS_SECTION] : ACCOUNT_SECTIONS,
+  });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
 
@@ -216,15 +248,15 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
   for (const routes of account.routes) app.use(routes.routes());
+  app.use(accountCallbackRoutes(config.brand).routes());
+  app.use(accountPage.routes());
   if (passkeys) {
     app.use(
       passkeyAccountRoutes({
         passkeys: passkeys.service,
         challenges: passkeys.challenges,
-        users: queries.users,
-        signedIn: providerSessionAccount(slot.current),
+        session,
         brand: config.brand,
-        csrf: pageCsrf(config.cookieKeys[0]!),
         audit,
         onRateLimited: () => metrics.rateLimited.inc({ limit: 'passkey_challenge' }),
       }).routes(),

@@ -1,44 +1,38 @@
 // The passkeys page of the account (/account/passkeys): list the signed-in user's passkeys, add
 // one (a WebAuthn registration: the page's script asks for options, the browser makes the
-// credential, the form posts it), rename and remove them. Every change is audited. The forms
-// carry the cookie-bound CSRF token of page-csrf.ts; the page's CSP lets only its nonce's
-// scripts (Tessera's own files) run.
+// credential, the form posts it), rename and remove them. Every change is audited. Signed in
+// with the account page's session (account-session.ts: nobody signed in is sent to sign in), the
+// forms carry its CSRF token; the page's CSP lets only its nonce's scripts (Tessera's own) run.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Limiter } from '../db/queries/rate-limits.ts';
-import type { UserQueries } from '../db/queries/users.ts';
-import { InvalidInput, TesseraError } from '../errors.ts';
+import { InvalidInput } from '../errors.ts';
 import type { Audit } from '../services/audit.ts';
 import { PASSKEY_NAME_MAX, PasskeyRejected, parseCredential, type PasskeyService } from '../services/passkeys.ts';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { scriptNonce, sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import type { AccountSection } from './account-sections.ts';
+import { ACCOUNT_PATH, type AccountSession, signedInAccount } from './account-session.ts';
 import { readForm } from './form-body.ts';
-import type { PageCsrf } from './page-csrf.ts';
 
-export const PASSKEYS_PATH = '/account/passkeys';
+export const PASSKEYS_PATH = `${ACCOUNT_PATH}/passkeys`;
 
-/** The signed-in account of this browser, or undefined (the provider's session: account/signed-in.ts). */
-export type SignedInAccount = (ctx: Context) => Promise<string | undefined>;
+/** The account page's link to this one (account-sections.ts). */
+export const PASSKEYS_SECTION: AccountSection = {
+  title: 'Passkeys',
+  description: 'Sign in with your fingerprint, face, screen lock or security key instead of a password.',
+  href: PASSKEYS_PATH,
+};
 
 export interface PasskeyAccountDeps {
   passkeys: PasskeyService;
-  users: Pick<UserQueries, 'findById'>;
-  signedIn: SignedInAccount;
+  session: Pick<AccountSession, 'required' | 'checkCsrf'>;
   brand: Brand;
-  csrf: PageCsrf;
   audit: Audit;
-  /** Ceremonies started per address (each stores a challenge): passkeyLimits().challenges. */
+  /** Ceremonies started per address (each stores a challenge): rate-limit/limits.ts. */
   challenges: Limiter;
-  /** Where "Back to your account" leads; none until the account page exists. */
-  accountHref?: string;
   onRateLimited: () => void;
-}
-
-class SignInRequired extends TesseraError {
-  constructor() {
-    super('sign in first: this page belongs to a signed-in account', 401, 'login_required');
-  }
 }
 
 const REGISTRATION_FAILED: Record<string, string> = {
@@ -57,21 +51,23 @@ function passkeyName(raw: string | null, fallback: string): string {
 export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
   const router = new Router();
 
-  async function account(ctx: Context) {
-    const id = await deps.signedIn(ctx);
-    const user = id ? await deps.users.findById(id) : undefined;
-    if (!user || user.disabled) throw new SignInRequired();
-    return user;
+  const required = deps.session.required;
+  /** The signed-in user, after the form's CSRF token is checked against the session. */
+  async function checkedForm(ctx: Context) {
+    const form = await readForm(ctx);
+    deps.session.checkCsrf(ctx, form.get('csrf'));
+    return { user: signedInAccount(ctx).user, form };
   }
 
-  async function show(ctx: Context, userId: string, email: string, extra: Record<string, unknown> = {}, status = 200) {
+  async function show(ctx: Context, extra: Record<string, unknown> = {}, status = 200) {
+    const { user, csrf } = signedInAccount(ctx);
     const nonce = scriptNonce();
     const html = renderView('account-passkeys', deps.brand, {
-      email,
-      passkeys: await deps.passkeys.list(userId),
-      csrf: deps.csrf.issue(ctx),
+      email: user.email,
+      passkeys: await deps.passkeys.list(user.id),
+      csrf,
       nameMax: PASSKEY_NAME_MAX,
-      backHref: deps.accountHref,
+      backHref: ACCOUNT_PATH,
       scriptNonce: nonce,
       error: undefined,
       message: undefined,
@@ -85,16 +81,13 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
     ctx.redirect(PASSKEYS_PATH);
   }
 
-  router.get(PASSKEYS_PATH, async (ctx) => {
-    const user = await account(ctx);
-    await show(ctx, user.id, user.email);
+  router.get(PASSKEYS_PATH, required, async (ctx) => {
+    await show(ctx);
   });
 
   // The registration options (JSON), for the page's script; a new challenge each time.
-  router.post(`${PASSKEYS_PATH}/options`, async (ctx) => {
-    const user = await account(ctx);
-    const form = await readForm(ctx);
-    deps.csrf.check(ctx, form.get('csrf'));
+  router.post(`${PASSKEYS_PATH}/options`, required, async (ctx) => {
+    const { user } = await checkedForm(ctx);
     const wait = await deps.challenges.spend(ctx.ip);
     if (wait) {
       deps.onRateLimited();
@@ -107,10 +100,8 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
     ctx.body = await deps.passkeys.registrationOptions(user);
   });
 
-  router.post(PASSKEYS_PATH, async (ctx) => {
-    const user = await account(ctx);
-    const form = await readForm(ctx);
-    deps.csrf.check(ctx, form.get('csrf'));
+  router.post(PASSKEYS_PATH, required, async (ctx) => {
+    const { user, form } = await checkedForm(ctx);
     const response = parseCredential<RegistrationResponseJSON>(form.get('credential'));
     if (!response) throw new InvalidInput('the form carries no passkey; use the "Add a passkey" button');
     const name = passkeyName(form.get('name'), 'Passkey');
@@ -125,22 +116,14 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
       });
     } catch (err) {
       if (!(err instanceof PasskeyRejected)) throw err;
-      await show(
-        ctx,
-        user.id,
-        user.email,
-        { error: REGISTRATION_FAILED[err.reason] ?? 'The passkey could not be added. Try again.' },
-        400,
-      );
+      await show(ctx, { error: REGISTRATION_FAILED[err.reason] ?? 'The passkey could not be added. Try again.' }, 400);
       return;
     }
     seeList(ctx);
   });
 
-  router.post(`${PASSKEYS_PATH}/:id/rename`, async (ctx) => {
-    const user = await account(ctx);
-    const form = await readForm(ctx);
-    deps.csrf.check(ctx, form.get('csrf'));
+  router.post(`${PASSKEYS_PATH}/:id/rename`, required, async (ctx) => {
+    const { user, form } = await checkedForm(ctx);
     const name = passkeyName(form.get('name'), '');
     if (!name) throw new InvalidInput('give the passkey a name');
     if (!(await deps.passkeys.rename(user.id, ctx.params.id!, name)))
@@ -155,10 +138,8 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
     seeList(ctx);
   });
 
-  router.post(`${PASSKEYS_PATH}/:id/delete`, async (ctx) => {
-    const user = await account(ctx);
-    const form = await readForm(ctx);
-    deps.csrf.check(ctx, form.get('csrf'));
+  router.post(`${PASSKEYS_PATH}/:id/delete`, required, async (ctx) => {
+    const { user } = await checkedForm(ctx);
     const removed = await deps.passkeys.remove(user.id, ctx.params.id!);
     if (removed === undefined) throw new InvalidInput('you have no such passkey');
     await deps.audit.record({

@@ -137,9 +137,10 @@ describe('passkeys in the browser', () => {
     expect(Buffer.from(key.userHandle, 'base64url').toString()).toBe(user.id);
     await screenshot(page, 'account-passkeys');
 
-    // The page's scripts run under a nonce of its own; the sign-in page carries another.
+    // Without a session, the page sends the browser to sign in first.
     const listed = await get(newJar(), `${server.issuer}/account/passkeys`);
-    expect(listed.status).toBe(401);
+    expect(listed.status).toBe(303);
+    expect(listed.headers.get('location')).toMatch(/^\/auth\?client_id=tessera-account&/);
 
     // A new browser session on the same authenticator: no cookies, no password.
     await page.context().clearCookies();
