@@ -49,6 +49,7 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures } from './account/features.ts';
+import { mfaFeatures } from './mfa/features.ts';
 
 export interface AppDeps {
   config: Config;
@@ -91,6 +92,9 @@ export function createApp(deps: AppDeps): TesseraApp {
   const metrics = createMetrics(db.pool, db.statements.total);
   const audit = auditTrail(queries.auditEvents, logger);
   const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
+  // A client's --require-mfa (clients.require_mfa), or MFA_REQUIRED for every client.
+  const secondFactorRequired = async (clientId: string) =>
+    config.mfaRequired || (await catalog.get(clientId))?.requireMfa === true;
   const verifyAccessToken = accessTokenVerifier({
     issuer: config.issuer,
     publicJwks: () => slot.keys().publicJwks,
@@ -114,6 +118,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       metrics,
       audit,
       verifyAccessToken,
+      secondFactorRequired,
       tokenExchange: {
         verify: verifyAccessToken,
         policies: queries.tokenExchange,
@@ -146,6 +151,19 @@ export function createApp(deps: AppDeps): TesseraApp {
   const tokens = tokenQuota(db.pool, config.rateLimits);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
   const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
+  const limits = loginLimits(db.pool, config.rateLimits);
+  const onLoginRateLimited = () => metrics.rateLimited.inc({ limit: 'login' });
+  // Second factors: TOTP and recovery codes, asked for after the password (src/mfa/).
+  const mfa = mfaFeatures({
+    config,
+    queries,
+    pool: db.pool,
+    audit,
+    loginLimits: limits,
+    requiredFor: secondFactorRequired,
+    onRateLimited: onLoginRateLimited,
+    ...(deps.clock ? { now: deps.clock } : {}),
+  });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -153,14 +171,15 @@ export function createApp(deps: AppDeps): TesseraApp {
     consents: queries.consents,
     brand: config.brand,
     csrfKey: config.cookieKeys[0]!,
-    limits: loginLimits(db.pool, config.rateLimits),
+    limits,
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
-    onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    onRateLimited: onLoginRateLimited,
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
+    secondFactor: mfa.step,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();

@@ -20,6 +20,8 @@ import type { Audit } from '../services/audit.ts';
 import { normalizeEmail } from '../services/users.ts';
 import { scopeTokens } from '../services/scopes.ts';
 import type { LoginIdentifier } from '../services/login-identifier.ts';
+import { ACR_PASSWORD } from '../mfa/levels.ts';
+import type { InteractionHelpers, SecondFactorStep } from './second-factor.ts';
 
 export type LoginAttempt =
   | { outcome: 'success'; ip: string; userId: string }
@@ -56,6 +58,8 @@ export interface InteractionDeps {
     /** Mails a verification link, at most as often as the mail limits allow. */
     remind(userId: string, ip: string): Promise<void>;
   };
+  /** Second factors after the password (interactions/second-factor.ts); none: password only. */
+  secondFactor?: SecondFactorStep;
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -88,10 +92,15 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return form;
   }
 
+  const helpers: InteractionHelpers = { details, finish, checkedForm, page };
+  deps.secondFactor?.register(router, helpers);
+
   router.get('/:uid', async (ctx) => {
     const { provider, found, clientName } = await details(ctx);
     const csrf = csrfToken(deps.csrfKey, found.uid);
     if (found.prompt.name === 'login') {
+      // A second factor due (after the password, or to step a session up): its page instead.
+      if (deps.secondFactor && (await deps.secondFactor.show(ctx, helpers, found, clientName))) return;
       page(ctx, 'login', {
         uid: found.uid,
         csrf,
@@ -190,10 +199,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       );
       return;
     }
+    // A user with a second factor gives it next, and one without enrols when it is required
+    // (interactions/second-factor.ts): the login is finished there.
+    if (deps.secondFactor && (await deps.secondFactor.afterPassword(ctx, found, user.id))) return;
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
-    // acr names the method so that relying parties can require it.
+    // acr names the method so that relying parties can require it (mfa/levels.ts).
     await finish(ctx, provider, {
-      login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true },
+      login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember: true },
     });
   });
 
