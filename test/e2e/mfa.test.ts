@@ -4,15 +4,17 @@
 // with codes computed by otpauth and ID tokens validated by oauth4webapi.
 import type * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../setup/tessera.ts';
+import { startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import {
   alertOf,
   browser,
   codesOf,
+  csrfOf,
   discover,
   idTokenOf,
   newClient,
   newUser,
+  noticeOf,
   secretOf,
   titleOf,
   totpCode,
@@ -138,6 +140,187 @@ describe('a user with TOTP', () => {
     // RATE_LIMIT_MFA_FAILURES tries are spent (429).
     expect(answers.filter((a) => a.status === 303)).toHaveLength(1);
     for (const a of answers.filter((a) => a.status !== 303)) expect([401, 429]).toContain(a.status);
+  });
+});
+
+describe('recovery codes', () => {
+  it('sign in once each, say how many are left, and are refused when used again', async () => {
+    const { user, codes } = await enrolledUser();
+    const b = browser(server, as);
+    const flow = await b.start(plain);
+    await b.submit(flow, 'login', { email: user.email, password: user.password });
+    // Typed as people type them: upper case, a space for the dash.
+    const used = await b.submit(flow, 'factor/recovery', { code: codes[0]!.toUpperCase().replace('-', ' ') });
+    expect(used.status).toBe(200);
+    expect(noticeOf(used.html)).toBe('Recovery code accepted. You have 9 recovery codes left.');
+    await b.submit(flow, 'continue');
+    const claims = await idTokenOf(as, flow);
+    expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect(claims.acr).toBe('urn:tessera:acr:mfa');
+
+    const other = browser(server, as);
+    const again = await other.start(plain);
+    await other.submit(again, 'login', { email: user.email, password: user.password });
+    const refused = await other.submit(again, 'factor/recovery', { code: codes[0]! });
+    expect(refused.status).toBe(401);
+    expect(alertOf(refused.html)).toBe('That recovery code is not right, or was used already.');
+  });
+
+  it('one code submitted in 4 sign-ins at once signs in exactly one of them', async () => {
+    const { user, codes } = await enrolledUser();
+    const flows = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const b = browser(server, as);
+        const flow = await b.start(plain);
+        await b.submit(flow, 'login', { email: user.email, password: user.password });
+        return { b, flow };
+      }),
+    );
+    const answers = await Promise.all(
+      flows.map(({ b, flow }) => b.submit(flow, 'factor/recovery', { code: codes[3]! })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401]);
+    const left = await server.db.pool.query(
+      'SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL',
+      [user.id],
+    );
+    expect(left.rows[0].n).toBe(9);
+  });
+});
+
+describe('the second-factor lockout', () => {
+  it(`locks the account's second factor after ${MFA_FAILURES} wrong codes, from any address, right code or not`, async () => {
+    const { user, secret, codes } = await enrolledUser();
+    const b = browser(server, as);
+    const flow = await b.start(plain);
+    await b.submit(flow, 'login', { email: user.email, password: user.password });
+    const right = totpCode(secret, 1);
+    const wrong = right === '123456' ? '654321' : '123456';
+    for (let i = 0; i < MFA_FAILURES; i++)
+      expect((await b.submit(flow, 'factor/totp', { code: wrong })).status).toBe(401);
+    const locked = await b.post(`/interaction/${flow.uid}/factor/totp`, {
+      csrf: csrfOf(flow.page!.html),
+      code: right,
+    });
+    expect(locked.status).toBe(429);
+    expect(alertOf(locked.html)).toMatch(/^Too many attempts\. Try again in \d+ minute\(s\)\.$/);
+    // Another address, with a recovery code: the account is locked, not the address.
+    const other = browser(server, as);
+    const elsewhere = await other.start(plain);
+    await other.submit(elsewhere, 'login', { email: user.email, password: user.password });
+    expect((await other.submit(elsewhere, 'factor/recovery', { code: codes[0]! })).status).toBe(429);
+    const audit = await server.db.pool.query(
+      `SELECT type, count(*)::int AS n FROM audit_events WHERE subject = $1 AND type IN ('mfa.failed', 'mfa.locked') GROUP BY type ORDER BY type`,
+      [user.id],
+    );
+    // One mfa.locked row per window, however often the locked account is tried.
+    expect(audit.rows).toEqual([
+      { type: 'mfa.failed', n: MFA_FAILURES },
+      { type: 'mfa.locked', n: 1 },
+    ]);
+  });
+});
+
+describe('step-up', () => {
+  it('acr_values=urn:tessera:acr:mfa has a password session enrol a factor, without the password again', async () => {
+    const user = await newUser();
+    const b = browser(server, as);
+    const first = await b.start(plain);
+    await b.submit(first, 'login', { email: user.email, password: user.password });
+    expect((await idTokenOf(as, first)).acr).toBe('urn:tessera:acr:pwd');
+
+    const stepped = await b.start(plain, { acr_values: 'urn:tessera:acr:mfa' });
+    expect(titleOf(stepped.page!.html)).toBe('Set up two-step verification');
+    await b.submit(stepped, 'enrol', { code: totpCode(secretOf(stepped.page!.html)) });
+    await b.submit(stepped, 'continue');
+    const claims = await idTokenOf(as, stepped);
+    expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect(claims.acr).toBe('urn:tessera:acr:mfa');
+
+    // The session now has a second factor: a client that requires one issues a code at once.
+    const strictFlow = await b.start(strict);
+    expect(strictFlow.page).toBeUndefined();
+    // (Another client in the same session: its code is bound to the session's grant for it.)
+    expect((await idTokenOf(as, strictFlow)).amr).toEqual(['pwd', 'otp', 'mfa']);
+  });
+
+  it('a client that requires MFA asks a password session of a user with a factor for the factor only', async () => {
+    const user = await newUser();
+    const b = browser(server, as);
+    const first = await b.start(plain);
+    await b.submit(first, 'login', { email: user.email, password: user.password });
+    // Meanwhile the user enrols elsewhere.
+    const elsewhere = browser(server, as);
+    const enrol = await elsewhere.start(strict);
+    await elsewhere.submit(enrol, 'login', { email: user.email, password: user.password });
+    await elsewhere.submit(enrol, 'enrol', { code: totpCode(secretOf(enrol.page!.html)) });
+    const codes = codesOf(enrol.page!.html);
+
+    const stepped = await b.start(strict);
+    expect(titleOf(stepped.page!.html)).toBe('Two-step verification');
+    await b.submit(stepped, 'factor/recovery', { code: codes[0]! });
+    await b.submit(stepped, 'continue');
+    const claims = await idTokenOf(as, stepped);
+    expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+    expect(claims.acr).toBe('urn:tessera:acr:mfa');
+  });
+
+  for (const [name, params] of [
+    ['prompt=login', { prompt: 'login' }],
+    ['max_age=0', { max_age: '0' }],
+  ] as const) {
+    it(`${name} has a signed-in user give the password and the second factor again`, async () => {
+      const { user, codes } = await enrolledUser();
+      const b = browser(server, as);
+      const first = await b.start(plain);
+      await b.submit(first, 'login', { email: user.email, password: user.password });
+      await b.submit(first, 'factor/recovery', { code: codes[0]! });
+      await b.submit(first, 'continue');
+      expect(first.callback).toBeDefined();
+      // Signed in with both factors; without the parameter, the next request needs nothing.
+      expect((await b.start(plain)).page).toBeUndefined();
+
+      const again = await b.start(plain, params);
+      expect(titleOf(again.page!.html)).toBe('Sign in');
+      await b.submit(again, 'login', { email: user.email, password: user.password });
+      expect(titleOf(again.page!.html)).toBe('Two-step verification');
+      await b.submit(again, 'factor/recovery', { code: codes[1]! });
+      await b.submit(again, 'continue');
+      const claims = await idTokenOf(as, again);
+      expect(claims.amr).toEqual(['pwd', 'otp', 'mfa']);
+    });
+  }
+});
+
+describe('tessera users mfa', () => {
+  it("lists a user's factors and resets them (audited); the user then signs in with the password alone", async () => {
+    const { user } = await enrolledUser();
+    const listed = await tesseraJson<{ factors: { kind: string; unused?: number }[] }>([
+      'users',
+      'mfa',
+      'list',
+      user.email,
+    ]);
+    expect(listed.factors.map((f) => f.kind)).toEqual(['totp', 'recovery_codes']);
+    expect(listed.factors[1]!.unused).toBe(10);
+    expect(await tesseraJson(['users', 'mfa', 'reset', user.email])).toEqual({
+      reset: user.id,
+      totp: true,
+      recovery_codes: 10,
+    });
+    expect((await tesseraJson<{ factors: unknown[] }>(['users', 'mfa', 'list', user.id])).factors).toEqual([]);
+    const audit = await server.db.pool.query(
+      `SELECT actor, details FROM audit_events WHERE subject = $1 AND type = 'mfa.reset'`,
+      [user.id],
+    );
+    expect(audit.rows).toEqual([
+      { actor: expect.stringMatching(/^cli:/), details: { totp: true, recovery_codes: 10 } },
+    ]);
+
+    const b = browser(server, as);
+    const flow = await b.start(plain);
+    await b.submit(flow, 'login', { email: user.email, password: user.password });
+    expect((await idTokenOf(as, flow)).amr).toEqual(['pwd']);
   });
 });
 
