@@ -42,6 +42,9 @@ interface Enrolment {
 
 export type TotpConfirmation = 'enrolled' | 'wrong_code' | 'expired' | 'already_enrolled';
 
+/** The additional data a stored TOTP secret is sealed with: it opens only in its own row. */
+export const totpSecretAad = (userId: string) => `totp:${userId}`;
+
 /** A typed code without the spaces people put in it; undefined unless it is 6 digits. */
 export function codeShape(input: unknown): string | undefined {
   if (typeof input !== 'string' || input.length > 32) return undefined;
@@ -62,7 +65,7 @@ const totpFor = (secret: string, issuer: string, label: string) =>
 export function totpService(deps: TotpDeps) {
   const now = deps.now ?? Date.now;
   const enrolmentAad = (userId: string) => `totp-enrolment:${userId}`;
-  const storedAad = (userId: string) => `totp:${userId}`;
+  const storedAad = totpSecretAad;
 
   /** The time step a code matches (now ± WINDOW), or undefined. */
   function matchingStep(secret: string, code: string): number | undefined {

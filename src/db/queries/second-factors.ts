@@ -59,6 +59,23 @@ export function secondFactorQueries(pool: pg.Pool) {
       return rowCount === 1;
     },
 
+    /** Every sealed TOTP secret, for re-sealing under a new key-encryption key (keys rewrap). */
+    async sealedSecrets(): Promise<{ userId: string; secretEnc: Buffer }[]> {
+      const { rows } = await pool.query<{ user_id: string; secret_enc: Buffer }>(
+        'SELECT user_id::text, secret_enc FROM user_totp',
+      );
+      return rows.map((r) => ({ userId: r.user_id, secretEnc: r.secret_enc }));
+    },
+
+    /** Replaces a sealed secret if it is still `before` (a reset or re-enrolment meanwhile wins). */
+    async reseal(userId: string, before: Buffer, after: Buffer): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        'UPDATE user_totp SET secret_enc = $3 WHERE user_id = $1::uuid AND secret_enc = $2',
+        [userId, before, after],
+      );
+      return rowCount === 1;
+    },
+
     /** Replaces the user's recovery codes (their hashes) with these, in one statement. */
     async replaceRecoveryCodes(userId: string, hashes: string[], at: Date): Promise<void> {
       await pool.query(
