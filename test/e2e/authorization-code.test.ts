@@ -240,7 +240,7 @@ describe('authorization codes', () => {
       // The session's grant for this client was stored with the code, so the code redeems.
       expect((await exchange(s, code!, verifier)).status).toBe(200);
     }
-  });
+  }, 60_000);
 });
 
 describe('refresh-token families', () => {
