@@ -58,10 +58,12 @@ import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures } from './account/features.ts';
 import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
+import { passkeyFactor } from './mfa/passkey-factor.ts';
 import { passwordChange } from './account/password-change.ts';
 import { accountPageRoutes } from './interactions/account-page.ts';
 import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
 import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
+import { mfaFeatures } from './mfa/features.ts';
 
 export interface AppDeps {
   config: Config;
@@ -104,6 +106,9 @@ export function createApp(deps: AppDeps): TesseraApp {
   const metrics = createMetrics(db.pool, db.statements.total);
   const audit = auditTrail(queries.auditEvents, logger);
   const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
+  // A client's --require-mfa (clients.require_mfa), or MFA_REQUIRED for every client.
+  const secondFactorRequired = async (clientId: string) =>
+    config.mfaRequired || (await catalog.get(clientId))?.requireMfa === true;
   const verifyAccessToken = accessTokenVerifier({
     issuer: config.issuer,
     publicJwks: () => slot.keys().publicJwks,
@@ -127,6 +132,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       metrics,
       audit,
       verifyAccessToken,
+      secondFactorRequired,
       tokenExchange: {
         verify: verifyAccessToken,
         policies: queries.tokenExchange,
@@ -166,6 +172,21 @@ export function createApp(deps: AppDeps): TesseraApp {
         challenges: passkeyChallengeLimit(db.pool),
       }
     : undefined;
+  const limits = loginLimits(db.pool, config.rateLimits);
+  const onLoginRateLimited = () => metrics.rateLimited.inc({ limit: 'login' });
+  // Second factors: TOTP and recovery codes, asked for after the password (src/mfa/).
+  const mfa = mfaFeatures({
+    config,
+    queries,
+    pool: db.pool,
+    audit,
+    loginLimits: limits,
+    requiredFor: secondFactorRequired,
+    onRateLimited: onLoginRateLimited,
+    // A passkey is a second factor too, where browsers can use passkeys at all (passkeys.offered).
+    extraKinds: passkeys?.service.offered ? [passkeyFactor(passkeys.service)] : [],
+    ...(deps.clock ? { now: deps.clock } : {}),
+  });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -173,14 +194,15 @@ export function createApp(deps: AppDeps): TesseraApp {
     consents: queries.consents,
     brand: config.brand,
     csrfKey: config.cookieKeys[0]!,
-    limits: loginLimits(db.pool, config.rateLimits),
+    limits,
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
-    onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    onRateLimited: onLoginRateLimited,
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
+    secondFactor: mfa.step,
     passkeys,
   });
   // The account page, signed in with the provider's session (interactions/account-session.ts);

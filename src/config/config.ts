@@ -37,7 +37,9 @@ export interface Config {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   /** Graceful shutdown: the drain window (not ready, still serving), then the in-flight bound. */
   shutdown: { drainMs: number; timeoutMs: number };
-  rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
+  rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number; mfaFailures: number };
+  /** Every user must pass a second factor (MFA_REQUIRED), not only for clients that require one. */
+  mfaRequired: boolean;
   cleanupInterval: number;
   mail: MailConfig;
   /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
@@ -176,7 +178,9 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE,
       loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP,
       loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES,
+      mfaFailures: raw.RATE_LIMIT_MFA_FAILURES,
     },
+    mfaRequired: raw.MFA_REQUIRED,
     cleanupInterval: raw.CLEANUP_INTERVAL,
     mail,
     signup: raw.SIGNUP,

@@ -1,7 +1,8 @@
 // "Use a passkey" on the sign-in page: passwordless sign-in with a discoverable credential. The
 // page's script asks for a challenge (POST /interaction/:uid/passkey/options, JSON), the browser
 // signs it, and the form posts the assertion (POST /interaction/:uid/passkey); success finishes
-// the interaction exactly as the password does, with the passkey's amr. The challenge is bound
+// the interaction exactly as the password does, with the passkey's amr; user verification was
+// required (a PIN or biometric with the key), so the sign-in is multi-factor: acr mfa. The challenge is bound
 // to this interaction and used once (services/passkeys.ts). Attempts spend the sign-in limits
 // the password form spends: per address before anything is checked, per account (and address)
 // once the credential names one, before its signature is checked.
@@ -12,11 +13,9 @@ import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { Limiter } from '../db/queries/rate-limits.ts';
 import { InvalidInput } from '../errors.ts';
+import { ACR_MFA } from '../mfa/levels.ts';
 import { parseCredential, PasskeyRejected, type PasskeyService } from '../services/passkeys.ts';
 import type { Interaction, LoginAttempt, LoginLimits } from './sign-in-types.ts';
-
-/** The acr of a passkey sign-in: user verification was required, so it is multi-factor. */
-export const PASSKEY_ACR = 'urn:tessera:acr:mfa';
 
 const PASSKEY_FAILED = 'That passkey could not be used to sign in. Try again, or use your password.';
 
@@ -119,7 +118,7 @@ export function passkeyLoginRoutes(router: Router, deps: PasskeyLoginDeps): void
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     if (await deps.unverifiedEmailStops(ctx, found, clientName, user)) return;
     await deps.finish(ctx, provider, {
-      login: { accountId: user.id, amr: signIn.amr, acr: PASSKEY_ACR, remember: true },
+      login: { accountId: user.id, amr: signIn.amr, acr: ACR_MFA, remember: true },
     });
   });
 }

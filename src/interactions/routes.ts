@@ -23,6 +23,8 @@ import type { LoginIdentifier } from '../services/login-identifier.ts';
 import type { PasskeyService } from '../services/passkeys.ts';
 import { passkeyLoginRoutes } from './passkey-login.ts';
 import type { Interaction, LoginAttempt, LoginLimits } from './sign-in-types.ts';
+import { ACR_PASSWORD } from '../mfa/levels.ts';
+import type { InteractionHelpers, SecondFactorStep } from './second-factor.ts';
 
 export type { LoginAttempt } from './sign-in-types.ts';
 
@@ -58,6 +60,8 @@ export interface InteractionDeps {
     /** Ceremonies started per address (each stores a challenge). */
     challenges: Limiter;
   };
+  /** Second factors after the password (interactions/second-factor.ts); none: password only. */
+  secondFactor?: SecondFactorStep;
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -65,8 +69,12 @@ const LOGIN_FAILED = 'The email or password is incorrect.';
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
-    // The sign-in page runs the passkey script when passkeys are on: its own nonce, this page only.
-    const nonce = view === 'login' && deps.passkeys?.service.offered ? scriptNonce() : undefined;
+    // The pages that run the passkey script (sign-in, a passkey as second factor) when passkeys
+    // are on: a nonce of their own; every other page runs none.
+    const passkeyPage =
+      view === 'login' ||
+      (view === 'second-factor' && (data.factors as { name: string }[]).some((f) => f.name === 'passkey'));
+    const nonce = passkeyPage && deps.passkeys?.service.offered ? scriptNonce() : undefined;
     sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {}, scriptNonce: nonce }), status, {
       scriptNonce: nonce,
     });
@@ -126,10 +134,15 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return form;
   }
 
+  const helpers: InteractionHelpers = { details, finish, checkedForm, page };
+  deps.secondFactor?.register(router, helpers);
+
   router.get('/:uid', async (ctx) => {
     const { provider, found, clientName } = await details(ctx);
     const csrf = csrfToken(deps.csrfKey, found.uid);
     if (found.prompt.name === 'login') {
+      // A second factor due (after the password, or to step a session up): its page instead.
+      if (deps.secondFactor && (await deps.secondFactor.show(ctx, helpers, found, clientName))) return;
       page(ctx, 'login', {
         uid: found.uid,
         csrf,
@@ -208,10 +221,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(accountKey));
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     if (await unverifiedEmailStops(ctx, found, clientName, user)) return;
+    // A user with a second factor gives it next, and one without enrols when it is required
+    // (interactions/second-factor.ts): the login is finished there.
+    if (deps.secondFactor && (await deps.secondFactor.afterPassword(ctx, found, user.id))) return;
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
-    // acr names the method so that relying parties can require it.
+    // acr names the method so that relying parties can require it (mfa/levels.ts).
     await finish(ctx, provider, {
-      login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true },
+      login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember: true },
     });
   });
 

@@ -53,6 +53,8 @@ export interface ProviderDeps {
   tokenExchange?: tokenExchange.TokenExchangeDeps;
   /** Tessera's clock (src/clock.ts): the refresh-token reuse grace. Default `Date.now`. */
   now?: Clock;
+  /** Whether a client (or MFA_REQUIRED) demands a second factor (step-up.ts). Default: none does. */
+  secondFactorRequired?: (clientId: string) => Promise<boolean>;
   /** Verifies Tessera's JWT access tokens, so that userinfo accepts them (userinfo-tokens.ts). */
   verifyAccessToken?: AccessTokenVerifier;
 }
@@ -97,6 +99,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       deviceCodeTtl: deps.config.deviceFlow.codeTtl,
       extraAlgs: deps.config.keys.extraAlgs,
       extraAccessTokenClaims: tokenExchange.actorClaims,
+      secondFactorRequired: deps.secondFactorRequired ?? (async () => false),
       userinfoResource: userinfo,
       staticClients: [accountClient(deps.issuer)],
       security: {

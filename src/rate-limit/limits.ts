@@ -60,6 +60,19 @@ export function passkeyChallengeLimit(pool: pg.Pool) {
   });
 }
 
+/**
+ * Second-factor attempts (interactions/second-factor.ts): per account, wherever they come from.
+ * Whoever gets this far has the password, so there is no user to protect from a lockout by a
+ * stranger, only codes to protect from guessing: 5 tries in 15 minutes leave a 6-digit code
+ * (3 accepted at a time, WINDOW ±1) about 1 chance in 700 000 per window. Attempts also spend the
+ * address's sign-in budget (loginLimits.perIp).
+ */
+export function secondFactorLimits(pool: pg.Pool, limits: Config['rateLimits']) {
+  return {
+    perAccount: createLimiter(pool, { name: 'mfa_account', points: limits.mfaFailures, windowSeconds: LOGIN_WINDOW }),
+  };
+}
+
 // Mail-sending pages (password reset, verification, sign-up): counted per hour.
 const MAIL_WINDOW = 3600;
 // Per address: a person who mistypes tries a few times; a script spraying addresses to flood

@@ -25,7 +25,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { PasskeyQueries, StoredPasskey } from '../db/queries/passkeys.ts';
+import type { ChallengePurpose, PasskeyQueries, StoredPasskey } from '../db/queries/passkeys.ts';
 
 // How long a ceremony may take: WebAuthn §15.1 recommends 5 minutes when user verification is
 // required (time to find the key, type a PIN); the browser's own timeout says the same.
@@ -114,10 +114,7 @@ export function passkeyService(deps: { issuer: string; rpName: string; passkeys:
   const origin = issuer.origin;
 
   /** A new challenge, stored: its bytes (the options carry them base64url, as does the client data). */
-  async function newChallenge(
-    purpose: 'registration' | 'authentication',
-    boundTo: string,
-  ): Promise<Uint8Array<ArrayBuffer>> {
+  async function newChallenge(purpose: ChallengePurpose, boundTo: string): Promise<Uint8Array<ArrayBuffer>> {
     const challenge = randomBytes(CHALLENGE_BYTES);
     await deps.passkeys.storeChallenge(hash(challenge.toString('base64url')), purpose, boundTo, CEREMONY_MS);
     // A string would be taken as UTF-8 text and encoded again; bytes are used as they are.
@@ -126,7 +123,7 @@ export function passkeyService(deps: { issuer: string; rpName: string; passkeys:
 
   async function consume(
     response: { response?: { clientDataJSON?: unknown } },
-    purpose: 'registration' | 'authentication',
+    purpose: ChallengePurpose,
     boundTo: string,
   ): Promise<string> {
     const challenge = challengeOf(response);
@@ -134,6 +131,55 @@ export function passkeyService(deps: { issuer: string; rpName: string; passkeys:
     if (!(await deps.passkeys.consumeChallenge(hash(challenge), purpose, boundTo)))
       throw new PasskeyRejected('challenge');
     return challenge;
+  }
+
+  /** The assertion checks common to sign-in and second factor (see the top of this file). */
+  async function assertion(
+    purpose: ChallengePurpose,
+    interactionUid: string,
+    response: AuthenticationResponseJSON,
+    options: { admit?: (userId: string) => Promise<number>; expectedUser?: string; userVerification: boolean },
+  ): Promise<PasskeySignIn> {
+    const challenge = await consume(response, purpose, interactionUid);
+    const passkey = await deps.passkeys.findByCredentialId(response.id);
+    if (!passkey) throw new PasskeyRejected('unknown_credential');
+    if (options.expectedUser !== undefined && passkey.userId !== options.expectedUser)
+      throw new PasskeyRejected('unknown_credential');
+    const wait = (await options.admit?.(passkey.userId)) ?? 0;
+    if (wait) throw new PasskeyRejected('locked', passkey.userId, wait);
+    const rejected = (reason: PasskeyFailure) => new PasskeyRejected(reason, passkey.userId);
+    // A discoverable credential returns its user handle; an allowCredentials one may not (§5.2.2).
+    const handle = response.response.userHandle;
+    if (
+      (handle !== undefined || options.expectedUser === undefined) &&
+      (typeof handle !== 'string' || Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId)
+    )
+      throw rejected('verification');
+    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+        credential: {
+          id: passkey.credentialId,
+          publicKey: passkey.publicKey as Uint8Array<ArrayBuffer>,
+          counter: passkey.counter,
+          transports: passkey.transports as AuthenticatorTransport[],
+        },
+        requireUserVerification: options.userVerification,
+      });
+    } catch {
+      // A counter that went backwards is thrown too; either way the assertion is refused.
+      throw rejected('verification');
+    }
+    if (!verified.verified) throw rejected('verification');
+    const info = verified.authenticationInfo;
+    if (!(await deps.passkeys.recordUse(passkey.id, info.newCounter, info.credentialBackedUp)))
+      throw rejected('counter');
+    const kind = passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk';
+    return { userId: passkey.userId, passkeyId: passkey.id, amr: options.userVerification ? [kind, 'mfa'] : [kind] };
   }
 
   return {
@@ -221,50 +267,35 @@ export function passkeyService(deps: { issuer: string; rpName: string; passkeys:
      * is asked once the credential names an account, before its signature is checked: seconds
      * to wait (the account's sign-in limit is spent) or 0.
      */
-    async authenticate(
+    authenticate: (
       interactionUid: string,
       response: AuthenticationResponseJSON,
       admit: (userId: string) => Promise<number> = async () => 0,
-    ): Promise<PasskeySignIn> {
-      const challenge = await consume(response, 'authentication', interactionUid);
-      const passkey = await deps.passkeys.findByCredentialId(response.id);
-      if (!passkey) throw new PasskeyRejected('unknown_credential');
-      const wait = await admit(passkey.userId);
-      if (wait) throw new PasskeyRejected('locked', passkey.userId, wait);
-      const rejected = (reason: PasskeyFailure) => new PasskeyRejected(reason, passkey.userId);
-      const handle = response.response.userHandle;
-      if (typeof handle !== 'string' || Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId)
-        throw rejected('verification');
-      let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
-      try {
-        verified = await verifyAuthenticationResponse({
-          response,
-          expectedChallenge: challenge,
-          expectedOrigin: origin,
-          expectedRPID: rpID,
-          credential: {
-            id: passkey.credentialId,
-            publicKey: passkey.publicKey as Uint8Array<ArrayBuffer>,
-            counter: passkey.counter,
-            transports: passkey.transports as AuthenticatorTransport[],
-          },
-          requireUserVerification: true,
-        });
-      } catch {
-        // A counter that went backwards is thrown too; either way the assertion is refused.
-        throw rejected('verification');
-      }
-      if (!verified.verified) throw rejected('verification');
-      const info = verified.authenticationInfo;
-      if (!(await deps.passkeys.recordUse(passkey.id, info.newCounter, info.credentialBackedUp)))
-        throw rejected('counter');
-      return {
-        userId: passkey.userId,
-        passkeyId: passkey.id,
-        amr: [passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'mfa'],
-      };
+    ): Promise<PasskeySignIn> =>
+      assertion('authentication', interactionUid, response, { admit, userVerification: true }),
+
+    /** Options for a second factor after the password: one of this user's passkeys. */
+    async secondFactorOptions(userId: string, interactionUid: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      const own = await deps.passkeys.listByUser(userId);
+      return generateAuthenticationOptions({
+        rpID,
+        challenge: await newChallenge('second_factor', interactionUid),
+        timeout: CEREMONY_MS,
+        allowCredentials: own.map((p) => ({
+          id: p.credentialId,
+          transports: p.transports as AuthenticatorTransport[],
+        })),
+        // The password was the first factor: possession of the key is the second; a PIN or
+        // biometric on top is welcome but not required.
+        userVerification: 'preferred',
+      });
     },
 
+    /** Verifies a second-factor assertion: it must be one of `userId`'s passkeys. */
+    verifySecondFactor: (userId: string, interactionUid: string, response: AuthenticationResponseJSON) =>
+      assertion('second_factor', interactionUid, response, { expectedUser: userId, userVerification: false }),
+
+    hasAny: (userId: string) => deps.passkeys.hasAny(userId),
     rename: (userId: string, id: string, name: string) => deps.passkeys.rename(userId, id, name),
     remove: (userId: string, id: string) => deps.passkeys.remove(userId, id),
   };

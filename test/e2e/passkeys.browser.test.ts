@@ -165,7 +165,23 @@ describe('passkeys in the browser', () => {
     // Chromium's virtual authenticator makes device-bound (not backed-up) credentials.
     expect(payload).toMatchObject({ sub: user.id, amr: ['hwk', 'mfa'], acr: 'urn:tessera:acr:mfa' });
 
-    // Signed in by the passkey: the account page is this user's. Rename, then remove.
+    // The password now asks for the passkey as a second factor.
+    await page.context().clearCookies();
+    const twoStep = await authorizationRequest();
+    const stepped = app.next();
+    await page.goto(twoStep.url.href);
+    await signIn(page, user);
+    await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+    await screenshot(page, 'second-factor-passkey');
+    await page.getByRole('button', { name: 'Use your passkey' }).click();
+    const second = await oidc.authorizationCodeGrant(rp, await stepped, {
+      pkceCodeVerifier: twoStep.verifier,
+      expectedState: twoStep.state,
+      expectedNonce: twoStep.nonce,
+    });
+    expect(second.claims()).toMatchObject({ sub: user.id, amr: ['pwd', 'hwk', 'mfa'], acr: 'urn:tessera:acr:mfa' });
+
+    // Signed in: the account page is this user's. Rename, then remove.
     await page.goto(`${server.issuer}/account/passkeys`);
     await page.getByLabel('Name', { exact: true }).fill('Old laptop');
     await page.getByRole('button', { name: 'Rename Laptop' }).click();

@@ -1,6 +1,6 @@
 // Tessera's passkey pages: a form marked data-passkey="authenticate" or "register" is shown when
-// the browser supports WebAuthn. Submitting it asks Tessera (same origin) for the ceremony's
-// options, runs the ceremony with @simplewebauthn/browser (served beside this file), puts the
+// the browser supports WebAuthn. Submitting it takes the ceremony's options from the page
+// (data-options-json) or asks Tessera (same origin, data-options) for them, runs the ceremony with @simplewebauthn/browser (served beside this file), puts the
 // credential's JSON in the form's "credential" field and submits the form as usual: Tessera
 // answers with a page or a redirect, exactly as for the password form, which needs no script.
 (() => {
@@ -20,14 +20,20 @@
       const button = form.querySelector('button[type="submit"]');
       if (button) button.disabled = true;
       try {
-        const body = new URLSearchParams({ csrf: form.elements.csrf.value });
-        const answer = await fetch(form.dataset.options, { method: 'POST', body, credentials: 'same-origin' });
-        if (!answer.ok) {
-          const problem = await answer.json().catch(() => ({}));
-          show(problem.error_description || 'Passkeys are not available right now. Try again later.');
-          return;
+        // The options are in the page (a second factor) or asked for now (sign-in, registration).
+        let optionsJSON;
+        if (form.dataset.optionsJson) {
+          optionsJSON = JSON.parse(form.dataset.optionsJson);
+        } else {
+          const body = new URLSearchParams({ csrf: form.elements.csrf.value });
+          const answer = await fetch(form.dataset.options, { method: 'POST', body, credentials: 'same-origin' });
+          if (!answer.ok) {
+            const problem = await answer.json().catch(() => ({}));
+            show(problem.error_description || 'Passkeys are not available right now. Try again later.');
+            return;
+          }
+          optionsJSON = await answer.json();
         }
-        const optionsJSON = await answer.json();
         const credential =
           form.dataset.passkey === 'register'
             ? await webauthn.startRegistration({ optionsJSON })

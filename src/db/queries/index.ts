@@ -15,6 +15,7 @@ import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { outboxQueries } from './outbox.ts';
 import { passkeyQueries } from './passkeys.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
+import { secondFactorQueries } from './second-factors.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
@@ -41,6 +42,7 @@ export function createQueries(
     passkeys: guarded(passkeyQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     revoked: guarded(revokedTokenQueries(prisma)),
+    secondFactors: guarded(secondFactorQueries(pool)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
     users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),

@@ -8,7 +8,7 @@ import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
 import { isUserId } from './users.ts';
 
-export type ChallengePurpose = 'registration' | 'authentication';
+export type ChallengePurpose = 'registration' | 'authentication' | 'second_factor';
 
 export interface StoredPasskey {
   id: string;
@@ -105,6 +105,15 @@ export function passkeyQueries(prisma: PrismaClient, now: Clock = Date.now) {
         userId,
       );
       return rows.map(fromRow);
+    },
+
+    async hasAny(userId: string): Promise<boolean> {
+      if (!isUserId(userId)) return false;
+      const rows = await prisma.$queryRawUnsafe<{ has: boolean }[]>(
+        `SELECT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1::uuid) AS has`,
+        userId,
+      );
+      return rows[0]?.has === true;
     },
 
     /** The credential, if it belongs to an enabled user. */
