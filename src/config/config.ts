@@ -47,6 +47,12 @@ export interface Config {
   /** Passkey sign-in and the passkeys page (services/passkeys.ts); their RP ID is ISSUER's host. */
   passkeys: boolean;
   passwordMinLength: number;
+  /** Dynamic client registration (src/registration/): who may register, and what they may ask for. */
+  registration: {
+    mode: 'off' | 'initial-token' | 'open';
+    policy: { grantTypes: string[]; scopes: string[]; apis: string[] };
+    perHour: number;
+  };
   keys: {
     rotationPeriod: number;
     publicationDelay: number;
@@ -186,6 +192,11 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     signup: raw.SIGNUP,
     passkeys: raw.PASSKEYS,
     passwordMinLength: raw.PASSWORD_MIN_LENGTH,
+    registration: {
+      mode: raw.DCR,
+      policy: { grantTypes: raw.DCR_GRANT_TYPES, scopes: raw.DCR_SCOPES, apis: raw.DCR_APIS },
+      perHour: raw.DCR_RATE_LIMIT_PER_HOUR,
+    },
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,
       publicationDelay: raw.KEYS_PUBLICATION_DELAY,

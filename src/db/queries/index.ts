@@ -14,6 +14,7 @@ import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { outboxQueries } from './outbox.ts';
 import { passkeyQueries } from './passkeys.ts';
+import { registrationQueries } from './registrations.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { secondFactorQueries } from './second-factors.ts';
 import { signingKeyQueries } from './signing-keys.ts';
@@ -41,6 +42,7 @@ export function createQueries(
     outbox: guarded(outboxQueries(prisma, now)),
     passkeys: guarded(passkeyQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
+    registrations: guarded(registrationQueries(prisma, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     secondFactors: guarded(secondFactorQueries(pool)),
     signingKeys: guarded(signingKeyQueries(prisma)),
