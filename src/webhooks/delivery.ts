@@ -53,9 +53,10 @@ export function post(
   allowPrivate: boolean,
 ): Promise<number> {
   const target = new URL(url);
-  if (!allowPrivate) checkLiteralHost(target.hostname);
   const request = target.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
+    // Throwing here rejects the promise.
+    if (!allowPrivate) checkLiteralHost(target.hostname);
     const req = request(
       target,
       {

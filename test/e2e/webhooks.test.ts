@@ -151,4 +151,103 @@ describe('webhooks', () => {
     }, SLOW);
     expect(log.type).toBe('user.created');
   }, 120_000);
+
+  it('signs with both the old and the new secret during a rotation overlap', async () => {
+    const rotated = (await cli(['webhooks', 'rotate-secret', hook.id, '--overlap', '1h'])) as unknown as {
+      secret: string;
+      previous_secret_valid_until: string;
+    };
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(hook.secret);
+    const userId = await createUserHere();
+    const [{ r }] = await eventually(() => {
+      const found = eventsFor('user.created', (e) => e.data.subject === userId);
+      expect(found).toHaveLength(1);
+      return found as [(typeof found)[0]];
+    }, SLOW);
+    expect(String(r.headers['tessera-signature']).match(/v1=/g)).toHaveLength(2);
+    expect(verifyWebhook(rotated.secret, r.headers, r.body).data.subject).toBe(userId);
+    expect(verifyWebhook(hook.secret, r.headers, r.body).data.subject).toBe(userId);
+    // `show` never prints a secret.
+    const shown = await cli(['webhooks', 'show', hook.id]);
+    expect(JSON.stringify(shown)).not.toContain('whsec_');
+    expect(shown).toMatchObject({ id: hook.id, previous_secret_valid_until: rotated.previous_secret_valid_until });
+    // Receivers that moved to the new secret keep verifying; the old one goes on working until
+    // the overlap ends.
+    hook.secret = rotated.secret;
+  }, 120_000);
+
+  it('redelivers a delivery on request, with the same event id', async () => {
+    const [latest] = (await cli([
+      'webhooks',
+      'deliveries',
+      '--webhook',
+      hook.id,
+      '--status',
+      'delivered',
+      '--limit',
+      '1',
+    ])) as unknown as {
+      id: string;
+      event_id: string;
+    }[];
+    const before = receiver.received.filter((r) => r.headers['tessera-delivery-id'] === latest!.id).length;
+    await cli(['webhooks', 'redeliver', latest!.id]);
+    await eventually(() => {
+      const again = receiver.received.filter((r) => r.headers['tessera-delivery-id'] === latest!.id);
+      expect(again).toHaveLength(before + 1);
+      expect(verifyWebhook(hook.secret, again.at(-1)!.headers, again.at(-1)!.body).id).toBe(latest!.event_id);
+    }, SLOW);
+  }, 120_000);
+
+  it('delivers each event once with two replicas on one database', async () => {
+    const replica = await startTestServer(
+      { ISSUER: server.issuer, DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true' },
+      { clock: () => Date.now() + clockOffset },
+    );
+    try {
+      const ids = await Promise.all([createUserHere(), createUserHere(), createUserHere(), createUserHere()]);
+      const received = () => receiver.received.filter((r) => ids.some((id) => r.body.includes(id)));
+      await eventually(() => expect(received()).toHaveLength(ids.length), SLOW);
+      const deliveries = (await cli(['webhooks', 'deliveries', '--webhook', hook.id, '--limit', '20'])) as unknown as {
+        event_id: string;
+        attempts: number;
+        status: string;
+      }[];
+      const events = new Set(received().map((r) => r.headers['tessera-event-id']));
+      expect(events.size).toBe(ids.length);
+      const mine = deliveries.filter((d) => events.has(d.event_id));
+      expect(mine.map((d) => [d.status, d.attempts])).toEqual(ids.map(() => ['delivered', 1]));
+    } finally {
+      await replica.close();
+    }
+  }, 120_000);
+
+  it('refuses private and malformed webhook URLs and unknown events from the CLI', async () => {
+    const strict = { ISSUER: server.issuer };
+    for (const [args, message] of [
+      [['--url', 'http://127.0.0.1:9/x', '--events', 'user.created'], 'loopback, private or link-local'],
+      [['--url', 'http://10.1.2.3/x', '--events', 'user.created'], 'loopback, private or link-local'],
+      [['--url', 'http://169.254.169.254/x', '--events', 'user.created'], 'loopback, private or link-local'],
+      [['--url', 'http://localhost/x', '--events', 'user.created'], 'loopback, private or link-local'],
+      [['--url', 'ftp://example.test/x', '--events', 'user.created'], 'must be an http(s) URL'],
+      [['--url', 'https://u:p@example.test/x', '--events', 'user.created'], 'must not carry credentials'],
+      [['--url', 'not a url', '--events', 'user.created'], 'absolute http(s) URL'],
+      [['--url', 'https://example.test/x', '--events', 'user.nonsense'], '--events'],
+    ] as const) {
+      const result = await tessera(['webhooks', 'create', ...args], { env: strict });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(message);
+    }
+    for (const args of [
+      ['webhooks', 'show', "'; DROP TABLE webhooks; --"],
+      ['webhooks', 'redeliver', '00000000-0000-0000-0000-000000000000'],
+      ['webhooks', 'deliveries', '--status', 'lost'],
+      ['webhooks', 'deliveries', '--limit', '1e9'],
+    ]) {
+      const result = await tessera(args, { env: strict });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).not.toContain('unexpected error');
+    }
+  }, 120_000);
 });
