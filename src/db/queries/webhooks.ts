@@ -28,6 +28,14 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 /** `seal(deliveryId)`: the outbox payload that names the delivery (sealed as every outbox payload). */
 export type SealDelivery = (deliveryId: string) => Buffer;
 
+const auditRow = (entry: AuditEntry) => ({
+  type: entry.type,
+  actor: entry.actor,
+  subject: entry.subject ?? null,
+  ip: entry.ip ?? null,
+  details: (entry.details ?? {}) as Prisma.InputJsonValue,
+});
+
 export function webhookQueries(prisma: PrismaClient, now: Clock = Date.now) {
   return {
     create(row: Pick<WebhookRow, 'id' | 'issuer' | 'url' | 'events' | 'description' | 'secretSealed'>) {
@@ -57,16 +65,17 @@ export function webhookQueries(prisma: PrismaClient, now: Clock = Date.now) {
 
     /** Records an audit event and enqueues its deliveries, in one transaction. */
     async addEvent(entry: AuditEntry, issuer: string, seal: SealDelivery): Promise<void> {
+      // Most events have no subscriber: those are one insert, not a transaction (sign-ins record
+      // one each). A webhook created between this look and the insert misses this one event, as
+      // one created a moment later would.
+      const subscribed = await prisma.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM webhooks WHERE issuer = ${issuer} AND ${entry.type} = ANY(events)`;
+      if (subscribed[0]?.n === 0) {
+        await prisma.auditEvent.create({ data: auditRow(entry) });
+        return;
+      }
       await prisma.$transaction(async (tx) => {
-        const event = await tx.auditEvent.create({
-          data: {
-            type: entry.type,
-            actor: entry.actor,
-            subject: entry.subject ?? null,
-            ip: entry.ip ?? null,
-            details: (entry.details ?? {}) as Prisma.InputJsonValue,
-          },
-        });
+        const event = await tx.auditEvent.create({ data: auditRow(entry) });
         const hooks = await tx.$queryRaw<{ id: string }[]>`
           SELECT id::text FROM webhooks WHERE issuer = ${issuer} AND ${entry.type} = ANY(events)`;
         if (hooks.length === 0) return;
