@@ -61,6 +61,10 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotated',
   'key.retired_compromised',
   'key.rewrapped',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.redelivered',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -69,7 +73,8 @@ export interface Audit {
   record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;
 }
 
-export function auditTrail(events: AuditEventQueries, logger: Logger): Audit {
+/** `events`: the plain insert, or services/webhooks.ts's, which also enqueues webhook deliveries. */
+export function auditTrail(events: Pick<AuditEventQueries, 'add'>, logger: Logger): Audit {
   return {
     async record(entry) {
       try {
