@@ -30,7 +30,13 @@ import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
-import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
+import {
+  accountPasswordLimit,
+  deviceCodeEntryLimit,
+  loginLimits,
+  tokenEndpointLimit,
+  tokenQuota,
+} from './rate-limit/limits.ts';
 import {
   deviceAuthorizationInterval,
   deviceAuthorizationMethods,
@@ -50,6 +56,10 @@ import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures } from './account/features.ts';
 import { mfaFeatures } from './mfa/features.ts';
+import { passwordChange } from './account/password-change.ts';
+import { accountPageRoutes } from './interactions/account-page.ts';
+import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
+import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
 
 export interface AppDeps {
   config: Config;
@@ -181,6 +191,35 @@ export function createApp(deps: AppDeps): TesseraApp {
     verifiedEmail: account.verifiedEmail,
     secondFactor: mfa.step,
   });
+  // The account page, signed in with the provider's session (interactions/account-session.ts);
+  // pages of other features under /account use the same `session`.
+  const session = accountSession({
+    provider: slot.current,
+    users: queries.users,
+    csrfKey: config.cookieKeys[0]!,
+    issuer: config.issuer,
+  });
+  const accountPage = accountPageRoutes({
+    session,
+    sessions: queries.accountSessions,
+    consents: queries.consents,
+    clients: catalog,
+    passwords: passwordChange({
+      sessions: queries.accountSessions,
+      audit,
+      passwordMinLength: config.passwordMinLength,
+      notify: account.passwordChangedMail,
+    }),
+    audit,
+    brand: config.brand,
+    passwordMinLength: config.passwordMinLength,
+    passwordAttempts: accountPasswordLimit(db.pool, config.rateLimits),
+    verification: account.sendVerification && {
+      send: account.sendVerification,
+      perAccount: account.mailLimits.perAccount,
+    },
+    sections: ACCOUNT_SECTIONS,
+  });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
 
@@ -217,6 +256,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
   for (const routes of account.routes) app.use(routes.routes());
+  app.use(accountCallbackRoutes(config.brand).routes());
+  app.use(accountPage.routes());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

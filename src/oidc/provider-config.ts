@@ -1,6 +1,6 @@
 // oidc-provider's configuration, as a pure function of Tessera's parts. Everything the
 // provider should not do is switched off here; what is left is what Tessera supports.
-import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
+import type { ClientMetadata, Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
 import { sendErrorPage } from '../views/error-page.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
@@ -45,6 +45,8 @@ export interface ProviderParts {
   secondFactorRequired: (clientId: string) => Promise<boolean>;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
+  /** Clients of Tessera's own (account-client.ts), known to every install. */
+  staticClients?: ClientMetadata[];
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -90,6 +92,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     adapter: parts.adapter,
     jwks: parts.jwks,
     findAccount: parts.findAccount,
+    ...(parts.staticClients ? { clients: parts.staticClients } : {}),
     routes: ROUTES,
     cookies: { keys: parts.cookieKeys },
     clientAuthMethods: clientAuthMethodNames(clientAuthMethods(parts.security)),

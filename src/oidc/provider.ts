@@ -2,6 +2,7 @@
 import { Provider } from 'oidc-provider';
 import { providerConfiguration, ROUTES } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
+import { accountClient } from './account-client.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
@@ -100,6 +101,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       extraAccessTokenClaims: tokenExchange.actorClaims,
       secondFactorRequired: deps.secondFactorRequired ?? (async () => false),
       userinfoResource: userinfo,
+      staticClients: [accountClient(deps.issuer)],
       security: {
         privateKeyJwt: security.privateKeyJwt,
         dpop: security.dpop,

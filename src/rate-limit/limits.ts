@@ -20,6 +20,15 @@ const DEVICE_CODE_ENTRY_WINDOW = 600;
 // The token quota is configured per minute (RATE_LIMIT_TOKEN_PER_MINUTE).
 const TOKEN_WINDOW = 60;
 
+/**
+ * The account page's "current password" checks, per account: the sign-in's failure budget per
+ * window, so that a browser left signed in cannot be used to guess the password faster than
+ * the sign-in page allows. Every attempt counts (a person changes a password rarely).
+ */
+export function accountPasswordLimit(pool: pg.Pool, limits: Config['rateLimits']) {
+  return createLimiter(pool, { name: 'account_password', points: limits.loginFailures, windowSeconds: LOGIN_WINDOW });
+}
+
 /** The sign-in page's limits (interactions/routes.ts spends them). */
 export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
   return {

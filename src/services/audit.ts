@@ -29,6 +29,11 @@ export const AUDIT_EVENT_TYPES = [
   'user.signed_up',
   'user.verification_sent',
   'user.email_verified',
+  // The account page (/account) and `tessera users sessions revoke`.
+  'user.password_changed',
+  'user.password_reset_link_sent',
+  'session.ended',
+  'user.sessions_revoked',
   'login.succeeded',
   'login.failed',
   'mfa.enrolled',

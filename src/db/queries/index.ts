@@ -3,6 +3,7 @@
 // built per limit, with its options, by whoever sets the limit.
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
+import { accountSessionQueries } from './account-sessions.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -29,6 +30,7 @@ export function createQueries(
   now: Clock = Date.now,
 ) {
   return {
+    accountSessions: guarded(accountSessionQueries(pool, now)),
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
