@@ -60,6 +60,7 @@ import { passwordChange } from './account/password-change.ts';
 import { accountPageRoutes } from './interactions/account-page.ts';
 import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
 import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
+import { accountSecurityRoutes } from './interactions/account-security.ts';
 
 export interface AppDeps {
   config: Config;
@@ -258,6 +259,17 @@ export function createApp(deps: AppDeps): TesseraApp {
   for (const routes of account.routes) app.use(routes.routes());
   app.use(accountCallbackRoutes(config.brand).routes());
   app.use(accountPage.routes());
+  app.use(
+    accountSecurityRoutes({
+      session,
+      totp: mfa.totp,
+      recoveryCodes: mfa.recoveryCodes,
+      queries: queries.secondFactors,
+      attempts: mfa.attempts,
+      audit,
+      brand: config.brand,
+    }).routes(),
+  );
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));
