@@ -325,7 +325,8 @@ describe('tessera users mfa', () => {
     const flow = await b.start(plain);
     await b.submit(flow, 'login', { email: user.email, password: user.password });
     expect((await idTokenOf(as, flow)).amr).toEqual(['pwd']);
-  });
+    // Four CLI processes, each opening the database.
+  }, 180_000);
 });
 
 describe('a user without a second factor', () => {

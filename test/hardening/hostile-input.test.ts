@@ -519,6 +519,69 @@ describe('generated requests', () => {
   });
 });
 
+describe('the second-factor forms', () => {
+  it('at the second-factor forms of a live interaction (enrolment due), and at made-up ones', async () => {
+    // A sign-in at a client that requires MFA, past the password: the enrolment step is due, so
+    // the forms get past the interaction lookup and the CSRF check to the codes.
+    const strict = await createClient([
+      '--public',
+      '--first-party',
+      '--require-mfa',
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid',
+    ]);
+    const user = await createUser();
+    const jar = newJar();
+    const url = new URL(`${server.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: strict.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
+    const interaction = new URL((await get(jar, url.href)).headers.get('location')!, server.issuer);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await get(jar, interaction.href)).text())![1]!;
+    const uid = interaction.pathname.split('/')[2]!;
+    const login = await get(jar, `${interaction.href}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf, email: user.email, password: user.password }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(login.status).toBe(303);
+    expect(await (await get(jar, interaction.href)).text()).toContain('Set up two-step verification');
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(uid, uid, 'made-up', '%ff'),
+        fc.constantFrom('enrol', 'factor/totp', 'factor/recovery', 'factor/passkey', 'factor/%00', 'continue'),
+        fc.oneof(
+          pairs(['csrf', 'code'], fc.constantFrom(csrf, '123456', '12345-abcde')),
+          anyText.map((code): [string, string][] => [
+            ['csrf', csrf],
+            ['code', code],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (id, action, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path: `/interaction/${id}/${action}` },
+            await answerWithJar(jar, `${server.issuer}/interaction/${id}/${action}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 describe('the account pages (password reset)', () => {
   it('at the forgotten-password and reset forms, with a valid CSRF cookie and token', async () => {
     // A browser that has the form's cookie, so that the input gets past the CSRF check.
