@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISCOVERY_PATH } from '../../src/oidc/provider-config.ts';
 import { newJar, type Jar } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
-import { basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
+import { authorizeWith, basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
 // Each request gets this long; a hang fails the test rather than the file's timeout.
@@ -628,6 +628,67 @@ describe('the account pages (password reset)', () => {
   });
 });
 
+describe('the account page (/account)', () => {
+  it('at its forms, signed in with a valid CSRF token, and at the sign-in callback', async () => {
+    // Signed in through an app's request, so that the input gets past the session and CSRF checks.
+    const user = await createUser();
+    const jar = newJar();
+    const url = new URL(`${server.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
+    await authorizeWith(ADDRESS, url, user, jar);
+    const page = await get(jar, `${server.issuer}/account`);
+    expect(page.status).toBe(200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+
+    await fc.assert(
+      fc.asyncProperty(
+        // Not /account/sessions/end-all: it would sign this browser out for the runs after it.
+        fc.constantFrom('/account/password', '/account/email/verify', '/account/sessions/end', '/account/apps/revoke'),
+        fc.oneof(
+          pairs(['csrf', 'current', 'password', 'confirm', 'session', 'client_id'], fc.constantFrom(csrf, 'x')),
+          fc.tuple(anyText, anyText, anyText).map(([a, b, c]): [string, string][] => [
+            ['csrf', csrf],
+            ['current', a],
+            ['password', b],
+            ['confirm', b],
+            ['session', c],
+            ['client_id', c],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (path, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path },
+            await answerWithJar(jar, `${server.issuer}${path}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, async (code, state) => {
+        const path = `/account/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`;
+        const answer = await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' });
+        wellFormed({ method: 'GET', path }, answer);
+        // Only ever back to an account page of this server.
+        if (answer.status === 303) expect(answer.location).toMatch(/^\/account(\/[A-Za-z0-9._~-]+)*\/?$/);
+      }),
+      { numRuns: RUNS },
+    );
+    // Still signed in: nothing above ended the session.
+    expect((await get(jar, `${server.issuer}/account`)).status).toBe(200);
+  });
+});
+
 async function answerWithJar(jar: Jar, url: string, init: RequestInit): Promise<Answer> {
   const res = await get(jar, url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   return {
@@ -861,6 +922,10 @@ describe('every route, every method', () => {
       `/assets/${MADE_UP}`,
       '/register',
       `/register/${MADE_UP}`,
+      '/account',
+      '/account/password',
+      '/account/sessions/end-all',
+      '/account/callback',
     ]) {
       expect([...routes.keys()]).toContain(expected);
     }
