@@ -63,11 +63,12 @@ import { accountFeatures, outboxKeys } from './account/features.ts';
 import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
 import { passkeyFactor } from './mfa/passkey-factor.ts';
+import { mfaFeatures } from './mfa/features.ts';
 import { passwordChange } from './account/password-change.ts';
 import { accountPageRoutes } from './interactions/account-page.ts';
 import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
 import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
-import { mfaFeatures } from './mfa/features.ts';
+import { accountSecurityRoutes } from './interactions/account-security.ts';
 
 export interface AppDeps {
   config: Config;
@@ -308,6 +309,17 @@ export function createApp(deps: AppDeps): TesseraApp {
       }).routes(),
     );
   }
+  app.use(
+    accountSecurityRoutes({
+      session,
+      totp: mfa.totp,
+      recoveryCodes: mfa.recoveryCodes,
+      queries: queries.secondFactors,
+      attempts: mfa.attempts,
+      audit,
+      brand: config.brand,
+    }).routes(),
+  );
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

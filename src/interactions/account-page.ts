@@ -45,6 +45,17 @@ const DONE: Record<string, string> = {
   app: 'The app no longer has access to your account.',
 };
 
+// RFC 8176 method names as a person reads them; an unknown one is shown as it is.
+const METHODS: Record<string, string> = {
+  pwd: 'password',
+  otp: 'one-time code',
+  hwk: 'security key',
+  swk: 'passkey',
+  mfa: 'two steps',
+};
+// A time as "2026-12-04 13:16 UTC": the same for every reader, whatever their time zone.
+const when = (seconds: number) => `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
 // oidc-provider's uids (nanoid, 21 characters) and Tessera's client ids are short, plain strings.
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -63,7 +74,7 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
           clientId: g.clientId,
           name: (await deps.clients.get(g.clientId))?.name ?? g.clientId,
           scopes: describeScopes(scopeTokens(g.scope)),
-          grantedAt: g.grantedAt ? new Date(g.grantedAt * 1000).toISOString() : undefined,
+          grantedAt: g.grantedAt ? when(g.grantedAt) : undefined,
         })),
     );
     const done = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
@@ -79,8 +90,8 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
         sessions: sessions.map((s) => ({
           uid: s.uid,
           current: s.uid === session.uid,
-          signedInAt: s.loginTs ? new Date(s.loginTs * 1000).toISOString() : undefined,
-          methods: s.amr.join(', '),
+          signedInAt: s.loginTs ? when(s.loginTs) : undefined,
+          methods: s.amr.map((m) => METHODS[m] ?? m).join(', '),
         })),
         apps,
         sections: deps.sections,

@@ -10,4 +10,10 @@ export interface AccountSection {
   href: string;
 }
 
-export const ACCOUNT_SECTIONS: AccountSection[] = [];
+export const ACCOUNT_SECTIONS: AccountSection[] = [
+  {
+    title: 'Two-step verification',
+    description: 'An authenticator app and recovery codes, asked for after your password.',
+    href: '/account/security',
+  },
+];

@@ -56,6 +56,7 @@ export function mfaFeatures(deps: {
     ...(deps.extraKinds ?? []),
     recoveryCodeFactor(services.recoveryCodes, services.has.recovery),
   ]);
+  const attempts = secondFactorLimits(deps.pool, deps.config.rateLimits).perAccount;
   const step = secondFactorStep({
     factors,
     totp: services.totp,
@@ -65,11 +66,11 @@ export function mfaFeatures(deps: {
     limits: {
       perIp: deps.loginLimits.perIp,
       lockedRecords: deps.loginLimits.lockedRecords,
-      perAccount: secondFactorLimits(deps.pool, deps.config.rateLimits).perAccount,
+      perAccount: attempts,
     },
     audit: deps.audit,
     csrfKey: deps.config.cookieKeys[0]!,
     onRateLimited: deps.onRateLimited,
   });
-  return { ...services, factors, step };
+  return { ...services, factors, step, attempts };
 }

@@ -51,6 +51,7 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.failed',
   'mfa.locked',
   'mfa.reset',
+  'mfa.removed',
   'mfa.recovery_codes_regenerated',
   'consent.granted',
   'consent.revoked',

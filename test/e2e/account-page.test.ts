@@ -5,7 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMailbox, type Mailbox } from '../setup/mailbox.ts';
 import { get, newJar, type Jar } from '../setup/sign-in.ts';
-import { startTestServer, type TestServer } from '../setup/tessera.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import {
   createApi,
   createClient,
@@ -296,5 +299,97 @@ describe('the account page', () => {
       `${server.issuer}/email/verify`,
     );
     expect(link).toMatch(/token=/);
+  });
+});
+
+// Each CLI call is a process that loads the app (seconds on a loaded machine).
+describe('the CLI', { timeout: 180_000 }, () => {
+  // The CLI mails through the outbox; the server of the same ISSUER sends it.
+  const cli = () => ({ ISSUER: server.issuer, SMTP_URL: mailbox.url });
+
+  it('users reset-password --send-link mails a link that sets a new password', async () => {
+    const user = await createUser();
+    expect(await tesseraJson(['users', 'reset-password', user.email, '--send-link'], cli())).toMatchObject({
+      sent: expect.any(String),
+    });
+    const link = new URL(
+      (await mailbox.next(user.email, { subject: /Reset your/ })).link(`${server.issuer}/password/reset`),
+    );
+    const jar = newJar();
+    const html = await (await send(jar, link.pathname + link.search)).text();
+    const token = link.searchParams.get('token')!;
+    const set = await post(jar, '/password/reset', {
+      csrf: csrfOf(html),
+      token,
+      password: NEW_PASSWORD,
+      confirm: NEW_PASSWORD,
+    });
+    expect(set.status).toBe(200);
+    await appTokens(notes, { email: user.email, password: NEW_PASSWORD }, newJar());
+    expect(await auditTypes(user.email)).toEqual(
+      expect.arrayContaining(['user.password_reset_link_sent', 'user.password_reset']),
+    );
+  });
+
+  it('users verify-email --mark-verified confirms the address, audited', async () => {
+    const user = await createUser();
+    await server.db.pool.query('UPDATE users SET email_verified = false WHERE email = $1', [user.email]);
+    await tesseraJson(['users', 'verify-email', user.email, '--mark-verified'], cli());
+    expect(await tesseraJson(['users', 'show', user.email])).toMatchObject({ email_verified: true });
+    expect(await auditTypes(user.email)).toContain('user.email_verified');
+  });
+
+  it('users sessions revoke ends every session, grant and refresh token', async () => {
+    const user = await createUser();
+    const [a, b] = [newJar(), newJar()];
+    const tokens = await appTokens(notes, user, a);
+    await appTokens(photos, user, b);
+    const listed = await tesseraJson<{ uid: string; amr: string[] }[]>(['users', 'sessions', 'list', user.email]);
+    expect(listed).toHaveLength(2);
+    expect(listed[0]!.amr).toEqual(['pwd']);
+    expect(await tesseraJson(['users', 'sessions', 'revoke', user.email])).toMatchObject({ sessions: 2, grants: 2 });
+    expect(await refresh(server.issuer, notes, tokens.refresh_token)).toEqual({ status: 400, error: 'invalid_grant' });
+    expect((await accountPage(a)).status).toBe(303);
+    expect((await accountPage(b)).status).toBe(303);
+    expect(await tesseraJson(['users', 'sessions', 'list', user.email])).toEqual([]);
+    expect(await auditTypes(user.email)).toContain('user.sessions_revoked');
+  });
+
+  it('answers bad input with exit code 2 and a message', async () => {
+    const nobody = `${randomId('nobody')}@example.test`;
+    const cases: [string[], string][] = [
+      [['users', 'sessions', 'revoke', nobody], `no user ${nobody}`],
+      [['users', 'sessions', 'revoke', 'not-an-id'], 'no user not-an-id'],
+      [['users', 'sessions', 'list', nobody], `no user ${nobody}`],
+      [['users', 'reset-password', nobody, '--send-link'], `no user ${nobody}`],
+      [['users', 'reset-password', 'x@example.test'], "required option '--send-link' not specified"],
+      [['users', 'verify-email', nobody, '--mark-verified'], `no user ${nobody}`],
+    ];
+    for (const [args, message] of cases) {
+      const res = await tessera(args, { env: cli() });
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toContain(message);
+    }
+  });
+
+  it('a seed file sets email_verified per user, and leaves it alone when it does not say', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-'));
+    const email = `${randomId('seeded')}@example.test`;
+    const file = (verified: boolean | undefined) => {
+      const path = join(dir, `seed-${String(verified)}.yaml`);
+      writeFileSync(
+        path,
+        ['users:', `  - email: ${email}`, ...(verified === undefined ? [] : [`    email_verified: ${verified}`])].join(
+          '\n',
+        ),
+      );
+      return path;
+    };
+    expect(await tesseraJson(['seed', file(true)])).toMatchObject({ users: { [email]: 'created' } });
+    expect(await tesseraJson(['users', 'show', email])).toMatchObject({ email_verified: true });
+    expect(await tesseraJson(['seed', file(undefined)])).toMatchObject({ users: { [email]: 'unchanged' } });
+    expect(await tesseraJson(['seed', file(false)])).toMatchObject({ users: { [email]: 'updated' } });
+    expect(await tesseraJson(['users', 'show', email])).toMatchObject({ email_verified: false });
+    expect(await auditTypes(email)).toEqual(['user.created', 'user.updated']);
   });
 });

@@ -3,7 +3,7 @@
 // prompt=login and max_age, and the ID token's amr/acr. Over HTTP as a browser (mfa-flow.ts),
 // with codes computed by otpauth and ID tokens validated by oauth4webapi.
 import type * as oauth from 'oauth4webapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import {
   alertOf,
@@ -21,6 +21,10 @@ import {
 } from './mfa-flow.ts';
 
 const MFA_FAILURES = 5;
+// Each test signs in several times, a handful of pages each: more than the default 30 s on a
+// loaded 2-core machine.
+vi.setConfig({ testTimeout: 90_000 });
+
 let server: TestServer;
 let as: oauth.AuthorizationServer;
 let strict: oauth.Client;
@@ -321,7 +325,8 @@ describe('tessera users mfa', () => {
     const flow = await b.start(plain);
     await b.submit(flow, 'login', { email: user.email, password: user.password });
     expect((await idTokenOf(as, flow)).amr).toEqual(['pwd']);
-  });
+    // Four CLI processes, each opening the database.
+  }, 180_000);
 });
 
 describe('a user without a second factor', () => {
