@@ -364,6 +364,10 @@ describe('the CLI', { timeout: 180_000 }, () => {
       [['users', 'reset-password', nobody, '--send-link'], `no user ${nobody}`],
       [['users', 'reset-password', 'x@example.test'], "required option '--send-link' not specified"],
       [['users', 'verify-email', nobody, '--mark-verified'], `no user ${nobody}`],
+      [
+        ['clients', 'create', '--id', 'tessera-account', '--name', 'X', '--grant-types', 'client_credentials'],
+        'client id tessera-account is reserved for the account page',
+      ],
     ];
     for (const [args, message] of cases) {
       const res = await tessera(args, { env: cli() });
