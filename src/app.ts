@@ -49,6 +49,7 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures } from './account/features.ts';
+import { adminApi } from './admin/admin-api.ts';
 
 export interface AppDeps {
   config: Config;
@@ -198,6 +199,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
   for (const routes of account.routes) app.use(routes.routes());
+  // The admin API (/admin/v1): its own problem-details errors, its own bearer-token check.
+  app.use(adminApi({ config, queries, audit, verify: verifyAccessToken }));
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

@@ -7,6 +7,7 @@ import { applyMigrationsAt, MIGRATIONS_DIR, migrationPlan } from '../db/migrate.
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
+import { registerAdminCommands } from './admin.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerKeyCommands } from './keys.ts';
@@ -69,6 +70,7 @@ registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
+registerAdminCommands(program, run);
 
 let code = 0;
 try {

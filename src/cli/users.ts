@@ -1,7 +1,7 @@
 // tessera users create|list|show|disable|enable|set-password|delete, and tessera grants list|revoke
 import type { Command } from 'commander';
 import { mailingServices } from '../account/features.ts';
-import { InvalidInput, NotFound } from '../errors.ts';
+import { InvalidInput } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
@@ -172,19 +172,13 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description("list a user's grants")
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries }, out) => {
-        const user = await service.find(who);
-        const list = (await queries.payloads.listGrants(user.id)).map((g) => ({
-          grant_id: g.id,
-          client_id: g.payload.clientId,
-          scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
-          expires_at: g.expiresAt?.toISOString() ?? null,
-        }));
+      run(async ({ users: service, grants: grantsOf }, out) => {
+        const list = await grantsOf.list((await service.find(who)).id);
         out.result(list, () =>
           list.length
             ? table(
                 ['GRANT_ID', 'CLIENT_ID', 'SCOPE', 'EXPIRES'],
-                list.map((g) => [g.grant_id, String(g.client_id), g.scope, g.expires_at ?? 'never']),
+                list.map((g) => [g.grant_id, g.client_id, g.scope, g.expires_at ?? 'never']),
               )
             : 'no grants',
         );
@@ -196,24 +190,8 @@ export function registerUserCommands(program: Command, run: Run): void {
     .argument('<grant_id>')
     .option('--forget-consent', 'also forget what the user approved for that client')
     .action((grantId: string, opts) =>
-      run(async ({ queries, audit, actor }, out) => {
-        const grant = await queries.payloads.find('Grant', grantId);
-        if (!grant || !(await queries.payloads.revokeGrant(grantId))) throw new NotFound(`no grant ${grantId}`);
-        await audit.record({
-          type: 'grant.revoked',
-          actor,
-          subject: grantId,
-          details: { client_id: grant.payload.clientId },
-        });
-        if (opts.forgetConsent) {
-          await queries.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
-          await audit.record({
-            type: 'consent.revoked',
-            actor,
-            subject: String(grant.payload.accountId),
-            details: { client_id: grant.payload.clientId },
-          });
-        }
+      run(async ({ grants: service }, out) => {
+        await service.revoke(grantId, { forgetConsent: opts.forgetConsent === true });
         out.result({ revoked: grantId }, () => `revoked grant ${grantId}`);
       }),
     );

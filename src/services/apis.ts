@@ -1,5 +1,6 @@
 // APIs (resource servers): validation and registration.
 import type { ApiQueries } from '../db/queries/apis.ts';
+import type { PagePosition } from '../db/queries/paging.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { parseScopes } from './scopes.ts';
@@ -53,6 +54,7 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       return api;
     },
     list: () => apis.list(),
+    page: (limit: number, after?: PagePosition) => apis.page(limit, after),
     async get(audience: string) {
       const api = await apis.findByAudience(audience);
       if (!api) throw new NotFound(`no API has audience ${audience}`);

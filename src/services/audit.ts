@@ -40,6 +40,9 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotated',
   'key.retired_compromised',
   'key.rewrapped',
+  // The admin API (src/admin/): every call, with the caller; and `tessera admin bootstrap`.
+  'admin.call',
+  'admin.bootstrapped',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -3,6 +3,7 @@
 // built per limit, with its options, by whoever sets the limit.
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
+import { adminIdempotencyQueries } from './admin-idempotency.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -28,6 +29,7 @@ export function createQueries(
   now: Clock = Date.now,
 ) {
   return {
+    adminIdempotency: guarded(adminIdempotencyQueries(prisma)),
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
