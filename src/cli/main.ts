@@ -2,7 +2,7 @@
 // variables), so it reaches the same database, embedded or not.
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/config.ts';
-import { ConfigError } from '../config/env.ts';
+import { ConfigError, parseRemoteCliEnv } from '../config/env.ts';
 import { applyMigrationsAt, MIGRATIONS_DIR, migrationPlan } from '../db/migrate.ts';
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -14,6 +14,7 @@ import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
 import { type Run, withCliContext } from './context.ts';
 import { createOutput } from './output.ts';
+import { remoteContext } from './remote.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
 
@@ -31,6 +32,9 @@ function setup() {
 }
 
 const run: Run = async (action) => {
+  // With TESSERA_URL (and its client), the admin API instead of the database (cli/remote.ts).
+  const remote = parseRemoteCliEnv();
+  if (remote) return action(remoteContext(remote), createOutput(program.opts().json === true));
   const { config, logger, out } = setup();
   await withCliContext(config, logger, (ctx) => action(ctx, out));
 };

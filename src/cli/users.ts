@@ -38,12 +38,13 @@ export function registerUserCommands(program: Command, run: Run): void {
       'mail the user a link to confirm the address (email_verified stays false until then)',
     )
     .action((opts) =>
-      run(async ({ users: service, config, queries, audit, actor }, out) => {
-        const mailing = opts.sendVerification ? mailingServices(config, queries, audit) : undefined;
+      run(async (ctx, out) => {
+        // Read from the context only when mailing: the remote mode (cli/remote.ts) has no database.
+        const mailing = opts.sendVerification ? mailingServices(ctx.config, ctx.queries, ctx.audit) : undefined;
         if (mailing && !mailing.mail.enabled)
           throw new InvalidInput('--send-verification needs mail: set SMTP_URL (README "Email")');
         const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
-        const user = await service.create({
+        const user = await ctx.users.create({
           email: opts.email,
           password,
           name: opts.name,
@@ -51,7 +52,7 @@ export function registerUserCommands(program: Command, run: Run): void {
           familyName: opts.familyName,
           emailVerified: opts.emailVerified === true,
         });
-        if (mailing && !user.email_verified) await mailing.verification.send(user.id, actor);
+        if (mailing && !user.email_verified) await mailing.verification.send(user.id, ctx.actor);
         out.result(
           user,
           () =>

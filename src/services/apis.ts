@@ -53,7 +53,7 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       await audit.record({ type: 'api.created', actor, subject: data.audience });
       return api;
     },
-    list: () => apis.list(),
+    list: async () => apis.list(),
     page: (limit: number, after?: PagePosition) => apis.page(limit, after),
     async get(audience: string) {
       const api = await apis.findByAudience(audience);
