@@ -206,7 +206,17 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
   const databaseOnly = (): never => {
     throw new InvalidInput('this command works on the database only; unset TESSERA_URL to run it there');
   };
-  const context = { ...remoteServices(remote), actor: `remote:${remote.clientId}` };
+  // A service method the admin API does not offer (users set-password, ...) refuses the same way.
+  const onlyThese = <T extends object>(service: T): T =>
+    new Proxy(service, { get: (target, name) => (name in target ? target[name as keyof T] : databaseOnly) });
+  const services = remoteServices(remote);
+  const context = {
+    apis: onlyThese(services.apis),
+    clients: onlyThese(services.clients),
+    users: onlyThese(services.users),
+    keys: onlyThese(services.keys),
+    actor: `remote:${remote.clientId}`,
+  };
   for (const name of ['config', 'db', 'queries', 'audit', 'grants'] as const)
     Object.defineProperty(context, name, { get: databaseOnly, enumerable: false });
   // Only CliServices' methods are called on the services (cli/context.ts): the rest refuse above.

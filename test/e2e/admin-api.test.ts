@@ -437,7 +437,7 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the CLI in remote mode', () => {
-  it('drives the admin API with the same commands and output as on the database', async () => {
+  it('drives the admin API with the same commands and output as on the database (apis, clients show, keys)', async () => {
     const remote = {
       TESSERA_URL: server.issuer,
       TESSERA_CLIENT_ID: admin.client_id,
@@ -475,26 +475,8 @@ describe('the CLI in remote mode', () => {
     const local = await tessera(['clients', 'show', created.client_id], { env });
     const viaApi = await cli(['clients', 'show', created.client_id]);
     expect(viaApi).toMatchObject({ code: 0, stdout: local.stdout });
-    expect(await json(['clients', 'update', created.client_id, '--name', 'renamed'])).toMatchObject({
-      name: 'renamed',
-    });
-    expect(await json(['clients', 'rotate-secret', created.client_id, '--grace', '0'])).toMatchObject({
-      client_secret: expect.stringMatching(/^tessera_cs_/),
-    });
-    expect((await json<{ client_id: string }[]>(['clients', 'list'])).map((c) => c.client_id)).toContain(
-      created.client_id,
-    );
-    expect(await json(['clients', 'delete', created.client_id])).toEqual({ deleted: created.client_id });
-    expect(await cli(['clients', 'show', created.client_id])).toMatchObject({
-      code: 2,
-      stderr: `tessera: no client has id ${created.client_id}\n`,
-    });
-
-    const email = `${randomId('remote')}@example.test`;
-    expect(await json(['users', 'create', '--email', email])).toMatchObject({ email });
-    expect(await json(['users', 'show', email])).toMatchObject({ email, disabled: false });
-    expect(await json(['users', 'disable', email])).toMatchObject({ email, disabled: true });
-    expect((await json<{ email: string }[]>(['users', 'list'])).map((u) => u.email)).toContain(email);
+    // clients update/rotate-secret/delete and users create/show/disable/enable run in both modes
+    // in test/e2e/cli.test.ts.
 
     expect((await json<{ state: string }[]>(['keys', 'list'])).map((k) => k.state)).toContain('current');
     expect(await json(['keys', 'rotate'])).toMatchObject({ state: 'next', kid: expect.any(String) });
