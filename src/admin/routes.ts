@@ -381,6 +381,32 @@ const grants: AdminRoute[] = [
   }),
 ];
 
+const sessions: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/users/:user/sessions',
+    operationId: 'listUserSessions',
+    summary: "list a user's sign-in sessions (by uid; never the session cookie's value)",
+    scope: 'admin:grants:read',
+    handle: async ({ services, params }) => {
+      const items = await services.grants.listSessions((await services.users.find(params.user!)).id);
+      // A user has a session per browser: no page is ever long.
+      return { body: { items, next_cursor: null } };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/sessions/:session_uid',
+    operationId: 'revokeSession',
+    summary: 'end a sign-in session and the grants it holds',
+    scope: 'admin:grants:write',
+    handle: async ({ services, params }) => {
+      await services.grants.endSession(params.session_uid!);
+      return { status: 204 };
+    },
+  }),
+];
+
 const keys: AdminRoute[] = [
   route({
     method: 'GET',
@@ -450,4 +476,12 @@ const audit: AdminRoute[] = [
 ];
 
 /** Every operation of the admin API. Roles, organizations, API keys and webhooks go here too. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...apis, ...clients, ...users, ...grants, ...keys, ...audit];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  ...apis,
+  ...clients,
+  ...users,
+  ...grants,
+  ...sessions,
+  ...keys,
+  ...audit,
+];

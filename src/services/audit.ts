@@ -34,6 +34,7 @@ export const AUDIT_EVENT_TYPES = [
   'consent.granted',
   'consent.revoked',
   'grant.revoked',
+  'session.revoked',
   'refresh_token.reuse_detected',
   'token.revoked',
   'key.published',

@@ -12,6 +12,14 @@ export interface GrantView {
   expires_at: string | null;
 }
 
+export interface SessionView {
+  session_uid: string;
+  /** The clients signed in through the session. */
+  client_ids: string[];
+  login_at: string | null;
+  expires_at: string | null;
+}
+
 export function grantService(deps: {
   payloads: OidcPayloadQueries;
   consents: ConsentQueries;
@@ -28,6 +36,22 @@ export function grantService(deps: {
         scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
         expires_at: g.expiresAt?.toISOString() ?? null,
       }));
+    },
+
+    /** A user's sign-in sessions (never their ids: those are the session cookies' values). */
+    async listSessions(userId: string): Promise<SessionView[]> {
+      return (await deps.payloads.listSessions(userId)).map((s) => ({
+        session_uid: s.uid,
+        client_ids: Object.keys((s.payload.authorizations as Record<string, unknown> | undefined) ?? {}),
+        login_at: typeof s.payload.loginTs === 'number' ? new Date(s.payload.loginTs * 1000).toISOString() : null,
+        expires_at: s.expiresAt?.toISOString() ?? null,
+      }));
+    },
+
+    /** Ends a session and the grants it holds: the user signs in again everywhere it served. */
+    async endSession(uid: string): Promise<void> {
+      if (!(await deps.payloads.endSession(uid))) throw new NotFound(`no session ${uid}`);
+      await audit.record({ type: 'session.revoked', actor, subject: uid });
     },
 
     /** Its refresh tokens stop working, its access tokens introspect inactive. */

@@ -11,6 +11,7 @@ import { openApiPath } from '../../src/admin/openapi.ts';
 import { unseal } from '../../src/keys/seal.ts';
 import { ADMIN_AUDIENCE } from '../../src/services/admin-api.ts';
 import { adminCaller, adminToken, createAdminClient, type AdminClient } from '../setup/admin.ts';
+import { authorize } from '../setup/sign-in.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { randomId, startTestServer, TEST_SECRETS, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
@@ -149,6 +150,59 @@ describe('a CI pipeline with an admin client', () => {
     expect(calls.body.items).toContainEqual(
       expect.objectContaining({ subject: 'rotateClientSecret', details: expect.objectContaining({ status: 201 }) }),
     );
+  });
+});
+
+describe("a user's grants and sessions", () => {
+  it('are listed after a sign-in, and ending the session ends its grants', async () => {
+    const email = `${randomId('signed-in')}@example.test`;
+    const password = 'a long admin-made password';
+    const { body: user } = await call<{ id: string }>('POST', '/users', { body: { email, password } });
+    const redirect = 'https://app.example.test/callback';
+    const { body: app } = await call<{ client_id: string }>('POST', '/clients', {
+      body: {
+        name: 'web app',
+        public: true,
+        first_party: true,
+        grant_types: ['authorization_code'],
+        redirect_uris: [redirect],
+        scope: 'openid',
+      },
+    });
+    const config = await oidc.discovery(new URL(server.issuer), app.client_id, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: redirect,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const callback = await authorize(url, { email, password });
+    await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+
+    const grants = await call<{ items: { grant_id: string; client_id: string }[] }>('GET', `/users/${user.id}/grants`);
+    expect(grants.body.items).toEqual([expect.objectContaining({ client_id: app.client_id, scope: 'openid' })]);
+    const sessions = await call<{ items: { session_uid: string; client_ids: string[] }[] }>(
+      'GET',
+      `/users/${encodeURIComponent(email)}/sessions`,
+    );
+    expect(sessions.body.items).toEqual([
+      {
+        session_uid: expect.any(String),
+        client_ids: [app.client_id],
+        login_at: expect.any(String),
+        expires_at: expect.any(String),
+      },
+    ]);
+    expect(await call('DELETE', `/sessions/${sessions.body.items[0]!.session_uid}`)).toMatchObject({ status: 204 });
+    expect(await call('GET', `/users/${user.id}/sessions`)).toMatchObject({ body: { items: [] } });
+    expect(await call('GET', `/users/${user.id}/grants`)).toMatchObject({ body: { items: [] } });
+    expect(await call('DELETE', `/sessions/${sessions.body.items[0]!.session_uid}`)).toMatchObject({
+      status: 404,
+      body: { error: 'not_found' },
+    });
   });
 });
 
