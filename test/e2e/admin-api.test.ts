@@ -15,6 +15,10 @@ import { authorize } from '../setup/sign-in.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { randomId, startTestServer, TEST_SECRETS, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
+// Tests that run the CLI: each run is a process start and a database connection, seconds apiece
+// on a loaded CI machine.
+const CLI_TIMEOUT = 180_000;
+
 let scratch: ScratchDatabase;
 let server: TestServer;
 let env: Record<string, string>;
@@ -26,7 +30,7 @@ beforeAll(async () => {
   scratch = await createScratchDatabase(inject('adminDatabaseUrl'), 'tessera_admin_api');
   env = { DATABASE_URL: scratch.url };
   server = await startTestServer({ ...env, MIGRATE_ON_START: 'true' });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await server?.close();
   await scratch?.drop();
@@ -54,21 +58,25 @@ describe('before an admin client exists', () => {
 });
 
 describe('tessera admin bootstrap', () => {
-  it('creates the admin API and its first client once, printing the secret; a second run is refused', async () => {
-    const boot = await tesseraJson<{ api: string; client_id: string; client_secret: string }>(
-      ['admin', 'bootstrap'],
-      env,
-    );
-    expect(boot).toMatchObject({ api: 'created', client_id: expect.any(String) });
-    expect(boot.client_secret).toMatch(/^tessera_cs_/);
-    admin = boot;
-    token = await adminToken(server.issuer, admin);
-    call = adminCaller(server.issuer, () => token);
+  it(
+    'creates the admin API and its first client once, printing the secret; a second run is refused',
+    async () => {
+      const boot = await tesseraJson<{ api: string; client_id: string; client_secret: string }>(
+        ['admin', 'bootstrap'],
+        env,
+      );
+      expect(boot).toMatchObject({ api: 'created', client_id: expect.any(String) });
+      expect(boot.client_secret).toMatch(/^tessera_cs_/);
+      admin = boot;
+      token = await adminToken(server.issuer, admin);
+      call = adminCaller(server.issuer, () => token);
 
-    const again = await tessera(['admin', 'bootstrap'], { env });
-    expect(again.code).toBe(2);
-    expect(again.stderr).toContain(`an admin client exists already (${boot.client_id})`);
-  }, 60_000);
+      const again = await tessera(['admin', 'bootstrap'], { env });
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain(`an admin client exists already (${boot.client_id})`);
+    },
+    CLI_TIMEOUT,
+  );
 });
 
 describe('a CI pipeline with an admin client', () => {
@@ -256,78 +264,86 @@ describe('who may call', () => {
     expect(malformed.headers.get('www-authenticate')).toMatch(/^Bearer realm="tessera-admin", error="invalid_token"/);
   });
 
-  it("refuses another API's token, a forged audience, another algorithm, an expired and a revoked token", async () => {
-    // A real token of Tessera's, for another API.
-    const other = `https://${randomId('other')}.example.test`;
-    await tesseraJson(['apis', 'create', '--audience', other, '--scope', 'x:read'], env);
-    const svc = await tesseraJson<AdminClient>(
-      [
-        'clients',
-        'create',
-        '--name',
-        'svc',
-        '--grant-types',
-        'client_credentials',
-        '--api',
-        other,
-        '--scope',
-        'x:read',
-      ],
-      env,
-    );
-    const config = await oidc.discovery(new URL(server.issuer), svc.client_id, svc.client_secret, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
-    const otherToken = (await oidc.clientCredentialsGrant(config, { scope: 'x:read' })).access_token;
-    expect(await adminCaller(server.issuer, otherToken)('GET', '/clients')).toMatchObject(invalidToken);
+  it(
+    "refuses another API's token, a forged audience, another algorithm, an expired and a revoked token",
+    async () => {
+      // A real token of Tessera's, for another API.
+      const other = `https://${randomId('other')}.example.test`;
+      await tesseraJson(['apis', 'create', '--audience', other, '--scope', 'x:read'], env);
+      const svc = await tesseraJson<AdminClient>(
+        [
+          'clients',
+          'create',
+          '--name',
+          'svc',
+          '--grant-types',
+          'client_credentials',
+          '--api',
+          other,
+          '--scope',
+          'x:read',
+        ],
+        env,
+      );
+      const config = await oidc.discovery(new URL(server.issuer), svc.client_id, svc.client_secret, undefined, {
+        execute: [oidc.allowInsecureRequests],
+      });
+      const otherToken = (await oidc.clientCredentialsGrant(config, { scope: 'x:read' })).access_token;
+      expect(await adminCaller(server.issuer, otherToken)('GET', '/clients')).toMatchObject(invalidToken);
 
-    // The control: a forged token with every claim right passes, so each refusal below is its one change.
-    expect(await adminCaller(server.issuer, await forged({}))('GET', '/clients')).toMatchObject({ status: 200 });
-    for (const bad of [
-      await forged({ aud: 'https://elsewhere.example.test' }),
-      await forged({}, 'PS256'),
-      await forged({ iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 60 }),
-      await forged({ iss: 'https://evil.example.test' }),
-    ]) {
-      expect(await adminCaller(server.issuer, bad)('GET', '/clients')).toMatchObject(invalidToken);
-    }
-    // alg none.
-    const [, payload] = (await forged({})).split('.');
-    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`;
-    expect(await adminCaller(server.issuer, none)('GET', '/clients')).toMatchObject(invalidToken);
+      // The control: a forged token with every claim right passes, so each refusal below is its one change.
+      expect(await adminCaller(server.issuer, await forged({}))('GET', '/clients')).toMatchObject({ status: 200 });
+      for (const bad of [
+        await forged({ aud: 'https://elsewhere.example.test' }),
+        await forged({}, 'PS256'),
+        await forged({ iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 60 }),
+        await forged({ iss: 'https://evil.example.test' }),
+      ]) {
+        expect(await adminCaller(server.issuer, bad)('GET', '/clients')).toMatchObject(invalidToken);
+      }
+      // alg none.
+      const [, payload] = (await forged({})).split('.');
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`;
+      expect(await adminCaller(server.issuer, none)('GET', '/clients')).toMatchObject(invalidToken);
 
-    // Revoked at the revocation endpoint (RFC 7009) by the client it was issued to.
-    const doomed = await adminToken(server.issuer, admin);
-    expect(await adminCaller(server.issuer, doomed)('GET', '/clients')).toMatchObject({ status: 200 });
-    const revoked = await fetch(`${server.issuer}/token/revocation`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token: doomed }),
-    });
-    expect(revoked.status).toBe(200);
-    expect(await adminCaller(server.issuer, doomed)('GET', '/clients')).toMatchObject(invalidToken);
-  });
+      // Revoked at the revocation endpoint (RFC 7009) by the client it was issued to.
+      const doomed = await adminToken(server.issuer, admin);
+      expect(await adminCaller(server.issuer, doomed)('GET', '/clients')).toMatchObject({ status: 200 });
+      const revoked = await fetch(`${server.issuer}/token/revocation`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${admin.client_id}:${admin.client_secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token: doomed }),
+      });
+      expect(revoked.status).toBe(200);
+      expect(await adminCaller(server.issuer, doomed)('GET', '/clients')).toMatchObject(invalidToken);
+    },
+    CLI_TIMEOUT,
+  );
 
-  it('refuses a token without the scope with 403 insufficient_scope, and audits the attempt', async () => {
-    const reader = await createAdminClient(['admin:clients:read'], env);
-    const readToken = await adminToken(server.issuer, reader);
-    const asReader = adminCaller(server.issuer, readToken);
-    expect(await asReader('GET', '/clients')).toMatchObject({ status: 200 });
-    const refused = await asReader('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'] } });
-    expect(refused).toMatchObject({
-      status: 403,
-      body: problem(403, 'insufficient_scope', 'this call needs the scope admin:clients:write'),
-    });
-    expect(refused.headers.get('www-authenticate')).toContain('scope="admin:clients:write"');
-    const events = await call<{ items: { details: { status: number } }[] }>(
-      'GET',
-      `/audit-events?type=admin.call&actor=client:${reader.client_id}`,
-    );
-    expect(events.body.items.map((e) => e.details.status).sort()).toEqual([200, 403]);
-  });
+  it(
+    'refuses a token without the scope with 403 insufficient_scope, and audits the attempt',
+    async () => {
+      const reader = await createAdminClient(['admin:clients:read'], env);
+      const readToken = await adminToken(server.issuer, reader);
+      const asReader = adminCaller(server.issuer, readToken);
+      expect(await asReader('GET', '/clients')).toMatchObject({ status: 200 });
+      const refused = await asReader('POST', '/clients', { body: { name: 'x', grant_types: ['client_credentials'] } });
+      expect(refused).toMatchObject({
+        status: 403,
+        body: problem(403, 'insufficient_scope', 'this call needs the scope admin:clients:write'),
+      });
+      expect(refused.headers.get('www-authenticate')).toContain('scope="admin:clients:write"');
+      const events = await call<{ items: { details: { status: number } }[] }>(
+        'GET',
+        `/audit-events?type=admin.call&actor=client:${reader.client_id}`,
+      );
+      expect(events.body.items.map((e) => e.details.status).sort()).toEqual([200, 403]);
+    },
+    CLI_TIMEOUT,
+  );
 });
 
 // ---- ETag, Idempotency-Key, cursors, problems ----
@@ -403,6 +419,38 @@ describe('creates with an Idempotency-Key', () => {
       status: 201,
     });
   });
+});
+
+describe('idempotency records', () => {
+  it(
+    'are taken over past their day, and deleted by the cleanup job',
+    async () => {
+      const key = randomId('old-key');
+      const db = new pg.Client({ connectionString: scratch.url });
+      await db.connect();
+      // A record a day old, for another body: past its expiry it no longer holds the key.
+      await db.query(
+        `INSERT INTO admin_idempotency_keys (caller, key, request_hash, status, response, expires_at)
+       VALUES ($1, $2, '\\x00', 201, '\\x00', now() - interval '1 second')`,
+        [`${admin.client_id} ${admin.client_id}`, key],
+      );
+      const audience = `https://${randomId('late')}.example.test`;
+      expect(await call('POST', '/apis', { body: { audience }, headers: { 'idempotency-key': key } })).toMatchObject({
+        status: 201,
+        body: { audience },
+      });
+      await db.query(
+        `INSERT INTO admin_idempotency_keys (caller, key, request_hash, expires_at) VALUES ('x', $1, '\\x00', now() - interval '1 second')`,
+        [key],
+      );
+      const cleaned = await tesseraJson<{ deleted: Record<string, number> }>(['cleanup'], env);
+      expect(cleaned.deleted.admin_idempotency_keys).toBe(1);
+      const { rows } = await db.query('SELECT caller FROM admin_idempotency_keys WHERE key = $1', [key]);
+      await db.end();
+      expect(rows).toEqual([{ caller: `${admin.client_id} ${admin.client_id}` }]);
+    },
+    CLI_TIMEOUT,
+  );
 });
 
 describe('lists', () => {
