@@ -143,6 +143,16 @@ describe('a CI pipeline with an admin client', () => {
 
     const keys = await call<{ items: { state: string }[] }>('GET', '/keys');
     expect(keys.body.items.map((k) => k.state)).toContain('current');
+    // Retiring needs the confirmation, and a key that exists (retiring the current one here
+    // would end this file's own token: the CLI's key tests cover the retirement itself).
+    expect(await call('POST', '/keys/no-such-kid/retire', { body: { compromised: false } })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', errors: [expect.objectContaining({ path: 'body.compromised' })] },
+    });
+    expect(await call('POST', '/keys/no-such-kid/retire', { body: { compromised: true } })).toMatchObject({
+      status: 404,
+      body: problem(404, 'not_found', 'no signing key has kid no-such-kid'),
+    });
 
     const events = await call<{ items: { type: string; actor: string; subject: string }[] }>(
       'GET',
