@@ -50,13 +50,14 @@ import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { httpMetrics } from './metrics/http-metrics.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { auditTrail } from './services/audit.ts';
+import { webhookAuditEvents } from './services/webhooks.ts';
 import { clientService } from './services/clients.ts';
 import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
-import { accountFeatures } from './account/features.ts';
+import { accountFeatures, outboxKeys } from './account/features.ts';
 import { adminApi } from './admin/admin-api.ts';
 
 export interface AppDeps {
@@ -98,7 +99,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   });
   const policy = accessTokenPolicy(catalog);
   const metrics = createMetrics(db.pool, db.statements.total);
-  const audit = auditTrail(queries.auditEvents, logger);
+  // Audit events of types a webhook subscribes to enqueue their deliveries in the same transaction.
+  const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
   const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
   const verifyAccessToken = accessTokenVerifier({
     issuer: config.issuer,

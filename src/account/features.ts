@@ -20,6 +20,8 @@ import type { Audit } from '../services/audit.ts';
 import { emailVerification, type EmailVerification } from './email-verification.ts';
 import { forgotPath, passwordReset, RESET_REQUEST_KIND } from './password-reset.ts';
 import { signup } from './signup.ts';
+import { WEBHOOK_KIND } from '../db/queries/webhooks.ts';
+import { webhookHandler } from '../webhooks/delivery.ts';
 
 export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
   return {
@@ -94,6 +96,13 @@ export function accountFeatures(deps: {
     handlers[MAIL_KIND] = mailHandler(transport);
     handlers[RESET_REQUEST_KIND] = reset.requestHandler();
   }
+  // Webhooks: whatever the mail configuration (services/webhooks.ts enqueues, webhooks/delivery.ts sends).
+  handlers[WEBHOOK_KIND] = webhookHandler({
+    queries: queries.webhooks,
+    keys,
+    allowPrivate: config.webhooks.allowPrivate,
+    logger,
+  });
   const worker = startOutboxWorker({ queries: queries.outbox, issuer: config.issuer, keys, handlers, logger });
   wake = worker.wake;
 

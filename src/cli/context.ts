@@ -13,6 +13,8 @@ import type { GrantService } from '../services/grants.ts';
 import type { UserService } from '../services/users.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import type { KeyService } from '../services/keys.ts';
+import { webhookAuditEvents } from '../services/webhooks.ts';
+import { outboxKeys } from '../account/features.ts';
 import { userInfo } from 'node:os';
 
 /** What runs a subcommand: opens the context, runs the action, closes it (cli/main.ts). */
@@ -59,7 +61,7 @@ export async function withCliContext<T>(
       });
     }
     const queries = createQueries(db);
-    const audit = auditTrail(queries.auditEvents, logger);
+    const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;
     return await run({ config, db, queries, audit, actor, ...adminServices(config, queries, audit, actor) });

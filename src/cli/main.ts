@@ -18,6 +18,7 @@ import { createOutput } from './output.ts';
 import { remoteContext } from './remote.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
+import { registerWebhookCommands } from './webhooks.ts';
 
 const program = new Command('tessera')
   .description('administer a Tessera authorization server')
@@ -77,6 +78,7 @@ registerUserCommands(program, run);
 registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
 registerAdminCommands(program, run);
+registerWebhookCommands(program, run);
 
 let code = 0;
 try {

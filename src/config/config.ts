@@ -40,6 +40,8 @@ export interface Config {
   rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
   cleanupInterval: number;
   mail: MailConfig;
+  /** Webhook deliveries may go to loopback/private addresses (development only). */
+  webhooks: { allowPrivate: boolean };
   /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
   signup: 'off' | 'open' | 'invite';
   passwordMinLength: number;
@@ -183,6 +185,7 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     },
     cleanupInterval: raw.CLEANUP_INTERVAL,
     mail,
+    webhooks: { allowPrivate: raw.DEV_ALLOW_PRIVATE_WEBHOOK_URLS },
     signup: raw.SIGNUP,
     passwordMinLength: raw.PASSWORD_MIN_LENGTH,
     registration: {
@@ -257,6 +260,8 @@ function securityConfig(raw: ReturnType<typeof parseEnv>, cookieKeys: string[]):
     problems.push('MTLS_ENDPOINT_BASE: needs TLS_CERT_FILE/TLS_KEY_FILE or MTLS_CERT_HEADER');
   if (raw.DEV_ALLOW_LOOPBACK_JWKS_URI && raw.NODE_ENV === 'production')
     problems.push('DEV_ALLOW_LOOPBACK_JWKS_URI: not allowed when NODE_ENV=production');
+  if (raw.DEV_ALLOW_PRIVATE_WEBHOOK_URLS && raw.NODE_ENV === 'production')
+    problems.push('DEV_ALLOW_PRIVATE_WEBHOOK_URLS: not allowed when NODE_ENV=production');
   if (problems.length) throw new ConfigError(problems);
 
   const clientCa = raw.TLS_CLIENT_CA_FILE ? readPemFile(raw.TLS_CLIENT_CA_FILE, 'TLS_CLIENT_CA_FILE') : undefined;

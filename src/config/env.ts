@@ -144,6 +144,9 @@ const schema = z.object({
   // oidc-provider refuses to fetch a client's jwks_uri from loopback and private addresses (SSRF);
   // for development, clients on the same machine may be allowed. Refused in production.
   DEV_ALLOW_LOOPBACK_JWKS_URI: booleanish.default(false),
+  // Webhooks (README "Webhooks") are never delivered to loopback, private or link-local addresses
+  // (SSRF); for development, receivers on the same machine may be allowed. Refused in production.
+  DEV_ALLOW_PRIVATE_WEBHOOK_URLS: booleanish.default(false),
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
   TLS_CLIENT_CA_FILE: z.string().min(1).optional(),

@@ -50,6 +50,10 @@ export const AUDIT_EVENT_TYPES = [
   // The admin API (src/admin/): every call, with the caller; and `tessera admin bootstrap`.
   'admin.call',
   'admin.bootstrapped',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.redelivered',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -58,7 +62,8 @@ export interface Audit {
   record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;
 }
 
-export function auditTrail(events: AuditEventQueries, logger: Logger): Audit {
+/** `events`: the plain insert, or services/webhooks.ts's, which also enqueues webhook deliveries. */
+export function auditTrail(events: Pick<AuditEventQueries, 'add'>, logger: Logger): Audit {
   return {
     async record(entry) {
       try {

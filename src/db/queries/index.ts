@@ -19,6 +19,7 @@ import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
 import { userTokenQueries } from './user-tokens.ts';
+import { webhookQueries } from './webhooks.ts';
 
 /** `now` is the clock of the payloads' expiry and the device polls (src/clock.ts); tests pass one they move. */
 export function createQueries(
@@ -45,6 +46,7 @@ export function createQueries(
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
     users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),
     userTokens: guarded(userTokenQueries(prisma, now)),
+    webhooks: guarded(webhookQueries(prisma, now)),
   };
 }
 
