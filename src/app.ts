@@ -69,6 +69,7 @@ import { accountPageRoutes } from './interactions/account-page.ts';
 import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
 import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
 import { accountSecurityRoutes } from './interactions/account-security.ts';
+import { adminApi } from './admin/admin-api.ts';
 
 export interface AppDeps {
   config: Config;
@@ -320,6 +321,8 @@ export function createApp(deps: AppDeps): TesseraApp {
       brand: config.brand,
     }).routes(),
   );
+  // The admin API (/admin/v1): its own problem-details errors, its own bearer-token check.
+  app.use(adminApi({ config, queries, audit, verify: verifyAccessToken }));
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

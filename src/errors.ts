@@ -32,6 +32,20 @@ export class Conflict extends TesseraError {
   }
 }
 
+/** If-Match named a version that is no longer the resource's (RFC 9110 §13.1.1). */
+export class PreconditionFailed extends TesseraError {
+  constructor(message = 'the resource changed since it was read (If-Match does not match its ETag); read it again') {
+    super(message, 412, 'precondition_failed');
+  }
+}
+
+/** An update without If-Match (RFC 6585 §3): two admins must not overwrite each other unknowingly. */
+export class PreconditionRequired extends TesseraError {
+  constructor(message = 'send If-Match with the ETag of the resource as last read') {
+    super(message, 428, 'precondition_required');
+  }
+}
+
 // A dependency is down, not the request wrong: a client may retry after this many seconds
 // (RFC 9110 §10.2.3). Long enough for a PostgreSQL restart or failover to finish, short enough
 // that a retrying client is not kept waiting once it has.

@@ -9,17 +9,13 @@ import {
   TLS_SUBJECT_PROPERTIES,
 } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
+import { DEFAULT_SECRET_GRACE, MAX_SECRET_GRACE } from '../services/clients.ts';
 import { AUTH_METHODS, GRANT_TYPE_NAMES, grantTypeName, ID_TOKEN_ALGS } from '../services/client-validation.ts';
 import type { Run } from './context.ts';
 import { duration, listOf, oneOf } from './options.ts';
 import { table } from './output.ts';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-// A day: long enough to roll a new secret out to every instance of a service, short enough that
-// a secret rotated because it leaked does not stay usable for long.
-const DEFAULT_GRACE = 86_400;
-// Ninety days: longer than any roll-out needs; past that the old secret is simply still in use.
-const MAX_GRACE = 90 * 86_400;
 
 function clientOptions(command: Command): Command {
   return command
@@ -227,8 +223,8 @@ export function registerClientCommands(program: Command, run: Run): void {
     .option(
       '--grace <duration>',
       'how long the old secret stays valid (e.g. 0, 15m, 24h, 7d; at most 90d)',
-      duration('--grace', MAX_GRACE),
-      DEFAULT_GRACE,
+      duration('--grace', MAX_SECRET_GRACE),
+      DEFAULT_SECRET_GRACE,
     )
     .action((id: string, opts) =>
       run(async ({ clients: service }, out) => {

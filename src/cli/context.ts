@@ -6,10 +6,13 @@ import type { Logger } from '../logging/logger.ts';
 import type { Output } from './output.ts';
 import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
-import { apiService, type ApiService } from '../services/apis.ts';
-import { clientService, type ClientService } from '../services/clients.ts';
-import { userService, type UserService } from '../services/users.ts';
+import type { ApiService } from '../services/apis.ts';
+import { adminServices } from '../services/admin-services.ts';
+import type { ClientService } from '../services/clients.ts';
+import type { GrantService } from '../services/grants.ts';
+import type { UserService } from '../services/users.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
+import type { KeyService } from '../services/keys.ts';
 import { webhookAuditEvents } from '../services/webhooks.ts';
 import { outboxKeys } from '../account/features.ts';
 import { userInfo } from 'node:os';
@@ -17,6 +20,18 @@ import { userInfo } from 'node:os';
 /** What runs a subcommand: opens the context, runs the action, closes it (cli/main.ts). */
 export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => Promise<void>;
 
+/**
+ * What the commands that also work remotely use: the services, which the remote mode
+ * (cli/remote.ts) provides over the admin API with the same methods and answers.
+ */
+export interface CliServices {
+  apis: Pick<ApiService, 'create' | 'list' | 'delete'>;
+  clients: Pick<ClientService, 'create' | 'list' | 'show' | 'update' | 'delete' | 'rotateSecret'>;
+  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled'>;
+  keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
+}
+
+/** The full context of the database mode; the remote mode refuses what is not in CliServices. */
 export interface CliContext {
   config: Config;
   db: Database;
@@ -24,6 +39,8 @@ export interface CliContext {
   apis: ApiService;
   clients: ClientService;
   users: UserService;
+  keys: KeyService;
+  grants: GrantService;
   audit: Audit;
   actor: string;
 }
@@ -47,23 +64,7 @@ export async function withCliContext<T>(
     const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;
-    return await run({
-      config,
-      db,
-      queries,
-      audit,
-      actor,
-      apis: apiService(queries.apis, audit, actor),
-      clients: clientService({
-        clients: queries.clients,
-        apis: queries.apis,
-        exchange: queries.tokenExchange,
-        pepper: config.clientSecretPepper,
-        audit,
-        actor,
-      }),
-      users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
-    });
+    return await run({ config, db, queries, audit, actor, ...adminServices(config, queries, audit, actor) });
   } finally {
     await db.close();
     await embedded?.stop();

@@ -1,7 +1,6 @@
 // tessera keys list|rotate|retire|rewrap
 import type { Command } from 'commander';
 import { keyPolicy } from '../keys/key-policy.ts';
-import { advanceKeys, keySchedule, retireCompromised, rotateKeys } from '../keys/lifecycle.ts';
 import { seal, unsealWithAny } from '../keys/seal.ts';
 import { totpSecretAad } from '../mfa/totp.ts';
 import type { Run } from './context.ts';
@@ -14,23 +13,8 @@ export function registerKeyCommands(program: Command, run: Run): void {
     .command('list')
     .description('list signing keys and their state')
     .action(() =>
-      run(async ({ config, queries }, out) => {
-        const policy = keyPolicy(config, queries.apis);
-        const keys = await queries.signingKeys.list();
-        const schedule = keySchedule(keys, policy, await policy.retention());
-        const list = keys.map((k) => {
-          const when = schedule.get(k.kid)!;
-          return {
-            kid: k.kid,
-            alg: k.alg,
-            state: k.state,
-            created_at: k.createdAt.toISOString(),
-            // Past steps as they happened, future ones as planned now (see keySchedule).
-            activates_at: when.activatesAt.toISOString(),
-            retires_at: when.retiresAt.toISOString(),
-            unpublish_at: when.unpublishAt.toISOString(),
-          };
-        });
+      run(async ({ keys: service }, out) => {
+        const list = await service.list();
         out.result(list, () =>
           list.length
             ? table(
@@ -48,16 +32,12 @@ export function registerKeyCommands(program: Command, run: Run): void {
       'publish a new key now; it starts signing after KEYS_PUBLICATION_DELAY, and the current key retires then',
     )
     .action(() =>
-      run(async ({ config, queries, audit, actor }, out) => {
-        const policy = keyPolicy(config, queries.apis);
-        await advanceKeys(queries.signingKeys, policy);
-        const [kid, ...others] = await rotateKeys(queries.signingKeys, policy);
-        await audit.record({ type: 'key.published', actor, subject: kid, details: { others } });
-        const signsAt = new Date(Date.now() + config.keys.publicationDelay * 1000).toISOString();
+      run(async ({ keys: service }, out) => {
+        const rotated = await service.rotate();
         out.result(
-          { kid, others, state: 'next', signs_from: signsAt },
+          rotated,
           () =>
-            `published key ${[kid, ...others].join(', ')}; it signs from about ${signsAt} (every server picks it up by itself)`,
+            `published key ${[rotated.kid, ...rotated.others].join(', ')}; it signs from about ${rotated.signs_from} (every server picks it up by itself)`,
         );
       }),
     );
@@ -68,20 +48,14 @@ export function registerKeyCommands(program: Command, run: Run): void {
     .argument('<kid>')
     .requiredOption('--compromised', 'confirm that this key is compromised and its tokens must die now')
     .action((kid: string) =>
-      run(async ({ config, queries, audit, actor }, out) => {
-        const { newKid } = await retireCompromised(queries.signingKeys, keyPolicy(config, queries.apis), kid);
-        await audit.record({
-          type: 'key.retired_compromised',
-          actor,
-          subject: kid,
-          details: { signing_kid: newKid ?? null },
-        });
+      run(async ({ keys: service }, out) => {
+        const retired = await service.retire(kid);
         process.stderr.write(
           `WARNING: key ${kid} is out of the JWKS. Every token it signed is now invalid; users and services must sign in again.\n`,
         );
         out.result(
-          { retired: kid, signing_kid: newKid ?? null },
-          () => `retired ${kid}${newKid ? `; ${newKid} signs from now` : ''}`,
+          retired,
+          () => `retired ${kid}${retired.signing_kid ? `; ${retired.signing_kid} signs from now` : ''}`,
         );
       }),
     );

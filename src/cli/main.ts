@@ -2,11 +2,12 @@
 // variables), so it reaches the same database, embedded or not.
 import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config/config.ts';
-import { ConfigError } from '../config/env.ts';
+import { ConfigError, parseRemoteCliEnv } from '../config/env.ts';
 import { applyMigrationsAt, MIGRATIONS_DIR, migrationPlan } from '../db/migrate.ts';
 import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
+import { registerAdminCommands } from './admin.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerDcrCommands } from './dcr.ts';
@@ -14,6 +15,7 @@ import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
 import { type Run, withCliContext } from './context.ts';
 import { createOutput } from './output.ts';
+import { remoteContext } from './remote.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
 import { registerWebhookCommands } from './webhooks.ts';
@@ -32,6 +34,9 @@ function setup() {
 }
 
 const run: Run = async (action) => {
+  // With TESSERA_URL (and its client), the admin API instead of the database (cli/remote.ts).
+  const remote = parseRemoteCliEnv();
+  if (remote) return action(remoteContext(remote), createOutput(program.opts().json === true));
   const { config, logger, out } = setup();
   await withCliContext(config, logger, (ctx) => action(ctx, out));
 };
@@ -72,6 +77,7 @@ registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
+registerAdminCommands(program, run);
 registerWebhookCommands(program, run);
 
 let code = 0;

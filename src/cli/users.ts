@@ -40,12 +40,13 @@ export function registerUserCommands(program: Command, run: Run): void {
       'mail the user a link to confirm the address (email_verified stays false until then)',
     )
     .action((opts) =>
-      run(async ({ users: service, config, queries, audit, actor }, out) => {
-        const mailing = opts.sendVerification ? mailingServices(config, queries, audit) : undefined;
+      run(async (ctx, out) => {
+        // Read from the context only when mailing: the remote mode (cli/remote.ts) has no database.
+        const mailing = opts.sendVerification ? mailingServices(ctx.config, ctx.queries, ctx.audit) : undefined;
         if (mailing && !mailing.mail.enabled)
           throw new InvalidInput('--send-verification needs mail: set SMTP_URL (README "Email")');
         const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
-        const user = await service.create({
+        const user = await ctx.users.create({
           email: opts.email,
           password,
           name: opts.name,
@@ -53,7 +54,7 @@ export function registerUserCommands(program: Command, run: Run): void {
           familyName: opts.familyName,
           emailVerified: opts.emailVerified === true,
         });
-        if (mailing && !user.email_verified) await mailing.verification.send(user.id, actor);
+        if (mailing && !user.email_verified) await mailing.verification.send(user.id, ctx.actor);
         out.result(
           user,
           () =>
@@ -238,19 +239,13 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description("list a user's grants")
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries }, out) => {
-        const user = await service.find(who);
-        const list = (await queries.payloads.listGrants(user.id)).map((g) => ({
-          grant_id: g.id,
-          client_id: g.payload.clientId,
-          scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
-          expires_at: g.expiresAt?.toISOString() ?? null,
-        }));
+      run(async ({ users: service, grants: grantsOf }, out) => {
+        const list = await grantsOf.list((await service.find(who)).id);
         out.result(list, () =>
           list.length
             ? table(
                 ['GRANT_ID', 'CLIENT_ID', 'SCOPE', 'EXPIRES'],
-                list.map((g) => [g.grant_id, String(g.client_id), g.scope, g.expires_at ?? 'never']),
+                list.map((g) => [g.grant_id, g.client_id, g.scope, g.expires_at ?? 'never']),
               )
             : 'no grants',
         );
@@ -262,24 +257,8 @@ export function registerUserCommands(program: Command, run: Run): void {
     .argument('<grant_id>')
     .option('--forget-consent', 'also forget what the user approved for that client')
     .action((grantId: string, opts) =>
-      run(async ({ queries, audit, actor }, out) => {
-        const grant = await queries.payloads.find('Grant', grantId);
-        if (!grant || !(await queries.payloads.revokeGrant(grantId))) throw new NotFound(`no grant ${grantId}`);
-        await audit.record({
-          type: 'grant.revoked',
-          actor,
-          subject: grantId,
-          details: { client_id: grant.payload.clientId },
-        });
-        if (opts.forgetConsent) {
-          await queries.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
-          await audit.record({
-            type: 'consent.revoked',
-            actor,
-            subject: String(grant.payload.accountId),
-            details: { client_id: grant.payload.clientId },
-          });
-        }
+      run(async ({ grants: service }, out) => {
+        await service.revoke(grantId, { forgetConsent: opts.forgetConsent === true });
         out.result({ revoked: grantId }, () => `revoked grant ${grantId}`);
       }),
     );

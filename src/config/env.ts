@@ -236,3 +236,31 @@ export function readSeedVariable(name: string): string | undefined {
     throw new Error(`a seed file reads only variables whose names start with ${SEED_ENV_PREFIX}`);
   return process.env[name] || undefined;
 }
+
+// The CLI's remote mode (src/cli/remote.ts): with these three it drives a running Tessera's admin
+// API (README "Admin API") instead of opening the database. A client secret, so never echoed.
+const remoteCliSchema = z.object({
+  TESSERA_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TESSERA_CLIENT_ID: z.string().min(1).optional(),
+  TESSERA_CLIENT_SECRET: z.string().min(1).optional(),
+});
+
+export interface RemoteCliEnv {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** The remote mode's settings, or undefined without TESSERA_URL; some but not all of them is an error. */
+export function parseRemoteCliEnv(env: NodeJS.ProcessEnv = process.env): RemoteCliEnv | undefined {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = remoteCliSchema.safeParse(present);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const { TESSERA_URL: url, TESSERA_CLIENT_ID: clientId, TESSERA_CLIENT_SECRET: clientSecret } = result.data;
+  if (!url && !clientId && !clientSecret) return undefined;
+  const missing = Object.entries({ TESSERA_URL: url, TESSERA_CLIENT_ID: clientId, TESSERA_CLIENT_SECRET: clientSecret })
+    .filter(([, v]) => !v)
+    .map(([name]) => `${name}: required for the remote mode (with the other TESSERA_* variables)`);
+  if (missing.length) throw new ConfigError(missing);
+  return { url: url!.replace(/\/$/, ''), clientId: clientId!, clientSecret: clientSecret! };
+}

@@ -12,13 +12,14 @@ import type { Logger } from '../logging/logger.ts';
 import { sendErrorPage } from '../views/error-page.ts';
 import type { Brand } from '../views/render.ts';
 
-interface Shown {
+export interface Shown {
   status: number;
   error: string;
   description: string;
 }
 
-function classify(err: unknown): Shown | undefined {
+/** What an error shows a caller (status, RFC 6749 code, sentence), or undefined for a bug (500). */
+export function classify(err: unknown): Shown | undefined {
   if (err instanceof TesseraError) return { status: err.status, error: err.code, description: err.message };
   // A pg error from code outside the query modules' guard is translated as the queries' are
   // (db/queries/guard.ts).

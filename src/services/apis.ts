@@ -1,5 +1,6 @@
 // APIs (resource servers): validation and registration.
 import type { ApiQueries } from '../db/queries/apis.ts';
+import type { PagePosition } from '../db/queries/paging.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { parseScopes } from './scopes.ts';
@@ -52,7 +53,8 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       await audit.record({ type: 'api.created', actor, subject: data.audience });
       return api;
     },
-    list: () => apis.list(),
+    list: async () => apis.list(),
+    page: (limit: number, after?: PagePosition) => apis.page(limit, after),
     async get(audience: string) {
       const api = await apis.findByAudience(audience);
       if (!api) throw new NotFound(`no API has audience ${audience}`);

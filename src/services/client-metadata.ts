@@ -132,6 +132,32 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
   };
 }
 
+/** The inverse of inputFromMetadata: what the CLI's remote mode sends the admin API (cli/remote.ts). */
+export function metadataFromInput(i: Partial<ClientInput>): ClientMetadata {
+  return {
+    client_id: i.id,
+    name: i.name,
+    grant_types: i.grantTypes,
+    public: i.public,
+    token_endpoint_auth_method: i.authMethod,
+    redirect_uris: i.redirectUris,
+    post_logout_redirect_uris: i.postLogoutRedirectUris,
+    scope: i.scope,
+    apis: i.apis,
+    serves: i.serves,
+    first_party: i.firstParty,
+    require_verified_email: i.requireVerifiedEmail,
+    id_token_signed_response_alg: i.idTokenAlg,
+    jwks: i.jwks,
+    jwks_uri: i.jwksUri,
+    ...(i.tlsSubject ? { [i.tlsSubject.property]: i.tlsSubject.value } : {}),
+    dpop_bound_access_tokens: i.dpopBound,
+    tls_client_certificate_bound_access_tokens: i.certBound,
+    require_pushed_authorization_requests: i.requirePar,
+    require_explicit_scope: i.requireExplicitScope,
+  };
+}
+
 /** A registered client's settings by their metadata names: the inverse of what validation wrote. */
 export function metadataFromRecord(c: ClientRecord): ClientMetadata {
   return {

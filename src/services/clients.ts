@@ -4,6 +4,7 @@
 // client-view.ts, and token-exchange policies in client-exchange-policies.ts.
 import { randomBytes } from 'node:crypto';
 import type { ApiQueries } from '../db/queries/apis.ts';
+import type { PagePosition } from '../db/queries/paging.ts';
 import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
 import type { TokenExchangePolicyQueries } from '../db/queries/token-exchange-policies.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
@@ -14,6 +15,12 @@ import { generateSecret } from './client-secrets.ts';
 import { usesSecret } from './client-secrets.ts';
 import { checkAuthMethodChange, checkClientId, checkNotReserved, validateClient } from './client-validation.ts';
 import { clientView, type ClientView } from './client-view.ts';
+
+// A day: long enough to roll a new secret out to every instance of a service, short enough that
+// a secret rotated because it leaked does not stay usable for long.
+export const DEFAULT_SECRET_GRACE = 86_400;
+// Ninety days: longer than any roll-out needs; past that the old secret is simply still in use.
+export const MAX_SECRET_GRACE = 90 * 86_400;
 
 export function clientService(deps: {
   clients: ClientQueries;
@@ -54,7 +61,8 @@ export function clientService(deps: {
     },
 
     /** Changes what `changes` names and keeps the rest; list settings replace the whole list. */
-    async update(id: string, changes: Partial<ClientInput>): Promise<ClientView> {
+    /** With `version` (If-Match), only if the client is still at that version (else PreconditionFailed). */
+    async update(id: string, changes: Partial<ClientInput>, options: { version?: Date } = {}): Promise<ClientView> {
       const current = await get(id);
       const merged = { ...inputFromMetadata(metadataFromRecord(current)), ...stripUndefined(changes) } as ClientInput;
       if (changes.public === undefined && changes.authMethod !== undefined) merged.public = false;
@@ -65,7 +73,7 @@ export function clientService(deps: {
         merged.tlsSubject = undefined;
       const data = await validate(merged);
       checkAuthMethodChange(current.tokenEndpointAuthMethod, data.tokenEndpointAuthMethod);
-      const updated = clientView(await clients.update(id, data));
+      const updated = clientView(await clients.update(id, data, options.version));
       await audit.record({ type: 'client.updated', actor, subject: id });
       return updated;
     },
@@ -90,6 +98,7 @@ export function clientService(deps: {
 
     list: async () => (await clients.list()).map(clientView),
     show: async (id: string) => clientView(await get(id)),
+    page: async (limit: number, after?: PagePosition) => (await clients.page(limit, after)).map(clientView),
 
     async delete(id: string) {
       if (!(await clients.delete(id))) throw new NotFound(`no client has id ${id}`);

@@ -44,50 +44,59 @@ const secretReference = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** An API (resource server) as a seed file declares it and the admin API creates it. */
+export const apiSchema = z
+  .object({
+    audience: z.string(),
+    name: z.string().optional(),
+    scopes: scopeList.optional(),
+    access_token_ttl: z.number().int().optional(),
+  })
+  .strict();
+
+/**
+ * A client's settings by their client-metadata names (client-metadata.ts): what a seed file
+ * declares and the admin API's requests carry (src/admin/schemas.ts), one definition for both.
+ */
+export const clientMetadataSchema = z
+  .object({
+    client_id: z.string(),
+    name: z.string(),
+    grant_types: z.array(z.string()),
+    public: z.boolean().optional(),
+    token_endpoint_auth_method: z.string().optional(),
+    redirect_uris: uriList,
+    post_logout_redirect_uris: uriList,
+    scope: scopeList.optional(),
+    apis: z.array(z.string()).optional(),
+    serves: z.array(z.string()).optional(),
+    first_party: z.boolean().optional(),
+    require_verified_email: z.boolean().optional(),
+    require_mfa: z.boolean().optional(),
+    require_explicit_scope: z.boolean().optional(),
+    id_token_signed_response_alg: z.string().optional(),
+    // Strong client authentication and sender constraints, named as in client metadata.
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    jwks_uri: z.string().optional(),
+    tls_client_auth_subject_dn: z.string().optional(),
+    tls_client_auth_san_dns: z.string().optional(),
+    tls_client_auth_san_uri: z.string().optional(),
+    tls_client_auth_san_ip: z.string().optional(),
+    tls_client_auth_san_email: z.string().optional(),
+    dpop_bound_access_tokens: z.boolean().optional(),
+    tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+    require_pushed_authorization_requests: z.boolean().optional(),
+  })
+  .strict();
+
 const seedSchema = z
   .object({
-    apis: z
-      .array(
-        z
-          .object({
-            audience: z.string(),
-            name: z.string().optional(),
-            scopes: scopeList.optional(),
-            access_token_ttl: z.number().int().optional(),
-          })
-          .strict(),
-      )
-      .default([]),
+    apis: z.array(apiSchema).default([]),
     clients: z
       .array(
-        z
-          .object({
-            client_id: z.string(),
-            name: z.string(),
-            grant_types: z.array(z.string()),
-            public: z.boolean().optional(),
-            token_endpoint_auth_method: z.string().optional(),
-            redirect_uris: uriList,
-            post_logout_redirect_uris: uriList,
-            scope: scopeList.optional(),
-            apis: z.array(z.string()).optional(),
-            serves: z.array(z.string()).optional(),
-            first_party: z.boolean().optional(),
-            require_verified_email: z.boolean().optional(),
-            require_mfa: z.boolean().optional(),
-            require_explicit_scope: z.boolean().optional(),
+        clientMetadataSchema
+          .extend({
             client_secret: secretReference.optional(),
-            // Strong client authentication and sender constraints, named as in client metadata.
-            jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
-            jwks_uri: z.string().optional(),
-            tls_client_auth_subject_dn: z.string().optional(),
-            tls_client_auth_san_dns: z.string().optional(),
-            tls_client_auth_san_uri: z.string().optional(),
-            tls_client_auth_san_ip: z.string().optional(),
-            tls_client_auth_san_email: z.string().optional(),
-            dpop_bound_access_tokens: z.boolean().optional(),
-            tls_client_certificate_bound_access_tokens: z.boolean().optional(),
-            require_pushed_authorization_requests: z.boolean().optional(),
             // Audiences of the APIs the client may exchange tokens towards (RFC 8693).
             token_exchange: z.array(z.string()).optional(),
           })

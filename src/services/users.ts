@@ -1,4 +1,5 @@
 // User accounts: registration by admins, sign-in checks. No Koa here.
+import type { PagePosition } from '../db/queries/paging.ts';
 import { isUserId, type UserQueries, type UserRecord } from '../db/queries/users.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
@@ -39,6 +40,8 @@ export function describeUser(u: UserRecord) {
     has_password: u.passwordHash !== null,
     last_login_at: u.lastLoginAt?.toISOString() ?? null,
     created_at: u.createdAt.toISOString(),
+    /** The version If-Match compares (the admin API's ETag). */
+    updated_at: u.updatedAt.toISOString(),
   };
 }
 
@@ -140,12 +143,18 @@ export function userService(
     },
 
     list: async () => (await users.list()).map(describeUser),
+    page: async (limit: number, after?: PagePosition) => (await users.page(limit, after)).map(describeUser),
     show: async (idOrEmail: string) => describeUser(await find(idOrEmail)),
     find,
 
-    async setDisabled(idOrEmail: string, disabled: boolean): Promise<UserView> {
+    /** With `version` (If-Match), only if the user is still at that version (else PreconditionFailed). */
+    async setDisabled(idOrEmail: string, disabled: boolean, options: { version?: Date } = {}): Promise<UserView> {
       const user = await find(idOrEmail);
-      const updated = describeUser(await users.update(user.id, { disabled }));
+      const updated = describeUser(
+        options.version
+          ? await users.updateIfVersion(user.id, options.version, { disabled })
+          : await users.update(user.id, { disabled }),
+      );
       await audit.record({ type: disabled ? 'user.disabled' : 'user.enabled', actor, subject: user.id });
       return updated;
     },

@@ -5,17 +5,39 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAdminClient } from '../setup/admin.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 let server: TestServer;
 let audience: string;
+let remoteEnv: Record<string, string>;
 
 beforeAll(async () => {
   server = await startTestServer();
   audience = `https://${randomId('cli')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'a:read a:write']);
-});
+  const admin = await createAdminClient();
+  remoteEnv = {
+    TESSERA_URL: server.issuer,
+    TESSERA_CLIENT_ID: admin.client_id,
+    TESSERA_CLIENT_SECRET: admin.client_secret,
+  };
+}, 60_000);
 afterAll(() => server?.close());
+
+// The commands that work both ways run in both modes: on the database, and remotely through the
+// test server's admin API (cli/remote.ts), with the same expectations.
+const MODES = ['database', 'remote'] as const;
+type Mode = (typeof MODES)[number];
+function cliIn(mode: Mode) {
+  const env = (extra?: Record<string, string>) => (mode === 'remote' ? { ...remoteEnv, ...extra } : extra);
+  return {
+    tessera: (args: string[], options: { env?: Record<string, string>; input?: string } = {}) =>
+      tessera(args, { ...options, ...(env(options.env) ? { env: env(options.env) } : {}) }),
+    tesseraJson: <T = Record<string, unknown>>(args: string[], extra?: Record<string, string>) =>
+      tesseraJson<T>(args, env(extra)),
+  };
+}
 
 const grant = async (id: string, secret: string, scope?: string) => {
   const config = await oidc.discovery(new URL(server.issuer), id, secret, oidc.ClientSecretBasic(secret), {
@@ -26,7 +48,8 @@ const grant = async (id: string, secret: string, scope?: string) => {
 // openid-client reports a 401 with WWW-Authenticate as a challenge error.
 const invalidClient = { status: 401, cause: [{ scheme: 'basic', parameters: { error: 'invalid_client' } }] };
 
-describe('tessera clients', () => {
+describe.each(MODES)('tessera clients (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
   it('prints the secret once, stores only a hash, and never shows it again', async () => {
     const created = await tesseraJson<{ client_id: string; client_secret: string }>([
       'clients',
@@ -187,8 +210,9 @@ describe('tessera seed', () => {
   });
 });
 
-describe('tessera users', () => {
-  it('creates, shows, disables, enables, sets passwords and deletes; never prints a hash', async () => {
+describe.each(MODES)('tessera users (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it('creates, shows, disables and enables; never prints a hash', async () => {
     const email = `${randomId('Mixed.Case')}@Example.test`;
     const created = await tessera(
       ['--json', 'users', 'create', '--email', email, '--name', 'Mixed', '--password-stdin'],
@@ -209,6 +233,13 @@ describe('tessera users', () => {
     expect(await tesseraJson(['users', 'show', email.toUpperCase()])).toMatchObject({ id: user.id });
     expect(await tesseraJson(['users', 'disable', user.id])).toMatchObject({ disabled: true });
     expect(await tesseraJson(['users', 'enable', email])).toMatchObject({ disabled: false });
+  });
+});
+
+describe('tessera users (database only)', () => {
+  it('sets passwords and deletes', async () => {
+    const email = `${randomId('pw')}@example.test`;
+    const user = await tesseraJson<{ id: string }>(['users', 'create', '--email', email]);
     const short = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'short' });
     expect(short).toMatchObject({ code: 2, stderr: 'tessera: Use at least 12 characters.\n' });
     // Long enough but common: the same strength check as the pages (services/password-policy.ts).

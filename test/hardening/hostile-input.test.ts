@@ -12,6 +12,8 @@ import type Router from '@koa/router';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISCOVERY_PATH } from '../../src/oidc/provider-config.ts';
+import { ADMIN_SCOPES } from '../../src/services/admin-api.ts';
+import { adminToken, createAdminClient } from '../setup/admin.ts';
 import { newJar, type Jar } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
 import { authorizeWith, basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
@@ -907,6 +909,31 @@ const VARIANTS: Variant[] = [
 describe('every route, every method', () => {
   it('answers GET/HEAD/POST/PUT/DELETE/OPTIONS/PATCH at every route, plain and hostile, with no 5xx and no internals', async () => {
     const routes = await routesOfRunningServer();
+    // The admin API's routes answer more than 401 only to an admin token: every scope but the
+    // signing keys' (a sweep must not rotate the shared database's keys), fetched now, since
+    // admin tokens live minutes.
+    const adminBearer = `Bearer ${await adminToken(server.issuer, await createAdminClient(ADMIN_SCOPES.filter((s) => s !== 'admin:keys:write')))}`;
+    VARIANTS.push(
+      { name: 'an admin token', headers: { authorization: adminBearer } },
+      {
+        name: 'an admin token, hostile JSON and query',
+        query: `limit=-1&cursor=%ff%fe&force=maybe&${REPEATED}`,
+        headers: {
+          authorization: adminBearer,
+          'content-type': 'application/json',
+          'if-match': '"zz", W/"1"',
+          'idempotency-key': 'k'.repeat(300),
+        },
+        body: JSON.stringify({
+          name: CONTROL,
+          grant_types: 'client_credentials',
+          email: `${CONTROL}@x`,
+          disabled: 'yes',
+          audience: 'x'.repeat(5000),
+          compromised: 1,
+        }),
+      },
+    );
     // The sweep reaches what third-party clients found (GET /device/auth answered 500): the
     // provider's endpoints, its parameterised routes and Tessera's own.
     for (const expected of [
@@ -927,6 +954,9 @@ describe('every route, every method', () => {
       '/account/passkeys/options',
       `/account/passkeys/${MADE_UP}/rename`,
       `/account/passkeys/${MADE_UP}/delete`,
+      '/admin/v1/clients',
+      `/admin/v1/clients/${MADE_UP}/secrets`,
+      '/admin/v1/openapi.json',
       '/register',
       `/register/${MADE_UP}`,
       '/account',

@@ -1,5 +1,6 @@
 // apis: the resource servers Tessera issues access tokens for.
 import type { PrismaClient } from '../client.ts';
+import { afterPosition, type PagePosition } from './paging.ts';
 
 export interface ApiWrite {
   audience: string;
@@ -23,6 +24,14 @@ export function apiQueries(prisma: PrismaClient) {
     },
     list() {
       return prisma.api.findMany({ orderBy: { createdAt: 'asc' } });
+    },
+    /** Up to `limit` APIs after `after` in (created_at, id) order: the admin API's pages. */
+    page(limit: number, after?: PagePosition) {
+      return prisma.api.findMany({
+        where: after ? afterPosition(after) : {},
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+      });
     },
     create(data: ApiWrite) {
       return prisma.api.create({ data });

@@ -23,11 +23,15 @@ export function auditEventQueries(prisma: PrismaClient) {
         },
       });
     },
-    list(options: { since?: Date; type?: string; limit: number }) {
+    /** Newest first; `before` (an event id) continues a page where the last one ended. */
+    list(options: { since?: Date; type?: string; actor?: string; subject?: string; before?: bigint; limit: number }) {
       return prisma.auditEvent.findMany({
         where: {
           ...(options.since ? { createdAt: { gte: options.since } } : {}),
           ...(options.type ? { type: options.type } : {}),
+          ...(options.actor ? { actor: options.actor } : {}),
+          ...(options.subject ? { subject: options.subject } : {}),
+          ...(options.before !== undefined ? { id: { lt: options.before } } : {}),
         },
         orderBy: { id: 'desc' },
         take: options.limit,

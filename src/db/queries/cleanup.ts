@@ -25,6 +25,9 @@ const TABLES = {
   // Passkey ceremonies' challenges past their end (a used one is deleted when used).
   webauthn_challenges: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM webauthn_challenges WHERE challenge_hash IN (SELECT challenge_hash FROM webauthn_challenges WHERE expires_at < now() LIMIT ${n})`,
+  // The admin API's idempotency records past their day (src/admin/idempotency.ts).
+  admin_idempotency_keys: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM admin_idempotency_keys WHERE (caller, key) IN (SELECT caller, key FROM admin_idempotency_keys WHERE expires_at < now() LIMIT ${n})`,
   // Dead outbox rows (past their last attempt) are kept 30 days for an operator, then go.
   outbox: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE dead_at < now() - interval '30 days' LIMIT ${n})`,

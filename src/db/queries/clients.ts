@@ -1,6 +1,8 @@
 // clients, client_secrets, client_apis and api_servers: the registered OAuth clients.
 import type { PrismaClient } from '../client.ts';
 import type { Prisma } from '../generated/client.ts';
+import { NotFound, PreconditionFailed } from '../../errors.ts';
+import { afterPosition, type PagePosition } from './paging.ts';
 
 const withRelations = {
   secrets: { select: { id: true, hint: true, createdAt: true, expiresAt: true }, orderBy: { createdAt: 'asc' } },
@@ -59,6 +61,16 @@ export function clientQueries(prisma: PrismaClient) {
       return prisma.client.findMany({ include: withRelations, orderBy: { createdAt: 'asc' } });
     },
 
+    /** Up to `limit` clients after `after` in (created_at, id) order: the admin API's pages. */
+    page(limit: number, after?: PagePosition): Promise<ClientRecord[]> {
+      return prisma.client.findMany({
+        include: withRelations,
+        where: after ? afterPosition(after) : {},
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+      });
+    },
+
     // The writes below are flat statements, one after another, and the client is read back
     // after the commit. A nested write (`apis: { create }`) or an `include` inside a transaction
     // makes Prisma 7's query interpreter send several statements at once on the transaction's
@@ -80,11 +92,20 @@ export function clientQueries(prisma: PrismaClient) {
       return (await prisma.client.findUnique({ where: { id }, include: withRelations })) as ClientRecord;
     },
 
-    /** Replaces the client's settings, API grants and served APIs in one transaction. */
-    async update(id: string, data: ClientWrite): Promise<ClientRecord> {
+    /**
+     * Replaces the client's settings, API grants and served APIs in one transaction; with
+     * `version`, only if the client's updated_at is still that (else PreconditionFailed, and
+     * nothing changed): one conditional UPDATE decides, so of two concurrent updates from the
+     * same version exactly one succeeds.
+     */
+    async update(id: string, data: ClientWrite, version?: Date): Promise<ClientRecord> {
       const { apis, serves, metadata, ...columns } = data;
       await prisma.$transaction(async (tx) => {
-        await tx.client.update({ where: { id }, data: { ...columns, metadata: metadata as Prisma.InputJsonValue } });
+        const { count } = await tx.client.updateMany({
+          where: { id, ...(version ? { updatedAt: version } : {}) },
+          data: { ...columns, metadata: metadata as Prisma.InputJsonValue },
+        });
+        if (count === 0) throw version ? new PreconditionFailed() : new NotFound(`no client has id ${id}`);
         await tx.clientApi.deleteMany({ where: { clientId: id } });
         await tx.apiServer.deleteMany({ where: { clientId: id } });
         await writeRelations(tx, id, apis, serves);

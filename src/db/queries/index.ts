@@ -4,6 +4,7 @@
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
 import { accountSessionQueries } from './account-sessions.ts';
+import { adminIdempotencyQueries } from './admin-idempotency.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -34,6 +35,7 @@ export function createQueries(
 ) {
   return {
     accountSessions: guarded(accountSessionQueries(pool, now)),
+    adminIdempotency: guarded(adminIdempotencyQueries(prisma)),
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),

@@ -322,6 +322,33 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
     },
 
     /**
+     * A user's live sign-in sessions, by uid: the row's id is the session cookie's value, a
+     * credential, and never leaves this module.
+     */
+    async listSessions(accountId: string) {
+      const rows = await prisma.oidcPayload.findMany({
+        where: { model: 'Session', payload: { path: ['accountId'], equals: accountId }, ...notExpired() },
+        select: { uid: true, payload: true, expiresAt: true },
+      });
+      return rows.map((r) => ({ uid: r.uid!, payload: r.payload as Record<string, unknown>, expiresAt: r.expiresAt }));
+    },
+
+    /**
+     * Ends the session with this uid and every grant it holds (their refresh tokens and stored
+     * tokens with them), in one statement; true when the session was there.
+     */
+    async endSession(uid: string): Promise<boolean> {
+      const { rows } = await pool.query<{ ended: number }>(
+        `WITH s AS (DELETE FROM oidc_payloads WHERE model = 'Session' AND uid = $1 RETURNING payload),
+         g AS (SELECT a.value->>'grantId' AS id FROM s, jsonb_each(COALESCE(s.payload->'authorizations', '{}'::jsonb)) a),
+         gone AS (DELETE FROM oidc_payloads WHERE grant_id IN (SELECT id FROM g) OR (model = 'Grant' AND id IN (SELECT id FROM g)))
+         SELECT count(*)::int AS ended FROM s`,
+        [uid],
+      );
+      return rows[0]!.ended > 0;
+    },
+
+    /**
      * Ends a grant and everything issued from it (refresh tokens, codes, stored access tokens):
      * true when the grant was there. One DELETE, so one round trip and one snapshot for the grant
      * and its family; of concurrent revocations of one grant, the others wait on its row lock and

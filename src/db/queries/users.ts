@@ -4,6 +4,8 @@
 import type pg from 'pg';
 import type { PrismaClient } from '../client.ts';
 import type { Prisma } from '../generated/client.ts';
+import { PreconditionFailed } from '../../errors.ts';
+import { afterPosition, type PagePosition } from './paging.ts';
 
 // users.id is a Postgres uuid: any other string makes the query fail rather than match nothing,
 // so callers check the shape first (canonical 8-4-4-4-12 hex, as Tessera generates them).
@@ -70,8 +72,24 @@ export function userQueries(prisma: PrismaClient, pool?: pg.Pool, prepared = fal
     findById: (id: string) => prisma.user.findUnique({ where: { id } }),
     findByEmail: (emailNormalized: string) => prisma.user.findUnique({ where: { emailNormalized } }),
     list: () => prisma.user.findMany({ orderBy: { createdAt: 'asc' } }),
+    /** Up to `limit` users after `after` in (created_at, id) order: the admin API's pages. */
+    page: (limit: number, after?: PagePosition) =>
+      prisma.user.findMany({
+        where: after ? afterPosition(after) : {},
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+      }),
     create: (data: UserWrite) => prisma.user.create({ data }),
     update: (id: string, data: Partial<UserWrite>) => prisma.user.update({ where: { id }, data }),
+    /**
+     * The update only if the user's updated_at is still `version` (If-Match): one conditional
+     * UPDATE decides, so of two concurrent updates from one version exactly one succeeds.
+     */
+    async updateIfVersion(id: string, version: Date, data: Partial<UserWrite>) {
+      const { count } = await prisma.user.updateMany({ where: { id, updatedAt: version }, data });
+      if (count === 0) throw new PreconditionFailed();
+      return prisma.user.findUniqueOrThrow({ where: { id } });
+    },
     async delete(id: string): Promise<boolean> {
       return (await prisma.user.deleteMany({ where: { id } })).count === 1;
     },

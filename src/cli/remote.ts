@@ -1,0 +1,224 @@
+// The CLI's remote mode: with TESSERA_URL, TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET the
+// commands drive a running Tessera's admin API (src/admin/) instead of opening the database,
+// with the same commands and the same output: the services of CliServices are implemented here
+// over HTTP, returning what the database mode's return. The token comes by client credentials
+// (RFC 6749 §4.4) for the admin API. Commands without an admin API operation refuse.
+import type { RemoteCliEnv } from '../config/env.ts';
+import { InvalidInput, TesseraError } from '../errors.ts';
+import type { ApiService } from '../services/apis.ts';
+import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
+import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
+import type { ClientView } from '../services/client-view.ts';
+import type { KeyView } from '../services/keys.ts';
+import type { UserView } from '../services/users.ts';
+import type { CliContext, CliServices } from './context.ts';
+
+type ApiRecord = Awaited<ReturnType<ApiService['create']>>;
+
+interface Response<T> {
+  body: T;
+  etag: string | null;
+}
+
+function remoteClient(remote: RemoteCliEnv) {
+  let token: string | undefined;
+
+  async function accessToken(): Promise<string> {
+    if (token) return token;
+    const discovery = await fetch(`${remote.url}/.well-known/openid-configuration`);
+    if (!discovery.ok) throw new InvalidInput(`${remote.url} is not a Tessera server (no discovery document)`);
+    const { token_endpoint: endpoint } = (await discovery.json()) as { token_endpoint: string };
+    // RFC 6749 §2.3.1: the id and secret are form-urlencoded before they are put in Basic.
+    const basic = Buffer.from(
+      `${encodeURIComponent(remote.clientId)}:${encodeURIComponent(remote.clientSecret)}`,
+    ).toString('base64');
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: ADMIN_AUDIENCE }),
+    });
+    const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+    if (!res.ok || !body.access_token)
+      throw new TesseraError(
+        `cannot get an admin token with TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET: ${body.error_description ?? body.error ?? res.status}`,
+        res.status,
+        body.error ?? 'invalid_client',
+      );
+    token = body.access_token;
+    return token;
+  }
+
+  async function call<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Response<T>> {
+    const res = await fetch(`${remote.url}/admin/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${await accessToken()}`,
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await res.text();
+    const body = text ? JSON.parse(text) : undefined;
+    // A problem (RFC 9457) becomes the error the database mode would have thrown: one line, exit 2.
+    if (!res.ok) {
+      const p = body as { detail?: string; error?: string } | undefined;
+      throw new TesseraError(p?.detail ?? `the admin API answered ${res.status}`, res.status, p?.error ?? 'error');
+    }
+    return { body: body as T, etag: res.headers.get('etag') };
+  }
+
+  async function all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const { body } = await call<{ items: T[]; next_cursor: string | null }>('GET', `${path}${query}`);
+      items.push(...body.items);
+      cursor = body.next_cursor;
+    } while (cursor);
+    return items;
+  }
+
+  return { call, all };
+}
+
+const segment = encodeURIComponent;
+
+// The database mode's API record, as far as the commands read it.
+const apiRecord = (a: {
+  audience: string;
+  name: string | null;
+  scopes: string[];
+  access_token_ttl: number;
+  created_at: string;
+}) =>
+  ({
+    audience: a.audience,
+    name: a.name,
+    scopes: a.scopes,
+    accessTokenTtl: a.access_token_ttl,
+    createdAt: new Date(a.created_at),
+  }) as ApiRecord;
+
+export function remoteServices(remote: RemoteCliEnv): CliServices {
+  const { call, all } = remoteClient(remote);
+  return {
+    apis: {
+      create: async (input) =>
+        apiRecord(
+          (
+            await call<Parameters<typeof apiRecord>[0]>('POST', '/apis', {
+              body: {
+                audience: input.audience,
+                name: input.name,
+                scopes: input.scope,
+                access_token_ttl: input.accessTokenTtl,
+              },
+            })
+          ).body,
+        ),
+      list: async () => (await all<Parameters<typeof apiRecord>[0]>('/apis')).map(apiRecord),
+      delete: async (audience, options = {}) => {
+        await call('DELETE', `/apis/${segment(audience)}${options.force ? '?force=true' : ''}`);
+      },
+    },
+    clients: {
+      async create(input: ClientInput) {
+        const { body } = await call<ClientView & { client_secret?: string }>('POST', '/clients', {
+          body: metadataFromInput(input),
+        });
+        const { client_secret: clientSecret, ...client } = body;
+        return { client, clientSecret };
+      },
+      list: () => all<ClientView>('/clients'),
+      show: async (id) => (await call<ClientView>('GET', `/clients/${segment(id)}`)).body,
+      // Read, then change that version: a concurrent change by another admin is refused (412).
+      async update(id, changes) {
+        const { etag } = await call('GET', `/clients/${segment(id)}`);
+        return (
+          await call<ClientView>('PATCH', `/clients/${segment(id)}`, {
+            body: metadataFromInput(changes),
+            headers: { 'if-match': etag ?? '' },
+          })
+        ).body;
+      },
+      async delete(id) {
+        await call('DELETE', `/clients/${segment(id)}`);
+      },
+      async rotateSecret(id, graceSeconds) {
+        const { body } = await call<{ client_secret: string; previous_secret_valid_until: string }>(
+          'POST',
+          `/clients/${segment(id)}/secrets`,
+          { body: { grace_seconds: graceSeconds } },
+        );
+        return { clientSecret: body.client_secret, previousValidUntil: body.previous_secret_valid_until };
+      },
+    },
+    users: {
+      create: async (input) =>
+        (
+          await call<UserView>('POST', '/users', {
+            body: {
+              email: input.email,
+              password: input.password,
+              name: input.name,
+              given_name: input.givenName,
+              family_name: input.familyName,
+              email_verified: input.emailVerified,
+            },
+          })
+        ).body,
+      list: () => all<UserView>('/users'),
+      show: async (who) => (await call<UserView>('GET', `/users/${segment(who)}`)).body,
+      async setDisabled(who, disabled) {
+        const { etag } = await call('GET', `/users/${segment(who)}`);
+        return (
+          await call<UserView>('PATCH', `/users/${segment(who)}`, {
+            body: { disabled },
+            headers: { 'if-match': etag ?? '' },
+          })
+        ).body;
+      },
+    },
+    keys: {
+      list: async () => (await call<{ items: KeyView[] }>('GET', '/keys')).body.items,
+      rotate: async () => (await call<Awaited<ReturnType<CliServices['keys']['rotate']>>>('POST', '/keys/rotate')).body,
+      retire: async (kid) =>
+        (
+          await call<{ retired: string; signing_kid: string | null }>('POST', `/keys/${segment(kid)}/retire`, {
+            body: { compromised: true },
+          })
+        ).body,
+    },
+  };
+}
+
+/**
+ * The context the commands run on in remote mode: the services over the admin API; what only
+ * the database has refuses when a command reaches for it.
+ */
+export function remoteContext(remote: RemoteCliEnv): CliContext {
+  const databaseOnly = (): never => {
+    throw new InvalidInput('this command works on the database only; unset TESSERA_URL to run it there');
+  };
+  // A service method the admin API does not offer (users set-password, ...) refuses the same way.
+  const onlyThese = <T extends object>(service: T): T =>
+    new Proxy(service, { get: (target, name) => (name in target ? target[name as keyof T] : databaseOnly) });
+  const services = remoteServices(remote);
+  const context = {
+    apis: onlyThese(services.apis),
+    clients: onlyThese(services.clients),
+    users: onlyThese(services.users),
+    keys: onlyThese(services.keys),
+    actor: `remote:${remote.clientId}`,
+  };
+  for (const name of ['config', 'db', 'queries', 'audit', 'grants'] as const)
+    Object.defineProperty(context, name, { get: databaseOnly, enumerable: false });
+  // Only CliServices' methods are called on the services (cli/context.ts): the rest refuse above.
+  return context as unknown as CliContext;
+}

@@ -1,0 +1,80 @@
+// What users have authorized (grants: refresh-token families): listing a user's and revoking one.
+// One implementation for `tessera grants` and the admin API.
+import type { ConsentQueries } from '../db/queries/consents.ts';
+import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
+import { NotFound } from '../errors.ts';
+import { noAudit, type Audit } from './audit.ts';
+
+export interface GrantView {
+  grant_id: string;
+  client_id: string;
+  scope: string;
+  expires_at: string | null;
+}
+
+export interface SessionView {
+  session_uid: string;
+  /** The clients signed in through the session. */
+  client_ids: string[];
+  login_at: string | null;
+  expires_at: string | null;
+}
+
+export function grantService(deps: {
+  payloads: OidcPayloadQueries;
+  consents: ConsentQueries;
+  audit?: Audit;
+  actor?: string;
+}) {
+  const audit = deps.audit ?? noAudit;
+  const actor = deps.actor ?? 'system';
+  return {
+    async list(userId: string): Promise<GrantView[]> {
+      return (await deps.payloads.listGrants(userId)).map((g) => ({
+        grant_id: g.id,
+        client_id: String(g.payload.clientId),
+        scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
+        expires_at: g.expiresAt?.toISOString() ?? null,
+      }));
+    },
+
+    /** A user's sign-in sessions (never their ids: those are the session cookies' values). */
+    async listSessions(userId: string): Promise<SessionView[]> {
+      return (await deps.payloads.listSessions(userId)).map((s) => ({
+        session_uid: s.uid,
+        client_ids: Object.keys((s.payload.authorizations as Record<string, unknown> | undefined) ?? {}),
+        login_at: typeof s.payload.loginTs === 'number' ? new Date(s.payload.loginTs * 1000).toISOString() : null,
+        expires_at: s.expiresAt?.toISOString() ?? null,
+      }));
+    },
+
+    /** Ends a session and the grants it holds: the user signs in again everywhere it served. */
+    async endSession(uid: string): Promise<void> {
+      if (!(await deps.payloads.endSession(uid))) throw new NotFound(`no session ${uid}`);
+      await audit.record({ type: 'session.revoked', actor, subject: uid });
+    },
+
+    /** Its refresh tokens stop working, its access tokens introspect inactive. */
+    async revoke(grantId: string, options: { forgetConsent?: boolean } = {}): Promise<void> {
+      const grant = await deps.payloads.find('Grant', grantId);
+      if (!grant || !(await deps.payloads.revokeGrant(grantId))) throw new NotFound(`no grant ${grantId}`);
+      await audit.record({
+        type: 'grant.revoked',
+        actor,
+        subject: grantId,
+        details: { client_id: grant.payload.clientId },
+      });
+      if (options.forgetConsent) {
+        await deps.consents.revoke(String(grant.payload.accountId), String(grant.payload.clientId));
+        await audit.record({
+          type: 'consent.revoked',
+          actor,
+          subject: String(grant.payload.accountId),
+          details: { client_id: grant.payload.clientId },
+        });
+      }
+    },
+  };
+}
+
+export type GrantService = ReturnType<typeof grantService>;

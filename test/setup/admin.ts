@@ -1,0 +1,91 @@
+// The admin API from a test: an admin client (on the shared database or a test's own), a token
+// for it by client credentials with oauth4webapi, and calls that return status, headers and body.
+import * as oauth from 'oauth4webapi';
+import { ADMIN_API, ADMIN_AUDIENCE, ADMIN_SCOPES } from '../../src/services/admin-api.ts';
+import { randomId, tessera, tesseraJson } from './tessera.ts';
+
+const options = { [oauth.allowInsecureRequests]: true };
+
+export interface AdminClient {
+  client_id: string;
+  client_secret: string;
+}
+
+/**
+ * A client for the admin API with these scopes (default: all). The admin API itself is created
+ * first if this database has none yet (by whichever test gets there first; the others find it).
+ */
+export async function createAdminClient(
+  scopes: readonly string[] = ADMIN_SCOPES,
+  env?: Record<string, string>,
+): Promise<AdminClient> {
+  const api = await tessera(
+    [
+      'apis',
+      'create',
+      '--audience',
+      ADMIN_AUDIENCE,
+      '--scope',
+      ADMIN_API.scope,
+      '--ttl',
+      String(ADMIN_API.accessTokenTtl),
+    ],
+    env ? { env } : {},
+  );
+  if (api.code !== 0 && !api.stderr.includes('exists already')) throw new Error(`apis create: ${api.stderr}`);
+  return tesseraJson<AdminClient>(
+    [
+      'clients',
+      'create',
+      '--name',
+      randomId('admin'),
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      ADMIN_AUDIENCE,
+      '--scope',
+      scopes.join(' '),
+    ],
+    env,
+  );
+}
+
+/** An admin access token by client credentials (oauth4webapi), for `scope` or all the client's. */
+export async function adminToken(issuer: string, client: AdminClient, scope?: string): Promise<string> {
+  const as = await oauth.processDiscoveryResponse(
+    new URL(issuer),
+    await oauth.discoveryRequest(new URL(issuer), options),
+  );
+  const c = { client_id: client.client_id };
+  const auth = oauth.ClientSecretBasic(client.client_secret);
+  const parameters = new URLSearchParams({ resource: ADMIN_AUDIENCE, ...(scope ? { scope } : {}) });
+  const res = await oauth.clientCredentialsGrantRequest(as, c, auth, parameters, options);
+  return (await oauth.processClientCredentialsResponse(as, c, res)).access_token;
+}
+
+export interface AdminAnswer<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Calls the admin API at `issuer` with `token`: a JSON body is sent as JSON. */
+export function adminCaller(issuer: string, token: string | (() => string)) {
+  return async function admin<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<AdminAnswer<T>> {
+    const res = await fetch(`${issuer}/admin/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${typeof token === 'function' ? token() : token}`,
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+}
