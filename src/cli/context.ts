@@ -9,6 +9,7 @@ import { openDatabase } from '../db/open.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
 import { userService, type UserService } from '../services/users.ts';
+import { roleService, type RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import { userInfo } from 'node:os';
 
@@ -22,6 +23,7 @@ export interface CliContext {
   apis: ApiService;
   clients: ClientService;
   users: UserService;
+  roles: RoleService;
   audit: Audit;
   actor: string;
 }
@@ -45,6 +47,7 @@ export async function withCliContext<T>(
     const audit = auditTrail(queries.auditEvents, logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;
+    const users = userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength });
     return await run({
       config,
       db,
@@ -60,7 +63,12 @@ export async function withCliContext<T>(
         audit,
         actor,
       }),
-      users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
+      users,
+      roles: roleService(
+        { roles: queries.roles, apis: queries.apis, clients: queries.clients, findUser: users.find },
+        audit,
+        actor,
+      ),
     });
   } finally {
     await db.close();
