@@ -62,6 +62,11 @@ function clientOptions(command: Command): Command {
       'users must pass a second factor (enrolling one if they have none) before a code is issued',
     )
     .option(
+      '--rbac-strict',
+      'with RBAC enforced, refuse a request for scopes the roles do not grant (default: issue fewer scopes)',
+    )
+    .option('--no-rbac-strict', 'with RBAC enforced, issue the granted scopes only again')
+    .option(
       '--require-explicit-scope',
       'client credentials must name their scopes (default: a request without scope gets all the API scopes the client may have)',
     )
@@ -92,6 +97,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     first_party: opts.firstParty as boolean | undefined,
     require_verified_email: opts.requireVerifiedEmail as boolean | undefined,
     require_mfa: opts.requireMfa as boolean | undefined,
+    rbac_strict: opts.rbacStrict as boolean | undefined,
     id_token_signed_response_alg: opts.idTokenAlg as string | undefined,
     jwks: opts.jwksFile ? readJwks(opts.jwksFile as string) : undefined,
     jwks_uri: opts.jwksUri as string | undefined,

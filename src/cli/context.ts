@@ -11,6 +11,7 @@ import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
 import type { UserService } from '../services/users.ts';
+import { roleService, type RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import type { KeyService } from '../services/keys.ts';
 import { webhookAuditEvents } from '../services/webhooks.ts';
@@ -41,6 +42,7 @@ export interface CliContext {
   users: UserService;
   keys: KeyService;
   grants: GrantService;
+  roles: RoleService;
   audit: Audit;
   actor: string;
 }
@@ -64,7 +66,20 @@ export async function withCliContext<T>(
     const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;
-    return await run({ config, db, queries, audit, actor, ...adminServices(config, queries, audit, actor) });
+    const services = adminServices(config, queries, audit, actor);
+    return await run({
+      config,
+      db,
+      queries,
+      audit,
+      actor,
+      ...services,
+      roles: roleService(
+        { roles: queries.roles, apis: queries.apis, clients: queries.clients, findUser: services.users.find },
+        audit,
+        actor,
+      ),
+    });
   } finally {
     await db.close();
     await embedded?.stop();

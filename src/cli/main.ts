@@ -19,6 +19,7 @@ import { remoteContext } from './remote.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
 import { registerWebhookCommands } from './webhooks.ts';
+import { registerRoleCommands } from './roles.ts';
 
 const program = new Command('tessera')
   .description('administer a Tessera authorization server')
@@ -79,6 +80,8 @@ registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
 registerAdminCommands(program, run);
 registerWebhookCommands(program, run);
+// After users, clients and apis: it adds assign-role, remove-role and `apis update` to them.
+registerRoleCommands(program, run);
 
 let code = 0;
 try {

@@ -13,7 +13,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
     .description('create or update the APIs, clients and users in a JSON or YAML file (idempotent)')
     .argument('<file>')
     .action((file: string) =>
-      run(async ({ apis, clients, users, config, audit, actor }, out) => {
+      run(async ({ apis, clients, users, roles, config, audit, actor }, out) => {
         let text: string;
         try {
           text = await readFile(file, 'utf8');
@@ -31,6 +31,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
           apis,
           clients,
           users,
+          roles,
           pepper: config.clientSecretPepper,
           readEnv: readSeedVariable,
           audit,
@@ -41,6 +42,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
           () =>
             [
               ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
+              ...Object.entries(report.roles).map(([k, v]) => `role ${k}: ${v}`),
               ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
               ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
             ].join('\n') || 'the seed file is empty',

@@ -47,6 +47,8 @@ export interface ProviderParts {
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
   /** Clients of Tessera's own (account-client.ts), known to every install. */
   staticClients?: ClientMetadata[];
+  /** The RBAC claims `roles` and `permissions` of an access or client-credentials token (rbac-claims.ts). */
+  rbacClaims?: (ctx: KoaContextWithOIDC, token: never) => Promise<Record<string, unknown> | undefined>;
   /** Dynamic client registration's endpoint (registration/routes.ts), when DCR is not off. */
   registrationEndpoint?: string | undefined;
 }
@@ -156,10 +158,16 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     acrValues: [...ACR_VALUES],
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
     // token can tell that its family was revoked (oidc/jwt-access-tokens.ts). Grant ids are
-    // random and grant nothing by themselves.
-    extraTokenClaims: (_ctx, token) => {
-      if (token.kind !== 'AccessToken') return undefined;
-      const extra = { ...(token.grantId ? { gid: token.grantId } : {}), ...parts.extraAccessTokenClaims?.(token) };
+    // random and grant nothing by themselves. RBAC claims, for the APIs that ask for them.
+    extraTokenClaims: async (ctx, token) => {
+      if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return undefined;
+      const rbac = await parts.rbacClaims?.(ctx, token as never);
+      if (token.kind !== 'AccessToken') return rbac;
+      const extra = {
+        ...rbac,
+        ...(token.grantId ? { gid: token.grantId } : {}),
+        ...parts.extraAccessTokenClaims?.(token),
+      };
       return Object.keys(extra).length ? extra : undefined;
     },
     formats: {

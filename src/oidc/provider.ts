@@ -15,7 +15,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import type { AccessTokenVerifier } from './access-token-verifier.ts';
-import { accountFinder } from './account.ts';
+import { accountFinder, accountRoles } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
 import { publicClientBasic } from './public-client-basic.ts';
@@ -26,6 +26,7 @@ import { logProviderEvents } from './events.ts';
 import { mtlsHelpers } from './mtls.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature, userinfoResource } from './resource-servers.ts';
+import { rbacTokenClaims } from './rbac-claims.ts';
 import { grantTypeHandler, providerJwks } from './upstream.ts';
 import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
@@ -67,6 +68,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Tracing on: the provider's client authentication and grants get spans (once per process).
   if (tracingEnabled()) traceProviderSteps();
   const userinfo = userinfoResource(deps.issuer, ROUTES.userinfo);
+  const findAccount = accountFinder(deps.users);
   const provider = new Provider(
     deps.issuer,
     providerConfiguration({
@@ -91,10 +93,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       }),
       jwks: providerJwks(deps.keys.privateJwks),
       cookieKeys: deps.cookieKeys,
-      resourceIndicators: resourceServerFeature(deps.clients, userinfo),
+      resourceIndicators: resourceServerFeature(deps.clients, userinfo, accountRoles(findAccount)),
       introspectionPolicy: deps.policy.mayIntrospect,
       revocationPolicy: deps.policy.mayRevoke,
-      findAccount: accountFinder(deps.users),
+      findAccount,
       loadExistingGrant: existingGrantLoader(deps.consents),
       brand: deps.config.brand,
       sessionTtl: deps.config.sessionTtl,
@@ -105,6 +107,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         deps.config.registration.mode === 'off' ? undefined : `${deps.config.issuer}${REGISTRATION_PATH}`,
       extraAccessTokenClaims: tokenExchange.actorClaims,
       secondFactorRequired: deps.secondFactorRequired ?? (async () => false),
+      rbacClaims: rbacTokenClaims(deps.clients),
       userinfoResource: userinfo,
       staticClients: [accountClient(deps.issuer)],
       security: {

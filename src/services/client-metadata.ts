@@ -40,6 +40,8 @@ export interface ClientInput {
   requireVerifiedEmail?: boolean | undefined;
   /** Users must pass a second factor (clients.require_mfa). */
   requireMfa?: boolean | undefined;
+  /** RBAC: a request for a scope the roles do not grant is refused rather than narrowed. */
+  rbacStrict?: boolean | undefined;
   /** The ID token's signing algorithm (id_token_signed_response_alg); RS256 unless the server keeps keys for another. */
   idTokenAlg?: string | undefined;
   /** The client's public keys, inline (private_key_jwt, self_signed_tls_client_auth). */
@@ -93,6 +95,7 @@ export type ClientMetadata = {
   first_party?: boolean | undefined;
   require_verified_email?: boolean | undefined;
   require_mfa?: boolean | undefined;
+  rbac_strict?: boolean | undefined;
   id_token_signed_response_alg?: string | undefined;
   jwks?: { keys: Record<string, unknown>[] } | undefined;
   jwks_uri?: string | undefined;
@@ -121,6 +124,7 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     firstParty: m.first_party,
     requireVerifiedEmail: m.require_verified_email,
     requireMfa: m.require_mfa,
+    rbacStrict: m.rbac_strict,
     idTokenAlg: m.id_token_signed_response_alg,
     jwks: m.jwks,
     jwksUri: m.jwks_uri,
@@ -174,6 +178,7 @@ export function metadataFromRecord(c: ClientRecord): ClientMetadata {
     serves: c.serves.map((s) => s.api.audience),
     ...(c.requireVerifiedEmail ? { require_verified_email: true } : {}),
     ...(c.requireMfa ? { require_mfa: true } : {}),
+    ...(c.rbacStrict ? { rbac_strict: true } : {}),
   };
 }
 

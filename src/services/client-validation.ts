@@ -115,6 +115,7 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
     metadata: storedMetadata(input),
     requireVerifiedEmail: input.requireVerifiedEmail ?? false,
     requireMfa: input.requireMfa ?? false,
+    rbacStrict: input.rbacStrict ?? false,
   };
 }
 

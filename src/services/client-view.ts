@@ -22,6 +22,8 @@ export function clientView(c: ClientRecord) {
     first_party: m.first_party === true,
     require_verified_email: c.requireVerifiedEmail,
     require_mfa: c.requireMfa,
+    /** RBAC: a request for scopes the roles do not grant is refused rather than narrowed. */
+    rbac_strict: c.rbacStrict,
     id_token_signed_response_alg: m.id_token_signed_response_alg ?? DEFAULT_ID_TOKEN_ALG,
     ...(m.jwks ? { jwks: m.jwks } : {}),
     ...(m.jwks_uri ? { jwks_uri: m.jwks_uri } : {}),

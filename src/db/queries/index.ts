@@ -18,6 +18,7 @@ import { passkeyQueries } from './passkeys.ts';
 import { registrationQueries } from './registrations.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { secondFactorQueries } from './second-factors.ts';
+import { roleQueries } from './roles.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
@@ -48,6 +49,7 @@ export function createQueries(
     registrations: guarded(registrationQueries(prisma, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     secondFactors: guarded(secondFactorQueries(pool)),
+    roles: guarded(roleQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
     users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),
