@@ -8,6 +8,7 @@ import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
+import { organizationService, type OrganizationService } from '../services/organizations.ts';
 import { userService, type UserService } from '../services/users.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import { userInfo } from 'node:os';
@@ -22,6 +23,7 @@ export interface CliContext {
   apis: ApiService;
   clients: ClientService;
   users: UserService;
+  organizations: OrganizationService;
   audit: Audit;
   actor: string;
 }
@@ -61,6 +63,13 @@ export async function withCliContext<T>(
         actor,
       }),
       users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
+      organizations: organizationService({
+        organizations: queries.organizations,
+        apis: queries.apis,
+        users: queries.users,
+        audit,
+        actor,
+      }),
     });
   } finally {
     await db.close();

@@ -11,6 +11,7 @@ import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
+import { registerOrganizationCommands } from './organizations.ts';
 import { type Run, withCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
@@ -69,6 +70,7 @@ registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
+registerOrganizationCommands(program, run);
 
 let code = 0;
 try {

@@ -12,6 +12,13 @@ import { usesSecret } from './client-secrets.ts';
 import { checkClientSettings } from './client-validation.ts';
 import type { ClientService } from './clients.ts';
 import type { UserService } from './users.ts';
+import type { OrganizationService } from './organizations.ts';
+import {
+  applyOrganizationSeed,
+  checkOrganizationSeed,
+  organizationSeedSchema,
+  seedReferences,
+} from './organization-seed.ts';
 
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
 const uriList = z.array(z.string()).optional();
@@ -109,6 +116,8 @@ const seedSchema = z
           .strict(),
       )
       .default([]),
+    // Organizations with their roles and members (organization-seed.ts).
+    organizations: organizationSeedSchema.default([]),
   })
   .strict();
 
@@ -122,6 +131,7 @@ export interface SeedReport {
   apis: Record<string, 'created' | 'updated' | 'unchanged'>;
   clients: Record<string, 'created' | 'updated' | 'unchanged'>;
   users: Record<string, 'created' | 'updated' | 'unchanged'>;
+  organizations: Record<string, 'created' | 'updated' | 'unchanged'>;
 }
 
 export function parseSeed(document: unknown): SeedFile {
@@ -145,9 +155,20 @@ export async function applySeed(
     /** clientService.apply records nothing itself, so the client events are recorded here. */
     audit: Audit;
     actor: string;
+    /** For a file with organizations: the service, and what the database holds already. */
+    organizations?: {
+      service: OrganizationService;
+      apiScopes(audience: string): Promise<string[] | undefined>;
+      userExists(email: string): Promise<boolean>;
+    };
   },
 ): Promise<SeedReport> {
-  const report: SeedReport = { apis: {}, clients: {}, users: {} };
+  const report: SeedReport = { apis: {}, clients: {}, users: {}, organizations: {} };
+  if (seed.organizations.length > 0) {
+    if (!deps.organizations) throw new Error('applySeed: organizations need the organization service');
+    // Every organization's references checked before anything is written (nothing half-applied).
+    await checkOrganizationSeed(seed.organizations, seedReferences(seed, deps.organizations));
+  }
   const passwords = new Map<string, string>();
   for (const user of seed.users) {
     if (!user.password) continue;
@@ -226,6 +247,8 @@ export async function applySeed(
       password: passwords.get(user.email),
     });
   }
+  if (deps.organizations)
+    report.organizations = await applyOrganizationSeed(seed.organizations, deps.organizations.service);
   return report;
 }
 

@@ -11,6 +11,7 @@ import { consentQueries } from './consents.ts';
 import { devicePollQueries } from './device-polls.ts';
 import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
+import { organizationQueries } from './organizations.ts';
 import { outboxQueries } from './outbox.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
@@ -34,6 +35,7 @@ export function createQueries(
     clients: guarded(clientQueries(prisma)),
     consents: guarded(consentQueries(prisma, pool)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
+    organizations: guarded(organizationQueries(prisma, pool, preparedStatements ?? false)),
     outbox: guarded(outboxQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     revoked: guarded(revokedTokenQueries(prisma)),
