@@ -106,6 +106,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       now: deps.clock,
       clients: catalog,
       users: queries.users,
+      organizations: queries.organizations,
       consents: queries.consents,
       devicePolls: queries.devicePolls,
       config,
@@ -161,6 +162,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
+    organizationId: async (ref) => (await queries.organizations.find(ref))?.id,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();

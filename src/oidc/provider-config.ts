@@ -13,6 +13,7 @@ import {
   type SecurityParts,
 } from './security-config.ts';
 import { deviceConfirmationPolicy } from './device-authorization.ts';
+import { grantOrganization, ORGANIZATION_PARAM } from './organizations.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
@@ -39,6 +40,8 @@ export interface ProviderParts {
   security: SecurityParts;
   /** The userinfo endpoint as an audience (resource-servers.ts userinfoResource). */
   userinfoResource: string;
+  /** oidc-provider's validator of the `organization` authorization parameter (organizations.ts). */
+  validateOrganizationParam: (ctx: KoaContextWithOIDC) => Promise<void>;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
 }
@@ -104,6 +107,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     extraClientMetadata: { properties: ['first_party', 'require_explicit_scope'] },
+    // An organization token (organizations.ts): the parameter names the organization.
+    extraParams: { [ORGANIZATION_PARAM]: parts.validateOrganizationParam },
     // CORS for the browser (a single-page app calls the token, revocation and userinfo endpoints
     // from its own origin): only for a public client, and only from the origin of one of its
     // registered redirect URIs. A confidential client's secret never belongs in a browser, so no
@@ -146,7 +151,13 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     // random and grant nothing by themselves.
     extraTokenClaims: (_ctx, token) => {
       if (token.kind !== 'AccessToken') return undefined;
-      const extra = { ...(token.grantId ? { gid: token.grantId } : {}), ...parts.extraAccessTokenClaims?.(token) };
+      // An organization's token says which (organizations.ts: the grant's id holds it).
+      const org = grantOrganization(token.grantId);
+      const extra = {
+        ...(token.grantId ? { gid: token.grantId } : {}),
+        ...(org ? { org_id: org } : {}),
+        ...parts.extraAccessTokenClaims?.(token),
+      };
       return Object.keys(extra).length ? extra : undefined;
     },
     formats: {
@@ -172,7 +183,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       iss: null,
       // The authentication's own claims (OIDC Core §2) ride on the openid scope, so that every ID
       // token says when and how the user signed in; userinfo has no such values to release.
-      openid: ['sub', 'acr', 'amr', 'auth_time', 'sid'],
+      // org_id/org_name: the organization of an organization's token (organizations.ts), when any.
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'sid', 'org_id', 'org_name'],
       profile: [
         'name',
         'family_name',

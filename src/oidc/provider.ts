@@ -30,6 +30,11 @@ import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
 import { userinfoAccessTokens } from './userinfo-tokens.ts';
 import { answerRefreshRetries } from './refresh-retry.ts';
+import { organizationFor, organizationMemberships, validateOrganizationParam } from './organizations.ts';
+import type { OrganizationQueries } from '../db/queries/organizations.ts';
+
+// Without organization queries (tests that build a provider alone), no organization exists.
+const NO_ORGANIZATIONS = { membership: async () => undefined, joinByEmailDomain: async () => false };
 
 export interface ProviderDeps {
   issuer: string;
@@ -41,6 +46,8 @@ export interface ProviderDeps {
   payloads: OidcPayloadQueries;
   clients: ClientCatalog;
   users: UserQueries;
+  /** Organization tokens (organizations.ts); without, a request for an organization is refused. */
+  organizations?: OrganizationQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;
   config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys' | 'security'>;
@@ -61,6 +68,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Tracing on: the provider's client authentication and grants get spans (once per process).
   if (tracingEnabled()) traceProviderSteps();
   const userinfo = userinfoResource(deps.issuer, ROUTES.userinfo);
+  const memberships = organizationMemberships({
+    organizations: deps.organizations ?? NO_ORGANIZATIONS,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+  });
   const provider = new Provider(
     deps.issuer,
     providerConfiguration({
@@ -85,11 +96,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       }),
       jwks: providerJwks(deps.keys.privateJwks),
       cookieKeys: deps.cookieKeys,
-      resourceIndicators: resourceServerFeature(deps.clients, userinfo),
+      resourceIndicators: resourceServerFeature(deps.clients, userinfo, (ctx) => organizationFor(ctx, memberships)),
       introspectionPolicy: deps.policy.mayIntrospect,
       revocationPolicy: deps.policy.mayRevoke,
-      findAccount: accountFinder(deps.users),
-      loadExistingGrant: existingGrantLoader(deps.consents),
+      findAccount: accountFinder(deps.users, memberships),
+      loadExistingGrant: existingGrantLoader(deps.consents, memberships),
+      validateOrganizationParam,
       brand: deps.config.brand,
       sessionTtl: deps.config.sessionTtl,
       refreshTokens: deps.config.refreshTokens,

@@ -10,6 +10,7 @@ import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { OIDC_STANDARD_SCOPES, scopeTokens } from '../services/scopes.ts';
 import { invalidScopeWithoutScope, requiresExplicitScope, setClientCredentialsScope } from './upstream.ts';
 import { USERINFO_ACCESS_TOKEN_TTL } from './provider-config.ts';
+import { type OrganizationStanding, scopeWithinOrganization } from './organizations.ts';
 
 const CLIENT_CREDENTIALS = 'client_credentials';
 const OIDC_SCOPES = OIDC_STANDARD_SCOPES.join(' ');
@@ -61,7 +62,12 @@ export function deniedScope(requested: Iterable<string>, server: ResourceServer)
   return undefined;
 }
 
-export function resourceServerFeature(clients: ClientCatalog, userinfo: string) {
+export function resourceServerFeature(
+  clients: ClientCatalog,
+  userinfo: string,
+  /** The organization a request is for (organizations.ts organizationFor); undefined: none. */
+  organizationOf: (ctx: KoaContextWithOIDC) => Promise<OrganizationStanding | undefined> = async () => undefined,
+) {
   return {
     enabled: true,
 
@@ -108,9 +114,12 @@ export function resourceServerFeature(clients: ClientCatalog, userinfo: string) 
         if (!asked && scopes.length > 0) setClientCredentialsScope(ctx, scopes.join(' '));
         return server;
       }
+      // An organization's token: only what the member's roles there grant.
+      const organization = await organizationOf(ctx);
+      const scope = organization ? scopeWithinOrganization(server.scope, indicator, organization) : server.scope;
       // A sign-in's token for an API also carries the OIDC scopes granted with it (RFC 6749
       // §3.3: the response says what was granted); which ones the user approved, the grant says.
-      return { ...server, scope: [OIDC_SCOPES, server.scope].filter(Boolean).join(' ') };
+      return { ...server, scope: [OIDC_SCOPES, scope].filter(Boolean).join(' ') };
     },
 
     // At the token endpoint, an authorization code or refresh token is for the API it was
