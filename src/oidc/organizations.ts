@@ -120,6 +120,9 @@ export function organizationMemberships(deps: {
     reads.set(key, read);
     return read;
   }
+  function forget(ctx: object, ref: string, accountId: string) {
+    perRequest.get(ctx)?.delete(`${ref} ${accountId}`);
+  }
 
   return {
     /**
@@ -130,7 +133,7 @@ export function organizationMemberships(deps: {
     async forAuthorization(ctx: KoaContextWithOIDC, accountId: string): Promise<OrganizationStanding | undefined> {
       const ref = requestedOrganization(ctx.oidc.params as Record<string, unknown>);
       if (ref === undefined) return undefined;
-      let found = await membership(ctx, ref, accountId);
+      const found = await membership(ctx, ref, accountId);
       if (found && !found.member && (await deps.organizations.joinByEmailDomain(found.id, accountId))) {
         await deps.audit?.record({
           type: 'organization.member_joined',
@@ -139,7 +142,9 @@ export function organizationMemberships(deps: {
           ip: ctx.ip,
           details: { user_id: accountId, by: 'email_domain' },
         });
-        found = await deps.organizations.membership(found.id, accountId);
+        // Read again (no roles yet, but read as every member's are), for the rest of the request.
+        forget(ctx, ref, accountId);
+        return this.forAuthorization(ctx, accountId);
       }
       if (!found?.member) throw new errors.AccessDenied(NOT_A_MEMBER);
       return standing(found);

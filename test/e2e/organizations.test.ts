@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorize } from '../setup/sign-in.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
@@ -20,6 +20,8 @@ let audience: string;
 let client: oauth.Client;
 let secret: string;
 const options = { [oauth.allowInsecureRequests]: true };
+// The CLI tests run a process per command (a few seconds each on a loaded machine).
+vi.setConfig({ testTimeout: 240_000 });
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -49,40 +51,42 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-async function newUser(domain = 'example.test', verified = false) {
-  const email = `${randomId('member')}@${domain}`;
-  const args = ['users', 'create', '--email', email, '--password-stdin', ...(verified ? ['--email-verified'] : [])];
-  expect((await tessera(args, { input: PASSWORD })).code).toBe(0);
-  return { email, password: PASSWORD };
+// Every CLI call starts a process: a test sets its world up with one seed file instead of many
+// commands, and looks the organizations' ids up once.
+const dir = mkdtempSync(join(tmpdir(), 'tessera-orgs-'));
+const SEED_ENV = { TESSERA_SEED_ORG_TEST_PASSWORD: PASSWORD };
+
+interface User {
+  email: string;
+  password: string;
+}
+const newUser = (domain = 'example.test'): User => ({ email: `${randomId('member')}@${domain}`, password: PASSWORD });
+
+/** Applies a seed file of users (with `verified`) and organizations; the organizations' ids by name. */
+async function seed(users: (User & { verified?: boolean })[], organizations: Record<string, unknown>[]) {
+  const file = join(dir, `${randomId('seed')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      users: users.map((u) => ({
+        email: u.email,
+        email_verified: u.verified ?? false,
+        password: { env: 'TESSERA_SEED_ORG_TEST_PASSWORD' },
+      })),
+      organizations,
+    }),
+  );
+  const result = await tessera(['seed', file], { env: SEED_ENV });
+  expect(result.stderr).toBe('');
+  const list = await tesseraJson<{ id: string; name: string }[]>(['orgs', 'list']);
+  return Object.fromEntries(list.map((o) => [o.name, o.id]));
 }
 
-/** An organization with one role per entry of `roles` (role name → scopes of the API). */
-async function newOrganization(roles: Record<string, string[]>, extra: string[] = []) {
-  const name = randomId('org');
-  const org = await tesseraJson<{ id: string; name: string }>([
-    'orgs',
-    'create',
-    name,
-    '--display-name',
-    'Org',
-    ...extra,
-  ]);
-  for (const [role, scopes] of Object.entries(roles))
-    await tesseraJson([
-      'orgs',
-      'roles',
-      'create',
-      name,
-      role,
-      ...scopes.flatMap((s) => ['--permission', `${audience} ${s}`]),
-    ]);
-  return org;
-}
-
-async function member(org: { name: string }, user: { email: string }, ...roles: string[]) {
-  await tesseraJson(['orgs', 'add-member', org.name, user.email]);
-  for (const role of roles) await tesseraJson(['orgs', 'assign-role', org.name, user.email, role]);
-}
+/** A role of the seed file: its name and the API scopes it grants. */
+const role = (name: string, ...scopes: string[]) => ({
+  name,
+  permissions: scopes.map((s) => `${audience} ${s}`),
+});
 
 /** A code flow to its end: the token response, or the callback's error. */
 async function signIn(user: { email: string; password: string }, params: Record<string, string> = {}) {
@@ -96,6 +100,8 @@ async function signIn(user: { email: string; password: string }, params: Record<
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state: 'st',
+    // oidc-provider issues a refresh token (offline_access) only for a request that prompts for consent.
+    prompt: 'consent',
     ...params,
   }).toString();
   const callback = await authorize(url, user);
@@ -133,13 +139,28 @@ const apiScopes = (scope: unknown) =>
 
 describe('organization tokens', () => {
   it("carry org_id and only the permissions of the member's roles in that organization", async () => {
-    const acme = await newOrganization({ billing: ['invoices:read', 'invoices:write'] });
-    const globex = await newOrganization({ viewer: ['reports:read'], billing: ['invoices:read'] });
-    const alice = await newUser();
-    const bob = await newUser();
-    await member(acme, alice, 'billing');
-    await member(globex, alice, 'viewer');
-    await member(globex, bob, 'billing');
+    const [alice, bob] = [newUser(), newUser()];
+    const [acmeName, globexName] = [randomId('acme'), randomId('globex')];
+    const ids = await seed(
+      [alice, bob],
+      [
+        {
+          name: acmeName,
+          roles: [role('billing', 'invoices:read', 'invoices:write')],
+          members: [{ email: alice.email, roles: ['billing'] }],
+        },
+        {
+          name: globexName,
+          roles: [role('viewer', 'reports:read'), role('billing', 'invoices:read')],
+          members: [
+            { email: alice.email, roles: ['viewer'] },
+            { email: bob.email, roles: ['billing'] },
+          ],
+        },
+      ],
+    );
+    const acme = { name: acmeName, id: ids[acmeName]! };
+    const globex = { name: globexName, id: ids[globexName]! };
 
     const aliceAcme = await signIn(alice, { organization: acme.name });
     expect(aliceAcme.access).toMatchObject({ org_id: acme.id, aud: expect.arrayContaining([audience]) });
@@ -164,29 +185,41 @@ describe('organization tokens', () => {
   });
 
   it('refuse a non-member and an unknown organization alike (access_denied)', async () => {
-    const acme = await newOrganization({ billing: ['invoices:read'] });
-    const outsider = await newUser();
+    const outsider = newUser();
+    const acme = randomId('acme');
+    await seed([outsider], [{ name: acme, roles: [role('billing', 'invoices:read')] }]);
     const refused = {
       error: 'access_denied',
       error_description: 'the user is not a member of the requested organization',
       state: 'st',
       iss: server.issuer,
     };
-    expect((await signIn(outsider, { organization: acme.name })).error).toEqual(refused);
+    expect((await signIn(outsider, { organization: acme })).error).toEqual(refused);
     expect((await signIn(outsider, { organization: randomId('nowhere') })).error).toEqual(refused);
     expect((await signIn(outsider, { organization: '00000000-0000-4000-8000-000000000000' })).error).toEqual(refused);
   });
 
   it('keep their organization on refresh, and re-read the roles there', async () => {
-    const acme = await newOrganization({ billing: ['invoices:read', 'invoices:write'], reader: ['invoices:read'] });
-    const carol = await newUser();
-    await member(acme, carol, 'billing', 'reader');
+    const carol = newUser();
+    const name = randomId('acme');
+    const ids = await seed(
+      [carol],
+      [
+        {
+          name,
+          roles: [role('billing', 'invoices:read', 'invoices:write'), role('reader', 'invoices:read')],
+          members: [{ email: carol.email, roles: ['billing', 'reader'] }],
+        },
+      ],
+    );
+    const acme = { name, id: ids[name]! };
     const first = await signIn(carol, { organization: acme.name });
     expect(apiScopes(first.access?.scope)).toEqual(['invoices:read', 'invoices:write']);
 
     await tesseraJson(['orgs', 'remove-role', acme.name, carol.email, 'billing']);
+    expect(first.tokens?.refresh_token).toEqual(expect.any(String));
     const second = await refresh(first.tokens!.refresh_token!);
-    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ token_type: 'Bearer' });
     const access = decodeJwt(second.body.access_token as string);
     expect(access.org_id).toBe(acme.id);
     expect(apiScopes(access.scope)).toEqual(['invoices:read']);
@@ -202,9 +235,14 @@ describe('organization tokens', () => {
 
   it('let a user with a verified email at an allowed domain join on their first request', async () => {
     const domain = `${randomId('jit')}.example.test`;
-    const org = await newOrganization({}, ['--allow-email-domain', domain]);
-    const verified = await newUser(domain, true);
+    const name = randomId('jit');
+    const verified = { ...newUser(domain), verified: true };
+    const unverified = newUser(domain);
+    const elsewhere = { ...newUser(`other-${domain}`), verified: true };
+    const ids = await seed([verified, unverified, elsewhere], [{ name, allowed_email_domains: [domain] }]);
+    const org = { name, id: ids[name]! };
     const joined = await signIn(verified, { organization: org.name });
+    expect(joined.error).toBeUndefined();
     expect(joined.access).toMatchObject({ org_id: org.id });
     // No roles yet: no API permission, only the sign-in's own scopes.
     expect(apiScopes(joined.access?.scope)).toEqual([]);
@@ -218,7 +256,7 @@ describe('organization tokens', () => {
     expect(audit.some((e) => e.subject === org.id)).toBe(true);
 
     // An unverified email at the domain, or another domain, does not join.
-    for (const user of [await newUser(domain, false), await newUser(`other-${domain}`, true)])
+    for (const user of [unverified, elsewhere])
       expect((await signIn(user, { organization: org.name })).error?.error).toBe('access_denied');
   });
 });
@@ -230,9 +268,9 @@ describe('the organization parameter, hostile', () => {
     ['upper case', 'ACME'],
     ['too long', 'a'.repeat(64)],
     ['a quote', 'acme"'],
-    ['an empty value', ''],
-  ])('refuses %s with invalid_request at the callback', async (_name, value) => {
-    const user = await newUser();
+  ])('refuses %s with invalid_request at the callback, before sign-in', async (_name, value) => {
+    // Refused before anyone signs in: this user need not exist.
+    const user = newUser();
     expect((await signIn(user, { organization: value })).error).toEqual({
       error: 'invalid_request',
       error_description: 'organization must be an organization id or name',
@@ -242,7 +280,7 @@ describe('the organization parameter, hostile', () => {
   });
 
   it('refuses two organizations, and a parameter and scope that disagree', async () => {
-    const user = await newUser();
+    const user = newUser();
     expect((await signIn(user, { scope: `openid urn:tessera:org:a urn:tessera:org:b` })).error).toMatchObject({
       error: 'invalid_request',
       error_description: 'a request may ask for one organization only',
@@ -259,8 +297,10 @@ describe('the organization parameter, hostile', () => {
 
 describe('tessera orgs and the seed file, bad input', () => {
   it('exits 2 on unknown names and changes nothing', async () => {
-    const org = await newOrganization({ billing: ['invoices:read'] });
-    const user = await newUser();
+    const user = newUser();
+    const name = randomId('org');
+    await seed([user], [{ name, roles: [role('billing', 'invoices:read')] }]);
+    const org = { name };
     const cases: [string[], string][] = [
       [['orgs', 'show', randomId('nowhere')], 'no organization'],
       [['orgs', 'add-member', randomId('nowhere'), user.email], 'no organization'],
@@ -287,8 +327,8 @@ describe('tessera orgs and the seed file, bad input', () => {
   });
 
   it('applies organizations from a seed file, idempotently, and refuses one with an unknown name whole', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tessera-orgs-seed-'));
-    const user = await newUser();
+    const user = newUser();
+    await seed([user], []);
     const name = randomId('seeded');
     const good = {
       organizations: [
