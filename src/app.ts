@@ -29,6 +29,7 @@ import { accessTokenVerifier } from './oidc/access-token-verifier.ts';
 import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { grantableScopes } from './oidc/resource-servers.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
 import {
@@ -160,6 +161,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    grantable: grantableScopes(catalog, async (id) => (await queries.users.findAccount(id))?.roles ?? []),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
     organizationId: async (ref) => (await queries.organizations.find(ref))?.id,

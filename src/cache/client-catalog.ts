@@ -8,6 +8,7 @@
 import type { Notifications } from '../db/notifications.ts';
 import type { ApiGrant, ClientQueries, ClientSnapshot } from '../db/queries/clients.ts';
 import type { Clock } from '../clock.ts';
+import type { HeldRole } from '../services/rbac.ts';
 import { CACHE_MAX_AGE_MS } from './max-age.ts';
 
 export const CATALOG_CHANNEL = 'tessera_catalog';
@@ -27,6 +28,8 @@ export interface ClientCatalog {
   defaultApiAudience(clientId: string): Promise<string | undefined>;
   /** Whether the client acts for (serves) any of these APIs. */
   servesAny(clientId: string, audiences: string[]): Promise<boolean>;
+  /** The client's roles (RBAC, for its client-credentials tokens) and its --rbac-strict setting. */
+  rbac(clientId: string): Promise<{ roles: HeldRole[]; strict: boolean }>;
 }
 
 interface Entry {
@@ -101,6 +104,16 @@ export function clientCatalog(
     },
     async servesAny(clientId, audiences) {
       return !!(await get(clientId))?.serves.some((s) => audiences.includes(s.api.audience));
+    },
+    async rbac(clientId) {
+      const client = await get(clientId);
+      return {
+        strict: client?.rbacStrict ?? false,
+        roles: (client?.roles ?? []).map(({ role }) => ({
+          name: role.name,
+          permissions: role.permissions.map((p) => ({ audience: p.api.audience, scope: p.scope })),
+        })),
+      };
     },
   };
 }

@@ -10,6 +10,7 @@ import { apiService, type ApiService } from '../services/apis.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
 import { organizationService, type OrganizationService } from '../services/organizations.ts';
 import { userService, type UserService } from '../services/users.ts';
+import { roleService, type RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import { userInfo } from 'node:os';
 
@@ -23,6 +24,7 @@ export interface CliContext {
   apis: ApiService;
   clients: ClientService;
   users: UserService;
+  roles: RoleService;
   organizations: OrganizationService;
   audit: Audit;
   actor: string;
@@ -47,6 +49,7 @@ export async function withCliContext<T>(
     const audit = auditTrail(queries.auditEvents, logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;
+    const users = userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength });
     return await run({
       config,
       db,
@@ -62,11 +65,16 @@ export async function withCliContext<T>(
         audit,
         actor,
       }),
-      users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
+      users,
+      roles: roleService(
+        { roles: queries.roles, apis: queries.apis, clients: queries.clients, findUser: users.find },
+        audit,
+        actor,
+      ),
       organizations: organizationService({
         organizations: queries.organizations,
         apis: queries.apis,
-        users: queries.users,
+        findUser: users.find,
         audit,
         actor,
       }),

@@ -16,6 +16,7 @@ import { type Run, withCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
+import { registerRoleCommands } from './roles.ts';
 
 const program = new Command('tessera')
   .description('administer a Tessera authorization server')
@@ -71,6 +72,8 @@ registerUserCommands(program, run);
 registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
 registerOrganizationCommands(program, run);
+// After users, clients and apis: it adds assign-role, remove-role and `apis update` to them.
+registerRoleCommands(program, run);
 
 let code = 0;
 try {

@@ -1,6 +1,7 @@
 // tessera orgs create|list|show|delete|add-member|remove-member|assign-role|remove-role, orgs roles …
 import type { Command } from 'commander';
 import { parsePermission, type OrganizationService } from '../services/organizations.ts';
+import { InvalidInput } from '../errors.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
 
@@ -149,14 +150,30 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<org>')
     .argument('<role>')
     .option('--description <text>', 'what the role is for')
+    // As `roles create` (RBAC): one API's scopes; --permission for several APIs.
+    .option('--api <audience>', 'the API whose scopes --scope names (with --scope)')
+    .option('--scope <scopes>', 'space-separated scopes of --api the role grants')
     .option('--permission <"audience scope">', 'an API audience and one of its scopes (repeatable)', collect)
-    .action((ref: string, name: string, opts: { description?: string; permission?: string[] }) =>
-      run(async ({ organizations }, out) => {
-        // Every permission parsed before anything is written: a bad one changes nothing.
-        const permissions = (opts.permission ?? []).map(parsePermission);
-        await organizations.createRole(ref, { name, description: opts.description, permissions });
-        out.result({ organization: ref, role: name, permissions }, () => `created role ${name} in ${ref}`);
-      }),
+    .action(
+      (
+        ref: string,
+        name: string,
+        opts: { description?: string; api?: string; scope?: string; permission?: string[] },
+      ) =>
+        run(async ({ organizations }, out) => {
+          if ((opts.api === undefined) !== (opts.scope === undefined))
+            throw new InvalidInput('--api and --scope go together');
+          // Every permission parsed before anything is written: a bad one changes nothing.
+          const permissions = [
+            ...(opts.permission ?? []).map(parsePermission),
+            ...(opts.scope ?? '')
+              .split(/\s+/)
+              .filter(Boolean)
+              .map((scope) => ({ audience: opts.api!, scope })),
+          ];
+          await organizations.createRole(ref, { name, description: opts.description, permissions });
+          out.result({ organization: ref, role: name, permissions }, () => `created role ${name} in ${ref}`);
+        }),
     );
   roles
     .command('delete')

@@ -14,7 +14,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
     .description('create or update the APIs, clients, users and organizations in a JSON or YAML file (idempotent)')
     .argument('<file>')
     .action((file: string) =>
-      run(async ({ apis, clients, users, organizations, queries, config, audit, actor }, out) => {
+      run(async ({ apis, clients, users, roles, organizations, queries, config, audit, actor }, out) => {
         let text: string;
         try {
           text = await readFile(file, 'utf8');
@@ -32,6 +32,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
           apis,
           clients,
           users,
+          roles,
           pepper: config.clientSecretPepper,
           readEnv: readSeedVariable,
           audit,
@@ -47,6 +48,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
           () =>
             [
               ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
+              ...Object.entries(report.roles).map(([k, v]) => `role ${k}: ${v}`),
               ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
               ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
               ...Object.entries(report.organizations).map(([k, v]) => `organization ${k}: ${v}`),

@@ -49,6 +49,13 @@ export interface InteractionDeps {
    */
   signedIn: (userId: string, ip: string, counterKey: string) => Promise<void>;
   onRateLimited: () => void;
+  /** The requested scopes that can be granted to this user (RBAC: resource-servers.ts grantableScopes). */
+  grantable?: (
+    accountId: string,
+    clientId: string,
+    resource: string | undefined,
+    requested: string[],
+  ) => Promise<string[]>;
   /** Links on the sign-in page to what is configured (account/features.ts). */
   loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
   /** Clients that require a verified email (clients.require_verified_email), and the reminder mail. */
@@ -75,6 +82,15 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (found.uid !== ctx.params.uid) throw new InvalidInput('this sign-in request does not belong to this browser');
     const client = await provider.Client.find(String(found.params.client_id));
     return { provider, found, clientName: client?.clientName ?? String(found.params.client_id) };
+  }
+
+  /** The scopes of the request that can be granted (all of them without RBAC). */
+  async function grantableOf(found: Awaited<ReturnType<Provider['interactionDetails']>>): Promise<string[]> {
+    const requested = scopeTokens(found.params.scope);
+    const accountId = found.session?.accountId;
+    if (!deps.grantable || !accountId) return requested;
+    const resource = typeof found.params.resource === 'string' ? found.params.resource : undefined;
+    return deps.grantable(accountId, String(found.params.client_id), resource, requested);
   }
 
   async function finish(ctx: Context, provider: Provider, result: Record<string, unknown>) {
@@ -105,7 +121,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     const user = await deps.userQueries.findById(String(found.session?.accountId));
-    const requested = scopeTokens(found.params.scope);
+    const requested = await grantableOf(found);
     // A device's one confirmation (oidc/device-authorization.ts): the code to compare with the
     // device's (RFC 8628 §5.4), the client, the scopes, Connect or Deny.
     if (found.deviceCode !== undefined) {
@@ -228,7 +244,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {}))
       grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    const approved = scopeTokens(found.params.scope);
+    // What the page showed: with RBAC, a scope the user's roles do not grant is not approved, so
+    // that it is asked for once a role grants it.
+    const approved = await grantableOf(found);
     await deps.consents.grant(accountId, clientId, approved);
     await deps.audit.record({
       type: 'consent.granted',

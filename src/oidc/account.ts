@@ -4,6 +4,8 @@ import type { Account, KoaContextWithOIDC } from 'oidc-provider';
 import { isUserId, type UserQueries } from '../db/queries/users.ts';
 import { requestReads } from './request-reads.ts';
 import type { OrganizationMemberships, OrganizationStanding } from './organizations.ts';
+import type { HeldRole } from '../services/rbac.ts';
+import type { AccountRoles } from './resource-servers.ts';
 
 /** An account as Tessera's parts read it: for a token of an organization's, the user's standing there. */
 export type TesseraAccount = Account & { organization?: OrganizationStanding };
@@ -31,6 +33,9 @@ export function accountFinder(users: Pick<UserQueries, 'findAccount'>, membershi
     return {
       accountId: user.id,
       ...(organization ? { organization } : {}),
+      // RBAC (resource-servers.ts): read in the account's own statement. In an organization's
+      // token the roles are the member's roles there (the `roles` and `permissions` claims too).
+      roles: organization ? organization.roles : user.roles,
       async claims() {
         const optional = {
           name: user.name,
@@ -54,5 +59,22 @@ export function accountFinder(users: Pick<UserQueries, 'findAccount'>, membershi
         };
       },
     };
+  };
+}
+
+/**
+ * The signed-in user's roles in a provider request: those of the account the request has loaded
+ * (the token endpoint's grants set it before they ask for the resource server), else of the
+ * session's account (the authorization endpoint asks before loading it; the read is kept for the
+ * request, request-reads.ts, so that loading it later costs nothing). Undefined: no one signed in.
+ */
+export function accountRoles(findAccount: ReturnType<typeof accountFinder>): AccountRoles {
+  return async function accountRoles(ctx) {
+    const loaded = ctx.oidc.account as { roles?: HeldRole[] } | undefined;
+    if (loaded) return loaded.roles ?? [];
+    const accountId = (ctx.oidc as { session?: { accountId?: string } }).session?.accountId;
+    if (!accountId) return undefined;
+    const account = (await findAccount(ctx, accountId)) as { roles?: HeldRole[] } | undefined;
+    return account ? (account.roles ?? []) : undefined;
   };
 }

@@ -16,12 +16,19 @@
 // Anything else goes to the provider untouched: another grant type or authentication method, a
 // parameter this path does not know, a repeated one, a DPoP or certificate-bound client, a client
 // without the grant, an OIDC scope, a resource or scope the client may not have, a scope with
-// invalid characters. The provider then answers, errors included, exactly as before.
+// invalid characters, a strict client asking for a scope its roles do not grant (RBAC). The
+// provider then answers, errors included, exactly as before.
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import { SCOPE_SYNTAX, scopeTokens } from '../services/scopes.ts';
-import { clientCredentialsScopes, deniedScope, resourceServerFor } from './resource-servers.ts';
+import { enforcesRbac } from '../services/rbac.ts';
+import {
+  clientCredentialsScopes,
+  clientCredentialsWithinRoles,
+  deniedScope,
+  resourceServerFor,
+} from './resource-servers.ts';
 import { beforeProvider, type WantedForm } from './secret-authenticated-form.ts';
 import { issueClientCredentials, requiresExplicitScope, type ProviderClient, type TokenResponse } from './upstream.ts';
 import { inSpan } from '../tracing/spans.ts';
@@ -68,7 +75,21 @@ export function clientCredentialsFastPath(deps: {
     // that must name its scopes is refused by the provider.
     const requested = clientCredentialsScopes(params.scope, server, requiresExplicitScope(client));
     if (!requested || deniedScope(requested, server)) return undefined;
-    return issueClientCredentials(provider, client, requested.join(' ') || undefined, { indicator, server });
+    if (!enforcesRbac(server.api))
+      return issueClientCredentials(provider, client, requested.join(' ') || undefined, { indicator, server });
+    // RBAC: only what the client's roles grant (read with the client, cached: no round trip); a
+    // strict client's refusal is the provider's to word.
+    const decided = clientCredentialsWithinRoles(
+      requested,
+      params.scope !== undefined && params.scope !== '',
+      server,
+      await deps.clients.rbac(client.clientId),
+    );
+    if ('notGranted' in decided) return undefined;
+    return issueClientCredentials(provider, client, decided.scopes.join(' ') || undefined, {
+      indicator,
+      server: decided.server,
+    });
   }
 
   return beforeProvider({

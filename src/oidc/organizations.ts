@@ -18,6 +18,7 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Membership, OrganizationQueries } from '../db/queries/organizations.ts';
 import type { Audit } from '../services/audit.ts';
 import { ORGANIZATION_NAME } from '../services/organizations.ts';
+import { type HeldRole, heldRolesFromJson } from '../services/rbac.ts';
 import { scopeTokens } from '../services/scopes.ts';
 
 export const ORGANIZATION_PARAM = 'organization';
@@ -91,18 +92,16 @@ export interface OrganizationStanding {
   id: string;
   name: string;
   displayName: string;
-  /** The member's organization roles, in RBAC's shape (services/rbac.ts HeldRole). */
-  roles: { name: string; permissions: { audience: string; scope: string }[] }[];
+  /** The member's organization roles, as RBAC's roles are held (services/rbac.ts). */
+  roles: HeldRole[];
 }
 
 const standing = (m: Membership): OrganizationStanding => ({
   id: m.id,
   name: m.name,
   displayName: m.displayName,
-  roles: m.roles.map((r) => ({
-    name: r.name,
-    permissions: (r.permissions ?? []).map(([audience, scope]) => ({ audience, scope })),
-  })),
+  // The statement writes them in the account statement's shape (db/queries/organizations.ts).
+  roles: heldRolesFromJson(m.roles),
 });
 
 export function organizationMemberships(deps: {
@@ -181,17 +180,4 @@ export async function organizationFor(
   const accountId = (ctx.oidc as { session?: { accountId?: string } }).session?.accountId;
   if (accountId && AUTHORIZATION_ROUTES.has(ctx.oidc.route)) return memberships.forAuthorization(ctx, accountId);
   return undefined;
-}
-
-/**
- * An API's scopes narrowed to what the member's roles in the organization grant on it: an
- * organization's token carries only those, whatever the API's own RBAC setting.
- */
-export function scopeWithinOrganization(scope: string, audience: string, organization: OrganizationStanding): string {
-  const granted = new Set<string>();
-  for (const role of organization.roles)
-    for (const p of role.permissions) if (p.audience === audience) granted.add(p.scope);
-  return scopeTokens(scope)
-    .filter((s) => granted.has(s))
-    .join(' ');
 }

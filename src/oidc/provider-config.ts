@@ -44,6 +44,8 @@ export interface ProviderParts {
   validateOrganizationParam: (ctx: KoaContextWithOIDC) => Promise<void>;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
+  /** The RBAC claims `roles` and `permissions` of an access or client-credentials token (rbac-claims.ts). */
+  rbacClaims?: (ctx: KoaContextWithOIDC, token: never) => Promise<Record<string, unknown> | undefined>;
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -148,12 +150,15 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     acrValues: ['urn:tessera:acr:pwd'],
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
     // token can tell that its family was revoked (oidc/jwt-access-tokens.ts). Grant ids are
-    // random and grant nothing by themselves.
-    extraTokenClaims: (_ctx, token) => {
-      if (token.kind !== 'AccessToken') return undefined;
+    // random and grant nothing by themselves. RBAC claims, for the APIs that ask for them.
+    extraTokenClaims: async (ctx, token) => {
+      if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return undefined;
+      const rbac = await parts.rbacClaims?.(ctx, token as never);
+      if (token.kind !== 'AccessToken') return rbac;
       // An organization's token says which (organizations.ts: the grant's id holds it).
       const org = grantOrganization(token.grantId);
       const extra = {
+        ...rbac,
         ...(token.grantId ? { gid: token.grantId } : {}),
         ...(org ? { org_id: org } : {}),
         ...parts.extraAccessTokenClaims?.(token),

@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { Audit } from '../services/audit.ts';
 import type { AccessTokenPolicy } from './access-token-policy.ts';
 import type { AccessTokenVerifier } from './access-token-verifier.ts';
-import { accountFinder } from './account.ts';
+import { accountFinder, accountRoles } from './account.ts';
 import { existingGrantLoader } from './existing-grant.ts';
 import { createAdapterClass } from './adapter.ts';
 import { publicClientBasic } from './public-client-basic.ts';
@@ -25,6 +25,7 @@ import { logProviderEvents } from './events.ts';
 import { mtlsHelpers } from './mtls.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature, userinfoResource } from './resource-servers.ts';
+import { rbacTokenClaims } from './rbac-claims.ts';
 import { grantTypeHandler, providerJwks } from './upstream.ts';
 import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
@@ -72,6 +73,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     organizations: deps.organizations ?? NO_ORGANIZATIONS,
     ...(deps.audit ? { audit: deps.audit } : {}),
   });
+  const findAccount = accountFinder(deps.users, memberships);
   const provider = new Provider(
     deps.issuer,
     providerConfiguration({
@@ -96,10 +98,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       }),
       jwks: providerJwks(deps.keys.privateJwks),
       cookieKeys: deps.cookieKeys,
-      resourceIndicators: resourceServerFeature(deps.clients, userinfo, (ctx) => organizationFor(ctx, memberships)),
+      resourceIndicators: resourceServerFeature(deps.clients, userinfo, accountRoles(findAccount), (ctx) =>
+        organizationFor(ctx, memberships),
+      ),
       introspectionPolicy: deps.policy.mayIntrospect,
       revocationPolicy: deps.policy.mayRevoke,
-      findAccount: accountFinder(deps.users, memberships),
+      findAccount,
       loadExistingGrant: existingGrantLoader(deps.consents, memberships),
       validateOrganizationParam,
       brand: deps.config.brand,
@@ -108,6 +112,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       deviceCodeTtl: deps.config.deviceFlow.codeTtl,
       extraAlgs: deps.config.keys.extraAlgs,
       extraAccessTokenClaims: tokenExchange.actorClaims,
+      rbacClaims: rbacTokenClaims(deps.clients),
       userinfoResource: userinfo,
       security: {
         privateKeyJwt: security.privateKeyJwt,

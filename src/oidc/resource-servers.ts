@@ -7,10 +7,11 @@
 // permits with several audiences.
 import { errors, type KoaContextWithOIDC, type ResourceServer, type Client } from 'oidc-provider';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
+import { enforcesRbac, grantedScopes, type HeldRole } from '../services/rbac.ts';
 import { OIDC_STANDARD_SCOPES, scopeTokens } from '../services/scopes.ts';
 import { invalidScopeWithoutScope, requiresExplicitScope, setClientCredentialsScope } from './upstream.ts';
 import { USERINFO_ACCESS_TOKEN_TTL } from './provider-config.ts';
-import { type OrganizationStanding, scopeWithinOrganization } from './organizations.ts';
+import type { OrganizationStanding } from './organizations.ts';
 
 const CLIENT_CREDENTIALS = 'client_credentials';
 const OIDC_SCOPES = OIDC_STANDARD_SCOPES.join(' ');
@@ -20,12 +21,21 @@ export function userinfoResource(issuer: string, userinfoPath: string): string {
   return `${issuer}${userinfoPath}`;
 }
 
+/**
+ * An API as a resource server for one client: `scope` is what the client may have. `api` is
+ * Tessera's, beside the provider's fields (its ResourceServer copies only its own).
+ */
+export interface ApiResourceServer extends ResourceServer {
+  scope: string;
+  api: { audience: string; rbac: string; tokenClaims: string[] };
+}
+
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
 export async function resourceServerFor(
   clients: ClientCatalog,
   clientId: string,
   indicator: string,
-): Promise<ResourceServer | undefined> {
+): Promise<ApiResourceServer | undefined> {
   const grant = await clients.apiGrant(clientId, indicator);
   if (!grant) return undefined;
   return {
@@ -34,8 +44,49 @@ export async function resourceServerFor(
     accessTokenTTL: grant.api.accessTokenTtl,
     accessTokenFormat: 'jwt',
     jwt: { sign: { alg: 'RS256' } },
+    api: { audience: grant.api.audience, rbac: grant.api.rbac, tokenClaims: grant.api.tokenClaims },
   };
 }
+
+/**
+ * RBAC (services/rbac.ts): the resource server narrowed to what the subject's roles grant, when
+ * the API enforces them; as it is otherwise. The provider's grants then issue the requested
+ * scopes that are in `scope` and drop the rest (RFC 6749 §3.3: the response's `scope` says so).
+ */
+export function withinRoles(server: ApiResourceServer, roles: readonly HeldRole[]): ApiResourceServer {
+  if (!enforcesRbac(server.api)) return server;
+  const granted = grantedScopes(roles, server.api.audience);
+  return {
+    ...server,
+    scope: scopeTokens(server.scope)
+      .filter((s) => granted.has(s))
+      .join(' '),
+  };
+}
+
+/** The client's roles and whether it asked for refusals rather than fewer scopes (--rbac-strict). */
+export type ClientRbac = { roles: HeldRole[]; strict: boolean };
+
+/**
+ * A client-credentials request under RBAC: the scopes to issue (those the client's roles grant),
+ * or, for a strict client that named a scope its roles do not grant, that scope. `requested` has
+ * passed clientCredentialsScopes and deniedScope against what the client may have.
+ */
+export function clientCredentialsWithinRoles(
+  requested: string[],
+  asked: boolean,
+  server: ApiResourceServer,
+  rbac: ClientRbac,
+): { scopes: string[]; server: ApiResourceServer } | { notGranted: string } {
+  const narrowed = withinRoles(server, rbac.roles);
+  const allowed = new Set(scopeTokens(narrowed.scope));
+  const notGranted = requested.find((s) => !allowed.has(s));
+  if (notGranted !== undefined && asked && rbac.strict) return { notGranted };
+  return { scopes: requested.filter((s) => allowed.has(s)), server: narrowed };
+}
+
+/** RFC 6749 §5.2 invalid_scope for a strict client (the scope is in the error's `scope`). */
+export const SCOPE_NOT_GRANTED = "the client's roles do not grant the requested scope";
 
 /**
  * The scopes of a client-credentials request (RFC 6749 §3.3): those it names, or, when it names
@@ -62,9 +113,38 @@ export function deniedScope(requested: Iterable<string>, server: ResourceServer)
   return undefined;
 }
 
+/**
+ * Of the scopes a person's authorization request names, those that can be granted: the API
+ * scopes the user's roles do not grant (RBAC enforced) are left out, so that the consent page
+ * shows, and the remembered consent holds, only what the tokens will carry.
+ */
+export function grantableScopes(clients: ClientCatalog, rolesOf: (accountId: string) => Promise<HeldRole[]>) {
+  return async function grantableScopes(
+    accountId: string,
+    clientId: string,
+    resource: string | undefined,
+    requested: string[],
+  ): Promise<string[]> {
+    const audience = resource ?? (await clients.defaultApiAudience(clientId));
+    const server = audience === undefined ? undefined : await resourceServerFor(clients, clientId, audience);
+    if (!server || !enforcesRbac(server.api)) return requested;
+    const apiScopes = new Set(scopeTokens(server.scope));
+    const granted = new Set(scopeTokens(withinRoles(server, await rolesOf(accountId)).scope));
+    return requested.filter((s) => !apiScopes.has(s) || granted.has(s));
+  };
+}
+
+/** The signed-in user's roles for this request: with the account read, or with the session's. */
+export type AccountRoles = (ctx: KoaContextWithOIDC) => Promise<HeldRole[] | undefined>;
+
+// Where a person's authorization request is decided: a strict client's request for a scope the
+// user's roles do not grant is refused there (access_denied), not at the token endpoint.
+const AUTHORIZATION_ROUTES = new Set(['authorization', 'resume']);
+
 export function resourceServerFeature(
   clients: ClientCatalog,
   userinfo: string,
+  accountRoles: AccountRoles,
   /** The organization a request is for (organizations.ts organizationFor); undefined: none. */
   organizationOf: (ctx: KoaContextWithOIDC) => Promise<OrganizationStanding | undefined> = async () => undefined,
 ) {
@@ -109,17 +189,43 @@ export function resourceServerFeature(
         if (!scopes) throw invalidScopeWithoutScope(SCOPE_REQUIRED);
         const denied = deniedScope(scopes, server);
         if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
+        let issued = { scopes, server };
+        if (enforcesRbac(server.api)) {
+          const decided = clientCredentialsWithinRoles(scopes, !!asked, server, await clients.rbac(client.clientId));
+          if ('notGranted' in decided) throw new errors.InvalidScope(SCOPE_NOT_GRANTED, decided.notGranted);
+          issued = decided;
+        }
         // The default: the grant (lib/actions/grants/client_credentials.js) takes the scopes from
-        // the request's parameters, after this.
-        if (!asked && scopes.length > 0) setClientCredentialsScope(ctx, scopes.join(' '));
-        return server;
+        // the request's parameters, after this, and keeps those in the returned `scope`.
+        if (!asked && issued.scopes.length > 0) setClientCredentialsScope(ctx, issued.scopes.join(' '));
+        return issued.server;
       }
-      // An organization's token: only what the member's roles there grant.
+      let granted = server;
       const organization = await organizationOf(ctx);
-      const scope = organization ? scopeWithinOrganization(server.scope, indicator, organization) : server.scope;
+      if (organization) {
+        // An organization's token (organizations.ts): only what the member's roles in that
+        // organization grant, whatever the API's own RBAC setting; their other roles count not.
+        granted = {
+          ...withinRoles({ ...server, api: { ...server.api, rbac: 'enforce' } }, organization.roles),
+          api: server.api,
+        };
+      } else if (enforcesRbac(server.api)) {
+        // No account yet (an authorization request before sign-in): nothing is granted, and the
+        // request is decided again once the user is known (the provider resumes it).
+        const roles = await accountRoles(ctx);
+        granted = withinRoles(server, roles ?? []);
+        const strict = roles !== undefined && AUTHORIZATION_ROUTES.has(ctx.oidc.route);
+        if (strict && (await clients.rbac(client.clientId)).strict) {
+          const allowed = new Set(scopeTokens(server.scope));
+          const have = new Set(scopeTokens(granted.scope));
+          const missing = [...(ctx.oidc.requestParamScopes ?? [])].filter((s) => allowed.has(s) && !have.has(s));
+          if (missing.length > 0)
+            throw new errors.AccessDenied(`the user's roles do not grant the requested scope ${missing.join(' ')}`);
+        }
+      }
       // A sign-in's token for an API also carries the OIDC scopes granted with it (RFC 6749
       // §3.3: the response says what was granted); which ones the user approved, the grant says.
-      return { ...server, scope: [OIDC_SCOPES, scope].filter(Boolean).join(' ') };
+      return { ...granted, scope: [OIDC_SCOPES, granted.scope].filter(Boolean).join(' ') };
     },
 
     // At the token endpoint, an authorization code or refresh token is for the API it was

@@ -15,6 +15,10 @@ export interface AccessTokenClaims extends JWTPayload {
   scope?: string;
   /** RFC 7800 / RFC 9449 §6 / RFC 8705 §3.1: the key or certificate the token is bound to. */
   cnf?: { jkt?: string; 'x5t#S256'?: string };
+  /** RBAC (an API with token claims `roles`): the names of the subject's roles on this API. */
+  roles?: string[];
+  /** RBAC (token claims `permissions`): the token's scopes that the subject's roles grant. */
+  permissions?: string[];
 }
 
 export interface AccessTokenOptions {

@@ -59,6 +59,12 @@ export interface ResourceServerOptions {
 export interface Requirement {
   /** Every one of these scopes must be in the token's `scope`. */
   scopes?: string[];
+  /**
+   * Every one of these must be in the token's `permissions` claim (RBAC: the API enforces roles
+   * and issues the claim, `tessera apis update --token-claims permissions`). Refused like scopes:
+   * 403 insufficient_scope.
+   */
+  permissions?: string[];
   /** Also ask the issuer whether the token is still active (RFC 7662), so revocation shows at once. */
   introspect?: boolean;
 }
@@ -80,6 +86,8 @@ export interface VerifiedToken {
   claims: AccessTokenClaims;
   /** The token's scopes, split. */
   scopes: string[];
+  /** The token's `permissions` claim (RBAC); empty without one. */
+  permissions: string[];
   /** How it was presented: `Bearer`, or `DPoP` for a DPoP-bound token. */
   scheme: 'Bearer' | 'DPoP';
 }
@@ -147,7 +155,13 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
       const required = requirement.scopes ?? [];
       if (!required.every((s) => scopes.includes(s))) throw new InsufficientScope(required, scheme);
-      return { claims, scopes, scheme };
+      const permissions = Array.isArray(claims.permissions)
+        ? claims.permissions.filter((p): p is string => typeof p === 'string')
+        : [];
+      const needed = requirement.permissions ?? [];
+      // A permission is an API scope that a role grants: a refusal names it as a scope (RFC 6750 §3.1).
+      if (!needed.every((p) => permissions.includes(p))) throw new InsufficientScope(needed, scheme);
+      return { claims, scopes, permissions, scheme };
     },
     errorResponse: (err) => errorResponse(err, realm),
   };

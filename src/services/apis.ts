@@ -2,6 +2,7 @@
 import type { ApiQueries } from '../db/queries/apis.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
+import { RBAC_MODES, RBAC_TOKEN_CLAIMS, type RbacMode } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
 
 export interface ApiInput {
@@ -9,6 +10,25 @@ export interface ApiInput {
   name?: string | undefined;
   scope?: string | undefined;
   accessTokenTtl?: number | undefined;
+  /** RBAC: off (default) or enforce. */
+  rbac?: string | undefined;
+  /** Optional access-token claims: roles, permissions. */
+  tokenClaims?: string[] | undefined;
+}
+
+function checkRbac(mode: string | undefined): RbacMode {
+  const value = mode ?? 'off';
+  if (!(RBAC_MODES as readonly string[]).includes(value))
+    throw new InvalidInput(`rbac must be ${RBAC_MODES.join(' or ')}, not ${JSON.stringify(value)}`);
+  return value as RbacMode;
+}
+
+function checkTokenClaims(claims: string[] | undefined): string[] {
+  const list = [...new Set(claims ?? [])];
+  for (const claim of list)
+    if (!(RBAC_TOKEN_CLAIMS as readonly string[]).includes(claim))
+      throw new InvalidInput(`token claims are ${RBAC_TOKEN_CLAIMS.join(' and ')}, not ${JSON.stringify(claim)}`);
+  return list.sort();
 }
 
 // One hour: the common default (Hydra, Auth0 M2M); short enough that a leaked token ages out,
@@ -39,6 +59,8 @@ export function validateApi(input: ApiInput) {
     name: input.name ?? null,
     scopes: parseScopes(input.scope ?? '', { forApi: true }),
     accessTokenTtl: ttl,
+    rbac: checkRbac(input.rbac),
+    tokenClaims: checkTokenClaims(input.tokenClaims),
   };
 }
 
@@ -70,11 +92,29 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
       const same =
         existing.name === data.name &&
         existing.accessTokenTtl === data.accessTokenTtl &&
-        existing.scopes.join(' ') === data.scopes.join(' ');
+        existing.scopes.join(' ') === data.scopes.join(' ') &&
+        existing.rbac === data.rbac &&
+        existing.tokenClaims.join(' ') === data.tokenClaims.join(' ');
       if (same) return 'unchanged';
       await apis.update(data.audience, data);
       await audit.record({ type: 'api.updated', actor, subject: data.audience });
       return 'updated';
+    },
+    /** Changes the API's RBAC settings; what is not given stays. */
+    async updateRbac(audience: string, changes: { rbac?: string | undefined; tokenClaims?: string[] | undefined }) {
+      const api = await this.get(audience);
+      const data = {
+        rbac: checkRbac(changes.rbac ?? api.rbac),
+        tokenClaims: checkTokenClaims(changes.tokenClaims ?? api.tokenClaims),
+      };
+      const updated = await apis.update(audience, data);
+      await audit.record({
+        type: 'api.updated',
+        actor,
+        subject: audience,
+        details: { rbac: data.rbac, token_claims: data.tokenClaims },
+      });
+      return updated;
     },
     /** Deletes the API; one that clients use only with `force`, which takes it from them. */
     async delete(audience: string, options: { force?: boolean } = {}) {

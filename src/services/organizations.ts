@@ -2,19 +2,15 @@
 // organization carries is decided in oidc/organizations.ts.
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { OrganizationQueries } from '../db/queries/organizations.ts';
-import type { UserQueries } from '../db/queries/users.ts';
-import { isUserId } from '../db/queries/users.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
+import { ROLE_NAME } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
-import { normalizeEmail } from './users.ts';
 
 // A short name that fits in a URL, a log line and `urn:tessera:org:<name>`: lower-case letters,
 // digits and dashes, at most 63 (a DNS label's length: many use the tenant's subdomain).
 export const ORGANIZATION_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-// A role name, as RBAC's: a letter or digit, then letters, digits, '.', '_', ':' or '-'; at most 64.
-const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 // A DNS name of two labels or more (RFC 1035 §2.3.1, letters-digits-hyphen; IDNs as punycode).
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 // Display texts are shown on pages and put into ID tokens: one line, of a sensible length.
@@ -76,7 +72,8 @@ export function parsePermission(value: string): PermissionInput {
 export function organizationService(deps: {
   organizations: OrganizationQueries;
   apis: Pick<ApiQueries, 'findManyByAudience'>;
-  users: Pick<UserQueries, 'findByEmail' | 'findById'>;
+  /** A user by email or id (services/users.ts find): NotFound otherwise. */
+  findUser: (idOrEmail: string) => Promise<{ id: string }>;
   audit?: Audit;
   actor?: string;
 }) {
@@ -89,15 +86,7 @@ export function organizationService(deps: {
     if (!found) throw new NotFound(`no organization ${ref}`);
     return found;
   }
-  async function user(idOrEmail: string) {
-    const found = idOrEmail.includes('@')
-      ? await deps.users.findByEmail(normalizeEmail(idOrEmail))
-      : isUserId(idOrEmail)
-        ? await deps.users.findById(idOrEmail)
-        : null;
-    if (!found) throw new NotFound(`no user ${idOrEmail}`);
-    return found;
-  }
+  const user = (idOrEmail: string) => deps.findUser(idOrEmail);
   async function role(organizationId: string, orgName: string, name: string) {
     const found = await organizations.findRole(organizationId, name);
     if (!found) throw new NotFound(`organization ${orgName} has no role ${name}`);

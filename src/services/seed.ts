@@ -11,6 +11,9 @@ import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
 import { usesSecret } from './client-secrets.ts';
 import { checkClientSettings } from './client-validation.ts';
 import type { ClientService } from './clients.ts';
+import { RBAC_MODES, RBAC_TOKEN_CLAIMS } from './rbac.ts';
+import { checkDescription, checkRoleName, type RoleService } from './roles.ts';
+import { parseScopes } from './scopes.ts';
 import type { UserService } from './users.ts';
 import type { OrganizationService } from './organizations.ts';
 import {
@@ -61,6 +64,9 @@ const seedSchema = z
             name: z.string().optional(),
             scopes: scopeList.optional(),
             access_token_ttl: z.number().int().optional(),
+            // RBAC (README "Roles and permissions").
+            rbac: z.enum(RBAC_MODES).optional(),
+            token_claims: z.array(z.enum(RBAC_TOKEN_CLAIMS)).optional(),
           })
           .strict(),
       )
@@ -81,6 +87,7 @@ const seedSchema = z
             serves: z.array(z.string()).optional(),
             first_party: z.boolean().optional(),
             require_verified_email: z.boolean().optional(),
+            rbac_strict: z.boolean().optional(),
             require_explicit_scope: z.boolean().optional(),
             client_secret: secretReference.optional(),
             // Strong client authentication and sender constraints, named as in client metadata.
@@ -96,6 +103,8 @@ const seedSchema = z
             require_pushed_authorization_requests: z.boolean().optional(),
             // Audiences of the APIs the client may exchange tokens towards (RFC 8693).
             token_exchange: z.array(z.string()).optional(),
+            // The client's roles (exactly these), for its client-credentials tokens.
+            roles: z.array(z.string()).optional(),
           })
           .strict(),
       )
@@ -112,6 +121,20 @@ const seedSchema = z
             // Either an argon2id hash or a reference to an environment variable holding the password.
             password_hash: z.string().optional(),
             password: secretReference.optional(),
+            // The user's roles (exactly these).
+            roles: z.array(z.string()).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    // Roles: a name, a description, and permissions as { <API audience>: <its scopes> }.
+    roles: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            description: z.string().optional(),
+            permissions: z.record(z.string(), scopeList).default({}),
           })
           .strict(),
       )
@@ -131,6 +154,7 @@ export interface SeedReport {
   apis: Record<string, 'created' | 'updated' | 'unchanged'>;
   clients: Record<string, 'created' | 'updated' | 'unchanged'>;
   users: Record<string, 'created' | 'updated' | 'unchanged'>;
+  roles: Record<string, 'created' | 'updated' | 'unchanged'>;
   organizations: Record<string, 'created' | 'updated' | 'unchanged'>;
 }
 
@@ -149,6 +173,8 @@ export async function applySeed(
   deps: {
     apis: ApiService;
     clients: ClientService;
+    /** Needed by a file with roles, or users or clients that name them. */
+    roles?: RoleService;
     users: UserService;
     pepper: Buffer;
     readEnv: (name: string) => string | undefined;
@@ -163,7 +189,7 @@ export async function applySeed(
     };
   },
 ): Promise<SeedReport> {
-  const report: SeedReport = { apis: {}, clients: {}, users: {}, organizations: {} };
+  const report: SeedReport = { apis: {}, clients: {}, users: {}, roles: {}, organizations: {} };
   if (seed.organizations.length > 0) {
     if (!deps.organizations) throw new Error('applySeed: organizations need the organization service');
     // Every organization's references checked before anything is written (nothing half-applied).
@@ -193,12 +219,23 @@ export async function applySeed(
   // Check every client's settings before writing anything, so that a refused client leaves the
   // file unapplied rather than half-applied.
   const inputs = new Map(seed.clients.map((client) => [client.client_id, checkedInput(client)]));
+  // Roles, permissions and role names are checked before anything is written too.
+  const roles = await checkRoles(seed, deps);
   for (const api of seed.apis) {
     report.apis[api.audience] = await deps.apis.apply({
       audience: api.audience,
       name: api.name,
       scope: api.scopes,
       accessTokenTtl: api.access_token_ttl,
+      rbac: api.rbac,
+      tokenClaims: api.token_claims,
+    });
+  }
+  for (const role of seed.roles) {
+    report.roles[role.name] = await roles!.apply({
+      name: role.name,
+      description: role.description,
+      permissions: Object.entries(role.permissions).map(([api, scope]) => ({ api, scope })),
     });
   }
   for (const client of seed.clients) {
@@ -235,6 +272,13 @@ export async function applySeed(
     ) {
       report.clients[client.client_id] = 'updated';
     }
+    if (
+      client.roles !== undefined &&
+      (await roles!.setClientRoles(client.client_id, client.roles)) &&
+      report.clients[client.client_id] === 'unchanged'
+    ) {
+      report.clients[client.client_id] = 'updated';
+    }
   }
   for (const user of seed.users) {
     report.users[user.email] = await deps.users.apply({
@@ -246,10 +290,65 @@ export async function applySeed(
       passwordHash: user.password_hash,
       password: passwords.get(user.email),
     });
+    if (user.roles !== undefined) {
+      const { id } = await deps.users.find(user.email);
+      if ((await roles!.setUserRoles(id, user.roles)) && report.users[user.email] === 'unchanged')
+        report.users[user.email] = 'updated';
+    }
   }
   if (deps.organizations)
     report.organizations = await applyOrganizationSeed(seed.organizations, deps.organizations.service);
   return report;
+}
+
+/**
+ * The file's roles and the roles it gives, checked against the file and the database before
+ * anything is written: a role's name and description, each permission's API (in the file or
+ * registered) and scope (one that API defines, as the file leaves it), and every role named by a
+ * user or client (in the file or existing). Unknown names are refused, all of them at once.
+ */
+async function checkRoles(
+  seed: SeedFile,
+  deps: { apis: ApiService; roles?: RoleService | undefined },
+): Promise<RoleService | undefined> {
+  const usesRoles =
+    seed.roles.length > 0 || seed.users.some((u) => u.roles) || seed.clients.some((c) => c.roles !== undefined);
+  if (!usesRoles) return deps.roles;
+  if (!deps.roles) throw new Error('applySeed: this seed file has roles; pass the role service');
+  const problems: string[] = [];
+  const fileApis = new Map(seed.apis.map((a) => [a.audience, parseScopes(a.scopes ?? '')]));
+  for (const role of seed.roles) {
+    try {
+      checkRoleName(role.name);
+      checkDescription(role.description);
+    } catch (err) {
+      if (!(err instanceof InvalidInput)) throw err;
+      problems.push(`role ${role.name}: ${err.message}`);
+    }
+    for (const [audience, scope] of Object.entries(role.permissions)) {
+      let defined = fileApis.get(audience);
+      if (!defined) {
+        const registered = await deps.apis.list();
+        defined = registered.find((a) => a.audience === audience)?.scopes;
+      }
+      if (!defined) {
+        problems.push(`role ${role.name}: no API has audience ${audience}`);
+        continue;
+      }
+      for (const s of parseScopes(scope))
+        if (!defined.includes(s)) problems.push(`role ${role.name}: API ${audience} defines no scope ${s}`);
+    }
+  }
+  const inFile = new Set(seed.roles.map((r) => r.name));
+  const named = [
+    ...seed.users.flatMap((u) => (u.roles ?? []).map((r) => ({ who: `user ${u.email}`, role: r }))),
+    ...seed.clients.flatMap((c) => (c.roles ?? []).map((r) => ({ who: `client ${c.client_id}`, role: r }))),
+  ].filter((n) => !inFile.has(n.role));
+  const unknown = new Set(await deps.roles.unknown(named.map((n) => n.role)));
+  for (const n of named) if (unknown.has(n.role)) problems.push(`${n.who}: no role ${n.role}`);
+  if (problems.length)
+    throw new InvalidInput(`the seed file is not applied:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return deps.roles;
 }
 
 /** The client's settings as the service takes them, checked as far as they can be before the APIs exist. */

@@ -82,11 +82,8 @@ async function seed(users: (User & { verified?: boolean })[], organizations: Rec
   return Object.fromEntries(list.map((o) => [o.name, o.id]));
 }
 
-/** A role of the seed file: its name and the API scopes it grants. */
-const role = (name: string, ...scopes: string[]) => ({
-  name,
-  permissions: scopes.map((s) => `${audience} ${s}`),
-});
+/** A role of the seed file: its name and the API scopes it grants (as RBAC's roles: by audience). */
+const role = (name: string, ...scopes: string[]) => ({ name, permissions: { [audience]: scopes.join(' ') } });
 
 /** A code flow to its end: the token response, or the callback's error. */
 async function signIn(user: { email: string; password: string }, params: Record<string, string> = {}) {
@@ -308,7 +305,10 @@ describe('tessera orgs and the seed file, bad input', () => {
       [['orgs', 'assign-role', org.name, user.email, 'billing'], 'is not a member'],
       [['orgs', 'assign-role', org.name, user.email, 'no-such-role'], 'has no role no-such-role'],
       [['orgs', 'roles', 'create', org.name, 'r', '--permission', 'https://nowhere.example.test x'], 'no API'],
-      [['orgs', 'roles', 'create', org.name, 'r', '--permission', `${audience} nope`], 'has no scope nope'],
+      [
+        ['orgs', 'roles', 'create', org.name, 'r', '--api', audience, '--scope', 'invoices:read nope'],
+        'has no scope nope',
+      ],
       [['orgs', 'roles', 'create', org.name, 'r', '--permission', audience], 'a permission is'],
       [['orgs', 'create', 'Not Valid'], 'lower-case letters'],
       [['orgs', 'create', '00000000-0000-4000-8000-000000000000'], 'not shaped like an id'],

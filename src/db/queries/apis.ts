@@ -6,6 +6,8 @@ export interface ApiWrite {
   name: string | null;
   scopes: string[];
   accessTokenTtl: number;
+  rbac: string;
+  tokenClaims: string[];
 }
 
 export function apiQueries(prisma: PrismaClient) {

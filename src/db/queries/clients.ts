@@ -17,6 +17,13 @@ const snapshotRelations = {
   secrets: { select: { hash: true, expiresAt: true } },
   apis: { include: { api: true }, orderBy: { isDefault: 'desc' } },
   serves: { select: { api: { select: { audience: true } } } },
+  // RBAC: the client's roles with their permissions, for client-credentials tokens; cached with
+  // the rest, and dropped on the catalog's notifications (roles and permissions notify '*').
+  roles: {
+    select: {
+      role: { select: { name: true, permissions: { select: { scope: true, api: { select: { audience: true } } } } } },
+    },
+  },
 } satisfies Prisma.ClientInclude;
 
 export type ClientSnapshot = Prisma.ClientGetPayload<{ include: typeof snapshotRelations }>;
@@ -33,6 +40,8 @@ export interface ClientWrite {
   metadata: Record<string, unknown>;
   /** A user must have confirmed their address before a code is issued. */
   requireVerifiedEmail: boolean;
+  /** RBAC: refuse (access_denied, invalid_scope) rather than narrow. */
+  rbacStrict: boolean;
   apis: { apiId: string; scopes: string[]; isDefault: boolean }[];
   serves: string[];
 }

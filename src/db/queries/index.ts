@@ -14,6 +14,7 @@ import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { organizationQueries } from './organizations.ts';
 import { outboxQueries } from './outbox.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
+import { roleQueries } from './roles.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
@@ -39,6 +40,7 @@ export function createQueries(
     outbox: guarded(outboxQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     revoked: guarded(revokedTokenQueries(prisma)),
+    roles: guarded(roleQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
     users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),

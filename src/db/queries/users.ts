@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import type { PrismaClient } from '../client.ts';
 import type { Prisma } from '../generated/client.ts';
+import { type HeldRole, heldRolesFromJson } from '../../services/rbac.ts';
 
 // users.id is a Postgres uuid: any other string makes the query fail rather than match nothing,
 // so callers check the shape first (canonical 8-4-4-4-12 hex, as Tessera generates them).
@@ -31,7 +32,18 @@ export interface AccountRecord {
   zoneinfo: string | null;
   disabled: boolean;
   updatedAt: Date;
+  /** The user's roles with their permissions (RBAC, services/rbac.ts). */
+  roles: HeldRole[];
 }
+
+// The user's roles, each with its permissions as [audience, scope] pairs, read inside the
+// account's own statement so that RBAC costs no round trip of its own (a refresh stays at its
+// two statements, test/integration/round-trips.test.ts). A user without roles costs one probe of
+// user_roles' primary key.
+const ROLES_JSON = `(SELECT json_agg(json_build_object('name', r.name, 'permissions',
+    (SELECT json_agg(json_build_array(a.audience, rp.scope)) FROM role_permissions rp
+      JOIN apis a ON a.id = rp.api_id WHERE rp.role_id = r.id)))
+  FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)`;
 
 /**
  * The account's columns as one JSON value, for statements that read it beside something else
@@ -40,7 +52,8 @@ export interface AccountRecord {
 export const ACCOUNT_JSON = `CASE WHEN u.id IS NOT NULL THEN json_build_object('id', u.id, 'email', u.email,
   'emailVerified', u.email_verified, 'name', u.name, 'givenName', u.given_name, 'familyName', u.family_name,
   'nickname', u.nickname, 'preferredUsername', u.preferred_username, 'picture', u.picture, 'website', u.website,
-  'locale', u.locale, 'zoneinfo', u.zoneinfo, 'disabled', u.disabled, 'updatedAt', u.updated_at) END`;
+  'locale', u.locale, 'zoneinfo', u.zoneinfo, 'disabled', u.disabled, 'updatedAt', u.updated_at,
+  'roles', ${ROLES_JSON}) END`;
 
 /**
  * The users row of an account id held in a payload (`expr`, text): NULL for an id that is no
@@ -51,7 +64,13 @@ export const accountIdAsUuid = (expr: string) =>
 
 /** An account as ACCOUNT_JSON wrote it. */
 export function accountFromJson(json: Record<string, unknown> | null): AccountRecord | null {
-  return json ? ({ ...json, updatedAt: new Date(json.updatedAt as string) } as AccountRecord) : null;
+  return json
+    ? ({
+        ...json,
+        updatedAt: new Date(json.updatedAt as string),
+        roles: heldRolesFromJson(json.roles),
+      } as AccountRecord)
+    : null;
 }
 
 export function userQueries(prisma: PrismaClient, pool?: pg.Pool, prepared = false) {
