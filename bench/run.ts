@@ -19,6 +19,7 @@ import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts'
 import { runFixedRate, type FixedRateResult } from './fixed-rate.ts';
 import { costMeter, perRequest, type CostMeter, type Costs } from './costs.ts';
 import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
+import { BENCH_ORGANIZATION, seedOrganizations } from './organizations.ts';
 import { measureSignRate } from './sign-rate.ts';
 import { runWrk, type Load, type LoadResult } from './wrk.ts';
 
@@ -195,7 +196,17 @@ interface Subject {
   halfRate?: FixedRateResult;
 }
 
-async function subject(server: Server, creds: Credentials, opaqueResource?: string): Promise<Subject> {
+/**
+ * `organizations`: fills the database with 10,000 organizations (once; bench/organizations.ts)
+ * before the scenarios that are named for them, which run last. Tessera's only: the library has
+ * no organizations and runs the same loads as its baseline.
+ */
+async function subject(
+  server: Server,
+  creds: Credentials,
+  opaqueResource?: string,
+  organizations?: () => Promise<void>,
+): Promise<Subject> {
   const introspected = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const revoked = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const loads: Record<string, Load> = {
@@ -248,6 +259,34 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
         },
         ready,
       ),
+  };
+  // With 10,000 organizations and 100,000 memberships in the database: the same client-credentials
+  // and refresh loads, to compare with the ones above; and refreshing an organization's token
+  // (org_id, the member's roles there: one more indexed read per refresh).
+  const withOrganizations = async (ready?: () => Promise<void>) => {
+    await organizations?.();
+    await ready?.();
+  };
+  const refreshLoop = (c: number, ready: (() => Promise<void>) | undefined, extra: Record<string, string>) =>
+    runLoops(
+      c,
+      seconds,
+      async () =>
+        (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent', extra)).refresh_token!,
+      async (rt) => (await refreshGrant(flow, rt)).refresh_token!,
+      ready,
+    );
+  flows['client credentials, 10k organizations'] = async (c, ready) => {
+    await withOrganizations(ready);
+    return runWrk(loads['client credentials']!, c, seconds);
+  };
+  flows['refresh token, 10k organizations'] = async (c, ready) => {
+    await organizations?.();
+    return refreshLoop(c, ready, {});
+  };
+  flows['refresh token, organization token'] = async (c, ready) => {
+    await organizations?.();
+    return refreshLoop(c, ready, organizations ? { organization: BENCH_ORGANIZATION } : {});
   };
   const run = {
     ...Object.fromEntries(
@@ -418,7 +457,11 @@ async function main() {
           `${issuer}/readyz`,
         );
         console.log(`${name} ready in ${server.readyMs} ms`);
-        subjects.push(await subject(server, { auth: tAuth, flow: { ...tFlow, issuer } }));
+        subjects.push(
+          await subject(server, { auth: tAuth, flow: { ...tFlow, issuer } }, undefined, () =>
+            seedOrganizations(db.url, AUDIENCE, USER.email),
+          ),
+        );
       }
       const rPort = await freePort();
       const rSecret = randomBytes(32).toString('base64url');
