@@ -38,7 +38,22 @@ export const organizationSeedSchema = z.array(
             .object({
               name: z.string(),
               description: z.string().optional(),
-              permissions: z.array(permission).default([]),
+              // As RBAC's roles in the seed file, { <API audience>: <its scopes> }, or a list of
+              // "<audience> <scope>" strings and { api, scope } objects.
+              permissions: z
+                .union([
+                  z
+                    .record(z.string(), z.union([z.string(), z.array(z.string())]))
+                    .transform((r) =>
+                      Object.entries(r).flatMap(([audience, scopes]) =>
+                        (Array.isArray(scopes) ? scopes : scopes.split(/\s+/))
+                          .filter(Boolean)
+                          .map((scope) => ({ audience, scope })),
+                      ),
+                    ),
+                  z.array(permission),
+                ])
+                .default([]),
             })
             .strict(),
         )
