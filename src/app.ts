@@ -31,7 +31,14 @@ import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { grantableScopes } from './oidc/resource-servers.ts';
 import { assetRoutes } from './routes/assets.ts';
-import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
+import {
+  deviceCodeEntryLimit,
+  loginLimits,
+  registrationLimit,
+  tokenEndpointLimit,
+  tokenQuota,
+} from './rate-limit/limits.ts';
+import { registrationRoutes } from './registration/routes.ts';
 import {
   deviceAuthorizationInterval,
   deviceAuthorizationMethods,
@@ -44,6 +51,7 @@ import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { httpMetrics } from './metrics/http-metrics.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { auditTrail } from './services/audit.ts';
+import { clientService } from './services/clients.ts';
 import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
@@ -162,6 +170,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
     grantable: grantableScopes(catalog, async (id) => (await queries.users.findAccount(id))?.roles ?? []),
+    unreviewed: (clientId) => queries.registrations.unapproved(clientId),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
     organizationId: async (ref) => (await queries.organizations.find(ref))?.id,
@@ -201,6 +210,24 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(assetRoutes().routes());
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
+  if (config.registration.mode !== 'off') {
+    const registration = registrationRoutes({
+      issuer: config.issuer,
+      mode: config.registration.mode,
+      policy: config.registration.policy,
+      registrations: queries.registrations,
+      clients: clientService({
+        clients: queries.clients,
+        apis: queries.apis,
+        pepper: config.clientSecretPepper,
+        audit,
+        actor: 'dcr',
+      }),
+      audit,
+      perAddress: registrationLimit(db.pool, config.registration.perHour),
+    });
+    app.use(registration.routes());
+  }
   for (const routes of account.routes) app.use(routes.routes());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));

@@ -9,6 +9,7 @@ import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerClientCommands } from './clients.ts';
+import { registerDcrCommands } from './dcr.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
 import { registerOrganizationCommands } from './organizations.ts';
@@ -67,6 +68,7 @@ program
 
 registerApiCommands(program, run);
 registerClientCommands(program, run);
+registerDcrCommands(program, run);
 registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);

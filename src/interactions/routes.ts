@@ -56,6 +56,8 @@ export interface InteractionDeps {
     resource: string | undefined,
     requested: string[],
   ) => Promise<string[]>;
+  /** Whether a client registered itself and no admin has approved it yet (registration/). */
+  unreviewed?: (clientId: string) => Promise<boolean>;
   /** Links on the sign-in page to what is configured (account/features.ts). */
   loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
   /** Clients that require a verified email (clients.require_verified_email), and the reminder mail. */
@@ -143,6 +145,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       clientName,
       email: user?.email ?? '',
       scopes: describeScopes(requested),
+      unreviewed: (await deps.unreviewed?.(String(found.params.client_id))) ?? false,
     });
   });
 

@@ -13,6 +13,7 @@ import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { organizationQueries } from './organizations.ts';
 import { outboxQueries } from './outbox.ts';
+import { registrationQueries } from './registrations.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { roleQueries } from './roles.ts';
 import { signingKeyQueries } from './signing-keys.ts';
@@ -39,6 +40,7 @@ export function createQueries(
     organizations: guarded(organizationQueries(prisma, pool, preparedStatements ?? false)),
     outbox: guarded(outboxQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
+    registrations: guarded(registrationQueries(prisma, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     roles: guarded(roleQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
