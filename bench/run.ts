@@ -28,6 +28,9 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const only = process.env.BENCH_ONLY?.split('|').map((n) => n.trim());
 const AUDIENCE = 'https://api.bench.test';
+// An API that enforces roles (README "Roles and permissions"), with its own clients: the RBAC
+// scenarios are the plain ones against it, so that their ratio is the cost of RBAC.
+const RBAC_AUDIENCE = 'https://rbac.bench.test';
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 // Lets the benchmark read Tessera's statement and commit counters from /metrics on its main port.
 const METRICS_TOKEN = randomBytes(16).toString('hex');
@@ -49,6 +52,8 @@ interface Credentials {
   /** Basic authorization of the client-credentials client. */
   auth: string;
   flow: FlowTarget;
+  /** The same against the API that enforces roles; absent (the library): the plain ones. */
+  rbac?: { auth: string; flow: FlowTarget };
 }
 
 type Results = Record<string, Record<number, LoadResult>>;
@@ -214,27 +219,38 @@ async function subject(
       url: `${server.url}/token`,
       ...form(creds.auth, 'grant_type=client_credentials&scope=a:read'),
     },
+    // The client's role grants a:read; its roles come with the cached client (no round trip).
+    'client credentials, RBAC enforced': {
+      url: `${server.url}/token`,
+      ...form(creds.rbac?.auth ?? creds.auth, 'grant_type=client_credentials&scope=a:read'),
+    },
     introspection: { url: `${server.url}/token/introspection`, ...form(creds.auth, `token=${introspected}`) },
     revocation: { url: `${server.url}/token/revocation`, ...form(creds.auth, `token=${revoked}`) },
     jwks: { url: `${server.url}/jwks` },
     discovery: { url: `${server.url}/.well-known/openid-configuration` },
   };
   const flow = creds.flow;
+  const refreshLoop =
+    (target: FlowTarget, extra: Record<string, string> = {}) =>
+    (c: number, ready?: () => Promise<void>): Promise<LoadResult> =>
+      runLoops(
+        c,
+        seconds,
+        async () =>
+          (await authorizationCodeFlow(target, new Map(), 'openid offline_access a:read', 'consent', extra))
+            .refresh_token!,
+        async (rt) => (await refreshGrant(target, rt)).refresh_token!,
+        ready,
+      );
   const signedInJar = async () => {
     const jar = new Map<string, string>();
     await authorizationCodeFlow(flow, jar, 'openid a:read');
     return jar;
   };
   const flows: Record<string, (c: number, ready?: () => Promise<void>) => Promise<LoadResult>> = {
-    'refresh token': (c, ready) =>
-      runLoops(
-        c,
-        seconds,
-        async () =>
-          (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
-        async (rt) => (await refreshGrant(flow, rt)).refresh_token!,
-        ready,
-      ),
+    'refresh token': refreshLoop(flow),
+    // The user's roles are read in the refresh's own statement (db/queries/users.ts ACCOUNT_JSON).
+    'refresh token, RBAC enforced': refreshLoop(creds.rbac?.flow ?? flow),
     // A person already signed in (a session cookie): authorization request, code, tokens.
     'auth code + PKCE, signed in': (c, ready) =>
       runLoops(
@@ -267,26 +283,17 @@ async function subject(
     await organizations?.();
     await ready?.();
   };
-  const refreshLoop = (c: number, ready: (() => Promise<void>) | undefined, extra: Record<string, string>) =>
-    runLoops(
-      c,
-      seconds,
-      async () =>
-        (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent', extra)).refresh_token!,
-      async (rt) => (await refreshGrant(flow, rt)).refresh_token!,
-      ready,
-    );
   flows['client credentials, 10k organizations'] = async (c, ready) => {
     await withOrganizations(ready);
     return runWrk(loads['client credentials']!, c, seconds);
   };
   flows['refresh token, 10k organizations'] = async (c, ready) => {
     await organizations?.();
-    return refreshLoop(c, ready, {});
+    return refreshLoop(flow)(c, ready);
   };
   flows['refresh token, organization token'] = async (c, ready) => {
     await organizations?.();
-    return refreshLoop(c, ready, organizations ? { organization: BENCH_ORGANIZATION } : {});
+    return refreshLoop(flow, organizations ? { organization: BENCH_ORGANIZATION } : {})(c, ready);
   };
   const run = {
     ...Object.fromEntries(
@@ -436,6 +443,47 @@ async function main() {
       'openid offline_access a:read',
     ]);
     cli(['users', 'create', '--email', USER.email, '--password-stdin'], USER.password);
+    // RBAC: an API that enforces roles, a role granting a:read (of a:read a:write), given to the
+    // user and to a client-credentials client of its own.
+    cli(['apis', 'create', '--audience', RBAC_AUDIENCE, '--scope', 'a:read a:write']);
+    cli(['apis', 'update', RBAC_AUDIENCE, '--rbac', 'enforce', '--token-claims', 'roles,permissions']);
+    cli(['roles', 'create', 'bench-reader', '--api', RBAC_AUDIENCE, '--scope', 'a:read']);
+    const rbacService = cli([
+      'clients',
+      'create',
+      '--name',
+      'bench rbac',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      RBAC_AUDIENCE,
+      '--scope',
+      'a:read a:write',
+    ]);
+    cli(['clients', 'assign-role', rbacService.client_id, '--role', 'bench-reader']);
+    const rbacWeb = cli([
+      'clients',
+      'create',
+      '--name',
+      'bench rbac web',
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--first-party',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--api',
+      RBAC_AUDIENCE,
+      '--scope',
+      'openid offline_access a:read a:write',
+    ]);
+    cli(['users', 'assign-role', USER.email, '--role', 'bench-reader']);
+    const rbacAuth = `Basic ${Buffer.from(`${rbacService.client_id}:${rbacService.client_secret}`).toString('base64')}`;
+    const rbacFlow = {
+      clientId: rbacWeb.client_id,
+      clientSecret: rbacWeb.client_secret,
+      redirectUri: REDIRECT_URI,
+      user: USER,
+    };
     const tAuth = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`;
     const tFlow = { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER };
 
@@ -458,8 +506,15 @@ async function main() {
         );
         console.log(`${name} ready in ${server.readyMs} ms`);
         subjects.push(
-          await subject(server, { auth: tAuth, flow: { ...tFlow, issuer } }, undefined, () =>
-            seedOrganizations(db.url, AUDIENCE, USER.email),
+          await subject(
+            server,
+            {
+              auth: tAuth,
+              flow: { ...tFlow, issuer },
+              rbac: { auth: rbacAuth, flow: { ...rbacFlow, issuer } },
+            },
+            undefined,
+            () => seedOrganizations(db.url, AUDIENCE, USER.email),
           ),
         );
       }

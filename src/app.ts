@@ -30,6 +30,7 @@ import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { grantableScopes } from './oidc/resource-servers.ts';
+import { isUserId } from './db/queries/users.ts';
 import { assetRoutes } from './routes/assets.ts';
 import {
   deviceCodeEntryLimit,
@@ -129,6 +130,11 @@ export function createApp(deps: AppDeps): TesseraApp {
         policies: queries.tokenExchange,
         mayActOn: (client, claims) =>
           policy.mayIntrospect(undefined, client, { clientId: claims.client_id, aud: claims.aud }),
+        // A client's own token (client credentials) has its client id as sub.
+        subjectRoles: async ({ sub, client_id: clientId }) => {
+          if (sub === clientId) return (await catalog.rbac(clientId)).roles;
+          return sub && isUserId(sub) ? ((await queries.users.findAccount(sub))?.roles ?? []) : [];
+        },
       },
     },
     deps.keys,

@@ -16,6 +16,10 @@ export interface AccessTokenClaims extends JWTPayload {
         jkt?: string;
         'x5t#S256'?: string;
     };
+    /** RBAC (an API with token claims `roles`): the names of the subject's roles on this API. */
+    roles?: string[];
+    /** RBAC (token claims `permissions`): the token's scopes that the subject's roles grant. */
+    permissions?: string[];
 }
 export interface AccessTokenOptions {
     issuer: string;

@@ -52,6 +52,12 @@ export interface ResourceServerOptions {
 export interface Requirement {
     /** Every one of these scopes must be in the token's `scope`. */
     scopes?: string[];
+    /**
+     * Every one of these must be in the token's `permissions` claim (RBAC: the API enforces roles
+     * and issues the claim, `tessera apis update --token-claims permissions`). Refused like scopes:
+     * 403 insufficient_scope.
+     */
+    permissions?: string[];
     /** Also ask the issuer whether the token is still active (RFC 7662), so revocation shows at once. */
     introspect?: boolean;
 }
@@ -71,6 +77,8 @@ export interface VerifiedToken {
     claims: AccessTokenClaims;
     /** The token's scopes, split. */
     scopes: string[];
+    /** The token's `permissions` claim (RBAC); empty without one. */
+    permissions: string[];
     /** How it was presented: `Bearer`, or `DPoP` for a DPoP-bound token. */
     scheme: 'Bearer' | 'DPoP';
 }

@@ -64,7 +64,14 @@ export function createResourceServer(options) {
             const required = requirement.scopes ?? [];
             if (!required.every((s) => scopes.includes(s)))
                 throw new InsufficientScope(required, scheme);
-            return { claims, scopes, scheme };
+            const permissions = Array.isArray(claims.permissions)
+                ? claims.permissions.filter((p) => typeof p === 'string')
+                : [];
+            const needed = requirement.permissions ?? [];
+            // A permission is an API scope that a role grants: a refusal names it as a scope (RFC 6750 §3.1).
+            if (!needed.every((p) => permissions.includes(p)))
+                throw new InsufficientScope(needed, scheme);
+            return { claims, scopes, permissions, scheme };
         },
         errorResponse: (err) => errorResponse(err, realm),
     };

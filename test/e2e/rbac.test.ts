@@ -287,6 +287,45 @@ describe('client credentials under RBAC', SLOW, () => {
   });
 });
 
+describe('token exchange (RFC 8693) under RBAC', SLOW, () => {
+  it("issues towards an API that enforces roles only what the subject's roles grant there", async () => {
+    // A gateway API without RBAC whose tokens carry both scopes, and a client that exchanges them.
+    const gateway = `https://${randomId('gateway')}.example.test`;
+    await tesseraJson(['apis', 'create', '--audience', gateway, '--scope', 'refunds:read refunds:write']);
+    const created = await tesseraJson<{ client_id: string; client_secret: string }>([
+      'clients',
+      'create',
+      '--name',
+      'gateway',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      gateway,
+      '--scope',
+      'refunds:read refunds:write',
+    ]);
+    await tesseraJson(['clients', 'allow-exchange', created.client_id, '--api', audience]);
+    await tesseraJson(['clients', 'assign-role', created.client_id, '--role', viewer]);
+    const config = await oidc.discovery(
+      new URL(server.issuer),
+      created.client_id,
+      created.client_secret,
+      oidc.ClientSecretBasic(created.client_secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const subject = await oidc.clientCredentialsGrant(config, { resource: gateway });
+    expect(subject.scope).toBe('refunds:read refunds:write');
+    await eventually(async () => {
+      const exchanged = await oidc.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', {
+        subject_token: subject.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        resource: audience,
+      });
+      expect(exchanged.scope).toBe('refunds:read');
+    });
+  });
+});
+
 describe('the resource-server kit', SLOW, () => {
   let api: Server;
   let url: string;

@@ -11,12 +11,20 @@ import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from
 const REDIRECT = 'https://app.example.test/callback';
 let server: TestServer;
 let audience: string;
+// An API that enforces roles (RBAC), and a role that grants its scope.
+let rbacAudience: string;
+let role: string;
 
 beforeAll(async () => {
   server = await startTestServer({}, { countStatementsPerRequest: true });
   audience = `https://${randomId('rt')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'files:read']);
-});
+  rbacAudience = `https://${randomId('rt-rbac')}.example.test`;
+  await tesseraJson(['apis', 'create', '--audience', rbacAudience, '--scope', 'files:read files:write']);
+  await tesseraJson(['apis', 'update', rbacAudience, '--rbac', 'enforce', '--token-claims', 'roles,permissions']);
+  role = randomId('rt-reader');
+  await tesseraJson(['roles', 'create', role, '--api', rbacAudience, '--scope', 'files:read']);
+}, 180_000);
 afterAll(() => server?.close());
 
 interface Step {
@@ -26,10 +34,11 @@ interface Step {
 }
 
 /** A browser and a confidential client, each request counted. */
-async function setup() {
+async function setup(api = audience) {
   const email = `${randomId('rt')}@example.test`;
   const password = 'correct horse battery';
   expect((await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: password })).code).toBe(0);
+  if (api === rbacAudience) await tesseraJson(['users', 'assign-role', email, '--role', role]);
   const client = await tesseraJson<{ client_id: string; client_secret: string }>([
     'clients',
     'create',
@@ -41,7 +50,7 @@ async function setup() {
     '--redirect-uri',
     REDIRECT,
     '--api',
-    audience,
+    api,
     '--scope',
     'openid email offline_access files:read',
   ]);
@@ -148,6 +157,20 @@ describe('database round trips per request', () => {
       expect(s.sum(from)).toEqual({ statements: 2, commits: 1 });
     }
   });
+
+  it('with RBAC enforced, the same: a refresh in two statements, a signed-in flow in four', async () => {
+    const s = await setup(rbacAudience);
+    const first = await s.redeem(await s.code('openid offline_access files:read', 'consent'));
+    expect(first.scope).toContain('files:read');
+    let from = s.steps.length;
+    const refreshed = await s.token({ grant_type: 'refresh_token', refresh_token: first.refresh_token! });
+    expect(refreshed.scope).toContain('files:read');
+    expect(s.sum(from)).toEqual({ statements: 2, commits: 1 });
+    from = s.steps.length;
+    await s.redeem(await s.code('openid files:read'));
+    expect(s.steps.slice(from).map((x) => x.path)).toEqual(['/auth', '/token']);
+    expect(s.sum(from)).toEqual({ statements: 4, commits: 2 });
+  }, 150_000);
 
   it('a signed-in authorization-code flow: four statements and two commits over its two requests', async () => {
     const s = await setup();

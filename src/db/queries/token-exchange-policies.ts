@@ -7,7 +7,7 @@ export function tokenExchangePolicyQueries(prisma: PrismaClient) {
     forClient(clientId: string) {
       return prisma.tokenExchangePolicy.findMany({
         where: { clientId },
-        select: { api: { select: { id: true, audience: true, scopes: true, accessTokenTtl: true } } },
+        select: { api: { select: { id: true, audience: true, scopes: true, accessTokenTtl: true, rbac: true } } },
         orderBy: { createdAt: 'asc' },
       });
     },

@@ -6,6 +6,7 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { TokenExchangePolicyQueries } from '../../db/queries/token-exchange-policies.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../access-token-verifier.ts';
+import { enforcesRbac, grantedScopes, type HeldRole } from '../../services/rbac.ts';
 import { scopeTokens } from '../../services/scopes.ts';
 import { newAccessToken, senderConstraints } from '../upstream.ts';
 
@@ -30,6 +31,11 @@ export interface TokenExchangeDeps {
   policies: TokenExchangePolicyQueries;
   /** Whether the client may use this token: it was issued to it, or for an API it serves. */
   mayActOn: (client: { clientId: string }, claims: AccessTokenClaims) => Promise<boolean>;
+  /**
+   * The subject token's subject's roles (a user's, or a client's for its own token), for a target
+   * API that enforces them (RBAC). Without it, such an API issues nothing by exchange.
+   */
+  subjectRoles?: (claims: AccessTokenClaims) => Promise<HeldRole[]>;
 }
 
 // oidc-provider replaces a token's `extra` with what configuration.extraTokenClaims returns, so
@@ -88,7 +94,13 @@ export function tokenExchangeHandler(deps: TokenExchangeDeps) {
         throw new errors.InvalidScope("requested scope exceeds the subject token's scope", s);
       if (!api.scopes.includes(s)) throw new errors.InvalidScope('requested scope is not defined by the resource', s);
     }
-    const scopes = requested.length ? requested : subjectScopes.filter((s) => api.scopes.includes(s));
+    let scopes = requested.length ? requested : subjectScopes.filter((s) => api.scopes.includes(s));
+    // RBAC: towards an API that enforces roles, only what the subject's roles grant there, as
+    // for every other grant (RFC 6749 §3.3: the response's `scope` says what was issued).
+    if (enforcesRbac(api)) {
+      const granted = grantedScopes((await deps.subjectRoles?.(claims)) ?? [], api.audience);
+      scopes = scopes.filter((s) => granted.has(s));
+    }
     if (scopes.length === 0)
       throw new errors.InvalidScope('the subject token carries no scope of this resource', api.scopes.join(' '));
 
