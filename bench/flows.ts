@@ -51,6 +51,8 @@ export async function authorizationCodeFlow(
   jar: Jar,
   scope: string,
   prompt?: string,
+  /** Further authorization parameters (the organization scenario's `organization`). */
+  extra: Record<string, string> = {},
 ): Promise<Record<string, string>> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -64,6 +66,7 @@ export async function authorizationCodeFlow(
     code_challenge_method: 'S256',
     state: randomBytes(8).toString('hex'),
     ...(prompt ? { prompt } : {}),
+    ...extra,
   }).toString();
   let url = auth.href;
   for (let hops = 0; hops < 12; hops++) {

@@ -19,6 +19,7 @@ import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts'
 import { runFixedRate, type FixedRateResult } from './fixed-rate.ts';
 import { costMeter, perRequest, type CostMeter, type Costs } from './costs.ts';
 import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
+import { BENCH_ORGANIZATION, seedOrganizations } from './organizations.ts';
 import { measureSignRate } from './sign-rate.ts';
 import { runWrk, type Load, type LoadResult } from './wrk.ts';
 
@@ -200,7 +201,17 @@ interface Subject {
   halfRate?: FixedRateResult;
 }
 
-async function subject(server: Server, creds: Credentials, opaqueResource?: string): Promise<Subject> {
+/**
+ * `organizations`: fills the database with 10,000 organizations (once; bench/organizations.ts)
+ * before the scenarios that are named for them, which run last. Tessera's only: the library has
+ * no organizations and runs the same loads as its baseline.
+ */
+async function subject(
+  server: Server,
+  creds: Credentials,
+  opaqueResource?: string,
+  organizations?: () => Promise<void>,
+): Promise<Subject> {
   const introspected = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const revoked = await clientCredentialsToken(server.url, creds.auth, opaqueResource);
   const loads: Record<string, Load> = {
@@ -220,13 +231,14 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
   };
   const flow = creds.flow;
   const refreshLoop =
-    (target: FlowTarget) =>
+    (target: FlowTarget, extra: Record<string, string> = {}) =>
     (c: number, ready?: () => Promise<void>): Promise<LoadResult> =>
       runLoops(
         c,
         seconds,
         async () =>
-          (await authorizationCodeFlow(target, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
+          (await authorizationCodeFlow(target, new Map(), 'openid offline_access a:read', 'consent', extra))
+            .refresh_token!,
         async (rt) => (await refreshGrant(target, rt)).refresh_token!,
         ready,
       );
@@ -263,6 +275,25 @@ async function subject(server: Server, creds: Credentials, opaqueResource?: stri
         },
         ready,
       ),
+  };
+  // With 10,000 organizations and 100,000 memberships in the database: the same client-credentials
+  // and refresh loads, to compare with the ones above; and refreshing an organization's token
+  // (org_id, the member's roles there: one more indexed read per refresh).
+  const withOrganizations = async (ready?: () => Promise<void>) => {
+    await organizations?.();
+    await ready?.();
+  };
+  flows['client credentials, 10k organizations'] = async (c, ready) => {
+    await withOrganizations(ready);
+    return runWrk(loads['client credentials']!, c, seconds);
+  };
+  flows['refresh token, 10k organizations'] = async (c, ready) => {
+    await organizations?.();
+    return refreshLoop(flow)(c, ready);
+  };
+  flows['refresh token, organization token'] = async (c, ready) => {
+    await organizations?.();
+    return refreshLoop(flow, organizations ? { organization: BENCH_ORGANIZATION } : {})(c, ready);
   };
   const run = {
     ...Object.fromEntries(
@@ -475,11 +506,16 @@ async function main() {
         );
         console.log(`${name} ready in ${server.readyMs} ms`);
         subjects.push(
-          await subject(server, {
-            auth: tAuth,
-            flow: { ...tFlow, issuer },
-            rbac: { auth: rbacAuth, flow: { ...rbacFlow, issuer } },
-          }),
+          await subject(
+            server,
+            {
+              auth: tAuth,
+              flow: { ...tFlow, issuer },
+              rbac: { auth: rbacAuth, flow: { ...rbacFlow, issuer } },
+            },
+            undefined,
+            () => seedOrganizations(db.url, AUDIENCE, USER.email),
+          ),
         );
       }
       const rPort = await freePort();

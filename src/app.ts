@@ -133,6 +133,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       now: deps.clock,
       clients: catalog,
       users: queries.users,
+      organizations: queries.organizations,
       consents: queries.consents,
       devicePolls: queries.devicePolls,
       config,
@@ -220,6 +221,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     verifiedEmail: account.verifiedEmail,
     secondFactor: mfa.step,
     passkeys,
+    organizationId: async (ref) => (await queries.organizations.find(ref))?.id,
   });
   // The account page, signed in with the provider's session (interactions/account-session.ts);
   // pages of other features under /account use the same `session`.

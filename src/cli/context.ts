@@ -11,6 +11,7 @@ import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
 import type { UserService } from '../services/users.ts';
+import { organizationService, type OrganizationService } from '../services/organizations.ts';
 import { roleService, type RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import type { KeyService } from '../services/keys.ts';
@@ -43,6 +44,7 @@ export interface CliContext {
   keys: KeyService;
   grants: GrantService;
   roles: RoleService;
+  organizations: OrganizationService;
   audit: Audit;
   actor: string;
 }
@@ -79,6 +81,13 @@ export async function withCliContext<T>(
         audit,
         actor,
       ),
+      organizations: organizationService({
+        organizations: queries.organizations,
+        apis: queries.apis,
+        findUser: services.users.find,
+        audit,
+        actor,
+      }),
     });
   } finally {
     await db.close();

@@ -13,6 +13,7 @@ import { registerClientCommands } from './clients.ts';
 import { registerDcrCommands } from './dcr.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
+import { registerOrganizationCommands } from './organizations.ts';
 import { type Run, withCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { remoteContext } from './remote.ts';
@@ -80,6 +81,7 @@ registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
 registerAdminCommands(program, run);
 registerWebhookCommands(program, run);
+registerOrganizationCommands(program, run);
 // After users, clients and apis: it adds assign-role, remove-role and `apis update` to them.
 registerRoleCommands(program, run);
 

@@ -5,15 +5,16 @@ import { parse as parseYaml } from 'yaml';
 import { readSeedVariable } from '../config/env.ts';
 import { InvalidInput } from '../errors.ts';
 import { applySeed, parseSeed } from '../services/seed.ts';
+import { normalizeEmail } from '../services/users.ts';
 import type { Run } from './context.ts';
 
 export function registerSeedCommand(program: Command, run: Run): void {
   program
     .command('seed')
-    .description('create or update the APIs, clients and users in a JSON or YAML file (idempotent)')
+    .description('create or update the APIs, clients, users and organizations in a JSON or YAML file (idempotent)')
     .argument('<file>')
     .action((file: string) =>
-      run(async ({ apis, clients, users, roles, config, audit, actor }, out) => {
+      run(async ({ apis, clients, users, roles, organizations, queries, config, audit, actor }, out) => {
         let text: string;
         try {
           text = await readFile(file, 'utf8');
@@ -36,6 +37,11 @@ export function registerSeedCommand(program: Command, run: Run): void {
           readEnv: readSeedVariable,
           audit,
           actor,
+          organizations: {
+            service: organizations,
+            apiScopes: async (audience) => (await queries.apis.findByAudience(audience))?.scopes,
+            userExists: async (email) => !!(await queries.users.findByEmail(normalizeEmail(email))),
+          },
         });
         out.result(
           report,
@@ -45,6 +51,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
               ...Object.entries(report.roles).map(([k, v]) => `role ${k}: ${v}`),
               ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
               ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
+              ...Object.entries(report.organizations).map(([k, v]) => `organization ${k}: ${v}`),
             ].join('\n') || 'the seed file is empty',
         );
       }),

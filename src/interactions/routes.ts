@@ -13,6 +13,7 @@ import type { UserService } from '../services/users.ts';
 import { scriptNonce, sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { displayedUserCode } from '../oidc/device-authorization.ts';
+import { organizationGrantId, requestedOrganization } from '../oidc/organizations.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { readForm } from './form-body.ts';
 import { describeScopes } from './scope-descriptions.ts';
@@ -71,6 +72,8 @@ export interface InteractionDeps {
   };
   /** Second factors after the password (interactions/second-factor.ts); none: password only. */
   secondFactor?: SecondFactorStep;
+  /** The id of the organization with this id or name (oidc/organizations.ts); undefined: none. */
+  organizationId?: (ref: string) => Promise<string | undefined>;
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -256,9 +259,17 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (found.prompt.name !== 'consent') throw new InvalidInput('there is nothing to approve for this request');
     const accountId = String(found.session?.accountId);
     const clientId = String(found.params.client_id);
+    // A grant for an organization carries it in its id (oidc/organizations.ts); membership was
+    // checked when the request was resumed after sign-in, and is checked again when it resumes.
+    const organization = requestedOrganization(found.params);
+    const organizationId = organization === undefined ? undefined : await deps.organizationId?.(organization);
     const grant = found.grantId
       ? await provider.Grant.find(found.grantId)
-      : new provider.Grant({ accountId, clientId });
+      : new provider.Grant({
+          accountId,
+          clientId,
+          ...(organizationId ? { jti: organizationGrantId(organizationId) } : {}),
+        });
     if (!grant) throw new InvalidInput('this sign-in request has expired; start again from the app');
     const d = found.prompt.details as {
       missingOIDCScope?: string[];

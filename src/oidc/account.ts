@@ -3,11 +3,19 @@
 import type { Account, KoaContextWithOIDC } from 'oidc-provider';
 import { isUserId, type UserQueries } from '../db/queries/users.ts';
 import { requestReads } from './request-reads.ts';
+import type { OrganizationMemberships, OrganizationStanding } from './organizations.ts';
 import type { HeldRole } from '../services/rbac.ts';
 import type { AccountRoles } from './resource-servers.ts';
 
-export function accountFinder(users: Pick<UserQueries, 'findAccount'>) {
-  return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
+/** An account as Tessera's parts read it: for a token of an organization's, the user's standing there. */
+export type TesseraAccount = Account & { organization?: OrganizationStanding };
+
+export function accountFinder(users: Pick<UserQueries, 'findAccount'>, memberships?: OrganizationMemberships) {
+  return async function findAccount(
+    ctx: KoaContextWithOIDC,
+    sub: string,
+    token?: { grantId?: unknown },
+  ): Promise<TesseraAccount | undefined> {
     // A sub that is no uuid is no account; a database failure propagates (503), so that an
     // outage does not read as "no such account" and end the user's sessions.
     if (!isUserId(sub)) return undefined;
@@ -17,10 +25,17 @@ export function accountFinder(users: Pick<UserQueries, 'findAccount'>) {
     const user = read === undefined ? await users.findAccount(sub) : (read ?? undefined);
     reads?.accounts.set(sub, user ?? null);
     if (!user || user.disabled) return undefined;
+    // A code, refresh token or access token of an organization's (oidc/organizations.ts): its user
+    // must still be a member, or it is no account's (the provider answers invalid_grant, and
+    // userinfo invalid_token); their roles there are read now, for the scopes and claims.
+    const organization = token ? await memberships?.forGrant(ctx, token.grantId, user.id) : undefined;
+    if (organization === null) return undefined;
     return {
       accountId: user.id,
-      // RBAC (resource-servers.ts): read in the account's own statement.
-      roles: user.roles,
+      ...(organization ? { organization } : {}),
+      // RBAC (resource-servers.ts): read in the account's own statement. In an organization's
+      // token the roles are the member's roles there (the `roles` and `permissions` claims too).
+      roles: organization ? organization.roles : user.roles,
       async claims() {
         const optional = {
           name: user.name,
@@ -39,6 +54,8 @@ export function accountFinder(users: Pick<UserQueries, 'findAccount'>) {
           email_verified: user.emailVerified,
           updated_at: Math.floor(user.updatedAt.getTime() / 1000),
           ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null)),
+          // The organization the token is for (released with the openid scope, provider-config.ts).
+          ...(organization ? { org_id: organization.id, org_name: organization.name } : {}),
         };
       },
     };

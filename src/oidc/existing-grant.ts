@@ -6,25 +6,39 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import { isOidcScope, scopeTokens } from '../services/scopes.ts';
 import { isFirstParty } from './upstream.ts';
+import {
+  grantOrganization,
+  isOrganizationScope,
+  organizationGrantId,
+  type OrganizationMemberships,
+} from './organizations.ts';
 
-export function existingGrantLoader(consents: ConsentQueries) {
+export function existingGrantLoader(consents: ConsentQueries, memberships?: OrganizationMemberships) {
   return async function loadExistingGrant(ctx: KoaContextWithOIDC) {
     const { oidc } = ctx;
     const client = oidc.client!;
+    const accountId = oidc.session?.accountId;
+    // A request for an organization: the user must be a member (access_denied otherwise), and
+    // only a grant made for that organization is reused; a request for none reuses none made for
+    // one (oidc/organizations.ts: the grant's id holds its organization).
+    const organization = accountId ? await memberships?.forAuthorization(ctx, accountId) : undefined;
     const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(client.clientId);
-    if (grantId) {
+    if (grantId && grantOrganization(grantId) === organization?.id) {
       const grant = await oidc.provider.Grant.find(grantId);
       if (grant) return grant;
     }
-    const accountId = oidc.session?.accountId;
     if (!accountId) return undefined;
-    const requested = [...(oidc.requestParamScopes ?? [])];
+    const requested = [...(oidc.requestParamScopes ?? [])].filter((s) => !isOrganizationScope(s));
     const firstParty = isFirstParty(client);
     if (!firstParty) {
       const approved = new Set(await consents.scopes(accountId, client.clientId));
       if (!requested.every((s) => approved.has(s))) return undefined;
     }
-    const grant = new oidc.provider.Grant({ accountId, clientId: client.clientId });
+    const grant = new oidc.provider.Grant({
+      accountId,
+      clientId: client.clientId,
+      ...(organization ? { jti: organizationGrantId(organization.id) } : {}),
+    });
     grant.addOIDCScope(requested.filter(isOidcScope).join(' '));
     for (const [indicator, server] of Object.entries(oidc.resourceServers ?? {})) {
       const allowed = new Set(scopeTokens(server.scope));

@@ -15,6 +15,7 @@ import {
 import { deviceConfirmationPolicy } from './device-authorization.ts';
 import { withStepUp } from './step-up.ts';
 import { ACR_VALUES } from '../mfa/levels.ts';
+import { grantOrganization, ORGANIZATION_PARAM } from './organizations.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
@@ -47,6 +48,8 @@ export interface ProviderParts {
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
   /** Clients of Tessera's own (account-client.ts), known to every install. */
   staticClients?: ClientMetadata[];
+  /** oidc-provider's validator of the `organization` authorization parameter (organizations.ts). */
+  validateOrganizationParam: (ctx: KoaContextWithOIDC) => Promise<void>;
   /** The RBAC claims `roles` and `permissions` of an access or client-credentials token (rbac-claims.ts). */
   rbacClaims?: (ctx: KoaContextWithOIDC, token: never) => Promise<Record<string, unknown> | undefined>;
   /** Dynamic client registration's endpoint (registration/routes.ts), when DCR is not off. */
@@ -117,6 +120,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     extraClientMetadata: { properties: ['first_party', 'require_explicit_scope'] },
+    // An organization token (organizations.ts): the parameter names the organization.
+    extraParams: { [ORGANIZATION_PARAM]: parts.validateOrganizationParam },
     // CORS for the browser (a single-page app calls the token, revocation and userinfo endpoints
     // from its own origin): only for a public client, and only from the origin of one of its
     // registered redirect URIs. A confidential client's secret never belongs in a browser, so no
@@ -163,9 +168,12 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return undefined;
       const rbac = await parts.rbacClaims?.(ctx, token as never);
       if (token.kind !== 'AccessToken') return rbac;
+      // An organization's token says which (organizations.ts: the grant's id holds it).
+      const org = grantOrganization(token.grantId);
       const extra = {
         ...rbac,
         ...(token.grantId ? { gid: token.grantId } : {}),
+        ...(org ? { org_id: org } : {}),
         ...parts.extraAccessTokenClaims?.(token),
       };
       return Object.keys(extra).length ? extra : undefined;
@@ -193,7 +201,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       iss: null,
       // The authentication's own claims (OIDC Core §2) ride on the openid scope, so that every ID
       // token says when and how the user signed in; userinfo has no such values to release.
-      openid: ['sub', 'acr', 'amr', 'auth_time', 'sid'],
+      // org_id/org_name: the organization of an organization's token (organizations.ts), when any.
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'sid', 'org_id', 'org_name'],
       profile: [
         'name',
         'family_name',

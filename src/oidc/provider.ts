@@ -32,6 +32,11 @@ import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
 import { userinfoAccessTokens } from './userinfo-tokens.ts';
 import { answerRefreshRetries } from './refresh-retry.ts';
+import { organizationFor, organizationMemberships, validateOrganizationParam } from './organizations.ts';
+import type { OrganizationQueries } from '../db/queries/organizations.ts';
+
+// Without organization queries (tests that build a provider alone), no organization exists.
+const NO_ORGANIZATIONS = { membership: async () => undefined, joinByEmailDomain: async () => false };
 
 export interface ProviderDeps {
   issuer: string;
@@ -43,6 +48,8 @@ export interface ProviderDeps {
   payloads: OidcPayloadQueries;
   clients: ClientCatalog;
   users: UserQueries;
+  /** Organization tokens (organizations.ts); without, a request for an organization is refused. */
+  organizations?: OrganizationQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;
   config: Pick<
@@ -68,7 +75,11 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Tracing on: the provider's client authentication and grants get spans (once per process).
   if (tracingEnabled()) traceProviderSteps();
   const userinfo = userinfoResource(deps.issuer, ROUTES.userinfo);
-  const findAccount = accountFinder(deps.users);
+  const memberships = organizationMemberships({
+    organizations: deps.organizations ?? NO_ORGANIZATIONS,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+  });
+  const findAccount = accountFinder(deps.users, memberships);
   const provider = new Provider(
     deps.issuer,
     providerConfiguration({
@@ -93,11 +104,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       }),
       jwks: providerJwks(deps.keys.privateJwks),
       cookieKeys: deps.cookieKeys,
-      resourceIndicators: resourceServerFeature(deps.clients, userinfo, accountRoles(findAccount)),
+      resourceIndicators: resourceServerFeature(deps.clients, userinfo, accountRoles(findAccount), (ctx) =>
+        organizationFor(ctx, memberships),
+      ),
       introspectionPolicy: deps.policy.mayIntrospect,
       revocationPolicy: deps.policy.mayRevoke,
       findAccount,
-      loadExistingGrant: existingGrantLoader(deps.consents),
+      loadExistingGrant: existingGrantLoader(deps.consents, memberships),
+      validateOrganizationParam,
       brand: deps.config.brand,
       sessionTtl: deps.config.sessionTtl,
       refreshTokens: deps.config.refreshTokens,

@@ -11,6 +11,7 @@ import { enforcesRbac, grantedScopes, type HeldRole } from '../services/rbac.ts'
 import { OIDC_STANDARD_SCOPES, scopeTokens } from '../services/scopes.ts';
 import { invalidScopeWithoutScope, requiresExplicitScope, setClientCredentialsScope } from './upstream.ts';
 import { USERINFO_ACCESS_TOKEN_TTL } from './provider-config.ts';
+import type { OrganizationStanding } from './organizations.ts';
 
 const CLIENT_CREDENTIALS = 'client_credentials';
 const OIDC_SCOPES = OIDC_STANDARD_SCOPES.join(' ');
@@ -140,7 +141,13 @@ export type AccountRoles = (ctx: KoaContextWithOIDC) => Promise<HeldRole[] | und
 // user's roles do not grant is refused there (access_denied), not at the token endpoint.
 const AUTHORIZATION_ROUTES = new Set(['authorization', 'resume']);
 
-export function resourceServerFeature(clients: ClientCatalog, userinfo: string, accountRoles: AccountRoles) {
+export function resourceServerFeature(
+  clients: ClientCatalog,
+  userinfo: string,
+  accountRoles: AccountRoles,
+  /** The organization a request is for (organizations.ts organizationFor); undefined: none. */
+  organizationOf: (ctx: KoaContextWithOIDC) => Promise<OrganizationStanding | undefined> = async () => undefined,
+) {
   return {
     enabled: true,
 
@@ -194,7 +201,15 @@ export function resourceServerFeature(clients: ClientCatalog, userinfo: string, 
         return issued.server;
       }
       let granted = server;
-      if (enforcesRbac(server.api)) {
+      const organization = await organizationOf(ctx);
+      if (organization) {
+        // An organization's token (organizations.ts): only what the member's roles in that
+        // organization grant, whatever the API's own RBAC setting; their other roles count not.
+        granted = {
+          ...withinRoles({ ...server, api: { ...server.api, rbac: 'enforce' } }, organization.roles),
+          api: server.api,
+        };
+      } else if (enforcesRbac(server.api)) {
         // No account yet (an authorization request before sign-in): nothing is granted, and the
         // request is decided again once the user is known (the provider resumes it).
         const roles = await accountRoles(ctx);

@@ -79,6 +79,18 @@ export const AUDIT_EVENT_TYPES = [
   'webhook.deleted',
   'webhook.secret_rotated',
   'webhook.redelivered',
+  'organization.created',
+  'organization.updated',
+  'organization.deleted',
+  'organization.member_added',
+  'organization.member_removed',
+  // A user who joined by their verified email's domain (just-in-time membership).
+  'organization.member_joined',
+  'organization.role_created',
+  'organization.role_updated',
+  'organization.role_deleted',
+  'organization.role_assigned',
+  'organization.role_removed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

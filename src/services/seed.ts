@@ -15,6 +15,13 @@ import { RBAC_MODES, RBAC_TOKEN_CLAIMS } from './rbac.ts';
 import { checkDescription, checkRoleName, type RoleService } from './roles.ts';
 import { parseScopes } from './scopes.ts';
 import type { UserService } from './users.ts';
+import type { OrganizationService } from './organizations.ts';
+import {
+  applyOrganizationSeed,
+  checkOrganizationSeed,
+  organizationSeedSchema,
+  seedReferences,
+} from './organization-seed.ts';
 
 const scopeList = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v.join(' ') : v));
 const uriList = z.array(z.string()).optional();
@@ -142,6 +149,8 @@ const seedSchema = z
           .strict(),
       )
       .default([]),
+    // Organizations with their roles and members (organization-seed.ts).
+    organizations: organizationSeedSchema.default([]),
   })
   .strict();
 
@@ -156,6 +165,7 @@ export interface SeedReport {
   clients: Record<string, 'created' | 'updated' | 'unchanged'>;
   users: Record<string, 'created' | 'updated' | 'unchanged'>;
   roles: Record<string, 'created' | 'updated' | 'unchanged'>;
+  organizations: Record<string, 'created' | 'updated' | 'unchanged'>;
 }
 
 export function parseSeed(document: unknown): SeedFile {
@@ -181,9 +191,20 @@ export async function applySeed(
     /** clientService.apply records nothing itself, so the client events are recorded here. */
     audit: Audit;
     actor: string;
+    /** For a file with organizations: the service, and what the database holds already. */
+    organizations?: {
+      service: OrganizationService;
+      apiScopes(audience: string): Promise<string[] | undefined>;
+      userExists(email: string): Promise<boolean>;
+    };
   },
 ): Promise<SeedReport> {
-  const report: SeedReport = { apis: {}, clients: {}, users: {}, roles: {} };
+  const report: SeedReport = { apis: {}, clients: {}, users: {}, roles: {}, organizations: {} };
+  if (seed.organizations.length > 0) {
+    if (!deps.organizations) throw new Error('applySeed: organizations need the organization service');
+    // Every organization's references checked before anything is written (nothing half-applied).
+    await checkOrganizationSeed(seed.organizations, seedReferences(seed, deps.organizations));
+  }
   const passwords = new Map<string, string>();
   for (const user of seed.users) {
     if (!user.password) continue;
@@ -285,6 +306,8 @@ export async function applySeed(
         report.users[user.email] = 'updated';
     }
   }
+  if (deps.organizations)
+    report.organizations = await applyOrganizationSeed(seed.organizations, deps.organizations.service);
   return report;
 }
 

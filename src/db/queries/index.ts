@@ -13,6 +13,7 @@ import { consentQueries } from './consents.ts';
 import { devicePollQueries } from './device-polls.ts';
 import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
+import { organizationQueries } from './organizations.ts';
 import { outboxQueries } from './outbox.ts';
 import { passkeyQueries } from './passkeys.ts';
 import { registrationQueries } from './registrations.ts';
@@ -43,6 +44,7 @@ export function createQueries(
     clients: guarded(clientQueries(prisma)),
     consents: guarded(consentQueries(prisma, pool)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
+    organizations: guarded(organizationQueries(prisma, pool, preparedStatements ?? false)),
     outbox: guarded(outboxQueries(prisma, now)),
     passkeys: guarded(passkeyQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
