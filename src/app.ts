@@ -30,7 +30,15 @@ import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
-import { deviceCodeEntryLimit, loginLimits, tokenEndpointLimit, tokenQuota } from './rate-limit/limits.ts';
+import {
+  apiKeyQuotas,
+  deviceCodeEntryLimit,
+  loginLimits,
+  tokenEndpointLimit,
+  tokenQuota,
+} from './rate-limit/limits.ts';
+import { apiKeyIntrospection } from './oidc/api-key-introspection.ts';
+import { usageMeter } from './api-keys/usage-meter.ts';
 import {
   deviceAuthorizationInterval,
   deviceAuthorizationMethods,
@@ -144,6 +152,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     listener: () => deps.notifications?.health ?? 'reconnecting',
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
+  const keyQuotas = apiKeyQuotas(db.pool, deps.clock);
+  const keyUsage = usageMeter(queries.apiKeys.addUsage, deps.clock);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
   const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
   const interactions = interactionRoutes({
@@ -214,6 +224,18 @@ export function createApp(deps: AppDeps): TesseraApp {
     }),
   );
   app.use(
+    apiKeyIntrospection({
+      provider: slot.current,
+      introspectionPath: ROUTES.introspection,
+      pepper: config.clientSecretPepper,
+      keys: queries.apiKeys,
+      clients: catalog,
+      quotas: keyQuotas,
+      meter: keyUsage,
+      onQuotaExceeded: () => metrics.rateLimited.inc({ limit: 'api_key' }),
+    }),
+  );
+  app.use(
     jwtAccessTokenEndpoints({
       provider: slot.current,
       verify: verifyAccessToken,
@@ -235,6 +257,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       revocations.stop();
       await account.close();
       await tokens.stop();
+      await Promise.all([keyQuotas.perMinute.stop(), keyQuotas.perDay.stop(), keyUsage.stop()]);
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Output } from './output.ts';
 import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import { apiService, type ApiService } from '../services/apis.ts';
+import { apiKeyService, type ApiKeyService } from '../services/api-keys.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
 import { userService, type UserService } from '../services/users.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
@@ -20,6 +21,7 @@ export interface CliContext {
   db: Database;
   queries: Queries;
   apis: ApiService;
+  apiKeys: ApiKeyService;
   clients: ClientService;
   users: UserService;
   audit: Audit;
@@ -52,6 +54,15 @@ export async function withCliContext<T>(
       audit,
       actor,
       apis: apiService(queries.apis, audit, actor),
+      apiKeys: apiKeyService({
+        keys: queries.apiKeys,
+        apis: queries.apis,
+        clients: queries.clients,
+        users: queries.users,
+        pepper: config.clientSecretPepper,
+        audit,
+        actor,
+      }),
       clients: clientService({
         clients: queries.clients,
         apis: queries.apis,

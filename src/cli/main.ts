@@ -8,6 +8,7 @@ import { TesseraError } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
 import { registerApiCommands } from './apis.ts';
+import { registerApiKeyCommands } from './api-keys.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
@@ -64,6 +65,7 @@ program
   });
 
 registerApiCommands(program, run);
+registerApiKeyCommands(program, run);
 registerClientCommands(program, run);
 registerSeedCommand(program, run);
 registerUserCommands(program, run);

@@ -38,6 +38,13 @@ export interface Quota {
   wait(keys: string[]): Promise<number>;
   /** Spends one point under `key`. */
   spend(key: string): void;
+  /**
+   * Decides and spends in one step: 0 when one point was spent under `key` (whose limit is
+   * `points`, default the quota's), else the milliseconds until it has quota again. Nothing else
+   * runs in this process between the decision and the spend, so concurrent requests here never
+   * overspend; across processes the bound of the header holds.
+   */
+  take(key: string, points?: number): Promise<number>;
   /** Sends what is pending and reads the totals back now (what the timer does every FLUSH_MS). */
   flush(): Promise<void>;
   /** Writes out what is still unsent. */
@@ -169,7 +176,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     return p;
   }
 
-  async function waitFor(key: string): Promise<number> {
+  async function waitFor(key: string, points = options.points, spend = false): Promise<number> {
     let c = counters.get(key);
     const before = clock();
     // Only near the limit does a decision wait for fresh totals. Below it, a request decides on
@@ -186,25 +193,31 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     // Near the limit: from EXACT_FROM of it, or when one more request would reach it (for a small
     // limit, where 80% and the last point are the same request).
     const estimated = estimate(c, before);
-    if (estimated >= options.points * EXACT_FROM || options.points - estimated <= 1) {
+    if (estimated >= points * EXACT_FROM || points - estimated <= 1) {
       await refresh(key);
       c = counters.get(key);
     }
     const now = clock();
-    return c && estimate(c, now) >= options.points ? Math.max(1, c.expire - now) : 0;
+    if (c && estimate(c, now) >= points) return Math.max(1, c.expire - now);
+    // Synchronously after the decision: no other request of this process decides in between.
+    if (spend) spendOn(key);
+    return 0;
+  }
+
+  function spendOn(key: string) {
+    const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0, usedAt: clock() };
+    c.pending++;
+    counters.set(key, c);
+    schedule();
   }
 
   return {
     points: options.points,
     async wait(keys) {
-      return Math.max(0, ...(await Promise.all(keys.map(waitFor))));
+      return Math.max(0, ...(await Promise.all(keys.map((key) => waitFor(key)))));
     },
-    spend(key) {
-      const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0, usedAt: clock() };
-      c.pending++;
-      counters.set(key, c);
-      schedule();
-    },
+    spend: spendOn,
+    take: (key, points) => waitFor(key, points, true),
     async flush() {
       if (timer) clearTimeout(timer);
       timer = undefined;

@@ -4,6 +4,7 @@
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
 import { apiQueries } from './apis.ts';
+import { apiKeyQueries } from './api-keys.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
 import { clientQueries } from './clients.ts';
@@ -29,6 +30,7 @@ export function createQueries(
 ) {
   return {
     apis: guarded(apiQueries(prisma)),
+    apiKeys: guarded(apiKeyQueries(prisma, pool)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
     clients: guarded(clientQueries(prisma)),
