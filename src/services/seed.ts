@@ -6,6 +6,8 @@ import { SEED_ENV_PREFIX } from '../config/env.ts';
 import { InvalidInput } from '../errors.ts';
 import type { Audit } from './audit.ts';
 import type { ApiService } from './apis.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import { isWellFormedApiKey } from '../api-keys/key-format.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
 import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
 import { usesSecret } from './client-secrets.ts';
@@ -109,6 +111,30 @@ const seedSchema = z
           .strict(),
       )
       .default([]),
+    // API keys: the value is generated once (`tessera api-keys create` prints one; keep it in a
+    // secret store) and read here from an environment variable, like client secrets. Only its
+    // hash is stored; the file never holds a key.
+    api_keys: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            api: z.string(),
+            scopes: scopeList.optional(),
+            client: z.string().optional(),
+            user: z.string().optional(),
+            quota: z
+              .object({
+                per_minute: z.number().int().positive().optional(),
+                per_day: z.number().int().positive().optional(),
+              })
+              .strict()
+              .optional(),
+            key: secretReference,
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -122,6 +148,8 @@ export interface SeedReport {
   apis: Record<string, 'created' | 'updated' | 'unchanged'>;
   clients: Record<string, 'created' | 'updated' | 'unchanged'>;
   users: Record<string, 'created' | 'updated' | 'unchanged'>;
+  /** Only for a file with api_keys (older reports stay as they were). */
+  api_keys?: Record<string, 'created' | 'unchanged'>;
 }
 
 export function parseSeed(document: unknown): SeedFile {
@@ -140,6 +168,8 @@ export async function applySeed(
     apis: ApiService;
     clients: ClientService;
     users: UserService;
+    /** Needed only by a file with api_keys. */
+    apiKeys?: ApiKeyService;
     pepper: Buffer;
     readEnv: (name: string) => string | undefined;
     /** clientService.apply records nothing itself, so the client events are recorded here. */
@@ -148,6 +178,19 @@ export async function applySeed(
   },
 ): Promise<SeedReport> {
   const report: SeedReport = { apis: {}, clients: {}, users: {} };
+  const keysReport: Record<string, 'created' | 'unchanged'> = {};
+  if (seed.api_keys.length) report.api_keys = keysReport;
+  // Every key's value is read and checked before anything is written.
+  const keyValues = new Map<string, string>();
+  for (const key of seed.api_keys) {
+    const value = deps.readEnv(key.key.env);
+    if (!value) throw new InvalidInput(`API key ${key.name}: environment variable ${key.key.env} is not set`);
+    if (!isWellFormedApiKey(value))
+      throw new InvalidInput(
+        `API key ${key.name}: ${key.key.env} does not hold a Tessera API key (generate one with tessera api-keys create)`,
+      );
+    keyValues.set(`${key.api} ${key.name}`, value);
+  }
   const passwords = new Map<string, string>();
   for (const user of seed.users) {
     if (!user.password) continue;
@@ -225,6 +268,20 @@ export async function applySeed(
       passwordHash: user.password_hash,
       password: passwords.get(user.email),
     });
+  }
+  for (const key of seed.api_keys) {
+    if (!deps.apiKeys) throw new Error('applySeed: api_keys need the API key service');
+    keysReport[`${key.api} ${key.name}`] = await deps.apiKeys.apply(
+      {
+        name: key.name,
+        audience: key.api,
+        scope: key.scopes,
+        clientId: key.client,
+        userEmail: key.user,
+        quota: key.quota && { perMinute: key.quota.per_minute, perDay: key.quota.per_day },
+      },
+      keyValues.get(`${key.api} ${key.name}`)!,
+    );
   }
   return report;
 }

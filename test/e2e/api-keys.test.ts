@@ -2,13 +2,19 @@
 // the API's own client only, metered per day, refused after revocation, after their quota and by
 // another API's client, rotated with a grace; accepted by the resource-server kit beside JWTs.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually } from '../setup/eventually.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import { basic, createApi, createUser } from '../hardening/support.ts';
 import { call, startProtectedApi, type ProtectedApi } from '../resource-server/apps.ts';
-import { isWellFormedApiKey } from '../../src/api-keys/key-format.ts';
+import { generateApiKey, isWellFormedApiKey } from '../../src/api-keys/key-format.ts';
+
+// Most steps run the CLI, a process each: slow on a loaded machine.
+vi.setConfig({ testTimeout: 180_000 });
 
 const options = { [oauth.allowInsecureRequests]: true };
 let server: TestServer;
@@ -64,17 +70,20 @@ let otherApiClient: Registered;
 let owner: Registered;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Statements counted per request: a malformed key must cost none.
+  server = await startTestServer({}, { countStatementsPerRequest: true });
   as = await oauth.processDiscoveryResponse(
     new URL(server.issuer),
     await oauth.discoveryRequest(new URL(server.issuer), options),
   );
-  audience = await createApi('orders:read orders:write');
-  otherAudience = await createApi('orders:read');
-  apiClient = await register(['--api', audience, '--scope', 'orders:read', '--serves', audience]);
-  otherApiClient = await register(['--api', otherAudience, '--scope', 'orders:read', '--serves', otherAudience]);
-  owner = await register(['--api', audience, '--scope', 'orders:read']);
-});
+  [audience, otherAudience] = await Promise.all([createApi('orders:read orders:write'), createApi('orders:read')]);
+  [apiClient, otherApiClient, owner] = await Promise.all([
+    register(['--api', audience, '--scope', 'orders:read', '--serves', audience]),
+    register(['--api', otherAudience, '--scope', 'orders:read', '--serves', otherAudience]),
+    register(['--api', audience, '--scope', 'orders:read']),
+  ]);
+  // Each step is a CLI process: slow on a loaded machine.
+}, 180_000);
 afterAll(() => server?.close());
 
 describe('creating and listing keys', () => {
@@ -96,7 +105,6 @@ describe('creating and listing keys', () => {
   });
 
   it('refuses bad input with a clear message and exit 2, creating nothing', async () => {
-    const user = await createUser();
     const name = randomId('bad');
     const cases: [string[], string][] = [
       [['--api', 'https://nope.example.test'], 'no API has audience https://nope.example.test'],
@@ -104,7 +112,7 @@ describe('creating and listing keys', () => {
       [['--api', audience, '--client', 'nobody'], 'no client has id nobody'],
       [['--api', audience, '--user', 'nobody@example.test'], 'no user has email nobody@example.test'],
       [
-        ['--api', audience, '--client', owner.id, '--user', user.email],
+        ['--api', audience, '--client', owner.id, '--user', 'someone@example.test'],
         'an API key belongs to a client or to a user, not both',
       ],
       [
@@ -120,17 +128,21 @@ describe('creating and listing keys', () => {
         '--expires must be a duration such as 0, 90s, 15m, 24h or 7d, not "soon"',
       ],
     ];
-    for (const [args, message] of cases) {
-      const result = await tessera(['api-keys', 'create', '--name', name, ...args]);
-      expect(result.code, args.join(' ')).toBe(2);
-      expect(result.stderr.trim(), args.join(' ')).toBe(`tessera: ${message}`);
-    }
+    const subs = ['show', 'revoke', 'rotate', 'usage'];
+    // In parallel: each is a CLI process.
+    const [created, unknown] = await Promise.all([
+      Promise.all(cases.map(([args]) => tessera(['api-keys', 'create', '--name', name, ...args]))),
+      Promise.all(subs.map((sub) => tessera(['api-keys', sub, 'not-a-key-id']))),
+    ]);
+    cases.forEach(([args, message], i) => {
+      expect(created[i]!.code, args.join(' ')).toBe(2);
+      expect(created[i]!.stderr.trim(), args.join(' ')).toBe(`tessera: ${message}`);
+    });
+    subs.forEach((sub, i) => {
+      expect(unknown[i]!.code, sub).toBe(2);
+      expect(unknown[i]!.stderr.trim()).toBe('tessera: no API key has id not-a-key-id');
+    });
     expect((await tessera(['api-keys', 'list', '--api', audience])).stdout).not.toContain(name);
-    for (const sub of ['show', 'revoke', 'rotate', 'usage']) {
-      const result = await tessera(['api-keys', sub, 'not-a-key-id']);
-      expect(result.code, sub).toBe(2);
-      expect(result.stderr.trim()).toBe('tessera: no API key has id not-a-key-id');
-    }
   });
 });
 
@@ -171,8 +183,12 @@ describe('introspection of a key', () => {
 
   it('refuses mistyped, truncated and made-up keys by their checksum, without a database statement', async () => {
     const created = await createKey([]);
-    // Warm the client catalog, so that what is counted below is the key's cost alone.
+    // Warm the client catalog, so that what is counted below is the key's cost alone; a real key
+    // costs its lookup (the control: the count is taken).
     await introspect(apiClient, created.value);
+    const control = randomUUID();
+    expect((await introspect(apiClient, created.value, control)).body.active).toBe(true);
+    expect(server.db.statements.request(control)?.statements).toBeGreaterThan(0);
     const flipped = created.value.slice(0, 10) + (created.value[10] === 'a' ? 'b' : 'a') + created.value.slice(11);
     const forged = `tsk_${'A'.repeat(49)}`;
     for (const bad of [
@@ -224,7 +240,7 @@ describe('introspection of a key', () => {
       'rotate',
       created.id,
       '--grace',
-      '2s',
+      '20s',
     ]);
     expect(rotated.value).not.toBe(created.value);
     expect(rotated.key).toBe(`tsk_…${rotated.value.slice(-4)}`);
@@ -235,7 +251,7 @@ describe('introspection of a key', () => {
     });
     // The grace ends (the database's clock decides).
     await eventually(async () => expect((await introspect(apiClient, created.value)).body).toEqual({ active: false }), {
-      timeoutMs: 10_000,
+      timeoutMs: 90_000,
       intervalMs: 250,
     });
     expect((await introspect(apiClient, rotated.value)).body.active).toBe(true);
@@ -381,5 +397,51 @@ describe('the resource-server kit', () => {
     expect(statuses).toEqual([200, 200, 429, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
     expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('the seed file', () => {
+  it('declares a key whose value comes from the environment; applied twice, changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-keys-'));
+    try {
+      const name = randomId('seeded');
+      const value = generateApiKey(Buffer.alloc(32)).value;
+      const file = join(dir, 'seed.yaml');
+      writeFileSync(
+        file,
+        [
+          'api_keys:',
+          `  - name: ${name}`,
+          `    api: ${audience}`,
+          '    scopes: orders:read',
+          `    client: ${owner.id}`,
+          '    quota: { per_minute: 100 }',
+          '    key: { env: TESSERA_SEED_PARTNER_KEY }',
+        ].join('\n'),
+      );
+      const [first, mistyped] = await Promise.all([
+        tesseraJson(['seed', file], { TESSERA_SEED_PARTNER_KEY: value }),
+        tessera(['seed', file], { env: { TESSERA_SEED_PARTNER_KEY: `${value.slice(0, -1)}x` } }),
+      ]);
+      expect(first).toEqual({ apis: {}, clients: {}, users: {}, api_keys: { [`${audience} ${name}`]: 'created' } });
+      // A value that is not a key (its checksum fails) is refused before anything is written.
+      expect(mistyped.code).toBe(2);
+      expect(mistyped.stderr.trim()).toBe(
+        `tessera: API key ${name}: TESSERA_SEED_PARTNER_KEY does not hold a Tessera API key (generate one with tessera api-keys create)`,
+      );
+      expect(await tesseraJson(['seed', file], { TESSERA_SEED_PARTNER_KEY: value })).toEqual({
+        apis: {},
+        clients: {},
+        users: {},
+        api_keys: { [`${audience} ${name}`]: 'unchanged' },
+      });
+      expect((await introspect(apiClient, value)).body).toMatchObject({
+        active: true,
+        sub: owner.id,
+        scope: 'orders:read',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
