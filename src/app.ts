@@ -34,9 +34,11 @@ import {
   apiKeyQuotas,
   deviceCodeEntryLimit,
   loginLimits,
+  registrationLimit,
   tokenEndpointLimit,
   tokenQuota,
 } from './rate-limit/limits.ts';
+import { registrationRoutes } from './registration/routes.ts';
 import { apiKeyIntrospection } from './oidc/api-key-introspection.ts';
 import { usageMeter } from './api-keys/usage-meter.ts';
 import {
@@ -51,6 +53,7 @@ import { MIGRATIONS_DIR } from './db/migrate.ts';
 import { httpMetrics } from './metrics/http-metrics.ts';
 import { createMetrics, type Metrics } from './metrics/registry.ts';
 import { auditTrail } from './services/audit.ts';
+import { clientService } from './services/clients.ts';
 import { PROVIDER_SCOPES } from './services/scopes.ts';
 import { userService } from './services/users.ts';
 import { loginIdentifier } from './services/login-identifier.ts';
@@ -169,6 +172,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
     onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    unreviewed: (clientId) => queries.registrations.unapproved(clientId),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
   });
@@ -207,6 +211,24 @@ export function createApp(deps: AppDeps): TesseraApp {
   app.use(assetRoutes().routes());
   app.use(homeRoutes({ issuer: config.issuer, brand: config.brand, development: !config.production }).routes());
   app.use(interactions.routes());
+  if (config.registration.mode !== 'off') {
+    const registration = registrationRoutes({
+      issuer: config.issuer,
+      mode: config.registration.mode,
+      policy: config.registration.policy,
+      registrations: queries.registrations,
+      clients: clientService({
+        clients: queries.clients,
+        apis: queries.apis,
+        pepper: config.clientSecretPepper,
+        audit,
+        actor: 'dcr',
+      }),
+      audit,
+      perAddress: registrationLimit(db.pool, config.registration.perHour),
+    });
+    app.use(registration.routes());
+  }
   for (const routes of account.routes) app.use(routes.routes());
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));

@@ -10,6 +10,7 @@ import { openDatabase } from '../db/open.ts';
 import { registerApiCommands } from './apis.ts';
 import { registerApiKeyCommands } from './api-keys.ts';
 import { registerClientCommands } from './clients.ts';
+import { registerDcrCommands } from './dcr.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
 import { type Run, withCliContext } from './context.ts';
@@ -67,6 +68,7 @@ program
 registerApiCommands(program, run);
 registerApiKeyCommands(program, run);
 registerClientCommands(program, run);
+registerDcrCommands(program, run);
 registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);

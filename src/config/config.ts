@@ -43,6 +43,12 @@ export interface Config {
   /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
   signup: 'off' | 'open' | 'invite';
   passwordMinLength: number;
+  /** Dynamic client registration (src/registration/): who may register, and what they may ask for. */
+  registration: {
+    mode: 'off' | 'initial-token' | 'open';
+    policy: { grantTypes: string[]; scopes: string[]; apis: string[] };
+    perHour: number;
+  };
   keys: {
     rotationPeriod: number;
     publicationDelay: number;
@@ -179,6 +185,11 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
     mail,
     signup: raw.SIGNUP,
     passwordMinLength: raw.PASSWORD_MIN_LENGTH,
+    registration: {
+      mode: raw.DCR,
+      policy: { grantTypes: raw.DCR_GRANT_TYPES, scopes: raw.DCR_SCOPES, apis: raw.DCR_APIS },
+      perHour: raw.DCR_RATE_LIMIT_PER_HOUR,
+    },
     keys: {
       rotationPeriod: raw.KEYS_ROTATION_PERIOD,
       publicationDelay: raw.KEYS_PUBLICATION_DELAY,

@@ -160,6 +160,20 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).max(320).optional(),
   SIGNUP: z.enum(['off', 'open', 'invite']).default('off'),
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(12),
+  // Dynamic client registration (README "Dynamic client registration"): off; with an initial
+  // access token an admin issued (`tessera dcr tokens create`); or open to anyone (development,
+  // MCP-style public clients). What a registered client may ask for, and registrations per
+  // client address and hour.
+  DCR: z.enum(['off', 'initial-token', 'open']).default('off'),
+  DCR_GRANT_TYPES: commaList
+    .pipe(z.array(z.enum(['authorization_code', 'refresh_token', 'device_code', 'client_credentials'])).min(1))
+    .default(['authorization_code', 'refresh_token']),
+  DCR_SCOPES: z
+    .string()
+    .default('openid profile email offline_access')
+    .transform((v) => v.split(' ').filter(Boolean)),
+  DCR_APIS: commaList.default([]),
+  DCR_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(10),
   CLEANUP_INTERVAL: z.coerce.number().int().min(10).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Tracing (src/tracing/): on when an OTLP endpoint is set. The OpenTelemetry SDK reads its other

@@ -48,6 +48,8 @@ export interface InteractionDeps {
    */
   signedIn: (userId: string, ip: string, counterKey: string) => Promise<void>;
   onRateLimited: () => void;
+  /** Whether a client registered itself and no admin has approved it yet (registration/). */
+  unreviewed?: (clientId: string) => Promise<boolean>;
   /** Links on the sign-in page to what is configured (account/features.ts). */
   loginLinks?: { forgotPassword: string | undefined; signup: string | undefined };
   /** Clients that require a verified email (clients.require_verified_email), and the reminder mail. */
@@ -124,6 +126,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       clientName,
       email: user?.email ?? '',
       scopes: describeScopes(requested),
+      unreviewed: (await deps.unreviewed?.(String(found.params.client_id))) ?? false,
     });
   });
 

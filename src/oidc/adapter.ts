@@ -289,7 +289,12 @@ export function createAdapterClass(deps: AdapterDeps) {
         }
       }
       if (this.model === 'DeviceCode') await checkDevicePoll(id, stored);
-      return toPayload(stored);
+      // oidc-provider copies a payload into its Session shallowly and then changes nested members
+      // in place (authorizations[clientId] for a client the session signs in to next): the
+      // Session gets a copy of its own, or the payload kept as read (for onlySlides) would change
+      // with it, the new authorization's write be skipped as a mere slide, and the code issued
+      // for that client refused ("authorization code not found": its session has no grant for it).
+      return this.model === 'Session' ? structuredClone(toPayload(stored)) : toPayload(stored);
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {

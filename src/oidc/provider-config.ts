@@ -41,6 +41,8 @@ export interface ProviderParts {
   userinfoResource: string;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
+  /** Dynamic client registration's endpoint (registration/routes.ts), when DCR is not off. */
+  registrationEndpoint?: string | undefined;
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
@@ -76,6 +78,8 @@ export const ROUTES = {
   pushed_authorization_request: '/request',
 } as const;
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
+/** Dynamic client registration (RFC 7591), served by Tessera's own routes (registration/routes.ts). */
+export const REGISTRATION_PATH = '/register';
 
 // Asymmetric algorithms only: a symmetric (HS*) one would key on client_secret, which Tessera
 // does not have in clear, and `none` is never acceptable.
@@ -192,9 +196,13 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       email: ['email', 'email_verified'],
     },
     ...(outboundFetch(parts.security) ? { fetch: outboundFetch(parts.security)! } : {}),
-    ...(mtlsEndpointAliases(parts.security, ROUTES)
-      ? { discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) } }
-      : {}),
+    discovery: {
+      ...(mtlsEndpointAliases(parts.security, ROUTES)
+        ? { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) }
+        : {}),
+      // Tessera serves registration itself (registration/routes.ts), not through the provider.
+      ...(parts.registrationEndpoint ? { registration_endpoint: parts.registrationEndpoint } : {}),
+    },
     features: {
       ...securityFeatures(parts.security),
       devInteractions: { enabled: false },

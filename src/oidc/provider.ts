@@ -1,6 +1,6 @@
 // Builds the oidc-provider instance from Tessera's parts.
 import { Provider } from 'oidc-provider';
-import { providerConfiguration, ROUTES } from './provider-config.ts';
+import { providerConfiguration, REGISTRATION_PATH, ROUTES } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
@@ -43,7 +43,10 @@ export interface ProviderDeps {
   users: UserQueries;
   consents: ConsentQueries;
   devicePolls: DevicePollQueries;
-  config: Pick<Config, 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys' | 'security'>;
+  config: Pick<
+    Config,
+    'issuer' | 'brand' | 'sessionTtl' | 'refreshTokens' | 'deviceFlow' | 'keys' | 'security' | 'registration'
+  >;
   policy: AccessTokenPolicy;
   logger: Logger;
   metrics?: Metrics;
@@ -95,6 +98,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       refreshTokens: deps.config.refreshTokens,
       deviceCodeTtl: deps.config.deviceFlow.codeTtl,
       extraAlgs: deps.config.keys.extraAlgs,
+      registrationEndpoint:
+        deps.config.registration.mode === 'off' ? undefined : `${deps.config.issuer}${REGISTRATION_PATH}`,
       extraAccessTokenClaims: tokenExchange.actorClaims,
       userinfoResource: userinfo,
       security: {

@@ -58,6 +58,14 @@ export function mailLimits(pool: pg.Pool) {
 export type MailLimits = ReturnType<typeof mailLimits>;
 
 /**
+ * Dynamic client registration per client address and hour (DCR_RATE_LIMIT_PER_HOUR): an app
+ * registers once per installation; a script filling the clients table is stopped.
+ */
+export function registrationLimit(pool: pg.Pool, perHour: number) {
+  return createLimiter(pool, { name: 'dcr_ip', points: perHour, windowSeconds: 3600 });
+}
+
+/**
  * Guessing user codes: a bounded number of wrong code entries per client IP (RFC 8628 §5.1 limits
  * guesses). An entry that finds its device (the browser is sent on to sign in) spends nothing, so
  * many devices behind one address can all be connected. A person is at a browser, so the refusal

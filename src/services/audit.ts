@@ -13,6 +13,12 @@ export const AUDIT_EVENT_TYPES = [
   'client.exchange_disallowed',
   // Written by a migration (20261203220000_public_clients_serve_no_api), not by the code.
   'client.serves_removed',
+  // Dynamic client registration (registration/): a client registered itself, an admin approved
+  // it, initial access tokens issued and revoked.
+  'client.registered',
+  'client.approved',
+  'dcr.token_created',
+  'dcr.token_revoked',
   'api.created',
   'api.updated',
   'api.deleted',

@@ -216,6 +216,31 @@ describe('authorization codes', () => {
     const idToken = JSON.parse(Buffer.from((body.id_token as string).split('.')[1]!, 'base64url').toString());
     expect(idToken.nonce).toBe('my-nonce');
   });
+  it('a session signed in for one client signs in to a second without asking again', async () => {
+    const first = await setup();
+    const second = { ...(await setup()), user: first.user };
+    const jar = newJar();
+    for (const [s, prompt] of [
+      [first, 'login'],
+      [second, 'none'],
+    ] as const) {
+      const verifier = oauth.generateRandomCodeVerifier();
+      const callback = await authorize(
+        authUrl(s.client, {
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          prompt,
+        }),
+        // The second request finds the session: it never shows the login form.
+        prompt === 'login' ? s.user : { email: 'not-asked@example.test', password: 'not asked' },
+        jar,
+      );
+      const code = callback.searchParams.get('code');
+      expect(code, callback.href).toBeTruthy();
+      // The session's grant for this client was stored with the code, so the code redeems.
+      expect((await exchange(s, code!, verifier)).status).toBe(200);
+    }
+  }, 60_000);
 });
 
 describe('refresh-token families', () => {

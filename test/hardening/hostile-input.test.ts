@@ -43,6 +43,9 @@ beforeAll(async () => {
     RATE_LIMIT_LOGIN_PER_IP: '1000000',
     RATE_LIMIT_LOGIN_FAILURES: '1000000',
     DEVICE_CODE_ATTEMPTS: '1000',
+    // Dynamic client registration: its routes exist only when it is on.
+    DCR: 'open',
+    DCR_RATE_LIMIT_PER_HOUR: '100000',
   });
   const audience = await createApi('hostile:read');
   const s = await createClient(['--grant-types', 'client_credentials', '--api', audience, '--scope', 'hostile:read']);
@@ -793,6 +796,8 @@ describe('every route, every method', () => {
       '/healthz',
       '/metrics',
       `/assets/${MADE_UP}`,
+      '/register',
+      `/register/${MADE_UP}`,
     ]) {
       expect([...routes.keys()]).toContain(expected);
     }

@@ -32,6 +32,8 @@ export async function authorize(
   user: { email: string; password: string },
   jar = newJar(),
   headers: Record<string, string> = {},
+  /** Sees each page before it is submitted (a test that checks what the consent page says). */
+  onPage: (html: string) => void = () => {},
 ): Promise<URL> {
   // Extra headers (e.g. X-Forwarded-For) on every request of the flow.
   const send = (url: string, init: RequestInit = {}) =>
@@ -49,6 +51,7 @@ export async function authorize(
     // The page's own words (from <main>), not its head, say what went wrong.
     if (res.status !== 200)
       throw new Error(`unexpected ${res.status} at ${url}: ${html.slice(Math.max(0, html.indexOf('<main')), 600)}`);
+    onPage(html);
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
     const action = html.includes('/login"') ? 'login' : 'confirm';
     const uid = new URL(url).pathname.split('/')[2];

@@ -13,6 +13,7 @@ import { devicePollQueries } from './device-polls.ts';
 import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { outboxQueries } from './outbox.ts';
+import { registrationQueries } from './registrations.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
@@ -38,6 +39,7 @@ export function createQueries(
     devicePolls: guarded(devicePollQueries(prisma, now)),
     outbox: guarded(outboxQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
+    registrations: guarded(registrationQueries(prisma, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
