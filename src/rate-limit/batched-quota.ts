@@ -58,6 +58,12 @@ interface Counter {
   expire: number;
   /** Spent here and not yet sent. */
   pending: number;
+  /**
+   * Sent and not yet answered: counted by every estimate meanwhile, so that requests deciding
+   * while a synchronisation is in flight do not see the points vanish (neither pending nor in
+   * `consumed` yet) and pass when they should not.
+   */
+  sending?: number;
   /** When `consumed` was read (ms since the epoch). */
   syncedAt: number;
   /** When this process last decided on the key (ms since the epoch). */
@@ -83,7 +89,10 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     const sent = keys.map((k) => {
       const c = counters.get(k);
       const points = c?.pending ?? 0;
-      if (c) c.pending = 0;
+      if (c) {
+        c.pending = 0;
+        c.sending = (c.sending ?? 0) + points;
+      }
       return points;
     });
     const now = clock();
@@ -101,10 +110,13 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
           : []),
         ...(reading.length ? await queries.read(reading.map((k) => prefix + k)) : []),
       ];
-      for (const key of keys) {
+      keys.forEach((key, i) => {
         const c = counters.get(key);
-        if (c) c.syncedAt = now;
-      }
+        if (!c) return;
+        c.syncedAt = now;
+        // In `consumed` from now on (the totals read back include them).
+        c.sending = (c.sending ?? 0) - sent[i]!;
+      });
       for (const row of totals) {
         const key = row.key.slice(prefix.length);
         const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: now, usedAt: 0 };
@@ -117,7 +129,9 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
       // Nothing was counted: keep it for the next try.
       keys.forEach((k, i) => {
         const c = counters.get(k);
-        if (c) c.pending += sent[i]!;
+        if (!c) return;
+        c.pending += sent[i]!;
+        c.sending = (c.sending ?? 0) - sent[i]!;
       });
       throw err;
     }
@@ -157,7 +171,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     timer.unref();
   }
 
-  const estimate = (c: Counter, now: number) => (c.expire > now ? c.consumed : 0) + c.pending;
+  const estimate = (c: Counter, now: number) => (c.expire > now ? c.consumed : 0) + c.pending + (c.sending ?? 0);
 
   /** Fresh totals for one key; concurrent requests for it share one statement. */
   function refresh(key: string): Promise<void> {

@@ -203,7 +203,7 @@ describe('introspection of a key', () => {
       const { status, body } = await introspect(apiClient, bad, id);
       expect(status).toBe(200);
       expect(body).toEqual({ active: false });
-      expect(server.db.statements.request(id), bad).toEqual({ statements: 0, commits: 0 });
+      expect(server.db.statements.request(id), bad).toMatchObject({ statements: 0, commits: 0 });
     }
   });
 

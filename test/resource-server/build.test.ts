@@ -40,6 +40,7 @@ describe('the built kit', () => {
       'InvalidRequest',
       'InvalidToken',
       'MissingToken',
+      'QuotaExceeded',
       'ResourceServerError',
       'createResourceServer',
       'memoryReplayCache',
