@@ -8,6 +8,8 @@ import { createApp, type TesseraApp } from './app.ts';
 import { scheduleCleanup } from './jobs/cleanup.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { auditTrail } from './services/audit.ts';
+import { webhookAuditEvents } from './services/webhooks.ts';
+import { outboxKeys } from './account/features.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
@@ -119,7 +121,7 @@ export async function startTessera(
       intervalMs: config.keys.checkInterval * 1000,
       logger,
       onChange: tessera.setKeys,
-      audit: auditTrail(queries.auditEvents, logger),
+      audit: auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger),
     });
     const handle = tessera.app.callback();
     const server = createListener(config, (req: IncomingMessage, res: ServerResponse) => {

@@ -9,3 +9,4 @@ export { AuthorizationServerUnavailable, InsufficientScope, InvalidDpopProof, In
 export { toProtectedRequest, type NodeRequestOptions } from './node-request.ts';
 export { requireTokenKoa, type KoaLikeContext } from './koa.ts';
 export { requireTokenExpress, type ExpressLikeRequest, type ExpressLikeResponse } from './express.ts';
+export { InvalidWebhookSignature, verifyWebhook, type VerifyWebhookOptions, type WebhookEvent, } from './webhook-signature.ts';

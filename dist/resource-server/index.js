@@ -6,3 +6,4 @@ export { AuthorizationServerUnavailable, InsufficientScope, InvalidDpopProof, In
 export { toProtectedRequest } from "./node-request.js";
 export { requireTokenKoa } from "./koa.js";
 export { requireTokenExpress } from "./express.js";
+export { InvalidWebhookSignature, verifyWebhook, } from "./webhook-signature.js";

@@ -20,6 +20,8 @@ import type { Audit } from '../services/audit.ts';
 import { emailVerification, type EmailVerification } from './email-verification.ts';
 import { forgotPath, passwordReset, RESET_REQUEST_KIND } from './password-reset.ts';
 import { signup } from './signup.ts';
+import { WEBHOOK_KIND } from '../db/queries/webhooks.ts';
+import { webhookHandler } from '../webhooks/delivery.ts';
 
 export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
   return {
@@ -56,6 +58,12 @@ export interface AccountFeatures {
   loginLinks: { forgotPassword: string | undefined; signup: string | undefined };
   /** Mails verification links (for the sign-in flow's verified-email requirement). */
   verification: EmailVerification;
+  /** The mail-sending limits, shared with the account page's "send the link again". */
+  mailLimits: ReturnType<typeof mailLimits>;
+  /** Tells a user their password was changed (the account page); undefined without mail. */
+  passwordChangedMail: ((email: string) => Promise<void>) | undefined;
+  /** Mails a verification link; undefined without mail. */
+  sendVerification: EmailVerification['send'] | undefined;
   /** For clients that require a verified email (interactions/routes.ts); undefined without mail. */
   verifiedEmail:
     | { required(clientId: string): Promise<boolean>; remind(userId: string, ip: string): Promise<void> }
@@ -94,6 +102,13 @@ export function accountFeatures(deps: {
     handlers[MAIL_KIND] = mailHandler(transport);
     handlers[RESET_REQUEST_KIND] = reset.requestHandler();
   }
+  // Webhooks: whatever the mail configuration (services/webhooks.ts enqueues, webhooks/delivery.ts sends).
+  handlers[WEBHOOK_KIND] = webhookHandler({
+    queries: queries.webhooks,
+    keys,
+    allowPrivate: config.webhooks.allowPrivate,
+    logger,
+  });
   const worker = startOutboxWorker({ queries: queries.outbox, issuer: config.issuer, keys, handlers, logger });
   wake = worker.wake;
 
@@ -122,6 +137,11 @@ export function accountFeatures(deps: {
   return {
     routes,
     verification,
+    mailLimits: limits,
+    passwordChangedMail: mail.enabled
+      ? (email) => mail.send(email, 'password-changed', { email, forgotLink: `${config.issuer}${forgotPath}` })
+      : undefined,
+    sendVerification: mail.enabled ? verification.send : undefined,
     verifiedEmail: mail.enabled
       ? {
           async required(clientId) {

@@ -11,6 +11,8 @@ import { apiKeyService, type ApiKeyService } from '../services/api-keys.ts';
 import { clientService, type ClientService } from '../services/clients.ts';
 import { userService, type UserService } from '../services/users.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
+import { webhookAuditEvents } from '../services/webhooks.ts';
+import { outboxKeys } from '../account/features.ts';
 import { userInfo } from 'node:os';
 
 /** What runs a subcommand: opens the context, runs the action, closes it (cli/main.ts). */
@@ -44,7 +46,7 @@ export async function withCliContext<T>(
       });
     }
     const queries = createQueries(db);
-    const audit = auditTrail(queries.auditEvents, logger);
+    const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
     // The audit trail names the operating-system account that ran the command.
     const actor = `cli:${userInfo().username}`;
     return await run({

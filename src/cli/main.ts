@@ -17,6 +17,7 @@ import { type Run, withCliContext } from './context.ts';
 import { createOutput } from './output.ts';
 import { registerSeedCommand } from './seed.ts';
 import { registerUserCommands } from './users.ts';
+import { registerWebhookCommands } from './webhooks.ts';
 
 const program = new Command('tessera')
   .description('administer a Tessera authorization server')
@@ -73,6 +74,7 @@ registerSeedCommand(program, run);
 registerUserCommands(program, run);
 registerKeyCommands(program, run);
 registerOperationsCommands(program, run);
+registerWebhookCommands(program, run);
 
 let code = 0;
 try {

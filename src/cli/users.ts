@@ -1,10 +1,11 @@
-// tessera users create|list|show|disable|enable|set-password|delete, and tessera grants list|revoke
+// tessera users create|list|show|disable|enable|set-password|delete|mfa, and tessera grants list|revoke
 import type { Command } from 'commander';
 import { mailingServices } from '../account/features.ts';
 import { InvalidInput, NotFound } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
+import { registerUserMfaCommands } from './user-mfa.ts';
 
 /** The password from standard input (so that it is in no process list or shell history). */
 async function readPasswordFromStdin(): Promise<string> {
@@ -165,6 +166,8 @@ export function registerUserCommands(program: Command, run: Run): void {
         out.result({ deleted: user.id }, () => `deleted user ${user.email}`);
       }),
     );
+
+  registerUserMfaCommands(users, run);
 
   const grants = program.command('grants').description('what users have authorized (refresh-token families)');
   grants

@@ -27,3 +27,9 @@ export {
 export { toProtectedRequest, type NodeRequestOptions } from './node-request.ts';
 export { requireTokenKoa, type KoaLikeContext } from './koa.ts';
 export { requireTokenExpress, type ExpressLikeRequest, type ExpressLikeResponse } from './express.ts';
+export {
+  InvalidWebhookSignature,
+  verifyWebhook,
+  type VerifyWebhookOptions,
+  type WebhookEvent,
+} from './webhook-signature.ts';

@@ -38,8 +38,23 @@ export const AUDIT_EVENT_TYPES = [
   'user.signed_up',
   'user.verification_sent',
   'user.email_verified',
+  // The account page (/account) and `tessera users sessions revoke`.
+  'user.password_changed',
+  'user.password_reset_link_sent',
+  'session.ended',
+  'user.sessions_revoked',
+  // /account/passkeys.
+  'user.passkey_added',
+  'user.passkey_renamed',
+  'user.passkey_removed',
   'login.succeeded',
   'login.failed',
+  'mfa.enrolled',
+  'mfa.verified',
+  'mfa.failed',
+  'mfa.locked',
+  'mfa.reset',
+  'mfa.recovery_codes_regenerated',
   'consent.granted',
   'consent.revoked',
   'grant.revoked',
@@ -49,6 +64,10 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotated',
   'key.retired_compromised',
   'key.rewrapped',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.redelivered',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -57,7 +76,8 @@ export interface Audit {
   record(entry: AuditEntry & { type: AuditEventType }): Promise<void>;
 }
 
-export function auditTrail(events: AuditEventQueries, logger: Logger): Audit {
+/** `events`: the plain insert, or services/webhooks.ts's, which also enqueues webhook deliveries. */
+export function auditTrail(events: Pick<AuditEventQueries, 'add'>, logger: Logger): Audit {
   return {
     async record(entry) {
       try {

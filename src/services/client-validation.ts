@@ -113,6 +113,7 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
       .join(' '),
     metadata: storedMetadata(input),
     requireVerifiedEmail: input.requireVerifiedEmail ?? false,
+    requireMfa: input.requireMfa ?? false,
   };
 }
 

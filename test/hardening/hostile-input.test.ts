@@ -796,6 +796,13 @@ describe('every route, every method', () => {
       '/healthz',
       '/metrics',
       `/assets/${MADE_UP}`,
+      // Passkeys: the sign-in's challenge and assertion, the account page's routes.
+      `/interaction/${MADE_UP}/passkey/options`,
+      `/interaction/${MADE_UP}/passkey`,
+      '/account/passkeys',
+      '/account/passkeys/options',
+      `/account/passkeys/${MADE_UP}/rename`,
+      `/account/passkeys/${MADE_UP}/delete`,
       '/register',
       `/register/${MADE_UP}`,
     ]) {

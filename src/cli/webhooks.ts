@@ -1,0 +1,148 @@
+// tessera webhooks create|list|show|delete|rotate-secret|deliveries|redeliver
+import type { Command } from 'commander';
+import { outboxKeys } from '../account/features.ts';
+import { AUDIT_EVENT_TYPES } from '../services/audit.ts';
+import { webhookService } from '../services/webhooks.ts';
+import type { CliContext, Run } from './context.ts';
+import { duration, listOf, oneOf, wholeNumber } from './options.ts';
+import { table } from './output.ts';
+
+// A day of overlap by default: long enough to roll the new secret out to every receiver, short
+// enough that a secret rotated because it leaked stops signing soon. At most 30 days.
+const DEFAULT_OVERLAP = 86_400;
+const MAX_OVERLAP = 30 * 86_400;
+const STATUSES = ['pending', 'delivered', 'failed'] as const;
+
+const service = (ctx: CliContext) =>
+  webhookService({
+    queries: ctx.queries.webhooks,
+    issuer: ctx.config.issuer,
+    keys: outboxKeys(ctx.config),
+    audit: ctx.audit,
+    actor: ctx.actor,
+    production: ctx.config.production,
+    allowPrivate: ctx.config.webhooks.allowPrivate,
+  });
+
+export function registerWebhookCommands(program: Command, run: Run): void {
+  const hooks = program.command('webhooks').description('signed webhooks for audit events (see README: Webhooks)');
+
+  hooks
+    .command('create')
+    .description('subscribe a URL to event types; prints the signing secret once')
+    .requiredOption('--url <url>', 'where to POST the events (https)')
+    .requiredOption('--events <types>', 'comma-separated audit event types', listOf('--events', AUDIT_EVENT_TYPES))
+    .option('--description <text>', 'a note for admins')
+    .action((options: { url: string; events: string[]; description?: string }) =>
+      run(async (ctx, out) => {
+        const hook = await service(ctx).create(options);
+        out.result(
+          hook,
+          () =>
+            `created webhook ${hook.id} for ${hook.events.join(', ')}\nsecret (shown once, keep it in the receiver's configuration): ${hook.secret}`,
+        );
+      }),
+    );
+
+  hooks
+    .command('list')
+    .description('list webhooks')
+    .action(() =>
+      run(async (ctx, out) => {
+        const list = await service(ctx).list();
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['ID', 'URL', 'EVENTS'],
+                list.map((h) => [h.id, h.url, h.events.join(',')]),
+              )
+            : 'no webhooks',
+        );
+      }),
+    );
+
+  hooks
+    .command('show')
+    .description('show a webhook (never its secret)')
+    .argument('<id>')
+    .action((id: string) =>
+      run(async (ctx, out) => {
+        const hook = await service(ctx).show(id);
+        out.result(hook, () => JSON.stringify(hook, null, 2));
+      }),
+    );
+
+  hooks
+    .command('delete')
+    .description('delete a webhook and its delivery log')
+    .argument('<id>')
+    .action((id: string) =>
+      run(async (ctx, out) => {
+        await service(ctx).remove(id);
+        out.result({ deleted: id }, () => `deleted webhook ${id}`);
+      }),
+    );
+
+  hooks
+    .command('rotate-secret')
+    .description('a new signing secret (shown once); deliveries carry both signatures during the overlap')
+    .argument('<id>')
+    .option(
+      '--overlap <duration>',
+      'how long the old secret signs too (default 24h)',
+      duration('--overlap', MAX_OVERLAP),
+    )
+    .action((id: string, options: { overlap?: number }) =>
+      run(async (ctx, out) => {
+        const hook = await service(ctx).rotateSecret(id, options.overlap ?? DEFAULT_OVERLAP);
+        out.result(
+          hook,
+          () =>
+            `new secret for webhook ${hook.id} (shown once): ${hook.secret}\nthe previous secret signs too until ${hook.previous_secret_valid_until}`,
+        );
+      }),
+    );
+
+  hooks
+    .command('deliveries')
+    .description('the delivery log, newest first')
+    .option('--webhook <id>', 'only this webhook')
+    .option('--status <status>', `one of ${STATUSES.join(', ')}`, oneOf('--status', STATUSES))
+    .option('--limit <n>', 'at most this many (default 50)', wholeNumber('--limit', 1, 1000))
+    .action((options: { webhook?: string; status?: (typeof STATUSES)[number]; limit?: number }) =>
+      run(async (ctx, out) => {
+        const list = await service(ctx).deliveries({
+          webhookId: options.webhook,
+          status: options.status,
+          limit: options.limit ?? 50,
+        });
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['ID', 'EVENT', 'TYPE', 'STATUS', 'ATTEMPTS', 'HTTP', 'CREATED'],
+                list.map((d) => [
+                  d.id,
+                  d.event_id,
+                  d.type,
+                  d.status,
+                  String(d.attempts),
+                  String(d.response_status ?? '-'),
+                  d.created_at,
+                ]),
+              )
+            : 'no deliveries',
+        );
+      }),
+    );
+
+  hooks
+    .command('redeliver')
+    .description('send a delivery again (the same event id), now')
+    .argument('<delivery-id>')
+    .action((id: string) =>
+      run(async (ctx, out) => {
+        await service(ctx).redeliver(id);
+        out.result({ redelivered: id }, () => `delivery ${id} queued again`);
+      }),
+    );
+}
