@@ -39,6 +39,7 @@ describe('the built kit', () => {
       'InvalidDpopProof',
       'InvalidRequest',
       'InvalidToken',
+      'InvalidWebhookSignature',
       'MissingToken',
       'QuotaExceeded',
       'ResourceServerError',
@@ -47,6 +48,7 @@ describe('the built kit', () => {
       'requireTokenExpress',
       'requireTokenKoa',
       'toProtectedRequest',
+      'verifyWebhook',
     ]);
   });
 
