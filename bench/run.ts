@@ -54,6 +54,8 @@ interface Credentials {
   flow: FlowTarget;
   /** The same against the API that enforces roles; absent (the library): the plain ones. */
   rbac?: { auth: string; flow: FlowTarget };
+  /** Tessera only: the API's own client (it serves AUDIENCE) and an API key for AUDIENCE. */
+  api?: { auth: string; key: string };
 }
 
 type Results = Record<string, Record<number, LoadResult>>;
@@ -226,6 +228,20 @@ async function subject(
     },
     introspection: { url: `${server.url}/token/introspection`, ...form(creds.auth, `token=${introspected}`) },
     revocation: { url: `${server.url}/token/revocation`, ...form(creds.auth, `token=${revoked}`) },
+    // Issue 18: what an API pays to check a caller's API key, against the same API checking a JWT
+    // (both asked by the API's own client, which serves AUDIENCE; the key is metered on every call).
+    ...(creds.api
+      ? {
+          'introspection, API key': {
+            url: `${server.url}/token/introspection`,
+            ...form(creds.api.auth, `token=${creds.api.key}`),
+          },
+          'introspection, JWT by the API': {
+            url: `${server.url}/token/introspection`,
+            ...form(creds.api.auth, `token=${introspected}`),
+          },
+        }
+      : undefined),
     jwks: { url: `${server.url}/jwks` },
     discovery: { url: `${server.url}/.well-known/openid-configuration` },
   };
@@ -320,6 +336,8 @@ async function measure(subjects: Subject[], meter: CostMeter): Promise<void> {
     if (!wanted(name)) continue;
     for (const c of concurrencies) {
       for (const s of subjects) {
+        // Tessera's own scenarios (API keys) have no counterpart in the library.
+        if (!s.run[name]) continue;
         const tessera = s.server.name !== 'library';
         const read = () =>
           meter.read(
@@ -484,6 +502,23 @@ async function main() {
       redirectUri: REDIRECT_URI,
       user: USER,
     };
+    const apiClient = cli([
+      'clients',
+      'create',
+      '--name',
+      'bench api',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      AUDIENCE,
+      '--serves',
+      AUDIENCE,
+    ]);
+    const apiKey = cli(['api-keys', 'create', '--name', 'bench', '--api', AUDIENCE, '--scope', 'a:read']);
+    const tApi = {
+      auth: `Basic ${Buffer.from(`${apiClient.client_id}:${apiClient.client_secret}`).toString('base64')}`,
+      key: apiKey.value as string,
+    };
     const tAuth = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`;
     const tFlow = { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER };
 
@@ -512,6 +547,7 @@ async function main() {
               auth: tAuth,
               flow: { ...tFlow, issuer },
               rbac: { auth: rbacAuth, flow: { ...rbacFlow, issuer } },
+              api: tApi,
             },
             undefined,
             () => seedOrganizations(db.url, AUDIENCE, USER.email),
@@ -641,6 +677,14 @@ function renderTable(r: Result): string {
     const l = lib.results[scenario]?.[at]?.costs;
     return `| ${scenario} | ${fmt(t?.statements)} | ${fmt(t?.commits)} | ${fmt(t?.nodeCpuMs)} | ${fmt(t?.pgCpuMs)} | ${fmt(l?.nodeCpuMs)} |`;
   });
+  // Issue 18's bar: API-key introspection within 10% of JWT introspection (Tessera only).
+  const keyVsJwt = names
+    .map((n) => {
+      const key = best(r.runs[n]!.results['introspection, API key']);
+      const jwt = best(r.runs[n]!.results['introspection, JWT by the API']);
+      return key && jwt ? `${n} ${key}/s vs ${jwt}/s = ${ratio(key, jwt)}` : undefined;
+    })
+    .filter(Boolean);
   const half = (n: string) => {
     const h = r.runs[n]?.halfRate;
     return h ? `${n}: p99 ${h.p99ms} ms (p50 ${h.p50ms} ms) at ${h.rate}/s` : `${n}: –`;
@@ -659,6 +703,12 @@ function renderTable(r: Result): string {
     '| --- | --- | --- | --- | --- | --- |',
     ...costRows,
     '',
+    ...(keyVsJwt.length
+      ? [
+          `API-key introspection ÷ JWT introspection, both by the API's own client (best rate): ${keyVsJwt.join('; ')}.`,
+          '',
+        ]
+      : []),
     `Token endpoint latency at half each server's best client-credentials rate (requests sent on a fixed schedule, latency from when each was due: bench/fixed-rate.ts): ${[...names, 'library'].map(half).join('; ')}.`,
     `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,
     `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB. Resident includes the node binary's code (~60 MB, file pages shared by every Node process on the host); anonymous is the process's own memory (heaps, buffers).`,

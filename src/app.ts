@@ -34,6 +34,7 @@ import { isUserId } from './db/queries/users.ts';
 import { assetRoutes } from './routes/assets.ts';
 import {
   accountPasswordLimit,
+  apiKeyQuotas,
   deviceCodeEntryLimit,
   loginLimits,
   passkeyChallengeLimit,
@@ -42,6 +43,8 @@ import {
   tokenQuota,
 } from './rate-limit/limits.ts';
 import { registrationRoutes } from './registration/routes.ts';
+import { apiKeyIntrospection } from './oidc/api-key-introspection.ts';
+import { usageMeter } from './api-keys/usage-meter.ts';
 import {
   deviceAuthorizationInterval,
   deviceAuthorizationMethods,
@@ -178,6 +181,8 @@ export function createApp(deps: AppDeps): TesseraApp {
     listener: () => deps.notifications?.health ?? 'reconnecting',
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
+  const keyQuotas = apiKeyQuotas(db.pool, deps.clock);
+  const keyUsage = usageMeter(queries.apiKeys.addUsage, deps.clock);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
   const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
   // Passkeys (services/passkeys.ts): sign-in on the sign-in page, and the /account/passkeys page.
@@ -349,6 +354,18 @@ export function createApp(deps: AppDeps): TesseraApp {
     }),
   );
   app.use(
+    apiKeyIntrospection({
+      provider: slot.current,
+      introspectionPath: ROUTES.introspection,
+      pepper: config.clientSecretPepper,
+      keys: queries.apiKeys,
+      clients: catalog,
+      quotas: keyQuotas,
+      meter: keyUsage,
+      onQuotaExceeded: () => metrics.rateLimited.inc({ limit: 'api_key' }),
+    }),
+  );
+  app.use(
     jwtAccessTokenEndpoints({
       provider: slot.current,
       verify: verifyAccessToken,
@@ -370,6 +387,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       revocations.stop();
       await account.close();
       await tokens.stop();
+      await Promise.all([keyQuotas.perMinute.stop(), keyQuotas.perDay.stop(), keyUsage.stop()]);
     },
   };
 }

@@ -1,6 +1,6 @@
 // The HTTP answer to a refusal: status, `WWW-Authenticate` challenge and JSON body, one
 // function for every adapter.
-import { InsufficientScope } from "./errors.js";
+import { InsufficientScope, QuotaExceeded } from "./errors.js";
 // RFC 9449 §7.1: a DPoP challenge lists the proof algorithms the resource server accepts.
 export const DPOP_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'];
 /**
@@ -29,6 +29,8 @@ export function errorResponse(err, realm) {
     }
     if (err.status === 503)
         headers['retry-after'] = '5';
+    if (err instanceof QuotaExceeded)
+        headers['retry-after'] = String(err.retryAfter);
     const body = err.code
         ? {
             error: err.code,

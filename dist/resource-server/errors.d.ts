@@ -33,6 +33,14 @@ export declare class InsufficientScope extends ResourceServerError {
     constructor(required: string[], scheme?: Scheme);
 }
 /**
+ * An API key whose quota is spent (Tessera's introspection says `reason: "quota_exceeded"`):
+ * 429 with `Retry-After` (RFC 6585 §4), the seconds until the key has quota again.
+ */
+export declare class QuotaExceeded extends ResourceServerError {
+    readonly retryAfter: number;
+    constructor(retryAfter: number);
+}
+/**
  * The authorization server (its discovery document, JWKS or introspection endpoint) could not
  * be reached or answered nonsense. The kit fails closed: 503, and the caller may retry.
  */

@@ -52,6 +52,17 @@ export class InsufficientScope extends ResourceServerError {
     }
 }
 /**
+ * An API key whose quota is spent (Tessera's introspection says `reason: "quota_exceeded"`):
+ * 429 with `Retry-After` (RFC 6585 §4), the seconds until the key has quota again.
+ */
+export class QuotaExceeded extends ResourceServerError {
+    retryAfter;
+    constructor(retryAfter) {
+        super('the API key has used up its quota', 429, 'quota_exceeded', undefined);
+        this.retryAfter = retryAfter;
+    }
+}
+/**
  * The authorization server (its discovery document, JWKS or introspection endpoint) could not
  * be reached or answered nonsense. The kit fails closed: 503, and the caller may retry.
  */

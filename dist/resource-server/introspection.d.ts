@@ -11,4 +11,14 @@ export interface IntrospectionOptions {
     cacheTtl?: number;
 }
 /** `now` (milliseconds since the epoch) ages the cached answers; tests move it on. */
-export declare function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>, now?: () => number): (token: string, exp: number, scheme: Scheme) => Promise<void>;
+export declare function introspector(options: IntrospectionOptions, metadata: () => Promise<IssuerMetadata>, now?: () => number): {
+    /** Throws invalid_token unless the issuer says the token (already verified locally) is active. */
+    checkActive(token: string, exp: number, scheme: Scheme): Promise<void>;
+    /**
+     * The issuer's answer about an API key, reused for `cacheTtl` whether active or not: a key
+     * has no local expiry to keep an inactive answer until, and a spent quota comes back. An
+     * answer about a spent quota is kept no longer than its retry_after.
+     */
+    apiKey(token: string): Promise<Record<string, unknown>>;
+};
+export type Introspector = ReturnType<typeof introspector>;

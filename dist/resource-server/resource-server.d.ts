@@ -1,4 +1,5 @@
 import { type AccessTokenClaims } from './access-token.ts';
+import { type ApiKeyOptions } from './api-key.ts';
 import { type Headers } from './authorization-header.ts';
 import { type ErrorResponse } from './challenge.ts';
 import { type ResourceServerError } from './errors.ts';
@@ -43,6 +44,12 @@ export interface ResourceServerOptions {
     clock?: () => number;
     /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
     introspection?: IntrospectionOptions;
+    /**
+     * Accept Tessera's API keys (`tsk_…`) besides access tokens: as `Authorization: Bearer tsk_…`
+     * and, with `header`, in that header. Needs `introspection` (the API's client credentials): a
+     * key is checked by introspection, its answer cached for `introspection.cacheTtl`.
+     */
+    apiKeys?: ApiKeyOptions;
     /** Seconds a DPoP proof is accepted after it was made. Default 60 (RFC 9449 §11.1: short). */
     dpopProofMaxAge?: number;
     /** Where DPoP proof ids are remembered. Default: in this process's memory. */
@@ -81,6 +88,11 @@ export interface VerifiedToken {
     permissions: string[];
     /** How it was presented: `Bearer`, or `DPoP` for a DPoP-bound token. */
     scheme: 'Bearer' | 'DPoP';
+    /**
+     * `access_token` (a JWT), or `api_key`: then `claims` are Tessera's introspection answer
+     * (`sub`, `aud`, `scope`, `client_id` for a client's key, `exp` for a key that expires; no `jti`).
+     */
+    type: 'access_token' | 'api_key';
 }
 export interface ResourceServer {
     /** Verifies the request's token for this requirement; throws a ResourceServerError otherwise. */

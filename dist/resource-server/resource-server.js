@@ -1,6 +1,7 @@
 // The framework-agnostic core: `createResourceServer(options).verify(request, requirement)`
 // answers with the verified token or throws a ResourceServerError that says how to refuse.
 import { accessTokenVerifier } from "./access-token.js";
+import { API_KEY_PREFIX, headerApiKey, verifyApiKey } from "./api-key.js";
 import { presentedToken, singleHeader } from "./authorization-header.js";
 import { checkCertificateBinding } from "./certificate-binding.js";
 import { errorResponse } from "./challenge.js";
@@ -30,7 +31,9 @@ export function createResourceServer(options) {
         jwksCooldown: options.jwksCooldown ?? 30,
         jwksMaxAge: options.jwksMaxAge ?? 300,
     }, metadata);
-    const checkActive = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
+    const introspection = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
+    if (options.apiKeys && !introspection)
+        throw new Error("apiKeys needs the `introspection` option (the API's client credentials)");
     const checkDpopProof = dpopChecker({
         proofMaxAge: options.dpopProofMaxAge ?? 60,
         clockTolerance,
@@ -39,6 +42,31 @@ export function createResourceServer(options) {
     const realm = options.realm ?? options.audience;
     return {
         async verify(request, requirement = {}) {
+            const scopesOf = (claims) => typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+            const required = requirement.scopes ?? [];
+            if (options.apiKeys && introspection) {
+                const inHeader = headerApiKey(request.headers, options.apiKeys);
+                const presented = inHeader === undefined ? presentedToken(request.headers) : undefined;
+                const key = inHeader ?? (presented?.token.startsWith(API_KEY_PREFIX) ? presented.token : undefined);
+                if (key !== undefined) {
+                    // A key is a bearer credential: it cannot be DPoP-bound.
+                    if (presented?.scheme === 'DPoP')
+                        throw new InvalidToken('an API key is not DPoP-bound', 'DPoP');
+                    const claims = await verifyApiKey(key, {
+                        issuer: options.issuer,
+                        audience: options.audience,
+                        introspector: introspection,
+                    });
+                    const scopes = scopesOf(claims);
+                    if (!required.every((s) => scopes.includes(s)))
+                        throw new InsufficientScope(required);
+                    // A key's scopes were granted to it by an admin, by name: they are its permissions too.
+                    const needed = requirement.permissions ?? [];
+                    if (!needed.every((p) => scopes.includes(p)))
+                        throw new InsufficientScope(needed);
+                    return { claims, scopes, permissions: scopes, scheme: 'Bearer', type: 'api_key' };
+                }
+            }
             const { scheme, token } = presentedToken(request.headers);
             const claims = await verifyAccessToken(token, scheme);
             const jkt = claims.cnf?.jkt;
@@ -56,12 +84,11 @@ export function createResourceServer(options) {
             if (x5t !== undefined)
                 checkCertificateBinding(x5t, request.clientCertificate, scheme);
             if (requirement.introspect) {
-                if (!checkActive)
+                if (!introspection)
                     throw new Error("introspect: true needs the `introspection` option (the API's client credentials)");
-                await checkActive(token, claims.exp, scheme);
+                await introspection.checkActive(token, claims.exp, scheme);
             }
-            const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-            const required = requirement.scopes ?? [];
+            const scopes = scopesOf(claims);
             if (!required.every((s) => scopes.includes(s)))
                 throw new InsufficientScope(required, scheme);
             const permissions = Array.isArray(claims.permissions)
@@ -71,7 +98,7 @@ export function createResourceServer(options) {
             // A permission is an API scope that a role grants: a refusal names it as a scope (RFC 6750 §3.1).
             if (!needed.every((p) => permissions.includes(p)))
                 throw new InsufficientScope(needed, scheme);
-            return { claims, scopes, permissions, scheme };
+            return { claims, scopes, permissions, scheme, type: 'access_token' };
         },
         errorResponse: (err) => errorResponse(err, realm),
     };

@@ -7,6 +7,7 @@ import type { Output } from './output.ts';
 import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import type { ApiService } from '../services/apis.ts';
+import type { ApiKeyService } from '../services/api-keys.ts';
 import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
@@ -39,6 +40,7 @@ export interface CliContext {
   db: Database;
   queries: Queries;
   apis: ApiService;
+  apiKeys: ApiKeyService;
   clients: ClientService;
   users: UserService;
   keys: KeyService;

@@ -9,6 +9,7 @@ import { createLogger } from '../logging/logger.ts';
 import { openDatabase } from '../db/open.ts';
 import { registerAdminCommands } from './admin.ts';
 import { registerApiCommands } from './apis.ts';
+import { registerApiKeyCommands } from './api-keys.ts';
 import { registerClientCommands } from './clients.ts';
 import { registerDcrCommands } from './dcr.ts';
 import { registerKeyCommands } from './keys.ts';
@@ -73,6 +74,7 @@ program
   });
 
 registerApiCommands(program, run);
+registerApiKeyCommands(program, run);
 registerClientCommands(program, run);
 registerDcrCommands(program, run);
 registerSeedCommand(program, run);

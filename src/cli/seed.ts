@@ -1,4 +1,4 @@
-// tessera seed FILE: apply a declarative file of APIs and clients.
+// tessera seed FILE: apply a declarative file of APIs, clients, users and API keys.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -14,7 +14,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
     .description('create or update the APIs, clients, users and organizations in a JSON or YAML file (idempotent)')
     .argument('<file>')
     .action((file: string) =>
-      run(async ({ apis, clients, users, roles, organizations, queries, config, audit, actor }, out) => {
+      run(async ({ apis, apiKeys, clients, users, roles, organizations, queries, config, audit, actor }, out) => {
         let text: string;
         try {
           text = await readFile(file, 'utf8');
@@ -33,6 +33,7 @@ export function registerSeedCommand(program: Command, run: Run): void {
           clients,
           users,
           roles,
+          apiKeys,
           pepper: config.clientSecretPepper,
           readEnv: readSeedVariable,
           audit,
@@ -48,10 +49,11 @@ export function registerSeedCommand(program: Command, run: Run): void {
           () =>
             [
               ...Object.entries(report.apis).map(([k, v]) => `api ${k}: ${v}`),
-              ...Object.entries(report.roles).map(([k, v]) => `role ${k}: ${v}`),
+              ...Object.entries(report.roles ?? {}).map(([k, v]) => `role ${k}: ${v}`),
               ...Object.entries(report.clients).map(([k, v]) => `client ${k}: ${v}`),
               ...Object.entries(report.users).map(([k, v]) => `user ${k}: ${v}`),
-              ...Object.entries(report.organizations).map(([k, v]) => `organization ${k}: ${v}`),
+              ...Object.entries(report.organizations ?? {}).map(([k, v]) => `organization ${k}: ${v}`),
+              ...Object.entries(report.api_keys ?? {}).map(([k, v]) => `api key ${k}: ${v}`),
             ].join('\n') || 'the seed file is empty',
         );
       }),

@@ -38,6 +38,13 @@ export interface Quota {
   wait(keys: string[]): Promise<number>;
   /** Spends one point under `key`. */
   spend(key: string): void;
+  /**
+   * Decides and spends in one step: 0 when one point was spent under `key` (whose limit is
+   * `points`, default the quota's), else the milliseconds until it has quota again. Nothing else
+   * runs in this process between the decision and the spend, so concurrent requests here never
+   * overspend; across processes the bound of the header holds.
+   */
+  take(key: string, points?: number): Promise<number>;
   /** Sends what is pending and reads the totals back now (what the timer does every FLUSH_MS). */
   flush(): Promise<void>;
   /** Writes out what is still unsent. */
@@ -51,6 +58,12 @@ interface Counter {
   expire: number;
   /** Spent here and not yet sent. */
   pending: number;
+  /**
+   * Sent and not yet answered: counted by every estimate meanwhile, so that requests deciding
+   * while a synchronisation is in flight do not see the points vanish (neither pending nor in
+   * `consumed` yet) and pass when they should not.
+   */
+  sending?: number;
   /** When `consumed` was read (ms since the epoch). */
   syncedAt: number;
   /** When this process last decided on the key (ms since the epoch). */
@@ -76,7 +89,10 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     const sent = keys.map((k) => {
       const c = counters.get(k);
       const points = c?.pending ?? 0;
-      if (c) c.pending = 0;
+      if (c) {
+        c.pending = 0;
+        c.sending = (c.sending ?? 0) + points;
+      }
       return points;
     });
     const now = clock();
@@ -94,10 +110,13 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
           : []),
         ...(reading.length ? await queries.read(reading.map((k) => prefix + k)) : []),
       ];
-      for (const key of keys) {
+      keys.forEach((key, i) => {
         const c = counters.get(key);
-        if (c) c.syncedAt = now;
-      }
+        if (!c) return;
+        c.syncedAt = now;
+        // In `consumed` from now on (the totals read back include them).
+        c.sending = (c.sending ?? 0) - sent[i]!;
+      });
       for (const row of totals) {
         const key = row.key.slice(prefix.length);
         const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: now, usedAt: 0 };
@@ -110,7 +129,9 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
       // Nothing was counted: keep it for the next try.
       keys.forEach((k, i) => {
         const c = counters.get(k);
-        if (c) c.pending += sent[i]!;
+        if (!c) return;
+        c.pending += sent[i]!;
+        c.sending = (c.sending ?? 0) - sent[i]!;
       });
       throw err;
     }
@@ -150,7 +171,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     timer.unref();
   }
 
-  const estimate = (c: Counter, now: number) => (c.expire > now ? c.consumed : 0) + c.pending;
+  const estimate = (c: Counter, now: number) => (c.expire > now ? c.consumed : 0) + c.pending + (c.sending ?? 0);
 
   /** Fresh totals for one key; concurrent requests for it share one statement. */
   function refresh(key: string): Promise<void> {
@@ -169,7 +190,7 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     return p;
   }
 
-  async function waitFor(key: string): Promise<number> {
+  async function waitFor(key: string, points = options.points, spend = false): Promise<number> {
     let c = counters.get(key);
     const before = clock();
     // Only near the limit does a decision wait for fresh totals. Below it, a request decides on
@@ -186,25 +207,31 @@ export function batchedQuota(pool: pg.Pool, options: QuotaOptions): Quota {
     // Near the limit: from EXACT_FROM of it, or when one more request would reach it (for a small
     // limit, where 80% and the last point are the same request).
     const estimated = estimate(c, before);
-    if (estimated >= options.points * EXACT_FROM || options.points - estimated <= 1) {
+    if (estimated >= points * EXACT_FROM || points - estimated <= 1) {
       await refresh(key);
       c = counters.get(key);
     }
     const now = clock();
-    return c && estimate(c, now) >= options.points ? Math.max(1, c.expire - now) : 0;
+    if (c && estimate(c, now) >= points) return Math.max(1, c.expire - now);
+    // Synchronously after the decision: no other request of this process decides in between.
+    if (spend) spendOn(key);
+    return 0;
+  }
+
+  function spendOn(key: string) {
+    const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0, usedAt: clock() };
+    c.pending++;
+    counters.set(key, c);
+    schedule();
   }
 
   return {
     points: options.points,
     async wait(keys) {
-      return Math.max(0, ...(await Promise.all(keys.map(waitFor))));
+      return Math.max(0, ...(await Promise.all(keys.map((key) => waitFor(key)))));
     },
-    spend(key) {
-      const c = counters.get(key) ?? { consumed: 0, expire: 0, pending: 0, syncedAt: 0, usedAt: clock() };
-      c.pending++;
-      counters.set(key, c);
-      schedule();
-    },
+    spend: spendOn,
+    take: (key, points) => waitFor(key, points, true),
     async flush() {
       if (timer) clearTimeout(timer);
       timer = undefined;

@@ -3,6 +3,7 @@
 // statement per request) and rate-limit/batched-quota.ts (the token endpoint's, in memory).
 import type { Context, Middleware } from 'koa';
 import type pg from 'pg';
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config/config.ts';
 import { createLimiter } from '../db/queries/rate-limits.ts';
 import { guessLimit, tokenRateLimit } from '../middleware/rate-limit.ts';
@@ -142,6 +143,23 @@ export function deviceCodeEntryLimit(
 /** The token endpoint's per-client quota, counted in memory and shared in batches. */
 export function tokenQuota(pool: pg.Pool, limits: Config['rateLimits']): Quota {
   return batchedQuota(pool, { name: 'token', points: limits.tokenPerMinute, windowSeconds: TOKEN_WINDOW });
+}
+
+// API keys' quotas are configured per key (tessera api-keys create --quota 100/min,10000/day).
+const MINUTE = 60;
+const DAY = 86_400;
+
+/**
+ * The per-key quotas of API keys (oidc/api-key-introspection.ts): the token quota's mechanism,
+ * with each key's own limit given at each decision (Quota.take), so that no decision is
+ * check-then-act within a process, and replicas overshoot by at most what the others served in
+ * their last flush period (batched-quota.ts).
+ */
+export function apiKeyQuotas(pool: pg.Pool, now?: Clock) {
+  return {
+    perMinute: batchedQuota(pool, { name: 'api_key_minute', points: 1, windowSeconds: MINUTE, now }),
+    perDay: batchedQuota(pool, { name: 'api_key_day', points: 1, windowSeconds: DAY, now }),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 // The HTTP answer to a refusal: status, `WWW-Authenticate` challenge and JSON body, one
 // function for every adapter.
-import { InsufficientScope, type ResourceServerError } from './errors.ts';
+import { InsufficientScope, QuotaExceeded, type ResourceServerError } from './errors.ts';
 
 // RFC 9449 §7.1: a DPoP challenge lists the proof algorithms the resource server accepts.
 export const DPOP_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;
@@ -35,6 +35,7 @@ export function errorResponse(err: ResourceServerError, realm: string): ErrorRes
     headers['www-authenticate'] = `${err.scheme} ${params.map(([k, v]) => `${k}=${quote(v)}`).join(', ')}`;
   }
   if (err.status === 503) headers['retry-after'] = '5';
+  if (err instanceof QuotaExceeded) headers['retry-after'] = String(err.retryAfter);
   const body = err.code
     ? {
         error: err.code,

@@ -62,6 +62,18 @@ export class InsufficientScope extends ResourceServerError {
 }
 
 /**
+ * An API key whose quota is spent (Tessera's introspection says `reason: "quota_exceeded"`):
+ * 429 with `Retry-After` (RFC 6585 §4), the seconds until the key has quota again.
+ */
+export class QuotaExceeded extends ResourceServerError {
+  readonly retryAfter: number;
+  constructor(retryAfter: number) {
+    super('the API key has used up its quota', 429, 'quota_exceeded', undefined);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
  * The authorization server (its discovery document, JWKS or introspection endpoint) could not
  * be reached or answered nonsense. The kit fails closed: 503, and the caller may retry.
  */

@@ -10,6 +10,7 @@ export type {
 } from './resource-server.ts';
 export type { AccessTokenClaims } from './access-token.ts';
 export type { IntrospectionOptions } from './introspection.ts';
+export type { ApiKeyOptions } from './api-key.ts';
 export { memoryReplayCache, type ReplayCache } from './replay-cache.ts';
 export type { ErrorResponse } from './challenge.ts';
 export {
@@ -19,6 +20,7 @@ export {
   InvalidRequest,
   InvalidToken,
   MissingToken,
+  QuotaExceeded,
   ResourceServerError,
   type Scheme,
 } from './errors.ts';

@@ -32,12 +32,12 @@ export function introspector(
 ) {
   const cacheTtl = (options.cacheTtl ?? 5) * 1000;
   // Keyed by the token's hash: the cache never holds a usable token.
-  const cache = new Map<string, { active: boolean; until: number }>();
+  const cache = new Map<string, { answer: Record<string, unknown>; until: number }>();
 
-  async function ask(token: string): Promise<boolean> {
+  async function ask(token: string, hint = 'access_token'): Promise<Record<string, unknown>> {
     const endpoint = (await metadata()).introspection_endpoint;
     if (!endpoint) throw new AuthorizationServerUnavailable('the authorization server has no introspection endpoint');
-    let body: { active?: unknown };
+    let body: Record<string, unknown>;
     try {
       const res = await fetch(endpoint, {
         method: 'POST',
@@ -46,30 +46,60 @@ export function introspector(
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
         },
-        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+        body: new URLSearchParams({ token, token_type_hint: hint }),
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });
       if (!res.ok) throw new Error(`status ${res.status}`);
-      body = (await res.json()) as { active?: unknown };
+      body = (await res.json()) as Record<string, unknown>;
+      if (typeof body !== 'object' || body === null) throw new Error('not an object');
     } catch {
       throw new AuthorizationServerUnavailable('the authorization server could not introspect the token');
     }
-    // RFC 7662 §2.2: `active` is a boolean; anything but `true` is inactive.
-    return body.active === true;
+    return body;
   }
 
-  /** Throws invalid_token unless the issuer says the token (already verified locally) is active. */
-  return async function checkActive(token: string, exp: number, scheme: Scheme): Promise<void> {
-    const key = createHash('sha256').update(token).digest('base64url');
-    const at = now();
-    let entry = cache.get(key);
-    if (!entry || entry.until <= at) {
-      const active = await ask(token);
-      entry = { active, until: active ? Math.min(at + cacheTtl, exp * 1000) : exp * 1000 };
-      cache.delete(key);
-      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-      if (entry.until > at) cache.set(key, entry);
-    }
-    if (!entry.active) throw new InvalidToken('the access token is not active', scheme);
+  /** The cache entry for `token`, kept by the hash of the token only. */
+  const cacheKey = (token: string) => createHash('sha256').update(token).digest('base64url');
+  function remember(key: string, entry: { answer: Record<string, unknown>; until: number }, at: number) {
+    cache.delete(key);
+    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+    if (entry.until > at) cache.set(key, entry);
+  }
+
+  return {
+    /** Throws invalid_token unless the issuer says the token (already verified locally) is active. */
+    async checkActive(token: string, exp: number, scheme: Scheme): Promise<void> {
+      const key = cacheKey(token);
+      const at = now();
+      let entry = cache.get(key);
+      if (!entry || entry.until <= at) {
+        const answer = await ask(token);
+        // RFC 7662 §2.2: `active` is a boolean; anything but `true` is inactive.
+        const active = answer.active === true;
+        entry = { answer: { active }, until: active ? Math.min(at + cacheTtl, exp * 1000) : exp * 1000 };
+        remember(key, entry, at);
+      }
+      if (entry.answer.active !== true) throw new InvalidToken('the access token is not active', scheme);
+    },
+    /**
+     * The issuer's answer about an API key, reused for `cacheTtl` whether active or not: a key
+     * has no local expiry to keep an inactive answer until, and a spent quota comes back. An
+     * answer about a spent quota is kept no longer than its retry_after.
+     */
+    async apiKey(token: string): Promise<Record<string, unknown>> {
+      const key = cacheKey(token);
+      const at = now();
+      let entry = cache.get(key);
+      if (!entry || entry.until <= at) {
+        const answer = await ask(token, 'api_key');
+        const retry = typeof answer.retry_after === 'number' ? answer.retry_after * 1000 : cacheTtl;
+        const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : Number.POSITIVE_INFINITY;
+        entry = { answer, until: Math.min(at + Math.min(cacheTtl, retry), exp) };
+        remember(key, entry, at);
+      }
+      return entry.answer;
+    },
   };
 }
+
+export type Introspector = ReturnType<typeof introspector>;

@@ -1,6 +1,7 @@
 // The framework-agnostic core: `createResourceServer(options).verify(request, requirement)`
 // answers with the verified token or throws a ResourceServerError that says how to refuse.
 import { accessTokenVerifier, type AccessTokenClaims } from './access-token.ts';
+import { API_KEY_PREFIX, headerApiKey, verifyApiKey, type ApiKeyOptions } from './api-key.ts';
 import { presentedToken, singleHeader, type Headers } from './authorization-header.ts';
 import { checkCertificateBinding } from './certificate-binding.ts';
 import { errorResponse, type ErrorResponse } from './challenge.ts';
@@ -49,6 +50,12 @@ export interface ResourceServerOptions {
   clock?: () => number;
   /** Credentials of the API's own client (`--serves <audience>`), for introspection mode. */
   introspection?: IntrospectionOptions;
+  /**
+   * Accept Tessera's API keys (`tsk_…`) besides access tokens: as `Authorization: Bearer tsk_…`
+   * and, with `header`, in that header. Needs `introspection` (the API's client credentials): a
+   * key is checked by introspection, its answer cached for `introspection.cacheTtl`.
+   */
+  apiKeys?: ApiKeyOptions;
   /** Seconds a DPoP proof is accepted after it was made. Default 60 (RFC 9449 §11.1: short). */
   dpopProofMaxAge?: number;
   /** Where DPoP proof ids are remembered. Default: in this process's memory. */
@@ -90,6 +97,11 @@ export interface VerifiedToken {
   permissions: string[];
   /** How it was presented: `Bearer`, or `DPoP` for a DPoP-bound token. */
   scheme: 'Bearer' | 'DPoP';
+  /**
+   * `access_token` (a JWT), or `api_key`: then `claims` are Tessera's introspection answer
+   * (`sub`, `aud`, `scope`, `client_id` for a client's key, `exp` for a key that expires; no `jti`).
+   */
+  type: 'access_token' | 'api_key';
 }
 
 export interface ResourceServer {
@@ -123,7 +135,9 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     },
     metadata,
   );
-  const checkActive = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
+  const introspection = options.introspection ? introspector(options.introspection, metadata, clock) : undefined;
+  if (options.apiKeys && !introspection)
+    throw new Error("apiKeys needs the `introspection` option (the API's client credentials)");
   const checkDpopProof = dpopChecker({
     proofMaxAge: options.dpopProofMaxAge ?? 60,
     clockTolerance,
@@ -133,6 +147,29 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
 
   return {
     async verify(request, requirement = {}) {
+      const scopesOf = (claims: AccessTokenClaims) =>
+        typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+      const required = requirement.scopes ?? [];
+      if (options.apiKeys && introspection) {
+        const inHeader = headerApiKey(request.headers, options.apiKeys);
+        const presented = inHeader === undefined ? presentedToken(request.headers) : undefined;
+        const key = inHeader ?? (presented?.token.startsWith(API_KEY_PREFIX) ? presented.token : undefined);
+        if (key !== undefined) {
+          // A key is a bearer credential: it cannot be DPoP-bound.
+          if (presented?.scheme === 'DPoP') throw new InvalidToken('an API key is not DPoP-bound', 'DPoP');
+          const claims = await verifyApiKey(key, {
+            issuer: options.issuer,
+            audience: options.audience,
+            introspector: introspection,
+          });
+          const scopes = scopesOf(claims);
+          if (!required.every((s) => scopes.includes(s))) throw new InsufficientScope(required);
+          // A key's scopes were granted to it by an admin, by name: they are its permissions too.
+          const needed = requirement.permissions ?? [];
+          if (!needed.every((p) => scopes.includes(p))) throw new InsufficientScope(needed);
+          return { claims, scopes, permissions: scopes, scheme: 'Bearer', type: 'api_key' };
+        }
+      }
       const { scheme, token } = presentedToken(request.headers);
       const claims = await verifyAccessToken(token, scheme);
       const jkt = claims.cnf?.jkt;
@@ -148,12 +185,11 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       const x5t = claims.cnf?.['x5t#S256'];
       if (x5t !== undefined) checkCertificateBinding(x5t, request.clientCertificate, scheme);
       if (requirement.introspect) {
-        if (!checkActive)
+        if (!introspection)
           throw new Error("introspect: true needs the `introspection` option (the API's client credentials)");
-        await checkActive(token, claims.exp, scheme);
+        await introspection.checkActive(token, claims.exp, scheme);
       }
-      const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
-      const required = requirement.scopes ?? [];
+      const scopes = scopesOf(claims);
       if (!required.every((s) => scopes.includes(s))) throw new InsufficientScope(required, scheme);
       const permissions = Array.isArray(claims.permissions)
         ? claims.permissions.filter((p): p is string => typeof p === 'string')
@@ -161,7 +197,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       const needed = requirement.permissions ?? [];
       // A permission is an API scope that a role grants: a refusal names it as a scope (RFC 6750 §3.1).
       if (!needed.every((p) => permissions.includes(p))) throw new InsufficientScope(needed, scheme);
-      return { claims, scopes, permissions, scheme };
+      return { claims, scopes, permissions, scheme, type: 'access_token' };
     },
     errorResponse: (err) => errorResponse(err, realm),
   };

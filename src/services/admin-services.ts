@@ -3,6 +3,7 @@
 import type { Config } from '../config/config.ts';
 import type { Queries } from '../db/queries/index.ts';
 import { apiService } from './apis.ts';
+import { apiKeyService } from './api-keys.ts';
 import type { Audit } from './audit.ts';
 import { clientService } from './clients.ts';
 import { grantService } from './grants.ts';
@@ -16,6 +17,15 @@ export function adminServices(config: Config, queries: Queries, audit: Audit, ac
       clients: queries.clients,
       apis: queries.apis,
       exchange: queries.tokenExchange,
+      pepper: config.clientSecretPepper,
+      audit,
+      actor,
+    }),
+    apiKeys: apiKeyService({
+      keys: queries.apiKeys,
+      apis: queries.apis,
+      clients: queries.clients,
+      users: queries.users,
       pepper: config.clientSecretPepper,
       audit,
       actor,

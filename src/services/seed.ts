@@ -6,6 +6,8 @@ import { SEED_ENV_PREFIX } from '../config/env.ts';
 import { InvalidInput } from '../errors.ts';
 import type { Audit } from './audit.ts';
 import type { ApiService } from './apis.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import { isWellFormedApiKey } from '../api-keys/key-format.ts';
 import { hashSecret, SECRET_PREFIX } from './client-secrets.ts';
 import { type ClientInput, inputFromMetadata } from './client-metadata.ts';
 import { usesSecret } from './client-secrets.ts';
@@ -149,6 +151,30 @@ const seedSchema = z
           .strict(),
       )
       .default([]),
+    // API keys: the value is generated once (`tessera api-keys create` prints one; keep it in a
+    // secret store) and read here from an environment variable, like client secrets. Only its
+    // hash is stored; the file never holds a key.
+    api_keys: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            api: z.string(),
+            scopes: scopeList.optional(),
+            client: z.string().optional(),
+            user: z.string().optional(),
+            quota: z
+              .object({
+                per_minute: z.number().int().positive().optional(),
+                per_day: z.number().int().positive().optional(),
+              })
+              .strict()
+              .optional(),
+            key: secretReference,
+          })
+          .strict(),
+      )
+      .default([]),
     // Organizations with their roles and members (organization-seed.ts).
     organizations: organizationSeedSchema.default([]),
   })
@@ -164,8 +190,10 @@ export interface SeedReport {
   apis: Record<string, 'created' | 'updated' | 'unchanged'>;
   clients: Record<string, 'created' | 'updated' | 'unchanged'>;
   users: Record<string, 'created' | 'updated' | 'unchanged'>;
-  roles: Record<string, 'created' | 'updated' | 'unchanged'>;
-  organizations: Record<string, 'created' | 'updated' | 'unchanged'>;
+  // The newer sections are reported only for a file that has them (older reports stay as they were).
+  roles?: Record<string, 'created' | 'updated' | 'unchanged'>;
+  organizations?: Record<string, 'created' | 'updated' | 'unchanged'>;
+  api_keys?: Record<string, 'created' | 'unchanged'>;
 }
 
 export function parseSeed(document: unknown): SeedFile {
@@ -186,6 +214,8 @@ export async function applySeed(
     /** Needed by a file with roles, or users or clients that name them. */
     roles?: RoleService;
     users: UserService;
+    /** Needed only by a file with api_keys. */
+    apiKeys?: ApiKeyService;
     pepper: Buffer;
     readEnv: (name: string) => string | undefined;
     /** clientService.apply records nothing itself, so the client events are recorded here. */
@@ -199,11 +229,26 @@ export async function applySeed(
     };
   },
 ): Promise<SeedReport> {
-  const report: SeedReport = { apis: {}, clients: {}, users: {}, roles: {}, organizations: {} };
+  const report: SeedReport = { apis: {}, clients: {}, users: {} };
+  const rolesReport: Record<string, 'created' | 'updated' | 'unchanged'> = {};
+  if (seed.roles.length) report.roles = rolesReport;
   if (seed.organizations.length > 0) {
     if (!deps.organizations) throw new Error('applySeed: organizations need the organization service');
     // Every organization's references checked before anything is written (nothing half-applied).
     await checkOrganizationSeed(seed.organizations, seedReferences(seed, deps.organizations));
+  }
+  const keysReport: Record<string, 'created' | 'unchanged'> = {};
+  if (seed.api_keys.length) report.api_keys = keysReport;
+  // Every key's value is read and checked before anything is written.
+  const keyValues = new Map<string, string>();
+  for (const key of seed.api_keys) {
+    const value = deps.readEnv(key.key.env);
+    if (!value) throw new InvalidInput(`API key ${key.name}: environment variable ${key.key.env} is not set`);
+    if (!isWellFormedApiKey(value))
+      throw new InvalidInput(
+        `API key ${key.name}: ${key.key.env} does not hold a Tessera API key (generate one with tessera api-keys create)`,
+      );
+    keyValues.set(`${key.api} ${key.name}`, value);
   }
   const passwords = new Map<string, string>();
   for (const user of seed.users) {
@@ -242,7 +287,7 @@ export async function applySeed(
     });
   }
   for (const role of seed.roles) {
-    report.roles[role.name] = await roles!.apply({
+    rolesReport[role.name] = await roles!.apply({
       name: role.name,
       description: role.description,
       permissions: Object.entries(role.permissions).map(([api, scope]) => ({ api, scope })),
@@ -306,8 +351,22 @@ export async function applySeed(
         report.users[user.email] = 'updated';
     }
   }
-  if (deps.organizations)
+  if (deps.organizations && seed.organizations.length > 0)
     report.organizations = await applyOrganizationSeed(seed.organizations, deps.organizations.service);
+  for (const key of seed.api_keys) {
+    if (!deps.apiKeys) throw new Error('applySeed: api_keys need the API key service');
+    keysReport[`${key.api} ${key.name}`] = await deps.apiKeys.apply(
+      {
+        name: key.name,
+        audience: key.api,
+        scope: key.scopes,
+        clientId: key.client,
+        userEmail: key.user,
+        quota: key.quota && { perMinute: key.quota.per_minute, perDay: key.quota.per_day },
+      },
+      keyValues.get(`${key.api} ${key.name}`)!,
+    );
+  }
   return report;
 }
 

@@ -43,6 +43,23 @@ describe('batched quota', () => {
     await quota.stop();
   });
 
+  it('take: concurrent requests in one process never overspend, even while a flush is in flight', async () => {
+    const name = `q${randomBytes(4).toString('hex')}`;
+    const quota = replica(1, name);
+    // Per-key limits (API keys): each decision names its own.
+    const decisions = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        // Some requests start while the flushes below are sending what the first ones spent.
+        if (i % 8 === 0) void quota.flush();
+        await new Promise((r) => setImmediate(r));
+        return quota.take('key-a', 7);
+      }),
+    );
+    expect(decisions.filter((w) => w === 0)).toHaveLength(7);
+    expect(await quota.take('key-b', 2)).toBe(0);
+    await quota.stop();
+  });
+
   it('shares the quota between processes: requests spread over two stay within the limit', async () => {
     const name = `q${randomBytes(4).toString('hex')}`;
     const [one, two] = [replica(30, name), replica(30, name)];

@@ -39,13 +39,16 @@ describe('the built kit', () => {
       'InvalidDpopProof',
       'InvalidRequest',
       'InvalidToken',
+      'InvalidWebhookSignature',
       'MissingToken',
+      'QuotaExceeded',
       'ResourceServerError',
       'createResourceServer',
       'memoryReplayCache',
       'requireTokenExpress',
       'requireTokenKoa',
       'toProtectedRequest',
+      'verifyWebhook',
     ]);
   });
 

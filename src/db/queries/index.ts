@@ -6,6 +6,7 @@ import type { Database } from '../client.ts';
 import { accountSessionQueries } from './account-sessions.ts';
 import { adminIdempotencyQueries } from './admin-idempotency.ts';
 import { apiQueries } from './apis.ts';
+import { apiKeyQueries } from './api-keys.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
 import { clientQueries } from './clients.ts';
@@ -39,6 +40,7 @@ export function createQueries(
     accountSessions: guarded(accountSessionQueries(pool, now)),
     adminIdempotency: guarded(adminIdempotencyQueries(prisma)),
     apis: guarded(apiQueries(prisma)),
+    apiKeys: guarded(apiKeyQueries(prisma, pool)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
     clients: guarded(clientQueries(prisma)),
