@@ -37,6 +37,11 @@ export function previousRelease(repo: string): PreviousRelease {
   const added = git(
     repo,
     'log',
+    // Along the mainline, merges compared with their first parent: a migration that arrived by a
+    // merge (or was renamed in one, to sort after main's) is added by that merge, and the previous
+    // release is the mainline before it.
+    '--first-parent',
+    '-m',
     '--diff-filter=A',
     '--format=%H',
     '-1',
@@ -45,7 +50,7 @@ export function previousRelease(repo: string): PreviousRelease {
   );
   // Not committed yet (a migration being written): the previous release is the committed code.
   if (!added) return { commit: git(repo, 'rev-parse', 'HEAD'), reason: `HEAD (${newest} is not committed yet)` };
-  return { commit: git(repo, 'rev-parse', `${added}^`), reason: `the commit before ${newest} was added` };
+  return { commit: git(repo, 'rev-parse', `${added}^1`), reason: `the commit before ${newest} was added` };
 }
 
 /** The migration names a commit ships. */

@@ -31,9 +31,20 @@ export function mfaServices(config: Config, queries: Pick<Queries, 'secondFactor
     pepper: config.clientSecretPepper,
     ...(now ? { now } : {}),
   });
+  // The sign-in asks every kind at once (factors.ts): one statement answers both, shared by the
+  // calls in flight for a user (not a cache: the next sign-in asks again).
+  const inFlight = new Map<string, ReturnType<typeof queries.secondFactors.factorsOf>>();
+  const factorsOf = (userId: string) => {
+    let pending = inFlight.get(userId);
+    if (!pending) {
+      pending = queries.secondFactors.factorsOf(userId).finally(() => inFlight.delete(userId));
+      inFlight.set(userId, pending);
+    }
+    return pending;
+  };
   const has = {
-    totp: async (userId: string) => (await queries.secondFactors.factorsOf(userId)).totp,
-    recovery: async (userId: string) => (await queries.secondFactors.factorsOf(userId)).recoveryCodes > 0,
+    totp: async (userId: string) => (await factorsOf(userId)).totp,
+    recovery: async (userId: string) => (await factorsOf(userId)).recoveryCodes > 0,
   };
   return { totp, recoveryCodes: codes, has };
 }

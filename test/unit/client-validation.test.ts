@@ -50,6 +50,7 @@ describe('validateClient', () => {
       metadata: {},
       requireVerifiedEmail: false,
       requireMfa: false,
+      rbacStrict: false,
       apis: [{ apiId: 'api-1', scopes: ['a:read'], isDefault: true }],
       serves: [],
     });
