@@ -58,6 +58,7 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures, outboxKeys } from './account/features.ts';
+import { enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
 
 export interface AppDeps {
   config: Config;
@@ -124,6 +125,8 @@ export function createApp(deps: AppDeps): TesseraApp {
       metrics,
       audit,
       verifyAccessToken,
+      // Called at logout, long after `account` below exists.
+      backchannelLogout: enqueueBackchannelLogout(() => account.outbox),
       tokenExchange: {
         verify: verifyAccessToken,
         policies: queries.tokenExchange,
@@ -155,7 +158,16 @@ export function createApp(deps: AppDeps): TesseraApp {
   });
   const tokens = tokenQuota(db.pool, config.rateLimits);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
-  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
+  const account = accountFeatures({
+    config,
+    queries,
+    pool: db.pool,
+    logger,
+    audit,
+    metrics,
+    clients: catalog,
+    provider: slot.current,
+  });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
