@@ -31,8 +31,10 @@ import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { assetRoutes } from './routes/assets.ts';
 import {
+  accountPasswordLimit,
   deviceCodeEntryLimit,
   loginLimits,
+  passkeyChallengeLimit,
   registrationLimit,
   tokenEndpointLimit,
   tokenQuota,
@@ -59,6 +61,15 @@ import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures, outboxKeys } from './account/features.ts';
 import { enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
+import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
+import { passkeyService } from './services/passkeys.ts';
+import { passkeyFactor } from './mfa/passkey-factor.ts';
+import { mfaFeatures } from './mfa/features.ts';
+import { passwordChange } from './account/password-change.ts';
+import { accountPageRoutes } from './interactions/account-page.ts';
+import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
+import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
+import { accountSecurityRoutes } from './interactions/account-security.ts';
 
 export interface AppDeps {
   config: Config;
@@ -102,6 +113,9 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Audit events of types a webhook subscribes to enqueue their deliveries in the same transaction.
   const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
   const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
+  // A client's --require-mfa (clients.require_mfa), or MFA_REQUIRED for every client.
+  const secondFactorRequired = async (clientId: string) =>
+    config.mfaRequired || (await catalog.get(clientId))?.requireMfa === true;
   const verifyAccessToken = accessTokenVerifier({
     issuer: config.issuer,
     publicJwks: () => slot.keys().publicJwks,
@@ -127,6 +141,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       verifyAccessToken,
       // Called at logout, long after `account` below exists.
       backchannelLogout: enqueueBackchannelLogout(() => account.outbox),
+      secondFactorRequired,
       tokenExchange: {
         verify: verifyAccessToken,
         policies: queries.tokenExchange,
@@ -168,6 +183,28 @@ export function createApp(deps: AppDeps): TesseraApp {
     clients: catalog,
     provider: slot.current,
   });
+  // Passkeys (services/passkeys.ts): sign-in on the sign-in page, and the /account/passkeys page.
+  const passkeys = config.passkeys
+    ? {
+        service: passkeyService({ issuer: config.issuer, rpName: config.brand.name, passkeys: queries.passkeys }),
+        challenges: passkeyChallengeLimit(db.pool),
+      }
+    : undefined;
+  const limits = loginLimits(db.pool, config.rateLimits);
+  const onLoginRateLimited = () => metrics.rateLimited.inc({ limit: 'login' });
+  // Second factors: TOTP and recovery codes, asked for after the password (src/mfa/).
+  const mfa = mfaFeatures({
+    config,
+    queries,
+    pool: db.pool,
+    audit,
+    loginLimits: limits,
+    requiredFor: secondFactorRequired,
+    onRateLimited: onLoginRateLimited,
+    // A passkey is a second factor too, where browsers can use passkeys at all (passkeys.offered).
+    extraKinds: passkeys?.service.offered ? [passkeyFactor(passkeys.service)] : [],
+    ...(deps.clock ? { now: deps.clock } : {}),
+  });
   const interactions = interactionRoutes({
     provider: slot.current,
     users: userService(queries.users),
@@ -175,15 +212,46 @@ export function createApp(deps: AppDeps): TesseraApp {
     consents: queries.consents,
     brand: config.brand,
     csrfKey: config.cookieKeys[0]!,
-    limits: loginLimits(db.pool, config.rateLimits),
+    limits,
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
-    onRateLimited: () => metrics.rateLimited.inc({ limit: 'login' }),
+    onRateLimited: onLoginRateLimited,
     unreviewed: (clientId) => queries.registrations.unapproved(clientId),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
+    secondFactor: mfa.step,
+    passkeys,
+  });
+  // The account page, signed in with the provider's session (interactions/account-session.ts);
+  // pages of other features under /account use the same `session`.
+  const session = accountSession({
+    provider: slot.current,
+    users: queries.users,
+    csrfKey: config.cookieKeys[0]!,
+    issuer: config.issuer,
+  });
+  const accountPage = accountPageRoutes({
+    session,
+    sessions: queries.accountSessions,
+    consents: queries.consents,
+    clients: catalog,
+    passwords: passwordChange({
+      sessions: queries.accountSessions,
+      audit,
+      passwordMinLength: config.passwordMinLength,
+      notify: account.passwordChangedMail,
+    }),
+    audit,
+    brand: config.brand,
+    passwordMinLength: config.passwordMinLength,
+    passwordAttempts: accountPasswordLimit(db.pool, config.rateLimits),
+    verification: account.sendVerification && {
+      send: account.sendVerification,
+      perAccount: account.mailLimits.perAccount,
+    },
+    sections: passkeys ? [...ACCOUNT_SECTIONS, PASSKEYS_SECTION] : ACCOUNT_SECTIONS,
   });
   // In a cluster worker, /metrics reports the whole cluster (asked of the primary).
   const metricsText = deps.clusterWorker ? clusterMetricsSource(metrics.registry) : () => metrics.registry.metrics();
@@ -239,6 +307,31 @@ export function createApp(deps: AppDeps): TesseraApp {
     app.use(registration.routes());
   }
   for (const routes of account.routes) app.use(routes.routes());
+  app.use(accountCallbackRoutes(config.brand).routes());
+  app.use(accountPage.routes());
+  if (passkeys) {
+    app.use(
+      passkeyAccountRoutes({
+        passkeys: passkeys.service,
+        challenges: passkeys.challenges,
+        session,
+        brand: config.brand,
+        audit,
+        onRateLimited: () => metrics.rateLimited.inc({ limit: 'passkey_challenge' }),
+      }).routes(),
+    );
+  }
+  app.use(
+    accountSecurityRoutes({
+      session,
+      totp: mfa.totp,
+      recoveryCodes: mfa.recoveryCodes,
+      queries: queries.secondFactors,
+      attempts: mfa.attempts,
+      audit,
+      brand: config.brand,
+    }).routes(),
+  );
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

@@ -71,3 +71,10 @@ export class ForbiddenCharacter extends ProtocolError {
     super(400, 'invalid_request', 'the request contains a character that is not allowed', options);
   }
 }
+
+/** The request may not do this: a form without this site's token (CSRF), for one. */
+export class Forbidden extends TesseraError {
+  constructor(message: string) {
+    super(message, 403, 'forbidden');
+  }
+}

@@ -61,6 +61,12 @@ export interface AccountFeatures {
   loginLinks: { forgotPassword: string | undefined; signup: string | undefined };
   /** Mails verification links (for the sign-in flow's verified-email requirement). */
   verification: EmailVerification;
+  /** The mail-sending limits, shared with the account page's "send the link again". */
+  mailLimits: ReturnType<typeof mailLimits>;
+  /** Tells a user their password was changed (the account page); undefined without mail. */
+  passwordChangedMail: ((email: string) => Promise<void>) | undefined;
+  /** Mails a verification link; undefined without mail. */
+  sendVerification: EmailVerification['send'] | undefined;
   /** For clients that require a verified email (interactions/routes.ts); undefined without mail. */
   /** The outbox this process's worker drains (back-channel logout enqueues into it). */
   outbox: Outbox;
@@ -145,6 +151,11 @@ export function accountFeatures(deps: {
     routes,
     outbox: box,
     verification,
+    mailLimits: limits,
+    passwordChangedMail: mail.enabled
+      ? (email) => mail.send(email, 'password-changed', { email, forgotLink: `${config.issuer}${forgotPath}` })
+      : undefined,
+    sendVerification: mail.enabled ? verification.send : undefined,
     verifiedEmail: mail.enabled
       ? {
           async required(clientId) {

@@ -67,6 +67,10 @@ function clientOptions(command: Command): Command {
     .option('--first-party', 'a first-party app: users are not asked for consent')
     .option('--require-verified-email', 'users must confirm their email address before a code is issued')
     .option(
+      '--require-mfa',
+      'users must pass a second factor (enrolling one if they have none) before a code is issued',
+    )
+    .option(
       '--require-explicit-scope',
       'client credentials must name their scopes (default: a request without scope gets all the API scopes the client may have)',
     )
@@ -96,6 +100,7 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     serves: opts.serves as string[] | undefined,
     first_party: opts.firstParty as boolean | undefined,
     require_verified_email: opts.requireVerifiedEmail as boolean | undefined,
+    require_mfa: opts.requireMfa as boolean | undefined,
     id_token_signed_response_alg: opts.idTokenAlg as string | undefined,
     jwks: opts.jwksFile ? readJwks(opts.jwksFile as string) : undefined,
     jwks_uri: opts.jwksUri as string | undefined,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { keyPolicy } from '../keys/key-policy.ts';
 import { advanceKeys, keySchedule, retireCompromised, rotateKeys } from '../keys/lifecycle.ts';
 import { seal, unsealWithAny } from '../keys/seal.ts';
+import { totpSecretAad } from '../mfa/totp.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
 
@@ -88,7 +89,7 @@ export function registerKeyCommands(program: Command, run: Run): void {
   keys
     .command('rewrap')
     .description(
-      're-seal every private key under KEYS_ENCRYPTION_KEY (opening them with it or KEYS_ENCRYPTION_KEY_PREVIOUS)',
+      're-seal every private key and authenticator secret under KEYS_ENCRYPTION_KEY (opening them with it or KEYS_ENCRYPTION_KEY_PREVIOUS)',
     )
     .action(() =>
       run(async ({ config, queries, audit, actor }, out) => {
@@ -104,10 +105,18 @@ export function registerKeyCommands(program: Command, run: Run): void {
           }
           return false; // the keys themselves did not change: nobody needs to reload
         });
-        await audit.record({ type: 'key.rewrapped', actor, details: { keys: count } });
+        // Authenticator-app secrets are sealed under the same key (mfa/totp.ts).
+        let secrets = 0;
+        for (const { userId, secretEnc } of await queries.secondFactors.sealedSecrets()) {
+          const aad = totpSecretAad(userId);
+          const resealed = seal(unsealWithAny(secretEnc, policy.keks, aad), policy.kek, aad);
+          if (await queries.secondFactors.reseal(userId, secretEnc, resealed)) secrets++;
+        }
+        await audit.record({ type: 'key.rewrapped', actor, details: { keys: count, totp_secrets: secrets } });
         out.result(
-          { rewrapped: count },
-          () => `re-sealed ${count} key(s) under KEYS_ENCRYPTION_KEY; KEYS_ENCRYPTION_KEY_PREVIOUS can now be removed`,
+          { rewrapped: count, totp_secrets: secrets },
+          () =>
+            `re-sealed ${count} key(s) and ${secrets} authenticator secret(s) under KEYS_ENCRYPTION_KEY; KEYS_ENCRYPTION_KEY_PREVIOUS can now be removed`,
         );
       }),
     );

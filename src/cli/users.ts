@@ -1,10 +1,12 @@
-// tessera users create|list|show|disable|enable|set-password|delete, and tessera grants list|revoke
+// tessera users create|invite|verify-email|reset-password|list|show|disable|enable|set-password|delete,
+// tessera users sessions list|revoke, tessera users mfa list|reset, and tessera grants list|revoke
 import type { Command } from 'commander';
 import { mailingServices } from '../account/features.ts';
 import { InvalidInput, NotFound } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
+import { registerUserMfaCommands } from './user-mfa.ts';
 
 /** The password from standard input (so that it is in no process list or shell history). */
 async function readPasswordFromStdin(): Promise<string> {
@@ -99,6 +101,68 @@ export function registerUserCommands(program: Command, run: Run): void {
     );
 
   users
+    .command('reset-password')
+    .description('mail a user a link to choose a new password (valid 30 minutes)')
+    .argument('<id-or-email>')
+    .requiredOption('--send-link', 'mail the link (the only way: no one but the user sees the password)')
+    .action((who: string) =>
+      run(async ({ users: service, config, queries, audit, actor }, out) => {
+        const user = await service.find(who);
+        if (user.disabled) throw new InvalidInput(`${user.email} is disabled: enable the account first`);
+        const mailing = mailingServices(config, queries, audit);
+        if (!mailing.mail.enabled) throw new InvalidInput('password links need mail: set SMTP_URL (README "Email")');
+        if (!(await mailing.reset.sendLink(user.id, user.email))) throw new NotFound(`no user ${who}`);
+        await audit.record({ type: 'user.password_reset_link_sent', actor, subject: user.id });
+        out.result({ sent: user.id }, () => `mailed ${user.email} a link to choose a new password (valid 30 minutes)`);
+      }),
+    );
+
+  const sessions = users.command('sessions').description("a user's sessions (signed-in browsers)");
+  sessions
+    .command('list')
+    .description("list a user's sessions")
+    .argument('<id-or-email>')
+    .action((who: string) =>
+      run(async ({ users: service, queries }, out) => {
+        const user = await service.find(who);
+        const list = (await queries.accountSessions.sessions(user.id)).map((s) => ({
+          uid: s.uid,
+          signed_in_at: s.loginTs ? new Date(s.loginTs * 1000).toISOString() : null,
+          amr: s.amr,
+          expires_at: s.expiresAt?.toISOString() ?? null,
+        }));
+        out.result(list, () =>
+          list.length
+            ? table(
+                ['UID', 'SIGNED_IN', 'METHODS', 'EXPIRES'],
+                list.map((s) => [s.uid, s.signed_in_at ?? '?', s.amr.join(',') || '-', s.expires_at ?? 'never']),
+              )
+            : 'no sessions',
+        );
+      }),
+    );
+  sessions
+    .command('revoke')
+    .description('sign a user out everywhere: every session, grant and refresh token ends')
+    .argument('<id-or-email>')
+    .action((who: string) =>
+      run(async ({ users: service, queries, audit, actor }, out) => {
+        const user = await service.find(who);
+        const ended = await queries.accountSessions.endAll(user.id);
+        await audit.record({
+          type: 'user.sessions_revoked',
+          actor,
+          subject: user.id,
+          details: { sessions: ended.sessions, grants: ended.grants },
+        });
+        out.result(
+          { revoked: user.id, ...ended },
+          () => `signed ${user.email} out everywhere: ${ended.sessions} session(s), ${ended.grants} grant(s) ended`,
+        );
+      }),
+    );
+
+  users
     .command('list')
     .description('list users')
     .action(() =>
@@ -165,6 +229,8 @@ export function registerUserCommands(program: Command, run: Run): void {
         out.result({ deleted: user.id }, () => `deleted user ${user.email}`);
       }),
     );
+
+  registerUserMfaCommands(users, run);
 
   const grants = program.command('grants').description('what users have authorized (refresh-token families)');
   grants

@@ -37,13 +37,17 @@ export interface Config {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   /** Graceful shutdown: the drain window (not ready, still serving), then the in-flight bound. */
   shutdown: { drainMs: number; timeoutMs: number };
-  rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number };
+  rateLimits: { tokenPerMinute: number; loginPerIp: number; loginFailures: number; mfaFailures: number };
+  /** Every user must pass a second factor (MFA_REQUIRED), not only for clients that require one. */
+  mfaRequired: boolean;
   cleanupInterval: number;
   mail: MailConfig;
   /** Webhook deliveries may go to loopback/private addresses (development only). */
   webhooks: { allowPrivate: boolean };
   /** Who may create an account: nobody but admins, anyone, or whom an admin invites. */
   signup: 'off' | 'open' | 'invite';
+  /** Passkey sign-in and the passkeys page (services/passkeys.ts); their RP ID is ISSUER's host. */
+  passkeys: boolean;
   passwordMinLength: number;
   /** Dynamic client registration (src/registration/): who may register, and what they may ask for. */
   registration: {
@@ -182,11 +186,14 @@ export function loadConfig(env?: NodeJS.ProcessEnv): Config {
       tokenPerMinute: raw.RATE_LIMIT_TOKEN_PER_MINUTE,
       loginPerIp: raw.RATE_LIMIT_LOGIN_PER_IP,
       loginFailures: raw.RATE_LIMIT_LOGIN_FAILURES,
+      mfaFailures: raw.RATE_LIMIT_MFA_FAILURES,
     },
+    mfaRequired: raw.MFA_REQUIRED,
     cleanupInterval: raw.CLEANUP_INTERVAL,
     mail,
     webhooks: { allowPrivate: raw.DEV_ALLOW_PRIVATE_WEBHOOK_URLS },
     signup: raw.SIGNUP,
+    passkeys: raw.PASSKEYS,
     passwordMinLength: raw.PASSWORD_MIN_LENGTH,
     registration: {
       mode: raw.DCR,

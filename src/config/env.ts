@@ -125,6 +125,11 @@ const schema = z.object({
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
   RATE_LIMIT_LOGIN_PER_IP: z.coerce.number().int().min(1).default(100),
   RATE_LIMIT_LOGIN_FAILURES: z.coerce.number().int().min(1).default(10),
+  // Second-factor codes tried for one account (from anywhere) per 15 minutes: whoever is asked
+  // for one knows the password already, so the count is per account, not per account and IP.
+  RATE_LIMIT_MFA_FAILURES: z.coerce.number().int().min(1).default(5),
+  // Every user must pass a second factor (and enrol one at their next sign-in if they have none).
+  MFA_REQUIRED: booleanish.default(false),
   // Strong client authentication and sender-constrained tokens (docs: README "Zero-trust set-up").
   // private_key_jwt (RFC 7523) beside the secret methods; DPoP (RFC 9449) with server nonces
   // (DPOP_NONCE_SECRET, else derived from COOKIE_KEYS so that every replica agrees); PAR (RFC 9126);
@@ -162,6 +167,8 @@ const schema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   MAIL_FROM: z.string().min(3).max(320).optional(),
   SIGNUP: z.enum(['off', 'open', 'invite']).default('off'),
+  // Passkeys (README "Passkeys"): sign-in with a passkey and the /account/passkeys page.
+  PASSKEYS: booleanish.default(true),
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(12),
   // Dynamic client registration (README "Dynamic client registration"): off; with an initial
   // access token an admin issued (`tessera dcr tokens create`); or open to anyone (development,

@@ -10,7 +10,7 @@ import type { Limiter } from '../db/queries/rate-limits.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import { InvalidInput } from '../errors.ts';
 import type { UserService } from '../services/users.ts';
-import { sendPage } from '../views/page.ts';
+import { scriptNonce, sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { displayedUserCode } from '../oidc/device-authorization.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -20,15 +20,13 @@ import type { Audit } from '../services/audit.ts';
 import { normalizeEmail } from '../services/users.ts';
 import { scopeTokens } from '../services/scopes.ts';
 import type { LoginIdentifier } from '../services/login-identifier.ts';
+import type { PasskeyService } from '../services/passkeys.ts';
+import { passkeyLoginRoutes } from './passkey-login.ts';
+import type { Interaction, LoginAttempt, LoginLimits } from './sign-in-types.ts';
+import { ACR_PASSWORD } from '../mfa/levels.ts';
+import type { InteractionHelpers, SecondFactorStep } from './second-factor.ts';
 
-export type LoginAttempt =
-  | { outcome: 'success'; ip: string; userId: string }
-  | {
-      outcome: 'failure' | 'locked';
-      ip: string;
-      /** The account's id or a keyed hash of the email (login-identifier.ts); undefined: counted, not recorded. */
-      subject: string | undefined;
-    };
+export type { LoginAttempt } from './sign-in-types.ts';
 
 export interface InteractionDeps {
   provider: () => Provider;
@@ -37,7 +35,7 @@ export interface InteractionDeps {
   consents: ConsentQueries;
   brand: Brand;
   csrfKey: string;
-  limits: { perIp: Limiter; perAccount: Limiter; lockedRecords: Limiter };
+  limits: LoginLimits;
   identify: LoginIdentifier;
   audit: Audit;
   /** Counts and records the attempt; awaited, so that the audit row exists when the answer is sent. */
@@ -58,6 +56,14 @@ export interface InteractionDeps {
     /** Mails a verification link, at most as often as the mail limits allow. */
     remind(userId: string, ip: string): Promise<void>;
   };
+  /** "Use a passkey" on the sign-in page (passkey-login.ts); absent: the password form alone. */
+  passkeys?: {
+    service: PasskeyService;
+    /** Ceremonies started per address (each stores a challenge). */
+    challenges: Limiter;
+  };
+  /** Second factors after the password (interactions/second-factor.ts); none: password only. */
+  secondFactor?: SecondFactorStep;
 }
 
 const LOGIN_FAILED = 'The email or password is incorrect.';
@@ -65,7 +71,15 @@ const LOGIN_FAILED = 'The email or password is incorrect.';
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
-    sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {} }), status);
+    // The pages that run the passkey script (sign-in, a passkey as second factor) when passkeys
+    // are on: a nonce of their own; every other page runs none.
+    const passkeyPage =
+      view === 'login' ||
+      (view === 'second-factor' && (data.factors as { name: string }[]).some((f) => f.name === 'passkey'));
+    const nonce = passkeyPage && deps.passkeys?.service.offered ? scriptNonce() : undefined;
+    sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {}, scriptNonce: nonce }), status, {
+      scriptNonce: nonce,
+    });
   };
 
   async function details(ctx: Context) {
@@ -82,6 +96,38 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     ctx.redirect(to);
   }
 
+  /**
+   * A client that needs a confirmed address gets no code for an unconfirmed one: the user is
+   * mailed a link and signs in again here after following it (the interaction stays open).
+   * True when it stopped the sign-in (and answered the page).
+   */
+  async function unverifiedEmailStops(
+    ctx: Context,
+    found: Interaction,
+    clientName: string,
+    user: { id: string; email: string; emailVerified: boolean },
+  ): Promise<boolean> {
+    if (
+      user.emailVerified ||
+      !deps.verifiedEmail ||
+      !(await deps.verifiedEmail.required(String(found.params.client_id)))
+    )
+      return false;
+    await deps.verifiedEmail.remind(user.id, ctx.ip);
+    page(
+      ctx,
+      'notice',
+      {
+        heading: 'Confirm your email address first',
+        message: `${clientName} needs a confirmed email address. We have sent a link to ${user.email}: open it, then sign in again.`,
+        linkHref: `/interaction/${found.uid}`,
+        linkText: 'Sign in again',
+      },
+      403,
+    );
+    return true;
+  }
+
   async function checkedForm(ctx: Context) {
     const form = await readForm(ctx);
     if (!csrfValid(deps.csrfKey, ctx.params.uid!, form.get('csrf'))) {
@@ -90,10 +136,15 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return form;
   }
 
+  const helpers: InteractionHelpers = { details, finish, checkedForm, page };
+  deps.secondFactor?.register(router, helpers);
+
   router.get('/:uid', async (ctx) => {
     const { provider, found, clientName } = await details(ctx);
     const csrf = csrfToken(deps.csrfKey, found.uid);
     if (found.prompt.name === 'login') {
+      // A second factor due (after the password, or to step a session up): its page instead.
+      if (deps.secondFactor && (await deps.secondFactor.show(ctx, helpers, found, clientName))) return;
       page(ctx, 'login', {
         uid: found.uid,
         csrf,
@@ -172,31 +223,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     // Success gives back the account's count, this attempt's included; the address keeps it.
     await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(accountKey));
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
-    // A client that needs a confirmed address gets no code for an unconfirmed one: the user is
-    // mailed a link and signs in again here after following it (the interaction stays open).
-    if (
-      !user.emailVerified &&
-      deps.verifiedEmail &&
-      (await deps.verifiedEmail.required(String(found.params.client_id)))
-    ) {
-      await deps.verifiedEmail.remind(user.id, ctx.ip);
-      page(
-        ctx,
-        'notice',
-        {
-          heading: 'Confirm your email address first',
-          message: `${clientName} needs a confirmed email address. We have sent a link to ${user.email}: open it, then sign in again.`,
-          linkHref: `/interaction/${found.uid}`,
-          linkText: 'Sign in again',
-        },
-        403,
-      );
-      return;
-    }
+    if (await unverifiedEmailStops(ctx, found, clientName, user)) return;
+    // A user with a second factor gives it next, and one without enrols when it is required
+    // (interactions/second-factor.ts): the login is finished there.
+    if (deps.secondFactor && (await deps.secondFactor.afterPassword(ctx, found, user.id))) return;
     // amr "pwd" (RFC 8176 §2): a password was used. acr "0"-style levels are not claimed; the
-    // acr names the method so that relying parties can require it.
+    // acr names the method so that relying parties can require it (mfa/levels.ts).
     await finish(ctx, provider, {
-      login: { accountId: user.id, amr: ['pwd'], acr: 'urn:tessera:acr:pwd', remember: true },
+      login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember: true },
     });
   });
 
@@ -238,5 +272,26 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     await finish(ctx, provider, { error: 'access_denied', error_description: 'the user denied the request' });
   });
 
+  if (deps.passkeys) {
+    passkeyLoginRoutes(router, {
+      ...deps.passkeys,
+      limits: deps.limits,
+      onRateLimited: deps.onRateLimited,
+      onLogin: deps.onLogin,
+      signedIn: deps.signedIn,
+      details,
+      checkedForm,
+      finish,
+      unverifiedEmailStops,
+      findUser: (id) => deps.userQueries.findById(id),
+      loginPage: (ctx, found, clientName, error, status) =>
+        page(
+          ctx,
+          'login',
+          { uid: found.uid, csrf: csrfToken(deps.csrfKey, found.uid), clientName, email: '', error },
+          status,
+        ),
+    });
+  }
   return router;
 }

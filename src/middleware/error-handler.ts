@@ -52,7 +52,7 @@ function classify(err: unknown): Shown | undefined {
 export function errorHandler(brand: Brand): Middleware {
   const respond = (ctx: Context, shown: Shown) => {
     ctx.status = shown.status;
-    if (ctx.path.startsWith('/interaction')) {
+    if (ctx.path.startsWith('/interaction') || ctx.path === '/account' || ctx.path.startsWith('/account/')) {
       sendErrorPage(ctx, brand, shown);
     } else {
       ctx.body = { error: shown.error, error_description: shown.description };

@@ -1,6 +1,6 @@
 // oidc-provider's configuration, as a pure function of Tessera's parts. Everything the
 // provider should not do is switched off here; what is left is what Tessera supports.
-import type { Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
+import type { ClientMetadata, Configuration, JWKS, KoaContextWithOIDC, SigningAlgorithm } from 'oidc-provider';
 import { sendErrorPage } from '../views/error-page.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
@@ -13,6 +13,8 @@ import {
   type SecurityParts,
 } from './security-config.ts';
 import { deviceConfirmationPolicy } from './device-authorization.ts';
+import { withStepUp } from './step-up.ts';
+import { ACR_VALUES } from '../mfa/levels.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
 export interface ProviderParts {
@@ -39,8 +41,12 @@ export interface ProviderParts {
   security: SecurityParts;
   /** The userinfo endpoint as an audience (resource-servers.ts userinfoResource). */
   userinfoResource: string;
+  /** Whether a client (or MFA_REQUIRED) demands a second factor: a session without one steps up. */
+  secondFactorRequired: (clientId: string) => Promise<boolean>;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
+  /** Clients of Tessera's own (account-client.ts), known to every install. */
+  staticClients?: ClientMetadata[];
   /** Dynamic client registration's endpoint (registration/routes.ts), when DCR is not off. */
   registrationEndpoint?: string | undefined;
 }
@@ -90,6 +96,7 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     adapter: parts.adapter,
     jwks: parts.jwks,
     findAccount: parts.findAccount,
+    ...(parts.staticClients ? { clients: parts.staticClients } : {}),
     routes: ROUTES,
     cookies: { keys: parts.cookieKeys },
     clientAuthMethods: clientAuthMethodNames(clientAuthMethods(parts.security)),
@@ -140,11 +147,13 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     rotateRefreshToken: true,
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      // A device is always confirmed after sign-in, once (device-authorization.ts).
-      policy: deviceConfirmationPolicy(),
+      // A device is always confirmed after sign-in, once (device-authorization.ts); a session
+      // without a second factor steps up when the request needs one (step-up.ts).
+      policy: withStepUp(deviceConfirmationPolicy(), parts.secondFactorRequired),
     },
     loadExistingGrant: parts.loadExistingGrant,
-    acrValues: ['urn:tessera:acr:pwd'],
+    // acr_values_supported in discovery: a password alone, or with a second factor (mfa/levels.ts).
+    acrValues: [...ACR_VALUES],
     // Access tokens issued from a grant carry its id, so that introspection of a JWT access
     // token can tell that its family was revoked (oidc/jwt-access-tokens.ts). Grant ids are
     // random and grant nothing by themselves.

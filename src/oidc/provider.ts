@@ -2,6 +2,7 @@
 import { Provider } from 'oidc-provider';
 import { providerConfiguration, REGISTRATION_PATH, ROUTES } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
+import { accountClient } from './account-client.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
@@ -55,6 +56,8 @@ export interface ProviderDeps {
   tokenExchange?: tokenExchange.TokenExchangeDeps;
   /** Tessera's clock (src/clock.ts): the refresh-token reuse grace. Default `Date.now`. */
   now?: Clock;
+  /** Whether a client (or MFA_REQUIRED) demands a second factor (step-up.ts). Default: none does. */
+  secondFactorRequired?: (clientId: string) => Promise<boolean>;
   /** Verifies Tessera's JWT access tokens, so that userinfo accepts them (userinfo-tokens.ts). */
   verifyAccessToken?: AccessTokenVerifier;
   /** Back-channel logout: stores a session's end for a client (the outbox, backchannel-logout.ts). */
@@ -103,7 +106,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       registrationEndpoint:
         deps.config.registration.mode === 'off' ? undefined : `${deps.config.issuer}${REGISTRATION_PATH}`,
       extraAccessTokenClaims: tokenExchange.actorClaims,
+      secondFactorRequired: deps.secondFactorRequired ?? (async () => false),
       userinfoResource: userinfo,
+      staticClients: [accountClient(deps.issuer)],
       security: {
         privateKeyJwt: security.privateKeyJwt,
         dpop: security.dpop,

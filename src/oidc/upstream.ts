@@ -551,3 +551,46 @@ export async function signLogoutToken(
   // `mask` (lib/models/id_token.js) is not in the typings: the claims left out of the payload.
   return token.issue({ use: 'logout' });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The provider's session on Tessera's own routes (lib/models/session.js)
+
+/** What Tessera reads of a signed-in session (lib/models/session.js IN_PAYLOAD). */
+export interface SignedInSession {
+  /** The session's id (jti): the value of the provider's session cookie. Never shown or logged. */
+  id: string;
+  /** The session's uid: stable across the id's rotation at sign-in, and stored in oidc_payloads.uid. */
+  uid: string;
+  accountId: string;
+  /** When the user signed in (seconds since the epoch). */
+  loginTs: number | undefined;
+  amr: string[] | undefined;
+  acr: string | undefined;
+}
+
+/**
+ * The browser's session as the provider keeps it, when someone is signed in: Session.get reads
+ * the provider's signed session cookie (cookies.long) from a context the provider did not make
+ * (it builds its own with provider.createContext for the cookies) and finds the stored session
+ * through the adapter, which refuses an expired or deleted one. Undefined without a session, or
+ * when nobody is signed in to it. Nothing is written: the session is not touched or saved.
+ */
+export async function signedInSession(provider: Provider, ctx: Context): Promise<SignedInSession | undefined> {
+  const session = (await provider.Session.get(ctx as unknown as KoaContextWithOIDC)) as unknown as {
+    jti?: string;
+    uid?: string;
+    accountId?: string;
+    loginTs?: number;
+    amr?: string[];
+    acr?: string;
+  };
+  if (!session.accountId || !session.jti || !session.uid) return undefined;
+  return {
+    id: session.jti,
+    uid: session.uid,
+    accountId: session.accountId,
+    loginTs: session.loginTs,
+    amr: session.amr,
+    acr: session.acr,
+  };
+}

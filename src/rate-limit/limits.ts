@@ -20,6 +20,15 @@ const DEVICE_CODE_ENTRY_WINDOW = 600;
 // The token quota is configured per minute (RATE_LIMIT_TOKEN_PER_MINUTE).
 const TOKEN_WINDOW = 60;
 
+/**
+ * The account page's "current password" checks, per account: the sign-in's failure budget per
+ * window, so that a browser left signed in cannot be used to guess the password faster than
+ * the sign-in page allows. Every attempt counts (a person changes a password rarely).
+ */
+export function accountPasswordLimit(pool: pg.Pool, limits: Config['rateLimits']) {
+  return createLimiter(pool, { name: 'account_password', points: limits.loginFailures, windowSeconds: LOGIN_WINDOW });
+}
+
 /** The sign-in page's limits (interactions/routes.ts spends them). */
 export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
   return {
@@ -34,6 +43,33 @@ export function loginLimits(pool: pg.Pool, limits: Config['rateLimits']) {
     }),
     // What a locked-out address may write to the audit trail: one row per window.
     lockedRecords: createLimiter(pool, { name: 'login_locked_record', points: 1, windowSeconds: LOGIN_WINDOW }),
+  };
+}
+
+// Passkey ceremonies started per address in LOGIN_WINDOW. Each stores a challenge row for five
+// minutes; a person needs one or two per sign-in, a family behind one address a few dozen; a
+// script filling the challenges table is stopped at this many.
+const PASSKEY_CHALLENGES_PER_IP = 100;
+
+/** Passkey challenges (options) per address: services/passkeys.ts stores each one. */
+export function passkeyChallengeLimit(pool: pg.Pool) {
+  return createLimiter(pool, {
+    name: 'passkey_challenge_ip',
+    points: PASSKEY_CHALLENGES_PER_IP,
+    windowSeconds: LOGIN_WINDOW,
+  });
+}
+
+/**
+ * Second-factor attempts (interactions/second-factor.ts): per account, wherever they come from.
+ * Whoever gets this far has the password, so there is no user to protect from a lockout by a
+ * stranger, only codes to protect from guessing: 5 tries in 15 minutes leave a 6-digit code
+ * (3 accepted at a time, WINDOW ±1) about 1 chance in 700 000 per window. Attempts also spend the
+ * address's sign-in budget (loginLimits.perIp).
+ */
+export function secondFactorLimits(pool: pg.Pool, limits: Config['rateLimits']) {
+  return {
+    perAccount: createLimiter(pool, { name: 'mfa_account', points: limits.mfaFailures, windowSeconds: LOGIN_WINDOW }),
   };
 }
 

@@ -38,6 +38,8 @@ export interface ClientInput {
   firstParty?: boolean | undefined;
   /** Users must have confirmed their email address (clients.require_verified_email). */
   requireVerifiedEmail?: boolean | undefined;
+  /** Users must pass a second factor (clients.require_mfa). */
+  requireMfa?: boolean | undefined;
   /** The ID token's signing algorithm (id_token_signed_response_alg); RS256 unless the server keeps keys for another. */
   idTokenAlg?: string | undefined;
   /** The client's public keys, inline (private_key_jwt, self_signed_tls_client_auth). */
@@ -96,6 +98,7 @@ export type ClientMetadata = {
   serves?: string[] | undefined;
   first_party?: boolean | undefined;
   require_verified_email?: boolean | undefined;
+  require_mfa?: boolean | undefined;
   id_token_signed_response_alg?: string | undefined;
   jwks?: { keys: Record<string, unknown>[] } | undefined;
   jwks_uri?: string | undefined;
@@ -125,6 +128,7 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     serves: m.serves,
     firstParty: m.first_party,
     requireVerifiedEmail: m.require_verified_email,
+    requireMfa: m.require_mfa,
     idTokenAlg: m.id_token_signed_response_alg,
     jwks: m.jwks,
     jwksUri: m.jwks_uri,
@@ -153,6 +157,7 @@ export function metadataFromRecord(c: ClientRecord): ClientMetadata {
     apis: [...c.apis].sort((a, b) => Number(b.isDefault) - Number(a.isDefault)).map((a) => a.api.audience),
     serves: c.serves.map((s) => s.api.audience),
     ...(c.requireVerifiedEmail ? { require_verified_email: true } : {}),
+    ...(c.requireMfa ? { require_mfa: true } : {}),
   };
 }
 

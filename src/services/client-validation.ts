@@ -3,6 +3,7 @@
 // Messages name the CLI's options, because the CLI is where most settings are typed.
 import type { ClientWrite } from '../db/queries/clients.ts';
 import { InvalidInput } from '../errors.ts';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import { type ClientInput, DEFAULT_ID_TOKEN_ALG, storedMetadata } from './client-metadata.ts';
 import { SECRET_AUTH_METHODS, usesSecret } from './client-secrets.ts';
 import { isLoopbackHost } from './loopback.ts';
@@ -113,6 +114,7 @@ export function checkClientSettings(input: ClientInput): Omit<ClientWrite, 'apis
       .join(' '),
     metadata: storedMetadata(input),
     requireVerifiedEmail: input.requireVerifiedEmail ?? false,
+    requireMfa: input.requireMfa ?? false,
   };
 }
 
@@ -144,6 +146,12 @@ function placeApis(input: ClientInput, grantTypes: string[], known: KnownApi[]):
 /** A client id chosen by the admin (a generated one always passes). */
 export function checkClientId(id: string): void {
   if (!CLIENT_ID.test(id)) throw new InvalidInput('client id must be 3 to 128 characters of A-Z a-z 0-9 . _ ~ -');
+  checkNotReserved(id);
+}
+
+/** The account page's own client id: a static client of the provider, which would shadow a row. */
+export function checkNotReserved(id: string): void {
+  if (id === ACCOUNT_CLIENT_ID) throw new InvalidInput(`client id ${id} is reserved for the account page`);
 }
 
 /**

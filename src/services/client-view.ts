@@ -21,6 +21,7 @@ export function clientView(c: ClientRecord) {
     token_exchange: c.exchanges.map((e) => e.api.audience),
     first_party: m.first_party === true,
     require_verified_email: c.requireVerifiedEmail,
+    require_mfa: c.requireMfa,
     id_token_signed_response_alg: m.id_token_signed_response_alg ?? DEFAULT_ID_TOKEN_ALG,
     ...(m.jwks ? { jwks: m.jwks } : {}),
     ...(m.jwks_uri ? { jwks_uri: m.jwks_uri } : {}),

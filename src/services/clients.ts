@@ -12,7 +12,7 @@ import { exchangePolicies } from './client-exchange-policies.ts';
 import { type ClientInput, inputFromMetadata, metadataFromRecord } from './client-metadata.ts';
 import { generateSecret } from './client-secrets.ts';
 import { usesSecret } from './client-secrets.ts';
-import { checkAuthMethodChange, checkClientId, validateClient } from './client-validation.ts';
+import { checkAuthMethodChange, checkClientId, checkNotReserved, validateClient } from './client-validation.ts';
 import { clientView, type ClientView } from './client-view.ts';
 
 export function clientService(deps: {
@@ -43,9 +43,9 @@ export function clientService(deps: {
 
     /** Registers a client; a confidential one gets a secret, returned here once. */
     async create(input: ClientInput): Promise<{ client: ClientView; clientSecret: string | undefined }> {
+      if (input.id !== undefined) checkClientId(input.id);
       const data = await validate(input);
       const id = input.id ?? newClientId();
-      if (input.id !== undefined) checkClientId(input.id);
       if (await clients.exists(id)) throw new Conflict(`a client with id ${id} exists already`);
       const secret = usesSecret(data.tokenEndpointAuthMethod) ? generateSecret(pepper) : undefined;
       const created = await clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint });
@@ -72,6 +72,7 @@ export function clientService(deps: {
 
     /** Creates or updates the client to match; for the seed file, which names every client's id. */
     async apply(input: ClientInput & { id: string }, secret: { hash: Buffer; hint: string } | undefined) {
+      checkNotReserved(input.id);
       const data = await validate(input);
       const existing = await clients.find(input.id);
       if (!existing) {

@@ -74,6 +74,7 @@ const seedSchema = z
             serves: z.array(z.string()).optional(),
             first_party: z.boolean().optional(),
             require_verified_email: z.boolean().optional(),
+            require_mfa: z.boolean().optional(),
             require_explicit_scope: z.boolean().optional(),
             client_secret: secretReference.optional(),
             // Strong client authentication and sender constraints, named as in client metadata.

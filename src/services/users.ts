@@ -116,7 +116,12 @@ export function userService(
         await this.create(input);
         return 'created';
       }
-      const wanted = profile(input);
+      // A seed file that does not say whether the address is confirmed leaves it as it is: a user
+      // who confirmed it with a mailed link stays confirmed when the file is applied again.
+      const wanted = {
+        ...profile(input),
+        emailVerified: input.emailVerified ?? existing.emailVerified,
+      };
       const passwordChanged =
         input.passwordHash !== undefined
           ? input.passwordHash !== existing.passwordHash

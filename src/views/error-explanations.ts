@@ -63,6 +63,12 @@ const BY_CODE: Record<string, Explanation> = {
     happened: 'The server could not complete the request because of an error on its side.',
     todo: 'Try again in a moment. If it keeps happening, give the reference below to your administrator.',
   },
+  // Tessera's account pages: a form without this session's CSRF token (errors.ts Forbidden).
+  forbidden: {
+    heading: 'This form cannot be sent',
+    happened: 'The form has expired, or it did not come from this site.',
+    todo: 'Go back, reload the page and try again.',
+  },
   not_found: {
     heading: 'Page not found',
     happened: 'There is no page at this address.',

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { freePort } from '../../src/db/embedded.ts';
-import { unseal } from '../../src/keys/seal.ts';
+import { seal, unseal } from '../../src/keys/seal.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../setup/postgres.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { tessera, tesseraJson, TEST_SECRETS } from '../setup/tessera.ts';
@@ -179,13 +179,26 @@ describe('signing-key rotation', () => {
       );
     }
 
+    // An authenticator-app secret, sealed as enrolment seals it (mfa/totp.ts): rewrapped too.
+    const user = await tesseraJson<{ id: string }>(['users', 'create', '--email', 'rewrap@example.test'], env);
+    const totpSecret = Buffer.from('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
+    await db.query('INSERT INTO user_totp (user_id, secret_enc, last_step) VALUES ($1, $2, 0)', [
+      user.id,
+      seal(totpSecret, kek, `totp:${user.id}`),
+    ]);
+
     const newKek = Buffer.alloc(32, 42).toString('base64url');
-    const rewrapped = await tesseraJson<{ rewrapped: number }>(['keys', 'rewrap'], {
+    const rewrapped = await tesseraJson<{ rewrapped: number; totp_secrets: number }>(['keys', 'rewrap'], {
       ...env,
       KEYS_ENCRYPTION_KEY: newKek,
       KEYS_ENCRYPTION_KEY_PREVIOUS: TEST_SECRETS.KEYS_ENCRYPTION_KEY,
     });
     expect(rewrapped.rewrapped).toBe(rows.length);
+    expect(rewrapped.totp_secrets).toBe(1);
+    const totp = await db.query<{ secret_enc: Buffer }>('SELECT secret_enc FROM user_totp WHERE user_id = $1', [
+      user.id,
+    ]);
+    expect(unseal(totp.rows[0]!.secret_enc, Buffer.from(newKek, 'base64url'), `totp:${user.id}`)).toEqual(totpSecret);
     const after = await db.query<{ kid: string; private_jwk_enc: Buffer }>(
       'SELECT kid, private_jwk_enc FROM signing_keys',
     );

@@ -3,14 +3,13 @@
 // failure modes (tampered, reused, expired, concurrent), an unknown address, and an SMTP server
 // that is down or refusing when the link is asked for.
 import { randomUUID } from 'node:crypto';
-import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
 import { startMailbox, type Mailbox } from '../setup/mailbox.ts';
 import { eventually } from '../setup/eventually.ts';
-import { authorize, get, newJar, type Jar } from '../setup/sign-in.ts';
+import { get, newJar, type Jar } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
-import { basic, createApi, createClient, createUser, form, ownAddress } from '../hardening/support.ts';
+import { basic, createApi, createClient, createUser, form, ownAddress, signInForTokens } from '../hardening/support.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
 const NEW_PASSWORD = 'lantern orchard velvet 42';
@@ -91,30 +90,13 @@ async function setPassword(v: ReturnType<typeof visitor>, link: string, password
   return { status: res.status, html: await res.text() };
 }
 
-async function signInTokens(user: { email: string; password: string }, jar: Jar) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const url = new URL(`${server.issuer}/auth`);
-  url.search = new URLSearchParams({
-    client_id: app.client_id,
-    response_type: 'code',
-    redirect_uri: REDIRECT,
-    scope: 'openid offline_access notes:read',
-    resource: audience,
-    prompt: 'consent',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  }).toString();
-  const code = (await authorize(url, user, jar)).searchParams.get('code')!;
-  const res = await fetch(`${server.issuer}/token`, {
-    ...form({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }),
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: basic(app.client_id, app.client_secret!),
-    },
-  });
-  expect(res.status).toBe(200);
-  return { url, tokens: (await res.json()) as { access_token: string; refresh_token: string } };
-}
+const signInTokens = (user: { email: string; password: string }, jar: Jar) =>
+  signInForTokens(
+    server.issuer,
+    { ...app, redirect: REDIRECT, scope: 'openid offline_access notes:read', resource: audience },
+    user,
+    jar,
+  );
 
 describe('password reset', () => {
   it('mails a link that sets a new password and ends every session, grant and token of the user', async () => {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISCOVERY_PATH } from '../../src/oidc/provider-config.ts';
 import { newJar, type Jar } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
-import { basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
+import { authorizeWith, basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
 // Each request gets this long; a hang fails the test rather than the file's timeout.
@@ -522,6 +522,69 @@ describe('generated requests', () => {
   });
 });
 
+describe('the second-factor forms', () => {
+  it('at the second-factor forms of a live interaction (enrolment due), and at made-up ones', async () => {
+    // A sign-in at a client that requires MFA, past the password: the enrolment step is due, so
+    // the forms get past the interaction lookup and the CSRF check to the codes.
+    const strict = await createClient([
+      '--public',
+      '--first-party',
+      '--require-mfa',
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid',
+    ]);
+    const user = await createUser();
+    const jar = newJar();
+    const url = new URL(`${server.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: strict.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
+    const interaction = new URL((await get(jar, url.href)).headers.get('location')!, server.issuer);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await (await get(jar, interaction.href)).text())![1]!;
+    const uid = interaction.pathname.split('/')[2]!;
+    const login = await get(jar, `${interaction.href}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf, email: user.email, password: user.password }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(login.status).toBe(303);
+    expect(await (await get(jar, interaction.href)).text()).toContain('Set up two-step verification');
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(uid, uid, 'made-up', '%ff'),
+        fc.constantFrom('enrol', 'factor/totp', 'factor/recovery', 'factor/passkey', 'factor/%00', 'continue'),
+        fc.oneof(
+          pairs(['csrf', 'code'], fc.constantFrom(csrf, '123456', '12345-abcde')),
+          anyText.map((code): [string, string][] => [
+            ['csrf', csrf],
+            ['code', code],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (id, action, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path: `/interaction/${id}/${action}` },
+            await answerWithJar(jar, `${server.issuer}/interaction/${id}/${action}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 describe('the account pages (password reset)', () => {
   it('at the forgotten-password and reset forms, with a valid CSRF cookie and token', async () => {
     // A browser that has the form's cookie, so that the input gets past the CSRF check.
@@ -562,6 +625,67 @@ describe('the account pages (password reset)', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('the account page (/account)', () => {
+  it('at its forms, signed in with a valid CSRF token, and at the sign-in callback', async () => {
+    // Signed in through an app's request, so that the input gets past the session and CSRF checks.
+    const user = await createUser();
+    const jar = newJar();
+    const url = new URL(`${server.issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: app.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
+    await authorizeWith(ADDRESS, url, user, jar);
+    const page = await get(jar, `${server.issuer}/account`);
+    expect(page.status).toBe(200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+
+    await fc.assert(
+      fc.asyncProperty(
+        // Not /account/sessions/end-all: it would sign this browser out for the runs after it.
+        fc.constantFrom('/account/password', '/account/email/verify', '/account/sessions/end', '/account/apps/revoke'),
+        fc.oneof(
+          pairs(['csrf', 'current', 'password', 'confirm', 'session', 'client_id'], fc.constantFrom(csrf, 'x')),
+          fc.tuple(anyText, anyText, anyText).map(([a, b, c]): [string, string][] => [
+            ['csrf', csrf],
+            ['current', a],
+            ['password', b],
+            ['confirm', b],
+            ['session', c],
+            ['client_id', c],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (path, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path },
+            await answerWithJar(jar, `${server.issuer}${path}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, async (code, state) => {
+        const path = `/account/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`;
+        const answer = await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' });
+        wellFormed({ method: 'GET', path }, answer);
+        // Only ever back to an account page of this server.
+        if (answer.status === 303) expect(answer.location).toMatch(/^\/account(\/[A-Za-z0-9._~-]+)*\/?$/);
+      }),
+      { numRuns: RUNS },
+    );
+    // Still signed in: nothing above ended the session.
+    expect((await get(jar, `${server.issuer}/account`)).status).toBe(200);
   });
 });
 
@@ -796,8 +920,19 @@ describe('every route, every method', () => {
       '/healthz',
       '/metrics',
       `/assets/${MADE_UP}`,
+      // Passkeys: the sign-in's challenge and assertion, the account page's routes.
+      `/interaction/${MADE_UP}/passkey/options`,
+      `/interaction/${MADE_UP}/passkey`,
+      '/account/passkeys',
+      '/account/passkeys/options',
+      `/account/passkeys/${MADE_UP}/rename`,
+      `/account/passkeys/${MADE_UP}/delete`,
       '/register',
       `/register/${MADE_UP}`,
+      '/account',
+      '/account/password',
+      '/account/sessions/end-all',
+      '/account/callback',
     ]) {
       expect([...routes.keys()]).toContain(expected);
     }

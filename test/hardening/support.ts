@@ -4,11 +4,14 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as oauth from 'oauth4webapi';
 import pg from 'pg';
 import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { authorize, get, type Jar } from '../setup/sign-in.ts';
 import { randomId, tessera, tesseraJson } from '../setup/tessera.ts';
+
+import { form } from './device-approval.ts';
 
 export { approveDevice, form } from './device-approval.ts';
 
@@ -120,4 +123,55 @@ export function authorizeWith(
   jar: Jar,
 ): Promise<URL> {
   return authorize(authUrl, user, jar, headers);
+}
+
+/**
+ * Signs `user` in to a confidential `app` through the authorization endpoint with `jar` (the
+ * browser's cookies), asks for consent again, and redeems the code: the app's tokens.
+ */
+export async function signInForTokens(
+  issuer: string,
+  app: { client_id: string; client_secret?: string; redirect: string; scope: string; resource?: string },
+  user: { email: string; password: string },
+  jar: Jar,
+): Promise<{ url: URL; tokens: { access_token: string; refresh_token: string } }> {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: app.client_id,
+    response_type: 'code',
+    redirect_uri: app.redirect,
+    scope: app.scope,
+    ...(app.resource ? { resource: app.resource } : {}),
+    prompt: 'consent',
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  const code = (await authorize(url, user, jar)).searchParams.get('code')!;
+  const res = await fetch(`${issuer}/token`, {
+    ...form({ grant_type: 'authorization_code', code, redirect_uri: app.redirect, code_verifier: verifier }),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(app.client_id, app.client_secret!),
+    },
+  });
+  if (res.status !== 200) throw new Error(`token answered ${res.status}: ${await res.text()}`);
+  return { url, tokens: (await res.json()) as { access_token: string; refresh_token: string } };
+}
+
+/** A refresh at the token endpoint: its status and RFC 6749 §5.2 error, if any. */
+export async function refresh(
+  issuer: string,
+  app: { client_id: string; client_secret?: string },
+  refreshToken: string,
+): Promise<{ status: number; error?: string }> {
+  const res = await fetch(`${issuer}/token`, {
+    ...form({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(app.client_id, app.client_secret!),
+    },
+  });
+  const body = (await res.json()) as { error?: string };
+  return { status: res.status, ...(body.error ? { error: body.error } : {}) };
 }

@@ -43,10 +43,11 @@ export interface TestServer extends RunningTessera {
 
 export async function startTestServer(
   extra: Record<string, string> = {},
-  options: StartOptions = {},
+  /** issuerHost: ISSUER's host name (the server listens on 127.0.0.1 whatever it is). */
+  { issuerHost = '127.0.0.1', ...options }: StartOptions & { issuerHost?: string } = {},
 ): Promise<TestServer> {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${issuerHost}:${port}`;
   const config = loadConfig(
     testEnv({ PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, MIGRATE_ON_START: 'false', ...extra }),
   );

@@ -49,6 +49,7 @@ describe('validateClient', () => {
       scope: '',
       metadata: {},
       requireVerifiedEmail: false,
+      requireMfa: false,
       apis: [{ apiId: 'api-1', scopes: ['a:read'], isDefault: true }],
       serves: [],
     });

@@ -22,6 +22,9 @@ const TABLES = {
   // keeping it until it would have expired costs nothing (at most a week, for an invitation).
   user_tokens: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM user_tokens WHERE token_hash IN (SELECT token_hash FROM user_tokens WHERE expires_at < now() LIMIT ${n})`,
+  // Passkey ceremonies' challenges past their end (a used one is deleted when used).
+  webauthn_challenges: (p: PrismaClient, n: number) => p.$executeRaw`
+    DELETE FROM webauthn_challenges WHERE challenge_hash IN (SELECT challenge_hash FROM webauthn_challenges WHERE expires_at < now() LIMIT ${n})`,
   // Dead outbox rows (past their last attempt) are kept 30 days for an operator, then go.
   outbox: (p: PrismaClient, n: number) => p.$executeRaw`
     DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE dead_at < now() - interval '30 days' LIMIT ${n})`,

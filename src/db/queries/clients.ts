@@ -33,6 +33,8 @@ export interface ClientWrite {
   metadata: Record<string, unknown>;
   /** A user must have confirmed their address before a code is issued. */
   requireVerifiedEmail: boolean;
+  /** A user must pass a second factor before a code is issued. */
+  requireMfa: boolean;
   apis: { apiId: string; scopes: string[]; isDefault: boolean }[];
   serves: string[];
 }

@@ -3,6 +3,7 @@
 // built per limit, with its options, by whoever sets the limit.
 import type { Clock } from '../../clock.ts';
 import type { Database } from '../client.ts';
+import { accountSessionQueries } from './account-sessions.ts';
 import { apiQueries } from './apis.ts';
 import { auditEventQueries } from './audit-events.ts';
 import { cleanupQueries } from './cleanup.ts';
@@ -12,8 +13,10 @@ import { devicePollQueries } from './device-polls.ts';
 import { guarded } from './guard.ts';
 import { oidcPayloadQueries } from './oidc-payloads.ts';
 import { outboxQueries } from './outbox.ts';
+import { passkeyQueries } from './passkeys.ts';
 import { registrationQueries } from './registrations.ts';
 import { revokedTokenQueries } from './revoked-tokens.ts';
+import { secondFactorQueries } from './second-factors.ts';
 import { signingKeyQueries } from './signing-keys.ts';
 import { tokenExchangePolicyQueries } from './token-exchange-policies.ts';
 import { userQueries } from './users.ts';
@@ -30,6 +33,7 @@ export function createQueries(
   now: Clock = Date.now,
 ) {
   return {
+    accountSessions: guarded(accountSessionQueries(pool, now)),
     apis: guarded(apiQueries(prisma)),
     auditEvents: guarded(auditEventQueries(prisma)),
     cleanup: guarded(cleanupQueries(prisma)),
@@ -37,9 +41,11 @@ export function createQueries(
     consents: guarded(consentQueries(prisma, pool)),
     devicePolls: guarded(devicePollQueries(prisma, now)),
     outbox: guarded(outboxQueries(prisma, now)),
+    passkeys: guarded(passkeyQueries(prisma, now)),
     payloads: guarded(oidcPayloadQueries(prisma, pool, now, preparedStatements ?? false)),
     registrations: guarded(registrationQueries(prisma, now)),
     revoked: guarded(revokedTokenQueries(prisma)),
+    secondFactors: guarded(secondFactorQueries(pool)),
     signingKeys: guarded(signingKeyQueries(prisma)),
     tokenExchange: guarded(tokenExchangePolicyQueries(prisma)),
     users: guarded(userQueries(prisma, pool, preparedStatements ?? false)),
