@@ -65,6 +65,7 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures, outboxKeys } from './account/features.ts';
+import { enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
 import { passkeyFactor } from './mfa/passkey-factor.ts';
@@ -145,6 +146,8 @@ export function createApp(deps: AppDeps): TesseraApp {
       metrics,
       audit,
       verifyAccessToken,
+      // Called at logout, long after `account` below exists.
+      backchannelLogout: enqueueBackchannelLogout(() => account.outbox),
       secondFactorRequired,
       tokenExchange: {
         verify: verifyAccessToken,
@@ -184,7 +187,16 @@ export function createApp(deps: AppDeps): TesseraApp {
   const keyQuotas = apiKeyQuotas(db.pool, deps.clock);
   const keyUsage = usageMeter(queries.apiKeys.addUsage, deps.clock);
   // Mail, the outbox worker, and the password-reset pages (src/account/).
-  const account = accountFeatures({ config, queries, pool: db.pool, logger, audit, metrics, clients: catalog });
+  const account = accountFeatures({
+    config,
+    queries,
+    pool: db.pool,
+    logger,
+    audit,
+    metrics,
+    clients: catalog,
+    provider: slot.current,
+  });
   // Passkeys (services/passkeys.ts): sign-in on the sign-in page, and the /account/passkeys page.
   const passkeys = config.passkeys
     ? {

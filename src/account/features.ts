@@ -22,6 +22,9 @@ import { forgotPath, passwordReset, RESET_REQUEST_KIND } from './password-reset.
 import { signup } from './signup.ts';
 import { WEBHOOK_KIND } from '../db/queries/webhooks.ts';
 import { webhookHandler } from '../webhooks/delivery.ts';
+import type { Provider } from 'oidc-provider';
+import { BACKCHANNEL_LOGOUT_KIND, backchannelLogoutHandler } from '../oidc/backchannel-logout.ts';
+import type { Outbox } from '../outbox/outbox.ts';
 
 export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
   return {
@@ -65,6 +68,8 @@ export interface AccountFeatures {
   /** Mails a verification link; undefined without mail. */
   sendVerification: EmailVerification['send'] | undefined;
   /** For clients that require a verified email (interactions/routes.ts); undefined without mail. */
+  /** The outbox this process's worker drains (back-channel logout enqueues into it). */
+  outbox: Outbox;
   verifiedEmail:
     | { required(clientId: string): Promise<boolean>; remind(userId: string, ip: string): Promise<void> }
     | undefined;
@@ -80,6 +85,8 @@ export function accountFeatures(deps: {
   metrics: Metrics;
   /** The clients as the request path reads them (cached; cache/client-catalog.ts). */
   clients: Pick<ClientCatalog, 'get'>;
+  /** The provider serving now: back-channel logout tokens are signed with its keys. */
+  provider?: () => Provider;
 }): AccountFeatures {
   const { config, queries, logger, audit } = deps;
   const keys = outboxKeys(config);
@@ -109,6 +116,12 @@ export function accountFeatures(deps: {
     allowPrivate: config.webhooks.allowPrivate,
     logger,
   });
+  if (deps.provider)
+    handlers[BACKCHANNEL_LOGOUT_KIND] = backchannelLogoutHandler({
+      provider: deps.provider,
+      allowPrivate: config.webhooks.allowPrivate,
+      logger,
+    });
   const worker = startOutboxWorker({ queries: queries.outbox, issuer: config.issuer, keys, handlers, logger });
   wake = worker.wake;
 
@@ -136,6 +149,7 @@ export function accountFeatures(deps: {
   }
   return {
     routes,
+    outbox: box,
     verification,
     mailLimits: limits,
     passwordChangedMail: mail.enabled

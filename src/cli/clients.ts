@@ -43,6 +43,11 @@ function clientOptions(command: Command): Command {
       '--jwks-file <file>',
       "the client's public keys (a JWKS JSON file) for private_key_jwt or self_signed_tls_client_auth",
     )
+    .option(
+      '--backchannel-logout-uri <url>',
+      'where the client receives logout tokens when a session ends (OpenID Connect Back-Channel Logout)',
+    )
+    .option('--backchannel-logout-session-required', 'the logout token must name the session (sid)')
     .option('--jwks-uri <url>', 'where the client publishes its public keys (https), instead of --jwks-file')
     .option(
       '--tls-subject-dn <dn>',
@@ -110,6 +115,8 @@ function metadataFromOptions(opts: Record<string, unknown>): ClientMetadata {
     tls_client_certificate_bound_access_tokens: opts.certBound as boolean | undefined,
     require_pushed_authorization_requests: opts.requirePar as boolean | undefined,
     require_explicit_scope: opts.requireExplicitScope as boolean | undefined,
+    backchannel_logout_uri: opts.backchannelLogoutUri as string | undefined,
+    backchannel_logout_session_required: opts.backchannelLogoutSessionRequired as boolean | undefined,
   };
 }
 

@@ -300,6 +300,10 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           );
         },
       },
+      // OpenID Connect Back-Channel Logout 1.0: clients register backchannel_logout_uri; the
+      // provider puts `sid` in every ID token, and the tokens go out through the outbox
+      // (backchannel-logout.ts).
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx: KoaContextWithOIDC, form: string) {

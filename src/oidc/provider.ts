@@ -27,7 +27,7 @@ import { mtlsHelpers } from './mtls.ts';
 import * as tokenExchange from './grants/token-exchange.ts';
 import { resourceServerFeature, userinfoResource } from './resource-servers.ts';
 import { rbacTokenClaims } from './rbac-claims.ts';
-import { grantTypeHandler, providerJwks } from './upstream.ts';
+import { type BackchannelLogoutRequest, deferBackchannelLogout, grantTypeHandler, providerJwks } from './upstream.ts';
 import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
 import { userinfoAccessTokens } from './userinfo-tokens.ts';
@@ -68,6 +68,8 @@ export interface ProviderDeps {
   secondFactorRequired?: (clientId: string) => Promise<boolean>;
   /** Verifies Tessera's JWT access tokens, so that userinfo accepts them (userinfo-tokens.ts). */
   verifyAccessToken?: AccessTokenVerifier;
+  /** Back-channel logout: stores a session's end for a client (the outbox, backchannel-logout.ts). */
+  backchannelLogout?: (request: BackchannelLogoutRequest) => Promise<void>;
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
@@ -159,6 +161,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     ]),
   );
   useHashedClientSecrets(provider, deps.clients, deps.clientSecretPepper);
+  if (deps.backchannelLogout) deferBackchannelLogout(provider, deps.backchannelLogout);
   logProviderEvents(provider, deps.logger, deps.metrics, deps.audit);
   if (tracingEnabled()) traceSigning(provider);
   return provider;

@@ -492,6 +492,67 @@ export function wrapTokenSigning(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Back-channel logout (lib/models/client.js backchannelLogout, lib/actions/end_session.js)
+
+/** What the provider knows of a session's end for one client: lib/actions/end_session.js's arguments. */
+export interface BackchannelLogoutRequest {
+  clientId: string;
+  /** The account (the logout token's `sub`). */
+  sub: string;
+  /** The session's id for this client (session.sidFor), as in the client's ID tokens. */
+  sid: string | undefined;
+}
+
+/**
+ * end_session.js calls client.backchannelLogout(accountId, sid) for every client with a
+ * backchannel_logout_uri in the ending session, and awaits it inside the logout request. Here it
+ * hands the request to `defer` (the outbox) instead: the browser does not wait on the client, and
+ * a client that is down gets the token on a retry. A rejection of `defer` is the provider's
+ * 'backchannel.error' event, as a failed delivery would be.
+ */
+export function deferBackchannelLogout(
+  provider: Provider,
+  defer: (request: BackchannelLogoutRequest) => Promise<void>,
+): void {
+  const prototype = provider.Client.prototype as unknown as {
+    backchannelLogout(this: { clientId: string }, sub: string, sid: string | undefined): Promise<void>;
+  };
+  prototype.backchannelLogout = function backchannelLogout(sub, sid) {
+    return defer({ clientId: this.clientId, sub, sid });
+  };
+}
+
+/** A client's back-channel logout registration, read from the provider's Client model. */
+export async function backchannelLogoutClient(
+  provider: Provider,
+  clientId: string,
+): Promise<{ client: Client; uri: string } | undefined> {
+  const client = await provider.Client.find(clientId);
+  const uri = (client as unknown as { backchannelLogoutUri?: string } | undefined)?.backchannelLogoutUri;
+  return client && uri ? { client, uri } : undefined;
+}
+
+/**
+ * A logout token (Back-Channel Logout 1.0 §2.4) signed now, as lib/models/client.js builds it:
+ * the provider's IdToken with `use: 'logout'` (lib/models/id_token.js: typ logout+jwt, aud the
+ * client, iss, iat, a 120 s exp, the client's ID-token algorithm), `sub` kept, the events claim,
+ * `jti`, and `sid` (always: Tessera's ID tokens always carry it, so a client can match either).
+ */
+export async function signLogoutToken(
+  provider: Provider,
+  client: Client,
+  claims: { sub: string; sid: string | undefined; jti: string },
+): Promise<string> {
+  const token = new provider.IdToken({ sub: claims.sub }, { client });
+  (token as unknown as { mask: Record<string, null> }).mask = { sub: null };
+  token.set('events', { 'http://schemas.openid.net/event/backchannel-logout': {} });
+  token.set('jti', claims.jti);
+  if (claims.sid) token.set('sid', claims.sid);
+  // `mask` (lib/models/id_token.js) is not in the typings: the claims left out of the payload.
+  return token.issue({ use: 'logout' });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The provider's session on Tessera's own routes (lib/models/session.js)
 
 /** What Tessera reads of a signed-in session (lib/models/session.js IN_PAYLOAD). */

@@ -58,6 +58,10 @@ export interface ClientInput {
   requirePar?: boolean | undefined;
   /** Client credentials without `scope` are refused, instead of getting all the client's scopes for the API. */
   requireExplicitScope?: boolean | undefined;
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where the client receives logout tokens. */
+  backchannelLogoutUri?: string | undefined;
+  /** §2.2 backchannel_logout_session_required: the logout token must carry `sid`. */
+  backchannelLogoutSessionRequired?: boolean | undefined;
 }
 
 /**
@@ -74,6 +78,8 @@ export type StoredMetadata = {
   tls_client_certificate_bound_access_tokens?: true;
   require_pushed_authorization_requests?: true;
   require_explicit_scope?: true;
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: true;
 } & { [P in TlsSubjectProperty]?: string };
 
 /**
@@ -103,6 +109,8 @@ export type ClientMetadata = {
   tls_client_certificate_bound_access_tokens?: boolean | undefined;
   require_pushed_authorization_requests?: boolean | undefined;
   require_explicit_scope?: boolean | undefined;
+  backchannel_logout_uri?: string | undefined;
+  backchannel_logout_session_required?: boolean | undefined;
 } & { [P in TlsSubjectProperty]?: string | undefined };
 
 export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
@@ -133,6 +141,8 @@ export function inputFromMetadata(m: ClientMetadata): Partial<ClientInput> {
     certBound: m.tls_client_certificate_bound_access_tokens,
     requirePar: m.require_pushed_authorization_requests,
     requireExplicitScope: m.require_explicit_scope,
+    backchannelLogoutUri: m.backchannel_logout_uri,
+    backchannelLogoutSessionRequired: m.backchannel_logout_session_required,
   };
 }
 
@@ -196,6 +206,10 @@ export function storedMetadata(input: ClientInput): StoredMetadata {
     ...(input.certBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
     ...(input.requirePar ? { require_pushed_authorization_requests: true } : {}),
     ...(input.requireExplicitScope ? { require_explicit_scope: true } : {}),
+    ...(input.backchannelLogoutUri ? { backchannel_logout_uri: input.backchannelLogoutUri } : {}),
+    ...(input.backchannelLogoutUri && input.backchannelLogoutSessionRequired
+      ? { backchannel_logout_session_required: true }
+      : {}),
   };
 }
 
@@ -235,5 +249,9 @@ export function providerMetadata(row: ClientColumns): Record<string, unknown> {
     post_logout_redirect_uris: row.postLogoutRedirectUris,
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
     ...(row.scope ? { scope: row.scope } : undefined),
+    // Tessera always names the session (`sid`) in a back-channel client's ID tokens and logout
+    // tokens; oidc-provider puts sid in ID tokens only for a session-required client (its
+    // Client#includeSid), so it is told every such client requires it.
+    ...(readStoredMetadata(row.metadata).backchannel_logout_uri ? { backchannel_logout_session_required: true } : {}),
   };
 }

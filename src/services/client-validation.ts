@@ -206,6 +206,7 @@ function checkStrongAuth(input: ClientInput, authMethod: string): void {
   }
   if (input.jwks) checkJwks(input.jwks);
   if (input.jwksUri) checkJwksUri(input.jwksUri);
+  if (input.backchannelLogoutUri) checkBackchannelLogoutUri(input.backchannelLogoutUri);
   if (authMethod === 'tls_client_auth' && !input.tlsSubject) {
     throw new InvalidInput(
       "tls_client_auth needs the certificate's subject: --tls-subject-dn, --tls-san-dns, --tls-san-uri, --tls-san-ip or --tls-san-email",
@@ -242,4 +243,19 @@ function checkJwksUri(value: string): void {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new InvalidInput(`the JWKS URI ${value} must use https (http is allowed for loopback only)`);
   }
+}
+
+/**
+ * Back-Channel Logout 1.0 §2.2: an absolute http(s) URI without a fragment. Where it may point
+ * (never loopback or private addresses, unless DEV_ALLOW_PRIVATE_WEBHOOK_URLS) is decided when a
+ * logout token is delivered, by the webhooks' SSRF guard (oidc/backchannel-logout.ts).
+ */
+function checkBackchannelLogoutUri(value: string): void {
+  const url = URL.parse(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    throw new InvalidInput(`the back-channel logout URI ${value} must be an absolute https URI`);
+  if (url.hash || value.includes('#'))
+    throw new InvalidInput(`the back-channel logout URI ${value} must not contain a fragment`);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
+    throw new InvalidInput(`the back-channel logout URI ${value} must use https (http is allowed for loopback only)`);
 }

@@ -33,6 +33,12 @@ export function clientView(c: ClientRecord) {
     require_pushed_authorization_requests: m.require_pushed_authorization_requests === true,
     /** Client credentials without `scope` are refused rather than given all the client's API scopes. */
     require_explicit_scope: m.require_explicit_scope === true,
+    ...(m.backchannel_logout_uri
+      ? {
+          backchannel_logout_uri: m.backchannel_logout_uri,
+          backchannel_logout_session_required: m.backchannel_logout_session_required === true,
+        }
+      : {}),
     secrets: c.secrets.map((s) => ({
       hint: `…${s.hint}`,
       created_at: s.createdAt.toISOString(),

@@ -102,6 +102,9 @@ export const clientMetadataSchema = z
     dpop_bound_access_tokens: z.boolean().optional(),
     tls_client_certificate_bound_access_tokens: z.boolean().optional(),
     require_pushed_authorization_requests: z.boolean().optional(),
+    // OpenID Connect Back-Channel Logout 1.0.
+    backchannel_logout_uri: z.string().optional(),
+    backchannel_logout_session_required: z.boolean().optional(),
   })
   .strict();
 

@@ -45,7 +45,7 @@ export function signingSecrets(
   return secrets;
 }
 
-/** POSTs `body` to `url`; resolves with the status code. Refuses forbidden addresses unless allowed. */
+/** POSTs `body` to `url`; resolves with the status code. Refuses forbidden addresses unless allowed (also used for back-channel logout). */
 export function post(
   url: string,
   headers: Record<string, string>,
@@ -61,7 +61,12 @@ export function post(
       target,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+        headers: {
+          // JSON unless the caller says otherwise (a logout token is form-encoded).
+          'content-type': 'application/json',
+          ...headers,
+          'content-length': String(Buffer.byteLength(body)),
+        },
         timeout: TIMEOUT_MS,
         // No agent: a fresh connection per delivery, so that every one passes the lookup below.
         agent: false,
