@@ -32,6 +32,7 @@ import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
 import { userinfoAccessTokens } from './userinfo-tokens.ts';
 import { answerRefreshRetries } from './refresh-retry.ts';
+import { refreshTokenIntrospection } from './refresh-token-introspection.ts';
 import { organizationFor, organizationMemberships, validateOrganizationParam } from './organizations.ts';
 import type { OrganizationQueries } from '../db/queries/organizations.ts';
 import { NO_SECOND_FACTOR_REQUIRED, type SecondFactorPolicy } from '../mfa/policy.ts';
@@ -152,6 +153,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(clientAuthenticationChallenge(deps.issuer));
   provider.use(revocationAnswersJson());
   provider.use(answerRefreshRetries(deps.metrics));
+  provider.use(refreshTokenIntrospection({ findAccount, clients: deps.clients }));
   provider.use(
     publicClientBasic(provider, [
       ROUTES.token,

@@ -32,7 +32,7 @@ export interface ApiResourceServer extends ResourceServer {
 
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
 export async function resourceServerFor(
-  clients: ClientCatalog,
+  clients: Pick<ClientCatalog, 'apiGrant'>,
   clientId: string,
   indicator: string,
 ): Promise<ApiResourceServer | undefined> {
@@ -61,6 +61,17 @@ export function withinRoles(server: ApiResourceServer, roles: readonly HeldRole[
     scope: scopeTokens(server.scope)
       .filter((s) => granted.has(s))
       .join(' '),
+  };
+}
+
+/**
+ * An organization's token (organizations.ts): only what the member's roles in that organization
+ * grant, whatever the API's own RBAC setting; their other roles count not.
+ */
+export function withinOrganization(server: ApiResourceServer, organization: OrganizationStanding): ApiResourceServer {
+  return {
+    ...withinRoles({ ...server, api: { ...server.api, rbac: 'enforce' } }, organization.roles),
+    api: server.api,
   };
 }
 
@@ -203,12 +214,7 @@ export function resourceServerFeature(
       let granted = server;
       const organization = await organizationOf(ctx);
       if (organization) {
-        // An organization's token (organizations.ts): only what the member's roles in that
-        // organization grant, whatever the API's own RBAC setting; their other roles count not.
-        granted = {
-          ...withinRoles({ ...server, api: { ...server.api, rbac: 'enforce' } }, organization.roles),
-          api: server.api,
-        };
+        granted = withinOrganization(server, organization);
       } else if (enforcesRbac(server.api)) {
         // No account yet (an authorization request before sign-in): nothing is granted, and the
         // request is decided again once the user is known (the provider resumes it).

@@ -128,6 +128,11 @@ async function refresh(refreshToken: string) {
   }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 }
 
+async function introspect(token: string) {
+  const response = await oauth.introspectionRequest(as, client, oauth.ClientSecretBasic(secret), token, options);
+  return oauth.processIntrospectionResponse(as, client, response);
+}
+
 const apiScopes = (scope: unknown) =>
   String(scope)
     .split(' ')
@@ -221,9 +226,14 @@ describe('organization tokens', () => {
     expect(access.org_id).toBe(acme.id);
     expect(apiScopes(access.scope)).toEqual(['invoices:read']);
     expect(decodeJwt(second.body.id_token as string)).toMatchObject({ org_id: acme.id });
+    // The rotated refresh token holds what was consented (billing's too); introspection says
+    // what a refresh gets now.
+    const introspected = await introspect(second.body.refresh_token as string);
+    expect(apiScopes(introspected.scope)).toEqual(['invoices:read']);
 
     // No longer a member: the refresh token is refused (RFC 6749 §5.2).
     await tesseraJson(['orgs', 'remove-member', acme.name, carol.email]);
+    expect(await introspect(second.body.refresh_token as string)).toEqual({ active: false });
     expect(await refresh(second.body.refresh_token as string)).toEqual({
       status: 400,
       body: { error: 'invalid_grant', error_description: 'grant request is invalid' },

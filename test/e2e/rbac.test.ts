@@ -164,6 +164,35 @@ describe('user tokens under RBAC', SLOW, () => {
     expect(again.scope).toContain('refunds:write');
   });
 
+  it('introspects a refresh token with what its roles grant now, and inactive once its user is disabled', async () => {
+    const app = await webClient();
+    const user = await newUser(admin);
+    const first = await tokensFor(app, user);
+    const introspect = async () => {
+      const response = await oauth.introspectionRequest(
+        as,
+        app.client,
+        oauth.ClientSecretBasic(app.secret),
+        first.refresh_token!,
+        options,
+      );
+      return oauth.processIntrospectionResponse(as, app.client, response);
+    };
+    expect((await introspect()).scope?.split(' ').sort()).toEqual([
+      'offline_access',
+      'openid',
+      'refunds:read',
+      'refunds:write',
+    ]);
+    // The refresh token still holds what was consented; introspection says what a refresh gets.
+    await tesseraJson(['users', 'remove-role', user.email, '--role', admin]);
+    const narrowed = await introspect();
+    expect(narrowed).toMatchObject({ active: true, client_id: app.client.client_id });
+    expect(narrowed.scope?.split(' ').sort()).toEqual(['offline_access', 'openid']);
+    await tesseraJson(['users', 'disable', user.email]);
+    expect(await introspect()).toEqual({ active: false });
+  });
+
   it('refuses a --rbac-strict client access_denied when the roles do not grant a scope', async () => {
     const app = await webClient(['--rbac-strict']);
     const { callback } = await signIn(app, await newUser(viewer));
