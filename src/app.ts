@@ -30,6 +30,7 @@ import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { grantableScopes } from './oidc/resource-servers.ts';
+import { standing } from './oidc/organizations.ts';
 import { isUserId } from './db/queries/users.ts';
 import { assetRoutes } from './routes/assets.ts';
 import {
@@ -237,7 +238,14 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
     onRateLimited: onLoginRateLimited,
-    grantable: grantableScopes(catalog, async (id) => (await queries.users.findAccount(id))?.roles ?? []),
+    grantable: grantableScopes(
+      catalog,
+      async (id) => (await queries.users.findAccount(id))?.roles ?? [],
+      async (organization, id) => {
+        const found = await queries.organizations.membership(organization, id);
+        return found?.member ? standing(found) : undefined;
+      },
+    ),
     unreviewed: (clientId) => queries.registrations.unapproved(clientId),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,

@@ -126,21 +126,36 @@ export function deniedScope(requested: Iterable<string>, server: ResourceServer)
 
 /**
  * Of the scopes a person's authorization request names, those that can be granted: the API
- * scopes the user's roles do not grant (RBAC enforced) are left out, so that the consent page
- * shows, and the remembered consent holds, only what the tokens will carry.
+ * scopes the user's roles do not grant (RBAC enforced), or, for a request for an organization,
+ * that the user's roles in it do not grant, are left out, so that the consent page shows, and the
+ * remembered consent holds, only what the tokens will carry.
  */
-export function grantableScopes(clients: ClientCatalog, rolesOf: (accountId: string) => Promise<HeldRole[]>) {
+export function grantableScopes(
+  clients: ClientCatalog,
+  rolesOf: (accountId: string) => Promise<HeldRole[]>,
+  /** The user's standing in an organization (by id or name); undefined when not a member. */
+  standingIn: (organization: string, accountId: string) => Promise<OrganizationStanding | undefined> = async () =>
+    undefined,
+) {
   return async function grantableScopes(
     accountId: string,
     clientId: string,
     resource: string | undefined,
     requested: string[],
+    organization?: string,
   ): Promise<string[]> {
     const audience = resource ?? (await clients.defaultApiAudience(clientId));
     const server = audience === undefined ? undefined : await resourceServerFor(clients, clientId, audience);
-    if (!server || !enforcesRbac(server.api)) return requested;
+    if (!server || (organization === undefined && !enforcesRbac(server.api))) return requested;
     const apiScopes = new Set(scopeTokens(server.scope));
-    const granted = new Set(scopeTokens(withinRoles(server, await rolesOf(accountId)).scope));
+    let now: ApiResourceServer;
+    if (organization === undefined) now = withinRoles(server, await rolesOf(accountId));
+    else {
+      // Not a member: the request ends access_denied; nothing of the API is granted meanwhile.
+      const standing = await standingIn(organization, accountId);
+      now = standing ? withinOrganization(server, standing) : { ...server, scope: '' };
+    }
+    const granted = new Set(scopeTokens(now.scope));
     return requested.filter((s) => !apiScopes.has(s) || granted.has(s));
   };
 }

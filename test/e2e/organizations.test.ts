@@ -9,6 +9,7 @@ import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorize } from '../setup/sign-in.ts';
+import { browser } from './mfa-flow.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
@@ -238,6 +239,37 @@ describe('organization tokens', () => {
       status: 400,
       body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
     });
+  });
+
+  it("show on a third-party app's consent page only what the member's roles there grant", async () => {
+    const user = newUser();
+    const name = randomId('acme');
+    await seed(
+      [user],
+      [{ name, roles: [role('reader', 'invoices:read')], members: [{ email: user.email, roles: ['reader'] }] }],
+    );
+    const partner = await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'Partner',
+      '--public',
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uri',
+      REDIRECT,
+      '--api',
+      audience,
+      '--scope',
+      `openid ${SCOPES}`,
+    ]);
+    const b = browser(server, as);
+    const flow = await b.start(partner, { scope: `openid ${SCOPES}`, organization: name });
+    await b.submit(flow, 'login', { email: user.email, password: user.password });
+    const consent = flow.page!.html;
+    expect(consent).toContain('invoices:read');
+    expect(consent).not.toContain('invoices:write');
+    expect(consent).not.toContain('reports:read');
   });
 
   it('let a user with a verified email at an allowed domain join on their first request', async () => {
