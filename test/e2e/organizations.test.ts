@@ -318,6 +318,33 @@ describe('the organization parameter, hostile', () => {
     });
   });
 
+  it('is refused by the device flow (invalid_request), which has no grant to hold it', async () => {
+    const device = await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'TV',
+      '--grant-types',
+      'device_code',
+      '--public',
+      '--scope',
+      'openid',
+    ]);
+    const extras: Record<string, string>[] = [{ organization: 'acme' }, { scope: 'openid urn:tessera:org:acme' }];
+    for (const extra of extras) {
+      const res = await fetch(`${server.issuer}/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: device.client_id, scope: 'openid', ...extra }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'organization is supported in authorization requests only',
+      });
+    }
+  });
+
   it('refuses two organizations, and a parameter and scope that disagree', async () => {
     const user = newUser();
     expect((await signIn(user, { scope: `openid urn:tessera:org:a urn:tessera:org:b` })).error).toMatchObject({
