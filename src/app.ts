@@ -66,7 +66,7 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures, outboxKeys } from './account/features.ts';
-import { enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
+import { backchannelLogouts, enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
 import { passkeyFactor } from './mfa/passkey-factor.ts';
@@ -261,13 +261,17 @@ export function createApp(deps: AppDeps): TesseraApp {
     csrfKey: config.cookieKeys[0]!,
     issuer: config.issuer,
   });
+  // Back-channel logout for the sessions the account page ends (as /session/end does for its one).
+  const sessionsEnded = backchannelLogouts(() => account.outbox);
   const accountPage = accountPageRoutes({
     session,
     sessions: queries.accountSessions,
+    sessionsEnded,
     consents: queries.consents,
     clients: catalog,
     passwords: passwordChange({
       sessions: queries.accountSessions,
+      sessionsEnded,
       audit,
       passwordMinLength: config.passwordMinLength,
       notify: account.passwordChangedMail,
