@@ -83,12 +83,7 @@ function operation(r: AdminRoute) {
         ]
       : []),
   ];
-  const success =
-    r.method === 'DELETE'
-      ? '204'
-      : r.creates || r.path.endsWith('/secrets') || r.path === '/keys/rotate'
-        ? '201'
-        : '200';
+  const success = r.method === 'DELETE' ? '204' : r.creates || /\/(secrets|rotate)$/.test(r.path) ? '201' : '200';
   return {
     operationId: r.operationId,
     summary: r.summary,

@@ -3,8 +3,8 @@
 // (services/admin-services.ts). The router (admin-api.ts) and the OpenAPI document (openapi.ts)
 // are both made from this table, so that neither can list an operation the other lacks.
 //
-// Roles, organizations, API keys and webhooks add their operations as further groups in
-// ADMIN_ROUTES below, with their scopes in services/admin-api.ts.
+// Webhooks add their operations as a further group in ADMIN_ROUTES below, with their scopes in
+// services/admin-api.ts, as roles, organizations and API keys did.
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { InvalidInput, PreconditionFailed, PreconditionRequired } from '../errors.ts';
@@ -15,15 +15,27 @@ import type { AdminServices } from '../services/admin-services.ts';
 import { type ClientInput, inputFromMetadata } from '../services/client-metadata.ts';
 import { DEFAULT_SECRET_GRACE } from '../services/clients.ts';
 import type { AdminCaller } from './auth.ts';
+import { organizationDetailView, organizationView } from '../services/organizations.ts';
+import { roleView } from '../services/roles.ts';
 import {
   apiCreate,
   apiDeleteQuery,
+  apiKeyCreate,
+  apiKeyListQuery,
+  apiKeyRotation,
   auditQuery,
   clientCreate,
   clientUpdate,
   grantRevokeQuery,
   keyRetirement,
+  organizationCreate,
+  organizationMember,
+  organizationRoleCreate,
+  organizationUpdate,
   pageQuery,
+  roleAssignment,
+  roleCreate,
+  rolePermission,
   secretRotation,
   userCreate,
   userUpdate,
@@ -487,7 +499,360 @@ const audit: AdminRoute[] = [
   }),
 ];
 
-/** Every operation of the admin API. Roles, organizations, API keys and webhooks go here too. */
+const roles: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/roles',
+    operationId: 'listRoles',
+    summary: 'list roles (RBAC) with their permissions, users and clients',
+    scope: 'admin:roles:read',
+    query: pageQuery,
+    handle: ({ services, query }) =>
+      page(query.limit, query.cursor, services.roles.page, (r) => [r.createdAt.toISOString(), r.id], roleView),
+  }),
+  route({
+    method: 'POST',
+    path: '/roles',
+    operationId: 'createRole',
+    summary: 'create a role, with permissions (API scopes) or none yet',
+    scope: 'admin:roles:write',
+    body: roleCreate,
+    creates: true,
+    handle: async ({ services, body }) => {
+      const role = await services.roles.create(body);
+      return { status: 201, body: role, location: `${ADMIN_PREFIX}/roles/${encodeURIComponent(role.name)}` };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/roles/:role',
+    operationId: 'getRole',
+    summary: 'show a role: its permissions, users and clients',
+    scope: 'admin:roles:read',
+    handle: async ({ services, params }) => ({ body: await services.roles.show(params.role!) }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/roles/:role',
+    operationId: 'deleteRole',
+    summary: 'delete a role; its users and clients lose its permissions at their next token',
+    scope: 'admin:roles:write',
+    handle: async ({ services, params }) => {
+      await services.roles.delete(params.role!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/roles/:role/permissions',
+    operationId: 'grantRolePermission',
+    summary: 'grant scopes of an API to the role; the role as it is now',
+    scope: 'admin:roles:write',
+    body: rolePermission,
+    handle: async ({ services, params, body }) => ({ body: await services.roles.grantPermission(params.role!, body) }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/roles/:role/permissions',
+    operationId: 'revokeRolePermission',
+    summary: 'revoke scopes of an API (named in the query) from the role',
+    scope: 'admin:roles:write',
+    query: rolePermission,
+    handle: async ({ services, params, query }) => {
+      await services.roles.revokePermission(params.role!, query);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/users/:user/roles',
+    operationId: 'assignUserRole',
+    summary: "give a user a role: their next token (or refresh) carries its permissions; the user's roles",
+    scope: 'admin:roles:write',
+    body: roleAssignment,
+    handle: async ({ services, params, body }) => ({
+      body: await services.roles.assignToUser(params.user!, body.role),
+    }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user/roles/:role',
+    operationId: 'removeUserRole',
+    summary: 'take a role from a user',
+    scope: 'admin:roles:write',
+    handle: async ({ services, params }) => {
+      await services.roles.removeFromUser(params.user!, params.role!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/clients/:client_id/roles',
+    operationId: 'assignClientRole',
+    summary: "give a client a role (its client-credentials tokens carry its permissions); the client's roles",
+    scope: 'admin:roles:write',
+    body: roleAssignment,
+    handle: async ({ services, params, body }) => ({
+      body: await services.roles.assignToClient(params.client_id!, body.role),
+    }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/clients/:client_id/roles/:role',
+    operationId: 'removeClientRole',
+    summary: 'take a role from a client',
+    scope: 'admin:roles:write',
+    handle: async ({ services, params }) => {
+      await services.roles.removeFromClient(params.client_id!, params.role!);
+      return { status: 204 };
+    },
+  }),
+];
+
+/** One scope per permission, as organizations store them: `{api, scope: "a b"}` is two. */
+const organizationPermissions = (permissions: { api: string; scope: string }[]) =>
+  permissions.flatMap((p) =>
+    p.scope
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((scope) => ({ audience: p.api, scope })),
+  );
+
+const organizations: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/organizations',
+    operationId: 'listOrganizations',
+    summary: 'list organizations with their numbers of members and roles',
+    scope: 'admin:orgs:read',
+    query: pageQuery,
+    handle: ({ services, query }) =>
+      page(
+        query.limit,
+        query.cursor,
+        services.organizations.page,
+        (o) => [o.createdAt.toISOString(), o.id],
+        (o) => ({ ...organizationView(o), members: o._count.members, roles: o._count.roles }),
+      ),
+  }),
+  route({
+    method: 'POST',
+    path: '/organizations',
+    operationId: 'createOrganization',
+    summary: 'create an organization',
+    scope: 'admin:orgs:write',
+    body: organizationCreate,
+    creates: true,
+    handle: async ({ services, body }) => {
+      const org = await services.organizations.create({
+        name: body.name,
+        displayName: body.display_name,
+        allowedEmailDomains: body.allowed_email_domains,
+        mfaRequired: body.mfa_required,
+      });
+      return {
+        status: 201,
+        body: organizationView(org),
+        version: org.updatedAt.toISOString(),
+        location: `${ADMIN_PREFIX}/organizations/${org.id}`,
+      };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/organizations/:org',
+    operationId: 'getOrganization',
+    summary: 'show an organization, by id or name, with its roles and members',
+    scope: 'admin:orgs:read',
+    handle: async ({ services, params }) => {
+      const org = await services.organizations.show(params.org!);
+      return { body: organizationDetailView(org), version: org.updatedAt.toISOString() };
+    },
+  }),
+  route({
+    method: 'PATCH',
+    path: '/organizations/:org',
+    operationId: 'updateOrganization',
+    summary: "change an organization's settings; those not given stay (allowed_email_domains whole)",
+    scope: 'admin:orgs:write',
+    body: organizationUpdate,
+    conditional: true,
+    handle: async ({ services, params, body, version }) => {
+      if (Object.keys(body).length === 0) throw new InvalidInput('nothing to change: give at least one setting');
+      const { organization, changed } = await services.organizations.update(
+        params.org!,
+        {
+          displayName: body.display_name,
+          allowedEmailDomains: body.allowed_email_domains,
+          mfaRequired: body.mfa_required,
+        },
+        { version },
+      );
+      return { body: { ...organizationView(organization), changed }, version: organization.updatedAt.toISOString() };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/organizations/:org',
+    operationId: 'deleteOrganization',
+    summary: 'delete an organization with its roles and memberships',
+    scope: 'admin:orgs:write',
+    handle: async ({ services, params }) => {
+      await services.organizations.delete(params.org!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/organizations/:org/members',
+    operationId: 'addOrganizationMember',
+    summary: 'make a user a member (added: false when they were one already)',
+    scope: 'admin:orgs:write',
+    body: organizationMember,
+    handle: async ({ services, params, body }) => ({
+      body: { user: body.user, added: await services.organizations.addMember(params.org!, body.user) },
+    }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/organizations/:org/members/:user',
+    operationId: 'removeOrganizationMember',
+    summary: 'remove a member with their roles in the organization (their next refresh there fails)',
+    scope: 'admin:orgs:write',
+    handle: async ({ services, params }) => {
+      await services.organizations.removeMember(params.org!, params.user!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/organizations/:org/roles',
+    operationId: 'createOrganizationRole',
+    summary: 'create a role of the organization: named API permissions for its members',
+    scope: 'admin:orgs:write',
+    body: organizationRoleCreate,
+    creates: true,
+    handle: async ({ services, params, body }) => {
+      const permissions = organizationPermissions(body.permissions);
+      await services.organizations.createRole(params.org!, {
+        name: body.name,
+        description: body.description,
+        permissions,
+      });
+      return {
+        status: 201,
+        body: { name: body.name, description: body.description ?? '', permissions },
+        location: `${ADMIN_PREFIX}/organizations/${encodeURIComponent(params.org!)}`,
+      };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/organizations/:org/roles/:role',
+    operationId: 'deleteOrganizationRole',
+    summary: 'delete a role of the organization (its members lose it)',
+    scope: 'admin:orgs:write',
+    handle: async ({ services, params }) => {
+      await services.organizations.deleteRole(params.org!, params.role!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/organizations/:org/members/:user/roles',
+    operationId: 'assignOrganizationRole',
+    summary: "give a member one of the organization's roles (assigned: false when they held it)",
+    scope: 'admin:orgs:write',
+    body: roleAssignment,
+    handle: async ({ services, params, body }) => ({
+      body: {
+        user: params.user,
+        role: body.role,
+        assigned: await services.organizations.assignRole(params.org!, params.user!, body.role),
+      },
+    }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/organizations/:org/members/:user/roles/:role',
+    operationId: 'removeOrganizationRole',
+    summary: "take one of the organization's roles from a member",
+    scope: 'admin:orgs:write',
+    handle: async ({ services, params }) => {
+      await services.organizations.removeRole(params.org!, params.user!, params.role!);
+      return { status: 204 };
+    },
+  }),
+];
+
+const apiKeys: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api-keys',
+    operationId: 'listApiKeys',
+    summary: "list API keys (never the keys themselves), or one API's only",
+    scope: 'admin:api_keys:read',
+    query: apiKeyListQuery,
+    handle: ({ services, query }) =>
+      page(
+        query.limit,
+        query.cursor,
+        (take, after) => services.apiKeys.page(take, after, query.api),
+        (k) => [k.created_at, k.id],
+      ),
+  }),
+  route({
+    method: 'POST',
+    path: '/api-keys',
+    operationId: 'createApiKey',
+    summary: 'create an API key for one API; its value is in this answer only',
+    scope: 'admin:api_keys:write',
+    body: apiKeyCreate,
+    creates: true,
+    handle: async ({ services, body }) => {
+      const { key, value } = await services.apiKeys.create({
+        name: body.name,
+        audience: body.api,
+        scope: body.scope,
+        clientId: body.client_id,
+        userEmail: body.user,
+        expiresIn: body.expires_in,
+        quota: body.quota && { perMinute: body.quota.per_minute, perDay: body.quota.per_day },
+      });
+      return { status: 201, body: { ...key, value }, location: `${ADMIN_PREFIX}/api-keys/${key.id}` };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/api-keys/:key_id',
+    operationId: 'getApiKey',
+    summary: 'show an API key (by its hint only)',
+    scope: 'admin:api_keys:read',
+    handle: async ({ services, params }) => ({ body: await services.apiKeys.show(params.key_id!) }),
+  }),
+  route({
+    method: 'POST',
+    path: '/api-keys/:key_id/revoke',
+    operationId: 'revokeApiKey',
+    summary: 'revoke an API key: introspection answers active: false from now on',
+    scope: 'admin:api_keys:write',
+    handle: async ({ services, params }) => ({ body: await services.apiKeys.revoke(params.key_id!) }),
+  }),
+  route({
+    method: 'POST',
+    path: '/api-keys/:key_id/rotate',
+    operationId: 'rotateApiKey',
+    summary: 'give an API key a new value (in this answer only); the old one works for grace_seconds',
+    scope: 'admin:api_keys:write',
+    body: apiKeyRotation,
+    handle: async ({ services, params, body }) => {
+      const { key, value } = await services.apiKeys.rotate(params.key_id!, body.grace_seconds ?? 0);
+      return { status: 201, body: { ...key, value } };
+    },
+  }),
+];
+
+/** Every operation of the admin API. Webhooks go here too. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...apis,
   ...clients,
@@ -496,4 +861,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...sessions,
   ...keys,
   ...audit,
+  ...roles,
+  ...organizations,
+  ...apiKeys,
 ];

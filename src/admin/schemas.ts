@@ -2,6 +2,7 @@
 // the OpenAPI document (openapi.ts) is generated, so that the two cannot disagree. Clients and
 // APIs are the seed file's schemas (services/seed.ts): one definition of a client's settings.
 import { z } from 'zod';
+import { MAX_API_KEY_LIFETIME, MAX_ROTATION_GRACE } from '../services/api-keys.ts';
 import { AUDIT_EVENT_TYPES } from '../services/audit.ts';
 import { MAX_SECRET_GRACE } from '../services/clients.ts';
 import { apiSchema, clientMetadataSchema } from '../services/seed.ts';
@@ -84,3 +85,85 @@ export const pageResponse = z.object({
   items: z.array(z.record(z.string(), z.unknown())),
   next_cursor: z.string().nullable(),
 });
+
+// ---- Roles (RBAC), organizations and API keys: the CLI's options as JSON ----
+
+/** A permission: an API's audience and its scopes (space-separated, as the CLI's --scope). */
+const permission = z
+  .object({
+    api: z.string().max(2000).describe("the API's audience"),
+    scope: z.string().max(2000).describe('space-separated scopes the API defines'),
+  })
+  .strict();
+
+export const roleCreate = z
+  .object({
+    name: z.string().max(64),
+    description: z.string().max(500).optional(),
+    permissions: z.array(permission).max(100).optional(),
+  })
+  .strict();
+/** A permission to grant (as the body) or to revoke (as the query: a DELETE has no body). */
+export const rolePermission = permission;
+export const roleAssignment = z.object({ role: z.string().max(64) }).strict();
+
+// An organization's allowed email domains: a few per customer; 100 is generous.
+const emailDomains = z.array(z.string().max(253)).max(100);
+
+export const organizationCreate = z
+  .object({
+    name: z.string().max(63),
+    display_name: z.string().max(200).optional(),
+    allowed_email_domains: emailDomains
+      .optional()
+      .describe('users with a verified email at these domains join on their first token request'),
+    mfa_required: z.boolean().optional().describe("members pass a second factor for the organization's tokens"),
+  })
+  .strict();
+export const organizationUpdate = organizationCreate.omit({ name: true }).strict();
+export const organizationMember = z.object({ user: z.string().max(320).describe('email or user id') }).strict();
+export const organizationRoleCreate = z
+  .object({
+    name: z.string().max(64),
+    description: z.string().max(200).optional(),
+    permissions: z.array(permission).max(100),
+  })
+  .strict();
+
+export const apiKeyListQuery = pageQuery
+  .extend({ api: z.string().max(2000).optional().describe("only this API's keys") })
+  .strict();
+export const apiKeyCreate = z
+  .object({
+    name: z.string().max(100),
+    api: z.string().max(2000).describe('the audience of the API the key is for'),
+    scope: z.string().max(2000).optional().describe("space-separated scopes of the API's that the key carries"),
+    client_id: z.string().max(200).optional().describe('the client that owns the key'),
+    user: z.string().max(320).optional().describe('the email of the user who owns the key'),
+    expires_in: z
+      .number()
+      .int()
+      .min(60)
+      .max(MAX_API_KEY_LIFETIME)
+      .optional()
+      .describe('lifetime in seconds (default: does not expire)'),
+    quota: z
+      .object({
+        per_minute: z.number().int().min(1).max(999_999_999).optional(),
+        per_day: z.number().int().min(1).max(999_999_999).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export const apiKeyRotation = z
+  .object({
+    grace_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_GRACE)
+      .optional()
+      .describe('how long the current value keeps working (default 0: it stops at once)'),
+  })
+  .strict();

@@ -12,8 +12,8 @@ import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
 import type { UserService } from '../services/users.ts';
-import { organizationService, type OrganizationService } from '../services/organizations.ts';
-import { roleService, type RoleService } from '../services/roles.ts';
+import type { OrganizationService } from '../services/organizations.ts';
+import type { RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import type { KeyService } from '../services/keys.ts';
 import { webhookAuditEvents } from '../services/webhooks.ts';
@@ -78,18 +78,6 @@ export async function withCliContext<T>(
       audit,
       actor,
       ...services,
-      roles: roleService(
-        { roles: queries.roles, apis: queries.apis, clients: queries.clients, findUser: services.users.find },
-        audit,
-        actor,
-      ),
-      organizations: organizationService({
-        organizations: queries.organizations,
-        apis: queries.apis,
-        findUser: services.users.find,
-        audit,
-        actor,
-      }),
     });
   } finally {
     await db.close();

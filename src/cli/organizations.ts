@@ -1,6 +1,6 @@
 // tessera orgs create|list|show|delete|add-member|remove-member|assign-role|remove-role, orgs roles …
 import type { Command } from 'commander';
-import { parsePermission, type OrganizationService } from '../services/organizations.ts';
+import { organizationDetailView, organizationView, parsePermission } from '../services/organizations.ts';
 import { InvalidInput } from '../errors.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
@@ -30,7 +30,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
           allowedEmailDomains: (opts.allowEmailDomain ?? []).flatMap(domains),
           mfaRequired: opts.mfaRequired === true,
         });
-        out.result(describe(org), () => `created organization ${org.name} (${org.id})`);
+        out.result(organizationView(org), () => `created organization ${org.name} (${org.id})`);
       }),
     );
 
@@ -57,7 +57,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
               opts.allowEmailDomains === false ? [] : opts.allowEmailDomain && opts.allowEmailDomain.flatMap(domains),
             mfaRequired: opts.mfaRequired,
           });
-          out.result({ ...describe(organization), changed }, () =>
+          out.result({ ...organizationView(organization), changed }, () =>
             changed.length
               ? `updated organization ${organization.name}: ${changed.join(', ')}`
               : `organization ${organization.name} unchanged`,
@@ -71,7 +71,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .action(() =>
       run(async ({ organizations }, out) => {
         const list = (await organizations.list()).map((o) => ({
-          ...describe(o),
+          ...organizationView(o),
           members: o._count.members,
           roles: o._count.roles,
         }));
@@ -92,7 +92,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<org>', 'its name or id')
     .action((ref: string) =>
       run(async ({ organizations }, out) => {
-        const shown = showOrganization(await organizations.show(ref));
+        const shown = organizationDetailView(await organizations.show(ref));
         out.result(shown, () =>
           [
             `${shown.name} (${shown.id})${shown.display_name ? ` "${shown.display_name}"` : ''}`,
@@ -217,39 +217,4 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
         out.result({ organization: ref, deleted: name }, () => `deleted role ${name} of ${ref}`);
       }),
     );
-}
-
-function describe(o: {
-  id: string;
-  name: string;
-  displayName: string;
-  allowedEmailDomains: string[];
-  mfaRequired: boolean;
-  createdAt: Date;
-}) {
-  return {
-    id: o.id,
-    name: o.name,
-    display_name: o.displayName,
-    allowed_email_domains: o.allowedEmailDomains,
-    mfa_required: o.mfaRequired,
-    created_at: o.createdAt.toISOString(),
-  };
-}
-
-function showOrganization(o: Awaited<ReturnType<OrganizationService['show']>>) {
-  return {
-    ...describe(o),
-    roles: o.roles.map((r) => ({
-      name: r.name,
-      description: r.description,
-      permissions: r.permissions.map((p) => ({ audience: p.api.audience, scope: p.scope })),
-    })),
-    members: o.members.map((m) => ({
-      user_id: m.user.id,
-      email: m.user.email,
-      roles: m.roles.map((r) => r.role.name).sort(),
-      since: m.createdAt.toISOString(),
-    })),
-  };
 }

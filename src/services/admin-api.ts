@@ -13,8 +13,9 @@ export const ADMIN_AUDIENCE = 'urn:tessera:admin';
 
 /**
  * The admin API's scopes: read and write per kind of thing, so that a CI pipeline that creates
- * clients cannot read the audit trail or rotate signing keys. Roles, organizations, API keys and
- * webhooks add theirs here when their endpoints land.
+ * clients cannot read the audit trail or rotate signing keys. A deployment bootstrapped by an
+ * older release gets the newer scopes from `tessera admin bootstrap`, which applies ADMIN_API
+ * before it finds that an admin client exists.
  */
 export const ADMIN_SCOPES = [
   'admin:apis:read',
@@ -28,6 +29,12 @@ export const ADMIN_SCOPES = [
   'admin:keys:read',
   'admin:keys:write',
   'admin:audit:read',
+  'admin:roles:read',
+  'admin:roles:write',
+  'admin:orgs:read',
+  'admin:orgs:write',
+  'admin:api_keys:read',
+  'admin:api_keys:write',
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];

@@ -10,9 +10,12 @@ import type { Audit } from './audit.ts';
 import { clientService } from './clients.ts';
 import { grantService } from './grants.ts';
 import { keyService } from './keys.ts';
+import { organizationService } from './organizations.ts';
+import { roleService } from './roles.ts';
 import { userService } from './users.ts';
 
 export function adminServices(config: Config, queries: Queries, audit: Audit, actor: string) {
+  const users = userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength });
   return {
     apis: apiService(queries.apis, audit, actor),
     clients: clientService({
@@ -32,7 +35,19 @@ export function adminServices(config: Config, queries: Queries, audit: Audit, ac
       audit,
       actor,
     }),
-    users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
+    users,
+    roles: roleService(
+      { roles: queries.roles, apis: queries.apis, clients: queries.clients, findUser: users.find },
+      audit,
+      actor,
+    ),
+    organizations: organizationService({
+      organizations: queries.organizations,
+      apis: queries.apis,
+      findUser: users.find,
+      audit,
+      actor,
+    }),
     keys: keyService({ config, signingKeys: queries.signingKeys, apis: queries.apis, audit, actor }),
     grants: grantService({
       payloads: queries.payloads,

@@ -3,6 +3,7 @@
 // with a grace, metered per day. Introspection answers for them (oidc/api-key-introspection.ts).
 import type { ApiKeyQueries } from '../db/queries/api-keys.ts';
 import type { ApiQueries } from '../db/queries/apis.ts';
+import type { PagePosition } from '../db/queries/paging.ts';
 import type { ClientQueries } from '../db/queries/clients.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import { generateApiKey, isWellFormedApiKey, apiKeyHint, hashApiKey } from '../api-keys/key-format.ts';
@@ -98,6 +99,14 @@ export function apiKeyService(deps: {
     return key;
   }
 
+  /** The id of the API with this audience (NotFound if none); undefined for no audience. */
+  async function apiIdOf(audience: string | undefined): Promise<string | undefined> {
+    if (audience === undefined) return undefined;
+    const api = await deps.apis.findByAudience(audience);
+    if (!api) throw new NotFound(`no API has audience ${audience}`);
+    return api.id;
+  }
+
   /** Checks everything and returns what to store, without writing (the seed checks first). */
   async function prepare(input: ApiKeyInput) {
     const name = input.name.trim();
@@ -178,13 +187,11 @@ export function apiKeyService(deps: {
       return 'created';
     },
     async list(audience?: string): Promise<ApiKeyView[]> {
-      let apiId: string | undefined;
-      if (audience !== undefined) {
-        const api = await deps.apis.findByAudience(audience);
-        if (!api) throw new NotFound(`no API has audience ${audience}`);
-        apiId = api.id;
-      }
-      return (await deps.keys.list({ apiId })).map(describeApiKey);
+      return (await deps.keys.list({ apiId: await apiIdOf(audience) })).map(describeApiKey);
+    },
+    /** A page in (created_at, id) order (the admin API), optionally one API's keys only. */
+    async page(limit: number, after: PagePosition | undefined, audience?: string): Promise<ApiKeyView[]> {
+      return (await deps.keys.page(limit, after, { apiId: await apiIdOf(audience) })).map(describeApiKey);
     },
     async show(id: string): Promise<ApiKeyView> {
       return describeApiKey(await find(id));

@@ -2,7 +2,8 @@
 // organization carries is decided in oidc/organizations.ts.
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { OrganizationQueries } from '../db/queries/organizations.ts';
-import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import type { PagePosition } from '../db/queries/paging.ts';
+import { Conflict, InvalidInput, NotFound, PreconditionFailed } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { ROLE_NAME } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
@@ -137,8 +138,10 @@ export function organizationService(deps: {
       return { id: existing.id, result: 'updated' };
     },
     /** Changes the settings given (the others stay); audited with the names of what changed. */
-    async update(ref: string, changes: Omit<OrganizationInput, 'name'>) {
+    /** With `version` (If-Match), only if the organization is still at that version (else PreconditionFailed). */
+    async update(ref: string, changes: Omit<OrganizationInput, 'name'>, options: { version?: Date } = {}) {
       const existing = await org(ref);
+      if (options.version && existing.updatedAt.getTime() !== options.version.getTime()) throw new PreconditionFailed();
       const data = validateOrganization({
         name: existing.name,
         displayName: changes.displayName ?? existing.displayName,
@@ -153,7 +156,9 @@ export function organizationService(deps: {
         ...(data.mfaRequired !== existing.mfaRequired ? ['mfa_required'] : []),
       ];
       if (changed.length === 0) return { organization: existing, changed };
-      const updated = await organizations.update(existing.id, data);
+      const updated = options.version
+        ? await organizations.updateIfVersion(existing.id, options.version, data)
+        : await organizations.update(existing.id, data);
       await audit.record({
         type: 'organization.updated',
         actor,
@@ -163,6 +168,7 @@ export function organizationService(deps: {
       return { organization: updated, changed };
     },
     list: () => organizations.list(),
+    page: (limit: number, after?: PagePosition) => organizations.page(limit, after),
     async show(ref: string) {
       const found = await organizations.show(ref);
       if (!found) throw new NotFound(`no organization ${ref}`);
@@ -267,3 +273,40 @@ export function organizationService(deps: {
 }
 
 export type OrganizationService = ReturnType<typeof organizationService>;
+
+/** An organization as an admin sees it (`tessera orgs list`, the admin API). */
+export function organizationView(o: {
+  id: string;
+  name: string;
+  displayName: string;
+  allowedEmailDomains: string[];
+  mfaRequired: boolean;
+  createdAt: Date;
+}) {
+  return {
+    id: o.id,
+    name: o.name,
+    display_name: o.displayName,
+    allowed_email_domains: o.allowedEmailDomains,
+    mfa_required: o.mfaRequired,
+    created_at: o.createdAt.toISOString(),
+  };
+}
+
+/** An organization with its roles and members (`tessera orgs show`, the admin API). */
+export function organizationDetailView(o: NonNullable<Awaited<ReturnType<OrganizationQueries['show']>>>) {
+  return {
+    ...organizationView(o),
+    roles: o.roles.map((r) => ({
+      name: r.name,
+      description: r.description,
+      permissions: r.permissions.map((p) => ({ audience: p.api.audience, scope: p.scope })),
+    })),
+    members: o.members.map((m) => ({
+      user_id: m.user.id,
+      email: m.user.email,
+      roles: m.roles.map((r) => r.role.name).sort(),
+      since: m.createdAt.toISOString(),
+    })),
+  };
+}

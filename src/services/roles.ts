@@ -4,6 +4,7 @@
 // rbac), and users' roles are read with the account on every request.
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { ClientQueries } from '../db/queries/clients.ts';
+import type { PagePosition } from '../db/queries/paging.ts';
 import type { PermissionRow, RoleQueries, RoleRecord } from '../db/queries/roles.ts';
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
@@ -100,6 +101,8 @@ export function roleService(
     get,
     permissionRows,
     list: async () => (await roles.list()).map(roleView),
+    /** A page in (created_at, id) order (the admin API). */
+    page: (limit: number, after?: PagePosition) => roles.page(limit, after),
     show: async (name: string) => roleView(await get(name)),
 
     async create(input: { name: string; description?: string | undefined; permissions?: PermissionInput[] }) {

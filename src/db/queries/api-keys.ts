@@ -3,6 +3,7 @@
 // pg pool (db/client.ts: request paths use the pool), each named and commented here.
 import type pg from 'pg';
 import type { PrismaClient } from '../client.ts';
+import { afterPosition, type PagePosition } from './paging.ts';
 
 export interface ApiKeyWrite {
   name: string;
@@ -121,6 +122,15 @@ export function apiKeyQueries(prisma: PrismaClient, pool: pg.Pool) {
       return prisma.apiKey.findFirst({
         where: { apiId, name, revokedAt: null },
         include: { api: true, user: { select: { email: true } } },
+      });
+    },
+    /** Up to `limit` keys after `after` in (created_at, id) order: the admin API's pages. */
+    page(limit: number, after?: PagePosition, filter: { apiId?: string } = {}) {
+      return prisma.apiKey.findMany({
+        where: { ...(filter.apiId ? { apiId: filter.apiId } : {}), ...(after ? afterPosition(after) : {}) },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        include: { api: true, user: { select: { email: true } } },
+        take: limit,
       });
     },
     list(filter: { apiId?: string } = {}) {

@@ -5,6 +5,8 @@
 // does not depend on how many organizations or memberships there are (bench/ "organizations").
 import type pg from 'pg';
 import type { PrismaClient } from '../client.ts';
+import { PreconditionFailed } from '../../errors.ts';
+import { afterPosition, type PagePosition } from './paging.ts';
 import { isUserId } from './users.ts';
 
 export interface OrganizationWrite {
@@ -100,11 +102,30 @@ export function organizationQueries(prisma: PrismaClient, pool?: pg.Pool, prepar
         include: { _count: { select: { members: true, roles: true } } },
       });
     },
+    /** Up to `limit` organizations after `after` in (created_at, id) order: the admin API's pages. */
+    page(limit: number, after?: PagePosition) {
+      return prisma.organization.findMany({
+        where: after ? afterPosition(after) : {},
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        include: { _count: { select: { members: true, roles: true } } },
+        take: limit,
+      });
+    },
     create(data: OrganizationWrite) {
       return prisma.organization.create({ data });
     },
     update(id: string, data: Partial<OrganizationWrite>) {
       return prisma.organization.update({ where: { id }, data });
+    },
+    /**
+     * The update only if the organization's updated_at is still `version` (If-Match): one
+     * conditional UPDATE decides, so of two concurrent updates from one version exactly one
+     * succeeds.
+     */
+    async updateIfVersion(id: string, version: Date, data: Partial<OrganizationWrite>) {
+      const { count } = await prisma.organization.updateMany({ where: { id, updatedAt: version }, data });
+      if (count === 0) throw new PreconditionFailed();
+      return prisma.organization.findUniqueOrThrow({ where: { id } });
     },
     /** Deletes the organization with its roles and memberships (ON DELETE CASCADE). */
     async delete(id: string): Promise<boolean> {

@@ -3,6 +3,7 @@
 // findSnapshot), never through this module.
 import type { PrismaClient } from '../client.ts';
 import type { Prisma } from '../generated/client.ts';
+import { afterPosition, type PagePosition } from './paging.ts';
 
 const withDetails = {
   permissions: { select: { scope: true, api: { select: { audience: true } } }, orderBy: { createdAt: 'asc' } },
@@ -26,6 +27,14 @@ export function roleQueries(prisma: PrismaClient) {
     findManyByName: (names: string[]) =>
       prisma.role.findMany({ where: { name: { in: names } }, select: { id: true, name: true } }),
     list: (): Promise<RoleRecord[]> => prisma.role.findMany({ include: withDetails, orderBy: { name: 'asc' } }),
+    /** Up to `limit` roles after `after` in (created_at, id) order: the admin API's pages. */
+    page: (limit: number, after?: PagePosition): Promise<RoleRecord[]> =>
+      prisma.role.findMany({
+        where: after ? afterPosition(after) : {},
+        include: withDetails,
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+      }),
     create: (name: string, description: string) => prisma.role.create({ data: { name, description } }),
     setDescription: (id: string, description: string) => prisma.role.update({ where: { id }, data: { description } }),
     async delete(name: string): Promise<boolean> {
