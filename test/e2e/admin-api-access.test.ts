@@ -179,10 +179,18 @@ describe('organizations', () => {
     expect(
       await call('PATCH', `/organizations/${id}`, { body: { mfa_required: false }, headers: { 'if-match': etag } }),
     ).toMatchObject({ status: 412, body: { error: 'precondition_failed' } });
+    // Two admins who read the same version at once: exactly one of them changes it.
+    const current = { 'if-match': updated.headers.get('etag')! };
+    const racing = await Promise.all(
+      ['Acme A', 'Acme B', 'Acme C'].map((display_name) =>
+        call('PATCH', `/organizations/${id}`, { body: { display_name }, headers: current }),
+      ),
+    );
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 412, 412]);
     expect(
       await call('PATCH', `/organizations/${id}`, {
         body: { allowed_email_domains: ['not a domain'] },
-        headers: { 'if-match': updated.headers.get('etag')! },
+        headers: { 'if-match': '*' },
       }),
     ).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
 

@@ -957,6 +957,10 @@ describe('every route, every method', () => {
       '/admin/v1/clients',
       `/admin/v1/clients/${MADE_UP}/secrets`,
       '/admin/v1/openapi.json',
+      // Roles, organizations and API keys at the admin API.
+      `/admin/v1/roles/${MADE_UP}/permissions`,
+      `/admin/v1/organizations/${MADE_UP}/members/${MADE_UP}/roles/${MADE_UP}`,
+      `/admin/v1/api-keys/${MADE_UP}/rotate`,
       '/register',
       `/register/${MADE_UP}`,
       '/account',
