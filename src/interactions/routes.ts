@@ -53,6 +53,7 @@ export interface InteractionDeps {
     clientId: string,
     resource: string | undefined,
     requested: string[],
+    organization?: string,
   ) => Promise<string[]>;
   /** Whether a client registered itself and no admin has approved it yet (registration/). */
   unreviewed?: (clientId: string) => Promise<boolean>;
@@ -106,7 +107,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const accountId = found.session?.accountId;
     if (!deps.grantable || !accountId) return requested;
     const resource = typeof found.params.resource === 'string' ? found.params.resource : undefined;
-    return deps.grantable(accountId, String(found.params.client_id), resource, requested);
+    const organization = requestedOrganization(found.params);
+    return deps.grantable(accountId, String(found.params.client_id), resource, requested, organization);
   }
 
   async function finish(ctx: Context, provider: Provider, result: Record<string, unknown>) {
