@@ -7,11 +7,10 @@
 import * as oauth from 'oauth4webapi';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_AUDIENCE, ADMIN_SCOPES } from '../../src/services/admin-api.ts';
 import { CONSOLE_CLIENT_ID } from '../../src/oidc/admin-console-client.ts';
-import { adminCaller, adminToken, createAdminClient } from '../setup/admin.ts';
+import { adminCaller, adminToken, createAdminClient, createConsoleAdmin } from '../setup/admin.ts';
 import { launchBrowser, screenshot, signIn } from '../setup/browser.ts';
-import { randomId, startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
+import { randomId, startTestServer, type TestServer } from '../setup/tessera.ts';
 import { createApi, createUser } from '../hardening/support.ts';
 
 const options = { [oauth.allowInsecureRequests]: true };
@@ -19,27 +18,11 @@ const options = { [oauth.allowInsecureRequests]: true };
 let server: TestServer;
 let browser: Browser;
 let api: string;
-let admin: { email: string; password: string };
-let adminId: string;
+let admin: { email: string; password: string; id: string };
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  // The admin API (created with the first admin client) and a role that grants every admin
-  // scope but the signing keys'.
-  await createAdminClient();
-  const role = randomId('console-admin');
-  await tesseraJson([
-    'roles',
-    'create',
-    role,
-    '--api',
-    ADMIN_AUDIENCE,
-    '--scope',
-    ADMIN_SCOPES.filter((s) => !s.startsWith('admin:keys')).join(' '),
-  ]);
-  admin = await createUser();
-  await tesseraJson(['users', 'assign-role', admin.email, '--role', role]);
-  adminId = (await tesseraJson<{ id: string }>(['users', 'show', admin.email])).id;
+  admin = await createConsoleAdmin();
   api = await createApi('reports:read');
 }, 120_000);
 afterAll(async () => {
@@ -155,7 +138,7 @@ describe('the admin console', () => {
       server.issuer,
       await adminToken(server.issuer, await createAdminClient(['admin:audit:read'])),
     );
-    const actor = `user:${adminId} via client:${CONSOLE_CLIENT_ID}`;
+    const actor = `user:${admin.id} via client:${CONSOLE_CLIENT_ID}`;
     const calls = await auditor<{ items: { subject: string; details: { status: number } }[] }>(
       'GET',
       `/audit-events?type=admin.call&actor=${encodeURIComponent(actor)}&limit=200`,
