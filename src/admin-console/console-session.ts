@@ -100,7 +100,7 @@ export function consoleSession(deps: ConsoleSessionDeps) {
   });
 
   /** Starts a sign-in: a fresh state and PKCE verifier, kept server-side; the authorization URL. */
-  async function startSignIn(ctx: Context, returnTo: string): Promise<string> {
+  async function startSignIn(ctx: Context, returnTo: string, forceLogin = false): Promise<string> {
     const state = randomBytes(idBytes).toString('base64url');
     const verifier = randomBytes(idBytes).toString('base64url');
     await deps.payloads.upsert(
@@ -121,6 +121,7 @@ export function consoleSession(deps: ConsoleSessionDeps) {
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
       code_challenge_method: 'S256',
       state,
+      ...(forceLogin ? { prompt: 'login' } : {}),
     });
     return `${ROUTES.authorization}?${params}`;
   }
@@ -224,6 +225,18 @@ export function consoleSession(deps: ConsoleSessionDeps) {
       const id = ctx.cookies.get(SESSION_COOKIE, { signed: false }) ?? '';
       if (!csrfValid(deps.csrfKey, `admin:${hashOf(id)}`, presented ?? undefined))
         throw new Forbidden('the form has expired or did not come from this site; go back and try again');
+    },
+    /**
+     * After the admin API refused the token (401: the user was disabled, the token or session
+     * revoked): ends the console session and answers with a sign-in that asks for credentials
+     * again, as the account page does for a stale session, rather than reuse the session that
+     * no longer signs anyone in.
+     */
+    async restart(ctx: Context, returnTo: string): Promise<void> {
+      await this.signOut(ctx);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 303;
+      ctx.redirect(await startSignIn(ctx, returnTo, true));
     },
     /** Ends this browser's console session (the Tessera session stays: that is /session/end's). */
     async signOut(ctx: Context): Promise<void> {

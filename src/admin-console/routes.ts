@@ -81,7 +81,8 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
 
   /**
    * Runs a page's handler; a refusal of the API becomes a page: 403 (a right the admin lacks),
-   * 404 (no such thing), or the refusal's own sentence.
+   * 404 (no such thing), or the refusal's own sentence; a 401 (the token no longer good) ends
+   * the console session.
    */
   const guarded = (handler: (ctx: Context) => Promise<void>) => async (ctx: Context) => {
     try {
@@ -89,6 +90,12 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     } catch (err) {
       const refused = refusal(err);
       if (!refused) throw err;
+      if (refused.status === 401) {
+        // The token died before its time (the admin was disabled, their session or the token
+        // revoked): this console session is over; a GET signs in again, if the person still may.
+        await session.restart(ctx, ctx.method === 'GET' ? ctx.path : CONSOLE_PATH);
+        return;
+      }
       if (refused.status === 403 && refused.code === 'insufficient_scope') {
         sendPage(ctx, renderView('admin/forbidden', brand, { message: refused.message }), 403);
         return;

@@ -170,6 +170,36 @@ describe('the admin console', () => {
     expect(wrong.status()).toBe(403);
   }, 60_000);
 
+  it('ends the console session of an admin who is disabled, and keeps its client id reserved', async () => {
+    const other = await createConsoleAdmin();
+    const page = await newPage();
+    await page.goto(`${server.issuer}/admin/users`);
+    await signIn(page, other);
+    await expect.poll(() => page.url()).toBe(`${server.issuer}/admin/users`);
+    const caller = adminCaller(server.issuer, await adminToken(server.issuer, await createAdminClient()));
+    const { headers } = await caller('GET', `/users/${other.id}`);
+    expect(
+      (
+        await caller('PATCH', `/users/${other.id}`, {
+          body: { disabled: true },
+          headers: { 'if-match': headers.get('etag')! },
+        })
+      ).status,
+    ).toBe(200);
+    // The token is refused at once (disabled user): the console sends the browser to sign in.
+    await page.goto(`${server.issuer}/admin/users`);
+    expect(await page.getByLabel('Password').count()).toBe(1);
+    expect((await page.context().cookies()).some((c) => c.name === 'tessera.admin')).toBe(false);
+    expect(
+      await caller('POST', '/clients', {
+        body: { client_id: CONSOLE_CLIENT_ID, name: 'X', grant_types: ['client_credentials'], apis: [api] },
+      }),
+    ).toMatchObject({
+      status: 400,
+      body: { detail: `client id ${CONSOLE_CLIENT_ID} is reserved for the admin console` },
+    });
+  }, 120_000);
+
   it('refuses a user without admin rights with the 403 page', async () => {
     const user = await createUser();
     const page = await newPage();
