@@ -3,6 +3,7 @@
 // is still there and ends every other session, grant and refresh token (db/queries/account-sessions.ts).
 import type { AccountSessionQueries } from '../db/queries/account-sessions.ts';
 import type { UserRecord } from '../db/queries/users.ts';
+import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
 import type { Audit } from '../services/audit.ts';
 import { checkNewPassword } from '../services/password-policy.ts';
 import { hashPassword, PASSWORD_MAX, verifyPassword } from '../services/passwords.ts';
@@ -15,6 +16,8 @@ export type PasswordChangeOutcome =
 
 export function passwordChange(deps: {
   sessions: Pick<AccountSessionQueries, 'changePassword'>;
+  /** Back-channel logout for the clients of the other sessions the change ends. */
+  sessionsEnded: SessionsEnded;
   audit: Audit;
   passwordMinLength: number;
   /** Tells the user by mail (as a reset does); absent without mail. */
@@ -36,8 +39,9 @@ export function passwordChange(deps: {
       } catch (err) {
         return { outcome: 'weak', message: (err as Error).message };
       }
-      if (!(await deps.sessions.changePassword(user.id, stored, await hashPassword(next), keepSessionId)))
-        return { outcome: 'conflict' };
+      const ended = await deps.sessions.changePassword(user.id, stored, await hashPassword(next), keepSessionId);
+      if (!ended) return { outcome: 'conflict' };
+      await deps.sessionsEnded(ended.logouts);
       await deps.audit.record({
         type: 'user.password_changed',
         actor: user.id,

@@ -12,6 +12,7 @@ import type { ConsentQueries } from '../db/queries/consents.ts';
 import { InvalidInput } from '../errors.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { Limiter } from '../db/queries/rate-limits.ts';
+import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
 import type { Audit } from '../services/audit.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
@@ -24,6 +25,8 @@ import { scopeTokens } from '../services/scopes.ts';
 export interface AccountPageDeps {
   session: AccountSession;
   sessions: AccountSessionQueries;
+  /** Back-channel logout for the clients of the sessions a form ends (oidc/backchannel-logout.ts). */
+  sessionsEnded: SessionsEnded;
   consents: Pick<ConsentQueries, 'revoke'>;
   clients: Pick<ClientCatalog, 'get'>;
   passwords: PasswordChange;
@@ -164,8 +167,9 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     const body = await form(ctx);
     const { user, session } = signedInAccount(ctx);
     const uid = body.get('session') ?? '';
-    if (!UID.test(uid) || !(await deps.sessions.endSession(user.id, uid)))
-      throw new InvalidInput('there is no such session');
+    const logouts = UID.test(uid) ? await deps.sessions.endSession(user.id, uid) : undefined;
+    if (!logouts) throw new InvalidInput('there is no such session');
+    await deps.sessionsEnded(logouts);
     await deps.audit.record({ type: 'session.ended', actor: user.id, subject: user.id, ip: ctx.ip });
     if (uid === session.uid) return signedOut(ctx, 'You are signed out in this browser.');
     back(ctx, 'session');
@@ -175,6 +179,7 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     await form(ctx);
     const { user } = signedInAccount(ctx);
     const ended = await deps.sessions.endAll(user.id);
+    await deps.sessionsEnded(ended.logouts);
     await deps.audit.record({
       type: 'user.sessions_revoked',
       actor: user.id,
