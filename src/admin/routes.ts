@@ -23,6 +23,7 @@ import {
   apiKeyCreate,
   apiKeyListQuery,
   apiKeyRotation,
+  apiKeyUsageQuery,
   auditQuery,
   clientCreate,
   clientUpdate,
@@ -895,6 +896,21 @@ const apiKeys: AdminRoute[] = [
       const { key, value } = await services.apiKeys.rotate(params.key_id!, body.grace_seconds ?? 0);
       return { status: 201, body: { ...key, value } };
     },
+  }),
+  route({
+    method: 'GET',
+    path: '/api-keys/:key_id/usage',
+    operationId: 'getApiKeyUsage',
+    summary: 'requests per UTC day since `since` (default 30 days), and the last use',
+    scope: 'admin:api_keys:read',
+    query: apiKeyUsageQuery,
+    handle: async ({ services, params, query }) => ({
+      // 30 days: the CLI's default (`tessera api-keys usage`).
+      body: await services.apiKeys.usage(
+        params.key_id!,
+        query.since ? new Date(query.since) : new Date(Date.now() - 30 * 86_400_000),
+      ),
+    }),
   }),
 ];
 

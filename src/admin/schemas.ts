@@ -175,3 +175,6 @@ export const apiKeyRotation = z
       .describe('how long the current value keeps working (default 0: it stops at once)'),
   })
   .strict();
+export const apiKeyUsageQuery = z
+  .object({ since: z.iso.datetime({ offset: true }).optional().describe('from this moment on (default 30 days ago)') })
+  .strict();

@@ -4,6 +4,7 @@
 // where it shows (introspection of a created, rotated and revoked key), the audit trail naming
 // the caller, and a token without the group's write scope refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../setup/eventually.ts';
 import { adminCaller, adminToken, createAdminClient, type AdminClient } from '../setup/admin.ts';
 import { randomId, startTestServer, type TestServer } from '../setup/tessera.ts';
 import { basic, createApi, createClient, createUser, type Registered } from '../hardening/support.ts';
@@ -293,6 +294,20 @@ describe('API keys', () => {
     expect(rotated.body.value).not.toBe(created.body.value);
     expect(await introspect(rotated.body.value)).toMatchObject({ active: true });
     expect(await introspect(created.body.value)).toEqual({ active: false });
+
+    // Introspection counts the key's uses (written after the answer: eventually).
+    await eventually(
+      async () => {
+        const usage = await call<{ days: { requests: number }[]; last_used_at: string | null }>(
+          'GET',
+          `/api-keys/${created.body.id}/usage`,
+        );
+        expect(usage.status).toBe(200);
+        expect(usage.body.days.reduce((n, d) => n + d.requests, 0)).toBeGreaterThanOrEqual(1);
+        expect(usage.body.last_used_at).toEqual(expect.any(String));
+      },
+      { timeoutMs: 15_000, intervalMs: 500 },
+    );
 
     await expectRefused('POST', `/api-keys/${created.body.id}/revoke`, 'admin:api_keys:write');
     expect(await introspect(rotated.body.value)).toMatchObject({ active: true });
