@@ -129,6 +129,35 @@ describe('the sign-in pages', () => {
   });
 });
 
+describe('pages outside a sign-in', () => {
+  it('follow Accept-Language: the account page, and the error page', async () => {
+    const user = await createUser();
+    const ctx = await context('de-DE');
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${server.issuer}/account`);
+      await page.getByRole('heading', { name: 'Anmelden' }).waitFor();
+      await page.getByLabel('E-Mail').fill(user.email);
+      await page.getByLabel('Passwort').fill(user.password);
+      await page.getByRole('button', { name: 'Anmelden' }).click();
+      await page.getByRole('heading', { name: 'Ihr Konto' }).waitFor();
+      expect(await page.locator('html').getAttribute('lang')).toBe('de');
+      expect(await page.locator('#sessions .scope-name').first().textContent()).toBe('Dieser Browser');
+      expect(await page.locator('#sessions .scope-detail').first().textContent()).toMatch(
+        /^Angemeldet am .* mit Passwort$/,
+      );
+      await screenshot(page, 'account-de');
+
+      const missing = await page.goto(`${server.issuer}/interaction/no-such-sign-in`);
+      expect(missing!.status()).toBe(400);
+      expect(await page.locator('h1').textContent()).toBe('Diese Anmeldung ist beendet');
+      expect(await page.locator('p.muted').textContent()).toMatch(/^Fehlercode: \S+ · Referenz: /);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
 describe('mail', () => {
   it('asked for from a German page is German, in text and HTML, and so is the policy on its link', async () => {
     const user = await createUser();

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromAcceptLanguage, negotiate } from '../../src/i18n/locale.ts';
 import { catalogs, LOCALES, translator } from '../../src/i18n/messages.ts';
+import { renderMail } from '../../src/mail/templates.ts';
+import { renderView } from '../../src/views/render.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CATALOG_DIR = join(ROOT, 'src/i18n');
@@ -73,6 +75,90 @@ describe('message catalog', () => {
     expect(tp('security.recoveryLeft', 7)).toBe('Sie haben 7 unbenutzte Wiederherstellungscodes.');
     expect(() => (translator('en').t as (k: string) => string)('no.such.key')).toThrow('no message "no.such.key"');
   });
+});
+
+// Every field any page reads, so that each page renders every branch it has with a value.
+const PAGE_DATA = {
+  uid: 'u1',
+  csrf: 'c',
+  clientName: 'Notes',
+  email: 'ada@example.test',
+  error: 'an error',
+  errorFor: 'email',
+  message: 'a message',
+  heading: 'a heading',
+  happened: 'it happened',
+  todo: 'do this',
+  requestId: 'req-1',
+  back: { href: 'https://app.example.test/', name: 'Notes' },
+  links: { forgotPassword: '/password/forgot', signup: '/signup' },
+  scriptNonce: 'nonce',
+  scopes: [{ title: 'a scope', detail: 'its detail' }],
+  unreviewed: true,
+  userCode: 'WDJB-MJHT',
+  action: '/device',
+  xsrf: 'x',
+  code: '',
+  issuer: 'https://id.example.test',
+  discovery: 'https://id.example.test/.well-known/openid-configuration',
+  development: true,
+  form: '<form id="op.logoutForm" method="post"></form>',
+  linkHref: '/',
+  linkText: 'a link',
+  token: 't',
+  minLength: 12,
+  returnTo: 'u1',
+  submit: 'submit',
+  factors: [{ name: 'totp' }, { name: 'passkey', options: '{}' }, { name: 'recovery' }],
+  codes: ['aaaa-bbbb'],
+  notice: 'a notice',
+  qr: '<svg></svg>',
+  secret: 'JBSWY3DP',
+  enrolment: 'e',
+  totp: { createdAt: '2026-12-04T00:00:00.000Z' },
+  recoveryCodes: 1,
+  done: 'done',
+  passkeys: [{ id: 'p1', name: 'Phone', createdAt: new Date(0), lastUsedAt: new Date(0), deviceType: 'multiDevice' }],
+  nameMax: 64,
+  backHref: '/account',
+  emailVerified: false,
+  canVerify: true,
+  sections: [{ title: 'account.section.passkeys', description: 'account.section.passkeys.detail', href: '/p' }],
+  sessions: [{ uid: 's1', current: true, signedInAt: '2026-12-04 13:16 UTC', methods: 'password' }],
+  apps: [{ clientId: 'c1', name: 'Notes', scopes: [{ title: 'a scope' }], grantedAt: '2026-12-04 13:16 UTC' }],
+};
+const PAGES = readdirSync(join(ROOT, 'views'))
+  .filter((f) => f.endsWith('.eta') && readFileSync(join(ROOT, 'views', f), 'utf8').includes("layout('layout'"))
+  .map((f) => f.slice(0, -'.eta'.length));
+
+describe('every page and mail', () => {
+  it.each(PAGES)('%s renders in every locale, with its <html lang>', (view) => {
+    const rendered = LOCALES.map((locale) => {
+      const html = renderView(view, { name: 'Tessera', logoUrl: undefined }, PAGE_DATA, locale);
+      expect(html).toContain(`<html lang="${locale}">`);
+      return html;
+    });
+    expect(new Set(rendered).size).toBe(LOCALES.length);
+  });
+
+  it.each(['password-reset', 'email-verification', 'invitation', 'password-changed'] as const)(
+    '%s renders in every locale',
+    (template) => {
+      const data = {
+        email: 'ada@example.test',
+        link: 'https://id.example.test/x',
+        forgotLink: 'https://f',
+        validHours: 48,
+        validMinutes: 30,
+      };
+      const [en, de] = LOCALES.map((locale) =>
+        renderMail(template, { name: 'Tessera', logoUrl: undefined }, 'a@b', data, locale),
+      );
+      expect(de!.html).toContain('<html lang="de">');
+      expect(de!.subject).not.toBe(en!.subject);
+      expect(de!.text).not.toBe(en!.text);
+    },
+  );
 });
 
 describe('choosing the locale', () => {
