@@ -195,6 +195,18 @@ describe('mail', () => {
   });
 });
 
+describe("the provider's own error page", () => {
+  it("speaks the request's ui_locales", async () => {
+    const url = new URL(await authorizationUrl({ ui_locales: 'de' }));
+    url.searchParams.set('redirect_uri', 'https://elsewhere.example.test/callback');
+    const res = await fetch(url, { headers: ownAddress() });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('<html lang="de">');
+    expect(html).toContain('Diese App hat Sie an eine Adresse geschickt, die sie nicht registriert hat');
+  });
+});
+
 describe('discovery', () => {
   it('lists the languages of the pages', async () => {
     const res = await fetch(`${server.issuer}/.well-known/openid-configuration`);
