@@ -3,6 +3,7 @@
 import type { UserTokenQueries } from '../db/queries/user-tokens.ts';
 import type { Locale } from '../i18n/messages.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { languageQuery } from '../i18n/locale.ts';
 import type { Audit } from '../services/audit.ts';
 import { linkTokenHash, newLinkToken } from './one-time-token.ts';
 
@@ -29,7 +30,7 @@ export function emailVerification(deps: EmailVerificationDeps) {
         'email-verification',
         {
           email: issued.email,
-          link: `${deps.issuer}${verifyPath}?token=${token}`,
+          link: `${deps.issuer}${verifyPath}?token=${token}${locale && languageQuery(locale) ? `&${languageQuery(locale)}` : ''}`,
           validHours: VERIFY_TTL_MS / 3_600_000,
         },
         locale,

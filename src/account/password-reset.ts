@@ -5,6 +5,7 @@
 // the same. Whether the address has an account is found out later by the outbox worker
 // (resetRequestHandler), which then issues the link and mails it — or does nothing.
 import type { UserQueries } from '../db/queries/users.ts';
+import { languageQuery } from '../i18n/locale.ts';
 import type { UserTokenQueries } from '../db/queries/user-tokens.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { Outbox } from '../outbox/outbox.ts';
@@ -41,7 +42,9 @@ export type ResetOutcome =
   | { outcome: 'weak'; problem: Message };
 
 export function passwordReset(deps: PasswordResetDeps) {
-  const link = (token: string) => `${deps.issuer}${resetPath}?token=${token}`;
+  // The link opens its page in the language of the mail (i18n/locale.ts).
+  const link = (token: string, locale: Locale = DEFAULT_LOCALE) =>
+    `${deps.issuer}${resetPath}?token=${token}${languageQuery(locale) ? `&${languageQuery(locale)}` : ''}`;
   return {
     /** Asks for a link for `email`; the same work and the same result whether or not it has an account. */
     async request(email: string, ip: string, locale: Locale = DEFAULT_LOCALE): Promise<void> {
@@ -57,12 +60,13 @@ export function passwordReset(deps: PasswordResetDeps) {
         const token = newLinkToken();
         const issued = await deps.tokens.issue(linkTokenHash(token)!, 'password_reset', user.id, RESET_TTL_MS);
         if (!issued) return;
+        // Rows written before mail had a language carry none: English.
+        const language = LOCALES.find((l) => l === locale) ?? DEFAULT_LOCALE;
         await deps.mail.send(
           issued.email,
           'password-reset',
-          { email: issued.email, link: link(token), validMinutes: RESET_TTL_MS / 60_000 },
-          // Rows written before mail had a language carry none: English.
-          LOCALES.find((l) => l === locale),
+          { email: issued.email, link: link(token, language), validMinutes: RESET_TTL_MS / 60_000 },
+          language,
         );
         await deps.audit.record({ type: 'user.password_reset_requested', actor: 'anonymous', subject: user.id, ip });
       };

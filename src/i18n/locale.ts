@@ -2,6 +2,8 @@
 // space-separated list, most preferred first), which oidc-provider keeps with the interaction
 // and so holds for every page of the sign-in; then the browser's Accept-Language (RFC 9110
 // §12.5.4); else English. A tag counts by its primary language: "de-AT" and "de" are German.
+// Pages outside a sign-in reached from one (forgotten password, sign-up) and the links mailed
+// from them carry the language on as a ui_locales query parameter (languageQuery).
 import type { Context } from 'koa';
 import { DEFAULT_LOCALE, LOCALES, type Locale, type Translator, translator } from './messages.ts';
 
@@ -47,14 +49,23 @@ type WithOidc = Context & { oidc?: { params?: Record<string, unknown> } };
 
 /**
  * The locale of this request's page: the one an interaction route chose (useInteractionLocale),
- * or the authorization request's ui_locales where oidc-provider renders the page, or the
+ * or the authorization request's ui_locales where oidc-provider renders the page, or a
+ * ui_locales in the page's own query (a link or form from a page in that language), or the
  * browser's.
  */
 export function localeOf(ctx: Context): Locale {
   const chosen = ctx.state?.locale;
   if (LOCALES.includes(chosen)) return chosen as Locale;
-  return negotiate((ctx as WithOidc).oidc?.params?.ui_locales, ctx.get('accept-language'));
+  return (
+    fromUiLocales((ctx as WithOidc).oidc?.params?.ui_locales) ??
+    fromUiLocales(ctx.query?.ui_locales) ??
+    fromAcceptLanguage(ctx.get('accept-language')) ??
+    DEFAULT_LOCALE
+  );
 }
+
+/** "ui_locales=de" for a link or form that keeps a page's language; empty for English. */
+export const languageQuery = (locale: Locale): string => (locale === DEFAULT_LOCALE ? '' : `ui_locales=${locale}`);
 
 /** The pages of one sign-in speak the language its authorization request asked for. */
 export function useInteractionLocale(ctx: Context, params: Record<string, unknown>): Locale {

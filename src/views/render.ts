@@ -1,9 +1,11 @@
 // Server-rendered pages: Eta templates in views/, HTML-escaped by default (<%= %>), inside one
 // layout. The brand (product name, logo) comes from configuration; the words from the message
 // catalog (i18n/) in the page's locale: templates call t('key', params) (text, escaped by
-// <%= %>), th('key', params) (the message's own markup, for <%~ %>) and tp('key', count).
+// <%= %>), th('key', params) (the message's own markup, for <%~ %>) and tp('key', count), and
+// keepLanguage(href) for a link or form action that stays in the page's language.
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
+import { languageQuery } from '../i18n/locale.ts';
 import { DEFAULT_LOCALE, type Locale, translator } from '../i18n/messages.ts';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
@@ -14,7 +16,7 @@ export interface Brand {
 }
 
 /** Prepended to every compiled template: the translator's functions as plain names. */
-export const TEMPLATE_HEADER = 'const t = it.t, th = it.th, tp = it.tp;';
+export const TEMPLATE_HEADER = 'const t = it.t, th = it.th, tp = it.tp, keepLanguage = it.keepLanguage;';
 
 const eta = new Eta({
   views: VIEWS_DIR,
@@ -27,7 +29,9 @@ const eta = new Eta({
 /** What every template gets besides its data: the brand, `lang` and the translator. */
 export function templateGlobals(brand: Brand, locale: Locale) {
   const { t, th, tp } = translator(locale);
-  return { brand, lang: locale, t, th, tp };
+  const query = languageQuery(locale);
+  const keepLanguage = (href: string) => (query ? `${href}${href.includes('?') ? '&' : '?'}${query}` : href);
+  return { brand, lang: locale, t, th, tp, keepLanguage };
 }
 
 /** A page of views/ in `locale` (English unless given: pages that are English only, e.g. /admin). */

@@ -159,13 +159,16 @@ describe('pages outside a sign-in', () => {
 });
 
 describe('mail', () => {
-  it('asked for from a German page is German, in text and HTML, and so is the policy on its link', async () => {
+  it('asked for from a German sign-in is German, in text and HTML, and so are its link and the policy there', async () => {
     const user = await createUser();
-    const ctx = await context('de-DE');
+    // An English browser: the language comes from the sign-in's ui_locales, carried on by the
+    // link to the forgotten-password page, its form, and the mailed link.
+    const ctx = await context('en-US');
     try {
       const page = await ctx.newPage();
-      await page.goto(`${server.issuer}/password/forgot`);
-      expect(await page.locator('h1').textContent()).toBe('Passwort vergessen?');
+      await page.goto(await authorizationUrl({ ui_locales: 'de' }));
+      await page.getByRole('link', { name: 'Passwort vergessen?' }).click();
+      await page.getByRole('heading', { name: 'Passwort vergessen?' }).waitFor();
       await page.getByLabel('E-Mail').fill(user.email);
       await page.getByRole('button', { name: 'Link senden' }).click();
       expect(await page.locator('h1').textContent()).toBe('Sehen Sie in Ihr Postfach');
@@ -180,7 +183,9 @@ describe('mail', () => {
       expect(mail.html).toContain('Neues Passwort wählen');
 
       // The link's page, and the password policy's answer on it (zxcvbn's feedback included).
-      await page.goto(mail.link(`${server.issuer}/password/reset`));
+      const link = mail.link(`${server.issuer}/password/reset`);
+      expect(new URL(link).searchParams.get('ui_locales')).toBe('de');
+      await page.goto(link);
       expect(await page.locator('h1').textContent()).toBe('Neues Passwort wählen');
       await page.getByLabel('Neues Passwort', { exact: true }).fill('passwordpassword');
       await page.getByLabel('Neues Passwort wiederholen').fill('passwordpassword');
