@@ -30,6 +30,7 @@ import { providerSlot } from './oidc/provider-slot.ts';
 import { tokenIssuedRecorder } from './oidc/events.ts';
 import { interactionRoutes } from './interactions/routes.ts';
 import { grantableScopes } from './oidc/resource-servers.ts';
+import { standing } from './oidc/organizations.ts';
 import { isUserId } from './db/queries/users.ts';
 import { assetRoutes } from './routes/assets.ts';
 import {
@@ -65,11 +66,12 @@ import { loginIdentifier } from './services/login-identifier.ts';
 import { serverSpans } from './tracing/http-server.ts';
 import { tracingEnabled } from './tracing/spans.ts';
 import { accountFeatures, outboxKeys } from './account/features.ts';
-import { enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
+import { backchannelLogouts, enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
 import { passkeyFactor } from './mfa/passkey-factor.ts';
 import { mfaFeatures } from './mfa/features.ts';
+import { secondFactorPolicy } from './mfa/policy.ts';
 import { passwordChange } from './account/password-change.ts';
 import { accountPageRoutes } from './interactions/account-page.ts';
 import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
@@ -119,9 +121,13 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Audit events of types a webhook subscribes to enqueue their deliveries in the same transaction.
   const audit = auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger);
   const recordTokenIssued = tokenIssuedRecorder(logger, metrics);
-  // A client's --require-mfa (clients.require_mfa), or MFA_REQUIRED for every client.
-  const secondFactorRequired = async (clientId: string) =>
-    config.mfaRequired || (await catalog.get(clientId))?.requireMfa === true;
+  // MFA_REQUIRED, a client's --require-mfa (clients.require_mfa), or an organization's
+  // --mfa-required for a request for that organization (mfa/policy.ts).
+  const secondFactorRequired = secondFactorPolicy({
+    everyone: config.mfaRequired,
+    clientRequires: async (clientId) => (await catalog.get(clientId))?.requireMfa === true,
+    organizationRequires: (ref, accountId) => queries.organizations.mfaRequiredFor(ref, accountId),
+  });
   const verifyAccessToken = accessTokenVerifier({
     issuer: config.issuer,
     publicJwks: () => slot.keys().publicJwks,
@@ -232,7 +238,14 @@ export function createApp(deps: AppDeps): TesseraApp {
     onLogin: loginRecorder(metrics, audit),
     signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
     onRateLimited: onLoginRateLimited,
-    grantable: grantableScopes(catalog, async (id) => (await queries.users.findAccount(id))?.roles ?? []),
+    grantable: grantableScopes(
+      catalog,
+      async (id) => (await queries.users.findAccount(id))?.roles ?? [],
+      async (organization, id) => {
+        const found = await queries.organizations.membership(organization, id);
+        return found?.member ? standing(found) : undefined;
+      },
+    ),
     unreviewed: (clientId) => queries.registrations.unapproved(clientId),
     loginLinks: account.loginLinks,
     verifiedEmail: account.verifiedEmail,
@@ -248,13 +261,17 @@ export function createApp(deps: AppDeps): TesseraApp {
     csrfKey: config.cookieKeys[0]!,
     issuer: config.issuer,
   });
+  // Back-channel logout for the sessions the account page ends (as /session/end does for its one).
+  const sessionsEnded = backchannelLogouts(() => account.outbox);
   const accountPage = accountPageRoutes({
     session,
     sessions: queries.accountSessions,
+    sessionsEnded,
     consents: queries.consents,
     clients: catalog,
     passwords: passwordChange({
       sessions: queries.accountSessions,
+      sessionsEnded,
       audit,
       passwordMinLength: config.passwordMinLength,
       notify: account.passwordChangedMail,

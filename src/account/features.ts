@@ -14,7 +14,7 @@ import type { Locale } from '../i18n/messages.ts';
 import { MAIL_KIND, mailer, mailHandler } from '../mail/mailer.ts';
 import { mailTransport } from '../mail/transport.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import { outbox, type OutboxKeys } from '../outbox/outbox.ts';
+import { outbox, outboxKeys } from '../outbox/outbox.ts';
 import { startOutboxWorker, type OutboxHandler } from '../outbox/worker.ts';
 import { mailLimits } from '../rate-limit/limits.ts';
 import type { Audit } from '../services/audit.ts';
@@ -27,12 +27,8 @@ import type { Provider } from 'oidc-provider';
 import { BACKCHANNEL_LOGOUT_KIND, backchannelLogoutHandler } from '../oidc/backchannel-logout.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 
-export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
-  return {
-    current: config.keysEncryptionKey,
-    all: [config.keysEncryptionKey, ...(config.previousKeysEncryptionKey ? [config.previousKeysEncryptionKey] : [])],
-  };
-}
+// Where it has always been imported from; it lives beside the outbox (services build outboxes too).
+export { outboxKeys };
 
 /**
  * The mailing services for a process without a worker (the CLI): what it mails waits in the

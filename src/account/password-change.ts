@@ -3,6 +3,7 @@
 // is still there and ends every other session, grant and refresh token (db/queries/account-sessions.ts).
 import type { AccountSessionQueries } from '../db/queries/account-sessions.ts';
 import type { UserRecord } from '../db/queries/users.ts';
+import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
 import type { Audit } from '../services/audit.ts';
 import type { Locale, Message } from '../i18n/messages.ts';
 import { checkNewPassword, WeakPassword } from '../services/password-policy.ts';
@@ -16,6 +17,8 @@ export type PasswordChangeOutcome =
 
 export function passwordChange(deps: {
   sessions: Pick<AccountSessionQueries, 'changePassword'>;
+  /** Back-channel logout for the clients of the other sessions the change ends. */
+  sessionsEnded: SessionsEnded;
   audit: Audit;
   passwordMinLength: number;
   /** Tells the user by mail (as a reset does); absent without mail. */
@@ -39,8 +42,9 @@ export function passwordChange(deps: {
         if (!(err instanceof WeakPassword)) throw err;
         return { outcome: 'weak', problem: err.problem };
       }
-      if (!(await deps.sessions.changePassword(user.id, stored, await hashPassword(next), keepSessionId)))
-        return { outcome: 'conflict' };
+      const ended = await deps.sessions.changePassword(user.id, stored, await hashPassword(next), keepSessionId);
+      if (!ended) return { outcome: 'conflict' };
+      await deps.sessionsEnded(ended.logouts);
       await deps.audit.record({
         type: 'user.password_changed',
         actor: user.id,

@@ -8,6 +8,7 @@ import type { UserQueries } from '../db/queries/users.ts';
 import { languageQuery } from '../i18n/locale.ts';
 import type { UserTokenQueries } from '../db/queries/user-tokens.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { backchannelLogouts } from '../oidc/backchannel-logout.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { OutboxHandler } from '../outbox/worker.ts';
 import type { Audit } from '../services/audit.ts';
@@ -45,6 +46,7 @@ export function passwordReset(deps: PasswordResetDeps) {
   // The link opens its page in the language of the mail (i18n/locale.ts).
   const link = (token: string, locale: Locale = DEFAULT_LOCALE) =>
     `${deps.issuer}${resetPath}?token=${token}${languageQuery(locale) ? `&${languageQuery(locale)}` : ''}`;
+  const sessionsEnded = backchannelLogouts(() => deps.outbox);
   return {
     /** Asks for a link for `email`; the same work and the same result whether or not it has an account. */
     async request(email: string, ip: string, locale: Locale = DEFAULT_LOCALE): Promise<void> {
@@ -121,6 +123,8 @@ export function passwordReset(deps: PasswordResetDeps) {
         await hashPassword(password),
       );
       if (!changed) return { outcome: 'invalid_link' };
+      // Every session of the user ended: each app signed in through one is told (back-channel logout).
+      await sessionsEnded(changed.logouts);
       await deps.audit.record({
         type: live.purpose === 'invitation' ? 'user.invitation_accepted' : 'user.password_reset',
         actor: changed.id,

@@ -396,9 +396,21 @@ const sessions: AdminRoute[] = [
   }),
   route({
     method: 'DELETE',
+    path: '/users/:user/sessions',
+    operationId: 'revokeUserSessions',
+    summary:
+      'sign a user out everywhere: every session, grant and refresh token ends; the apps with a backchannel_logout_uri are told',
+    scope: 'admin:grants:write',
+    handle: async ({ services, params }) => {
+      const user = await services.users.find(params.user!);
+      return { body: { revoked: user.id, ...(await services.grants.endAllSessions(user.id)) } };
+    },
+  }),
+  route({
+    method: 'DELETE',
     path: '/sessions/:session_uid',
     operationId: 'revokeSession',
-    summary: 'end a sign-in session and the grants it holds',
+    summary: 'end a sign-in session and the grants it holds; its apps with a backchannel_logout_uri are told',
     scope: 'admin:grants:write',
     handle: async ({ services, params }) => {
       await services.grants.endSession(params.session_uid!);

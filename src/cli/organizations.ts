@@ -21,7 +21,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
       'users with a verified email at this domain join on their first token request (repeatable)',
       collect,
     )
-    .option('--mfa-required', 'members must use multi-factor sign-in (stored; enforced once MFA exists)')
+    .option('--mfa-required', "members pass a second factor for the organization's tokens")
     .action((name: string, opts: { displayName?: string; allowEmailDomain?: string[]; mfaRequired?: boolean }) =>
       run(async ({ organizations }, out) => {
         const org = await organizations.create({
@@ -32,6 +32,37 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
         });
         out.result(describe(org), () => `created organization ${org.name} (${org.id})`);
       }),
+    );
+
+  orgs
+    .command('update')
+    .description("change an organization's settings (those not given stay as they are)")
+    .argument('<org>', 'its name or id')
+    .option('--display-name <text>', 'the name shown to people and put into ID tokens (org_name)')
+    .option('--allow-email-domain <domain>', 'replaces the just-in-time domains (repeatable)', collect)
+    .option('--no-allow-email-domains', 'no just-in-time membership')
+    .option('--mfa-required', "members pass a second factor for the organization's tokens")
+    .option('--no-mfa-required', 'members sign in as the app asks')
+    .action(
+      (
+        ref: string,
+        opts: { displayName?: string; allowEmailDomain?: string[]; allowEmailDomains?: boolean; mfaRequired?: boolean },
+      ) =>
+        run(async ({ organizations }, out) => {
+          if (opts.allowEmailDomain && opts.allowEmailDomains === false)
+            throw new InvalidInput('--allow-email-domain and --no-allow-email-domains contradict each other');
+          const { organization, changed } = await organizations.update(ref, {
+            displayName: opts.displayName,
+            allowedEmailDomains:
+              opts.allowEmailDomains === false ? [] : opts.allowEmailDomain && opts.allowEmailDomain.flatMap(domains),
+            mfaRequired: opts.mfaRequired,
+          });
+          out.result({ ...describe(organization), changed }, () =>
+            changed.length
+              ? `updated organization ${organization.name}: ${changed.join(', ')}`
+              : `organization ${organization.name} unchanged`,
+          );
+        }),
     );
 
   orgs
@@ -66,7 +97,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
           [
             `${shown.name} (${shown.id})${shown.display_name ? ` "${shown.display_name}"` : ''}`,
             `allowed email domains: ${shown.allowed_email_domains.join(', ') || 'none'}`,
-            `mfa required: ${shown.mfa_required ? 'yes (pending: not enforced yet)' : 'no'}`,
+            `mfa required: ${shown.mfa_required ? "yes (members pass a second factor for the organization's tokens)" : 'no'}`,
             'roles:',
             ...shown.roles.map(
               (r) => `  ${r.name}: ${r.permissions.map((p) => `${p.audience} ${p.scope}`).join(', ')}`,

@@ -147,15 +147,10 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description('sign a user out everywhere: every session, grant and refresh token ends')
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries, audit, actor }, out) => {
+      run(async ({ users: service, grants }, out) => {
         const user = await service.find(who);
-        const ended = await queries.accountSessions.endAll(user.id);
-        await audit.record({
-          type: 'user.sessions_revoked',
-          actor,
-          subject: user.id,
-          details: { sessions: ended.sessions, grants: ended.grants },
-        });
+        // The apps of the ended sessions get a back-channel logout token (services/grants.ts).
+        const ended = await grants.endAllSessions(user.id);
         out.result(
           { revoked: user.id, ...ended },
           () => `signed ${user.email} out everywhere: ${ended.sessions} session(s), ${ended.grants} grant(s) ended`,

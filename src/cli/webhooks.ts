@@ -1,7 +1,7 @@
 // tessera webhooks create|list|show|delete|rotate-secret|deliveries|redeliver
 import type { Command } from 'commander';
 import { outboxKeys } from '../account/features.ts';
-import { AUDIT_EVENT_TYPES } from '../services/audit.ts';
+import { SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/event-catalog.ts';
 import { webhookService } from '../services/webhooks.ts';
 import type { CliContext, Run } from './context.ts';
 import { duration, listOf, oneOf, wholeNumber } from './options.ts';
@@ -31,7 +31,11 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .command('create')
     .description('subscribe a URL to event types; prints the signing secret once')
     .requiredOption('--url <url>', 'where to POST the events (https)')
-    .requiredOption('--events <types>', 'comma-separated audit event types', listOf('--events', AUDIT_EVENT_TYPES))
+    .requiredOption(
+      '--events <types>',
+      'comma-separated event types (README "Webhooks": user.created, user.login.failed, user.locked, …)',
+      listOf('--events', SUBSCRIBABLE_EVENT_TYPES),
+    )
     .option('--description <text>', 'a note for admins')
     .action((options: { url: string; events: string[]; description?: string }) =>
       run(async (ctx, out) => {

@@ -14,6 +14,7 @@ import { localeOf, translatorOf } from '../i18n/locale.ts';
 import type { Locale, PlainKey } from '../i18n/messages.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { Limiter } from '../db/queries/rate-limits.ts';
+import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
 import type { Audit } from '../services/audit.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
@@ -26,6 +27,8 @@ import { scopeTokens } from '../services/scopes.ts';
 export interface AccountPageDeps {
   session: AccountSession;
   sessions: AccountSessionQueries;
+  /** Back-channel logout for the clients of the sessions a form ends (oidc/backchannel-logout.ts). */
+  sessionsEnded: SessionsEnded;
   consents: Pick<ConsentQueries, 'revoke'>;
   clients: Pick<ClientCatalog, 'get'>;
   passwords: PasswordChange;
@@ -185,8 +188,9 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     const body = await form(ctx);
     const { user, session } = signedInAccount(ctx);
     const uid = body.get('session') ?? '';
-    if (!UID.test(uid) || !(await deps.sessions.endSession(user.id, uid)))
-      throw new InvalidInput('there is no such session');
+    const logouts = UID.test(uid) ? await deps.sessions.endSession(user.id, uid) : undefined;
+    if (!logouts) throw new InvalidInput('there is no such session');
+    await deps.sessionsEnded(logouts);
     await deps.audit.record({ type: 'session.ended', actor: user.id, subject: user.id, ip: ctx.ip });
     if (uid === session.uid) return signedOut(ctx, 'account.signedOut.here');
     back(ctx, 'session');
@@ -196,6 +200,7 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     await form(ctx);
     const { user } = signedInAccount(ctx);
     const ended = await deps.sessions.endAll(user.id);
+    await deps.sessionsEnded(ended.logouts);
     await deps.audit.record({
       type: 'user.sessions_revoked',
       actor: user.id,

@@ -55,6 +55,7 @@ export interface InteractionDeps {
     clientId: string,
     resource: string | undefined,
     requested: string[],
+    organization?: string,
   ) => Promise<string[]>;
   /** Whether a client registered itself and no admin has approved it yet (registration/). */
   unreviewed?: (clientId: string) => Promise<boolean>;
@@ -111,7 +112,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const accountId = found.session?.accountId;
     if (!deps.grantable || !accountId) return requested;
     const resource = typeof found.params.resource === 'string' ? found.params.resource : undefined;
-    return deps.grantable(accountId, String(found.params.client_id), resource, requested);
+    const organization = requestedOrganization(found.params);
+    return deps.grantable(accountId, String(found.params.client_id), resource, requested, organization);
   }
 
   async function finish(ctx: Context, provider: Provider, result: Record<string, unknown>) {
@@ -228,7 +230,22 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     // attempts get N different counts and only those within the limits reach argon2. (Checking
     // the counts first and adding failures afterwards let 40 parallel guesses check 21.) When
     // the address is over its limit, the account's count is left alone.
-    const locked = (await deps.limits.perIp.spend(ctx.ip)) || (await deps.limits.perAccount.spend(accountKey));
+    const ipWait = await deps.limits.perIp.spend(ctx.ip);
+    const account = ipWait ? undefined : await deps.limits.perAccount.spendTripping(accountKey);
+    const locked = ipWait || account!.wait;
+    // The account's lockout (from this address) tripped with this attempt: one `user.locked` per
+    // lockout, decided by the count's own statement, however many attempts race into it.
+    if (account?.tripped) {
+      const subject = await deps.identify(email);
+      if (subject)
+        await deps.audit.record({
+          type: 'user.locked',
+          actor: 'anonymous',
+          subject,
+          ip: ctx.ip,
+          details: { retry_after_seconds: locked },
+        });
+    }
     if (locked) {
       deps.onRateLimited();
       // A locked-out source leaves one audit row per window, however often it tries; the

@@ -1,6 +1,7 @@
 // The second step of signing in, inside the login prompt's interaction: after a correct password,
 // a user who has a second factor is asked for it; a user without one, when the client or the
-// request needs one (--require-mfa, MFA_REQUIRED, acr_values=urn:tessera:acr:mfa), enrols an
+// request needs one (--require-mfa, MFA_REQUIRED, an organization's --mfa-required,
+// acr_values=urn:tessera:acr:mfa: mfa/policy.ts), enrols an
 // authenticator app first. Only then does the interaction end with a login (amr with "mfa", acr
 // urn:tessera:acr:mfa), so no session is ever signed in halfway. Between the steps the state is
 // kept in the interaction itself (its `result`, stored server-side and bound to this browser by
@@ -17,6 +18,7 @@ import { InvalidInput } from '../errors.ts';
 import { translatorOf } from '../i18n/locale.ts';
 import type { SecondFactors } from '../mfa/factors.ts';
 import { ACR_MFA, acrValuesAskForMfa, withSecondFactor } from '../mfa/levels.ts';
+import type { SecondFactorPolicy } from '../mfa/policy.ts';
 import type { RecoveryCodes } from '../mfa/recovery-codes.ts';
 import type { TotpService } from '../mfa/totp.ts';
 import type { Audit } from '../services/audit.ts';
@@ -43,8 +45,8 @@ export interface SecondFactorDeps {
   totp: TotpService;
   recoveryCodes: RecoveryCodes;
   userQueries: Pick<UserQueries, 'findById'>;
-  /** Whether this client (or MFA_REQUIRED) demands a second factor of everyone. */
-  requiredFor(clientId: string): Promise<boolean>;
+  /** Whether this request demands a second factor: its client, its organization, MFA_REQUIRED. */
+  requiredFor: SecondFactorPolicy;
   limits: { perIp: Limiter; perAccount: Limiter; lockedRecords: Limiter };
   audit: Audit;
   csrfKey: string;
@@ -74,7 +76,13 @@ export function secondFactorStep(deps: SecondFactorDeps) {
   async function nextStage(accountId: string, found: Interaction): Promise<'verify' | 'enrol' | undefined> {
     if ((await deps.factors.of(accountId)).length > 0) return 'verify';
     const asked = found.prompt.reasons.includes(SECOND_FACTOR_REASON) || acrValuesAskForMfa(found.params.acr_values);
-    return asked || (await deps.requiredFor(String(found.params.client_id))) ? 'enrol' : undefined;
+    if (asked) return 'enrol';
+    const required = await deps.requiredFor({
+      clientId: String(found.params.client_id),
+      accountId,
+      params: found.params,
+    });
+    return required ? 'enrol' : undefined;
   }
 
   /**

@@ -9,6 +9,7 @@ import { secondFactorLimits, type loginLimits } from '../rate-limit/limits.ts';
 import type { Audit } from '../services/audit.ts';
 import { recoveryCodeFactor, secondFactors, totpFactor, type SecondFactorKind } from './factors.ts';
 import { recoveryCodes } from './recovery-codes.ts';
+import type { SecondFactorPolicy } from './policy.ts';
 import { totpService, type SealingKeys } from './totp.ts';
 
 export function sealingKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): SealingKeys {
@@ -55,7 +56,7 @@ export function mfaFeatures(deps: {
   pool: pg.Pool;
   audit: Audit;
   loginLimits: ReturnType<typeof loginLimits>;
-  requiredFor(clientId: string): Promise<boolean>;
+  requiredFor: SecondFactorPolicy;
   onRateLimited(): void;
   /** Further kinds (passkeys), after the authenticator app and before the recovery codes. */
   extraKinds?: SecondFactorKind[];

@@ -54,8 +54,9 @@ export function accountFinder(users: Pick<UserQueries, 'findAccount'>, membershi
           email_verified: user.emailVerified,
           updated_at: Math.floor(user.updatedAt.getTime() / 1000),
           ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null)),
-          // The organization the token is for (released with the openid scope, provider-config.ts).
-          ...(organization ? { org_id: organization.id, org_name: organization.name } : {}),
+          // The organization the token is for (released with the openid scope, provider-config.ts):
+          // org_name is what people are shown (its display name), its short name when it has none.
+          ...(organization ? { org_id: organization.id, org_name: organization.displayName || organization.name } : {}),
         };
       },
     };

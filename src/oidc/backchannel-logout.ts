@@ -9,6 +9,7 @@
 // delivered.
 import { randomUUID } from 'node:crypto';
 import type { Provider } from 'oidc-provider';
+import type { SessionLogout } from '../db/queries/session-logouts.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { OutboxHandler } from '../outbox/worker.ts';
@@ -24,7 +25,11 @@ interface LogoutPayload {
   jti: string;
 }
 
-/** What the provider's end_session hands over: one outbox row per client. */
+/**
+ * One outbox row per client to tell: what the provider's end_session hands over for its session
+ * (upstream.ts deferBackchannelLogout), and what every other way a session ends hands over for
+ * the sessions its statement deleted (`sessionsEnded`). The one way a logout token is asked for.
+ */
 export function enqueueBackchannelLogout(outbox: () => Outbox) {
   return (request: BackchannelLogoutRequest): Promise<void> =>
     outbox().enqueue(BACKCHANNEL_LOGOUT_KIND, {
@@ -33,6 +38,23 @@ export function enqueueBackchannelLogout(outbox: () => Outbox) {
       sid: request.sid,
       jti: randomUUID(),
     } satisfies LogoutPayload);
+}
+
+/** Tells the clients of sessions that ended outside /session/end (db/queries/session-logouts.ts). */
+export type SessionsEnded = (logouts: SessionLogout[]) => Promise<void>;
+
+/**
+ * For the account page, `tessera users sessions revoke`, the admin API and password changes and
+ * resets: the statement that ended the sessions returned whom to tell; each gets its row. The rows
+ * are added after that statement, as end_session adds them after the provider destroyed the
+ * session: a process that dies in between loses those logout tokens (the apps' own sessions then
+ * end when their tokens do: the grants and refresh tokens went with the session).
+ */
+export function backchannelLogouts(outbox: () => Outbox): SessionsEnded {
+  const enqueue = enqueueBackchannelLogout(outbox);
+  return async (logouts) => {
+    for (const logout of logouts) await enqueue(logout);
+  };
 }
 
 export function backchannelLogoutHandler(deps: {

@@ -96,7 +96,8 @@ export interface OrganizationStanding {
   roles: HeldRole[];
 }
 
-const standing = (m: Membership): OrganizationStanding => ({
+/** A membership as a token needs it (roles in RBAC's shape). */
+export const standing = (m: Membership): OrganizationStanding => ({
   id: m.id,
   name: m.name,
   displayName: m.displayName,

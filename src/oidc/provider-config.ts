@@ -17,6 +17,7 @@ import {
 import { deviceConfirmationPolicy } from './device-authorization.ts';
 import { withStepUp } from './step-up.ts';
 import { ACR_VALUES } from '../mfa/levels.ts';
+import type { SecondFactorPolicy } from '../mfa/policy.ts';
 import { grantOrganization, ORGANIZATION_PARAM } from './organizations.ts';
 import { allowedPolicy, clientAuthMethodNames, leaveUnstoredSessionUnstored, userCodeForm } from './upstream.ts';
 
@@ -44,8 +45,8 @@ export interface ProviderParts {
   security: SecurityParts;
   /** The userinfo endpoint as an audience (resource-servers.ts userinfoResource). */
   userinfoResource: string;
-  /** Whether a client (or MFA_REQUIRED) demands a second factor: a session without one steps up. */
-  secondFactorRequired: (clientId: string) => Promise<boolean>;
+  /** Whether a request demands a second factor (mfa/policy.ts): a session without one steps up. */
+  secondFactorRequired: SecondFactorPolicy;
   /** Further claims for one access token (token exchange's `act`). */
   extraAccessTokenClaims?: (token: object) => Record<string, unknown> | undefined;
   /** Clients of Tessera's own (account-client.ts), known to every install. */

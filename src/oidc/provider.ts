@@ -32,8 +32,10 @@ import { traceProviderSteps, traceSigning } from '../tracing/provider-steps.ts';
 import { tracingEnabled } from '../tracing/spans.ts';
 import { userinfoAccessTokens } from './userinfo-tokens.ts';
 import { answerRefreshRetries } from './refresh-retry.ts';
+import { refreshTokenIntrospection } from './refresh-token-introspection.ts';
 import { organizationFor, organizationMemberships, validateOrganizationParam } from './organizations.ts';
 import type { OrganizationQueries } from '../db/queries/organizations.ts';
+import { NO_SECOND_FACTOR_REQUIRED, type SecondFactorPolicy } from '../mfa/policy.ts';
 
 // Without organization queries (tests that build a provider alone), no organization exists.
 const NO_ORGANIZATIONS = { membership: async () => undefined, joinByEmailDomain: async () => false };
@@ -64,8 +66,8 @@ export interface ProviderDeps {
   tokenExchange?: tokenExchange.TokenExchangeDeps;
   /** Tessera's clock (src/clock.ts): the refresh-token reuse grace. Default `Date.now`. */
   now?: Clock;
-  /** Whether a client (or MFA_REQUIRED) demands a second factor (step-up.ts). Default: none does. */
-  secondFactorRequired?: (clientId: string) => Promise<boolean>;
+  /** Whether a request demands a second factor (mfa/policy.ts, step-up.ts). Default: none does. */
+  secondFactorRequired?: SecondFactorPolicy;
   /** Verifies Tessera's JWT access tokens, so that userinfo accepts them (userinfo-tokens.ts). */
   verifyAccessToken?: AccessTokenVerifier;
   /** Back-channel logout: stores a session's end for a client (the outbox, backchannel-logout.ts). */
@@ -122,7 +124,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       registrationEndpoint:
         deps.config.registration.mode === 'off' ? undefined : `${deps.config.issuer}${REGISTRATION_PATH}`,
       extraAccessTokenClaims: tokenExchange.actorClaims,
-      secondFactorRequired: deps.secondFactorRequired ?? (async () => false),
+      secondFactorRequired: deps.secondFactorRequired ?? NO_SECOND_FACTOR_REQUIRED,
       rbacClaims: rbacTokenClaims(deps.clients),
       userinfoResource: userinfo,
       staticClients: [accountClient(deps.issuer)],
@@ -151,6 +153,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(clientAuthenticationChallenge(deps.issuer));
   provider.use(revocationAnswersJson());
   provider.use(answerRefreshRetries(deps.metrics));
+  provider.use(refreshTokenIntrospection({ findAccount, clients: deps.clients }));
   provider.use(
     publicClientBasic(provider, [
       ROUTES.token,

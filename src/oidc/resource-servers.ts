@@ -32,7 +32,7 @@ export interface ApiResourceServer extends ResourceServer {
 
 /** The API with this audience as a resource server for the client; undefined when it may not use it. */
 export async function resourceServerFor(
-  clients: ClientCatalog,
+  clients: Pick<ClientCatalog, 'apiGrant'>,
   clientId: string,
   indicator: string,
 ): Promise<ApiResourceServer | undefined> {
@@ -61,6 +61,17 @@ export function withinRoles(server: ApiResourceServer, roles: readonly HeldRole[
     scope: scopeTokens(server.scope)
       .filter((s) => granted.has(s))
       .join(' '),
+  };
+}
+
+/**
+ * An organization's token (organizations.ts): only what the member's roles in that organization
+ * grant, whatever the API's own RBAC setting; their other roles count not.
+ */
+export function withinOrganization(server: ApiResourceServer, organization: OrganizationStanding): ApiResourceServer {
+  return {
+    ...withinRoles({ ...server, api: { ...server.api, rbac: 'enforce' } }, organization.roles),
+    api: server.api,
   };
 }
 
@@ -115,21 +126,36 @@ export function deniedScope(requested: Iterable<string>, server: ResourceServer)
 
 /**
  * Of the scopes a person's authorization request names, those that can be granted: the API
- * scopes the user's roles do not grant (RBAC enforced) are left out, so that the consent page
- * shows, and the remembered consent holds, only what the tokens will carry.
+ * scopes the user's roles do not grant (RBAC enforced), or, for a request for an organization,
+ * that the user's roles in it do not grant, are left out, so that the consent page shows, and the
+ * remembered consent holds, only what the tokens will carry.
  */
-export function grantableScopes(clients: ClientCatalog, rolesOf: (accountId: string) => Promise<HeldRole[]>) {
+export function grantableScopes(
+  clients: ClientCatalog,
+  rolesOf: (accountId: string) => Promise<HeldRole[]>,
+  /** The user's standing in an organization (by id or name); undefined when not a member. */
+  standingIn: (organization: string, accountId: string) => Promise<OrganizationStanding | undefined> = async () =>
+    undefined,
+) {
   return async function grantableScopes(
     accountId: string,
     clientId: string,
     resource: string | undefined,
     requested: string[],
+    organization?: string,
   ): Promise<string[]> {
     const audience = resource ?? (await clients.defaultApiAudience(clientId));
     const server = audience === undefined ? undefined : await resourceServerFor(clients, clientId, audience);
-    if (!server || !enforcesRbac(server.api)) return requested;
+    if (!server || (organization === undefined && !enforcesRbac(server.api))) return requested;
     const apiScopes = new Set(scopeTokens(server.scope));
-    const granted = new Set(scopeTokens(withinRoles(server, await rolesOf(accountId)).scope));
+    let now: ApiResourceServer;
+    if (organization === undefined) now = withinRoles(server, await rolesOf(accountId));
+    else {
+      // Not a member: the request ends access_denied; nothing of the API is granted meanwhile.
+      const standing = await standingIn(organization, accountId);
+      now = standing ? withinOrganization(server, standing) : { ...server, scope: '' };
+    }
+    const granted = new Set(scopeTokens(now.scope));
     return requested.filter((s) => !apiScopes.has(s) || granted.has(s));
   };
 }
@@ -203,12 +229,7 @@ export function resourceServerFeature(
       let granted = server;
       const organization = await organizationOf(ctx);
       if (organization) {
-        // An organization's token (organizations.ts): only what the member's roles in that
-        // organization grant, whatever the API's own RBAC setting; their other roles count not.
-        granted = {
-          ...withinRoles({ ...server, api: { ...server.api, rbac: 'enforce' } }, organization.roles),
-          api: server.api,
-        };
+        granted = withinOrganization(server, organization);
       } else if (enforcesRbac(server.api)) {
         // No account yet (an authorization request before sign-in): nothing is granted, and the
         // request is decided again once the user is known (the provider resumes it).

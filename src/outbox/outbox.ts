@@ -4,6 +4,7 @@
 // the handler succeeds. Payloads are sealed under KEYS_ENCRYPTION_KEY (AES-256-GCM, the kind as
 // additional data): a mail in the outbox carries a one-time link, which must not be readable by
 // whoever can read the table.
+import type { Config } from '../config/config.ts';
 import type { OutboxQueries } from '../db/queries/outbox.ts';
 import { seal, unsealWithAny } from '../keys/seal.ts';
 
@@ -20,6 +21,14 @@ export interface OutboxKeys {
 }
 
 const aad = (kind: string) => `outbox:${kind}`;
+
+/** The keys of KEYS_ENCRYPTION_KEY and PREVIOUS_KEYS_ENCRYPTION_KEY. */
+export function outboxKeys(config: Pick<Config, 'keysEncryptionKey' | 'previousKeysEncryptionKey'>): OutboxKeys {
+  return {
+    current: config.keysEncryptionKey,
+    all: [config.keysEncryptionKey, ...(config.previousKeysEncryptionKey ? [config.previousKeysEncryptionKey] : [])],
+  };
+}
 
 export function sealPayload(keys: OutboxKeys, kind: string, payload: unknown): Buffer {
   return seal(Buffer.from(JSON.stringify(payload)), keys.current, aad(kind));

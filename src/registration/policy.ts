@@ -54,6 +54,13 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
   return value;
 }
 
+function optionalBoolean(body: Record<string, unknown>, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new RegistrationError('invalid_client_metadata', `${name} must be a boolean`);
+  return value;
+}
+
 /**
  * The client settings for a registration request's metadata, or a RegistrationError. Metadata
  * Tessera does not understand is ignored (RFC 7591 §2). The shared validation runs afterwards
@@ -120,6 +127,10 @@ export function clientInputFor(body: unknown, policy: RegistrationPolicy): Clien
     // The allowed APIs, when the client asked for API scopes (validation puts each with its API).
     apis: scopes.some((s) => !isOidcScope(s)) ? policy.apis : [],
     firstParty: false,
+    // Back-Channel Logout 1.0 §2.2. Checked like an admin's (client-validation.ts); where a logout
+    // token may go (never a private address) is the SSRF guard's decision at each delivery.
+    backchannelLogoutUri: optionalString(metadata, 'backchannel_logout_uri'),
+    backchannelLogoutSessionRequired: optionalBoolean(metadata, 'backchannel_logout_session_required'),
   };
 }
 

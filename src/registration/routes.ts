@@ -84,6 +84,12 @@ function clientInformation(issuer: string, client: ClientView, extra: Record<str
     redirect_uris: client.redirect_uris,
     post_logout_redirect_uris: client.post_logout_redirect_uris,
     token_endpoint_auth_method: client.token_endpoint_auth_method,
+    ...(client.backchannel_logout_uri
+      ? {
+          backchannel_logout_uri: client.backchannel_logout_uri,
+          backchannel_logout_session_required: client.backchannel_logout_session_required,
+        }
+      : {}),
     scope: [client.scope, ...client.apis.flatMap((a) => a.scopes)].filter(Boolean).join(' '),
     registration_client_uri: `${issuer}${REGISTRATION_PATH}/${encodeURIComponent(client.client_id)}`,
   };

@@ -2,6 +2,8 @@
 // and for each admin API call (admin/routes.ts), so that both run one implementation.
 import type { Config } from '../config/config.ts';
 import type { Queries } from '../db/queries/index.ts';
+import { backchannelLogouts } from '../oidc/backchannel-logout.ts';
+import { outbox, outboxKeys } from '../outbox/outbox.ts';
 import { apiService } from './apis.ts';
 import { apiKeyService } from './api-keys.ts';
 import type { Audit } from './audit.ts';
@@ -32,7 +34,15 @@ export function adminServices(config: Config, queries: Queries, audit: Audit, ac
     }),
     users: userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength }),
     keys: keyService({ config, signingKeys: queries.signingKeys, apis: queries.apis, audit, actor }),
-    grants: grantService({ payloads: queries.payloads, consents: queries.consents, audit, actor }),
+    grants: grantService({
+      payloads: queries.payloads,
+      sessions: queries.accountSessions,
+      consents: queries.consents,
+      audit,
+      actor,
+      // The server's outbox worker sends the logout tokens (a CLI process only adds the rows).
+      sessionsEnded: backchannelLogouts(() => outbox(queries.outbox, config.issuer, outboxKeys(config))),
+    }),
   };
 }
 

@@ -58,6 +58,8 @@ export const AUDIT_EVENT_TYPES = [
   'user.passkey_removed',
   'login.succeeded',
   'login.failed',
+  // The sign-in's per-account failure limit tripped (interactions/routes.ts): once per lockout.
+  'user.locked',
   'mfa.enrolled',
   'mfa.verified',
   'mfa.failed',

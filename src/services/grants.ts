@@ -1,8 +1,10 @@
 // What users have authorized (grants: refresh-token families): listing a user's and revoking one.
 // One implementation for `tessera grants` and the admin API.
+import type { AccountSessionQueries } from '../db/queries/account-sessions.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import type { OidcPayloadQueries } from '../db/queries/oidc-payloads.ts';
 import { NotFound } from '../errors.ts';
+import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
 import { noAudit, type Audit } from './audit.ts';
 
 export interface GrantView {
@@ -22,9 +24,12 @@ export interface SessionView {
 
 export function grantService(deps: {
   payloads: OidcPayloadQueries;
+  sessions: Pick<AccountSessionQueries, 'endAll'>;
   consents: ConsentQueries;
   audit?: Audit;
   actor?: string;
+  /** Back-channel logout for the clients of a session an admin ends. */
+  sessionsEnded?: SessionsEnded;
 }) {
   const audit = deps.audit ?? noAudit;
   const actor = deps.actor ?? 'system';
@@ -50,8 +55,18 @@ export function grantService(deps: {
 
     /** Ends a session and the grants it holds: the user signs in again everywhere it served. */
     async endSession(uid: string): Promise<void> {
-      if (!(await deps.payloads.endSession(uid))) throw new NotFound(`no session ${uid}`);
+      const logouts = await deps.payloads.endSession(uid);
+      if (!logouts) throw new NotFound(`no session ${uid}`);
+      await deps.sessionsEnded?.(logouts);
       await audit.record({ type: 'session.revoked', actor, subject: uid });
+    },
+
+    /** Signs a user out everywhere: every session, grant and refresh token ends; the apps are told. */
+    async endAllSessions(userId: string): Promise<{ sessions: number; grants: number }> {
+      const { logouts, ...ended } = await deps.sessions.endAll(userId);
+      await deps.sessionsEnded?.(logouts);
+      await audit.record({ type: 'user.sessions_revoked', actor, subject: userId, details: ended });
+      return ended;
     },
 
     /** Its refresh tokens stop working, its access tokens introspect inactive. */

@@ -136,6 +136,32 @@ export function organizationService(deps: {
       await audit.record({ type: 'organization.updated', actor, subject: existing.id, details: { name: data.name } });
       return { id: existing.id, result: 'updated' };
     },
+    /** Changes the settings given (the others stay); audited with the names of what changed. */
+    async update(ref: string, changes: Omit<OrganizationInput, 'name'>) {
+      const existing = await org(ref);
+      const data = validateOrganization({
+        name: existing.name,
+        displayName: changes.displayName ?? existing.displayName,
+        allowedEmailDomains: changes.allowedEmailDomains ?? existing.allowedEmailDomains,
+        mfaRequired: changes.mfaRequired ?? existing.mfaRequired,
+      });
+      const changed = [
+        ...(data.displayName !== existing.displayName ? ['display_name'] : []),
+        ...(data.allowedEmailDomains.join(' ') !== existing.allowedEmailDomains.join(' ')
+          ? ['allowed_email_domains']
+          : []),
+        ...(data.mfaRequired !== existing.mfaRequired ? ['mfa_required'] : []),
+      ];
+      if (changed.length === 0) return { organization: existing, changed };
+      const updated = await organizations.update(existing.id, data);
+      await audit.record({
+        type: 'organization.updated',
+        actor,
+        subject: existing.id,
+        details: { name: existing.name, changed },
+      });
+      return { organization: updated, changed };
+    },
     list: () => organizations.list(),
     async show(ref: string) {
       const found = await organizations.show(ref);

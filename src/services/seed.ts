@@ -103,8 +103,14 @@ export const clientMetadataSchema = z
     tls_client_certificate_bound_access_tokens: z.boolean().optional(),
     require_pushed_authorization_requests: z.boolean().optional(),
     // OpenID Connect Back-Channel Logout 1.0.
-    backchannel_logout_uri: z.string().optional(),
-    backchannel_logout_session_required: z.boolean().optional(),
+    backchannel_logout_uri: z
+      .string()
+      .optional()
+      .describe('where the client receives logout tokens when a session it is signed in through ends (https)'),
+    backchannel_logout_session_required: z
+      .boolean()
+      .optional()
+      .describe('the logout token must carry sid (Tessera always sends it)'),
   })
   .strict();
 

@@ -11,9 +11,10 @@ import { seal } from '../keys/seal.ts';
 import { type OutboxKeys, sealPayload } from '../outbox/outbox.ts';
 import { injectTraceContext } from '../tracing/propagation.ts';
 import { secretAad, type WebhookPayload } from '../webhooks/delivery.ts';
+import { subscribedEventType, subscriptionNames, webhookEventType } from '../webhooks/event-catalog.ts';
 import { newWebhookSecret } from '../webhooks/signature.ts';
 import { isForbiddenAddress } from '../webhooks/ssrf-guard.ts';
-import { type Audit, AUDIT_EVENT_TYPES } from './audit.ts';
+import type { Audit, AUDIT_EVENT_TYPES } from './audit.ts';
 
 // The longest URL accepted: far above any real endpoint, low enough to keep rows and logs small.
 const MAX_URL_LENGTH = 2048;
@@ -53,7 +54,13 @@ export function sealDelivery(keys: OutboxKeys): (deliveryId: string) => Buffer {
  */
 export function webhookAuditEvents(queries: Pick<WebhookQueries, 'addEvent'>, issuer: string, keys: OutboxKeys) {
   const sealer = sealDelivery(keys);
-  return { add: (entry: AuditEntry) => queries.addEvent(entry, issuer, sealer) };
+  return {
+    add: (entry: AuditEntry) =>
+      queries.addEvent(entry, issuer, sealer, {
+        type: webhookEventType(entry.type),
+        names: subscriptionNames(entry.type),
+      }),
+  };
 }
 
 function checkUrl(value: string, production: boolean, allowPrivate: boolean): string {
@@ -78,12 +85,13 @@ function checkUrl(value: string, production: boolean, allowPrivate: boolean): st
   return url.toString();
 }
 
+/** The catalog's names (webhooks/event-catalog.ts); an audit type's own name is stored as the catalog's. */
 function checkEvents(events: string[]): string[] {
-  const unknown = events.filter((e) => !(AUDIT_EVENT_TYPES as readonly string[]).includes(e));
+  const unknown = events.filter((e) => subscribedEventType(e) === undefined);
   if (events.length === 0) throw new InvalidInput('--events needs at least one event type');
   if (unknown.length)
-    throw new InvalidInput(`--events: unknown event types ${unknown.join(', ')}; see \`tessera audit --help\``);
-  return [...new Set(events)];
+    throw new InvalidInput(`--events: unknown event types ${unknown.join(', ')}; see README "Webhooks"`);
+  return [...new Set(events.map((e) => subscribedEventType(e)!))];
 }
 
 export function webhookService(deps: {

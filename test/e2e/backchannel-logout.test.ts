@@ -8,18 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, createUser } from '../hardening/support.ts';
 import { eventually } from '../setup/eventually.ts';
 import { authorize, get, newJar } from '../setup/sign-in.ts';
+import { LOGOUT_EVENT as EVENT, logoutTokensFor, SLOW } from '../setup/logout-receiver.ts';
 import { startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import { type Receiver, startReceiver } from '../setup/webhook-receiver.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
 const AFTER = 'https://app.example.test/signed-out';
-const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 // The outbox's first retry comes 10 s (±20 %) after a failure (outbox/worker.ts): the test moves
 // Tessera's clock past it instead of waiting.
 const PAST_FIRST_BACKOFF_MS = 13_000;
 const options = { [oauth.allowInsecureRequests]: true };
-// Deliveries come from the outbox worker on a loaded machine.
-const SLOW = { timeoutMs: 30_000, intervalMs: 200 };
 let server: TestServer;
 let receiver: Receiver;
 let clockOffset = 0;
@@ -95,12 +93,7 @@ async function signInAndOut(): Promise<oauth.IDToken> {
   return claims;
 }
 
-/** The logout tokens the receiver got for one session id. */
-function tokensFor(sid: string): string[] {
-  return receiver.received
-    .map((r) => new URLSearchParams(r.body).get('logout_token') ?? '')
-    .filter((t) => t && decodeJwt(t).sid === sid);
-}
+const tokensFor = (sid: string) => logoutTokensFor(receiver, sid);
 
 describe('back-channel logout', () => {
   it('puts sid in ID tokens and advertises the feature', async () => {

@@ -106,6 +106,28 @@ describe('DCR=open', () => {
     expect(after.some((html) => html.includes('id="unreviewed"'))).toBe(false);
   }, 60_000);
 
+  it('registers a backchannel_logout_uri (Back-Channel Logout 1.0 §2.2), and refuses one that is not https', async () => {
+    const logoutUri = 'https://mcp.example.test/backchannel-logout';
+    const res = await register(open, { ...mcpClient, backchannel_logout_uri: logoutUri });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as Record<string, unknown>;
+    expect(created).toMatchObject({ backchannel_logout_uri: logoutUri, backchannel_logout_session_required: false });
+    expect(await tesseraJson(['clients', 'show', String(created.client_id)])).toMatchObject({
+      backchannel_logout_uri: logoutUri,
+    });
+    for (const [value, description] of [
+      ['http://mcp.example.test/logout', 'must use https'],
+      ['https://mcp.example.test/logout#x', 'must not contain a fragment'],
+      [42, 'backchannel_logout_uri must be a string'],
+    ] as const) {
+      const refused = await register(open, { ...mcpClient, backchannel_logout_uri: value });
+      expect(refused.status).toBe(400);
+      const body = (await refused.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('invalid_client_metadata');
+      expect(body.error_description).toContain(description);
+    }
+  });
+
   it('manages the registration with its token (RFC 7592), which rotates on update', async () => {
     const created = (await (await register(open, mcpClient)).json()) as Record<string, string>;
     const uri = created.registration_client_uri!;

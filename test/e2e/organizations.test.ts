@@ -9,6 +9,7 @@ import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorize } from '../setup/sign-in.ts';
+import { browser } from './mfa-flow.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const REDIRECT = 'https://app.example.test/callback';
@@ -128,6 +129,11 @@ async function refresh(refreshToken: string) {
   }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 }
 
+async function introspect(token: string) {
+  const response = await oauth.introspectionRequest(as, client, oauth.ClientSecretBasic(secret), token, options);
+  return oauth.processIntrospectionResponse(as, client, response);
+}
+
 const apiScopes = (scope: unknown) =>
   String(scope)
     .split(' ')
@@ -221,13 +227,49 @@ describe('organization tokens', () => {
     expect(access.org_id).toBe(acme.id);
     expect(apiScopes(access.scope)).toEqual(['invoices:read']);
     expect(decodeJwt(second.body.id_token as string)).toMatchObject({ org_id: acme.id });
+    // The rotated refresh token holds what was consented (billing's too); introspection says
+    // what a refresh gets now.
+    const introspected = await introspect(second.body.refresh_token as string);
+    expect(apiScopes(introspected.scope)).toEqual(['invoices:read']);
 
     // No longer a member: the refresh token is refused (RFC 6749 §5.2).
     await tesseraJson(['orgs', 'remove-member', acme.name, carol.email]);
+    expect(await introspect(second.body.refresh_token as string)).toEqual({ active: false });
     expect(await refresh(second.body.refresh_token as string)).toEqual({
       status: 400,
       body: { error: 'invalid_grant', error_description: 'grant request is invalid' },
     });
+  });
+
+  it("show on a third-party app's consent page only what the member's roles there grant", async () => {
+    const user = newUser();
+    const name = randomId('acme');
+    await seed(
+      [user],
+      [{ name, roles: [role('reader', 'invoices:read')], members: [{ email: user.email, roles: ['reader'] }] }],
+    );
+    const partner = await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'Partner',
+      '--public',
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uri',
+      REDIRECT,
+      '--api',
+      audience,
+      '--scope',
+      `openid ${SCOPES}`,
+    ]);
+    const b = browser(server, as);
+    const flow = await b.start(partner, { scope: `openid ${SCOPES}`, organization: name });
+    await b.submit(flow, 'login', { email: user.email, password: user.password });
+    const consent = flow.page!.html;
+    expect(consent).toContain('invoices:read');
+    expect(consent).not.toContain('invoices:write');
+    expect(consent).not.toContain('reports:read');
   });
 
   it('let a user with a verified email at an allowed domain join on their first request', async () => {
@@ -274,6 +316,33 @@ describe('the organization parameter, hostile', () => {
       state: 'st',
       iss: server.issuer,
     });
+  });
+
+  it('is refused by the device flow (invalid_request), which has no grant to hold it', async () => {
+    const device = await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'TV',
+      '--grant-types',
+      'device_code',
+      '--public',
+      '--scope',
+      'openid',
+    ]);
+    const extras: Record<string, string>[] = [{ organization: 'acme' }, { scope: 'openid urn:tessera:org:acme' }];
+    for (const extra of extras) {
+      const res = await fetch(`${server.issuer}/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ client_id: device.client_id, scope: 'openid', ...extra }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'organization is supported in authorization requests only',
+      });
+    }
   });
 
   it('refuses two organizations, and a parameter and scope that disagree', async () => {

@@ -15,7 +15,8 @@ import { createResourceServer } from '../../src/resource-server/index.ts';
 import { requireTokenKoa } from '../../src/resource-server/koa.ts';
 import { call } from '../resource-server/apps.ts';
 import { eventually } from '../setup/eventually.ts';
-import { authorize } from '../setup/sign-in.ts';
+import { approveDevice, form } from '../hardening/device-approval.ts';
+import { authorize, newJar } from '../setup/sign-in.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const REDIRECT = 'https://billing-app.example.test/callback';
@@ -162,6 +163,67 @@ describe('user tokens under RBAC', SLOW, () => {
     await tesseraJson(['users', 'assign-role', user.email, '--role', admin]);
     const again = await refresh(app, refreshed.refresh_token!);
     expect(again.scope).toContain('refunds:write');
+  });
+
+  it('introspects a refresh token with what its roles grant now, and inactive once its user is disabled', async () => {
+    const app = await webClient();
+    const user = await newUser(admin);
+    const first = await tokensFor(app, user);
+    const introspect = async () => {
+      const response = await oauth.introspectionRequest(
+        as,
+        app.client,
+        oauth.ClientSecretBasic(app.secret),
+        first.refresh_token!,
+        options,
+      );
+      return oauth.processIntrospectionResponse(as, app.client, response);
+    };
+    expect((await introspect()).scope?.split(' ').sort()).toEqual([
+      'offline_access',
+      'openid',
+      'refunds:read',
+      'refunds:write',
+    ]);
+    // The refresh token still holds what was consented; introspection says what a refresh gets.
+    await tesseraJson(['users', 'remove-role', user.email, '--role', admin]);
+    const narrowed = await introspect();
+    expect(narrowed).toMatchObject({ active: true, client_id: app.client.client_id });
+    expect(narrowed.scope?.split(' ').sort()).toEqual(['offline_access', 'openid']);
+    await tesseraJson(['users', 'disable', user.email]);
+    expect(await introspect()).toEqual({ active: false });
+  });
+
+  it("gives a device (RFC 8628) only what the user's roles grant", async () => {
+    const device = await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'Billing TV',
+      '--grant-types',
+      'device_code',
+      '--public',
+      '--api',
+      audience,
+      '--scope',
+      'openid refunds:read refunds:write',
+    ]);
+    const started = await fetch(
+      `${server.issuer}/device/auth`,
+      form({ client_id: device.client_id, scope: 'openid refunds:read refunds:write' }),
+    ).then((r) => r.json() as Promise<{ device_code: string; verification_uri_complete: string }>);
+    await approveDevice(newJar(), server.issuer, started.verification_uri_complete, await newUser(viewer));
+    const res = await fetch(
+      `${server.issuer}/token`,
+      form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: started.device_code,
+        client_id: device.client_id,
+      }),
+    );
+    const tokens = (await res.json()) as { scope: string; access_token: string };
+    expect(tokens.scope.split(' ').sort()).toEqual(['openid', 'refunds:read']);
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ roles: [viewer], permissions: ['refunds:read'] });
   });
 
   it('refuses a --rbac-strict client access_denied when the roles do not grant a scope', async () => {

@@ -6,6 +6,7 @@
 // and setting the new one).
 import type pg from 'pg';
 import type { Clock } from '../../clock.ts';
+import { logoutsOf, readLogouts, type SessionLogout } from './session-logouts.ts';
 
 export interface AccountSessionRow {
   /** The session's uid (oidc_payloads.uid), never its id: the id is the session cookie's value. */
@@ -24,6 +25,8 @@ export interface AppGrantRow {
 export interface EndedCounts {
   sessions: number;
   grants: number;
+  /** The clients of the ended sessions to send a logout token (session-logouts.ts). */
+  logouts: SessionLogout[];
 }
 
 // A JWT access token is checked against revoked_principals only while it can still be valid:
@@ -44,12 +47,20 @@ const endAll = (who: string) => `${who}, principal AS (
     WHERE (o.model = 'Session' AND o.payload->>'accountId' = who.id AND o.id IS DISTINCT FROM $2)
        OR (o.model = 'Grant' AND o.payload->>'accountId' = who.id)
        OR o.grant_id IN (SELECT id FROM grants)
-    RETURNING o.model
+    RETURNING o.model, CASE WHEN o.model = 'Session' THEN o.payload END AS session
   )
   SELECT (SELECT count(*) FROM who)::int AS found,
     count(*) FILTER (WHERE model = 'Session')::int AS sessions,
-    count(*) FILTER (WHERE model = 'Grant')::int AS grants
+    count(*) FILTER (WHERE model = 'Grant')::int AS grants,
+    ${logoutsOf('ended', 'session')} AS logouts
   FROM ended`;
+
+type EndedRow = { found: number; sessions: number; grants: number; logouts: unknown };
+const counts = (row: EndedRow): EndedCounts => ({
+  sessions: row.sessions,
+  grants: row.grants,
+  logouts: readLogouts(row.logouts),
+});
 
 export function accountSessionQueries(pool: pg.Pool, now: Clock = Date.now) {
   const live = (at: number) => ({ text: '(expires_at IS NULL OR expires_at > $2)', at: new Date(at) });
@@ -76,13 +87,19 @@ export function accountSessionQueries(pool: pg.Pool, now: Clock = Date.now) {
       }));
     },
 
-    /** Ends one of the account's sessions by its uid; false when it has no such session. */
-    async endSession(accountId: string, uid: string): Promise<boolean> {
-      const { rowCount } = await pool.query(
-        `DELETE FROM oidc_payloads WHERE model = 'Session' AND uid = $2 AND payload->>'accountId' = $1`,
+    /**
+     * Ends one of the account's sessions by its uid: the clients to send a logout token, or
+     * undefined when the account has no such session.
+     */
+    async endSession(accountId: string, uid: string): Promise<SessionLogout[] | undefined> {
+      const { rows } = await pool.query<{ ended: number; logouts: unknown }>(
+        `WITH s AS (
+           DELETE FROM oidc_payloads WHERE model = 'Session' AND uid = $2 AND payload->>'accountId' = $1 RETURNING payload
+         )
+         SELECT (SELECT count(*) FROM s)::int AS ended, ${logoutsOf('s')} AS logouts`,
         [accountId, uid],
       );
-      return (rowCount ?? 0) > 0;
+      return rows[0]!.ended > 0 ? readLogouts(rows[0]!.logouts) : undefined;
     },
 
     /** The apps the account granted access to: one row per client, the scopes of its live grants. */
@@ -119,32 +136,32 @@ export function accountSessionQueries(pool: pg.Pool, now: Clock = Date.now) {
 
     /** Signs the account out everywhere (but `keepSessionId`'s session, if given). */
     async endAll(accountId: string, keepSessionId?: string): Promise<EndedCounts> {
-      const { rows } = await pool.query<EndedCounts & { found: number }>(
-        endAll(`WITH who AS (SELECT $1::text AS id)`),
-        [accountId, keepSessionId ?? null],
-      );
-      return { sessions: rows[0]!.sessions, grants: rows[0]!.grants };
+      const { rows } = await pool.query<EndedRow>(endAll(`WITH who AS (SELECT $1::text AS id)`), [
+        accountId,
+        keepSessionId ?? null,
+      ]);
+      return counts(rows[0]!);
     },
 
     /**
      * Sets the password if the stored hash is still `currentHash` (the one the caller verified),
      * and, in the same statement, ends every other session, every grant and refresh token.
-     * False when the password changed in between or the account was disabled.
+     * Undefined when the password changed in between or the account was disabled.
      */
     async changePassword(
       accountId: string,
       currentHash: string,
       newHash: string,
       keepSessionId: string,
-    ): Promise<boolean> {
-      const { rows } = await pool.query<EndedCounts & { found: number }>(
+    ): Promise<EndedCounts | undefined> {
+      const { rows } = await pool.query<EndedRow>(
         endAll(`WITH who AS (
            UPDATE users SET password_hash = $3, updated_at = $5
            WHERE id = $1::uuid AND password_hash = $4 AND NOT disabled RETURNING id::text AS id
          )`),
         [accountId, keepSessionId, newHash, currentHash, new Date(now())],
       );
-      return rows[0]!.found === 1;
+      return rows[0]!.found === 1 ? counts(rows[0]!) : undefined;
     },
   };
 }

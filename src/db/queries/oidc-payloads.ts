@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
+import { logoutsOf, readLogouts, type SessionLogout } from './session-logouts.ts';
 import { ACCOUNT_JSON, accountFromJson, accountIdAsUuid, type AccountRecord } from './users.ts';
 
 export interface StoredPayload {
@@ -335,17 +336,18 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
 
     /**
      * Ends the session with this uid and every grant it holds (their refresh tokens and stored
-     * tokens with them), in one statement; true when the session was there.
+     * tokens with them), in one statement: the clients to send a logout token
+     * (session-logouts.ts), or undefined when there was no such session.
      */
-    async endSession(uid: string): Promise<boolean> {
-      const { rows } = await pool.query<{ ended: number }>(
+    async endSession(uid: string): Promise<SessionLogout[] | undefined> {
+      const { rows } = await pool.query<{ ended: number; logouts: unknown }>(
         `WITH s AS (DELETE FROM oidc_payloads WHERE model = 'Session' AND uid = $1 RETURNING payload),
          g AS (SELECT a.value->>'grantId' AS id FROM s, jsonb_each(COALESCE(s.payload->'authorizations', '{}'::jsonb)) a),
          gone AS (DELETE FROM oidc_payloads WHERE grant_id IN (SELECT id FROM g) OR (model = 'Grant' AND id IN (SELECT id FROM g)))
-         SELECT count(*)::int AS ended FROM s`,
+         SELECT (SELECT count(*) FROM s)::int AS ended, ${logoutsOf('s')} AS logouts`,
         [uid],
       );
-      return rows[0]!.ended > 0;
+      return rows[0]!.ended > 0 ? readLogouts(rows[0]!.logouts) : undefined;
     },
 
     /**

@@ -50,6 +50,18 @@ const JOIN_BY_EMAIL_DOMAIN = `INSERT INTO organization_members (organization_id,
     AND substring(u.email_normalized from '@([^@]+)$') = ANY (o.allowed_email_domains)
   ON CONFLICT DO NOTHING`;
 
+// Whether a request for the organization must pass a second factor: it requires MFA and the user
+// is a member, or would join just in time (JOIN_BY_EMAIL_DOMAIN's condition). Not for anyone
+// else: they are refused access_denied as for an organization that does not exist, without first
+// being asked for a factor (which would tell that the organization exists and requires MFA).
+const mfaRequiredSql = (where: string) => `SELECT o.mfa_required AND (
+    EXISTS (SELECT 1 FROM organization_members m WHERE m.organization_id = o.id AND m.user_id = $2::uuid)
+    OR EXISTS (SELECT 1 FROM users u WHERE u.id = $2::uuid AND u.email_verified AND NOT u.disabled
+      AND substring(u.email_normalized from '@([^@]+)$') = ANY (o.allowed_email_domains))) AS required
+  FROM organizations o WHERE ${where}`;
+const MFA_REQUIRED_BY_ID = mfaRequiredSql('o.id = $1::uuid');
+const MFA_REQUIRED_BY_NAME = mfaRequiredSql('o.name = $1');
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const detail = {
@@ -187,6 +199,20 @@ export function organizationQueries(prisma: PrismaClient, pool?: pg.Pool, prepar
         member: row.member,
         roles: row.roles ?? [],
       };
+    },
+
+    /**
+     * Whether `userId` must pass a second factor for a token for the organization (by id or name):
+     * it requires MFA and they are a member or would join just in time. One statement by keys.
+     */
+    async mfaRequiredFor(ref: string, userId: string): Promise<boolean> {
+      if (!pool) throw new Error('organizationQueries: mfaRequiredFor needs the pool');
+      if (!isUserId(userId)) return false;
+      const { rows } = await pool.query<{ required: boolean }>({
+        text: UUID.test(ref) ? MFA_REQUIRED_BY_ID : MFA_REQUIRED_BY_NAME,
+        values: [ref, userId],
+      });
+      return rows[0]?.required === true;
     },
 
     /** Just-in-time membership by verified email domain: true when the user joined now. */

@@ -26,6 +26,12 @@ export interface Limiter {
    * of them get 0; deciding on a count read earlier would let parallel requests all pass.
    */
   spend(key: string): Promise<number>;
+  /**
+   * `spend`, and whether this very spend tripped the limit: the first one over it in its window.
+   * The count is one atomic statement, so of any number of concurrent spends exactly one per
+   * window trips it (a lockout recorded once, however many attempts race into it).
+   */
+  spendTripping(key: string): Promise<{ wait: number; tripped: boolean }>;
   /** Forgets what `key` has spent in its window (a successful sign-in gives its account's back). */
   reset(key: string): Promise<void>;
   /** Gives one spent point back to `key` (one atomic statement, as `spend`). */
@@ -50,13 +56,17 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
     duration: options.windowSeconds,
   });
   const queries = guarded({
-    async spend(key: string): Promise<number> {
+    async spendTripping(key: string): Promise<{ wait: number; tripped: boolean }> {
       try {
         await limiter.consume(key);
-        return 0;
+        return { wait: 0, tripped: false };
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection; // a database error, not a limit
-        return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        return {
+          wait: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)),
+          // The count this spend made (the library's RETURNING): one more than the limit only once.
+          tripped: rejection.consumedPoints === options.points + 1,
+        };
       }
     },
     async reset(key: string): Promise<void> {
@@ -68,7 +78,11 @@ export function createLimiter(pool: pg.Pool, options: LimitOptions): Limiter {
   });
   // Not through guarded(): it runs no query, and guarded's wrapper would make it return a Promise
   // (whose text, "[object Promise]", is no row: a success would forget nothing).
-  return { ...queries, storedKey: (key: string) => limiter.getKey(key) };
+  return {
+    ...queries,
+    spend: async (key: string) => (await queries.spendTripping(key)).wait,
+    storedKey: (key: string) => limiter.getKey(key),
+  };
 }
 
 /** A pool-like object that sends every query unnamed (no server-side prepared statement). */

@@ -6,6 +6,7 @@
 // marks the principal revoked in that same statement, so there is no moment between them.
 import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
+import { logoutsOf, readLogouts, type SessionLogout } from './session-logouts.ts';
 
 export type TokenPurpose = 'password_reset' | 'email_verification' | 'invitation';
 
@@ -71,9 +72,9 @@ export function userTokenQueries(prisma: PrismaClient, now: Clock = Date.now) {
       tokenHash: string,
       purposes: TokenPurpose[],
       passwordHash: string,
-    ): Promise<{ id: string; email: string } | undefined> {
+    ): Promise<{ id: string; email: string; logouts: SessionLogout[] } | undefined> {
       const at = new Date(now());
-      const rows = await prisma.$queryRawUnsafe<{ id: string; email: string }[]>(
+      const rows = await prisma.$queryRawUnsafe<{ id: string; email: string; logouts: unknown }[]>(
         `WITH t AS (
            UPDATE user_tokens SET consumed_at = $3
            WHERE token_hash = $1 AND purpose = ANY($2) AND consumed_at IS NULL AND expires_at > $3
@@ -92,14 +93,15 @@ export function userTokenQueries(prisma: PrismaClient, now: Clock = Date.now) {
            DELETE FROM oidc_payloads o USING changed c
            WHERE (o.model IN ('Session', 'Grant') AND o.payload->>'accountId' = c.id)
               OR o.grant_id IN (SELECT id FROM grants)
+           RETURNING CASE WHEN o.model = 'Session' THEN o.payload END AS session
          )
-         SELECT id, email FROM changed`,
+         SELECT id, email, ${logoutsOf('ended', 'session')} AS logouts FROM changed`,
         tokenHash,
         purposes,
         at,
         passwordHash,
       );
-      return rows[0];
+      return rows[0] && { id: rows[0].id, email: rows[0].email, logouts: readLogouts(rows[0].logouts) };
     },
 
     /** Marks the address verified with a verification link, if it is still the user's address. */

@@ -64,12 +64,21 @@ export function webhookQueries(prisma: PrismaClient, now: Clock = Date.now) {
     },
 
     /** Records an audit event and enqueues its deliveries, in one transaction. */
-    async addEvent(entry: AuditEntry, issuer: string, seal: SealDelivery): Promise<void> {
+    /**
+     * `published`: the name the event is delivered under (webhooks/event-catalog.ts), and the names a
+     * webhook subscribed to it may have stored.
+     */
+    async addEvent(
+      entry: AuditEntry,
+      issuer: string,
+      seal: SealDelivery,
+      published: { type: string; names: string[] } = { type: entry.type, names: [entry.type] },
+    ): Promise<void> {
       // Most events have no subscriber: those are one insert, not a transaction (sign-ins record
       // one each). A webhook created between this look and the insert misses this one event, as
       // one created a moment later would.
       const subscribed = await prisma.$queryRaw<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM webhooks WHERE issuer = ${issuer} AND ${entry.type} = ANY(events)`;
+        SELECT count(*)::int AS n FROM webhooks WHERE issuer = ${issuer} AND events && ${published.names}::text[]`;
       if (subscribed[0]?.n === 0) {
         await prisma.auditEvent.create({ data: auditRow(entry) });
         return;
@@ -77,12 +86,12 @@ export function webhookQueries(prisma: PrismaClient, now: Clock = Date.now) {
       await prisma.$transaction(async (tx) => {
         const event = await tx.auditEvent.create({ data: auditRow(entry) });
         const hooks = await tx.$queryRaw<{ id: string }[]>`
-          SELECT id::text FROM webhooks WHERE issuer = ${issuer} AND ${entry.type} = ANY(events)`;
+          SELECT id::text FROM webhooks WHERE issuer = ${issuer} AND events && ${published.names}::text[]`;
         if (hooks.length === 0) return;
         const eventId = randomUUID();
         const body = JSON.stringify({
           id: eventId,
-          type: entry.type,
+          type: published.type,
           created_at: event.createdAt.toISOString(),
           data: {
             actor: entry.actor,
@@ -96,7 +105,7 @@ export function webhookQueries(prisma: PrismaClient, now: Clock = Date.now) {
           const deliveryId = randomUUID();
           await tx.$executeRaw`
             INSERT INTO webhook_deliveries (id, webhook_id, event_id, type, body, created_at)
-            VALUES (${deliveryId}::uuid, ${hook.id}::uuid, ${eventId}::uuid, ${entry.type}, ${body}, ${at})`;
+            VALUES (${deliveryId}::uuid, ${hook.id}::uuid, ${eventId}::uuid, ${published.type}, ${body}, ${at})`;
           await tx.$executeRaw`
             INSERT INTO outbox (issuer, kind, payload, available_at)
             VALUES (${issuer}, ${WEBHOOK_KIND}, ${seal(deliveryId)}, ${at})`;
