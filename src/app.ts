@@ -5,6 +5,7 @@ import type { Provider } from 'oidc-provider';
 import type { Config } from './config/config.ts';
 import { DISCOVERY_PATH, ROUTES } from './oidc/provider-config.ts';
 import { clientCatalog } from './cache/client-catalog.ts';
+import { withConsoleClient } from './oidc/admin-console-grant.ts';
 import { clusterMetricsSource } from './metrics/cluster-metrics.ts';
 import { revocationList } from './cache/revocations.ts';
 import type { Database } from './db/client.ts';
@@ -78,6 +79,8 @@ import { ACCOUNT_SECTIONS } from './interactions/account-sections.ts';
 import { accountCallbackRoutes, accountSession } from './interactions/account-session.ts';
 import { accountSecurityRoutes } from './interactions/account-security.ts';
 import { adminApi } from './admin/admin-api.ts';
+import { consoleRoutes } from './admin-console/routes.ts';
+import { consoleSession, consoleTokenVerifier } from './admin-console/console-session.ts';
 
 export interface AppDeps {
   config: Config;
@@ -109,7 +112,8 @@ export function createApp(deps: AppDeps): TesseraApp {
   const { config, logger, db } = deps;
   const queries = createQueries(db, deps.clock);
   // Read on every request, kept in memory while change notifications arrive (src/cache/).
-  const catalog = clientCatalog(queries.clients, deps.notifications, deps.clock);
+  // The admin console's static client gets its admin-API grant here (oidc/admin-console-grant.ts).
+  const catalog = withConsoleClient(clientCatalog(queries.clients, deps.notifications, deps.clock), queries.apis);
   const revocations = revocationList({
     revoked: queries.revoked,
     payloads: queries.payloads,
@@ -366,7 +370,22 @@ export function createApp(deps: AppDeps): TesseraApp {
     }).routes(),
   );
   // The admin API (/admin/v1): its own problem-details errors, its own bearer-token check.
-  app.use(adminApi({ config, queries, audit, verify: verifyAccessToken }));
+  const admin = adminApi({ config, queries, audit, verify: verifyAccessToken });
+  app.use(admin);
+  // The admin console (/admin): pages over the same operations, as the signed-in admin.
+  app.use(
+    consoleRoutes({
+      session: consoleSession({
+        issuer: config.issuer,
+        payloads: queries.payloads,
+        keysEncryptionKey: config.keysEncryptionKey,
+        csrfKey: config.cookieKeys[0]!,
+        verify: consoleTokenVerifier(verifyAccessToken),
+      }),
+      call: admin.call,
+      brand: config.brand,
+    }).routes(),
+  );
   app.use(deviceAuthorizationMethods(ROUTES.device_authorization));
   app.use(deviceAuthorizationInterval(ROUTES.device_authorization, config.deviceFlow.pollInterval));
   app.use(deviceCodeEntryLimit(db.pool, config, ROUTES.code_verification));

@@ -13,7 +13,7 @@ import type { AccessTokenVerifier } from '../oidc/access-token-verifier.ts';
 import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { adminServices } from '../services/admin-services.ts';
 import type { Audit } from '../services/audit.ts';
-import { type AdminCaller, authenticate, requireScope } from './auth.ts';
+import { type AdminCaller, authenticate, authenticateToken, requireScope } from './auth.ts';
 import { idempotency } from './idempotency.ts';
 import { openApiDocument } from './openapi.ts';
 import { AdminProblem, problemDetails } from './problem.ts';
@@ -22,6 +22,14 @@ import { ADMIN_PREFIX, ADMIN_ROUTES, type AdminRoute, type Answer, etagOf, versi
 // The largest client (a JWKS of a few keys, some redirect URIs) is a few kB; 64 KiB leaves room
 // and keeps a hostile body from costing memory.
 const BODY_LIMIT = 64 * 1024;
+
+/** An operation called in-process (the admin console): see `call` in adminApi. */
+export type AdminCall = (
+  operationId: string,
+  token: string,
+  ctx: Context,
+  input?: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown },
+) => Promise<Answer>;
 
 export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
 
@@ -62,7 +70,7 @@ export function adminApi(deps: {
   queries: Queries;
   audit: Audit;
   verify: AccessTokenVerifier;
-}): Middleware & { router: Router } {
+}): Middleware & { router: Router; call: AdminCall } {
   const { queries, audit } = deps;
   const once = idempotency(queries.adminIdempotency, deps.config.keysEncryptionKey);
   const document = openApiDocument(deps.config.issuer);
@@ -75,14 +83,36 @@ export function adminApi(deps: {
   };
 
   async function answer(operation: AdminRoute, ctx: Context): Promise<void> {
+    await requireEnabled();
+    const caller = await authenticate(ctx, deps.verify);
+    await audited(operation, caller, ctx, async () => {
+      const query = operation.query ? validate(operation.query, ctx.query, 'query') : undefined;
+      const body = operation.body ? validate(operation.body, await readJson(ctx), 'body') : undefined;
+      const version = operation.conditional ? versionFromIfMatch(ctx.get('if-match')) : undefined;
+      send(
+        ctx,
+        await perform(operation, ctx, caller, { params: ctx.params as Record<string, string>, query, body, version }),
+      );
+      return ctx.status;
+    });
+  }
+
+  async function requireEnabled(): Promise<void> {
     if (!(await isEnabled()))
       throw new AdminProblem(404, 'not_found', 'the admin API is not set up: run tessera admin bootstrap');
-    const caller = await authenticate(ctx, deps.verify);
+  }
+
+  /** Runs `work` after the scope check, and records the call, refused or not, with its caller. */
+  async function audited(
+    operation: AdminRoute,
+    caller: AdminCaller,
+    ctx: Context,
+    work: () => Promise<number>,
+  ): Promise<void> {
     let status = 500;
     try {
       requireScope(caller, operation.scope);
-      await perform(operation, ctx, caller);
-      status = ctx.status;
+      status = await work();
     } catch (err) {
       status = (err as { status?: number }).status ?? 500;
       throw err;
@@ -94,32 +124,31 @@ export function adminApi(deps: {
         actor: caller.actor,
         subject: operation.operationId,
         ip: ctx.ip,
-        details: { method: ctx.method, path: ctx.path, status },
+        details: { method: operation.method, path: ctx.path, status },
       });
     }
   }
 
-  async function perform(operation: AdminRoute, ctx: Context, caller: AdminCaller): Promise<void> {
-    const query = operation.query ? validate(operation.query, ctx.query, 'query') : undefined;
-    const body = operation.body ? validate(operation.body, await readJson(ctx), 'body') : undefined;
-    const version = operation.conditional ? versionFromIfMatch(ctx.get('if-match')) : undefined;
+  async function perform(
+    operation: AdminRoute,
+    ctx: Context,
+    caller: AdminCaller,
+    input: { params: Record<string, string>; query: unknown; body: unknown; version: Date | undefined },
+  ): Promise<Answer & { headers?: Record<string, string>; replayed?: boolean }> {
     const call = {
       ctx,
       caller,
       services: adminServices(deps.config, queries, audit, caller.actor),
       queries,
-      params: ctx.params as Record<string, string>,
-      body,
-      query,
-      version,
+      ...input,
     };
     const key = operation.creates ? once.keyOf(ctx.get('idempotency-key')) : undefined;
-    const result: Answer & { replayed?: boolean } = key
+    return key
       ? await once.once(
           // A key is the caller's own: another client's same key is another request.
           `${caller.claims.client_id} ${String(caller.claims.sub ?? '')}`,
           key,
-          { method: ctx.method, path: ctx.path, body },
+          { method: ctx.method, path: ctx.path, body: input.body },
           async () => {
             const done = await operation.handle(call);
             return {
@@ -133,10 +162,44 @@ export function adminApi(deps: {
           },
         )
       : await operation.handle(call);
-    send(ctx, result);
   }
 
-  function send(ctx: Context, result: Answer & { headers?: Record<string, string>; replayed?: boolean }) {
+  /**
+   * One operation of the table, called in-process with an access token (the admin console,
+   * src/admin-console/): the same token check, scope check, schemas, handler and audit record
+   * as over HTTP, so that the console has no implementation of its own. Errors are thrown as
+   * the API's (AdminProblem, TesseraError).
+   */
+  async function call(
+    operationId: string,
+    token: string,
+    ctx: Context,
+    input: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {},
+  ): Promise<Answer> {
+    const operation = ADMIN_ROUTES.find((r) => r.operationId === operationId);
+    if (!operation) throw new Error(`no admin operation ${operationId}`);
+    await requireEnabled();
+    const caller = await authenticateToken(token, deps.verify);
+    let result: Answer = {};
+    await audited(operation, caller, ctx, async () => {
+      const query = operation.query ? validate(operation.query, input.query ?? {}, 'query') : undefined;
+      const body = operation.body ? validate(operation.body, input.body ?? {}, 'body') : undefined;
+      result = await operation.handle({
+        ctx,
+        caller,
+        services: adminServices(deps.config, queries, audit, caller.actor),
+        queries,
+        params: input.params ?? {},
+        query,
+        body,
+        version: undefined,
+      });
+      return result.status ?? 200;
+    });
+    return result;
+  }
+
+  function send(ctx: Context, result: Answer & { headers?: Record<string, string>; replayed?: boolean }): void {
     ctx.set('Cache-Control', 'no-store');
     for (const [name, value] of Object.entries(result.headers ?? {})) ctx.set(name, value);
     if (result.version) ctx.set('ETag', etagOf(result.version));
@@ -164,5 +227,5 @@ export function adminApi(deps: {
     if (ctx.path !== ADMIN_PREFIX && !ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
     await problemDetails(ctx, () => allowed(ctx as never, () => routes(ctx as never, noop)));
   };
-  return Object.assign(middleware, { router });
+  return Object.assign(middleware, { router, call });
 }

@@ -38,7 +38,11 @@ export async function authenticate(ctx: Context, verify: AccessTokenVerifier): P
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
   // No credentials (or another scheme): RFC 6750 §3.1 says a bare challenge, no error code.
   if (scheme !== 'bearer') throw challenge(401, undefined, 'a bearer access token for the admin API is required');
-  const token = header.slice(space + 1).trim();
+  return authenticateToken(header.slice(space + 1).trim(), verify);
+}
+
+/** The caller a bearer token names (the header's, or one the admin console holds for its admin). */
+export async function authenticateToken(token: string, verify: AccessTokenVerifier): Promise<AdminCaller> {
   if (!B64TOKEN.test(token)) throw challenge(401, 'invalid_token', 'malformed access token');
   // Deliberately one vague answer for every failure: which check failed helps only an attacker.
   const claims = await verify(token);

@@ -24,6 +24,7 @@ import {
   grantRevokeQuery,
   keyRetirement,
   pageQuery,
+  searchPageQuery,
   secretRotation,
   userCreate,
   userUpdate,
@@ -202,11 +203,16 @@ const clients: AdminRoute[] = [
     method: 'GET',
     path: '/clients',
     operationId: 'listClients',
-    summary: 'list clients',
+    summary: 'list clients, or those whose id or name contains q',
     scope: 'admin:clients:read',
-    query: pageQuery,
+    query: searchPageQuery,
     handle: ({ services, query }) =>
-      page(query.limit, query.cursor, services.clients.page, (c) => [c.created_at, c.client_id]),
+      page(
+        query.limit,
+        query.cursor,
+        (take, after) => services.clients.page(take, after, query.q),
+        (c) => [c.created_at, c.client_id],
+      ),
   }),
   route({
     method: 'POST',
@@ -291,10 +297,16 @@ const users: AdminRoute[] = [
     method: 'GET',
     path: '/users',
     operationId: 'listUsers',
-    summary: 'list users',
+    summary: 'list users, or those whose email address or name contains q',
     scope: 'admin:users:read',
-    query: pageQuery,
-    handle: ({ services, query }) => page(query.limit, query.cursor, services.users.page, (u) => [u.created_at, u.id]),
+    query: searchPageQuery,
+    handle: ({ services, query }) =>
+      page(
+        query.limit,
+        query.cursor,
+        (take, after) => services.users.page(take, after, query.q),
+        (u) => [u.created_at, u.id],
+      ),
   }),
   route({
     method: 'POST',
@@ -350,6 +362,40 @@ const users: AdminRoute[] = [
       const user = await services.users.delete(params.user!);
       for (const grant of await services.grants.list(user.id)) await services.grants.revoke(grant.grant_id);
       return { status: 204 };
+    },
+  }),
+];
+
+const security: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/users/:user/security',
+    operationId: 'getUserSecurity',
+    summary: "a user's second factors (by kind and age, never a secret) and roles",
+    scope: 'admin:users:read',
+    handle: async ({ services, queries, params }) => {
+      const user = await services.users.find(params.user!);
+      const [factors, passkeys, account] = await Promise.all([
+        queries.secondFactors.describe(user.id),
+        queries.passkeys.listByUser(user.id),
+        queries.users.findAccount(user.id),
+      ]);
+      return {
+        body: {
+          totp: factors.totp
+            ? {
+                created_at: factors.totp.createdAt.toISOString(),
+                last_used_at: factors.totp.lastUsedAt?.toISOString() ?? null,
+              }
+            : null,
+          recovery_codes_left: factors.recoveryCodes,
+          passkeys: passkeys.map((p) => ({ name: p.name, created_at: p.createdAt.toISOString() })),
+          roles: (account?.roles ?? []).map((r) => ({
+            name: r.name,
+            permissions: r.permissions.map((p) => ({ audience: p.audience, scope: p.scope })),
+          })),
+        },
+      };
     },
   }),
 ];
@@ -492,6 +538,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...apis,
   ...clients,
   ...users,
+  ...security,
   ...grants,
   ...sessions,
   ...keys,

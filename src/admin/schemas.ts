@@ -31,6 +31,14 @@ export const pageQuery = z
   })
   .strict();
 
+/** A list that can be searched: `q`, a part of the id, name or address, matched case-insensitively. */
+export const searchPageQuery = z
+  .object({
+    ...pageQuery.shape,
+    q: z.string().min(1).max(200).optional().describe('a part of the id, name or email address to look for'),
+  })
+  .strict();
+
 export const apiCreate = apiSchema;
 export const apiDeleteQuery = z
   .object({ force: queryBoolean.optional().describe('delete it even though clients use it') })

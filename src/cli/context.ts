@@ -32,6 +32,7 @@ export interface CliServices {
   clients: Pick<ClientService, 'create' | 'list' | 'show' | 'update' | 'delete' | 'rotateSecret'>;
   users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled'>;
   keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
+  grants: Pick<GrantService, 'endAllSessions'>;
 }
 
 /** The full context of the database mode; the remote mode refuses what is not in CliServices. */

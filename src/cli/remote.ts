@@ -185,6 +185,15 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
         ).body;
       },
     },
+    grants: {
+      // DELETE /users/{user}/sessions answers { revoked, sessions, grants }: the service's counts.
+      endAllSessions: async (userId) => {
+        const { sessions, grants } = (
+          await call<{ sessions: number; grants: number }>('DELETE', `/users/${segment(userId)}/sessions`)
+        ).body;
+        return { sessions, grants };
+      },
+    },
     keys: {
       list: async () => (await call<{ items: KeyView[] }>('GET', '/keys')).body.items,
       rotate: async () => (await call<Awaited<ReturnType<CliServices['keys']['rotate']>>>('POST', '/keys/rotate')).body,
@@ -215,9 +224,10 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     clients: onlyThese(services.clients),
     users: onlyThese(services.users),
     keys: onlyThese(services.keys),
+    grants: onlyThese(services.grants),
     actor: `remote:${remote.clientId}`,
   };
-  for (const name of ['config', 'db', 'queries', 'audit', 'grants'] as const)
+  for (const name of ['config', 'db', 'queries', 'audit'] as const)
     Object.defineProperty(context, name, { get: databaseOnly, enumerable: false });
   // Only CliServices' methods are called on the services (cli/context.ts): the rest refuse above.
   return context as unknown as CliContext;

@@ -147,8 +147,9 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description('sign a user out everywhere: every session, grant and refresh token ends')
     .argument('<id-or-email>')
     .action((who: string) =>
+      // Also in remote mode (the admin API's DELETE /users/{user}/sessions).
       run(async ({ users: service, grants }, out) => {
-        const user = await service.find(who);
+        const user = await service.show(who);
         // The apps of the ended sessions get a back-channel logout token (services/grants.ts).
         const ended = await grants.endAllSessions(user.id);
         out.result(

@@ -53,7 +53,14 @@ export function classify(err: unknown): Shown | undefined {
 export function errorHandler(brand: Brand): Middleware {
   const respond = (ctx: Context, shown: Shown) => {
     ctx.status = shown.status;
-    if (ctx.path.startsWith('/interaction') || ctx.path === '/account' || ctx.path.startsWith('/account/')) {
+    if (
+      ctx.path.startsWith('/interaction') ||
+      ctx.path === '/account' ||
+      ctx.path.startsWith('/account/') ||
+      // The admin console's pages (its API below /admin/v1 answers problem details itself).
+      ctx.path === '/admin' ||
+      (ctx.path.startsWith('/admin/') && !ctx.path.startsWith('/admin/v1'))
+    ) {
       sendErrorPage(ctx, brand, shown);
     } else {
       ctx.body = { error: shown.error, error_description: shown.description };

@@ -3,6 +3,7 @@ import { Provider } from 'oidc-provider';
 import { providerConfiguration, REGISTRATION_PATH, ROUTES } from './provider-config.ts';
 import type { Config } from '../config/config.ts';
 import { accountClient } from './account-client.ts';
+import { consoleClient } from './admin-console-client.ts';
 import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { Clock } from '../clock.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
@@ -127,7 +128,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       secondFactorRequired: deps.secondFactorRequired ?? NO_SECOND_FACTOR_REQUIRED,
       rbacClaims: rbacTokenClaims(deps.clients),
       userinfoResource: userinfo,
-      staticClients: [accountClient(deps.issuer)],
+      staticClients: [accountClient(deps.issuer), consoleClient(deps.issuer)],
       security: {
         privateKeyJwt: security.privateKeyJwt,
         dpop: security.dpop,

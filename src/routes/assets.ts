@@ -16,6 +16,7 @@ const WEBAUTHN_BUNDLE = new URL(
 
 const FILES: Record<string, { type: string; path: string }> = {
   'tessera.css': { type: 'text/css; charset=utf-8', path: `${VIEWS_DIR}assets/tessera.css` },
+  'admin.css': { type: 'text/css; charset=utf-8', path: `${VIEWS_DIR}assets/admin.css` },
   'passkeys.js': { type: JS, path: `${VIEWS_DIR}assets/passkeys.js` },
   'simplewebauthn-browser.js': { type: JS, path: WEBAUTHN_BUNDLE },
 };

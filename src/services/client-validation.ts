@@ -4,6 +4,7 @@
 import type { ClientWrite } from '../db/queries/clients.ts';
 import { InvalidInput } from '../errors.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import { CONSOLE_CLIENT_ID } from '../oidc/admin-console-client.ts';
 import { type ClientInput, DEFAULT_ID_TOKEN_ALG, storedMetadata } from './client-metadata.ts';
 import { SECRET_AUTH_METHODS, usesSecret } from './client-secrets.ts';
 import { isLoopbackHost } from './loopback.ts';
@@ -153,6 +154,7 @@ export function checkClientId(id: string): void {
 /** The account page's own client id: a static client of the provider, which would shadow a row. */
 export function checkNotReserved(id: string): void {
   if (id === ACCOUNT_CLIENT_ID) throw new InvalidInput(`client id ${id} is reserved for the account page`);
+  if (id === CONSOLE_CLIENT_ID) throw new InvalidInput(`client id ${id} is reserved for the admin console`);
 }
 
 /**

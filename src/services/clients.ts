@@ -98,7 +98,8 @@ export function clientService(deps: {
 
     list: async () => (await clients.list()).map(clientView),
     show: async (id: string) => clientView(await get(id)),
-    page: async (limit: number, after?: PagePosition) => (await clients.page(limit, after)).map(clientView),
+    page: async (limit: number, after?: PagePosition, search?: string) =>
+      (await clients.page(limit, after, search)).map(clientView),
 
     async delete(id: string) {
       if (!(await clients.delete(id))) throw new NotFound(`no client has id ${id}`);

@@ -143,7 +143,8 @@ export function userService(
     },
 
     list: async () => (await users.list()).map(describeUser),
-    page: async (limit: number, after?: PagePosition) => (await users.page(limit, after)).map(describeUser),
+    page: async (limit: number, after?: PagePosition, search?: string) =>
+      (await users.page(limit, after, search)).map(describeUser),
     show: async (idOrEmail: string) => describeUser(await find(idOrEmail)),
     find,
 

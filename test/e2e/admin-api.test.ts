@@ -495,6 +495,31 @@ describe('lists', () => {
     });
     expect(await call('GET', '/users?limit=0')).toMatchObject({ status: 400 });
   });
+
+  it('search clients by a part of their id or name and users by a part of their address, case-insensitively', async () => {
+    const tag = randomId('Findme').toLowerCase();
+    const { body: client } = await call<{ client_id: string }>('POST', '/clients', {
+      body: {
+        name: `Reports ${tag.toUpperCase()}`,
+        grant_types: ['authorization_code'],
+        redirect_uris: ['https://r.example.test/cb'],
+      },
+    });
+    const { body: user } = await call<{ id: string }>('POST', '/users', { body: { email: `${tag}@example.test` } });
+    await call('POST', '/users', { body: { email: `${randomId('other')}@example.test` } });
+    const clients = await call<{ items: { client_id: string }[] }>('GET', `/clients?q=${tag}`);
+    expect(clients.body.items.map((c) => c.client_id)).toEqual([client.client_id]);
+    const byId = await call<{ items: { client_id: string }[] }>('GET', `/clients?q=${client.client_id.slice(2, 12)}`);
+    expect(byId.body.items.map((c) => c.client_id)).toContain(client.client_id);
+    const users = await call<{ items: { id: string }[] }>('GET', `/users?q=${tag.toUpperCase()}`);
+    expect(users.body.items.map((u) => u.id)).toEqual([user.id]);
+    expect(await call('GET', `/users?q=`)).toMatchObject({ status: 400 });
+    // The user page's second factors and roles: none yet.
+    expect(await call('GET', `/users/${user.id}/security`)).toMatchObject({
+      status: 200,
+      body: { totp: null, recovery_codes_left: 0, passkeys: [], roles: [] },
+    });
+  });
 });
 
 describe('problems', () => {

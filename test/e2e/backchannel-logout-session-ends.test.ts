@@ -122,14 +122,28 @@ describe('back-channel logout when a session ends elsewhere than /session/end', 
     const user = await createUser();
     const [sid1, sid2] = [await signIn(user, newJar()), await signIn(user, newJar())];
     // The CLI adds the outbox rows; the server of the same ISSUER sends them.
-    const revoked = await tesseraJson<{ sessions: number }>(['users', 'sessions', 'revoke', user.email], {
-      ISSUER: server.issuer,
-    });
+    const revoked = await tesseraJson<{ revoked: string; sessions: number }>(
+      ['users', 'sessions', 'revoke', user.email],
+      {
+        ISSUER: server.issuer,
+      },
+    );
     expect(revoked).toMatchObject({ sessions: 2 });
     // Nothing but the counts in the CLI's answer.
     expect(Object.keys(revoked).sort()).toEqual(['grants', 'revoked', 'sessions']);
     await loggedOut(sid1, user);
     await loggedOut(sid2, user);
+
+    // The same command in remote mode, through the admin API.
+    const admin = await createAdminClient();
+    const sid3 = await signIn(user, newJar());
+    const remote = await tesseraJson(['users', 'sessions', 'revoke', user.email], {
+      TESSERA_URL: server.issuer,
+      TESSERA_CLIENT_ID: admin.client_id,
+      TESSERA_CLIENT_SECRET: admin.client_secret,
+    });
+    expect(remote).toEqual({ revoked: revoked.revoked, sessions: 1, grants: 2 });
+    await loggedOut(sid3, user);
   }, 120_000);
 
   it('tells the app when an admin ends a session, or all of them, with the admin API', async () => {

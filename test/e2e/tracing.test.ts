@@ -13,6 +13,8 @@ import { eventually } from '../setup/eventually.ts';
 import { startServerProcess, type ServerProcess } from '../setup/server-process.ts';
 import { authorize, newJar } from '../setup/sign-in.ts';
 import { randomId, tessera, tesseraJson, testEnv } from '../setup/tessera.ts';
+import { startReceiver as startWebhookReceiver } from '../setup/webhook-receiver.ts';
+import { createClient, createUser } from '../hardening/support.ts';
 
 /** A span as OTLP/JSON carries it (opentelemetry-proto's JSON mapping: ids in hex). */
 interface OtlpSpan {
@@ -93,6 +95,8 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_SERVICE_NAME: 'tessera-tracing-test',
+      // The webhook receiver below listens on loopback.
+      DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true',
       // The batch is sent every 100 ms (the default 5 s would only slow the test down).
       OTEL_BSP_SCHEDULE_DELAY: '100',
     },
@@ -291,6 +295,44 @@ describe('traces over OTLP/HTTP', () => {
     await eventually(() => receiver.spans.some((s) => s.name === 'GET /auth'), { timeoutMs: 10_000, intervalMs: 50 });
     expect(receiver.spans.some((s) => s.name === 'POST /interaction/:uid/login')).toBe(true);
   });
+
+  it('passes the trace on to the webhook deliveries an event of the traced request causes (traceparent)', async () => {
+    const hooks = await startWebhookReceiver();
+    try {
+      await tesseraJson(['webhooks', 'create', '--url', hooks.url, '--events', 'user.login.failed'], {
+        ISSUER: server.issuer,
+        DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true',
+      });
+      const user = await createUser();
+      const client = await createClient(['--grant-types', 'authorization_code', '--redirect-uri', REDIRECT]);
+      const url = new URL(`${server.issuer}/auth`);
+      url.search = new URLSearchParams({
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+        code_challenge_method: 'S256',
+      }).toString();
+      // Every request of the sign-in carries the incoming trace; the wrong password's is the event's.
+      const incoming = incomingTrace();
+      await expect(
+        authorize(url, { email: user.email, password: 'not the password' }, newJar(), {
+          traceparent: incoming.traceparent,
+        }),
+      ).rejects.toThrow('401');
+      const delivery = await eventually(
+        () => hooks.received.find((r) => r.headers['tessera-event-type'] === 'user.login.failed') ?? false,
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      const [version, traceId, spanId, flags] = String(delivery.headers.traceparent).split('-');
+      expect({ version, traceId, flags }).toEqual({ version: '00', traceId: incoming.traceId, flags: '01' });
+      expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(spanId).not.toBe(incoming.spanId);
+    } finally {
+      await hooks.close();
+    }
+  }, 120_000);
 
   it('puts no token, secret, code, password, cookie or Authorization header in any exported byte', async () => {
     expect(secrets.length).toBeGreaterThan(10);

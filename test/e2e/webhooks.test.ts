@@ -5,9 +5,9 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidWebhookSignature, verifyWebhook, type WebhookEvent } from '../../src/resource-server/index.ts';
-import { createApi, createClient, createUser } from '../hardening/support.ts';
+import { createApi, createClient, createUser, ownAddress } from '../hardening/support.ts';
 import { eventually } from '../setup/eventually.ts';
-import { authorize } from '../setup/sign-in.ts';
+import { authorize, newJar } from '../setup/sign-in.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 import { type Receiver, startReceiver } from '../setup/webhook-receiver.ts';
 
@@ -17,6 +17,8 @@ const GRACE_MS = 1_000;
 // Tessera's clock past it instead of waiting.
 const PAST_FIRST_BACKOFF_MS = 13_000;
 const options = { [oauth.allowInsecureRequests]: true };
+// Wrong passwords an account takes from one address before it is locked out.
+const LOGIN_FAILURES = 3;
 // Deliveries come from the outbox worker's poll (a second) on a loaded machine.
 const SLOW = { timeoutMs: 30_000, intervalMs: 200 };
 let server: TestServer;
@@ -29,7 +31,13 @@ const cli = (args: string[]) => tesseraJson(args, { ISSUER: server.issuer, DEV_A
 
 beforeAll(async () => {
   server = await startTestServer(
-    { DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true', REFRESH_TOKEN_REUSE_GRACE: String(GRACE_MS / 1000) },
+    {
+      DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true',
+      REFRESH_TOKEN_REUSE_GRACE: String(GRACE_MS / 1000),
+      // The catalog's test locks an account out from an address of its own (X-Forwarded-For).
+      TRUSTED_PROXIES: '127.0.0.1',
+      RATE_LIMIT_LOGIN_FAILURES: String(LOGIN_FAILURES),
+    },
     { clock: () => Date.now() + clockOffset },
   );
   receiver = await startReceiver();
@@ -251,3 +259,82 @@ describe('webhooks', () => {
     }
   }, 120_000);
 });
+
+describe('the event catalog (README "Webhooks")', () => {
+  it("delivers the issue's events under their names; user.locked once per lockout, however many attempts race", async () => {
+    const catalog = await startReceiver();
+    try {
+      // An audit type's own name (login.failed) is accepted and stored under the catalog's.
+      const subscribed = (await cli([
+        'webhooks',
+        'create',
+        '--url',
+        catalog.url,
+        '--events',
+        'user.created,login.failed,user.locked,client.secret_rotated,signing_key.rotated',
+      ])) as unknown as { events: string[]; secret: string };
+      expect(subscribed.events).toEqual([
+        'user.created',
+        'user.login.failed',
+        'user.locked',
+        'client.secret_rotated',
+        'signing_key.rotated',
+      ]);
+      const delivered = (type: string, subject: string) =>
+        catalog.received
+          .map((r) => ({ r, event: verifyWebhook(subscribed.secret, r.headers, r.body) }))
+          .filter(({ event }) => event.type === type && event.data.subject === subject);
+
+      const created = await createUserHere();
+      const { url: login, clientId } = await signInUrl();
+      await cli(['clients', 'rotate-secret', clientId]);
+
+      // Wrong passwords in parallel from one address, far past the limit: the count is one
+      // statement per attempt, so exactly one attempt trips the lockout and records it.
+      const user = await createUser();
+      const from = ownAddress();
+      const attempts = await Promise.allSettled(
+        Array.from({ length: LOGIN_FAILURES + 6 }, () =>
+          authorize(login, { email: user.email, password: 'not the password' }, newJar(), from),
+        ),
+      );
+      expect(attempts.every((a) => a.status === 'rejected')).toBe(true);
+      const { id: userId } = await tesseraJson<{ id: string }>(['users', 'show', user.email]);
+
+      await eventually(() => {
+        expect(delivered('user.created', created)).toHaveLength(1);
+        expect(delivered('client.secret_rotated', clientId)).toHaveLength(1);
+        expect(delivered('user.login.failed', userId).length).toBeGreaterThanOrEqual(LOGIN_FAILURES);
+        expect(delivered('user.locked', userId)).toHaveLength(1);
+      }, SLOW);
+      const [{ r, event }] = delivered('user.locked', userId) as [ReturnType<typeof delivered>[0]];
+      expect(r.headers['tessera-event-type']).toBe('user.locked');
+      expect(event.data).toMatchObject({ actor: 'anonymous', ip: from['x-forwarded-for'] });
+      expect(delivered('login.failed', userId)).toEqual([]);
+      // The audit trail keeps its names, and has the lockout once.
+      const { rows } = await server.db.pool.query<{ type: string; n: number }>(
+        `SELECT type, count(*)::int AS n FROM audit_events WHERE subject = $1 GROUP BY type ORDER BY type`,
+        [userId],
+      );
+      expect(rows.find((row) => row.type === 'user.locked')?.n).toBe(1);
+      expect(rows.find((row) => row.type === 'login.failed')?.n).toBeGreaterThanOrEqual(LOGIN_FAILURES);
+    } finally {
+      await catalog.close();
+    }
+  }, 180_000);
+});
+
+/** An authorization request of a new client: where a sign-in starts. */
+async function signInUrl(): Promise<{ url: URL; clientId: string }> {
+  const client = await createClient(['--grant-types', 'authorization_code', '--redirect-uri', REDIRECT]);
+  const url = new URL(`${server.issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: client.client_id,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+    code_challenge_method: 'S256',
+  }).toString();
+  return { url, clientId: client.client_id };
+}

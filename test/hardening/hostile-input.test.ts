@@ -13,8 +13,8 @@ import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISCOVERY_PATH } from '../../src/oidc/provider-config.ts';
 import { ADMIN_SCOPES } from '../../src/services/admin-api.ts';
-import { adminToken, createAdminClient } from '../setup/admin.ts';
-import { newJar, type Jar } from '../setup/sign-in.ts';
+import { adminToken, createAdminClient, createConsoleAdmin } from '../setup/admin.ts';
+import { newJar, signInAtPage, type Jar } from '../setup/sign-in.ts';
 import { startTestServer, type TestServer } from '../setup/tessera.ts';
 import { authorizeWith, basic, createApi, createClient, createUser, getWith, ownAddress } from './support.ts';
 
@@ -630,6 +630,70 @@ describe('the account pages (password reset)', () => {
   });
 });
 
+describe('the admin console (/admin)', () => {
+  it('at its forms, signed in as an admin with a valid CSRF token, and at the sign-in callback', async () => {
+    const admin = await createConsoleAdmin();
+    const jar = newJar();
+    const home = await signInAtPage(server.issuer, '/admin', admin, jar);
+    expect(home.status).toBe(200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(home.html)![1]!;
+    await fc.assert(
+      fc.asyncProperty(
+        // Not /admin/sign-out nor the admin's own sessions/end-all: they would end this session.
+        fc.constantFrom(
+          '/admin/clients',
+          `/admin/clients/${MADE_UP}/secrets`,
+          `/admin/users/${admin.id}/sessions/end`,
+          `/admin/users/${MADE_UP}/sessions/end-all`,
+        ),
+        fc.oneof(
+          pairs(['csrf', 'name', 'kind', 'redirect_uris', 'apis', 'scope', 'session'], fc.constantFrom(csrf, 'x')),
+          fc.tuple(anyText, anyText, anyText).map(([a, b, c]): [string, string][] => [
+            ['csrf', csrf],
+            ['name', a],
+            ['kind', b],
+            ['redirect_uris', c],
+            ['apis', c],
+            ['scope', a],
+            ['session', c],
+          ]),
+        ),
+        encoding,
+        badBytes,
+        async (path, fields, kind, bytes) => {
+          const { headers, body } = encode(kind, fields, bytes);
+          wellFormed(
+            { method: 'POST', path },
+            await answerWithJar(jar, `${server.issuer}${path}`, { method: 'POST', headers, body }),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, async (q, cursor) => {
+        for (const list of ['/admin/clients', '/admin/users']) {
+          const path = `${list}?q=${encodeURIComponent(q)}&cursor=${encodeURIComponent(cursor)}`;
+          wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, async (code, state) => {
+        const path = `/admin/callback?code=${encodeURIComponent(code)}&state=${encodeURIComponent(state)}`;
+        const answer = await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' });
+        wellFormed({ method: 'GET', path }, answer);
+        // Never a console session from a made-up code, nor a redirect out of the console.
+        expect(answer.status).not.toBe(303);
+      }),
+      { numRuns: RUNS },
+    );
+    // Still signed in: nothing above ended the console session.
+    expect((await get(jar, `${server.issuer}/admin`)).status).toBe(200);
+  }, 180_000);
+});
+
 describe('the account page (/account)', () => {
   it('at its forms, signed in with a valid CSRF token, and at the sign-in callback', async () => {
     // Signed in through an app's request, so that the input gets past the session and CSRF checks.
@@ -913,7 +977,20 @@ describe('every route, every method', () => {
     // signing keys' (a sweep must not rotate the shared database's keys), fetched now, since
     // admin tokens live minutes.
     const adminBearer = `Bearer ${await adminToken(server.issuer, await createAdminClient(ADMIN_SCOPES.filter((s) => s !== 'admin:keys:write')))}`;
+    // The admin console's pages answer more than a redirect to sign in only in a console session:
+    // an admin's, signed in over HTTP (its forms still need their CSRF token, which no variant has).
+    const consoleJar = newJar();
+    const signedIn = await signInAtPage(server.issuer, '/admin', await createConsoleAdmin(), consoleJar);
+    expect(signedIn.status).toBe(200);
+    const consoleCookie = `tessera.admin=${consoleJar.cookies.get('tessera.admin')}`;
     VARIANTS.push(
+      { name: 'an admin console session', headers: { cookie: consoleCookie } },
+      {
+        name: 'an admin console session, hostile query and form',
+        query: `q=${encodeURIComponent(CONTROL)}&cursor=%ff%fe&done=${'x'.repeat(300)}&${REPEATED}`,
+        headers: { cookie: consoleCookie, ...FORM },
+        body: `session=${encodeURIComponent(CONTROL)}&name=${'n'.repeat(5000)}&kind=machine&${REPEATED}`,
+      },
       { name: 'an admin token', headers: { authorization: adminBearer } },
       {
         name: 'an admin token, hostile JSON and query',
@@ -963,6 +1040,14 @@ describe('every route, every method', () => {
       '/account/password',
       '/account/sessions/end-all',
       '/account/callback',
+      '/admin',
+      '/admin/callback',
+      '/admin/clients',
+      `/admin/clients/${MADE_UP}`,
+      `/admin/clients/${MADE_UP}/secrets`,
+      `/admin/users/${MADE_UP}`,
+      `/admin/users/${MADE_UP}/sessions/end-all`,
+      '/admin/sign-out',
     ]) {
       expect([...routes.keys()]).toContain(expected);
     }

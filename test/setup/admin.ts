@@ -89,3 +89,23 @@ export function adminCaller(issuer: string, token: string | (() => string)) {
     return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
   };
 }
+
+/**
+ * A person with admin rights for the console (/admin): a user given a new role that grants
+ * these admin scopes (default: all but the signing keys', which a shared database's other
+ * tests rely on). The admin API is created first when missing (createAdminClient).
+ */
+export async function createConsoleAdmin(
+  scopes: readonly string[] = ADMIN_SCOPES.filter((s) => !s.startsWith('admin:keys')),
+): Promise<{ email: string; password: string; id: string }> {
+  await createAdminClient();
+  const role = randomId('console-admin');
+  await tesseraJson(['roles', 'create', role, '--api', ADMIN_AUDIENCE, '--scope', scopes.join(' ')]);
+  const email = `${randomId('admin')}@example.test`;
+  const password = 'correct horse battery';
+  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: password });
+  if (created.code !== 0) throw new Error(`users create: ${created.stderr}`);
+  await tesseraJson(['users', 'assign-role', email, '--role', role]);
+  const { id } = await tesseraJson<{ id: string }>(['users', 'show', email]);
+  return { email, password, id };
+}

@@ -70,3 +70,34 @@ export async function authorize(
   }
   throw new Error('too many redirects');
 }
+
+/**
+ * Opens one of Tessera's own pages (the account page, the admin console) with `jar`, signing in
+ * on the way when it is sent to: the page it ends on, with its address and status.
+ */
+export async function signInAtPage(
+  origin: string,
+  path: string,
+  user: { email: string; password: string },
+  jar = newJar(),
+): Promise<{ url: string; status: number; html: string }> {
+  let url = new URL(path, origin).href;
+  for (let hops = 0; hops < 10; hops++) {
+    const res = await get(jar, url);
+    if (res.status === 303 || res.status === 302) {
+      url = new URL(res.headers.get('location')!, url).href;
+      continue;
+    }
+    const html = await res.text();
+    const uid = /action="\/interaction\/([^/]+)\/login"/.exec(html)?.[1];
+    if (!uid) return { url, status: res.status, html };
+    const posted = await get(jar, `${origin}/interaction/${uid}/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf: /name="csrf" value="([^"]+)"/.exec(html)![1]!, ...user }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    if (posted.status !== 303) throw new Error(`login answered ${posted.status}`);
+    url = new URL(posted.headers.get('location')!, url).href;
+  }
+  throw new Error('too many redirects');
+}

@@ -71,10 +71,20 @@ export function clientQueries(prisma: PrismaClient) {
     },
 
     /** Up to `limit` clients after `after` in (created_at, id) order: the admin API's pages. */
-    page(limit: number, after?: PagePosition): Promise<ClientRecord[]> {
+    page(limit: number, after?: PagePosition, search?: string): Promise<ClientRecord[]> {
+      // A search is a case-insensitive part of the id or the name: admins look clients up by
+      // either; a full scan is fine at the scale of a client table and an admin's pace.
+      const matching = search
+        ? {
+            OR: [
+              { id: { contains: search, mode: 'insensitive' as const } },
+              { name: { contains: search, mode: 'insensitive' as const } },
+            ],
+          }
+        : {};
       return prisma.client.findMany({
         include: withRelations,
-        where: after ? afterPosition(after) : {},
+        where: { AND: [after ? afterPosition(after) : {}, matching] },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: limit,
       });

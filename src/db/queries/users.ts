@@ -92,9 +92,23 @@ export function userQueries(prisma: PrismaClient, pool?: pg.Pool, prepared = fal
     findByEmail: (emailNormalized: string) => prisma.user.findUnique({ where: { emailNormalized } }),
     list: () => prisma.user.findMany({ orderBy: { createdAt: 'asc' } }),
     /** Up to `limit` users after `after` in (created_at, id) order: the admin API's pages. */
-    page: (limit: number, after?: PagePosition) =>
+    page: (limit: number, after?: PagePosition, search?: string) =>
       prisma.user.findMany({
-        where: after ? afterPosition(after) : {},
+        // A search is a case-insensitive part of the address or the name (see clients.page).
+        where: {
+          AND: [
+            after ? afterPosition(after) : {},
+            search
+              ? {
+                  OR: [
+                    { emailNormalized: { contains: search.toLowerCase() } },
+                    { email: { contains: search, mode: 'insensitive' as const } },
+                    { name: { contains: search, mode: 'insensitive' as const } },
+                  ],
+                }
+              : {},
+          ],
+        },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: limit,
       }),

@@ -1,0 +1,315 @@
+// The admin console (/admin): server-rendered pages over the admin API's operations, called
+// in-process with the signed-in admin's own access token (admin-api.ts `call`): the same token
+// check, scope check, schemas, handlers and `admin.call` audit record as over HTTP, so that the
+// console implements no operation of its own and can do nothing its admin's token could not.
+// Plain forms, no script; a CSRF token bound to the console session on every POST; each POST
+// that changes something redirects (303) with a fixed message key, except those that show a new
+// secret once, which answer with the page itself so that the secret is in no URL or history.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AdminCall } from '../admin/admin-api.ts';
+import { AdminProblem } from '../admin/problem.ts';
+import { TesseraError } from '../errors.ts';
+import { readForm } from '../interactions/form-body.ts';
+import { CONSOLE_CALLBACK_PATH, CONSOLE_PATH } from '../oidc/admin-console-client.ts';
+import { sendPage } from '../views/page.ts';
+import { type Brand, renderView } from '../views/render.ts';
+import { type ConsoleSession, consoleAdmin } from './console-session.ts';
+
+export interface ConsoleDeps {
+  session: ConsoleSession;
+  call: AdminCall;
+  brand: Brand;
+}
+
+// A page of the lists: enough to scan, few enough to read.
+const PAGE_SIZE = '25';
+// The audit events a client's page shows: the latest few; the rest is a search away.
+const RECENT_EVENTS = '10';
+
+// What a redirect after a form may say: by key, so that the URL carries no text of its own.
+const DONE: Record<string, string> = {
+  session: 'The session was ended.',
+  sessions: "Every one of the user's sessions was ended.",
+};
+
+// Plain, short ids: a client id (printable ASCII), a user's uuid or address, a session uid.
+const PARAM = /^[\x21-\x7e]{1,255}$/;
+
+/** A time as "2026-12-04 13:16 UTC": the same for every reader. */
+const when = (iso: string | null | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : undefined);
+
+/** How old something is, in the largest whole unit: "3 days", "5 minutes". */
+export function ageOf(iso: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  const units: [number, string][] = [
+    [86_400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, name] of units) {
+    const n = Math.floor(seconds / size);
+    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'}`;
+  }
+  return 'less than a minute';
+}
+
+/** An admin API error as a person reads it, or undefined for anything else (a bug: it propagates). */
+function refusal(err: unknown): { status: number; code: string; message: string } | undefined {
+  if (err instanceof AdminProblem || err instanceof TesseraError)
+    return { status: err.status, code: err.code, message: err.message };
+  return undefined;
+}
+
+export function consoleRoutes(deps: ConsoleDeps): Router {
+  const router = new Router({ prefix: CONSOLE_PATH });
+  const { session, brand } = deps;
+
+  function page(ctx: Context, view: string, data: Record<string, unknown>, status = 200) {
+    const admin = consoleAdmin(ctx);
+    sendPage(ctx, renderView(`admin/${view}`, brand, { ...data, csrf: admin.csrf, adminSub: admin.sub }), status);
+  }
+
+  /** The admin API's operation, as the signed-in admin. */
+  async function call(
+    ctx: Context,
+    operationId: string,
+    input: { params?: Record<string, string>; query?: Record<string, string>; body?: unknown } = {},
+  ) {
+    return (await deps.call(operationId, consoleAdmin(ctx).token, ctx, input)).body as never;
+  }
+
+  /**
+   * Runs a page's handler; a refusal of the API becomes a page: 403 (a right the admin lacks),
+   * 404 (no such thing), or the refusal's own sentence; a 401 (the token no longer good) ends
+   * the console session.
+   */
+  const guarded = (handler: (ctx: Context) => Promise<void>) => async (ctx: Context) => {
+    try {
+      await handler(ctx);
+    } catch (err) {
+      const refused = refusal(err);
+      if (!refused) throw err;
+      if (refused.status === 401) {
+        // The token died before its time (the admin was disabled, their session or the token
+        // revoked): this console session is over; a GET signs in again, if the person still may.
+        await session.restart(ctx, ctx.method === 'GET' ? ctx.path : CONSOLE_PATH);
+        return;
+      }
+      if (refused.status === 403 && refused.code === 'insufficient_scope') {
+        sendPage(ctx, renderView('admin/forbidden', brand, { message: refused.message }), 403);
+        return;
+      }
+      page(ctx, 'refused', { status: refused.status, message: refused.message }, refused.status);
+    }
+  };
+
+  /** A form's fields, after its CSRF check (403 without a valid token). */
+  async function form(ctx: Context): Promise<URLSearchParams> {
+    const body = await readForm(ctx);
+    session.checkCsrf(ctx, body.get('csrf'));
+    return body;
+  }
+
+  const param = (ctx: Context, name: string): string => {
+    const value = ctx.params[name] ?? '';
+    if (!PARAM.test(value)) throw new AdminProblem(404, 'not_found', 'there is no such page');
+    return value;
+  };
+
+  /** A list's query: the search (`q`) and the page (`cursor`), only when given. */
+  const listQuery = (ctx: Context): Record<string, string> => {
+    const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim() : '';
+    const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : '';
+    return { limit: PAGE_SIZE, ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) };
+  };
+
+  // The callback comes before `required`: it is how a console session begins.
+  router.get(CONSOLE_CALLBACK_PATH.slice(CONSOLE_PATH.length), async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const finished =
+      typeof ctx.query.error === 'string' ? { outcome: 'failed' as const } : await session.finishSignIn(ctx);
+    if (finished.outcome === 'signed-in') {
+      ctx.status = 303;
+      ctx.redirect(finished.returnTo);
+    } else if (finished.outcome === 'no-rights') {
+      sendPage(ctx, renderView('admin/forbidden', brand, { message: 'Your account has no admin rights.' }), 403);
+    } else {
+      sendPage(
+        ctx,
+        renderView('notice', brand, {
+          heading: 'You are not signed in',
+          message: 'Signing in to the admin console did not finish.',
+          linkHref: CONSOLE_PATH,
+          linkText: 'Try again',
+        }),
+        400,
+      );
+    }
+  });
+
+  router.use(session.required);
+
+  router.get('/', (ctx) => page(ctx, 'home', { scopes: consoleAdmin(ctx).scopes }));
+
+  router.post('/sign-out', async (ctx) => {
+    await form(ctx);
+    await session.signOut(ctx);
+    sendPage(
+      ctx,
+      renderView('notice', brand, {
+        heading: 'Signed out of the console',
+        message: 'The console no longer holds a token for you. Your Tessera session is unchanged.',
+        linkHref: '/session/end',
+        linkText: 'Sign out of Tessera too',
+      }),
+    );
+  });
+
+  // ---- Clients ----
+
+  router.get(
+    '/clients',
+    guarded(async (ctx) => {
+      const query = listQuery(ctx);
+      const list = await call(ctx, 'listClients', { query });
+      page(ctx, 'clients', { list, q: query.q ?? '' });
+    }),
+  );
+
+  router.get('/clients/new', (ctx) => page(ctx, 'client-new', { values: {} }));
+
+  router.post(
+    '/clients',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const values = Object.fromEntries(
+        ['name', 'kind', 'redirect_uris', 'apis', 'scope'].map((k) => [k, fields.get(k)?.trim() ?? '']),
+      );
+      const lines = (text: string) => text.split(/\s+/).filter(Boolean);
+      const machine = values.kind === 'machine';
+      const body = {
+        name: values.name,
+        grant_types: machine ? ['client_credentials'] : ['authorization_code', 'refresh_token'],
+        ...(machine ? {} : { redirect_uris: lines(values.redirect_uris!) }),
+        ...(values.kind === 'public' ? { public: true } : {}),
+        ...(values.apis ? { apis: lines(values.apis) } : {}),
+        ...(values.scope ? { scope: values.scope } : {}),
+      };
+      try {
+        const created = await call(ctx, 'createClient', { body });
+        page(ctx, 'client-created', { client: created }, 201);
+      } catch (err) {
+        const refused = refusal(err);
+        if (refused?.status !== 400) throw err;
+        page(ctx, 'client-new', { values, error: refused.message }, 400);
+      }
+    }),
+  );
+
+  /** A client's page: settings, secrets with their ages, API grants, recent audit events. */
+  async function showClient(ctx: Context, extra: Record<string, unknown> = {}, status = 200) {
+    const clientId = param(ctx, 'id');
+    const client = (await call(ctx, 'getClient', { params: { client_id: clientId } })) as {
+      secrets: { hint: string; created_at: string; expires_at: string | null }[];
+    };
+    // The trail is a right of its own (admin:audit:read): without it the page says so.
+    let events: unknown[] | undefined;
+    if (consoleAdmin(ctx).scopes.includes('admin:audit:read')) {
+      const trail = (await call(ctx, 'listAuditEvents', {
+        query: { subject: clientId, limit: RECENT_EVENTS },
+      })) as { items: { time: string }[] };
+      events = trail.items.map((e) => ({ ...e, time: when(e.time) }));
+    }
+    page(
+      ctx,
+      'client',
+      {
+        client,
+        secrets: client.secrets.map((s) => ({
+          hint: s.hint,
+          age: ageOf(s.created_at),
+          created: when(s.created_at),
+          expires: when(s.expires_at),
+        })),
+        events,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get(
+    '/clients/:id',
+    guarded((ctx) => showClient(ctx)),
+  );
+
+  router.post(
+    '/clients/:id/secrets',
+    guarded(async (ctx) => {
+      await form(ctx);
+      const rotated = await call(ctx, 'rotateClientSecret', { params: { client_id: param(ctx, 'id') }, body: {} });
+      await showClient(ctx, { rotated }, 201);
+    }),
+  );
+
+  // ---- Users ----
+
+  router.get(
+    '/users',
+    guarded(async (ctx) => {
+      const query = listQuery(ctx);
+      const list = await call(ctx, 'listUsers', { query });
+      page(ctx, 'users', { list, q: query.q ?? '' });
+    }),
+  );
+
+  router.get(
+    '/users/:id',
+    guarded(async (ctx) => {
+      const params = { user: param(ctx, 'id') };
+      const user = (await call(ctx, 'getUser', { params })) as { id: string; last_login_at: string | null };
+      const [sessions, grants, security] = await Promise.all([
+        call(ctx, 'listUserSessions', { params }) as Promise<{ items: { login_at?: string | null }[] }>,
+        call(ctx, 'listUserGrants', { params }),
+        call(ctx, 'getUserSecurity', { params }),
+      ]);
+      const done = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
+      page(ctx, 'user', { user, lastLogin: when(user.last_login_at), sessions, grants, security, done, when });
+    }),
+  );
+
+  router.post(
+    '/users/:id/sessions/end',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const userId = param(ctx, 'id');
+      const uid = fields.get('session') ?? '';
+      // Only a session of this user: the uid comes from the user's own page.
+      const sessions = (await call(ctx, 'listUserSessions', { params: { user: userId } })) as {
+        items: { session_uid: string }[];
+      };
+      if (!sessions.items.some((s) => s.session_uid === uid))
+        throw new AdminProblem(400, 'invalid_request', 'there is no such session');
+      await call(ctx, 'revokeSession', { params: { session_uid: uid } });
+      ctx.status = 303;
+      ctx.redirect(`${CONSOLE_PATH}/users/${encodeURIComponent(userId)}?done=session`);
+    }),
+  );
+
+  router.post(
+    '/users/:id/sessions/end-all',
+    guarded(async (ctx) => {
+      await form(ctx);
+      const userId = param(ctx, 'id');
+      const sessions = (await call(ctx, 'listUserSessions', { params: { user: userId } })) as {
+        items: { session_uid: string }[];
+      };
+      for (const s of sessions.items) await call(ctx, 'revokeSession', { params: { session_uid: s.session_uid } });
+      ctx.status = 303;
+      ctx.redirect(`${CONSOLE_PATH}/users/${encodeURIComponent(userId)}?done=sessions`);
+    }),
+  );
+
+  return router;
+}
