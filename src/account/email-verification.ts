@@ -1,7 +1,9 @@
 // Email verification, without Koa: a mailed link (48 hours, single use, bound to the address the
 // account has when it is issued) that sets users.email_verified, the email_verified claim.
 import type { UserTokenQueries } from '../db/queries/user-tokens.ts';
+import type { Locale } from '../i18n/messages.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { languageQuery } from '../i18n/locale.ts';
 import type { Audit } from '../services/audit.ts';
 import { linkTokenHash, newLinkToken } from './one-time-token.ts';
 
@@ -18,16 +20,21 @@ export interface EmailVerificationDeps {
 
 export function emailVerification(deps: EmailVerificationDeps) {
   return {
-    /** Mails the user a verification link; false when there is no such enabled user. */
-    async send(userId: string, actor: string, ip?: string): Promise<boolean> {
+    /** Mails the user a verification link (in `locale`); false when there is no such enabled user. */
+    async send(userId: string, actor: string, ip?: string, locale?: Locale): Promise<boolean> {
       const token = newLinkToken();
       const issued = await deps.tokens.issue(linkTokenHash(token)!, 'email_verification', userId, VERIFY_TTL_MS);
       if (!issued) return false;
-      await deps.mail.send(issued.email, 'email-verification', {
-        email: issued.email,
-        link: `${deps.issuer}${verifyPath}?token=${token}`,
-        validHours: VERIFY_TTL_MS / 3_600_000,
-      });
+      await deps.mail.send(
+        issued.email,
+        'email-verification',
+        {
+          email: issued.email,
+          link: `${deps.issuer}${verifyPath}?token=${token}${locale && languageQuery(locale) ? `&${languageQuery(locale)}` : ''}`,
+          validHours: VERIFY_TTL_MS / 3_600_000,
+        },
+        locale,
+      );
       await deps.audit.record({ type: 'user.verification_sent', actor, subject: userId, ip });
       return true;
     },

@@ -10,6 +10,7 @@ import { accountLinkRoutes, signupPath } from '../interactions/account-links.ts'
 import { passwordResetRoutes } from '../interactions/password-reset.ts';
 import { pageCsrf } from '../interactions/page-csrf.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { Locale } from '../i18n/messages.ts';
 import { MAIL_KIND, mailer, mailHandler } from '../mail/mailer.ts';
 import { mailTransport } from '../mail/transport.ts';
 import type { Metrics } from '../metrics/registry.ts';
@@ -60,14 +61,17 @@ export interface AccountFeatures {
   /** The mail-sending limits, shared with the account page's "send the link again". */
   mailLimits: ReturnType<typeof mailLimits>;
   /** Tells a user their password was changed (the account page); undefined without mail. */
-  passwordChangedMail: ((email: string) => Promise<void>) | undefined;
+  passwordChangedMail: ((email: string, locale?: Locale) => Promise<void>) | undefined;
   /** Mails a verification link; undefined without mail. */
   sendVerification: EmailVerification['send'] | undefined;
   /** For clients that require a verified email (interactions/routes.ts); undefined without mail. */
   /** The outbox this process's worker drains (back-channel logout enqueues into it). */
   outbox: Outbox;
   verifiedEmail:
-    | { required(clientId: string): Promise<boolean>; remind(userId: string, ip: string): Promise<void> }
+    | {
+        required(clientId: string): Promise<boolean>;
+        remind(userId: string, ip: string, locale?: Locale): Promise<void>;
+      }
     | undefined;
   close(): Promise<void>;
 }
@@ -149,7 +153,8 @@ export function accountFeatures(deps: {
     verification,
     mailLimits: limits,
     passwordChangedMail: mail.enabled
-      ? (email) => mail.send(email, 'password-changed', { email, forgotLink: `${config.issuer}${forgotPath}` })
+      ? (email, locale) =>
+          mail.send(email, 'password-changed', { email, forgotLink: `${config.issuer}${forgotPath}` }, locale)
       : undefined,
     sendVerification: mail.enabled ? verification.send : undefined,
     verifiedEmail: mail.enabled
@@ -158,11 +163,11 @@ export function accountFeatures(deps: {
             // From the catalog, which the authorization request has just loaded: no query of its own.
             return (await deps.clients.get(clientId))?.requireVerifiedEmail === true;
           },
-          async remind(userId, ip) {
+          async remind(userId, ip, locale) {
             // The same per-account budget as the other mailed links: a user who signs in again
             // and again before reading the mail gets 3 links an hour, not one per attempt.
             if (await limits.perAccount.spend(`verify:${userId}`)) return;
-            await verification.send(userId, userId, ip);
+            await verification.send(userId, userId, ip, locale);
           },
         }
       : undefined,

@@ -5,13 +5,14 @@ import type { AccountSessionQueries } from '../db/queries/account-sessions.ts';
 import type { UserRecord } from '../db/queries/users.ts';
 import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
 import type { Audit } from '../services/audit.ts';
-import { checkNewPassword } from '../services/password-policy.ts';
+import type { Locale, Message } from '../i18n/messages.ts';
+import { checkNewPassword, WeakPassword } from '../services/password-policy.ts';
 import { hashPassword, PASSWORD_MAX, verifyPassword } from '../services/passwords.ts';
 
 export type PasswordChangeOutcome =
   | { outcome: 'changed' }
   | { outcome: 'wrong_password' }
-  | { outcome: 'weak'; message: string }
+  | { outcome: 'weak'; problem: Message }
   | { outcome: 'conflict' };
 
 export function passwordChange(deps: {
@@ -21,7 +22,7 @@ export function passwordChange(deps: {
   audit: Audit;
   passwordMinLength: number;
   /** Tells the user by mail (as a reset does); absent without mail. */
-  notify?: (email: string) => Promise<void>;
+  notify?: (email: string, locale?: Locale) => Promise<void>;
 }) {
   return {
     async change(
@@ -30,6 +31,7 @@ export function passwordChange(deps: {
       next: string,
       keepSessionId: string,
       ip: string,
+      locale?: Locale,
     ): Promise<PasswordChangeOutcome> {
       const stored = user.passwordHash;
       if (!stored || current.length > PASSWORD_MAX || !(await verifyPassword(stored, current)))
@@ -37,7 +39,8 @@ export function passwordChange(deps: {
       try {
         await checkNewPassword(next, deps.passwordMinLength, [user.email, ...(user.name ? [user.name] : [])]);
       } catch (err) {
-        return { outcome: 'weak', message: (err as Error).message };
+        if (!(err instanceof WeakPassword)) throw err;
+        return { outcome: 'weak', problem: err.problem };
       }
       const ended = await deps.sessions.changePassword(user.id, stored, await hashPassword(next), keepSessionId);
       if (!ended) return { outcome: 'conflict' };
@@ -49,7 +52,7 @@ export function passwordChange(deps: {
         ip,
         details: { other_sessions_ended: true },
       });
-      await deps.notify?.(user.email);
+      await deps.notify?.(user.email, locale);
       return { outcome: 'changed' };
     },
   };

@@ -5,13 +5,15 @@
 // the same. Whether the address has an account is found out later by the outbox worker
 // (resetRequestHandler), which then issues the link and mails it — or does nothing.
 import type { UserQueries } from '../db/queries/users.ts';
+import { languageQuery } from '../i18n/locale.ts';
 import type { UserTokenQueries } from '../db/queries/user-tokens.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { backchannelLogouts } from '../oidc/backchannel-logout.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { OutboxHandler } from '../outbox/worker.ts';
 import type { Audit } from '../services/audit.ts';
-import { checkNewPassword } from '../services/password-policy.ts';
+import { DEFAULT_LOCALE, type Locale, LOCALES, type Message } from '../i18n/messages.ts';
+import { checkNewPassword, WeakPassword } from '../services/password-policy.ts';
 import { hashPassword } from '../services/passwords.ts';
 import { normalizeEmail } from '../services/users.ts';
 import { linkTokenHash, newLinkToken } from './one-time-token.ts';
@@ -38,31 +40,36 @@ export interface PasswordResetDeps {
 export type ResetOutcome =
   | { outcome: 'changed'; userId: string; email: string; invitation: boolean }
   | { outcome: 'invalid_link' }
-  | { outcome: 'weak'; message: string };
+  | { outcome: 'weak'; problem: Message };
 
 export function passwordReset(deps: PasswordResetDeps) {
-  const link = (token: string) => `${deps.issuer}${resetPath}?token=${token}`;
+  // The link opens its page in the language of the mail (i18n/locale.ts).
+  const link = (token: string, locale: Locale = DEFAULT_LOCALE) =>
+    `${deps.issuer}${resetPath}?token=${token}${languageQuery(locale) ? `&${languageQuery(locale)}` : ''}`;
   const sessionsEnded = backchannelLogouts(() => deps.outbox);
   return {
     /** Asks for a link for `email`; the same work and the same result whether or not it has an account. */
-    async request(email: string, ip: string): Promise<void> {
-      await deps.outbox.enqueue(RESET_REQUEST_KIND, { email, ip });
+    async request(email: string, ip: string, locale: Locale = DEFAULT_LOCALE): Promise<void> {
+      await deps.outbox.enqueue(RESET_REQUEST_KIND, { email, ip, locale });
     },
 
     /** The outbox handler that finds the account and mails it a link (or does nothing). */
     requestHandler(): OutboxHandler {
       return async (payload) => {
-        const { email, ip } = payload as { email: string; ip: string };
+        const { email, ip, locale } = payload as { email: string; ip: string; locale?: unknown };
         const user = await deps.users.findByEmail(normalizeEmail(email));
         if (!user || user.disabled) return;
         const token = newLinkToken();
         const issued = await deps.tokens.issue(linkTokenHash(token)!, 'password_reset', user.id, RESET_TTL_MS);
         if (!issued) return;
-        await deps.mail.send(issued.email, 'password-reset', {
-          email: issued.email,
-          link: link(token),
-          validMinutes: RESET_TTL_MS / 60_000,
-        });
+        // Rows written before mail had a language carry none: English.
+        const language = LOCALES.find((l) => l === locale) ?? DEFAULT_LOCALE;
+        await deps.mail.send(
+          issued.email,
+          'password-reset',
+          { email: issued.email, link: link(token, language), validMinutes: RESET_TTL_MS / 60_000 },
+          language,
+        );
         await deps.audit.record({ type: 'user.password_reset_requested', actor: 'anonymous', subject: user.id, ip });
       };
     },
@@ -100,14 +107,15 @@ export function passwordReset(deps: PasswordResetDeps) {
      * Sets the new password with the link: the policy first, then the hash, then one statement
      * that consumes the link and ends every session, grant and token of the user.
      */
-    async reset(token: unknown, password: string, ip: string): Promise<ResetOutcome> {
+    async reset(token: unknown, password: string, ip: string, locale?: Locale): Promise<ResetOutcome> {
       const hash = linkTokenHash(token);
       const live = hash && (await deps.tokens.peek(hash, ['password_reset', 'invitation']));
       if (!hash || !live) return { outcome: 'invalid_link' };
       try {
         await checkNewPassword(password, deps.passwordMinLength, [live.email]);
       } catch (err) {
-        return { outcome: 'weak', message: (err as Error).message };
+        if (!(err instanceof WeakPassword)) throw err;
+        return { outcome: 'weak', problem: err.problem };
       }
       const changed = await deps.tokens.redeemPassword(
         hash,
@@ -125,10 +133,12 @@ export function passwordReset(deps: PasswordResetDeps) {
         details: { sessions_ended: true },
       });
       if (live.purpose === 'password_reset')
-        await deps.mail.send(changed.email, 'password-changed', {
-          email: changed.email,
-          forgotLink: `${deps.issuer}${forgotPath}`,
-        });
+        await deps.mail.send(
+          changed.email,
+          'password-changed',
+          { email: changed.email, forgotLink: `${deps.issuer}${forgotPath}` },
+          locale,
+        );
       return {
         outcome: 'changed',
         userId: changed.id,

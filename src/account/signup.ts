@@ -4,12 +4,13 @@
 // starts with email_verified false and is mailed a verification link.
 import type { UserQueries } from '../db/queries/users.ts';
 import type { Audit } from '../services/audit.ts';
-import { checkNewPassword } from '../services/password-policy.ts';
+import type { Locale, Message } from '../i18n/messages.ts';
+import { checkNewPassword, WeakPassword } from '../services/password-policy.ts';
 import { hashPassword } from '../services/passwords.ts';
 import { normalizeEmail } from '../services/users.ts';
 import type { EmailVerification } from './email-verification.ts';
 
-export type SignupOutcome = { outcome: 'done' } | { outcome: 'weak'; message: string };
+export type SignupOutcome = { outcome: 'done' } | { outcome: 'weak'; problem: Message };
 
 export function signup(deps: {
   users: Pick<UserQueries, 'findByEmail' | 'create'>;
@@ -18,11 +19,12 @@ export function signup(deps: {
   passwordMinLength: number;
 }) {
   return {
-    async register(email: string, password: string, ip: string): Promise<SignupOutcome> {
+    async register(email: string, password: string, ip: string, locale?: Locale): Promise<SignupOutcome> {
       try {
         await checkNewPassword(password, deps.passwordMinLength, [email]);
       } catch (err) {
-        return { outcome: 'weak', message: (err as Error).message };
+        if (!(err instanceof WeakPassword)) throw err;
+        return { outcome: 'weak', problem: err.problem };
       }
       const passwordHash = await hashPassword(password);
       const emailNormalized = normalizeEmail(email);
@@ -43,7 +45,7 @@ export function signup(deps: {
         throw err;
       }
       await deps.audit.record({ type: 'user.signed_up', actor: id, subject: id, ip });
-      await deps.verification.send(id, id, ip);
+      await deps.verification.send(id, id, ip, locale);
       return { outcome: 'done' };
     },
   };

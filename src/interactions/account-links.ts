@@ -9,6 +9,8 @@ import type { MailLimits } from '../rate-limit/limits.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { readForm } from './form-body.ts';
+import { translatorOf } from '../i18n/locale.ts';
+import type { Translator } from '../i18n/messages.ts';
 import type { PageCsrf } from './page-csrf.ts';
 import { accountLimitKey } from './password-reset.ts';
 
@@ -19,10 +21,10 @@ const EMAIL_MAX = 320;
 // An interaction uid as oidc-provider makes them (nanoid): where "sign in" goes back to.
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const INVALID_VERIFICATION = {
-  heading: 'This link does not work',
-  message: 'The link is invalid, has expired or was used already. Sign in to ask for a new one.',
-};
+const invalidVerification = ({ t }: Translator) => ({
+  heading: t('confirmEmail.invalid.heading'),
+  message: t('confirmEmail.invalid.message'),
+});
 
 export function accountLinkRoutes(deps: {
   verification: EmailVerification;
@@ -35,12 +37,12 @@ export function accountLinkRoutes(deps: {
 }): Router {
   const router = new Router();
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) =>
-    sendPage(ctx, renderView(view, deps.brand, data), status);
+    sendPage(ctx, renderView(view, deps.brand, data, translatorOf(ctx).locale), status);
 
   router.get(verifyPath, async (ctx) => {
     const live = await deps.verification.check(ctx.query.token);
     if (!live) {
-      page(ctx, 'notice', INVALID_VERIFICATION, 400);
+      page(ctx, 'notice', invalidVerification(translatorOf(ctx)), 400);
       return;
     }
     page(ctx, 'confirm-email', { csrf: deps.csrf.issue(ctx), token: ctx.query.token, email: live.email });
@@ -51,12 +53,13 @@ export function accountLinkRoutes(deps: {
     deps.csrf.check(ctx, form.get('csrf'));
     const verified = await deps.verification.confirm(form.get('token'), ctx.ip);
     if (!verified) {
-      page(ctx, 'notice', INVALID_VERIFICATION, 400);
+      page(ctx, 'notice', invalidVerification(translatorOf(ctx)), 400);
       return;
     }
+    const { t } = translatorOf(ctx);
     page(ctx, 'notice', {
-      heading: 'Your email address is confirmed',
-      message: `${verified.email} is confirmed. You can close this page and go back to the app.`,
+      heading: t('confirmEmail.done.heading'),
+      message: t('confirmEmail.done.message', { email: verified.email }),
     });
   });
 
@@ -81,11 +84,11 @@ export function accountLinkRoutes(deps: {
     const password = form.get('password') ?? '';
     const returnTo = returnOf(form.get('return'));
     if (!EMAIL.test(email) || email.length > EMAIL_MAX) {
-      signupForm(ctx, { email, returnTo, error: 'Enter your email address.' }, 400);
+      signupForm(ctx, { email, returnTo, error: translatorOf(ctx).t('form.enterEmail') }, 400);
       return;
     }
     if (password !== (form.get('confirm') ?? '')) {
-      signupForm(ctx, { email, returnTo, error: 'The two passwords are not the same.' }, 400);
+      signupForm(ctx, { email, returnTo, error: translatorOf(ctx).t('form.passwordsDiffer') }, 400);
       return;
     }
     const wait =
@@ -96,20 +99,24 @@ export function accountLinkRoutes(deps: {
       page(
         ctx,
         'notice',
-        { heading: 'Too many requests', message: `Try again in ${Math.ceil(wait / 60)} minute(s).` },
+        {
+          heading: translatorOf(ctx).t('common.tooManyRequests'),
+          message: translatorOf(ctx).t('common.tryAgainIn', { minutes: Math.ceil(wait / 60) }),
+        },
         429,
       );
       return;
     }
-    const result = await signup.register(email, password, ctx.ip);
+    const tr = translatorOf(ctx);
+    const result = await signup.register(email, password, ctx.ip, tr.locale);
     if (result.outcome === 'weak') {
-      signupForm(ctx, { email, returnTo, error: result.message }, 400);
+      signupForm(ctx, { email, returnTo, error: result.problem(tr) }, 400);
       return;
     }
     page(ctx, 'notice', {
-      heading: 'Check your email',
-      message: `We have sent a link to ${email} to confirm the address. Then sign in with your email and password.`,
-      ...(returnTo ? { linkHref: `/interaction/${returnTo}`, linkText: 'Sign in' } : {}),
+      heading: tr.t('signup.sent.heading'),
+      message: tr.t('signup.sent.message', { email }),
+      ...(returnTo ? { linkHref: `/interaction/${returnTo}`, linkText: tr.t('signup.sent.link') } : {}),
     });
   });
 

@@ -10,6 +10,8 @@ import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { AccountSessionQueries } from '../db/queries/account-sessions.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import { InvalidInput } from '../errors.ts';
+import { localeOf, translatorOf } from '../i18n/locale.ts';
+import type { Locale, PlainKey } from '../i18n/messages.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { Limiter } from '../db/queries/rate-limits.ts';
 import type { SessionsEnded } from '../oidc/backchannel-logout.ts';
@@ -36,25 +38,28 @@ export interface AccountPageDeps {
   /** Wrong current passwords, counted per account: a stolen session cannot guess the password. */
   passwordAttempts: Limiter;
   /** Mails a verification link; absent without mail. */
-  verification?: { send(userId: string, actor: string, ip?: string): Promise<boolean>; perAccount: Limiter };
+  verification?: {
+    send(userId: string, actor: string, ip?: string, locale?: Locale): Promise<boolean>;
+    perAccount: Limiter;
+  };
   sections: AccountSection[];
 }
 
 // What a redirect after a form may say: by key, so that the URL carries no text of its own.
-const DONE: Record<string, string> = {
-  password: 'Your password was changed. Every other session has been signed out.',
-  verification: 'We have sent you a link to confirm your email address.',
-  session: 'The session was signed out.',
-  app: 'The app no longer has access to your account.',
+const DONE: Record<string, PlainKey> = {
+  password: 'account.done.password',
+  verification: 'account.done.verification',
+  session: 'account.done.session',
+  app: 'account.done.app',
 };
 
 // RFC 8176 method names as a person reads them; an unknown one is shown as it is.
-const METHODS: Record<string, string> = {
-  pwd: 'password',
-  otp: 'one-time code',
-  hwk: 'security key',
-  swk: 'passkey',
-  mfa: 'two steps',
+const METHODS: Record<string, PlainKey> = {
+  pwd: 'account.method.pwd',
+  otp: 'account.method.otp',
+  hwk: 'account.method.hwk',
+  swk: 'account.method.swk',
+  mfa: 'account.method.mfa',
 };
 // A time as "2026-12-04 13:16 UTC": the same for every reader, whatever their time zone.
 const when = (seconds: number) => `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -69,6 +74,8 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
 
   async function show(ctx: Context, extra: { error?: string; errorFor?: string } = {}, status = 200) {
     const { user, session, csrf } = signedInAccount(ctx);
+    const tr = translatorOf(ctx);
+    const { t } = tr;
     const [sessions, grants] = await Promise.all([deps.sessions.sessions(user.id), deps.sessions.apps(user.id)]);
     const apps = await Promise.all(
       grants
@@ -76,31 +83,37 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
         .map(async (g) => ({
           clientId: g.clientId,
           name: (await deps.clients.get(g.clientId))?.name ?? g.clientId,
-          scopes: describeScopes(scopeTokens(g.scope)),
+          scopes: describeScopes(tr, scopeTokens(g.scope)),
           grantedAt: g.grantedAt ? when(g.grantedAt) : undefined,
         })),
     );
-    const done = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
+    const doneKey = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
+    const done = doneKey && t(doneKey);
     sendPage(
       ctx,
-      renderView('account', deps.brand, {
-        csrf,
-        email: user.email,
-        emailVerified: user.emailVerified,
-        canVerify: deps.verification !== undefined,
-        hasPassword: user.passwordHash !== null,
-        minLength: deps.passwordMinLength,
-        sessions: sessions.map((s) => ({
-          uid: s.uid,
-          current: s.uid === session.uid,
-          signedInAt: s.loginTs ? when(s.loginTs) : undefined,
-          methods: s.amr.map((m) => METHODS[m] ?? m).join(', '),
-        })),
-        apps,
-        sections: deps.sections,
-        done,
-        ...extra,
-      }),
+      renderView(
+        'account',
+        deps.brand,
+        {
+          csrf,
+          email: user.email,
+          emailVerified: user.emailVerified,
+          canVerify: deps.verification !== undefined,
+          hasPassword: user.passwordHash !== null,
+          minLength: deps.passwordMinLength,
+          sessions: sessions.map((s) => ({
+            uid: s.uid,
+            current: s.uid === session.uid,
+            signedInAt: s.loginTs ? when(s.loginTs) : undefined,
+            methods: s.amr.map((m) => (METHODS[m] ? t(METHODS[m]) : m)).join(', '),
+          })),
+          apps,
+          sections: deps.sections,
+          done,
+          ...extra,
+        },
+        tr.locale,
+      ),
       status,
     );
   }
@@ -124,23 +137,28 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     const { user, session } = signedInAccount(ctx);
     const next = body.get('password') ?? '';
     if (next !== (body.get('confirm') ?? ''))
-      return show(ctx, { error: 'The two new passwords are not the same.', errorFor: 'password' }, 400);
+      return show(ctx, { error: translatorOf(ctx).t('account.password.differ'), errorFor: 'password' }, 400);
     // Counted before the password is checked, one atomic statement (as the sign-in's limits).
     const wait = await deps.passwordAttempts.spend(user.id);
     if (wait) {
       ctx.set('Retry-After', String(wait));
       return show(
         ctx,
-        { error: `Too many attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`, errorFor: 'password' },
+        {
+          error: translatorOf(ctx).t('common.tooManyAttempts', { minutes: Math.ceil(wait / 60) }),
+          errorFor: 'password',
+        },
         429,
       );
     }
-    const result = await deps.passwords.change(user, body.get('current') ?? '', next, session.id, ctx.ip);
+    const current = body.get('current') ?? '';
+    const result = await deps.passwords.change(user, current, next, session.id, ctx.ip, localeOf(ctx));
     if (result.outcome === 'wrong_password')
-      return show(ctx, { error: 'Your current password is not right.', errorFor: 'password' }, 400);
-    if (result.outcome === 'weak') return show(ctx, { error: result.message, errorFor: 'password' }, 400);
+      return show(ctx, { error: translatorOf(ctx).t('account.password.wrong'), errorFor: 'password' }, 400);
+    if (result.outcome === 'weak')
+      return show(ctx, { error: result.problem(translatorOf(ctx)), errorFor: 'password' }, 400);
     if (result.outcome === 'conflict')
-      return show(ctx, { error: 'Your password was changed meanwhile. Try again.', errorFor: 'password' }, 409);
+      return show(ctx, { error: translatorOf(ctx).t('account.password.conflict'), errorFor: 'password' }, 409);
     back(ctx, 'password');
   });
 
@@ -155,11 +173,14 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
       ctx.set('Retry-After', String(wait));
       return show(
         ctx,
-        { error: `Too many links were asked for. Try again in ${Math.ceil(wait / 60)} minute(s).`, errorFor: 'email' },
+        {
+          error: translatorOf(ctx).t('common.tooManyLinks', { minutes: Math.ceil(wait / 60) }),
+          errorFor: 'email',
+        },
         429,
       );
     }
-    await verification.send(user.id, user.id, ctx.ip);
+    await verification.send(user.id, user.id, ctx.ip, localeOf(ctx));
     back(ctx, 'verification');
   });
 
@@ -171,7 +192,7 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     if (!logouts) throw new InvalidInput('there is no such session');
     await deps.sessionsEnded(logouts);
     await deps.audit.record({ type: 'session.ended', actor: user.id, subject: user.id, ip: ctx.ip });
-    if (uid === session.uid) return signedOut(ctx, 'You are signed out in this browser.');
+    if (uid === session.uid) return signedOut(ctx, 'account.signedOut.here');
     back(ctx, 'session');
   });
 
@@ -187,7 +208,7 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
       ip: ctx.ip,
       details: { sessions: ended.sessions, grants: ended.grants },
     });
-    signedOut(ctx, 'You are signed out everywhere, and every app must ask you to sign in again.');
+    signedOut(ctx, 'account.signedOut.everywhere');
   });
 
   router.post('/apps/revoke', async (ctx) => {
@@ -208,16 +229,23 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
     back(ctx, 'app');
   });
 
-  const signedOut = (ctx: Context, message: string) =>
+  const signedOut = (ctx: Context, message: PlainKey) => {
+    const { t, locale } = translatorOf(ctx);
     sendPage(
       ctx,
-      renderView('notice', deps.brand, {
-        heading: 'Signed out',
-        message,
-        linkHref: ACCOUNT_PATH,
-        linkText: 'Sign in again',
-      }),
+      renderView(
+        'notice',
+        deps.brand,
+        {
+          heading: t('account.signedOut.heading'),
+          message: t(message),
+          linkHref: ACCOUNT_PATH,
+          linkText: t('common.signInAgain'),
+        },
+        locale,
+      ),
     );
+  };
 
   return router;
 }

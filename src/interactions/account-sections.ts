@@ -1,19 +1,22 @@
 // The sections the account page links to, beyond its own (password, email, sessions, apps).
 // A feature with pages under /account adds one entry here and mounts its routes behind
-// accountSession().required (account-session.ts).
+// accountSession().required (account-session.ts). Title and description are message keys
+// (i18n/en.ts), shown in the page's language.
+import type { PlainKey } from '../i18n/messages.ts';
+
 export interface AccountSection {
   /** The link's text, e.g. "Two-step sign-in". */
-  title: string;
+  title: PlainKey;
   /** One sentence under it. */
-  description: string;
+  description: PlainKey;
   /** Its page, under /account. */
   href: string;
 }
 
 export const ACCOUNT_SECTIONS: AccountSection[] = [
   {
-    title: 'Two-step verification',
-    description: 'An authenticator app and recovery codes, asked for after your password.',
+    title: 'account.section.security',
+    description: 'account.section.security.detail',
     href: '/account/security',
   },
 ];

@@ -16,6 +16,8 @@ import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { ACCOUNT_PATH, type AccountSession, signedInAccount } from './account-session.ts';
 import { readForm } from './form-body.ts';
+import { translatorOf } from '../i18n/locale.ts';
+import type { PlainKey } from '../i18n/messages.ts';
 
 export const SECURITY_PATH = `${ACCOUNT_PATH}/security`;
 
@@ -30,8 +32,8 @@ export interface AccountSecurityDeps {
   brand: Brand;
 }
 
-const DONE: Record<string, string> = {
-  removed: 'Two-step verification is off. Your authenticator app and recovery codes no longer work.',
+const DONE: Record<string, PlainKey> = {
+  removed: 'security.removed',
 };
 
 export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
@@ -39,12 +41,17 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
   router.use(deps.session.required);
 
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) =>
-    sendPage(ctx, renderView(view, deps.brand, { csrf: signedInAccount(ctx).csrf, ...data }), status);
+    sendPage(
+      ctx,
+      renderView(view, deps.brand, { csrf: signedInAccount(ctx).csrf, ...data }, translatorOf(ctx).locale),
+      status,
+    );
 
   async function show(ctx: Context, extra: { error?: string } = {}, status = 200) {
     const { user } = signedInAccount(ctx);
     const factors = await deps.queries.describe(user.id);
-    const done = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
+    const doneKey = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
+    const done = doneKey && translatorOf(ctx).t(doneKey);
     page(
       ctx,
       'account-security',
@@ -75,8 +82,8 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
     );
   }
 
-  const codesPage = (ctx: Context, codes: string[], heading: string) =>
-    page(ctx, 'account-recovery-codes', { codes, heading });
+  const codesPage = (ctx: Context, codes: string[], heading: PlainKey) =>
+    page(ctx, 'account-recovery-codes', { codes, heading: translatorOf(ctx).t(heading) });
 
   async function form(ctx: Context): Promise<URLSearchParams> {
     const body = await readForm(ctx);
@@ -101,12 +108,9 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
     const { user } = signedInAccount(ctx);
     const enrolment = body.get('enrolment') ?? '';
     const confirmed = await deps.totp.confirm(user.id, enrolment, body.get('code'));
-    if (confirmed === 'wrong_code')
-      return enrolPage(ctx, enrolment, 'That code is not right. Enter the 6-digit code your app shows now.', 400);
-    if (confirmed === 'expired')
-      return enrolPage(ctx, '', 'That took too long. Scan this new code and enter the code it shows.', 400);
-    if (confirmed === 'already_enrolled')
-      return show(ctx, { error: 'An authenticator app is set up already. Turn it off first to change it.' }, 409);
+    if (confirmed === 'wrong_code') return enrolPage(ctx, enrolment, translatorOf(ctx).t('totp.wrong'), 400);
+    if (confirmed === 'expired') return enrolPage(ctx, '', translatorOf(ctx).t('totp.expired'), 400);
+    if (confirmed === 'already_enrolled') return show(ctx, { error: translatorOf(ctx).t('security.already') }, 409);
     const codes = await deps.recoveryCodes.regenerate(user.id);
     await deps.audit.record({
       type: 'mfa.enrolled',
@@ -115,7 +119,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
       ip: ctx.ip,
       details: { factor: 'totp' },
     });
-    codesPage(ctx, codes, 'Two-step verification is on');
+    codesPage(ctx, codes, 'security.codes.on');
   });
 
   router.post('/recovery-codes', async (ctx) => {
@@ -125,7 +129,7 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
       throw new InvalidInput('recovery codes back up an authenticator app: set one up first');
     const codes = await deps.recoveryCodes.regenerate(user.id);
     await deps.audit.record({ type: 'mfa.recovery_codes_regenerated', actor: user.id, subject: user.id, ip: ctx.ip });
-    codesPage(ctx, codes, 'Your new recovery codes');
+    codesPage(ctx, codes, 'security.codes.new');
   });
 
   router.post('/remove', async (ctx) => {
@@ -136,14 +140,15 @@ export function accountSecurityRoutes(deps: AccountSecurityDeps): Router {
     const wait = await deps.attempts.spend(user.id);
     if (wait) {
       ctx.set('Retry-After', String(wait));
-      return show(ctx, { error: `Too many attempts. Try again in ${Math.ceil(wait / 60)} minute(s).` }, 429);
+      const minutes = Math.ceil(wait / 60);
+      return show(ctx, { error: translatorOf(ctx).t('common.tooManyAttempts', { minutes }) }, 429);
     }
     const code = body.get('code');
     const proven =
       codeShape(code) !== undefined
         ? await deps.totp.verify(user.id, code)
         : (await deps.recoveryCodes.use(user.id, code)) !== undefined;
-    if (!proven) return show(ctx, { error: 'That code is not right, or was used already. Enter a current code.' }, 400);
+    if (!proven) return show(ctx, { error: translatorOf(ctx).t('security.wrongCode') }, 400);
     await deps.attempts.refund(user.id);
     const removed = await deps.queries.removeAll(user.id);
     await deps.audit.record({

@@ -21,6 +21,7 @@ import { type SignedInSession, signedInSession } from '../oidc/upstream.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
+import { translatorOf } from '../i18n/locale.ts';
 
 export const ACCOUNT_PATH = '/account';
 
@@ -118,14 +119,20 @@ export function accountCallbackRoutes(brand: Brand): Router {
   router.get(ACCOUNT_CALLBACK_PATH, (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     if (typeof ctx.query.error === 'string' || typeof ctx.query.code !== 'string') {
+      const { t, locale } = translatorOf(ctx);
       sendPage(
         ctx,
-        renderView('notice', brand, {
-          heading: 'You are not signed in',
-          message: 'Signing in did not finish.',
-          linkHref: ACCOUNT_PATH,
-          linkText: 'Try again',
-        }),
+        renderView(
+          'notice',
+          brand,
+          {
+            heading: t('account.notSignedIn.heading'),
+            message: t('account.notSignedIn.message'),
+            linkHref: ACCOUNT_PATH,
+            linkText: t('account.notSignedIn.link'),
+          },
+          locale,
+        ),
         400,
       );
       return;

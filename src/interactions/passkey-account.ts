@@ -15,13 +15,15 @@ import { renderView, type Brand } from '../views/render.ts';
 import type { AccountSection } from './account-sections.ts';
 import { ACCOUNT_PATH, type AccountSession, signedInAccount } from './account-session.ts';
 import { readForm } from './form-body.ts';
+import { localeOf, translatorOf } from '../i18n/locale.ts';
+import type { PlainKey } from '../i18n/messages.ts';
 
 export const PASSKEYS_PATH = `${ACCOUNT_PATH}/passkeys`;
 
 /** The account page's link to this one (account-sections.ts). */
 export const PASSKEYS_SECTION: AccountSection = {
-  title: 'Passkeys',
-  description: 'Sign in with your fingerprint, face, screen lock or security key instead of a password.',
+  title: 'account.section.passkeys',
+  description: 'account.section.passkeys.detail',
   href: PASSKEYS_PATH,
 };
 
@@ -35,9 +37,9 @@ export interface PasskeyAccountDeps {
   onRateLimited: () => void;
 }
 
-const REGISTRATION_FAILED: Record<string, string> = {
-  duplicate: 'This passkey is registered already.',
-  challenge: 'The request to add a passkey expired or was used already. Try again.',
+const REGISTRATION_FAILED: Record<string, PlainKey> = {
+  duplicate: 'passkeys.duplicate',
+  challenge: 'passkeys.challenge',
 };
 
 /** A passkey's name as typed: trimmed, one line, at most PASSKEY_NAME_MAX characters. */
@@ -62,17 +64,22 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
   async function show(ctx: Context, extra: Record<string, unknown> = {}, status = 200) {
     const { user, csrf } = signedInAccount(ctx);
     const nonce = scriptNonce();
-    const html = renderView('account-passkeys', deps.brand, {
-      email: user.email,
-      passkeys: await deps.passkeys.list(user.id),
-      csrf,
-      nameMax: PASSKEY_NAME_MAX,
-      backHref: ACCOUNT_PATH,
-      scriptNonce: nonce,
-      error: undefined,
-      message: undefined,
-      ...extra,
-    });
+    const html = renderView(
+      'account-passkeys',
+      deps.brand,
+      {
+        email: user.email,
+        passkeys: await deps.passkeys.list(user.id),
+        csrf,
+        nameMax: PASSKEY_NAME_MAX,
+        backHref: ACCOUNT_PATH,
+        scriptNonce: nonce,
+        error: undefined,
+        message: undefined,
+        ...extra,
+      },
+      localeOf(ctx),
+    );
     sendPage(ctx, html, status, { scriptNonce: nonce });
   }
 
@@ -104,7 +111,7 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
     const { user, form } = await checkedForm(ctx);
     const response = parseCredential<RegistrationResponseJSON>(form.get('credential'));
     if (!response) throw new InvalidInput('the form carries no passkey; use the "Add a passkey" button');
-    const name = passkeyName(form.get('name'), 'Passkey');
+    const name = passkeyName(form.get('name'), translatorOf(ctx).t('passkeys.defaultName'));
     try {
       const added = await deps.passkeys.register(user.id, response, name);
       await deps.audit.record({
@@ -116,7 +123,7 @@ export function passkeyAccountRoutes(deps: PasskeyAccountDeps): Router {
       });
     } catch (err) {
       if (!(err instanceof PasskeyRejected)) throw err;
-      await show(ctx, { error: REGISTRATION_FAILED[err.reason] ?? 'The passkey could not be added. Try again.' }, 400);
+      await show(ctx, { error: translatorOf(ctx).t(REGISTRATION_FAILED[err.reason] ?? 'passkeys.addFailed') }, 400);
       return;
     }
     seeList(ctx);

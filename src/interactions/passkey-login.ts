@@ -13,11 +13,10 @@ import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { Limiter } from '../db/queries/rate-limits.ts';
 import { InvalidInput } from '../errors.ts';
+import { translatorOf } from '../i18n/locale.ts';
 import { ACR_MFA } from '../mfa/levels.ts';
 import { parseCredential, PasskeyRejected, type PasskeyService } from '../services/passkeys.ts';
 import type { Interaction, LoginAttempt, LoginLimits } from './sign-in-types.ts';
-
-const PASSKEY_FAILED = 'That passkey could not be used to sign in. Try again, or use your password.';
 
 export interface PasskeyLoginDeps {
   limits: LoginLimits;
@@ -77,7 +76,7 @@ export function passkeyLoginRoutes(router: Router, deps: PasskeyLoginDeps): void
         ctx,
         found,
         clientName,
-        `Too many attempts. Try again in ${Math.ceil(seconds / 60)} minute(s).`,
+        translatorOf(ctx).t('common.tooManyAttempts', { minutes: Math.ceil(seconds / 60) }),
         429,
       );
     };
@@ -89,7 +88,7 @@ export function passkeyLoginRoutes(router: Router, deps: PasskeyLoginDeps): void
     }
     const response = parseCredential<AuthenticationResponseJSON>(form.get('credential'));
     if (!response) {
-      deps.loginPage(ctx, found, clientName, PASSKEY_FAILED, 400);
+      deps.loginPage(ctx, found, clientName, translatorOf(ctx).t('login.passkeyFailed'), 400);
       return;
     }
     let counterKey = '';
@@ -106,12 +105,12 @@ export function passkeyLoginRoutes(router: Router, deps: PasskeyLoginDeps): void
         return;
       }
       await deps.onLogin({ outcome: 'failure', ip: ctx.ip, subject: err.userId });
-      deps.loginPage(ctx, found, clientName, PASSKEY_FAILED, 401);
+      deps.loginPage(ctx, found, clientName, translatorOf(ctx).t('login.passkeyFailed'), 401);
       return;
     }
     const user = await deps.findUser(signIn.userId);
     if (!user || user.disabled) {
-      deps.loginPage(ctx, found, clientName, PASSKEY_FAILED, 401);
+      deps.loginPage(ctx, found, clientName, translatorOf(ctx).t('login.passkeyFailed'), 401);
       return;
     }
     await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(counterKey));

@@ -10,6 +10,8 @@ import { normalizeEmail } from '../services/users.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { readForm } from './form-body.ts';
+import { translatorOf } from '../i18n/locale.ts';
+import type { Translator } from '../i18n/messages.ts';
 import type { PageCsrf } from './page-csrf.ts';
 
 export interface PasswordResetRouteDeps {
@@ -25,12 +27,12 @@ export interface PasswordResetRouteDeps {
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const EMAIL_MAX = 320;
 
-export const INVALID_LINK = {
-  heading: 'This link does not work',
-  message: 'The link is invalid, has expired or was used already. Ask for a new one.',
+export const invalidLink = ({ t }: Translator) => ({
+  heading: t('reset.invalid.heading'),
+  message: t('reset.invalid.message'),
   linkHref: forgotPath,
-  linkText: 'Ask for a new link',
-};
+  linkText: t('reset.invalid.link'),
+});
 
 /** The key an email is counted under: hashed, so that no typed address sits in rate_limits. */
 export const accountLimitKey = (email: string) =>
@@ -39,21 +41,23 @@ export const accountLimitKey = (email: string) =>
 export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
   const router = new Router();
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) =>
-    sendPage(ctx, renderView(view, deps.brand, data), status);
+    sendPage(ctx, renderView(view, deps.brand, data, translatorOf(ctx).locale), status);
+  const linkDead = (ctx: Context) => page(ctx, 'notice', invalidLink(translatorOf(ctx)), 400);
   const resetForm = (
     ctx: Context,
     token: string,
     live: { email: string; purpose: string },
     error: string | undefined,
     status = 200,
-  ) =>
+  ) => {
+    const { t } = translatorOf(ctx);
     page(
       ctx,
       'reset-password',
       {
         // An invitation's link opens the same page: the account has no password yet.
-        heading: live.purpose === 'invitation' ? 'Choose your password' : 'Choose a new password',
-        submit: live.purpose === 'invitation' ? 'Set password' : 'Set new password',
+        heading: live.purpose === 'invitation' ? t('reset.invitation.heading') : t('reset.heading'),
+        submit: live.purpose === 'invitation' ? t('reset.invitation.submit') : t('reset.submit'),
         action: resetPath,
         csrf: deps.csrf.issue(ctx),
         token,
@@ -63,6 +67,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
       },
       status,
     );
+  };
 
   router.get(forgotPath, (ctx) => {
     page(ctx, 'forgot-password', { csrf: deps.csrf.issue(ctx), email: '', error: undefined });
@@ -73,7 +78,8 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
     deps.csrf.check(ctx, form.get('csrf'));
     const email = (form.get('email') ?? '').trim();
     if (!EMAIL.test(email) || email.length > EMAIL_MAX) {
-      page(ctx, 'forgot-password', { csrf: deps.csrf.issue(ctx), email, error: 'Enter your email address.' }, 400);
+      const error = translatorOf(ctx).t('form.enterEmail');
+      page(ctx, 'forgot-password', { csrf: deps.csrf.issue(ctx), email, error }, 400);
       return;
     }
     // Counted before anything else, in one atomic statement each (db/queries/rate-limits.ts); the
@@ -87,17 +93,17 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
         ctx,
         'notice',
         {
-          heading: 'Too many requests',
-          message: `Too many links were asked for. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+          heading: translatorOf(ctx).t('common.tooManyRequests'),
+          message: translatorOf(ctx).t('common.tooManyLinks', { minutes: Math.ceil(wait / 60) }),
         },
         429,
       );
       return;
     }
-    await deps.reset.request(email, ctx.ip);
+    await deps.reset.request(email, ctx.ip, translatorOf(ctx).locale);
     page(ctx, 'notice', {
-      heading: 'Check your email',
-      message: `If an account exists for ${email}, we have sent it a link to choose a new password. The link works for 30 minutes.`,
+      heading: translatorOf(ctx).t('forgot.sent.heading'),
+      message: translatorOf(ctx).t('forgot.sent.message', { email }),
     });
   });
 
@@ -105,7 +111,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
     const token = ctx.query.token;
     const live = await deps.reset.check(token);
     if (!live) {
-      page(ctx, 'notice', INVALID_LINK, 400);
+      linkDead(ctx);
       return;
     }
     resetForm(ctx, token as string, live, undefined);
@@ -118,34 +124,28 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
     const password = form.get('password') ?? '';
     if (password !== (form.get('confirm') ?? '')) {
       const live = await deps.reset.check(token);
-      if (!live) page(ctx, 'notice', INVALID_LINK, 400);
-      else resetForm(ctx, token, live, 'The two passwords are not the same.', 400);
+      if (!live) linkDead(ctx);
+      else resetForm(ctx, token, live, translatorOf(ctx).t('form.passwordsDiffer'), 400);
       return;
     }
-    const result = await deps.reset.reset(token, password, ctx.ip);
+    const result = await deps.reset.reset(token, password, ctx.ip, translatorOf(ctx).locale);
     if (result.outcome === 'invalid_link') {
-      page(ctx, 'notice', INVALID_LINK, 400);
+      linkDead(ctx);
       return;
     }
     if (result.outcome === 'weak') {
       const live = await deps.reset.check(token);
-      if (!live) page(ctx, 'notice', INVALID_LINK, 400);
-      else resetForm(ctx, token, live, result.message, 400);
+      if (!live) linkDead(ctx);
+      else resetForm(ctx, token, live, result.problem(translatorOf(ctx)), 400);
       return;
     }
+    const { t } = translatorOf(ctx);
     page(
       ctx,
       'notice',
       result.invitation
-        ? {
-            heading: 'Your account is ready',
-            message: `Sign in to your app with ${result.email} and the password you chose.`,
-          }
-        : {
-            heading: 'Your password was changed',
-            message:
-              'You are signed out everywhere. Go back to the app you were using and sign in with your new password.',
-          },
+        ? { heading: t('reset.ready.heading'), message: t('reset.ready.message', { email: result.email }) }
+        : { heading: t('reset.changed.heading'), message: t('reset.changed.message') },
     );
   });
 

@@ -12,6 +12,8 @@ import { InvalidInput } from '../errors.ts';
 import type { UserService } from '../services/users.ts';
 import { scriptNonce, sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { localeOf, translatorOf, useInteractionLocale } from '../i18n/locale.ts';
+import type { Locale } from '../i18n/messages.ts';
 import { displayedUserCode } from '../oidc/device-authorization.ts';
 import { organizationGrantId, requestedOrganization } from '../oidc/organizations.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -63,7 +65,7 @@ export interface InteractionDeps {
   verifiedEmail?: {
     required(clientId: string): Promise<boolean>;
     /** Mails a verification link, at most as often as the mail limits allow. */
-    remind(userId: string, ip: string): Promise<void>;
+    remind(userId: string, ip: string, locale?: Locale): Promise<void>;
   };
   /** "Use a passkey" on the sign-in page (passkey-login.ts); absent: the password form alone. */
   passkeys?: {
@@ -77,8 +79,6 @@ export interface InteractionDeps {
   organizationId?: (ref: string) => Promise<string | undefined>;
 }
 
-const LOGIN_FAILED = 'The email or password is incorrect.';
-
 export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction' });
   const page = (ctx: Context, view: string, data: Record<string, unknown>, status = 200) => {
@@ -88,15 +88,20 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       view === 'login' ||
       (view === 'second-factor' && (data.factors as { name: string }[]).some((f) => f.name === 'passkey'));
     const nonce = passkeyPage && deps.passkeys?.service.offered ? scriptNonce() : undefined;
-    sendPage(ctx, renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {}, scriptNonce: nonce }), status, {
-      scriptNonce: nonce,
-    });
+    sendPage(
+      ctx,
+      renderView(view, deps.brand, { ...data, links: deps.loginLinks ?? {}, scriptNonce: nonce }, localeOf(ctx)),
+      status,
+      { scriptNonce: nonce },
+    );
   };
 
   async function details(ctx: Context) {
     const provider = deps.provider();
     const found = await provider.interactionDetails(ctx.req, ctx.res);
     if (found.uid !== ctx.params.uid) throw new InvalidInput('this sign-in request does not belong to this browser');
+    // Every page of this sign-in, and its errors, in the language the request asked for.
+    useInteractionLocale(ctx, found.params);
     const client = await provider.Client.find(String(found.params.client_id));
     return { provider, found, clientName: client?.clientName ?? String(found.params.client_id) };
   }
@@ -134,15 +139,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       !(await deps.verifiedEmail.required(String(found.params.client_id)))
     )
       return false;
-    await deps.verifiedEmail.remind(user.id, ctx.ip);
+    await deps.verifiedEmail.remind(user.id, ctx.ip, localeOf(ctx));
+    const { t } = translatorOf(ctx);
     page(
       ctx,
       'notice',
       {
-        heading: 'Confirm your email address first',
-        message: `${clientName} needs a confirmed email address. We have sent a link to ${user.email}: open it, then sign in again.`,
+        heading: t('login.confirmEmail.heading'),
+        message: t('login.confirmEmail.message', { client: clientName, email: user.email }),
         linkHref: `/interaction/${found.uid}`,
-        linkText: 'Sign in again',
+        linkText: t('common.signInAgain'),
       },
       403,
     );
@@ -188,7 +194,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         clientName,
         email: user?.email ?? '',
         userCode: displayedUserCode(code.userCode),
-        scopes: describeScopes(requested),
+        scopes: describeScopes(translatorOf(ctx), requested),
       });
       return;
     }
@@ -197,7 +203,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       csrf,
       clientName,
       email: user?.email ?? '',
-      scopes: describeScopes(requested),
+      scopes: describeScopes(translatorOf(ctx), requested),
       unreviewed: (await deps.unreviewed?.(String(found.params.client_id))) ?? false,
     });
   });
@@ -247,13 +253,13 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       const recorded = !(await deps.limits.lockedRecords.spend(ctx.ip));
       await deps.onLogin({ outcome: 'locked', ip: ctx.ip, subject: recorded ? await deps.identify(email) : undefined });
       ctx.set('Retry-After', String(locked));
-      again(`Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`, 429);
+      again(translatorOf(ctx).t('common.tooManyAttempts', { minutes: Math.ceil(locked / 60) }), 429);
       return;
     }
     const user = await deps.users.authenticate(email, form.get('password') ?? '');
     if (!user) {
       await deps.onLogin({ outcome: 'failure', ip: ctx.ip, subject: await deps.identify(email) });
-      again(LOGIN_FAILED, 401);
+      again(translatorOf(ctx).t('login.failed'), 401);
       return;
     }
     // Success gives back the account's count, this attempt's included; the address keeps it.

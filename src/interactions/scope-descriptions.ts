@@ -1,13 +1,19 @@
-// Scopes in words, for the consent page.
-const OIDC: Record<string, { title: string; detail?: string }> = {
-  openid: { title: 'Confirm who you are', detail: 'Your account identifier' },
-  profile: { title: 'See your profile', detail: 'Name, nickname, picture, locale' },
-  email: { title: 'See your email address' },
-  address: { title: 'See your postal address' },
-  phone: { title: 'See your phone number' },
-  offline_access: { title: 'Stay connected', detail: 'Keep access while you are not using it' },
+// Scopes in words, for the consent, device and account pages.
+import type { PlainKey, Translator } from '../i18n/messages.ts';
+
+const OIDC: Record<string, { title: PlainKey; detail?: PlainKey }> = {
+  openid: { title: 'scope.openid', detail: 'scope.openid.detail' },
+  profile: { title: 'scope.profile', detail: 'scope.profile.detail' },
+  email: { title: 'scope.email' },
+  address: { title: 'scope.address' },
+  phone: { title: 'scope.phone' },
+  offline_access: { title: 'scope.offline_access', detail: 'scope.offline_access.detail' },
 };
 
-export function describeScopes(scopes: string[]): { title: string; detail?: string }[] {
-  return scopes.map((s) => OIDC[s] ?? { title: `Use the API permission “${s}”` });
+export function describeScopes({ t }: Translator, scopes: string[]): { title: string; detail?: string }[] {
+  return scopes.map((s) => {
+    const known = OIDC[s];
+    if (!known) return { title: t('scope.api', { scope: s }) };
+    return known.detail ? { title: t(known.title), detail: t(known.detail) } : { title: t(known.title) };
+  });
 }

@@ -15,6 +15,7 @@ import type { Interaction, Provider } from 'oidc-provider';
 import type { Limiter } from '../db/queries/rate-limits.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import { InvalidInput } from '../errors.ts';
+import { translatorOf } from '../i18n/locale.ts';
 import type { SecondFactors } from '../mfa/factors.ts';
 import { ACR_MFA, acrValuesAskForMfa, withSecondFactor } from '../mfa/levels.ts';
 import type { SecondFactorPolicy } from '../mfa/policy.ts';
@@ -192,7 +193,7 @@ export function secondFactorStep(deps: SecondFactorDeps) {
         const locked = await spend(ctx, pending.accountId);
         if (locked) {
           await render(ctx, h, found, clientName, pending, {
-            error: `Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`,
+            error: translatorOf(ctx).t('common.tooManyAttempts', { minutes: Math.ceil(locked / 60) }),
             status: 429,
           });
           return;
@@ -206,7 +207,7 @@ export function secondFactorStep(deps: SecondFactorDeps) {
             ip: ctx.ip,
             details: { factor: kind.name },
           });
-          await render(ctx, h, found, clientName, pending, { error: outcome.error, status: 401 });
+          await render(ctx, h, found, clientName, pending, { error: outcome.error(translatorOf(ctx)), status: 401 });
           return;
         }
         // A right answer gives its try back: the budget counts wrong ones.
@@ -220,7 +221,12 @@ export function secondFactorStep(deps: SecondFactorDeps) {
         });
         const amr = withSecondFactor(pending.amr, outcome.amr);
         if (outcome.notice) {
-          const done: PendingLogin = { accountId: pending.accountId, amr, stage: 'done', notice: outcome.notice };
+          const done: PendingLogin = {
+            accountId: pending.accountId,
+            amr,
+            stage: 'done',
+            notice: outcome.notice(translatorOf(ctx)),
+          };
           await hold(found, done);
           await render(ctx, h, found, clientName, done);
           return;
@@ -239,7 +245,7 @@ export function secondFactorStep(deps: SecondFactorDeps) {
           deps.onRateLimited();
           ctx.set('Retry-After', String(locked));
           await render(ctx, h, found, clientName, pending, {
-            error: `Too many attempts. Try again in ${Math.ceil(locked / 60)} minute(s).`,
+            error: translatorOf(ctx).t('common.tooManyAttempts', { minutes: Math.ceil(locked / 60) }),
             status: 429,
           });
           return;
@@ -247,9 +253,7 @@ export function secondFactorStep(deps: SecondFactorDeps) {
         const confirmed = await deps.totp.confirm(pending.accountId, pending.enrolment, form.get('code'));
         if (confirmed === 'wrong_code' || confirmed === 'expired') {
           const error =
-            confirmed === 'expired'
-              ? 'That took too long. Scan this new code and enter the code it shows.'
-              : 'That code is not right. Enter the 6-digit code your app shows now.';
+            confirmed === 'expired' ? translatorOf(ctx).t('totp.expired') : translatorOf(ctx).t('totp.wrong');
           await render(
             ctx,
             h,

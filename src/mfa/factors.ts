@@ -3,6 +3,7 @@
 // whether the user has it, shows each one's part of the page (views/factors/<name>.eta), and
 // posts each one's form to its own route (/interaction/:uid/factor/<name>), where the kind checks
 // it. The step itself (limits, audit, the login result with amr/acr) is the same for every kind.
+import type { Message } from '../i18n/messages.ts';
 import type { RecoveryCodes } from './recovery-codes.ts';
 import type { TotpService } from './totp.ts';
 
@@ -12,9 +13,9 @@ export type FactorOutcome =
       /** RFC 8176 amr values this factor adds (mfa is added by the step). */
       amr: string[];
       /** Shown before the user continues (e.g. how many recovery codes are left). */
-      notice?: string;
+      notice?: Message;
     }
-  | { ok: false; error: string };
+  | { ok: false; error: Message };
 
 export interface FactorContext {
   /** The interaction's uid (a WebAuthn challenge may be bound to it). */
@@ -54,7 +55,7 @@ export function secondFactors(kinds: SecondFactorKind[]): SecondFactors {
   };
 }
 
-const WRONG_CODE = 'That code is not right, or was used already. Try the current code.';
+const WRONG_CODE: Message = ({ t }) => t('mfa.totp.wrong');
 
 /** An authenticator app (RFC 6238): amr "otp". */
 export function totpFactor(totp: TotpService, has: (userId: string) => Promise<boolean>): SecondFactorKind {
@@ -80,14 +81,11 @@ export function recoveryCodeFactor(codes: RecoveryCodes, has: (userId: string) =
     has,
     async verify(userId, form) {
       const left = await codes.use(userId, form.get('code'));
-      if (left === undefined) return { ok: false, error: 'That recovery code is not right, or was used already.' };
+      if (left === undefined) return { ok: false, error: ({ t }) => t('mfa.recovery.wrong') };
       return {
         ok: true,
         amr: ['otp'],
-        notice:
-          left === 0
-            ? 'That was your last recovery code. Make new ones on your account’s security page.'
-            : `Recovery code accepted. You have ${left} recovery code${left === 1 ? '' : 's'} left.`,
+        notice: ({ t, tp }) => (left === 0 ? t('mfa.recovery.last') : tp('mfa.recovery.left', left)),
       };
     },
   };

@@ -4,9 +4,10 @@
 // §2); the step adds "mfa". An assertion from another user's passkey is refused like any wrong one.
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { parseCredential, PasskeyRejected, type PasskeyService } from '../services/passkeys.ts';
+import type { Message } from '../i18n/messages.ts';
 import type { SecondFactorKind } from './factors.ts';
 
-const PASSKEY_FAILED = 'That passkey could not be used. Try again, or use another way to verify.';
+const PASSKEY_FAILED: Message = ({ t }) => t('mfa.passkey.failed');
 
 export function passkeyFactor(passkeys: PasskeyService): SecondFactorKind {
   return {

@@ -4,6 +4,8 @@ import type { ClientMetadata, Configuration, JWKS, KoaContextWithOIDC, SigningAl
 import { sendErrorPage } from '../views/error-page.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
+import { translatorOf } from '../i18n/locale.ts';
+import { LOCALES, type PlainKey } from '../i18n/messages.ts';
 import { PROVIDER_SCOPES } from '../services/scopes.ts';
 import {
   clientAuthMethods,
@@ -58,12 +60,12 @@ export interface ProviderParts {
 }
 
 /** What the user-code page says for each of oidc-provider's code-entry errors. */
-const USER_CODE_ERRORS: Record<string, string> = {
-  NoCodeError: 'Enter the code shown on your device.',
-  NotFoundError: 'That code is not right. Check it and try again.',
-  ExpiredError: 'That code has expired. Start again on your device.',
-  AlreadyUsedError: 'That code has already been used. Start again on your device.',
-  AbortedError: 'The request was cancelled.',
+const USER_CODE_ERRORS: Record<string, PlainKey> = {
+  NoCodeError: 'device.input.noCode',
+  NotFoundError: 'device.input.notFound',
+  ExpiredError: 'device.input.expired',
+  AlreadyUsedError: 'device.input.used',
+  AbortedError: 'device.input.aborted',
 };
 
 // A person has this long to finish signing in once the app sent them to Tessera.
@@ -224,6 +226,8 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
     },
     ...(outboundFetch(parts.security) ? { fetch: outboundFetch(parts.security)! } : {}),
     discovery: {
+      // The languages of the sign-in pages (i18n/), chosen by ui_locales (OIDC Discovery §3).
+      ui_locales_supported: [...LOCALES],
       ...(mtlsEndpointAliases(parts.security, ROUTES)
         ? { mtls_endpoint_aliases: mtlsEndpointAliases(parts.security, ROUTES) }
         : {}),
@@ -267,14 +271,20 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           }
           // Tessera's own form (labelled, no inline script) posting what oidc-provider's would.
           const { action, xsrf } = userCodeForm(form);
+          const { t, locale } = translatorOf(ctx);
           sendPage(
             ctx,
-            renderView('device-input', parts.brand, {
-              action,
-              xsrf,
-              code: err?.userCode ?? '',
-              error: err ? (USER_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.') : undefined,
-            }),
+            renderView(
+              'device-input',
+              parts.brand,
+              {
+                action,
+                xsrf,
+                code: err?.userCode ?? '',
+                error: err ? t(USER_CODE_ERRORS[err.name] ?? 'device.input.failed') : undefined,
+              },
+              locale,
+            ),
             failed >= 500 ? failed : err && err.name !== 'NoCodeError' ? 400 : 200,
           );
         },
@@ -289,15 +299,31 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
           userCode: string,
         ) {
           const { action, xsrf } = userCodeForm(form);
-          sendPage(ctx, renderView('device-input', parts.brand, { action, xsrf, code: userCode, error: undefined }));
-        },
-        successSource(ctx: KoaContextWithOIDC) {
           sendPage(
             ctx,
-            renderView('device-done', parts.brand, {
-              heading: 'Device connected',
-              message: `${ctx.oidc.client?.clientName ?? 'Your device'} is signed in. You can close this page and return to it.`,
-            }),
+            renderView(
+              'device-input',
+              parts.brand,
+              { action, xsrf, code: userCode, error: undefined },
+              translatorOf(ctx).locale,
+            ),
+          );
+        },
+        successSource(ctx: KoaContextWithOIDC) {
+          const { t, locale } = translatorOf(ctx);
+          sendPage(
+            ctx,
+            renderView(
+              'device-done',
+              parts.brand,
+              {
+                heading: t('device.done.heading'),
+                message: t('device.done.message', {
+                  client: ctx.oidc.client?.clientName ?? t('device.done.yourDevice'),
+                }),
+              },
+              locale,
+            ),
           );
         },
       },
@@ -308,10 +334,26 @@ export function providerConfiguration(parts: ProviderParts): Configuration {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource(ctx: KoaContextWithOIDC, form: string) {
-          sendPage(ctx, renderView('logout', parts.brand, { form, clientName: ctx.oidc.client?.clientName }));
+          sendPage(
+            ctx,
+            renderView(
+              'logout',
+              parts.brand,
+              { form, clientName: ctx.oidc.client?.clientName },
+              translatorOf(ctx).locale,
+            ),
+          );
         },
         postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
-          sendPage(ctx, renderView('logged-out', parts.brand, { clientName: ctx.oidc.client?.clientName }));
+          sendPage(
+            ctx,
+            renderView(
+              'logged-out',
+              parts.brand,
+              { clientName: ctx.oidc.client?.clientName },
+              translatorOf(ctx).locale,
+            ),
+          );
         },
       },
     },

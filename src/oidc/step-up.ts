@@ -11,6 +11,7 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { acrValuesAskForMfa, AMR_MFA } from '../mfa/levels.ts';
 import type { SecondFactorPolicy } from '../mfa/policy.ts';
+import { sessionAccountCheck } from './session-account.ts';
 
 /** Must match interactions/second-factor.ts SECOND_FACTOR_REASON. */
 const REASON = 'second_factor';
@@ -33,11 +34,13 @@ export function secondFactorCheck(requiredFor: SecondFactorPolicy): interactionP
   });
 }
 
-/** The policy with the step-up check added to its login prompt. */
+/** The policy with the step-up check (and the gone-account check) added to its login prompt. */
 export function withStepUp(
   policy: interactionPolicy.DefaultPolicy,
   requiredFor: SecondFactorPolicy,
 ): interactionPolicy.DefaultPolicy {
-  policy.get('login')!.checks.add(secondFactorCheck(requiredFor));
+  const login = policy.get('login')!;
+  login.checks.add(sessionAccountCheck());
+  login.checks.add(secondFactorCheck(requiredFor));
   return policy;
 }

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import { basicCredentials, isProviderRoute } from '../oidc/upstream.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView } from '../views/render.ts';
+import { translatorOf } from '../i18n/locale.ts';
 import { batchedQuota, type Quota } from './batched-quota.ts';
 
 // Sign-in limits count over 15 minutes (OWASP's usual lockout period): long enough to stop
@@ -120,15 +121,22 @@ export function deviceCodeEntryLimit(
     }),
     (ctx) => ctx.method === 'POST' && isProviderRoute(ctx.path, codeVerificationPath),
     (ctx) => ctx.ip,
-    (ctx, retryAfter) =>
+    (ctx, retryAfter) => {
+      const { t, locale } = translatorOf(ctx);
       sendPage(
         ctx,
-        renderView('device-done', config.brand, {
-          heading: 'Too many attempts',
-          message: `Too many codes were entered from your network. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
-        }),
+        renderView(
+          'device-done',
+          config.brand,
+          {
+            heading: t('device.tooMany.heading'),
+            message: t('device.input.tooMany', { minutes: Math.ceil(retryAfter / 60) }),
+          },
+          locale,
+        ),
         429,
-      ),
+      );
+    },
     // A code that finds its device leads on to the interaction (sign-in, then the confirmation);
     // anything else (a wrong, expired or used code, a stale form) is answered otherwise.
     (ctx) =>

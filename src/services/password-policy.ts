@@ -4,6 +4,7 @@
 // user's own email and name. No composition rules (SP 800-63B advises against them).
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { InvalidInput } from '../errors.ts';
+import { type Message, type PlainKey, translator } from '../i18n/messages.ts';
 import { PASSWORD_MAX } from './passwords.ts';
 
 // zxcvbn's score 3: "safely unguessable: moderate protection from offline slow-hash scenario"
@@ -26,22 +27,77 @@ const zxcvbn = () =>
     return new ZxcvbnFactory({
       dictionary: { ...common.dictionary, ...en.dictionary },
       graphs: common.adjacencyGraphs,
-      translations: en.translations,
+      // zxcvbn's feedback comes back as Tessera's message keys, put into words in the page's
+      // language (i18n/); its time estimates are never shown.
+      translations: { ...en.translations, ...FEEDBACK },
     });
   })());
 
-export class WeakPassword extends InvalidInput {}
+// zxcvbn-ts's feedback names (language-en's translations.ts) → the catalog's keys.
+const FEEDBACK = {
+  warnings: {
+    straightRow: 'password.warning.straightRow',
+    keyPattern: 'password.warning.keyPattern',
+    simpleRepeat: 'password.warning.simpleRepeat',
+    extendedRepeat: 'password.warning.extendedRepeat',
+    sequences: 'password.warning.sequences',
+    recentYears: 'password.warning.recentYears',
+    dates: 'password.warning.dates',
+    topTen: 'password.warning.topTen',
+    topHundred: 'password.warning.topHundred',
+    common: 'password.warning.common',
+    similarToCommon: 'password.warning.similarToCommon',
+    wordByItself: 'password.warning.wordByItself',
+    namesByThemselves: 'password.warning.namesByThemselves',
+    commonNames: 'password.warning.commonNames',
+    userInputs: 'password.warning.userInputs',
+    pwned: 'password.warning.pwned',
+  },
+  suggestions: {
+    l33t: 'password.suggestion.l33t',
+    reverseWords: 'password.suggestion.reverseWords',
+    allUppercase: 'password.suggestion.allUppercase',
+    capitalization: 'password.suggestion.capitalization',
+    dates: 'password.suggestion.dates',
+    recentYears: 'password.suggestion.recentYears',
+    associatedYears: 'password.suggestion.associatedYears',
+    sequences: 'password.suggestion.sequences',
+    repeated: 'password.suggestion.repeated',
+    longerKeyboardPattern: 'password.suggestion.longerKeyboardPattern',
+    anotherWord: 'password.suggestion.anotherWord',
+    useWords: 'password.suggestion.useWords',
+    noNeed: 'password.suggestion.noNeed',
+    pwned: 'password.suggestion.pwned',
+  },
+} satisfies { warnings: Record<string, PlainKey>; suggestions: Record<string, PlainKey> };
+
+const isFeedbackKey = (value: string): value is PlainKey =>
+  value.startsWith('password.warning.') || value.startsWith('password.suggestion.');
+
+/**
+ * A new password the policy refuses. `problem` says why in the reader's language; the message
+ * is the English of it (the CLI's and the admin API's answers).
+ */
+export class WeakPassword extends InvalidInput {
+  readonly problem: Message;
+  constructor(problem: Message) {
+    super(problem(translator('en')));
+    this.problem = problem;
+  }
+}
 
 /**
  * Throws WeakPassword with a message for the person choosing the password; `context` is what
  * the password must not resemble (the email address, the name).
  */
 export async function checkNewPassword(password: string, minLength: number, context: string[] = []): Promise<void> {
-  if (password.length < minLength) throw new WeakPassword(`Use at least ${minLength} characters.`);
-  if (password.length > PASSWORD_MAX) throw new WeakPassword(`Use at most ${PASSWORD_MAX} characters.`);
+  if (password.length < minLength) throw new WeakPassword(({ t }) => t('password.tooShort', { min: minLength }));
+  if (password.length > PASSWORD_MAX) throw new WeakPassword(({ t }) => t('password.tooLong', { max: PASSWORD_MAX }));
   const inputs = context.flatMap((c) => [c, ...c.split(/[@.\s_+-]+/)]).filter((c) => c.length >= 3);
   const result = await (await zxcvbn()).check(password.slice(0, CHECKED_PREFIX), inputs);
   if (result.score >= MIN_SCORE) return;
-  const hint = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(' ');
-  throw new WeakPassword(`This password is too easy to guess.${hint ? ` ${hint}` : ''}`);
+  const hints = [result.feedback.warning, ...result.feedback.suggestions].filter(
+    (h): h is PlainKey => typeof h === 'string' && isFeedbackKey(h),
+  );
+  throw new WeakPassword(({ t }) => [t('password.tooEasy'), ...hints.map((h) => t(h))].join(' '));
 }

@@ -4,6 +4,7 @@
 // description is logged under that request id instead of being shown.
 import type { Context } from 'koa';
 import type { Logger } from '../logging/logger.ts';
+import { translatorOf } from '../i18n/locale.ts';
 import { explain } from './error-explanations.ts';
 import { sendPage } from './page.ts';
 import { type Brand, renderView } from './render.ts';
@@ -44,9 +45,22 @@ export function sendErrorPage(ctx: Context, brand: Brand, shown: ShownError, cli
     'error page shown',
   );
   const explanation = explain(shown.status, shown.error, shown.description);
+  const { t, locale } = translatorOf(ctx);
   sendPage(
     ctx,
-    renderView('error', brand, { ...explanation, error: shown.error, requestId, back: backLink(client) }),
+    renderView(
+      'error',
+      brand,
+      {
+        heading: t(explanation.heading),
+        happened: t(explanation.happened),
+        todo: t(explanation.todo),
+        error: shown.error,
+        requestId,
+        back: backLink(client),
+      },
+      locale,
+    ),
     shown.status,
   );
 }

@@ -241,6 +241,32 @@ describe('authorization codes', () => {
       expect((await exchange(s, code!, verifier)).status).toBe(200);
     }
   }, 60_000);
+
+  it("a disabled user's session no longer signs in: prompt=none says login_required, a plain request shows the login form", async () => {
+    const s = await setup();
+    const jar = newJar();
+    const request = async (prompt?: string) => {
+      const verifier = oauth.generateRandomCodeVerifier();
+      return authUrl(s.client, {
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        ...(prompt ? { prompt } : {}),
+      });
+    };
+    expect((await authorize(await request('login'), s.user, jar)).searchParams.get('code')).toBeTruthy();
+    await tesseraJson(['users', 'disable', s.user.email]);
+    const silent = await authorize(await request('none'), s.user, jar);
+    expect(silent.searchParams.get('error'), silent.href).toBe('login_required');
+    // Without prompt=none: the login form, whose answer for a disabled account is a refusal (200 page).
+    let url = (await request()).href;
+    let res = await get(jar, url);
+    for (let hops = 0; (res.status === 302 || res.status === 303) && hops < 5; hops++) {
+      url = new URL(res.headers.get('location')!, url).href;
+      res = await get(jar, url);
+    }
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('/login"');
+  }, 60_000);
 });
 
 describe('refresh-token families', () => {

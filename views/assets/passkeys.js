@@ -3,6 +3,7 @@
 // (data-options-json) or asks Tessera (same origin, data-options) for them, runs the ceremony with @simplewebauthn/browser (served beside this file), puts the
 // credential's JSON in the form's "credential" field and submits the form as usual: Tessera
 // answers with a page or a redirect, exactly as for the password form, which needs no script.
+// The messages are the page's, in its language (data-msg-* on the form, views/passkey-messages.eta).
 (() => {
   const webauthn = window.SimpleWebAuthnBrowser;
   if (!webauthn?.browserSupportsWebAuthn()) return;
@@ -28,8 +29,8 @@
           const body = new URLSearchParams({ csrf: form.elements.csrf.value });
           const answer = await fetch(form.dataset.options, { method: 'POST', body, credentials: 'same-origin' });
           if (!answer.ok) {
-            const problem = await answer.json().catch(() => ({}));
-            show(problem.error_description || 'Passkeys are not available right now. Try again later.');
+            // The JSON's error_description is for developers; the person reads the page's words.
+            show(form.dataset.msgUnavailable);
             return;
           }
           optionsJSON = await answer.json();
@@ -42,11 +43,7 @@
         form.dataset.ready = 'yes';
         form.submit();
       } catch (err) {
-        show(
-          err && err.name === 'NotAllowedError'
-            ? 'The passkey request was cancelled or timed out.'
-            : 'This passkey could not be used. Try again or use another way to sign in.',
-        );
+        show(err && err.name === 'NotAllowedError' ? form.dataset.msgCancelled : form.dataset.msgFailed);
       } finally {
         if (button) button.disabled = false;
       }
