@@ -33,6 +33,19 @@ export interface CliServices {
   users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled'>;
   keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
   grants: Pick<GrantService, 'endAllSessions'>;
+  roles: Pick<
+    RoleService,
+    | 'create'
+    | 'list'
+    | 'show'
+    | 'delete'
+    | 'grantPermission'
+    | 'revokePermission'
+    | 'assignToUser'
+    | 'removeFromUser'
+    | 'assignToClient'
+    | 'removeFromClient'
+  >;
 }
 
 /** The full context of the database mode; the remote mode refuses what is not in CliServices. */

@@ -10,6 +10,7 @@ import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
 import type { KeyView } from '../services/keys.ts';
+import type { RoleView } from '../services/roles.ts';
 import type { UserView } from '../services/users.ts';
 import type { CliContext, CliServices } from './context.ts';
 
@@ -194,6 +195,7 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
         return { sessions, grants };
       },
     },
+    roles: remoteRoles(call, all),
     keys: {
       list: async () => (await call<{ items: KeyView[] }>('GET', '/keys')).body.items,
       rotate: async () => (await call<Awaited<ReturnType<CliServices['keys']['rotate']>>>('POST', '/keys/rotate')).body,
@@ -203,6 +205,51 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
             body: { compromised: true },
           })
         ).body,
+    },
+  };
+}
+
+type Client = ReturnType<typeof remoteClient>;
+
+/**
+ * Roles over /roles, /users/{user}/roles and /clients/{id}/roles. A revocation or removal
+ * answers 204, so the state the database mode prints after it is read back (the role; the roles
+ * naming the user or client).
+ */
+function remoteRoles(call: Client['call'], all: Client['all']): CliServices['roles'] {
+  const show = async (name: string) => (await call<RoleView>('GET', `/roles/${segment(name)}`)).body;
+  const holding = async (has: (r: RoleView) => boolean) =>
+    (await all<RoleView>('/roles'))
+      .filter(has)
+      .map((r) => r.name)
+      .sort();
+  return {
+    create: async (input) => (await call<RoleView>('POST', '/roles', { body: input })).body,
+    list: () => all<RoleView>('/roles'),
+    show,
+    async delete(name) {
+      await call('DELETE', `/roles/${segment(name)}`);
+    },
+    grantPermission: async (name, permission) =>
+      (await call<RoleView>('POST', `/roles/${segment(name)}/permissions`, { body: permission })).body,
+    async revokePermission(name, permission) {
+      const query = new URLSearchParams({ api: permission.api, scope: permission.scope });
+      await call('DELETE', `/roles/${segment(name)}/permissions?${query}`);
+      return show(name);
+    },
+    assignToUser: async (who, role) =>
+      (await call<{ user: string; roles: string[] }>('POST', `/users/${segment(who)}/roles`, { body: { role } })).body,
+    async removeFromUser(who, role) {
+      await call('DELETE', `/users/${segment(who)}/roles/${segment(role)}`);
+      const { email } = (await call<UserView>('GET', `/users/${segment(who)}`)).body;
+      return { user: email, roles: await holding((r) => r.users.includes(email)) };
+    },
+    assignToClient: async (id, role) =>
+      (await call<{ client: string; roles: string[] }>('POST', `/clients/${segment(id)}/roles`, { body: { role } }))
+        .body,
+    async removeFromClient(id, role) {
+      await call('DELETE', `/clients/${segment(id)}/roles/${segment(role)}`);
+      return { client: id, roles: await holding((r) => r.clients.includes(id)) };
     },
   };
 }
@@ -225,6 +272,7 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     users: onlyThese(services.users),
     keys: onlyThese(services.keys),
     grants: onlyThese(services.grants),
+    roles: onlyThese(services.roles),
     actor: `remote:${remote.clientId}`,
   };
   for (const name of ['config', 'db', 'queries', 'audit'] as const)

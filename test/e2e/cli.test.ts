@@ -236,6 +236,54 @@ describe.each(MODES)('tessera users (%s)', (mode) => {
   });
 });
 
+describe.each(MODES)('tessera roles (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it('creates, grants, assigns, takes back and deletes a role, printing the same in both modes', async () => {
+    const name = randomId('auditor');
+    const email = `${randomId('role')}@example.test`;
+    await tesseraJson(['users', 'create', '--email', email]);
+    const client = await tesseraJson<{ client_id: string }>([
+      'clients',
+      'create',
+      '--name',
+      'roles',
+      '--grant-types',
+      'client_credentials',
+      '--api',
+      audience,
+    ]);
+    expect(
+      await tesseraJson(['roles', 'create', name, '--description', 'reads', '--api', audience, '--scope', 'a:read']),
+    ).toMatchObject({ name, description: 'reads', permissions: [{ api: audience, scope: 'a:read' }] });
+    expect(
+      await tesseraJson(['roles', 'grant-permission', name, '--api', audience, '--scope', 'a:write']),
+    ).toMatchObject({ permissions: [{ scope: 'a:read' }, { scope: 'a:write' }] });
+    expect(
+      await tesseraJson(['roles', 'revoke-permission', name, '--api', audience, '--scope', 'a:write']),
+    ).toMatchObject({ permissions: [{ scope: 'a:read' }] });
+    expect(await tesseraJson(['users', 'assign-role', email, '--role', name])).toEqual({ user: email, roles: [name] });
+    expect(await tesseraJson(['clients', 'assign-role', client.client_id, '--role', name])).toEqual({
+      client: client.client_id,
+      roles: [name],
+    });
+    expect(await tesseraJson(['roles', 'show', name])).toMatchObject({ users: [email], clients: [client.client_id] });
+    expect((await tesseraJson<{ name: string }[]>(['roles', 'list'])).map((r) => r.name)).toContain(name);
+    expect(await tesseraJson(['users', 'remove-role', email, '--role', name])).toEqual({ user: email, roles: [] });
+    expect(await tesseraJson(['clients', 'remove-role', client.client_id, '--role', name])).toEqual({
+      client: client.client_id,
+      roles: [],
+    });
+    // Text output, and a refusal: the same one line and exit 2 in both modes.
+    expect((await tessera(['users', 'assign-role', email, '--role', name])).stdout).toBe(
+      `${email} has roles: ${name}\n`,
+    );
+    const unknown = await tessera(['users', 'assign-role', email, '--role', `${name}-nope`]);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining(`${name}-nope`) });
+    expect(await tesseraJson(['roles', 'delete', name])).toEqual({ deleted: name });
+    expect((await tessera(['roles', 'show', name])).code).toBe(2);
+  }, 120_000);
+});
+
 describe('tessera users (database only)', () => {
   it('sets passwords and deletes', async () => {
     const email = `${randomId('pw')}@example.test`;
