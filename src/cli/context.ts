@@ -46,6 +46,7 @@ export interface CliServices {
     | 'assignToClient'
     | 'removeFromClient'
   >;
+  apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'show' | 'revoke' | 'rotate' | 'usage'>;
 }
 
 /** The full context of the database mode; the remote mode refuses what is not in CliServices. */

@@ -6,6 +6,7 @@
 import type { RemoteCliEnv } from '../config/env.ts';
 import { InvalidInput, TesseraError } from '../errors.ts';
 import type { ApiService } from '../services/apis.ts';
+import type { ApiKeyService, ApiKeyView } from '../services/api-keys.ts';
 import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
@@ -77,7 +78,7 @@ function remoteClient(remote: RemoteCliEnv) {
     const items: T[] = [];
     let cursor: string | null = null;
     do {
-      const query: string = `?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const query: string = `${path.includes('?') ? '&' : '?'}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const { body } = await call<{ items: T[]; next_cursor: string | null }>('GET', `${path}${query}`);
       items.push(...body.items);
       cursor = body.next_cursor;
@@ -196,6 +197,7 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
       },
     },
     roles: remoteRoles(call, all),
+    apiKeys: remoteApiKeys(call, all),
     keys: {
       list: async () => (await call<{ items: KeyView[] }>('GET', '/keys')).body.items,
       rotate: async () => (await call<Awaited<ReturnType<CliServices['keys']['rotate']>>>('POST', '/keys/rotate')).body,
@@ -254,6 +256,44 @@ function remoteRoles(call: Client['call'], all: Client['all']): CliServices['rol
   };
 }
 
+type Usage = Awaited<ReturnType<ApiKeyService['usage']>>;
+
+/** API keys over /api-keys: the answers are the service's views, the value with them where made. */
+function remoteApiKeys(call: Client['call'], all: Client['all']): CliServices['apiKeys'] {
+  const withValue = ({ value, ...key }: ApiKeyView & { value: string }) => ({ key: key as ApiKeyView, value });
+  return {
+    create: async (input) =>
+      withValue(
+        (
+          await call<ApiKeyView & { value: string }>('POST', '/api-keys', {
+            body: {
+              name: input.name,
+              api: input.audience,
+              scope: input.scope,
+              client_id: input.clientId,
+              user: input.userEmail,
+              expires_in: input.expiresIn,
+              quota: input.quota && { per_minute: input.quota.perMinute, per_day: input.quota.perDay },
+            },
+          })
+        ).body,
+      ),
+    list: (audience) => all<ApiKeyView>(`/api-keys${audience ? `?api=${segment(audience)}` : ''}`),
+    show: async (id) => (await call<ApiKeyView>('GET', `/api-keys/${segment(id)}`)).body,
+    revoke: async (id) => (await call<ApiKeyView>('POST', `/api-keys/${segment(id)}/revoke`)).body,
+    rotate: async (id, graceSeconds) =>
+      withValue(
+        (
+          await call<ApiKeyView & { value: string }>('POST', `/api-keys/${segment(id)}/rotate`, {
+            body: { grace_seconds: graceSeconds },
+          })
+        ).body,
+      ),
+    usage: async (id, since) =>
+      (await call<Usage>('GET', `/api-keys/${segment(id)}/usage?since=${segment(since.toISOString())}`)).body,
+  };
+}
+
 /**
  * The context the commands run on in remote mode: the services over the admin API; what only
  * the database has refuses when a command reaches for it.
@@ -273,6 +313,7 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     keys: onlyThese(services.keys),
     grants: onlyThese(services.grants),
     roles: onlyThese(services.roles),
+    apiKeys: onlyThese(services.apiKeys),
     actor: `remote:${remote.clientId}`,
   };
   for (const name of ['config', 'db', 'queries', 'audit'] as const)

@@ -284,6 +284,50 @@ describe.each(MODES)('tessera roles (%s)', (mode) => {
   }, 120_000);
 });
 
+describe.each(MODES)('tessera api-keys (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it('creates (the value once), lists, shows, rotates, revokes and counts usage', async () => {
+    const name = randomId('key');
+    const created = await tesseraJson<{ id: string; value: string; name: string; api: string; scopes: string[] }>([
+      'api-keys',
+      'create',
+      '--name',
+      name,
+      '--api',
+      audience,
+      '--scope',
+      'a:read',
+      '--quota',
+      '100/min',
+    ]);
+    expect(created).toMatchObject({ name, api: audience, scopes: ['a:read'] });
+    expect(created.value).toMatch(/^tsk_/);
+    const listed = await tesseraJson<{ id: string }[]>(['api-keys', 'list', '--api', audience]);
+    expect(listed.map((k) => k.id)).toContain(created.id);
+    expect(JSON.stringify(listed)).not.toContain(created.value);
+    expect(await tesseraJson(['api-keys', 'show', created.id])).toMatchObject({
+      id: created.id,
+      quota: { per_minute: 100, per_day: null },
+    });
+    const rotated = await tesseraJson<{ value: string; previous_valid_until: string | null }>([
+      'api-keys',
+      'rotate',
+      created.id,
+      '--grace',
+      '1h',
+    ]);
+    expect(rotated.value).toMatch(/^tsk_/);
+    expect(rotated.value).not.toBe(created.value);
+    expect(rotated.previous_valid_until).not.toBeNull();
+    expect(await tesseraJson(['api-keys', 'usage', created.id, '--since', '7d'])).toMatchObject({
+      id: created.id,
+      days: [],
+    });
+    expect(await tesseraJson(['api-keys', 'revoke', created.id])).toMatchObject({ id: created.id });
+    expect((await tessera(['api-keys', 'rotate', created.id])).code).toBe(2);
+  }, 120_000);
+});
+
 describe('tessera users (database only)', () => {
   it('sets passwords and deletes', async () => {
     const email = `${randomId('pw')}@example.test`;
