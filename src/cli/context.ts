@@ -12,7 +12,11 @@ import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
 import type { UserService } from '../services/users.ts';
-import type { OrganizationService } from '../services/organizations.ts';
+import {
+  organizationCommands,
+  type OrganizationCommands,
+  type OrganizationService,
+} from '../services/organizations.ts';
 import type { RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import type { KeyService } from '../services/keys.ts';
@@ -47,6 +51,8 @@ export interface CliServices {
     | 'removeFromClient'
   >;
   apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'show' | 'revoke' | 'rotate' | 'usage'>;
+  /** `tessera orgs`: the organization service with the admin API's views as its answers. */
+  orgs: OrganizationCommands;
 }
 
 /** The full context of the database mode; the remote mode refuses what is not in CliServices. */
@@ -62,6 +68,7 @@ export interface CliContext {
   grants: GrantService;
   roles: RoleService;
   organizations: OrganizationService;
+  orgs: OrganizationCommands;
   audit: Audit;
   actor: string;
 }
@@ -93,6 +100,7 @@ export async function withCliContext<T>(
       audit,
       actor,
       ...services,
+      orgs: organizationCommands(services.organizations),
     });
   } finally {
     await db.close();

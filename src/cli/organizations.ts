@@ -1,6 +1,6 @@
 // tessera orgs create|list|show|delete|add-member|remove-member|assign-role|remove-role, orgs roles …
 import type { Command } from 'commander';
-import { organizationDetailView, organizationView, parsePermission } from '../services/organizations.ts';
+import { parsePermission } from '../services/organizations.ts';
 import { InvalidInput } from '../errors.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
@@ -23,14 +23,14 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     )
     .option('--mfa-required', "members pass a second factor for the organization's tokens")
     .action((name: string, opts: { displayName?: string; allowEmailDomain?: string[]; mfaRequired?: boolean }) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         const org = await organizations.create({
           name,
           displayName: opts.displayName,
           allowedEmailDomains: (opts.allowEmailDomain ?? []).flatMap(domains),
           mfaRequired: opts.mfaRequired === true,
         });
-        out.result(organizationView(org), () => `created organization ${org.name} (${org.id})`);
+        out.result(org, () => `created organization ${org.name} (${org.id})`);
       }),
     );
 
@@ -48,19 +48,19 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
         ref: string,
         opts: { displayName?: string; allowEmailDomain?: string[]; allowEmailDomains?: boolean; mfaRequired?: boolean },
       ) =>
-        run(async ({ organizations }, out) => {
+        run(async ({ orgs: organizations }, out) => {
           if (opts.allowEmailDomain && opts.allowEmailDomains === false)
             throw new InvalidInput('--allow-email-domain and --no-allow-email-domains contradict each other');
-          const { organization, changed } = await organizations.update(ref, {
+          const updated = await organizations.update(ref, {
             displayName: opts.displayName,
             allowedEmailDomains:
               opts.allowEmailDomains === false ? [] : opts.allowEmailDomain && opts.allowEmailDomain.flatMap(domains),
             mfaRequired: opts.mfaRequired,
           });
-          out.result({ ...organizationView(organization), changed }, () =>
-            changed.length
-              ? `updated organization ${organization.name}: ${changed.join(', ')}`
-              : `organization ${organization.name} unchanged`,
+          out.result(updated, () =>
+            updated.changed.length
+              ? `updated organization ${updated.name}: ${updated.changed.join(', ')}`
+              : `organization ${updated.name} unchanged`,
           );
         }),
     );
@@ -69,12 +69,8 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .command('list')
     .description('list organizations')
     .action(() =>
-      run(async ({ organizations }, out) => {
-        const list = (await organizations.list()).map((o) => ({
-          ...organizationView(o),
-          members: o._count.members,
-          roles: o._count.roles,
-        }));
+      run(async ({ orgs: organizations }, out) => {
+        const list = await organizations.list();
         out.result(list, () =>
           list.length
             ? table(
@@ -91,8 +87,8 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .description('show an organization with its roles and members')
     .argument('<org>', 'its name or id')
     .action((ref: string) =>
-      run(async ({ organizations }, out) => {
-        const shown = organizationDetailView(await organizations.show(ref));
+      run(async ({ orgs: organizations }, out) => {
+        const shown = await organizations.show(ref);
         out.result(shown, () =>
           [
             `${shown.name} (${shown.id})${shown.display_name ? ` "${shown.display_name}"` : ''}`,
@@ -114,7 +110,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .description('delete an organization with its roles and memberships')
     .argument('<org>', 'its name or id')
     .action((ref: string) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         await organizations.delete(ref);
         out.result({ deleted: ref }, () => `deleted organization ${ref}`);
       }),
@@ -126,7 +122,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<org>')
     .argument('<user>', 'email or user id')
     .action((ref: string, user: string) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         const added = await organizations.addMember(ref, user);
         out.result({ organization: ref, user, added }, () =>
           added ? `added ${user} to ${ref}` : `${user} is a member of ${ref} already`,
@@ -140,7 +136,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<org>')
     .argument('<user>', 'email or user id')
     .action((ref: string, user: string) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         await organizations.removeMember(ref, user);
         out.result({ organization: ref, user, removed: true }, () => `removed ${user} from ${ref}`);
       }),
@@ -153,7 +149,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<user>', 'email or user id')
     .argument('<role>')
     .action((ref: string, user: string, role: string) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         const assigned = await organizations.assignRole(ref, user, role);
         out.result({ organization: ref, user, role, assigned }, () =>
           assigned ? `${user} holds ${role} in ${ref}` : `${user} held ${role} in ${ref} already`,
@@ -168,7 +164,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<user>', 'email or user id')
     .argument('<role>')
     .action((ref: string, user: string, role: string) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         await organizations.removeRole(ref, user, role);
         out.result({ organization: ref, user, role, removed: true }, () => `took ${role} in ${ref} from ${user}`);
       }),
@@ -191,7 +187,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
         name: string,
         opts: { description?: string; api?: string; scope?: string; permission?: string[] },
       ) =>
-        run(async ({ organizations }, out) => {
+        run(async ({ orgs: organizations }, out) => {
           if ((opts.api === undefined) !== (opts.scope === undefined))
             throw new InvalidInput('--api and --scope go together');
           // Every permission parsed before anything is written: a bad one changes nothing.
@@ -212,7 +208,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
     .argument('<org>')
     .argument('<role>')
     .action((ref: string, name: string) =>
-      run(async ({ organizations }, out) => {
+      run(async ({ orgs: organizations }, out) => {
         await organizations.deleteRole(ref, name);
         out.result({ organization: ref, deleted: name }, () => `deleted role ${name} of ${ref}`);
       }),

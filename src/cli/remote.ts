@@ -11,6 +11,7 @@ import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
 import type { KeyView } from '../services/keys.ts';
+import type { OrganizationCommands } from '../services/organizations.ts';
 import type { RoleView } from '../services/roles.ts';
 import type { UserView } from '../services/users.ts';
 import type { CliContext, CliServices } from './context.ts';
@@ -198,6 +199,7 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
     },
     roles: remoteRoles(call, all),
     apiKeys: remoteApiKeys(call, all),
+    orgs: remoteOrganizations(call, all),
     keys: {
       list: async () => (await call<{ items: KeyView[] }>('GET', '/keys')).body.items,
       rotate: async () => (await call<Awaited<ReturnType<CliServices['keys']['rotate']>>>('POST', '/keys/rotate')).body,
@@ -294,6 +296,57 @@ function remoteApiKeys(call: Client['call'], all: Client['all']): CliServices['a
   };
 }
 
+type Answer<K extends keyof OrganizationCommands> = Awaited<ReturnType<OrganizationCommands[K]>>;
+
+/** Organizations over /organizations: the API answers with the views the commands print. */
+function remoteOrganizations(call: Client['call'], all: Client['all']): OrganizationCommands {
+  const at = (ref: string) => `/organizations/${segment(ref)}`;
+  const member = (ref: string, user: string) => `${at(ref)}/members/${segment(user)}`;
+  const settings = (input: Parameters<OrganizationCommands['update']>[1]) => ({
+    display_name: input.displayName,
+    allowed_email_domains: input.allowedEmailDomains,
+    mfa_required: input.mfaRequired,
+  });
+  return {
+    create: async (input) =>
+      (await call<Answer<'create'>>('POST', '/organizations', { body: { name: input.name, ...settings(input) } })).body,
+    // Read, then change that version: a concurrent change by another admin is refused (412).
+    async update(ref, changes) {
+      const { etag } = await call('GET', at(ref));
+      return (
+        await call<Answer<'update'>>('PATCH', at(ref), { body: settings(changes), headers: { 'if-match': etag ?? '' } })
+      ).body;
+    },
+    list: () => all<Answer<'list'>[number]>('/organizations'),
+    show: async (ref) => (await call<Answer<'show'>>('GET', at(ref))).body,
+    async delete(ref) {
+      await call('DELETE', at(ref));
+    },
+    addMember: async (ref, user) =>
+      (await call<{ added: boolean }>('POST', `${at(ref)}/members`, { body: { user } })).body.added,
+    async removeMember(ref, user) {
+      await call('DELETE', member(ref, user));
+    },
+    assignRole: async (ref, user, role) =>
+      (await call<{ assigned: boolean }>('POST', `${member(ref, user)}/roles`, { body: { role } })).body.assigned,
+    async removeRole(ref, user, role) {
+      await call('DELETE', `${member(ref, user)}/roles/${segment(role)}`);
+    },
+    async createRole(ref, input) {
+      await call('POST', `${at(ref)}/roles`, {
+        body: {
+          name: input.name,
+          description: input.description,
+          permissions: input.permissions.map((p) => ({ api: p.audience, scope: p.scope })),
+        },
+      });
+    },
+    async deleteRole(ref, name) {
+      await call('DELETE', `${at(ref)}/roles/${segment(name)}`);
+    },
+  };
+}
+
 /**
  * The context the commands run on in remote mode: the services over the admin API; what only
  * the database has refuses when a command reaches for it.
@@ -314,6 +367,7 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     grants: onlyThese(services.grants),
     roles: onlyThese(services.roles),
     apiKeys: onlyThese(services.apiKeys),
+    orgs: onlyThese(services.orgs),
     actor: `remote:${remote.clientId}`,
   };
   for (const name of ['config', 'db', 'queries', 'audit'] as const)

@@ -274,6 +274,37 @@ export function organizationService(deps: {
 
 export type OrganizationService = ReturnType<typeof organizationService>;
 
+/**
+ * What the `tessera orgs` commands use: the service with its answers as the admin API shows them
+ * (the views below), so that the CLI's remote mode (cli/remote.ts) answers the same over HTTP.
+ */
+export function organizationCommands(service: OrganizationService) {
+  return {
+    create: async (input: OrganizationInput) => organizationView(await service.create(input)),
+    async update(ref: string, changes: Omit<OrganizationInput, 'name'>) {
+      const { organization, changed } = await service.update(ref, changes);
+      return { ...organizationView(organization), changed };
+    },
+    list: async () =>
+      (await service.list()).map((o) => ({ ...organizationView(o), members: o._count.members, roles: o._count.roles })),
+    show: async (ref: string) => organizationDetailView(await service.show(ref)),
+    delete: (ref: string) => service.delete(ref),
+    addMember: (ref: string, user: string) => service.addMember(ref, user),
+    removeMember: (ref: string, user: string) => service.removeMember(ref, user),
+    assignRole: (ref: string, user: string, role: string) => service.assignRole(ref, user, role),
+    removeRole: (ref: string, user: string, role: string) => service.removeRole(ref, user, role),
+    async createRole(
+      ref: string,
+      input: { name: string; description?: string | undefined; permissions: PermissionInput[] },
+    ): Promise<void> {
+      await service.createRole(ref, input);
+    },
+    deleteRole: (ref: string, name: string) => service.deleteRole(ref, name),
+  };
+}
+
+export type OrganizationCommands = ReturnType<typeof organizationCommands>;
+
 /** An organization as an admin sees it (`tessera orgs list`, the admin API). */
 export function organizationView(o: {
   id: string;

@@ -281,7 +281,7 @@ describe.each(MODES)('tessera roles (%s)', (mode) => {
     expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining(`${name}-nope`) });
     expect(await tesseraJson(['roles', 'delete', name])).toEqual({ deleted: name });
     expect((await tessera(['roles', 'show', name])).code).toBe(2);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe.each(MODES)('tessera api-keys (%s)', (mode) => {
@@ -325,7 +325,43 @@ describe.each(MODES)('tessera api-keys (%s)', (mode) => {
     });
     expect(await tesseraJson(['api-keys', 'revoke', created.id])).toMatchObject({ id: created.id });
     expect((await tessera(['api-keys', 'rotate', created.id])).code).toBe(2);
-  }, 120_000);
+  }, 180_000);
+});
+
+describe.each(MODES)('tessera orgs (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it('creates, updates, lists and shows an organization, its roles and members, then deletes it', async () => {
+    const name = randomId('acme');
+    const email = `${randomId('member')}@example.test`;
+    await tesseraJson(['users', 'create', '--email', email]);
+    const org = await tesseraJson<{ id: string }>(['orgs', 'create', name, '--display-name', 'Acme']);
+    expect(org).toMatchObject({ name, display_name: 'Acme', mfa_required: false, allowed_email_domains: [] });
+    expect(
+      await tesseraJson(['orgs', 'update', name, '--mfa-required', '--allow-email-domain', 'acme.example']),
+    ).toMatchObject({ mfa_required: true, allowed_email_domains: ['acme.example'], changed: expect.any(Array) });
+    expect(
+      await tesseraJson(['orgs', 'roles', 'create', name, 'viewer', '--api', audience, '--scope', 'a:read']),
+    ).toMatchObject({ role: 'viewer' });
+    expect(await tesseraJson(['orgs', 'add-member', name, email])).toMatchObject({ added: true });
+    expect(await tesseraJson(['orgs', 'add-member', name, email])).toMatchObject({ added: false });
+    expect(await tesseraJson(['orgs', 'assign-role', name, email, 'viewer'])).toMatchObject({ assigned: true });
+    expect(await tesseraJson(['orgs', 'show', org.id])).toMatchObject({
+      name,
+      roles: [{ name: 'viewer', permissions: [{ audience, scope: 'a:read' }] }],
+      members: [{ email, roles: ['viewer'] }],
+    });
+    expect(await tesseraJson<{ name: string; members: number }[]>(['orgs', 'list'])).toContainEqual(
+      expect.objectContaining({ name, members: 1, roles: 1 }),
+    );
+    expect((await tessera(['orgs', 'show', name])).stdout).toContain('mfa required: yes');
+    await tesseraJson(['orgs', 'remove-role', name, email, 'viewer']);
+    await tesseraJson(['orgs', 'remove-member', name, email]);
+    await tesseraJson(['orgs', 'roles', 'delete', name, 'viewer']);
+    expect(await tesseraJson(['orgs', 'show', name])).toMatchObject({ roles: [], members: [] });
+    expect(await tessera(['orgs', 'add-member', `${name}-nope`, email])).toMatchObject({ code: 2 });
+    expect(await tesseraJson(['orgs', 'delete', name])).toEqual({ deleted: name });
+    expect((await tessera(['orgs', 'show', name])).code).toBe(2);
+  }, 180_000);
 });
 
 describe('tessera users (database only)', () => {
