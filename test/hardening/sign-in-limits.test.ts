@@ -84,11 +84,13 @@ describe('finding 5: sign-in limits under concurrent attempts', () => {
     // The right password is refused too, now that the account is locked from this address.
     expect((await login(user.email, PASSWORD)).status).toBe(429);
 
-    // Finding 9: the account's id, never what was typed; one row for the locked-out source.
+    // Finding 9: the account's id, never what was typed; one row for the locked-out source, and
+    // exactly one user.locked for the lockout (the attempt that tripped it, issue 19's webhooks).
     const failed = { type: 'login.failed', actor: 'anonymous', subject: user.id, ip: address };
     expect(await auditRows(address)).toEqual([
       ...Array.from({ length: FAILURES }, () => ({ ...failed, details: { reason: 'failure' } })),
       { ...failed, details: { reason: 'locked' } },
+      { ...failed, type: 'user.locked', details: { retry_after_seconds: 900 } },
     ]);
   }, 60_000);
 
