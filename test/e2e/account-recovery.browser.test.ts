@@ -92,7 +92,7 @@ describe('in a browser', () => {
 
     await page.goto(authorizationUrl());
     await signIn(page, { email, password: NEW_PASSWORD });
-    const callback = await app.next();
+    const callback = await app.next(page);
     expect(callback.searchParams.get('code')).toBeTruthy();
   });
 
@@ -117,7 +117,7 @@ describe('in a browser', () => {
     // Back in the first tab: "Sign in" returns to the app's request.
     await page.getByRole('link', { name: 'Sign in' }).click();
     await signIn(page, { email, password: NEW_PASSWORD });
-    const callback = await app.next();
+    const callback = await app.next(page);
     expect(callback.searchParams.get('code')).toBeTruthy();
   });
 });

@@ -67,7 +67,7 @@ async function appSignIn(page: Page, user?: { email: string; password: string })
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
-  const redirected = callbacks.next();
+  const redirected = callbacks.next(page);
   await page.goto(url.href);
   if (user) await signIn(page, user);
   await page.getByRole('button', { name: 'Allow' }).click();

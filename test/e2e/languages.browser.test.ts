@@ -89,7 +89,7 @@ describe('the sign-in pages', () => {
         'Bestätigen, wer Sie sind',
         'Ihre E-Mail-Adresse sehen',
       ]);
-      const back = app.next();
+      const back = app.next(page);
       await page.getByRole('button', { name: 'Erlauben' }).click();
       expect((await back).searchParams.get('code')).toBeTruthy();
     } finally {

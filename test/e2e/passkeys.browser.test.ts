@@ -111,7 +111,7 @@ async function userWithPasskey(name: string) {
   const page = await browser.newPage();
   const authenticator = await virtualAuthenticator(page);
   const request = await authorizationRequest();
-  const redirected = app.next();
+  const redirected = app.next(page);
   await page.goto(request.url.href);
   await signIn(page, user);
   await redirected;
@@ -145,7 +145,7 @@ describe('passkeys in the browser', () => {
     // A new browser session on the same authenticator: no cookies, no password.
     await page.context().clearCookies();
     const request = await authorizationRequest();
-    const redirected = app.next();
+    const redirected = app.next(page);
     await page.goto(request.url.href);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     const csp = (await page.request.get(page.url())).headers()['content-security-policy'];
@@ -168,7 +168,7 @@ describe('passkeys in the browser', () => {
     // The password now asks for the passkey as a second factor.
     await page.context().clearCookies();
     const twoStep = await authorizationRequest();
-    const stepped = app.next();
+    const stepped = app.next(page);
     await page.goto(twoStep.url.href);
     await signIn(page, user);
     await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();

@@ -92,7 +92,7 @@ describe('signing in to an app', () => {
     });
 
     const page = await browser.newPage();
-    const redirected = app.next();
+    const redirected = app.next(page);
     await page.goto(request.url.href);
     await expect(page.getByRole('heading', { name: 'Sign in' }).isVisible()).resolves.toBe(true);
     await screenshot(page, 'login');
@@ -176,7 +176,7 @@ describe('signing in to an app', () => {
       for (const round of [1, 2]) {
         const page = await context.newPage();
         const request = await authorizationUrl(config, 'openid email notes:read');
-        const redirected = app.next();
+        const redirected = app.next(page);
         await page.goto(request.url.href);
         if (round === 1) {
           await signIn(page, user);
@@ -198,7 +198,7 @@ describe('signing in to an app', () => {
       const fresh = await browser.newContext();
       const page = await fresh.newPage();
       const request = await authorizationUrl(config, 'openid email');
-      const redirected = app.next();
+      const redirected = app.next(page);
       await page.goto(request.url.href);
       await signIn(page, user);
       expect((await redirected).searchParams.get('code')).toEqual(expect.any(String));
@@ -212,7 +212,7 @@ describe('signing in to an app', () => {
     const config = await relyingParty(await createClient());
     const request = await authorizationUrl(config, 'openid email');
     const page = await browser.newPage();
-    const redirected = app.next();
+    const redirected = app.next(page);
     await page.goto(request.url.href);
     await signIn(page, user);
     await page.getByRole('button', { name: 'Deny' }).click();
@@ -249,7 +249,7 @@ describe('signing in to an app', () => {
     const user = await createUser();
     const config = await relyingParty(await createClient(['--first-party']));
     const request = await authorizationUrl(config, 'openid');
-    const redirected = app.next();
+    const redirected = app.next(page);
     await page.goto(request.url.href);
     await signIn(page, user);
     await redirected;

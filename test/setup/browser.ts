@@ -38,7 +38,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  */
 export async function startCallbackServer(): Promise<{
   redirectUri: string;
-  next(): Promise<URL>;
+  /**
+   * The next callback URL, once `page` has loaded the app's answer to it: the request reaches
+   * the server before the browser commits the navigation, and a `goto` in between is
+   * "interrupted by another navigation".
+   */
+  next(page: Page): Promise<URL>;
   close(): Promise<void>;
 }> {
   const waiting: ((url: URL) => void)[] = [];
@@ -58,9 +63,10 @@ export async function startCallbackServer(): Promise<{
   const { port } = server.address() as AddressInfo;
   return {
     redirectUri: `http://localhost:${port}/callback`,
-    next: () => {
-      const ready = arrived.shift();
-      return ready ? Promise.resolve(ready) : new Promise((resolve) => waiting.push(resolve));
+    next: async (page) => {
+      const url = arrived.shift() ?? (await new Promise<URL>((resolve) => waiting.push(resolve)));
+      await page.waitForURL((loaded) => loaded.port === String(port) && loaded.pathname === '/callback');
+      return url;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
