@@ -10,8 +10,13 @@
 // Environment: BENCH_BASELINE (a directory holding a built Tessera: build/main.js; without it the
 // baseline is skipped), BENCH_DATABASE_URL (or TEST_DATABASE_URL; else an embedded PostgreSQL),
 // BENCH_SECONDS per load (default 4), BENCH_ROUNDS (default 6), BENCH_CONNECTIONS (default 16),
-// BENCH_PROFILE (a folder for each server's V8 CPU profile), BENCH_ON_ENV (JSON: more environment for
-// the traced server, e.g. {"NODE_OPTIONS":"--experimental-async-context-frame"}).
+// BENCH_PAIRED=true (load the servers at the same time, each with its own wrk of
+// BENCH_CONNECTIONS, rather than in turn: on a host whose load moves from second to second, the
+// servers then share the same neighbours), BENCH_PROFILE (a folder for each server's V8 CPU profile), BENCH_ON_ENV (JSON: more environment for
+// the traced server, e.g. {"NODE_OPTIONS":"--experimental-async-context-frame"}), BENCH_VARIANTS
+// (JSON: more traced servers by name, each with its own extra environment), BENCH_CONTROL=true (a
+// second untraced server, an A/A control of the noise), BENCH_RESULT (the
+// result file's name, default tracing-<date>.json).
 // Writes bench/results/tracing-<date>.json.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +24,7 @@ import { createServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
@@ -29,6 +34,7 @@ const baseline = process.env.BENCH_BASELINE;
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const paired = process.env.BENCH_PAIRED === 'true';
 const AUDIENCE = 'https://api.bench.test';
 
 type Measured = LoadResult & { cpuUsPerRequest: number };
@@ -158,20 +164,25 @@ async function main() {
 
     if (baseline) servers.push(await start('baseline', baseline, env));
     servers.push(await start('off', root, env));
-    servers.push(
-      await start('on', root, {
-        ...env,
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_SERVICE_NAME: 'tessera-bench',
-        ...(process.env.BENCH_ON_ENV ? JSON.parse(process.env.BENCH_ON_ENV) : {}),
-      }),
-    );
+    // BENCH_CONTROL=true: a second server exactly like "off", whose ratio to it is the noise.
+    if (process.env.BENCH_CONTROL === 'true') servers.push(await start('control', root, env));
+    const traced = {
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_SERVICE_NAME: 'tessera-bench',
+      ...(process.env.BENCH_ON_ENV ? JSON.parse(process.env.BENCH_ON_ENV) : {}),
+    };
+    servers.push(await start('on', root, traced));
+    // BENCH_VARIANTS: more traced servers, each with more environment, e.g. {"sampled-out":
+    // {"OTEL_TRACES_SAMPLER":"always_off"}}, compared with "off" in the same rounds.
+    const variants: Record<string, Record<string, string>> = JSON.parse(process.env.BENCH_VARIANTS ?? '{}');
+    for (const [name, more] of Object.entries(variants)) servers.push(await start(name, root, { ...traced, ...more }));
 
     const load = async (server: Server): Promise<Measured> => {
       const before = cpuSeconds(server.child.pid!);
       const result = await wrk(server);
       const cpu = cpuSeconds(server.child.pid!) - before;
-      return { ...result, cpuUsPerRequest: Math.round((cpu * 1e6) / (result.rps * seconds)) };
+      return { ...result, cpuUsPerRequest: Math.round((cpu * 1e6) / Math.max(1, result.count)) };
     };
     const wrk = (server: Server) =>
       runWrk(
@@ -188,15 +199,24 @@ async function main() {
     for (const server of servers) await load(server);
     const results: Record<string, Measured[]> = Object.fromEntries(servers.map((s) => [s.name, []]));
     for (let round = 0; round < rounds; round++) {
-      // Each round starts with a different server, so that none is always first after a pause.
-      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+      const measured: [Server, Measured][] = [];
+      if (paired) {
+        // All servers at once, each under its own wrk: they share whatever the neighbours leave.
+        const each = await Promise.all(servers.map(load));
+        for (const [i, server] of servers.entries()) measured.push([server, each[i]!]);
+      } else {
+        // Each round starts with a different server, so that none is always first after a pause.
+        for (let i = 0; i < servers.length; i++) {
+          const server = servers[(i + round) % servers.length]!;
+          measured.push([server, await load(server)]);
+        }
+      }
       const line: string[] = [];
-      for (const server of order) {
-        const result = await load(server);
-        if (result.non2xx || result.errors)
-          throw new Error(`${server.name}: non-2xx or errors: ${JSON.stringify(result)}`);
+      for (const [server, result] of measured) {
+        if (result.non2xx) throw new Error(`${server.name}: non-2xx answers: ${JSON.stringify(result)}`);
         results[server.name]!.push(result);
-        line.push(`${server.name} ${result.rps}/s ${result.cpuUsPerRequest} µs CPU/request`);
+        const timeouts = result.errors ? ` (${result.errors} socket errors)` : '';
+        line.push(`${server.name} ${result.rps}/s ${result.cpuUsPerRequest} µs CPU/request${timeouts}`);
       }
       console.log(`round ${round + 1}: ${line.join(', ')}`);
     }
@@ -230,16 +250,19 @@ async function main() {
       seconds,
       rounds,
       connections,
+      paired,
       baseline: baseline ?? null,
       summary,
       offVsBaseline: ratios('off', 'baseline'),
       onVsOff: ratios('on', 'off'),
       onVsBaseline: ratios('on', 'baseline'),
+      controlVsOff: ratios('control', 'off'),
+      variantsVsOff: Object.fromEntries(Object.keys(variants).map((name) => [name, ratios(name, 'off')])),
       receiver: receiver.stats(),
     };
     console.log(JSON.stringify(report, null, 2));
     writeFileSync(
-      join(root, 'bench/results', `tracing-${report.date.slice(0, 10)}.json`),
+      resolve(root, 'bench/results', process.env.BENCH_RESULT ?? `tracing-${report.date.slice(0, 10)}.json`),
       `${JSON.stringify(report, null, 2)}\n`,
     );
   } finally {

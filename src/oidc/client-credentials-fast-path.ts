@@ -97,10 +97,8 @@ export function clientCredentialsFastPath(deps: {
     provider: deps.provider,
     form: CLIENT_CREDENTIALS_FORM,
     async answer(ctx, _route, form) {
-      const response = await inSpan(
-        `grant ${GRANT_TYPE}`,
-        { 'oauth.grant_type': GRANT_TYPE, 'tessera.fast_path': true },
-        () => issue(form.provider, form.client, form.params),
+      const response = await inSpan(`grant ${GRANT_TYPE}`, { 'oauth.grant_type': GRANT_TYPE }, () =>
+        issue(form.provider, form.client, form.params),
       );
       if (!response) return false;
       // RFC 6749 §5.1: a response with a token is not cached (the provider's noCache).

@@ -2,7 +2,7 @@
 // the same request: oidc-provider asks the adapter for a refresh token, then for its Grant, then
 // findAccount for its user, each a round trip of its own; one statement reads all three
 // (oidc-payloads.findWithGrantAndAccount) and leaves the Grant and the account here. Nothing
-// outlives the request (an AsyncLocalStorage store entered per request in app.ts), so there is no
+// outlives the request (a store entered per request in app.ts, tracing/request-slot.ts), so there is no
 // cross-request cache of tokens to invalidate: a revocation is seen by the next request.
 //
 // Also kept here: the Session as this request read it (to skip a write that only slides its
@@ -11,10 +11,10 @@
 // blind writes (upserts and deletes whose outcome nobody reads), made in one statement when the
 // request is done and before its response leaves (flush): a sign-in's return to /auth saves a
 // Grant, a code and the Session and deletes the Interaction, four commits in one.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Middleware } from 'koa';
 import type { StoredPayload } from '../db/queries/oidc-payloads.ts';
 import type { AccountRecord } from '../db/queries/users.ts';
+import { requestSlot } from '../tracing/request-slot.ts';
 
 export interface RequestReads {
   /** Rows read by model and id; null: read, and not there. */
@@ -41,12 +41,12 @@ export interface PendingWrite {
   expiresIn?: number;
 }
 
-const store = new AsyncLocalStorage<RequestReads>();
+const store = requestSlot<RequestReads>('tessera.request-reads');
 
 export const payloadKey = (model: string, id: string) => `${model}\u0000${id}`;
 
 /** This request's reads, or undefined outside a request (the CLI, jobs, tests of the adapter). */
-export const requestReads = (): RequestReads | undefined => store.getStore();
+export const requestReads = (): RequestReads | undefined => store.get();
 
 /**
  * Gives every request below it a store of its own, and makes its held writes once everything

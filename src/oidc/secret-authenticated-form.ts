@@ -25,7 +25,7 @@ import {
   replayBody,
   type ProviderClient,
 } from './upstream.ts';
-import { inSpan } from '../tracing/spans.ts';
+import { inLeafSpan } from '../tracing/spans.ts';
 
 export interface SecretAuthenticatedForm {
   /** The provider that authenticated the client (the one to issue with, should it be swapped). */
@@ -91,7 +91,7 @@ export async function secretAuthenticatedForm(
       : undefined;
   const client =
     presented &&
-    (await inSpan('client authentication', { 'oauth.client_auth_method': presented.method }, () =>
+    (await inLeafSpan('client authentication', { 'oauth.client_auth_method': presented.method }, () =>
       clientAuthenticatedBySecret(provider, presented.clientId, presented.secret, presented.method),
     ));
   return client ? { provider, client, params: rest, handOver: () => replayBody(ctx, raw) } : replayBody(ctx, raw);

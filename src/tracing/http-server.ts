@@ -6,11 +6,11 @@
 // do to its own requests anyway. A malformed one is ignored by the propagator (a new trace starts).
 // Incoming baggage is not kept (see below), so nothing a sender wrote travels on.
 //
-// Attributes (OpenTelemetry's HTTP semantic conventions, the stable subset): the method, the
+// Attributes (OpenTelemetry's HTTP semantic conventions, the required ones): the method, the
 // route's template (never the path, which can carry an interaction or session handle, nor the
 // query string, which can carry a code), the route's name, and the status. Nothing from the
 // headers or the body: see spans.ts.
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context, Middleware } from 'koa';
 import { errorType, tessera } from './spans.ts';
 
@@ -56,10 +56,7 @@ export function serverSpans(staticRoutes: ReadonlyMap<string, string>): Middlewa
       method,
       {
         kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': method,
-          'network.protocol.version': ctx.req.httpVersion,
-        },
+        attributes: { 'http.request.method': method },
       },
       parent,
     );
@@ -70,21 +67,25 @@ export function serverSpans(staticRoutes: ReadonlyMap<string, string>): Middlewa
       failed = err;
       throw err;
     } finally {
-      const route = matchedRoute(ctx, staticRoutes);
-      if (route) {
-        span.updateName(`${method} ${route.template}`);
-        span.setAttribute('http.route', route.template);
-        if (route.name) span.setAttribute('tessera.route', route.name);
-      }
-      // An error that escaped every handler becomes Koa's 500.
-      const status = failed === undefined ? ctx.status : 500;
-      span.setAttribute('http.response.status_code', status);
-      // Server spans: only 5xx is the server's failure (semantic conventions, HTTP spans status).
-      if (status >= 500) {
-        span.setAttribute('error.type', failed === undefined ? String(status) : errorType(failed));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
+      if (span.isRecording()) finish(span, ctx, method, failed);
       span.end();
     }
   };
+  /** The server span's name and attributes, once the request is answered (sampled spans only). */
+  function finish(span: Span, ctx: Context, method: string, failed: unknown) {
+    const route = matchedRoute(ctx, staticRoutes);
+    if (route) {
+      span.updateName(`${method} ${route.template}`);
+      span.setAttribute('http.route', route.template);
+      if (route.name) span.setAttribute('tessera.route', route.name);
+    }
+    // An error that escaped every handler becomes Koa's 500.
+    const status = failed === undefined ? ctx.status : 500;
+    span.setAttribute('http.response.status_code', status);
+    // Server spans: only 5xx is the server's failure (semantic conventions, HTTP spans status).
+    if (status >= 500) {
+      span.setAttribute('error.type', failed === undefined ? String(status) : errorType(failed));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
 }

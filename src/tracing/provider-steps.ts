@@ -4,12 +4,13 @@
 //
 // Attributes are ids and names only (spans.ts): the client id, its authentication method, the
 // grant type (checked against the provider's supported grant types before the grant runs), the
-// token kind and format, the model and operation of a query. Never an argument of a query (a
+// model and operation of a query. Signing and queries start no span of their own: their spans are
+// leaves (spans.ts, leafSpanned), never the active span. Never an argument of a query (a
 // payload id is a token, a code or a session id), never a parameter of the request.
 import { context, trace } from '@opentelemetry/api';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { type ProviderStep, wrapProviderSteps, wrapTokenSigning } from '../oidc/upstream.ts';
-import { recordError, spanned, tessera } from './spans.ts';
+import { leafSpanned, recordError, spanned, tessera } from './spans.ts';
 
 /** What a client-authentication span says of the client, once it is known. */
 function clientAttributes(ctx: KoaContextWithOIDC): Record<string, string> {
@@ -68,12 +69,10 @@ export function traceSigning(provider: Provider): void {
     provider,
     (method, kind, format) =>
       function signed(this: object, ...args: unknown[]) {
-        const tokenFormat = format(this);
-        // An opaque access token is a random value, not a signature.
-        const name = tokenFormat === 'jwt' ? `sign ${kind}` : `format ${kind}`;
-        return spanned(name, { 'tessera.token.kind': kind, 'tessera.token.format': tokenFormat }, () =>
-          method.apply(this, args),
-        );
+        // An opaque access token is a random value, not a signature. The name says both the kind
+        // and the format: no attribute repeats them (each costs its share of every export).
+        const name = format(this) === 'jwt' ? `sign ${kind}` : `format ${kind}`;
+        return leafSpanned(name, {}, () => method.apply(this, args));
       },
   );
 }
@@ -92,7 +91,7 @@ export function tracedAdapter<C extends new (model: string) => { model: string }
     const method = prototype[operation];
     if (typeof method !== 'function') continue;
     prototype[operation] = function query(this: { model: string }, ...args: unknown[]) {
-      return spanned(
+      return leafSpanned(
         `adapter.${operation} ${this.model}`,
         { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'tessera.oidc.model': this.model },
         () => method.apply(this, args),
