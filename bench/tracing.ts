@@ -15,7 +15,8 @@
 // servers then share the same neighbours), BENCH_PROFILE (a folder for each server's V8 CPU profile), BENCH_ON_ENV (JSON: more environment for
 // the traced server, e.g. {"NODE_OPTIONS":"--experimental-async-context-frame"}), BENCH_VARIANTS
 // (JSON: more traced servers by name, each with its own extra environment), BENCH_CONTROL=true (a
-// second untraced server, an A/A control of the noise), BENCH_RESULT (the
+// second untraced server, an A/A control of the noise), BENCH_BASELINE_TRACED=true (the baseline
+// exports its spans as "on" does), BENCH_RESULT (the
 // result file's name, default tracing-<date>.json).
 // Writes bench/results/tracing-<date>.json.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -162,7 +163,6 @@ async function main() {
     ]);
     const auth = `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`;
 
-    if (baseline) servers.push(await start('baseline', baseline, env));
     servers.push(await start('off', root, env));
     // BENCH_CONTROL=true: a second server exactly like "off", whose ratio to it is the noise.
     if (process.env.BENCH_CONTROL === 'true') servers.push(await start('control', root, env));
@@ -173,6 +173,9 @@ async function main() {
       ...(process.env.BENCH_ON_ENV ? JSON.parse(process.env.BENCH_ON_ENV) : {}),
     };
     servers.push(await start('on', root, traced));
+    // BENCH_BASELINE_TRACED=true: the baseline traced too, as "on" is (what a change did to tracing's cost).
+    const baselineTraced = process.env.BENCH_BASELINE_TRACED === 'true';
+    if (baseline) servers.unshift(await start('baseline', baseline, baselineTraced ? traced : env));
     // BENCH_VARIANTS: more traced servers, each with more environment, e.g. {"sampled-out":
     // {"OTEL_TRACES_SAMPLER":"always_off"}}, compared with "off" in the same rounds.
     const variants: Record<string, Record<string, string>> = JSON.parse(process.env.BENCH_VARIANTS ?? '{}');
@@ -252,6 +255,7 @@ async function main() {
       connections,
       paired,
       baseline: baseline ?? null,
+      baselineTraced,
       summary,
       offVsBaseline: ratios('off', 'baseline'),
       onVsOff: ratios('on', 'off'),
