@@ -40,6 +40,7 @@ import {
   searchPageQuery,
   secretRotation,
   userCreate,
+  userPassword,
   userUpdate,
 } from './schemas.ts';
 
@@ -366,6 +367,20 @@ const users: AdminRoute[] = [
     },
   }),
   route({
+    method: 'POST',
+    path: '/users/:user/password',
+    operationId: 'setUserPassword',
+    summary: "set a user's password, under the password policy of the pages; never logged, stored hashed",
+    scope: 'admin:users:write',
+    body: userPassword,
+    // As `tessera users set-password`, which this is: the same check, hash and audit record
+    // (user.password_set); the user's sessions stay, as they do there.
+    handle: async ({ services, params, body }) => {
+      const user = await services.users.setPassword(params.user!, body.password);
+      return { body: user, version: user.updated_at };
+    },
+  }),
+  route({
     method: 'DELETE',
     path: '/users/:user',
     operationId: 'deleteUser',
@@ -410,6 +425,28 @@ const security: AdminRoute[] = [
         },
       };
     },
+  }),
+];
+
+// `tessera users mfa list|reset` (services/user-mfa.ts): the same views and audit record.
+const mfa: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/users/:user/mfa',
+    operationId: 'listUserSecondFactors',
+    summary: "a user's second factors: the authenticator app's age and last use, unused recovery codes",
+    scope: 'admin:users:read',
+    handle: async ({ services, params }) => ({ body: await services.mfa.list(params.user!) }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user/mfa',
+    operationId: 'resetUserSecondFactors',
+    summary:
+      "remove a user's authenticator app and recovery codes (they sign in with the password, and enrol again where required)",
+    scope: 'admin:users:write',
+    // 200 with what was removed (not 204): the CLI prints it, and an audit of the reset names it.
+    handle: async ({ services, params }) => ({ body: await services.mfa.reset(params.user!) }),
   }),
 ];
 
@@ -920,6 +957,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...clients,
   ...users,
   ...security,
+  ...mfa,
   ...grants,
   ...sessions,
   ...keys,
