@@ -31,6 +31,7 @@ const RECENT_EVENTS = '10';
 const DONE: Record<string, string> = {
   session: 'The session was ended.',
   sessions: "Every one of the user's sessions was ended.",
+  grant: 'The grant was revoked: its refresh tokens no longer work, its access tokens introspect inactive.',
 };
 
 // Plain, short ids: a client id (printable ASCII), a user's uuid or address, a session uid.
@@ -221,11 +222,24 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       })) as { items: { time: string }[] };
       events = trail.items.map((e) => ({ ...e, time: when(e.time) }));
     }
+    // Its grants are a right of their own too (admin:grants:read); a page of them, newest first.
+    let grants: unknown;
+    if (consoleAdmin(ctx).scopes.includes('admin:grants:read')) {
+      const cursor = typeof ctx.query.grants === 'string' ? ctx.query.grants : '';
+      const list = (await call(ctx, 'listClientGrants', {
+        params: { client_id: clientId },
+        query: { limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) },
+      })) as { items: { granted_at: string | null }[]; next_cursor: string | null };
+      grants = { ...list, items: list.items.map((g) => ({ ...g, granted: when(g.granted_at) })) };
+    }
+    const done = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
     page(
       ctx,
       'client',
       {
         client,
+        grants,
+        done,
         secrets: client.secrets.map((s) => ({
           hint: s.hint,
           age: ageOf(s.created_at),
@@ -250,6 +264,24 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       await form(ctx);
       const rotated = await call(ctx, 'rotateClientSecret', { params: { client_id: param(ctx, 'id') }, body: {} });
       await showClient(ctx, { rotated }, 201);
+    }),
+  );
+
+  router.post(
+    '/clients/:id/grants/revoke',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const clientId = param(ctx, 'id');
+      // Any grant the admin's token may revoke (the API's own check and audit record): the form
+      // names one of this client's, and the page it returns to shows that it is gone.
+      const grant = fields.get('grant') ?? '';
+      if (!PARAM.test(grant)) throw new AdminProblem(400, 'invalid_request', 'there is no such grant');
+      await call(ctx, 'revokeGrant', {
+        params: { grant_id: grant },
+        query: fields.get('forget_consent') === 'true' ? { forget_consent: 'true' } : {},
+      });
+      ctx.status = 303;
+      ctx.redirect(`${CONSOLE_PATH}/clients/${encodeURIComponent(clientId)}?done=grant`);
     }),
   );
 

@@ -914,6 +914,31 @@ const apiKeys: AdminRoute[] = [
   }),
 ];
 
+// ---- Admin console (issue 19): a client's grants, by client ----
+
+const clientGrants: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/clients/:client_id/grants',
+    operationId: 'listClientGrants',
+    summary: "list a client's grants (which users authorized it, what, and when), newest first",
+    scope: 'admin:grants:read',
+    query: pageQuery,
+    handle: async ({ services, params, query }) => {
+      // 404 for a client that does not exist, rather than an empty list that looks like an answer.
+      await services.clients.show(params.client_id!);
+      return page(
+        query.limit,
+        query.cursor,
+        (take, before) => services.grants.listByClient(params.client_id!, take, before),
+        (g) => [g.granted_at ?? new Date(0).toISOString(), g.grant_id],
+      );
+    },
+  }),
+];
+
+// ---- end of the admin console's block ----
+
 /** Every operation of the admin API. Webhooks go here too. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...apis,
@@ -927,4 +952,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...roles,
   ...organizations,
   ...apiKeys,
+  ...clientGrants,
 ];

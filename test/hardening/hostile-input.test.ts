@@ -645,9 +645,13 @@ describe('the admin console (/admin)', () => {
           `/admin/clients/${MADE_UP}/secrets`,
           `/admin/users/${admin.id}/sessions/end`,
           `/admin/users/${MADE_UP}/sessions/end-all`,
+          `/admin/clients/${MADE_UP}/grants/revoke`,
         ),
         fc.oneof(
-          pairs(['csrf', 'name', 'kind', 'redirect_uris', 'apis', 'scope', 'session'], fc.constantFrom(csrf, 'x')),
+          pairs(
+            ['csrf', 'name', 'kind', 'redirect_uris', 'apis', 'scope', 'session', 'grant', 'forget_consent'],
+            fc.constantFrom(csrf, 'x'),
+          ),
           fc.tuple(anyText, anyText, anyText).map(([a, b, c]): [string, string][] => [
             ['csrf', csrf],
             ['name', a],
@@ -656,6 +660,8 @@ describe('the admin console (/admin)', () => {
             ['apis', c],
             ['scope', a],
             ['session', c],
+            ['grant', c],
+            ['forget_consent', b],
           ]),
         ),
         encoding,
@@ -1038,6 +1044,8 @@ describe('every route, every method', () => {
       `/admin/v1/roles/${MADE_UP}/permissions`,
       `/admin/v1/organizations/${MADE_UP}/members/${MADE_UP}/roles/${MADE_UP}`,
       `/admin/v1/api-keys/${MADE_UP}/rotate`,
+      // The admin console's additions to the admin API.
+      `/admin/v1/clients/${MADE_UP}/grants`,
       '/register',
       `/register/${MADE_UP}`,
       '/account',
@@ -1052,6 +1060,8 @@ describe('every route, every method', () => {
       `/admin/users/${MADE_UP}`,
       `/admin/users/${MADE_UP}/sessions/end-all`,
       '/admin/sign-out',
+      // The admin console's further pages.
+      `/admin/clients/${MADE_UP}/grants/revoke`,
     ]) {
       expect([...routes.keys()]).toContain(expected);
     }
