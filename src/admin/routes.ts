@@ -151,12 +151,16 @@ const apiView = (api: {
   name: string | null;
   scopes: string[];
   accessTokenTtl: number;
+  rbac: string;
+  tokenClaims: string[];
   createdAt: Date;
 }) => ({
   audience: api.audience,
   name: api.name,
   scopes: api.scopes,
   access_token_ttl: api.accessTokenTtl,
+  rbac: api.rbac,
+  token_claims: api.tokenClaims,
   created_at: api.createdAt.toISOString(),
 });
 
@@ -185,6 +189,9 @@ const apis: AdminRoute[] = [
         name: body.name,
         scope: body.scopes,
         accessTokenTtl: body.access_token_ttl,
+        // The schema (the seed file's) has always accepted these; now they are kept.
+        rbac: body.rbac,
+        tokenClaims: body.token_claims,
       });
       return { status: 201, body: apiView(api), location: `${ADMIN_PREFIX}/apis/${encodeURIComponent(api.audience)}` };
     },
