@@ -152,12 +152,16 @@ const apiView = (api: {
   name: string | null;
   scopes: string[];
   accessTokenTtl: number;
+  rbac: string;
+  tokenClaims: string[];
   createdAt: Date;
 }) => ({
   audience: api.audience,
   name: api.name,
   scopes: api.scopes,
   access_token_ttl: api.accessTokenTtl,
+  rbac: api.rbac,
+  token_claims: api.tokenClaims,
   created_at: api.createdAt.toISOString(),
 });
 
@@ -186,6 +190,9 @@ const apis: AdminRoute[] = [
         name: body.name,
         scope: body.scopes,
         accessTokenTtl: body.access_token_ttl,
+        // The schema (the seed file's) has always accepted these; now they are kept.
+        rbac: body.rbac,
+        tokenClaims: body.token_claims,
       });
       return { status: 201, body: apiView(api), location: `${ADMIN_PREFIX}/apis/${encodeURIComponent(api.audience)}` };
     },
@@ -951,6 +958,31 @@ const apiKeys: AdminRoute[] = [
   }),
 ];
 
+// ---- Admin console (issue 19): a client's grants, by client ----
+
+const clientGrants: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/clients/:client_id/grants',
+    operationId: 'listClientGrants',
+    summary: "list a client's grants (which users authorized it, what, and when), newest first",
+    scope: 'admin:grants:read',
+    query: pageQuery,
+    handle: async ({ services, params, query }) => {
+      // 404 for a client that does not exist, rather than an empty list that looks like an answer.
+      await services.clients.show(params.client_id!);
+      return page(
+        query.limit,
+        query.cursor,
+        (take, before) => services.grants.listByClient(params.client_id!, take, before),
+        (g) => [g.granted_at ?? new Date(0).toISOString(), g.grant_id],
+      );
+    },
+  }),
+];
+
+// ---- end of the admin console's block ----
+
 /** Every operation of the admin API. Webhooks go here too. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...apis,
@@ -965,4 +997,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...roles,
   ...organizations,
   ...apiKeys,
+  ...clientGrants,
 ];
