@@ -34,7 +34,7 @@ export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => P
 export interface CliServices {
   apis: Pick<ApiService, 'create' | 'list' | 'delete'>;
   clients: Pick<ClientService, 'create' | 'list' | 'show' | 'update' | 'delete' | 'rotateSecret'>;
-  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled'>;
+  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled' | 'update'>;
   keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
   grants: Pick<GrantService, 'endAllSessions'>;
   roles: Pick<
