@@ -242,7 +242,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
-    signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
+    signedIn: (userId, ip, counterKey, locale) => queries.users.recordSignIn(userId, ip, counterKey, locale),
     onRateLimited: onLoginRateLimited,
     grantable: grantableScopes(
       catalog,

@@ -338,14 +338,22 @@ const users: AdminRoute[] = [
     body: userCreate,
     creates: true,
     handle: async ({ services, body }) => {
+      if (body.invite && body.password !== undefined)
+        throw new InvalidInput('an invited user chooses their own password: give invite or password, not both');
+      if (body.invite) services.userMail.check('invitation');
+      else if (body.send_verification) services.userMail.check('verification');
       const user = await services.users.create({
         email: body.email,
         password: body.password,
         name: body.name,
         givenName: body.given_name,
         familyName: body.family_name,
+        locale: body.locale,
         emailVerified: body.email_verified === true,
       });
+      // Mailed in the user's language (body.locale), as the CLI's users invite / --send-verification.
+      if (body.invite) await services.userMail.invite(user.id);
+      else if (body.send_verification && !user.email_verified) await services.userMail.sendVerification(user.id);
       return { status: 201, body: user, version: user.updated_at, location: `${ADMIN_PREFIX}/users/${user.id}` };
     },
   }),
@@ -364,12 +372,13 @@ const users: AdminRoute[] = [
     method: 'PATCH',
     path: '/users/:user',
     operationId: 'updateUser',
-    summary: 'disable or enable a user (disabled: sign-in, sessions and refresh tokens stop working)',
+    summary:
+      "disable or enable a user (disabled: sign-in, sessions and refresh tokens stop working), or set the user's language (locale)",
     scope: 'admin:users:write',
     body: userUpdate,
     conditional: true,
     handle: async ({ services, params, body, version }) => {
-      const user = await services.users.setDisabled(params.user!, body.disabled, { version });
+      const user = await services.users.update(params.user!, body, { version });
       return { body: user, version: user.updated_at };
     },
   }),
