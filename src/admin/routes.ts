@@ -40,6 +40,7 @@ import {
   searchPageQuery,
   secretRotation,
   userCreate,
+  userPassword,
   userUpdate,
 } from './schemas.ts';
 
@@ -151,12 +152,16 @@ const apiView = (api: {
   name: string | null;
   scopes: string[];
   accessTokenTtl: number;
+  rbac: string;
+  tokenClaims: string[];
   createdAt: Date;
 }) => ({
   audience: api.audience,
   name: api.name,
   scopes: api.scopes,
   access_token_ttl: api.accessTokenTtl,
+  rbac: api.rbac,
+  token_claims: api.tokenClaims,
   created_at: api.createdAt.toISOString(),
 });
 
@@ -185,6 +190,9 @@ const apis: AdminRoute[] = [
         name: body.name,
         scope: body.scopes,
         accessTokenTtl: body.access_token_ttl,
+        // The schema (the seed file's) has always accepted these; now they are kept.
+        rbac: body.rbac,
+        tokenClaims: body.token_claims,
       });
       return { status: 201, body: apiView(api), location: `${ADMIN_PREFIX}/apis/${encodeURIComponent(api.audience)}` };
     },
@@ -375,6 +383,20 @@ const users: AdminRoute[] = [
     },
   }),
   route({
+    method: 'POST',
+    path: '/users/:user/password',
+    operationId: 'setUserPassword',
+    summary: "set a user's password, under the password policy of the pages; never logged, stored hashed",
+    scope: 'admin:users:write',
+    body: userPassword,
+    // As `tessera users set-password`, which this is: the same check, hash and audit record
+    // (user.password_set); the user's sessions stay, as they do there.
+    handle: async ({ services, params, body }) => {
+      const user = await services.users.setPassword(params.user!, body.password);
+      return { body: user, version: user.updated_at };
+    },
+  }),
+  route({
     method: 'DELETE',
     path: '/users/:user',
     operationId: 'deleteUser',
@@ -419,6 +441,28 @@ const security: AdminRoute[] = [
         },
       };
     },
+  }),
+];
+
+// `tessera users mfa list|reset` (services/user-mfa.ts): the same views and audit record.
+const mfa: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/users/:user/mfa',
+    operationId: 'listUserSecondFactors',
+    summary: "a user's second factors: the authenticator app's age and last use, unused recovery codes",
+    scope: 'admin:users:read',
+    handle: async ({ services, params }) => ({ body: await services.mfa.list(params.user!) }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user/mfa',
+    operationId: 'resetUserSecondFactors',
+    summary:
+      "remove a user's authenticator app and recovery codes (they sign in with the password, and enrol again where required)",
+    scope: 'admin:users:write',
+    // 200 with what was removed (not 204): the CLI prints it, and an audit of the reset names it.
+    handle: async ({ services, params }) => ({ body: await services.mfa.reset(params.user!) }),
   }),
 ];
 
@@ -923,12 +967,38 @@ const apiKeys: AdminRoute[] = [
   }),
 ];
 
+// ---- Admin console (issue 19): a client's grants, by client ----
+
+const clientGrants: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/clients/:client_id/grants',
+    operationId: 'listClientGrants',
+    summary: "list a client's grants (which users authorized it, what, and when), newest first",
+    scope: 'admin:grants:read',
+    query: pageQuery,
+    handle: async ({ services, params, query }) => {
+      // 404 for a client that does not exist, rather than an empty list that looks like an answer.
+      await services.clients.show(params.client_id!);
+      return page(
+        query.limit,
+        query.cursor,
+        (take, before) => services.grants.listByClient(params.client_id!, take, before),
+        (g) => [g.granted_at ?? new Date(0).toISOString(), g.grant_id],
+      );
+    },
+  }),
+];
+
+// ---- end of the admin console's block ----
+
 /** Every operation of the admin API. Webhooks go here too. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...apis,
   ...clients,
   ...users,
   ...security,
+  ...mfa,
   ...grants,
   ...sessions,
   ...keys,
@@ -936,4 +1006,5 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...roles,
   ...organizations,
   ...apiKeys,
+  ...clientGrants,
 ];

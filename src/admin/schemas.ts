@@ -87,6 +87,13 @@ export const userUpdate = z
   })
   .strict()
   .refine((b) => b.disabled !== undefined || b.locale !== undefined, { message: 'give disabled or locale' });
+/**
+ * A new password. No length bound here: the password policy (services/password-policy.ts) says
+ * what is too short or too long in the words the CLI uses, and the body limit bounds the rest.
+ */
+export const userPassword = z
+  .object({ password: z.string().describe('the new password; checked as on the pages, stored hashed') })
+  .strict();
 
 export const grantRevokeQuery = z
   .object({ forget_consent: queryBoolean.optional().describe('also forget what the user approved for the client') })

@@ -253,8 +253,9 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description("list a user's grants")
     .argument('<id-or-email>')
     .action((who: string) =>
+      // Also in remote mode (GET /users/{user}/grants): the user by show, which both modes have.
       run(async ({ users: service, grants: grantsOf }, out) => {
-        const list = await grantsOf.list((await service.find(who)).id);
+        const list = await grantsOf.list((await service.show(who)).id);
         out.result(list, () =>
           list.length
             ? table(

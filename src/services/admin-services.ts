@@ -14,6 +14,7 @@ import { grantService } from './grants.ts';
 import { keyService } from './keys.ts';
 import { organizationService } from './organizations.ts';
 import { roleService } from './roles.ts';
+import { userMfaService } from './user-mfa.ts';
 import { userService } from './users.ts';
 
 export function adminServices(config: Config, queries: Queries, audit: Audit, actor: string) {
@@ -62,6 +63,7 @@ export function adminServices(config: Config, queries: Queries, audit: Audit, ac
       actor,
     }),
     users,
+    mfa: userMfaService({ secondFactors: queries.secondFactors, findUser: users.find, audit, actor }),
     roles: roleService(
       { roles: queries.roles, apis: queries.apis, clients: queries.clients, findUser: users.find },
       audit,

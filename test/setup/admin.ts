@@ -97,15 +97,53 @@ export function adminCaller(issuer: string, token: string | (() => string)) {
  */
 export async function createConsoleAdmin(
   scopes: readonly string[] = ADMIN_SCOPES.filter((s) => !s.startsWith('admin:keys')),
+  /** The CLI's environment, for a test's own database (DATABASE_URL). */
+  env?: Record<string, string>,
 ): Promise<{ email: string; password: string; id: string }> {
-  await createAdminClient();
+  await createAdminClient(ADMIN_SCOPES, env);
   const role = randomId('console-admin');
-  await tesseraJson(['roles', 'create', role, '--api', ADMIN_AUDIENCE, '--scope', scopes.join(' ')]);
+  await tesseraJson(['roles', 'create', role, '--api', ADMIN_AUDIENCE, '--scope', scopes.join(' ')], env);
   const email = `${randomId('admin')}@example.test`;
   const password = 'correct horse battery';
-  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: password });
+  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], {
+    input: password,
+    ...(env ? { env } : {}),
+  });
   if (created.code !== 0) throw new Error(`users create: ${created.stderr}`);
-  await tesseraJson(['users', 'assign-role', email, '--role', role]);
-  const { id } = await tesseraJson<{ id: string }>(['users', 'show', email]);
+  await tesseraJson(['users', 'assign-role', email, '--role', role], env);
+  const { id } = await tesseraJson<{ id: string }>(['users', 'show', email], env);
   return { email, password, id };
+}
+
+/**
+ * The CLI's two modes (README "Admin API", the CLI remotely): on the database, and through a
+ * server's admin API (cli/remote.ts) with the same arguments. A test run for each mode with the
+ * same expectations proves that the outputs are the same.
+ */
+export const CLI_MODES = ['database', 'remote'] as const;
+export type CliMode = (typeof CLI_MODES)[number];
+
+/**
+ * `tessera` and `tesseraJson` in `mode`; `remote` is read at each call (it is made in a beforeAll):
+ * the server's issuer and an admin client.
+ */
+export function cliIn(mode: CliMode, remote: () => { issuer: string; admin: AdminClient }) {
+  const env = (extra?: Record<string, string>) => {
+    if (mode === 'database') return extra;
+    const { issuer, admin } = remote();
+    return {
+      TESSERA_URL: issuer,
+      TESSERA_CLIENT_ID: admin.client_id,
+      TESSERA_CLIENT_SECRET: admin.client_secret,
+      ...extra,
+    };
+  };
+  return {
+    tessera: (args: string[], options: { env?: Record<string, string>; input?: string } = {}) => {
+      const withEnv = env(options.env);
+      return tessera(args, { ...options, ...(withEnv ? { env: withEnv } : {}) });
+    },
+    tesseraJson: <T = Record<string, unknown>>(args: string[], extra?: Record<string, string>) =>
+      tesseraJson<T>(args, env(extra)),
+  };
 }
