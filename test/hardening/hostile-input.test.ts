@@ -749,11 +749,24 @@ describe('the admin console (/admin)', () => {
       { numRuns: RUNS },
     );
     await fc.assert(
-      fc.asyncProperty(anyText, anyText, anyText, anyText, async (type, actor, subject, cursor) => {
-        const query = new URLSearchParams({ type, actor, subject, cursor });
-        const path = `/admin/audit?${query}`;
-        wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
-      }),
+      // One generated value per request (with short ones in the other filters): four of the long
+      // ones would pass Node's header limit, which a test of its own covers.
+      fc.asyncProperty(
+        fc.constantFrom('type', 'actor', 'subject', 'cursor'),
+        anyText,
+        fc.string({ maxLength: 40 }),
+        async (field, value, other) => {
+          const query = new URLSearchParams({
+            type: other,
+            actor: other,
+            subject: other,
+            cursor: other,
+            [field]: value,
+          });
+          const path = `/admin/audit?${query}`;
+          wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
+        },
+      ),
       { numRuns: RUNS },
     );
     await fc.assert(
