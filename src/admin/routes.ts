@@ -40,6 +40,7 @@ import {
   searchPageQuery,
   secretRotation,
   userCreate,
+  userPassword,
   userUpdate,
 } from './schemas.ts';
 
@@ -337,14 +338,22 @@ const users: AdminRoute[] = [
     body: userCreate,
     creates: true,
     handle: async ({ services, body }) => {
+      if (body.invite && body.password !== undefined)
+        throw new InvalidInput('an invited user chooses their own password: give invite or password, not both');
+      if (body.invite) services.userMail.check('invitation');
+      else if (body.send_verification) services.userMail.check('verification');
       const user = await services.users.create({
         email: body.email,
         password: body.password,
         name: body.name,
         givenName: body.given_name,
         familyName: body.family_name,
+        locale: body.locale,
         emailVerified: body.email_verified === true,
       });
+      // Mailed in the user's language (body.locale), as the CLI's users invite / --send-verification.
+      if (body.invite) await services.userMail.invite(user.id);
+      else if (body.send_verification && !user.email_verified) await services.userMail.sendVerification(user.id);
       return { status: 201, body: user, version: user.updated_at, location: `${ADMIN_PREFIX}/users/${user.id}` };
     },
   }),
@@ -363,12 +372,27 @@ const users: AdminRoute[] = [
     method: 'PATCH',
     path: '/users/:user',
     operationId: 'updateUser',
-    summary: 'disable or enable a user (disabled: sign-in, sessions and refresh tokens stop working)',
+    summary:
+      "disable or enable a user (disabled: sign-in, sessions and refresh tokens stop working), or set the user's language (locale)",
     scope: 'admin:users:write',
     body: userUpdate,
     conditional: true,
     handle: async ({ services, params, body, version }) => {
-      const user = await services.users.setDisabled(params.user!, body.disabled, { version });
+      const user = await services.users.update(params.user!, body, { version });
+      return { body: user, version: user.updated_at };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/users/:user/password',
+    operationId: 'setUserPassword',
+    summary: "set a user's password, under the password policy of the pages; never logged, stored hashed",
+    scope: 'admin:users:write',
+    body: userPassword,
+    // As `tessera users set-password`, which this is: the same check, hash and audit record
+    // (user.password_set); the user's sessions stay, as they do there.
+    handle: async ({ services, params, body }) => {
+      const user = await services.users.setPassword(params.user!, body.password);
       return { body: user, version: user.updated_at };
     },
   }),
@@ -417,6 +441,28 @@ const security: AdminRoute[] = [
         },
       };
     },
+  }),
+];
+
+// `tessera users mfa list|reset` (services/user-mfa.ts): the same views and audit record.
+const mfa: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/users/:user/mfa',
+    operationId: 'listUserSecondFactors',
+    summary: "a user's second factors: the authenticator app's age and last use, unused recovery codes",
+    scope: 'admin:users:read',
+    handle: async ({ services, params }) => ({ body: await services.mfa.list(params.user!) }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/users/:user/mfa',
+    operationId: 'resetUserSecondFactors',
+    summary:
+      "remove a user's authenticator app and recovery codes (they sign in with the password, and enrol again where required)",
+    scope: 'admin:users:write',
+    // 200 with what was removed (not 204): the CLI prints it, and an audit of the reset names it.
+    handle: async ({ services, params }) => ({ body: await services.mfa.reset(params.user!) }),
   }),
 ];
 
@@ -952,6 +998,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...clients,
   ...users,
   ...security,
+  ...mfa,
   ...grants,
   ...sessions,
   ...keys,

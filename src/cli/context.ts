@@ -11,6 +11,7 @@ import type { ApiKeyService } from '../services/api-keys.ts';
 import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
+import type { UserMfaService } from '../services/user-mfa.ts';
 import type { UserService } from '../services/users.ts';
 import {
   organizationCommands,
@@ -34,9 +35,11 @@ export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => P
 export interface CliServices {
   apis: Pick<ApiService, 'create' | 'list' | 'delete'>;
   clients: Pick<ClientService, 'create' | 'list' | 'show' | 'update' | 'delete' | 'rotateSecret'>;
-  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled'>;
+  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled' | 'setPassword' | 'update'>;
   keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
-  grants: Pick<GrantService, 'endAllSessions'>;
+  grants: Pick<GrantService, 'list' | 'revoke' | 'endAllSessions'>;
+  /** `tessera users mfa`: a user's second factors. */
+  mfa: Pick<UserMfaService, 'list' | 'reset'>;
   roles: Pick<
     RoleService,
     | 'create'
@@ -64,6 +67,7 @@ export interface CliContext {
   apiKeys: ApiKeyService;
   clients: ClientService;
   users: UserService;
+  mfa: UserMfaService;
   keys: KeyService;
   grants: GrantService;
   roles: RoleService;

@@ -10,9 +10,11 @@ import type { ApiKeyService, ApiKeyView } from '../services/api-keys.ts';
 import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
+import type { GrantView } from '../services/grants.ts';
 import type { KeyView } from '../services/keys.ts';
 import type { OrganizationCommands } from '../services/organizations.ts';
 import type { RoleView } from '../services/roles.ts';
+import type { UserMfaReset, UserMfaView } from '../services/user-mfa.ts';
 import type { UserView } from '../services/users.ts';
 import type { CliContext, CliServices } from './context.ts';
 
@@ -172,12 +174,25 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
               name: input.name,
               given_name: input.givenName,
               family_name: input.familyName,
+              locale: input.locale,
               email_verified: input.emailVerified,
             },
           })
         ).body,
       list: () => all<UserView>('/users'),
+      async update(who, changes) {
+        const { etag } = await call('GET', `/users/${segment(who)}`);
+        return (
+          await call<UserView>('PATCH', `/users/${segment(who)}`, {
+            body: changes,
+            headers: { 'if-match': etag ?? '' },
+          })
+        ).body;
+      },
       show: async (who) => (await call<UserView>('GET', `/users/${segment(who)}`)).body,
+      // The password in the body of one POST, over the TLS of TESSERA_URL; never in a URL or log.
+      setPassword: async (who, password) =>
+        (await call<UserView>('POST', `/users/${segment(who)}/password`, { body: { password } })).body,
       async setDisabled(who, disabled) {
         const { etag } = await call('GET', `/users/${segment(who)}`);
         return (
@@ -189,6 +204,11 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
       },
     },
     grants: {
+      list: async (userId) =>
+        (await call<{ items: GrantView[] }>('GET', `/users/${segment(userId)}/grants`)).body.items,
+      async revoke(grantId, options = {}) {
+        await call('DELETE', `/grants/${segment(grantId)}${options.forgetConsent ? '?forget_consent=true' : ''}`);
+      },
       // DELETE /users/{user}/sessions answers { revoked, sessions, grants }: the service's counts.
       endAllSessions: async (userId) => {
         const { sessions, grants } = (
@@ -196,6 +216,10 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
         ).body;
         return { sessions, grants };
       },
+    },
+    mfa: {
+      list: async (who) => (await call<UserMfaView>('GET', `/users/${segment(who)}/mfa`)).body,
+      reset: async (who) => (await call<UserMfaReset>('DELETE', `/users/${segment(who)}/mfa`)).body,
     },
     roles: remoteRoles(call, all),
     apiKeys: remoteApiKeys(call, all),
@@ -365,6 +389,7 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     users: onlyThese(services.users),
     keys: onlyThese(services.keys),
     grants: onlyThese(services.grants),
+    mfa: onlyThese(services.mfa),
     roles: onlyThese(services.roles),
     apiKeys: onlyThese(services.apiKeys),
     orgs: onlyThese(services.orgs),

@@ -1,6 +1,7 @@
 // tessera users mfa list|reset: a user's second factors, and removing them all (a user who lost
 // their authenticator and their recovery codes; they sign in with the password again, and enrol
-// anew where a client requires it). Every reset is audited.
+// anew where a client requires it). Every reset is audited (services/user-mfa.ts). Both work in
+// remote mode too (GET/DELETE /admin/v1/users/{user}/mfa).
 import type { Command } from 'commander';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
@@ -13,32 +14,19 @@ export function registerUserMfaCommands(users: Command, run: Run): void {
     .description("list a user's second factors")
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries }, out) => {
-        const user = await service.find(who);
-        const { totp, recoveryCodes } = await queries.secondFactors.describe(user.id);
-        const factors = [
-          ...(totp
-            ? [
-                {
-                  kind: 'totp',
-                  created_at: totp.createdAt.toISOString(),
-                  last_used_at: totp.lastUsedAt?.toISOString() ?? null,
-                },
-              ]
-            : []),
-          ...(recoveryCodes > 0 ? [{ kind: 'recovery_codes', unused: recoveryCodes }] : []),
-        ];
-        out.result({ user_id: user.id, email: user.email, factors }, () =>
-          factors.length
+      run(async ({ mfa: service }, out) => {
+        const listed = await service.list(who);
+        out.result(listed, () =>
+          listed.factors.length
             ? table(
                 ['KIND', 'ADDED', 'LAST USED', 'UNUSED'],
-                factors.map((f) =>
-                  'unused' in f
+                listed.factors.map((f) =>
+                  f.kind === 'recovery_codes'
                     ? [f.kind, '', '', String(f.unused)]
                     : [f.kind, f.created_at, f.last_used_at ?? 'never', ''],
                 ),
               )
-            : `${user.email} has no second factor`,
+            : `${listed.email} has no second factor`,
         );
       }),
     );
@@ -50,19 +38,12 @@ export function registerUserMfaCommands(users: Command, run: Run): void {
     )
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries, audit, actor }, out) => {
-        const user = await service.find(who);
-        const removed = await queries.secondFactors.removeAll(user.id);
-        await audit.record({
-          type: 'mfa.reset',
-          actor,
-          subject: user.id,
-          details: { totp: removed.totp, recovery_codes: removed.recoveryCodes },
-        });
+      run(async ({ mfa: service }, out) => {
+        const removed = await service.reset(who);
         out.result(
-          { reset: user.id, totp: removed.totp, recovery_codes: removed.recoveryCodes },
+          { reset: removed.user_id, totp: removed.totp, recovery_codes: removed.recovery_codes },
           () =>
-            `removed the second factors of ${user.email}: ${removed.totp ? 'authenticator app' : 'no authenticator app'}, ${removed.recoveryCodes} unused recovery code(s)`,
+            `removed the second factors of ${removed.email}: ${removed.totp ? 'authenticator app' : 'no authenticator app'}, ${removed.recovery_codes} unused recovery code(s)`,
         );
       }),
     );

@@ -5,39 +5,31 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAdminClient } from '../setup/admin.ts';
+import { type AdminClient, CLI_MODES, type CliMode, cliIn as cliInMode, createAdminClient } from '../setup/admin.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
+import { newJar } from '../setup/sign-in.ts';
+import { createClient, createUser, refresh, signInForTokens } from '../hardening/support.ts';
 
 let server: TestServer;
 let audience: string;
-let remoteEnv: Record<string, string>;
+let admin: AdminClient;
 
 beforeAll(async () => {
   server = await startTestServer();
   audience = `https://${randomId('cli')}.example.test`;
   await tesseraJson(['apis', 'create', '--audience', audience, '--scope', 'a:read a:write']);
-  const admin = await createAdminClient();
-  remoteEnv = {
-    TESSERA_URL: server.issuer,
-    TESSERA_CLIENT_ID: admin.client_id,
-    TESSERA_CLIENT_SECRET: admin.client_secret,
-  };
+  admin = await createAdminClient();
 }, 60_000);
 afterAll(() => server?.close());
 
 // The commands that work both ways run in both modes: on the database, and remotely through the
 // test server's admin API (cli/remote.ts), with the same expectations.
-const MODES = ['database', 'remote'] as const;
-type Mode = (typeof MODES)[number];
-function cliIn(mode: Mode) {
-  const env = (extra?: Record<string, string>) => (mode === 'remote' ? { ...remoteEnv, ...extra } : extra);
-  return {
-    tessera: (args: string[], options: { env?: Record<string, string>; input?: string } = {}) =>
-      tessera(args, { ...options, ...(env(options.env) ? { env: env(options.env) } : {}) }),
-    tesseraJson: <T = Record<string, unknown>>(args: string[], extra?: Record<string, string>) =>
-      tesseraJson<T>(args, env(extra)),
-  };
-}
+const MODES = CLI_MODES;
+const cliIn = (mode: CliMode) => cliInMode(mode, () => ({ issuer: server.issuer, admin }));
+
+const REDIRECT = 'https://app.example.test/callback';
+/** The CLI on the database, for what a remote-mode test compares its output with. */
+const database = (args: string[]) => tessera(args);
 
 const grant = async (id: string, secret: string, scope?: string) => {
   const config = await oidc.discovery(new URL(server.issuer), id, secret, oidc.ClientSecretBasic(secret), {
@@ -364,8 +356,9 @@ describe.each(MODES)('tessera orgs (%s)', (mode) => {
   }, 180_000);
 });
 
-describe('tessera users (database only)', () => {
-  it('sets passwords and deletes', async () => {
+describe.each(MODES)('tessera users set-password (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it('applies the password policy in the same words, stores only an argon2id hash', async () => {
     const email = `${randomId('pw')}@example.test`;
     const user = await tesseraJson<{ id: string }>(['users', 'create', '--email', email]);
     const short = await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'short' });
@@ -375,16 +368,95 @@ describe('tessera users (database only)', () => {
     expect(common.code).toBe(2);
     expect(common.stderr).toMatch(/^tessera: This password is too easy to guess\./);
     expect(
-      (await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' })).code,
-    ).toBe(0);
+      await tessera(['users', 'set-password', email, '--password-stdin'], { input: 'a new long password' }),
+    ).toEqual({ code: 0, stdout: `set the password of ${email}\n`, stderr: '' });
+    expect(await tessera(['users', 'set-password', `${email}x`, '--password-stdin'], { input: 'x' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no user ${email}x\n`,
+    });
 
     const db = new pg.Client({ connectionString: inject('databaseUrl') });
     await db.connect();
     const { rows } = await db.query('SELECT password_hash FROM users WHERE id = $1', [user.id]);
+    const audited = await db.query("SELECT actor FROM audit_events WHERE subject = $1 AND type = 'user.password_set'", [
+      user.id,
+    ]);
     await db.end();
     expect(rows[0].password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(rows[0].password_hash).not.toContain('a new long password');
+    // The remote mode's change is the admin client's, as the admin API records its callers.
+    expect(audited.rows).toEqual([
+      { actor: mode === 'remote' ? `client:${admin.client_id}` : expect.stringMatching(/^cli:/) },
+    ]);
+    // The new password signs in.
+    const app = await createClient([
+      '--grant-types',
+      'authorization_code',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid',
+    ]);
+    await signInForTokens(
+      server.issuer,
+      { ...app, redirect: REDIRECT, scope: 'openid' },
+      { email, password: 'a new long password' },
+      newJar(),
+    );
+  }, 180_000);
+});
 
+describe.each(MODES)('tessera grants (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it("lists a user's grants and revokes one with its consent, printing what the database mode prints", async () => {
+    const user = await createUser();
+    const app = await createClient([
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid offline_access',
+    ]);
+    const scope = 'openid offline_access';
+    const { tokens } = await signInForTokens(server.issuer, { ...app, redirect: REDIRECT, scope }, user, newJar());
+    const grants = await tesseraJson<{ grant_id: string }[]>(['grants', 'list', user.email]);
+    expect(grants).toEqual([
+      { grant_id: expect.any(String), client_id: app.client_id, scope, expires_at: expect.any(String) },
+    ]);
+    const id = grants[0]!.grant_id;
+    // The table is the database mode's, byte for byte.
+    const text = await tessera(['grants', 'list', user.email]);
+    expect(text).toEqual({ code: 0, stdout: (await database(['grants', 'list', user.email])).stdout, stderr: '' });
+    expect(text.stdout).toMatch(
+      new RegExp(`^GRANT_ID +CLIENT_ID +SCOPE +EXPIRES\n${id} +${app.client_id} +${scope} +\\d{4}-`),
+    );
+
+    expect(await tessera(['grants', 'revoke', id, '--forget-consent'])).toEqual({
+      code: 0,
+      stdout: `revoked grant ${id}\n`,
+      stderr: '',
+    });
+    expect(await refresh(server.issuer, app, tokens.refresh_token)).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await tessera(['grants', 'list', user.email])).toMatchObject({ code: 0, stdout: 'no grants\n' });
+    expect(await tessera(['grants', 'revoke', id])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no grant ${id}\n`,
+    });
+    expect(await tessera(['grants', 'list', `nobody-${user.email}`])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no user nobody-${user.email}\n`,
+    });
+  }, 180_000);
+});
+
+describe('tessera users (database only)', () => {
+  it('deletes', async () => {
+    const email = `${randomId('del')}@example.test`;
+    await tesseraJson(['users', 'create', '--email', email]);
     expect((await tessera(['users', 'delete', email])).code).toBe(0);
     expect((await tessera(['users', 'show', email])).code).toBe(2);
   });

@@ -4,7 +4,8 @@
 // with codes computed by otpauth and ID tokens validated by oauth4webapi.
 import type * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestServer, tesseraJson, type TestServer } from '../setup/tessera.ts';
+import { type AdminClient, CLI_MODES, cliIn, createAdminClient } from '../setup/admin.ts';
+import { startTestServer, tessera as onDatabase, type TestServer } from '../setup/tessera.ts';
 import {
   alertOf,
   browser,
@@ -29,6 +30,7 @@ let server: TestServer;
 let as: oauth.AuthorizationServer;
 let strict: oauth.Client;
 let plain: oauth.Client;
+let admin: AdminClient;
 
 beforeAll(async () => {
   server = await startTestServer({ TRUSTED_PROXIES: '127.0.0.1', RATE_LIMIT_MFA_FAILURES: String(MFA_FAILURES) });
@@ -296,7 +298,12 @@ describe('step-up', () => {
   }
 });
 
-describe('tessera users mfa', () => {
+// On the database and through the admin API (GET/DELETE /admin/v1/users/{user}/mfa): the same.
+describe.each(CLI_MODES)('tessera users mfa (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode, () => ({ issuer: server.issuer, admin }));
+  beforeAll(async () => {
+    admin ??= await createAdminClient();
+  }, 60_000);
   it("lists a user's factors and resets them (audited); the user then signs in with the password alone", async () => {
     const { user } = await enrolledUser();
     const listed = await tesseraJson<{ factors: { kind: string; unused?: number }[] }>([
@@ -305,28 +312,53 @@ describe('tessera users mfa', () => {
       'list',
       user.email,
     ]);
-    expect(listed.factors.map((f) => f.kind)).toEqual(['totp', 'recovery_codes']);
-    expect(listed.factors[1]!.unused).toBe(10);
+    expect(listed).toEqual({
+      user_id: user.id,
+      email: user.email,
+      factors: [
+        { kind: 'totp', created_at: expect.any(String), last_used_at: expect.any(String) },
+        { kind: 'recovery_codes', unused: 10 },
+      ],
+    });
+    // The table is the database mode's, byte for byte.
+    const text = await tessera(['users', 'mfa', 'list', user.id]);
+    expect(text).toEqual({ code: 0, stdout: (await onDatabase(['users', 'mfa', 'list', user.id])).stdout, stderr: '' });
+    expect(text.stdout).toMatch(/^KIND +ADDED +LAST USED +UNUSED\ntotp +\S+ +\S+\nrecovery_codes +10\n$/);
+    expect(await tessera(['users', 'mfa', 'reset', user.email])).toEqual({
+      code: 0,
+      stdout: `removed the second factors of ${user.email}: authenticator app, 10 unused recovery code(s)\n`,
+      stderr: '',
+    });
     expect(await tesseraJson(['users', 'mfa', 'reset', user.email])).toEqual({
       reset: user.id,
-      totp: true,
-      recovery_codes: 10,
+      totp: false,
+      recovery_codes: 0,
     });
-    expect((await tesseraJson<{ factors: unknown[] }>(['users', 'mfa', 'list', user.id])).factors).toEqual([]);
+    expect(await tessera(['users', 'mfa', 'list', user.id])).toMatchObject({
+      stdout: `${user.email} has no second factor\n`,
+    });
+    expect(await tessera(['users', 'mfa', 'reset', `x${user.email}`])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no user x${user.email}\n`,
+    });
     const audit = await server.db.pool.query(
-      `SELECT actor, details FROM audit_events WHERE subject = $1 AND type = 'mfa.reset'`,
+      `SELECT actor, details FROM audit_events WHERE subject = $1 AND type = 'mfa.reset' ORDER BY id`,
       [user.id],
     );
+    // The remote mode's resets are the admin client's, as the admin API records its callers.
+    const actor = mode === 'remote' ? `client:${admin.client_id}` : expect.stringMatching(/^cli:/);
     expect(audit.rows).toEqual([
-      { actor: expect.stringMatching(/^cli:/), details: { totp: true, recovery_codes: 10 } },
+      { actor, details: { totp: true, recovery_codes: 10 } },
+      { actor, details: { totp: false, recovery_codes: 0 } },
     ]);
 
     const b = browser(server, as);
     const flow = await b.start(plain);
     await b.submit(flow, 'login', { email: user.email, password: user.password });
     expect((await idTokenOf(as, flow)).amr).toEqual(['pwd']);
-    // Four CLI processes, each opening the database.
-  }, 180_000);
+    // Seven CLI processes, each opening the database or getting a token.
+  }, 240_000);
 });
 
 describe('a user without a second factor', () => {

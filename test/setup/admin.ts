@@ -114,3 +114,36 @@ export async function createConsoleAdmin(
   const { id } = await tesseraJson<{ id: string }>(['users', 'show', email], env);
   return { email, password, id };
 }
+
+/**
+ * The CLI's two modes (README "Admin API", the CLI remotely): on the database, and through a
+ * server's admin API (cli/remote.ts) with the same arguments. A test run for each mode with the
+ * same expectations proves that the outputs are the same.
+ */
+export const CLI_MODES = ['database', 'remote'] as const;
+export type CliMode = (typeof CLI_MODES)[number];
+
+/**
+ * `tessera` and `tesseraJson` in `mode`; `remote` is read at each call (it is made in a beforeAll):
+ * the server's issuer and an admin client.
+ */
+export function cliIn(mode: CliMode, remote: () => { issuer: string; admin: AdminClient }) {
+  const env = (extra?: Record<string, string>) => {
+    if (mode === 'database') return extra;
+    const { issuer, admin } = remote();
+    return {
+      TESSERA_URL: issuer,
+      TESSERA_CLIENT_ID: admin.client_id,
+      TESSERA_CLIENT_SECRET: admin.client_secret,
+      ...extra,
+    };
+  };
+  return {
+    tessera: (args: string[], options: { env?: Record<string, string>; input?: string } = {}) => {
+      const withEnv = env(options.env);
+      return tessera(args, { ...options, ...(withEnv ? { env: withEnv } : {}) });
+    },
+    tesseraJson: <T = Record<string, unknown>>(args: string[], extra?: Record<string, string>) =>
+      tesseraJson<T>(args, env(extra)),
+  };
+}
