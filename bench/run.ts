@@ -6,191 +6,48 @@
 // Environment: BENCH_DATABASE_URL (a superuser URL; default: TEST_DATABASE_URL, else an embedded
 // PostgreSQL), BENCH_SECONDS per load (default 4), BENCH_CONCURRENCY (default "1,16,64"),
 // BENCH_ONLY (scenario names separated by "|", since names hold commas: for a quick look at a
-// few), BENCH_PROFILE (a folder:
+// few; such a run writes bench/results/<date>-<BENCH_NAME or "partial">.json and leaves the
+// README's table alone), BENCH_PROFILE (a folder:
 // each server process writes a V8 CPU profile there when it stops; read one with
 // `node bench/profile-summary.ts FILE`).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
-import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
 import { runFixedRate, type FixedRateResult } from './fixed-rate.ts';
 import { costMeter, perRequest, type CostMeter, type Costs } from './costs.ts';
 import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
 import { BENCH_ORGANIZATION, seedOrganizations } from './organizations.ts';
 import { measureSignRate } from './sign-rate.ts';
-import { runWrk, type Load, type LoadResult } from './wrk.ts';
+import {
+  AUDIENCE,
+  benchEnv,
+  benchSecrets,
+  clientCredentialsToken,
+  type Credentials,
+  database,
+  ensureWrk,
+  form,
+  METRICS_TOKEN,
+  provision,
+  REDIRECT_URI,
+  root,
+  sampled,
+  type Server,
+  serverPids,
+  startProcess,
+  stopProcess,
+  USER,
+} from './tessera.ts';
+import { type Load, runWrk, type LoadResult } from './wrk.ts';
 
-const root = new URL('..', import.meta.url).pathname;
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const only = process.env.BENCH_ONLY?.split('|').map((n) => n.trim());
-const AUDIENCE = 'https://api.bench.test';
-// An API that enforces roles (README "Roles and permissions"), with its own clients: the RBAC
-// scenarios are the plain ones against it, so that their ratio is the cost of RBAC.
-const RBAC_AUDIENCE = 'https://rbac.bench.test';
-const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-// Lets the benchmark read Tessera's statement and commit counters from /metrics on its main port.
-const METRICS_TOKEN = randomBytes(16).toString('hex');
-const USER = { email: 'bench@example.test', password: `bench-${randomBytes(8).toString('hex')}` };
-
-interface Server {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  readyMs: number;
-  /** Highest resident memory of one server process (a worker, in a cluster), and of all together. */
-  peakRssMb: number;
-  peakTotalRssMb: number;
-  /** Per scenario: the highest resident memory of one server process, and of its anonymous part. */
-  peaks: Record<string, { rssMb: number; anonMb: number }>;
-}
-
-interface Credentials {
-  /** Basic authorization of the client-credentials client. */
-  auth: string;
-  flow: FlowTarget;
-  /** The same against the API that enforces roles; absent (the library): the plain ones. */
-  rbac?: { auth: string; flow: FlowTarget };
-  /** Tessera only: the API's own client (it serves AUDIENCE) and an API key for AUDIENCE. */
-  api?: { auth: string; key: string };
-}
 
 type Results = Record<string, Record<number, LoadResult>>;
-
-function ensureWrk(): void {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-  } catch (err) {
-    // wrk --version exits 1 but prints; only a missing binary throws ENOENT.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
-    if (process.getuid?.() !== 0) throw new Error('the benchmark needs wrk: apt-get install wrk');
-    console.log('installing wrk from Debian…');
-    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
-  }
-}
-
-async function database(): Promise<{ url: string; drop(): Promise<void> }> {
-  const postgres = await startPostgres(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL);
-  const database = await createScratchDatabase(postgres.adminUrl, 'tessera_bench');
-  return {
-    url: database.url,
-    async drop() {
-      await database.drop();
-      await postgres.stop();
-    },
-  };
-}
-
-async function startProcess(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-  readyUrl: string,
-): Promise<Server> {
-  const started = performance.now();
-  // Cluster workers inherit the flags, so each process writes a profile of its own.
-  const profile = process.env.BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name.replace(/\W+/g, '-'))}`]
-    : [];
-  const child = spawn(process.execPath, [...profile, ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
-    try {
-      if ((await fetch(readyUrl)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    name,
-    url: new URL(readyUrl).origin,
-    child,
-    readyMs: Math.round(performance.now() - started),
-    peakRssMb: 0,
-    peakTotalRssMb: 0,
-    peaks: {},
-  };
-}
-
-async function stopProcess(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.once('exit', r));
-}
-
-/** A process's resident memory, and the part of it that is its own (anonymous: heap, not files). */
-function residentMb(pid: number): { rss: number; anon: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
-    return { rss: Math.round(kb('VmRSS') / 1024), anon: Math.round(kb('RssAnon') / 1024) };
-  } catch {
-    return { rss: 0, anon: 0 };
-  }
-}
-
-/** The server's processes: the process itself, or a cluster primary's workers. */
-function serverPids(pid: number): number[] {
-  const file = `/proc/${pid}/task/${pid}/children`;
-  const children = existsSync(file) ? readFileSync(file, 'utf8').split(' ').filter(Boolean).map(Number) : [];
-  return children.length ? children : [pid];
-}
-
-/** Runs `run` while sampling the server's memory: its peaks overall, and under `label` if given. */
-async function sampled<T>(server: Server, run: () => Promise<T>, label?: string): Promise<T> {
-  const sample = () => {
-    const mem = serverPids(server.child.pid!).map(residentMb);
-    const rss = Math.max(...mem.map((m) => m.rss));
-    server.peakRssMb = Math.max(server.peakRssMb, rss);
-    server.peakTotalRssMb = Math.max(
-      server.peakTotalRssMb,
-      mem.reduce((a, m) => a + m.rss, 0),
-    );
-    if (label) {
-      server.peaks[label] ??= { rssMb: 0, anonMb: 0 };
-      const peak = server.peaks[label];
-      peak.rssMb = Math.max(peak.rssMb, rss);
-      peak.anonMb = Math.max(peak.anonMb, ...mem.map((m) => m.anon));
-    }
-  };
-  const sampler = setInterval(sample, 250);
-  try {
-    return await run();
-  } finally {
-    clearInterval(sampler);
-  }
-}
-
-const form = (auth: string, body: string): Omit<Load, 'url'> => ({
-  method: 'POST',
-  body,
-  headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-});
-
-async function clientCredentialsToken(url: string, auth: string, resource?: string): Promise<string> {
-  const res = await fetch(`${url}/token`, {
-    method: 'POST',
-    ...form(
-      auth,
-      `grant_type=client_credentials&scope=a:read${resource ? `&resource=${encodeURIComponent(resource)}` : ''}`,
-    ),
-  } as RequestInit);
-  const body = (await res.json()) as { access_token?: string };
-  if (!body.access_token) throw new Error(`no token from ${url}: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
 
 const wanted = (name: string) => !only || only.includes(name);
 
@@ -401,126 +258,8 @@ async function main() {
 
   const db = await database();
   try {
-    const secrets = {
-      COOKIE_KEYS: randomBytes(32).toString('base64url'),
-      KEYS_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-      CLIENT_SECRET_PEPPER: randomBytes(32).toString('base64url'),
-    };
-    const env = {
-      // ISSUER and PORT are each server's own (below); this ISSUER only satisfies the CLI's configuration.
-      ...secrets,
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      HOST: '127.0.0.1',
-      ISSUER: 'http://127.0.0.1',
-      LOG_LEVEL: 'info',
-      // Plain HTTP on loopback, as production behind a TLS proxy would see it; TLS is not measured.
-      ALLOW_INSECURE_ISSUER: 'true',
-      // The limiters still run on every request (their cost is measured), but the benchmark's
-      // one client and one address must not be refused: refusals are not throughput.
-      RATE_LIMIT_TOKEN_PER_MINUTE: '1000000000',
-      RATE_LIMIT_LOGIN_PER_IP: '1000000000',
-      RATE_LIMIT_LOGIN_FAILURES: '1000000000',
-      METRICS_TOKEN,
-    };
-    const cli = (args: string[], input?: string) =>
-      JSON.parse(
-        execFileSync(process.execPath, ['src/cli/main.ts', '--json', ...args], {
-          cwd: root,
-          env: { PATH: process.env.PATH ?? '', ...env },
-          input,
-        }).toString(),
-      );
-    cli(['migrate']);
-    cli(['apis', 'create', '--audience', AUDIENCE, '--scope', 'a:read']);
-    const service = cli([
-      'clients',
-      'create',
-      '--name',
-      'bench',
-      '--grant-types',
-      'client_credentials',
-      '--api',
-      AUDIENCE,
-      '--scope',
-      'a:read',
-    ]);
-    const web = cli([
-      'clients',
-      'create',
-      '--name',
-      'bench web',
-      '--grant-types',
-      'authorization_code,refresh_token',
-      '--first-party',
-      '--redirect-uri',
-      REDIRECT_URI,
-      '--api',
-      AUDIENCE,
-      '--scope',
-      'openid offline_access a:read',
-    ]);
-    cli(['users', 'create', '--email', USER.email, '--password-stdin'], USER.password);
-    // RBAC: an API that enforces roles, a role granting a:read (of a:read a:write), given to the
-    // user and to a client-credentials client of its own.
-    cli(['apis', 'create', '--audience', RBAC_AUDIENCE, '--scope', 'a:read a:write']);
-    cli(['apis', 'update', RBAC_AUDIENCE, '--rbac', 'enforce', '--token-claims', 'roles,permissions']);
-    cli(['roles', 'create', 'bench-reader', '--api', RBAC_AUDIENCE, '--scope', 'a:read']);
-    const rbacService = cli([
-      'clients',
-      'create',
-      '--name',
-      'bench rbac',
-      '--grant-types',
-      'client_credentials',
-      '--api',
-      RBAC_AUDIENCE,
-      '--scope',
-      'a:read a:write',
-    ]);
-    cli(['clients', 'assign-role', rbacService.client_id, '--role', 'bench-reader']);
-    const rbacWeb = cli([
-      'clients',
-      'create',
-      '--name',
-      'bench rbac web',
-      '--grant-types',
-      'authorization_code,refresh_token',
-      '--first-party',
-      '--redirect-uri',
-      REDIRECT_URI,
-      '--api',
-      RBAC_AUDIENCE,
-      '--scope',
-      'openid offline_access a:read a:write',
-    ]);
-    cli(['users', 'assign-role', USER.email, '--role', 'bench-reader']);
-    const rbacAuth = `Basic ${Buffer.from(`${rbacService.client_id}:${rbacService.client_secret}`).toString('base64')}`;
-    const rbacFlow = {
-      clientId: rbacWeb.client_id,
-      clientSecret: rbacWeb.client_secret,
-      redirectUri: REDIRECT_URI,
-      user: USER,
-    };
-    const apiClient = cli([
-      'clients',
-      'create',
-      '--name',
-      'bench api',
-      '--grant-types',
-      'client_credentials',
-      '--api',
-      AUDIENCE,
-      '--serves',
-      AUDIENCE,
-    ]);
-    const apiKey = cli(['api-keys', 'create', '--name', 'bench', '--api', AUDIENCE, '--scope', 'a:read']);
-    const tApi = {
-      auth: `Basic ${Buffer.from(`${apiClient.client_id}:${apiClient.client_secret}`).toString('base64')}`,
-      key: apiKey.value as string,
-    };
-    const tAuth = `Basic ${Buffer.from(`${service.client_id}:${service.client_secret}`).toString('base64')}`;
-    const tFlow = { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI, user: USER };
+    const env = benchEnv(db.url, benchSecrets());
+    const credentialsAt = provision(env);
 
     // Ready time is measured one server at a time, on a migrated database, as in a restart or a
     // new replica. Then all of them stay up (an idle one takes no CPU to speak of) and are loaded
@@ -541,16 +280,8 @@ async function main() {
         );
         console.log(`${name} ready in ${server.readyMs} ms`);
         subjects.push(
-          await subject(
-            server,
-            {
-              auth: tAuth,
-              flow: { ...tFlow, issuer },
-              rbac: { auth: rbacAuth, flow: { ...rbacFlow, issuer } },
-              api: tApi,
-            },
-            undefined,
-            () => seedOrganizations(db.url, AUDIENCE, USER.email),
+          await subject(server, credentialsAt(issuer), undefined, () =>
+            seedOrganizations(db.url, AUDIENCE, USER.email),
           ),
         );
       }
@@ -620,11 +351,13 @@ async function main() {
       rs256SignaturesPerSecond: sign,
       runs,
     };
-    const file = join(root, 'bench', 'results', `${result.date.slice(0, 10)}.json`);
+    // A run of a few scenarios is kept beside the day's full run, never over it or its table.
+    const name = process.env.BENCH_NAME ?? (only ? 'partial' : '');
+    const file = join(root, 'bench', 'results', `${result.date.slice(0, 10)}${name ? `-${name}` : ''}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     const table = renderTable(result);
-    updateReadme(table);
-    console.log(`\n${table}\nwritten to ${file} and bench/README.md`);
+    if (!only) updateReadme(table);
+    console.log(`\n${table}\nwritten to ${file}${only ? '' : ' and bench/README.md'}`);
   } finally {
     await db.drop();
   }

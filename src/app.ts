@@ -10,7 +10,7 @@ import { clusterMetricsSource } from './metrics/cluster-metrics.ts';
 import { revocationList } from './cache/revocations.ts';
 import type { Database } from './db/client.ts';
 import type { Notifications } from './db/notifications.ts';
-import type { Clock } from './clock.ts';
+import { type Clock, systemClock } from './clock.ts';
 import { createQueries } from './db/queries/index.ts';
 import { requestReadsScope } from './oidc/request-reads.ts';
 import { loginRecorder } from './interactions/login-recorder.ts';
@@ -46,6 +46,7 @@ import {
 } from './rate-limit/limits.ts';
 import { registrationRoutes } from './registration/routes.ts';
 import { apiKeyIntrospection } from './oidc/api-key-introspection.ts';
+import { cachedApiKeys } from './cache/api-keys.ts';
 import { usageMeter } from './api-keys/usage-meter.ts';
 import {
   deviceAuthorizationInterval,
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): TesseraApp {
   // Read on every request, kept in memory while change notifications arrive (src/cache/).
   // The admin console's static client gets its admin-API grant here (oidc/admin-console-grant.ts).
   const catalog = withConsoleClient(clientCatalog(queries.clients, deps.notifications, deps.clock), queries.apis);
+  const apiKeys = cachedApiKeys(queries.apiKeys, deps.notifications, deps.clock ?? systemClock);
   const revocations = revocationList({
     revoked: queries.revoked,
     payloads: queries.payloads,
@@ -240,7 +242,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
-    signedIn: (userId, ip, counterKey) => queries.users.recordSignIn(userId, ip, counterKey),
+    signedIn: (userId, ip, counterKey, locale) => queries.users.recordSignIn(userId, ip, counterKey, locale),
     onRateLimited: onLoginRateLimited,
     grantable: grantableScopes(
       catalog,
@@ -406,7 +408,7 @@ export function createApp(deps: AppDeps): TesseraApp {
       provider: slot.current,
       introspectionPath: ROUTES.introspection,
       pepper: config.clientSecretPepper,
-      keys: queries.apiKeys,
+      keys: apiKeys,
       clients: catalog,
       quotas: keyQuotas,
       meter: keyUsage,

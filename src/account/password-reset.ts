@@ -5,7 +5,7 @@
 // the same. Whether the address has an account is found out later by the outbox worker
 // (resetRequestHandler), which then issues the link and mails it — or does nothing.
 import type { UserQueries } from '../db/queries/users.ts';
-import { languageQuery } from '../i18n/locale.ts';
+import { languageQuery, mailLocale } from '../i18n/locale.ts';
 import type { UserTokenQueries } from '../db/queries/user-tokens.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { backchannelLogouts } from '../oidc/backchannel-logout.ts';
@@ -48,9 +48,12 @@ export function passwordReset(deps: PasswordResetDeps) {
     `${deps.issuer}${resetPath}?token=${token}${languageQuery(locale) ? `&${languageQuery(locale)}` : ''}`;
   const sessionsEnded = backchannelLogouts(() => deps.outbox);
   return {
-    /** Asks for a link for `email`; the same work and the same result whether or not it has an account. */
-    async request(email: string, ip: string, locale: Locale = DEFAULT_LOCALE): Promise<void> {
-      await deps.outbox.enqueue(RESET_REQUEST_KIND, { email, ip, locale });
+    /**
+     * Asks for a link for `email`; the same work and the same result whether or not it has an
+     * account. `locale`: the language the page asked for, if any (else the account's own).
+     */
+    async request(email: string, ip: string, locale?: Locale): Promise<void> {
+      await deps.outbox.enqueue(RESET_REQUEST_KIND, { email, ip, ...(locale ? { locale } : {}) });
     },
 
     /** The outbox handler that finds the account and mails it a link (or does nothing). */
@@ -62,8 +65,11 @@ export function passwordReset(deps: PasswordResetDeps) {
         const token = newLinkToken();
         const issued = await deps.tokens.issue(linkTokenHash(token)!, 'password_reset', user.id, RESET_TTL_MS);
         if (!issued) return;
-        // Rows written before mail had a language carry none: English.
-        const language = LOCALES.find((l) => l === locale) ?? DEFAULT_LOCALE;
+        // The page's language if it asked for one, else the account's (users.locale), else English.
+        const language = mailLocale(
+          LOCALES.find((l) => l === locale),
+          user.locale,
+        );
         await deps.mail.send(
           issued.email,
           'password-reset',
@@ -74,25 +80,36 @@ export function passwordReset(deps: PasswordResetDeps) {
       };
     },
 
-    /** Mails `email`'s user a reset link now (the CLI's `users reset-password --send-link`). */
+    /** Mails `email`'s user a reset link now (the CLI's `users reset-password --send-link`), in their language. */
     async sendLink(userId: string, email: string, ttlMs = RESET_TTL_MS): Promise<boolean> {
       const token = newLinkToken();
       const issued = await deps.tokens.issue(linkTokenHash(token)!, 'password_reset', userId, ttlMs);
       if (!issued) return false;
-      await deps.mail.send(issued.email, 'password-reset', { email, link: link(token), validMinutes: ttlMs / 60_000 });
+      const locale = mailLocale(undefined, issued.locale);
+      await deps.mail.send(
+        issued.email,
+        'password-reset',
+        { email, link: link(token, locale), validMinutes: ttlMs / 60_000 },
+        locale,
+      );
       return true;
     },
 
-    /** Mails a new account (no password yet) an invitation: a link, valid a week, to choose a password. */
+    /**
+     * Mails a new account (no password yet) an invitation, in the account's language
+     * (users.locale): a link, valid a week, to choose a password.
+     */
     async invite(userId: string, actor: string): Promise<boolean> {
       const token = newLinkToken();
       const issued = await deps.tokens.issue(linkTokenHash(token)!, 'invitation', userId, INVITATION_TTL_MS);
       if (!issued) return false;
-      await deps.mail.send(issued.email, 'invitation', {
-        email: issued.email,
-        link: link(token),
-        validHours: INVITATION_TTL_MS / 3_600_000,
-      });
+      const locale = mailLocale(undefined, issued.locale);
+      await deps.mail.send(
+        issued.email,
+        'invitation',
+        { email: issued.email, link: link(token, locale), validHours: INVITATION_TTL_MS / 3_600_000 },
+        locale,
+      );
       await deps.audit.record({ type: 'user.invited', actor, subject: userId });
       return true;
     },
@@ -121,6 +138,7 @@ export function passwordReset(deps: PasswordResetDeps) {
         hash,
         ['password_reset', 'invitation'],
         await hashPassword(password),
+        locale,
       );
       if (!changed) return { outcome: 'invalid_link' };
       // Every session of the user ended: each app signed in through one is told (back-channel logout).
@@ -137,7 +155,7 @@ export function passwordReset(deps: PasswordResetDeps) {
           changed.email,
           'password-changed',
           { email: changed.email, forgotLink: `${deps.issuer}${forgotPath}` },
-          locale,
+          mailLocale(locale, changed.locale),
         );
       return {
         outcome: 'changed',

@@ -37,6 +37,8 @@ export function signup(deps: {
             emailNormalized,
             passwordHash,
             emailVerified: false,
+            // The language of the sign-up page, when it asked for one: the account's mails are in it.
+            locale: locale ?? null,
           })
         ).id;
       } catch (err) {

@@ -10,6 +10,7 @@ import type { Context } from 'koa';
 import type { AdminCall } from '../admin/admin-api.ts';
 import { AdminProblem } from '../admin/problem.ts';
 import { TesseraError } from '../errors.ts';
+import { AUDIT_EVENT_TYPES } from '../services/audit.ts';
 import { readForm } from '../interactions/form-body.ts';
 import { CONSOLE_CALLBACK_PATH, CONSOLE_PATH } from '../oidc/admin-console-client.ts';
 import { sendPage } from '../views/page.ts';
@@ -31,7 +32,19 @@ const RECENT_EVENTS = '10';
 const DONE: Record<string, string> = {
   session: 'The session was ended.',
   sessions: "Every one of the user's sessions was ended.",
+  grant: 'The grant was revoked: its refresh tokens no longer work, its access tokens introspect inactive.',
+  rotated: 'A new signing key was published: it signs once the publication delay has passed.',
+  retired: 'The key was retired: it left the JWKS, and the tokens it signed no longer verify.',
+  'api-deleted': 'The API was deleted.',
+  'role-deleted': 'The role was deleted.',
+  'permission-granted': 'The permission was granted.',
+  'permission-revoked': 'The permission was revoked.',
+  'role-assigned': 'The role was given to the user: their next token carries its permissions.',
+  'role-removed': 'The role was taken from the user.',
 };
+
+/** The message of a redirect after a form (`?done=key`), if the key is one of ours. */
+const doneOf = (ctx: Context) => (typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined);
 
 // Plain, short ids: a client id (printable ASCII), a user's uuid or address, a session uid.
 const PARAM = /^[\x21-\x7e]{1,255}$/;
@@ -122,6 +135,24 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim() : '';
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : '';
     return { limit: PAGE_SIZE, ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) };
+  };
+
+  /** The page (`cursor`) of a list that has no search. */
+  const cursorQuery = (ctx: Context): Record<string, string> => {
+    const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : '';
+    return { limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) };
+  };
+
+  /** A form that changes something for good asks for a ticked box (no script): 400 without it. */
+  const confirmed = (fields: URLSearchParams) => {
+    if (fields.get('confirm') !== 'yes')
+      throw new AdminProblem(400, 'invalid_request', 'nothing was done: tick the box to confirm, then try again');
+  };
+
+  /** After a form: back to a page (303), with a message by its key. */
+  const redirectDone = (ctx: Context, path: string, done: keyof typeof DONE) => {
+    ctx.status = 303;
+    ctx.redirect(`${CONSOLE_PATH}${path}?done=${done}`);
   };
 
   // The callback comes before `required`: it is how a console session begins.
@@ -221,11 +252,24 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       })) as { items: { time: string }[] };
       events = trail.items.map((e) => ({ ...e, time: when(e.time) }));
     }
+    // Its grants are a right of their own too (admin:grants:read); a page of them, newest first.
+    let grants: unknown;
+    if (consoleAdmin(ctx).scopes.includes('admin:grants:read')) {
+      const cursor = typeof ctx.query.grants === 'string' ? ctx.query.grants : '';
+      const list = (await call(ctx, 'listClientGrants', {
+        params: { client_id: clientId },
+        query: { limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) },
+      })) as { items: { granted_at: string | null }[]; next_cursor: string | null };
+      grants = { ...list, items: list.items.map((g) => ({ ...g, granted: when(g.granted_at) })) };
+    }
+    const done = doneOf(ctx);
     page(
       ctx,
       'client',
       {
         client,
+        grants,
+        done,
         secrets: client.secrets.map((s) => ({
           hint: s.hint,
           age: ageOf(s.created_at),
@@ -253,6 +297,24 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     }),
   );
 
+  router.post(
+    '/clients/:id/grants/revoke',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const clientId = param(ctx, 'id');
+      // Any grant the admin's token may revoke (the API's own check and audit record): the form
+      // names one of this client's, and the page it returns to shows that it is gone.
+      const grant = fields.get('grant') ?? '';
+      if (!PARAM.test(grant)) throw new AdminProblem(400, 'invalid_request', 'there is no such grant');
+      await call(ctx, 'revokeGrant', {
+        params: { grant_id: grant },
+        query: fields.get('forget_consent') === 'true' ? { forget_consent: 'true' } : {},
+      });
+      ctx.status = 303;
+      ctx.redirect(`${CONSOLE_PATH}/clients/${encodeURIComponent(clientId)}?done=grant`);
+    }),
+  );
+
   // ---- Users ----
 
   router.get(
@@ -274,8 +336,26 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
         call(ctx, 'listUserGrants', { params }),
         call(ctx, 'getUserSecurity', { params }),
       ]);
-      const done = typeof ctx.query.done === 'string' ? DONE[ctx.query.done] : undefined;
-      page(ctx, 'user', { user, lastLogin: when(user.last_login_at), sessions, grants, security, done, when });
+      const done = doneOf(ctx);
+      const { scopes } = consoleAdmin(ctx);
+      // The roles there are, to pick one from (a first page of them: the field takes any name).
+      const roles =
+        scopes.includes('admin:roles:write') && scopes.includes('admin:roles:read')
+          ? ((await call(ctx, 'listRoles', { query: { limit: '200' } })) as { items: { name: string }[] }).items.map(
+              (r) => r.name,
+            )
+          : undefined;
+      page(ctx, 'user', {
+        user,
+        lastLogin: when(user.last_login_at),
+        sessions,
+        grants,
+        security,
+        done,
+        when,
+        roles,
+        mayAssign: scopes.includes('admin:roles:write'),
+      });
     }),
   );
 
@@ -308,6 +388,237 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       for (const s of sessions.items) await call(ctx, 'revokeSession', { params: { session_uid: s.session_uid } });
       ctx.status = 303;
       ctx.redirect(`${CONSOLE_PATH}/users/${encodeURIComponent(userId)}?done=sessions`);
+    }),
+  );
+
+  // ---- Users' roles ----
+
+  router.post(
+    '/users/:id/roles',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const userId = param(ctx, 'id');
+      await call(ctx, 'assignUserRole', { params: { user: userId }, body: { role: fields.get('role')?.trim() ?? '' } });
+      redirectDone(ctx, `/users/${encodeURIComponent(userId)}`, 'role-assigned');
+    }),
+  );
+
+  router.post(
+    '/users/:id/roles/remove',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const userId = param(ctx, 'id');
+      const role = fields.get('role') ?? '';
+      if (!PARAM.test(role)) throw new AdminProblem(400, 'invalid_request', 'there is no such role');
+      await call(ctx, 'removeUserRole', { params: { user: userId, role } });
+      redirectDone(ctx, `/users/${encodeURIComponent(userId)}`, 'role-removed');
+    }),
+  );
+
+  // ---- Signing keys ----
+
+  router.get(
+    '/keys',
+    guarded(async (ctx) => {
+      const list = (await call(ctx, 'listKeys')) as {
+        items: { created_at: string; activates_at: string; retires_at: string; unpublish_at: string }[];
+      };
+      const keys = list.items.map((k) => ({
+        ...k,
+        created: when(k.created_at),
+        activates: when(k.activates_at),
+        retires: when(k.retires_at),
+        unpublish: when(k.unpublish_at),
+      }));
+      page(ctx, 'keys', { keys, done: doneOf(ctx) });
+    }),
+  );
+
+  router.post(
+    '/keys/rotate',
+    guarded(async (ctx) => {
+      confirmed(await form(ctx));
+      await call(ctx, 'rotateKeys');
+      redirectDone(ctx, '/keys', 'rotated');
+    }),
+  );
+
+  // Retiring is an emergency with a cost (every token the key signed stops verifying): a page of
+  // its own says so before the form that does it.
+  router.get(
+    '/keys/:kid/retire',
+    guarded(async (ctx) => {
+      const kid = param(ctx, 'kid');
+      const list = (await call(ctx, 'listKeys')) as { items: { kid: string }[] };
+      const key = list.items.find((k) => k.kid === kid);
+      if (!key) throw new AdminProblem(404, 'not_found', `no signing key has kid ${kid}`);
+      page(ctx, 'key-retire', { key });
+    }),
+  );
+
+  router.post(
+    '/keys/:kid/retire',
+    guarded(async (ctx) => {
+      confirmed(await form(ctx));
+      await call(ctx, 'retireKey', { params: { kid: param(ctx, 'kid') }, body: { compromised: true } });
+      redirectDone(ctx, '/keys', 'retired');
+    }),
+  );
+
+  // ---- APIs ----
+
+  router.get(
+    '/apis',
+    guarded(async (ctx) => {
+      const list = await call(ctx, 'listApis', { query: cursorQuery(ctx) });
+      page(ctx, 'apis', { list, done: doneOf(ctx) });
+    }),
+  );
+
+  router.get('/apis/new', (ctx) => page(ctx, 'api-new', { values: {} }));
+
+  router.post(
+    '/apis',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const values = Object.fromEntries(
+        ['audience', 'name', 'scopes', 'rbac'].map((k) => [k, fields.get(k)?.trim() ?? '']),
+      );
+      const body = {
+        audience: values.audience,
+        ...(values.name ? { name: values.name } : {}),
+        ...(values.scopes ? { scopes: values.scopes } : {}),
+        ...(values.rbac ? { rbac: values.rbac } : {}),
+        ...(fields.getAll('token_claims').length ? { token_claims: fields.getAll('token_claims') } : {}),
+      };
+      try {
+        const created = (await call(ctx, 'createApi', { body })) as { audience: string };
+        ctx.status = 303;
+        ctx.redirect(`${CONSOLE_PATH}/apis/${encodeURIComponent(created.audience)}`);
+      } catch (err) {
+        const refused = refusal(err);
+        if (refused?.status !== 400 && refused?.status !== 409) throw err;
+        page(ctx, 'api-new', { values, error: refused.message }, refused.status);
+      }
+    }),
+  );
+
+  router.get(
+    '/apis/:audience',
+    guarded(async (ctx) => {
+      const api = (await call(ctx, 'getApi', { params: { audience: param(ctx, 'audience') } })) as {
+        created_at: string;
+      };
+      page(ctx, 'api', { api, created: when(api.created_at) });
+    }),
+  );
+
+  router.post(
+    '/apis/:audience/delete',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      confirmed(fields);
+      await call(ctx, 'deleteApi', {
+        params: { audience: param(ctx, 'audience') },
+        query: fields.get('force') === 'true' ? { force: 'true' } : {},
+      });
+      redirectDone(ctx, '/apis', 'api-deleted');
+    }),
+  );
+
+  // ---- Roles ----
+
+  router.get(
+    '/roles',
+    guarded(async (ctx) => {
+      const list = await call(ctx, 'listRoles', { query: cursorQuery(ctx) });
+      page(ctx, 'roles', { list, values: {}, done: doneOf(ctx) });
+    }),
+  );
+
+  router.post(
+    '/roles',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const values = Object.fromEntries(['name', 'description'].map((k) => [k, fields.get(k)?.trim() ?? '']));
+      const body = { name: values.name, ...(values.description ? { description: values.description } : {}) };
+      try {
+        const created = (await call(ctx, 'createRole', { body })) as { name: string };
+        ctx.status = 303;
+        ctx.redirect(`${CONSOLE_PATH}/roles/${encodeURIComponent(created.name)}`);
+      } catch (err) {
+        const refused = refusal(err);
+        if (refused?.status !== 400 && refused?.status !== 409) throw err;
+        const list = await call(ctx, 'listRoles', { query: cursorQuery(ctx) });
+        page(ctx, 'roles', { list, values, error: refused.message }, refused.status);
+      }
+    }),
+  );
+
+  router.get(
+    '/roles/:role',
+    guarded(async (ctx) => {
+      const role = (await call(ctx, 'getRole', { params: { role: param(ctx, 'role') } })) as { created_at: string };
+      page(ctx, 'role', { role, created: when(role.created_at), done: doneOf(ctx) });
+    }),
+  );
+
+  const permissionOf = (fields: URLSearchParams) => ({
+    api: fields.get('api')?.trim() ?? '',
+    scope: fields.get('scope')?.trim() ?? '',
+  });
+
+  router.post(
+    '/roles/:role/permissions',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const role = param(ctx, 'role');
+      await call(ctx, 'grantRolePermission', { params: { role }, body: permissionOf(fields) });
+      redirectDone(ctx, `/roles/${encodeURIComponent(role)}`, 'permission-granted');
+    }),
+  );
+
+  router.post(
+    '/roles/:role/permissions/revoke',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const role = param(ctx, 'role');
+      await call(ctx, 'revokeRolePermission', { params: { role }, query: permissionOf(fields) });
+      redirectDone(ctx, `/roles/${encodeURIComponent(role)}`, 'permission-revoked');
+    }),
+  );
+
+  router.post(
+    '/roles/:role/delete',
+    guarded(async (ctx) => {
+      confirmed(await form(ctx));
+      await call(ctx, 'deleteRole', { params: { role: param(ctx, 'role') } });
+      redirectDone(ctx, '/roles', 'role-deleted');
+    }),
+  );
+
+  // ---- The audit trail ----
+
+  router.get(
+    '/audit',
+    guarded(async (ctx) => {
+      // The filters as given (trimmed, empty ones left out): the API checks them (a type it does
+      // not know, a filter too long) and its refusal is the page.
+      const filters = Object.fromEntries(
+        ['type', 'actor', 'subject']
+          .map((k) => [k, typeof ctx.query[k] === 'string' ? (ctx.query[k] as string).trim() : ''])
+          .filter(([, v]) => v),
+      ) as Record<string, string>;
+      const list = (await call(ctx, 'listAuditEvents', { query: { ...filters, ...cursorQuery(ctx) } })) as {
+        items: { time: string; details: unknown }[];
+        next_cursor: string | null;
+      };
+      const events = list.items.map((e) => ({
+        ...e,
+        time: when(e.time),
+        details: e.details === null || e.details === undefined ? '' : JSON.stringify(e.details),
+      }));
+      page(ctx, 'audit', { events, next: list.next_cursor, filters, types: AUDIT_EVENT_TYPES });
     }),
   );
 

@@ -155,12 +155,16 @@ const apiView = (api: {
   name: string | null;
   scopes: string[];
   accessTokenTtl: number;
+  rbac: string;
+  tokenClaims: string[];
   createdAt: Date;
 }) => ({
   audience: api.audience,
   name: api.name,
   scopes: api.scopes,
   access_token_ttl: api.accessTokenTtl,
+  rbac: api.rbac,
+  token_claims: api.tokenClaims,
   created_at: api.createdAt.toISOString(),
 });
 
@@ -189,6 +193,9 @@ const apis: AdminRoute[] = [
         name: body.name,
         scope: body.scopes,
         accessTokenTtl: body.access_token_ttl,
+        // The schema (the seed file's) has always accepted these; now they are kept.
+        rbac: body.rbac,
+        tokenClaims: body.token_claims,
       });
       return { status: 201, body: apiView(api), location: `${ADMIN_PREFIX}/apis/${encodeURIComponent(api.audience)}` };
     },
@@ -334,14 +341,22 @@ const users: AdminRoute[] = [
     body: userCreate,
     creates: true,
     handle: async ({ services, body }) => {
+      if (body.invite && body.password !== undefined)
+        throw new InvalidInput('an invited user chooses their own password: give invite or password, not both');
+      if (body.invite) services.userMail.check('invitation');
+      else if (body.send_verification) services.userMail.check('verification');
       const user = await services.users.create({
         email: body.email,
         password: body.password,
         name: body.name,
         givenName: body.given_name,
         familyName: body.family_name,
+        locale: body.locale,
         emailVerified: body.email_verified === true,
       });
+      // Mailed in the user's language (body.locale), as the CLI's users invite / --send-verification.
+      if (body.invite) await services.userMail.invite(user.id);
+      else if (body.send_verification && !user.email_verified) await services.userMail.sendVerification(user.id);
       return { status: 201, body: user, version: user.updated_at, location: `${ADMIN_PREFIX}/users/${user.id}` };
     },
   }),
@@ -360,12 +375,13 @@ const users: AdminRoute[] = [
     method: 'PATCH',
     path: '/users/:user',
     operationId: 'updateUser',
-    summary: 'disable or enable a user (disabled: sign-in, sessions and refresh tokens stop working)',
+    summary:
+      "disable or enable a user (disabled: sign-in, sessions and refresh tokens stop working), or set the user's language (locale)",
     scope: 'admin:users:write',
     body: userUpdate,
     conditional: true,
     handle: async ({ services, params, body, version }) => {
-      const user = await services.users.setDisabled(params.user!, body.disabled, { version });
+      const user = await services.users.update(params.user!, body, { version });
       return { body: user, version: user.updated_at };
     },
   }),
@@ -954,6 +970,31 @@ const apiKeys: AdminRoute[] = [
   }),
 ];
 
+// ---- Admin console (issue 19): a client's grants, by client ----
+
+const clientGrants: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/clients/:client_id/grants',
+    operationId: 'listClientGrants',
+    summary: "list a client's grants (which users authorized it, what, and when), newest first",
+    scope: 'admin:grants:read',
+    query: pageQuery,
+    handle: async ({ services, params, query }) => {
+      // 404 for a client that does not exist, rather than an empty list that looks like an answer.
+      await services.clients.show(params.client_id!);
+      return page(
+        query.limit,
+        query.cursor,
+        (take, before) => services.grants.listByClient(params.client_id!, take, before),
+        (g) => [g.granted_at ?? new Date(0).toISOString(), g.grant_id],
+      );
+    },
+  }),
+];
+
+// ---- end of the admin console's block ----
+
 // `tessera webhooks` (services/webhooks.ts). Few per deployment, so a list is one page; the
 // delivery log is read newest first, as many as asked for. The signing secret is in the answer
 // of a create or a rotation only (stored sealed): as the CLI prints it once.
@@ -1108,6 +1149,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...roles,
   ...organizations,
   ...apiKeys,
+  ...clientGrants,
   ...webhooks,
   ...dcr,
 ];

@@ -68,10 +68,27 @@ export const userCreate = z
     name: z.string().optional(),
     given_name: z.string().optional(),
     family_name: z.string().optional(),
+    locale: z.string().max(35).optional().describe("the user's language (e.g. de): mail to them is in it"),
     email_verified: z.boolean().optional(),
+    send_verification: z
+      .boolean()
+      .optional()
+      .describe('mail the user a link to confirm the address (in their language), as users create --send-verification'),
+    invite: z
+      .boolean()
+      .optional()
+      .describe(
+        'mail the user (created without a password) an invitation to choose one, as users invite (SIGNUP=invite)',
+      ),
   })
   .strict();
-export const userUpdate = z.object({ disabled: z.boolean() }).strict();
+export const userUpdate = z
+  .object({
+    disabled: z.boolean().optional(),
+    locale: z.string().max(35).nullable().optional().describe("the user's language; null forgets it"),
+  })
+  .strict()
+  .refine((b) => b.disabled !== undefined || b.locale !== undefined, { message: 'give disabled or locale' });
 /**
  * A new password. No length bound here: the password policy (services/password-policy.ts) says
  * what is too short or too long in the words the CLI uses, and the body limit bounds the rest.

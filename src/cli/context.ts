@@ -36,7 +36,7 @@ export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => P
 export interface CliServices {
   apis: Pick<ApiService, 'create' | 'list' | 'delete'>;
   clients: Pick<ClientService, 'create' | 'list' | 'show' | 'update' | 'delete' | 'rotateSecret'>;
-  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled' | 'setPassword'>;
+  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled' | 'setPassword' | 'update'>;
   keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
   grants: Pick<GrantService, 'list' | 'revoke' | 'endAllSessions'>;
   /** `tessera users mfa`: a user's second factors. */

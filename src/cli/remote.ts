@@ -176,11 +176,21 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
               name: input.name,
               given_name: input.givenName,
               family_name: input.familyName,
+              locale: input.locale,
               email_verified: input.emailVerified,
             },
           })
         ).body,
       list: () => all<UserView>('/users'),
+      async update(who, changes) {
+        const { etag } = await call('GET', `/users/${segment(who)}`);
+        return (
+          await call<UserView>('PATCH', `/users/${segment(who)}`, {
+            body: changes,
+            headers: { 'if-match': etag ?? '' },
+          })
+        ).body;
+      },
       show: async (who) => (await call<UserView>('GET', `/users/${segment(who)}`)).body,
       // The password in the body of one POST, over the TLS of TESSERA_URL; never in a URL or log.
       setPassword: async (who, password) =>

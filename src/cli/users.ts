@@ -34,6 +34,7 @@ export function registerUserCommands(program: Command, run: Run): void {
     .option('--name <name>')
     .option('--given-name <name>')
     .option('--family-name <name>')
+    .option('--locale <tag>', 'the user\'s language, e.g. de: mail to them is in it (README "Pages and languages")')
     .option('--email-verified', 'the email address is known to belong to the user')
     .option(
       '--send-verification',
@@ -52,6 +53,7 @@ export function registerUserCommands(program: Command, run: Run): void {
           name: opts.name,
           givenName: opts.givenName,
           familyName: opts.familyName,
+          locale: opts.locale,
           emailVerified: opts.emailVerified === true,
         });
         if (mailing && !user.email_verified) await mailing.verification.send(user.id, ctx.actor);
@@ -68,13 +70,14 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description('create a user without a password and mail them a link to choose one (SIGNUP=invite)')
     .requiredOption('--email <email>')
     .option('--name <name>')
+    .option('--locale <tag>', "the user's language, e.g. de: the invitation is in it")
     .action((opts) =>
       run(async ({ users: service, config, queries, audit, actor }, out) => {
         if (config.signup === 'off')
           throw new InvalidInput('invitations are off: set SIGNUP=invite (README "Sign-up")');
         const mailing = mailingServices(config, queries, audit);
         if (!mailing.mail.enabled) throw new InvalidInput('invitations need mail: set SMTP_URL (README "Email")');
-        const user = await service.create({ email: opts.email, name: opts.name });
+        const user = await service.create({ email: opts.email, name: opts.name, locale: opts.locale });
         await mailing.reset.invite(user.id, actor);
         out.result(user, () => `invited ${user.email} (${user.id}): the link in the mail works for 7 days`);
       }),
@@ -187,6 +190,21 @@ export function registerUserCommands(program: Command, run: Run): void {
       }),
     );
 
+  users
+    .command('update')
+    .description("change a user's language (the mail they are sent is in it)")
+    .argument('<id-or-email>')
+    .option('--locale <tag>', 'a language tag, e.g. de or de-AT')
+    .option('--clear-locale', 'forget the language: mail follows the pages the user last used, else English')
+    .action((who: string, opts) =>
+      run(async ({ users: service }, out) => {
+        if (opts.locale !== undefined && opts.clearLocale)
+          throw new InvalidInput('give --locale or --clear-locale, not both');
+        const user = await service.update(who, { locale: opts.clearLocale ? null : opts.locale });
+        out.result(user, () => `updated user ${user.email}: locale ${user.locale ?? 'not set'}`);
+      }),
+    );
+
   for (const [name, disabled] of [
     ['disable', true],
     ['enable', false],
@@ -266,6 +284,7 @@ function describe(u: UserView): string {
     `id:       ${u.id}`,
     `email:    ${u.email}${u.email_verified ? ' (verified)' : ''}`,
     ...(u.name ? [`name:     ${u.name}`] : []),
+    `locale:   ${u.locale ?? 'not set'}`,
     `status:   ${u.disabled ? 'disabled' : 'active'}`,
     `password: ${u.has_password ? 'set' : 'not set'}`,
     `last sign-in: ${u.last_login_at ?? 'never'}`,

@@ -16,6 +16,16 @@ function supported(tag: string): Locale | undefined {
   return LOCALES.find((l) => l === primary);
 }
 
+/** The supported locale of a stored language tag (users.locale: "de", "de-AT"), if it is one. */
+export const localeOfTag = (tag: string | null | undefined): Locale | undefined => (tag ? supported(tag) : undefined);
+
+/**
+ * The language a mail to a user is in: the language of the request that caused it, if it asked
+ * for one (the user's own page), else the user's stored language (users.locale), else English.
+ */
+export const mailLocale = (requested: Locale | undefined, stored: string | null | undefined): Locale =>
+  requested ?? localeOfTag(stored) ?? DEFAULT_LOCALE;
+
 /** The first supported locale of a ui_locales value (space-separated, in order of preference). */
 export function fromUiLocales(value: unknown): Locale | undefined {
   if (typeof value !== 'string' || value.length > HEADER_MAX) return undefined;
@@ -64,14 +74,29 @@ export function localeOf(ctx: Context): Locale {
   );
 }
 
+/**
+ * The language this request asked for (ui_locales or Accept-Language), if it is a supported one;
+ * undefined when the page is English only because nothing else was asked for. What a user's
+ * stored language (users.locale) is set from, and what wins over it for a mail.
+ */
+export function requestedLocaleOf(ctx: Context): Locale | undefined {
+  if (ctx.state?.locale !== undefined && 'requestedLocale' in ctx.state) return ctx.state.requestedLocale;
+  return (
+    fromUiLocales((ctx as WithOidc).oidc?.params?.ui_locales) ??
+    fromUiLocales(ctx.query?.ui_locales) ??
+    fromAcceptLanguage(ctx.get('accept-language'))
+  );
+}
+
 /** "ui_locales=de" for a link or form that keeps a page's language; empty for English. */
 export const languageQuery = (locale: Locale): string => (locale === DEFAULT_LOCALE ? '' : `ui_locales=${locale}`);
 
 /** The pages of one sign-in speak the language its authorization request asked for. */
 export function useInteractionLocale(ctx: Context, params: Record<string, unknown>): Locale {
-  const locale = negotiate(params.ui_locales, ctx.get('accept-language'));
-  ctx.state.locale = locale;
-  return locale;
+  const requested = fromUiLocales(params.ui_locales) ?? fromAcceptLanguage(ctx.get('accept-language'));
+  ctx.state.requestedLocale = requested;
+  ctx.state.locale = requested ?? DEFAULT_LOCALE;
+  return ctx.state.locale;
 }
 
 export const translatorOf = (ctx: Context): Translator => translator(localeOf(ctx));

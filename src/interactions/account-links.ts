@@ -9,7 +9,7 @@ import type { MailLimits } from '../rate-limit/limits.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { readForm } from './form-body.ts';
-import { translatorOf } from '../i18n/locale.ts';
+import { requestedLocaleOf, translatorOf } from '../i18n/locale.ts';
 import type { Translator } from '../i18n/messages.ts';
 import type { PageCsrf } from './page-csrf.ts';
 import { accountLimitKey } from './password-reset.ts';
@@ -51,7 +51,7 @@ export function accountLinkRoutes(deps: {
   router.post(verifyPath, async (ctx) => {
     const form = await readForm(ctx);
     deps.csrf.check(ctx, form.get('csrf'));
-    const verified = await deps.verification.confirm(form.get('token'), ctx.ip);
+    const verified = await deps.verification.confirm(form.get('token'), ctx.ip, requestedLocaleOf(ctx));
     if (!verified) {
       page(ctx, 'notice', invalidVerification(translatorOf(ctx)), 400);
       return;
@@ -108,7 +108,7 @@ export function accountLinkRoutes(deps: {
       return;
     }
     const tr = translatorOf(ctx);
-    const result = await signup.register(email, password, ctx.ip, tr.locale);
+    const result = await signup.register(email, password, ctx.ip, requestedLocaleOf(ctx));
     if (result.outcome === 'weak') {
       signupForm(ctx, { email, returnTo, error: result.problem(tr) }, 400);
       return;

@@ -10,7 +10,7 @@ import type { ClientCatalog } from '../cache/client-catalog.ts';
 import type { AccountSessionQueries } from '../db/queries/account-sessions.ts';
 import type { ConsentQueries } from '../db/queries/consents.ts';
 import { InvalidInput } from '../errors.ts';
-import { localeOf, translatorOf } from '../i18n/locale.ts';
+import { mailLocale, requestedLocaleOf, translatorOf } from '../i18n/locale.ts';
 import type { Locale, PlainKey } from '../i18n/messages.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { Limiter } from '../db/queries/rate-limits.ts';
@@ -152,7 +152,14 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
       );
     }
     const current = body.get('current') ?? '';
-    const result = await deps.passwords.change(user, current, next, session.id, ctx.ip, localeOf(ctx));
+    const result = await deps.passwords.change(
+      user,
+      current,
+      next,
+      session.id,
+      ctx.ip,
+      mailLocale(requestedLocaleOf(ctx), user.locale),
+    );
     if (result.outcome === 'wrong_password')
       return show(ctx, { error: translatorOf(ctx).t('account.password.wrong'), errorFor: 'password' }, 400);
     if (result.outcome === 'weak')
@@ -180,7 +187,7 @@ export function accountPageRoutes(deps: AccountPageDeps): Router {
         429,
       );
     }
-    await verification.send(user.id, user.id, ctx.ip, localeOf(ctx));
+    await verification.send(user.id, user.id, ctx.ip, requestedLocaleOf(ctx));
     back(ctx, 'verification');
   });
 

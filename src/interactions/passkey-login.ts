@@ -13,7 +13,8 @@ import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { Limiter } from '../db/queries/rate-limits.ts';
 import { InvalidInput } from '../errors.ts';
-import { translatorOf } from '../i18n/locale.ts';
+import { requestedLocaleOf, translatorOf } from '../i18n/locale.ts';
+import type { Locale } from '../i18n/messages.ts';
 import { ACR_MFA } from '../mfa/levels.ts';
 import { parseCredential, PasskeyRejected, type PasskeyService } from '../services/passkeys.ts';
 import type { Interaction, LoginAttempt, LoginLimits } from './sign-in-types.ts';
@@ -22,7 +23,7 @@ export interface PasskeyLoginDeps {
   limits: LoginLimits;
   onRateLimited: () => void;
   onLogin: (attempt: LoginAttempt) => Promise<void>;
-  signedIn: (userId: string, ip: string, counterKey: string) => Promise<void>;
+  signedIn: (userId: string, ip: string, counterKey: string, locale?: Locale) => Promise<void>;
   service: PasskeyService;
   challenges: Limiter;
   details(ctx: Context): Promise<{ provider: Provider; found: Interaction; clientName: string }>;
@@ -113,7 +114,7 @@ export function passkeyLoginRoutes(router: Router, deps: PasskeyLoginDeps): void
       deps.loginPage(ctx, found, clientName, translatorOf(ctx).t('login.passkeyFailed'), 401);
       return;
     }
-    await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(counterKey));
+    await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(counterKey), requestedLocaleOf(ctx));
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     if (await deps.unverifiedEmailStops(ctx, found, clientName, user)) return;
     await deps.finish(ctx, provider, {

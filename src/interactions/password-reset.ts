@@ -10,7 +10,7 @@ import { normalizeEmail } from '../services/users.ts';
 import { sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
 import { readForm } from './form-body.ts';
-import { translatorOf } from '../i18n/locale.ts';
+import { requestedLocaleOf, translatorOf } from '../i18n/locale.ts';
 import type { Translator } from '../i18n/messages.ts';
 import type { PageCsrf } from './page-csrf.ts';
 
@@ -100,7 +100,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
       );
       return;
     }
-    await deps.reset.request(email, ctx.ip, translatorOf(ctx).locale);
+    await deps.reset.request(email, ctx.ip, requestedLocaleOf(ctx));
     page(ctx, 'notice', {
       heading: translatorOf(ctx).t('forgot.sent.heading'),
       message: translatorOf(ctx).t('forgot.sent.message', { email }),
@@ -128,7 +128,7 @@ export function passwordResetRoutes(deps: PasswordResetRouteDeps): Router {
       else resetForm(ctx, token, live, translatorOf(ctx).t('form.passwordsDiffer'), 400);
       return;
     }
-    const result = await deps.reset.reset(token, password, ctx.ip, translatorOf(ctx).locale);
+    const result = await deps.reset.reset(token, password, ctx.ip, requestedLocaleOf(ctx));
     if (result.outcome === 'invalid_link') {
       linkDead(ctx);
       return;

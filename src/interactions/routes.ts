@@ -12,7 +12,7 @@ import { InvalidInput } from '../errors.ts';
 import type { UserService } from '../services/users.ts';
 import { scriptNonce, sendPage } from '../views/page.ts';
 import { renderView, type Brand } from '../views/render.ts';
-import { localeOf, translatorOf, useInteractionLocale } from '../i18n/locale.ts';
+import { localeOf, requestedLocaleOf, translatorOf, useInteractionLocale } from '../i18n/locale.ts';
 import type { Locale } from '../i18n/messages.ts';
 import { displayedUserCode } from '../oidc/device-authorization.ts';
 import { organizationGrantId, requestedOrganization } from '../oidc/organizations.ts';
@@ -47,7 +47,8 @@ export interface InteractionDeps {
    * A successful sign-in's writes in one statement: last_login_at, the account's failure count
    * (this rate_limits key) forgotten, the login.succeeded audit row.
    */
-  signedIn: (userId: string, ip: string, counterKey: string) => Promise<void>;
+  /** Records a sign-in; `locale`: the language its pages asked for (kept as the user's, users.locale). */
+  signedIn: (userId: string, ip: string, counterKey: string, locale?: Locale) => Promise<void>;
   onRateLimited: () => void;
   /** The requested scopes that can be granted to this user (RBAC: resource-servers.ts grantableScopes). */
   grantable?: (
@@ -139,7 +140,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       !(await deps.verifiedEmail.required(String(found.params.client_id)))
     )
       return false;
-    await deps.verifiedEmail.remind(user.id, ctx.ip, localeOf(ctx));
+    await deps.verifiedEmail.remind(user.id, ctx.ip, requestedLocaleOf(ctx));
     const { t } = translatorOf(ctx);
     page(
       ctx,
@@ -263,7 +264,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       return;
     }
     // Success gives back the account's count, this attempt's included; the address keeps it.
-    await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(accountKey));
+    await deps.signedIn(user.id, ctx.ip, deps.limits.perAccount.storedKey(accountKey), requestedLocaleOf(ctx));
     await deps.onLogin({ outcome: 'success', ip: ctx.ip, userId: user.id });
     if (await unverifiedEmailStops(ctx, found, clientName, user)) return;
     // A user with a second factor gives it next, and one without enrols when it is required

@@ -2,6 +2,8 @@
 // and for each admin API call (admin/routes.ts), so that both run one implementation.
 import type { Config } from '../config/config.ts';
 import type { Queries } from '../db/queries/index.ts';
+import { mailingServices } from '../account/features.ts';
+import { InvalidInput } from '../errors.ts';
 import { backchannelLogouts } from '../oidc/backchannel-logout.ts';
 import { outbox, outboxKeys } from '../outbox/outbox.ts';
 import { apiService } from './apis.ts';
@@ -19,7 +21,31 @@ import { webhookService } from './webhooks.ts';
 
 export function adminServices(config: Config, queries: Queries, audit: Audit, actor: string) {
   const users = userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength });
+  /** The mailing services, when mail is configured (SMTP_URL); what they mail waits in the outbox. */
+  const mailing = (why: string) => {
+    const services = mailingServices(config, queries, audit);
+    if (!services.mail.enabled) throw new InvalidInput(`${why} needs mail: set SMTP_URL (README "Email")`);
+    return services;
+  };
   return {
+    /**
+     * Mail to a user who asked for none (an admin's invitation or verification link): in the
+     * user's language (users.locale), as the CLI's `users invite` and `users create --send-verification`.
+     */
+    userMail: {
+      async sendVerification(userId: string) {
+        await mailing('verification').verification.send(userId, actor);
+      },
+      /** Checks first (before a user is created) that this mail can be sent at all. */
+      check(kind: 'invitation' | 'verification') {
+        if (kind === 'invitation' && config.signup === 'off')
+          throw new InvalidInput('invitations are off: set SIGNUP=invite (README "Sign-up")');
+        mailing(kind === 'invitation' ? 'invitations' : 'verification');
+      },
+      async invite(userId: string) {
+        await mailing('invitations').reset.invite(userId, actor);
+      },
+    },
     apis: apiService(queries.apis, audit, actor),
     clients: clientService({
       clients: queries.clients,

@@ -14,6 +14,20 @@ export interface GrantView {
   expires_at: string | null;
 }
 
+/** A grant as its client's page shows it: who authorized what, and when. */
+export interface ClientGrantView {
+  grant_id: string;
+  user_id: string;
+  /** The user's address; null when the user is gone (the grant outlived them). */
+  user_email: string | null;
+  /** The OpenID scopes (sign-in: openid, profile, email, offline_access…). */
+  scope: string;
+  /** The API scopes, per API (RFC 8707 resource). */
+  apis: { audience: string; scope: string }[];
+  granted_at: string | null;
+  expires_at: string | null;
+}
+
 export interface SessionView {
   session_uid: string;
   /** The clients signed in through the session. */
@@ -41,6 +55,36 @@ export function grantService(deps: {
         scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
         expires_at: g.expiresAt?.toISOString() ?? null,
       }));
+    },
+
+    /**
+     * One page of a client's grants, newest first: `take` rows after the position `before`
+     * (the granted_at and grant_id of the previous page's last).
+     */
+    async listByClient(
+      clientId: string,
+      take: number,
+      before?: { createdAt: Date; id: string },
+    ): Promise<ClientGrantView[]> {
+      const rows = await deps.payloads.listGrantsByClient(
+        clientId,
+        take,
+        before && { iat: Math.floor(before.createdAt.getTime() / 1000), id: before.id },
+      );
+      return rows.map((g) => {
+        const resources = (g.payload.resources as Record<string, unknown> | undefined) ?? {};
+        return {
+          grant_id: g.id,
+          user_id: String(g.payload.accountId),
+          user_email: g.email,
+          scope: (g.payload.openid as { scope?: string } | undefined)?.scope ?? '',
+          apis: Object.entries(resources)
+            .filter(([, scope]) => typeof scope === 'string')
+            .map(([audience, scope]) => ({ audience, scope: scope as string })),
+          granted_at: typeof g.payload.iat === 'number' ? new Date(g.payload.iat * 1000).toISOString() : null,
+          expires_at: g.expiresAt?.toISOString() ?? null,
+        };
+      });
     },
 
     /** A user's sign-in sessions (never their ids: those are the session cookies' values). */

@@ -138,6 +138,8 @@ const seedSchema = z
             name: z.string().optional(),
             given_name: z.string().optional(),
             family_name: z.string().optional(),
+            // The user's language (README "Pages and languages"): their mails are in it.
+            locale: z.string().optional(),
             email_verified: z.boolean().optional(),
             // Either an argon2id hash or a reference to an environment variable holding the password.
             password_hash: z.string().optional(),
@@ -350,6 +352,7 @@ export async function applySeed(
       name: user.name,
       givenName: user.given_name,
       familyName: user.family_name,
+      locale: user.locale,
       emailVerified: user.email_verified,
       passwordHash: user.password_hash,
       password: passwords.get(user.email),

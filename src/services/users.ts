@@ -4,6 +4,8 @@ import { isUserId, type UserQueries, type UserRecord } from '../db/queries/users
 import { Conflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { checkNewPassword } from './password-policy.ts';
+import { localeOfTag } from '../i18n/locale.ts';
+import { LOCALES } from '../i18n/messages.ts';
 import { hashPassword, isArgon2idHash, PASSWORD_MAX, verifyAgainstNothing, verifyPassword } from './passwords.ts';
 
 export interface UserInput {
@@ -14,7 +16,32 @@ export interface UserInput {
   name?: string | undefined;
   givenName?: string | undefined;
   familyName?: string | undefined;
+  /** The user's language (a tag of a supported language: "de", "de-AT"); mail to them is in it. */
+  locale?: string | undefined;
   emailVerified?: boolean | undefined;
+}
+
+/** What an admin may change of a user (`users update`, PATCH /users/{user}); null clears the locale. */
+export interface UserChanges {
+  disabled?: boolean | undefined;
+  locale?: string | null | undefined;
+}
+
+// A BCP 47 tag as the OpenID Connect `locale` claim carries it (Core §5.1): a language, then
+// subtags (region, script); 35 characters hold any tag people use (RFC 5646 §4.4.1).
+const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i;
+
+/**
+ * A user's locale as given by an admin: a well-formed tag of a language Tessera speaks (mail in
+ * any other could not be sent in it), kept as given ("de-AT" stays, for the `locale` claim).
+ */
+export function checkLocale(tag: string): string {
+  const trimmed = tag.trim().replace(/_/g, '-');
+  if (trimmed.length > 35 || !LANGUAGE_TAG.test(trimmed) || !localeOfTag(trimmed))
+    throw new InvalidInput(
+      `${JSON.stringify(tag)} is not a language Tessera speaks: use a language tag of ${LOCALES.join(', ')} (e.g. de or de-AT)`,
+    );
+  return trimmed;
 }
 
 // Deliberately simple: one @, something on each side, no spaces. Deliverability is the
@@ -36,6 +63,8 @@ export function describeUser(u: UserRecord) {
     name: u.name,
     given_name: u.givenName,
     family_name: u.familyName,
+    /** The user's language: mail to them is in it (set by an admin, or by the pages they use). */
+    locale: u.locale,
     disabled: u.disabled,
     has_password: u.passwordHash !== null,
     last_login_at: u.lastLoginAt?.toISOString() ?? null,
@@ -90,6 +119,7 @@ export function userService(
     name: input.name ?? null,
     givenName: input.givenName ?? null,
     familyName: input.familyName ?? null,
+    locale: input.locale === undefined ? null : checkLocale(input.locale),
     emailVerified: input.emailVerified ?? false,
   });
 
@@ -121,9 +151,11 @@ export function userService(
       }
       // A seed file that does not say whether the address is confirmed leaves it as it is: a user
       // who confirmed it with a mailed link stays confirmed when the file is applied again.
+      // Likewise the language: one the user's pages set stays unless the file names one.
       const wanted = {
         ...profile(input),
         emailVerified: input.emailVerified ?? existing.emailVerified,
+        locale: input.locale === undefined ? existing.locale : checkLocale(input.locale),
       };
       const passwordChanged =
         input.passwordHash !== undefined
@@ -157,6 +189,31 @@ export function userService(
           : await users.update(user.id, { disabled }),
       );
       await audit.record({ type: disabled ? 'user.disabled' : 'user.enabled', actor, subject: user.id });
+      return updated;
+    },
+
+    /**
+     * Changes what an admin may change (`users update`, PATCH /users/{user}) in one write; with
+     * `version` (If-Match), only if the user is still at that version (else PreconditionFailed).
+     */
+    async update(idOrEmail: string, changes: UserChanges, options: { version?: Date } = {}): Promise<UserView> {
+      const data = {
+        ...(changes.disabled !== undefined ? { disabled: changes.disabled } : {}),
+        ...(changes.locale !== undefined
+          ? { locale: changes.locale === null ? null : checkLocale(changes.locale) }
+          : {}),
+      };
+      if (Object.keys(data).length === 0) throw new InvalidInput('nothing to change: give disabled or locale');
+      const user = await find(idOrEmail);
+      const updated = describeUser(
+        options.version
+          ? await users.updateIfVersion(user.id, options.version, data)
+          : await users.update(user.id, data),
+      );
+      if (changes.disabled !== undefined)
+        await audit.record({ type: changes.disabled ? 'user.disabled' : 'user.enabled', actor, subject: user.id });
+      if (changes.locale !== undefined)
+        await audit.record({ type: 'user.updated', actor, subject: user.id, details: { locale: updated.locale } });
       return updated;
     },
 

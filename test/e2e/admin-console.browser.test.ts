@@ -11,9 +11,11 @@ import { CONSOLE_CLIENT_ID } from '../../src/oidc/admin-console-client.ts';
 import { adminCaller, adminToken, createAdminClient, createConsoleAdmin } from '../setup/admin.ts';
 import { launchBrowser, screenshot, signIn } from '../setup/browser.ts';
 import { randomId, startTestServer, type TestServer } from '../setup/tessera.ts';
-import { createApi, createUser } from '../hardening/support.ts';
+import { createApi, createClient, createUser, refresh, signInForTokens } from '../hardening/support.ts';
+import { newJar } from '../setup/sign-in.ts';
 
 const options = { [oauth.allowInsecureRequests]: true };
+const REDIRECT = 'https://app.example.test/callback';
 
 let server: TestServer;
 let browser: Browser;
@@ -151,6 +153,73 @@ describe('the admin console', () => {
       `/audit-events?type=client.secret_rotated&subject=${encodeURIComponent(clientId)}`,
     );
     expect(rotated.body.items[0]?.actor).toBe(actor);
+  }, 120_000);
+
+  it("shows a client's grants, who granted what and when, and revokes one", async () => {
+    const app = await createClient([
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      REDIRECT,
+      '--api',
+      api,
+      '--scope',
+      'openid offline_access reports:read',
+    ]);
+    const [alice, bob] = await Promise.all([createUser(), createUser()]);
+    const signedIn = async (user: { email: string; password: string }) =>
+      (
+        await signInForTokens(
+          server.issuer,
+          { ...app, redirect: REDIRECT, scope: 'openid offline_access reports:read', resource: api },
+          user,
+          newJar(),
+        )
+      ).tokens.refresh_token;
+    const aliceRefresh = await signedIn(alice);
+    const bobRefresh = await signedIn(bob);
+
+    const page = await newPage();
+    await page.goto(`${server.issuer}/admin/clients/${encodeURIComponent(app.client_id)}`);
+    await signIn(page, admin);
+    await expect.poll(() => page.locator('#grant-list tbody tr').count()).toBe(2);
+    const aliceRow = page.locator('#grant-list tbody tr', { hasText: alice.email });
+    expect(await aliceRow.textContent()).toMatch(/openid offline_access/);
+    expect(await aliceRow.textContent()).toContain(`reports:read on ${api}`);
+    expect(await aliceRow.locator('td').nth(2).textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    await screenshot(page, 'admin-console-client-grants');
+
+    // Revoke Alice's: her refresh token dies, Bob's lives.
+    await aliceRow.getByRole('button', { name: 'Revoke' }).click();
+    expect(await page.locator('#done').textContent()).toMatch(/^The grant was revoked/);
+    expect(await page.locator('#grant-list tbody tr').count()).toBe(1);
+    expect(await page.locator('#grant-list').textContent()).toContain(bob.email);
+    expect(await refresh(server.issuer, app, aliceRefresh)).toEqual({ status: 400, error: 'invalid_grant' });
+    expect((await refresh(server.issuer, app, bobRefresh)).status).toBe(200);
+
+    // The same list over the API, a page at a time, newest first; an unknown client is a 404.
+    const caller = adminCaller(
+      server.issuer,
+      await adminToken(server.issuer, await createAdminClient(['admin:grants:read', 'admin:audit:read'])),
+    );
+    const carol = await createUser();
+    await signedIn(carol);
+    type Grants = { items: { user_email: string; apis: unknown[] }[]; next_cursor: string | null };
+    const path = `/clients/${encodeURIComponent(app.client_id)}/grants?limit=1`;
+    const first = await caller<Grants>('GET', path);
+    expect(first.body.items.map((g) => g.user_email)).toEqual([carol.email]);
+    // The grant's resource scopes as the provider keeps them (the API's own among them).
+    expect(first.body.items[0]!.apis).toEqual([{ audience: api, scope: 'openid offline_access reports:read' }]);
+    const second = await caller<Grants>('GET', `${path}&cursor=${first.body.next_cursor}`);
+    expect(second.body).toMatchObject({ items: [{ user_email: bob.email }], next_cursor: null });
+    expect((await caller('GET', '/clients/no-such-client/grants')).status).toBe(404);
+
+    // The revocation is the admin's, in the trail.
+    const revoked = await caller<{ items: { actor: string; details: { client_id: string } }[] }>(
+      'GET',
+      `/audit-events?type=grant.revoked&actor=${encodeURIComponent(`user:${admin.id} via client:${CONSOLE_CLIENT_ID}`)}`,
+    );
+    expect(revoked.body.items.map((e) => e.details.client_id)).toContain(app.client_id);
   }, 120_000);
 
   it('refuses a form without its CSRF token', async () => {

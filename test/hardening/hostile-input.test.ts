@@ -645,9 +645,43 @@ describe('the admin console (/admin)', () => {
           `/admin/clients/${MADE_UP}/secrets`,
           `/admin/users/${admin.id}/sessions/end`,
           `/admin/users/${MADE_UP}/sessions/end-all`,
+          `/admin/clients/${MADE_UP}/grants/revoke`,
+          // Keys, APIs, roles (the admin has no keys scope: those answer 403 after the form's checks).
+          '/admin/keys/rotate',
+          `/admin/keys/${MADE_UP}/retire`,
+          '/admin/apis',
+          `/admin/apis/${MADE_UP}/delete`,
+          '/admin/roles',
+          `/admin/roles/${MADE_UP}/permissions`,
+          `/admin/roles/${MADE_UP}/permissions/revoke`,
+          `/admin/roles/${MADE_UP}/delete`,
+          `/admin/users/${MADE_UP}/roles`,
+          `/admin/users/${admin.id}/roles/remove`,
         ),
         fc.oneof(
-          pairs(['csrf', 'name', 'kind', 'redirect_uris', 'apis', 'scope', 'session'], fc.constantFrom(csrf, 'x')),
+          pairs(
+            [
+              'csrf',
+              'name',
+              'kind',
+              'redirect_uris',
+              'apis',
+              'scope',
+              'session',
+              'grant',
+              'forget_consent',
+              'confirm',
+              'force',
+              'audience',
+              'scopes',
+              'rbac',
+              'token_claims',
+              'description',
+              'api',
+              'role',
+            ],
+            fc.constantFrom(csrf, 'x'),
+          ),
           fc.tuple(anyText, anyText, anyText).map(([a, b, c]): [string, string][] => [
             ['csrf', csrf],
             ['name', a],
@@ -656,6 +690,17 @@ describe('the admin console (/admin)', () => {
             ['apis', c],
             ['scope', a],
             ['session', c],
+            ['grant', c],
+            ['forget_consent', b],
+            ['confirm', b],
+            ['audience', a],
+            ['scopes', c],
+            ['rbac', b],
+            ['token_claims', b],
+            ['token_claims', c],
+            ['description', c],
+            ['api', a],
+            ['role', c],
           ]),
         ),
         encoding,
@@ -672,10 +717,18 @@ describe('the admin console (/admin)', () => {
     );
     await fc.assert(
       fc.asyncProperty(anyText, anyText, async (q, cursor) => {
-        for (const list of ['/admin/clients', '/admin/users']) {
+        for (const list of ['/admin/clients', '/admin/users', '/admin/apis', '/admin/roles']) {
           const path = `${list}?q=${encodeURIComponent(q)}&cursor=${encodeURIComponent(cursor)}`;
           wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
         }
+      }),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(anyText, anyText, anyText, anyText, async (type, actor, subject, cursor) => {
+        const query = new URLSearchParams({ type, actor, subject, cursor });
+        const path = `/admin/audit?${query}`;
+        wellFormed({ method: 'GET', path }, await answerWithJar(jar, `${server.issuer}${path}`, { method: 'GET' }));
       }),
       { numRuns: RUNS },
     );
@@ -1046,6 +1099,8 @@ describe('every route, every method', () => {
       `/admin/v1/webhook-deliveries/${MADE_UP}/redeliver`,
       `/admin/v1/dcr/initial-tokens/${MADE_UP}`,
       `/admin/v1/clients/${MADE_UP}/approval`,
+      // The admin console's additions to the admin API.
+      `/admin/v1/clients/${MADE_UP}/grants`,
       '/register',
       `/register/${MADE_UP}`,
       '/account',
@@ -1060,6 +1115,15 @@ describe('every route, every method', () => {
       `/admin/users/${MADE_UP}`,
       `/admin/users/${MADE_UP}/sessions/end-all`,
       '/admin/sign-out',
+      // The admin console's further pages.
+      `/admin/clients/${MADE_UP}/grants/revoke`,
+      '/admin/keys',
+      `/admin/keys/${MADE_UP}/retire`,
+      '/admin/apis/new',
+      `/admin/apis/${MADE_UP}/delete`,
+      `/admin/roles/${MADE_UP}/permissions/revoke`,
+      `/admin/users/${MADE_UP}/roles/remove`,
+      '/admin/audit',
     ]) {
       expect([...routes.keys()]).toContain(expected);
     }

@@ -102,16 +102,21 @@ export function adminCaller(issuer: string, token: string | (() => string)) {
  */
 export async function createConsoleAdmin(
   scopes: readonly string[] = ADMIN_SCOPES.filter((s) => !s.startsWith('admin:keys')),
+  /** The CLI's environment, for a test's own database (DATABASE_URL). */
+  env?: Record<string, string>,
 ): Promise<{ email: string; password: string; id: string }> {
-  await createAdminClient();
+  await createAdminClient(ADMIN_SCOPES, env);
   const role = randomId('console-admin');
-  await tesseraJson(['roles', 'create', role, '--api', ADMIN_AUDIENCE, '--scope', scopes.join(' ')]);
+  await tesseraJson(['roles', 'create', role, '--api', ADMIN_AUDIENCE, '--scope', scopes.join(' ')], env);
   const email = `${randomId('admin')}@example.test`;
   const password = 'correct horse battery';
-  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], { input: password });
+  const created = await tessera(['users', 'create', '--email', email, '--password-stdin'], {
+    input: password,
+    ...(env ? { env } : {}),
+  });
   if (created.code !== 0) throw new Error(`users create: ${created.stderr}`);
-  await tesseraJson(['users', 'assign-role', email, '--role', role]);
-  const { id } = await tesseraJson<{ id: string }>(['users', 'show', email]);
+  await tesseraJson(['users', 'assign-role', email, '--role', role], env);
+  const { id } = await tesseraJson<{ id: string }>(['users', 'show', email], env);
   return { email, password, id };
 }
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, loadEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 
 export interface Postgres {
   /** A superuser URL on the `postgres` database. */
@@ -64,4 +65,13 @@ export async function createScratchDatabase(adminUrl: string, prefix = 'tessera_
       await client.end();
     },
   };
+}
+
+/** A scratch database with Tessera's migrations applied: a test's own, for state it must not share. */
+export async function migratedScratchDatabase(adminUrl: string, prefix: string): Promise<ScratchDatabase> {
+  const database = await createScratchDatabase(adminUrl, prefix);
+  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+  await applyMigrations(pool, { migrationsDir: MIGRATIONS_DIR, log: () => {} });
+  await pool.end();
+  return database;
 }

@@ -323,6 +323,31 @@ export function oidcPayloadQueries(prisma: PrismaClient, pool: pg.Pool, now: Clo
     },
 
     /**
+     * One page of a client's live grants (what each user authorized it), newest first, with the
+     * user's address: (iat, id) descending from `before`. Plain SQL: Prisma cannot order by a JSON
+     * field. Admin work, unindexed on clientId as the per-user list is on accountId: it reads the
+     * Grant rows once per page.
+     */
+    async listGrantsByClient(clientId: string, take: number, before?: { iat: number; id: string }) {
+      const { rows } = await pool.query<{
+        id: string;
+        payload: Record<string, unknown>;
+        expires_at: Date | null;
+        email: string | null;
+      }>(
+        `SELECT g.id, g.payload, g.expires_at, u.email
+         FROM oidc_payloads g
+         LEFT JOIN users u ON u.id = ${accountIdAsUuid("g.payload->>'accountId'")}
+         WHERE g.model = 'Grant' AND g.payload->>'clientId' = $1 AND (g.expires_at IS NULL OR g.expires_at > $2)
+           AND ($3::bigint IS NULL OR (COALESCE((g.payload->>'iat')::bigint, 0), g.id) < ($3::bigint, $4::text))
+         ORDER BY COALESCE((g.payload->>'iat')::bigint, 0) DESC, g.id DESC
+         LIMIT $5`,
+        [clientId, new Date(now()), before?.iat ?? null, before?.id ?? null, take],
+      );
+      return rows.map((r) => ({ id: r.id, payload: r.payload, expiresAt: r.expires_at, email: r.email }));
+    },
+
+    /**
      * A user's live sign-in sessions, by uid: the row's id is the session cookie's value, a
      * credential, and never leaves this module.
      */

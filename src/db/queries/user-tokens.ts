@@ -7,6 +7,8 @@
 import type { Clock } from '../../clock.ts';
 import type { PrismaClient } from '../client.ts';
 import { logoutsOf, readLogouts, type SessionLogout } from './session-logouts.ts';
+import type { Locale } from '../../i18n/messages.ts';
+import { keptOrNewLocale } from './users.ts';
 
 export type TokenPurpose = 'password_reset' | 'email_verification' | 'invitation';
 
@@ -30,13 +32,15 @@ export function userTokenQueries(prisma: PrismaClient, now: Clock = Date.now) {
       purpose: TokenPurpose,
       userId: string,
       ttlMs: number,
-    ): Promise<{ email: string } | undefined> {
+    ): Promise<{ email: string; locale: string | null } | undefined> {
       const at = now();
       const binding = purpose === 'email_verification' ? 'u.email_normalized' : PASSWORD_BINDING;
-      const rows = await prisma.$queryRawUnsafe<{ email: string }[]>(
+      // The address and the language (users.locale) the link is mailed to and in.
+      const rows = await prisma.$queryRawUnsafe<{ email: string; locale: string | null }[]>(
         `INSERT INTO user_tokens (token_hash, purpose, user_id, bound_to, expires_at, created_at)
          SELECT $1, $2, u.id, ${binding}, $3, $4 FROM users u WHERE u.id = $5::uuid AND NOT u.disabled
-         RETURNING (SELECT email FROM users WHERE id = $5::uuid) AS email`,
+         RETURNING (SELECT email FROM users WHERE id = $5::uuid) AS email,
+           (SELECT locale FROM users WHERE id = $5::uuid) AS locale`,
         tokenHash,
         purpose,
         new Date(at + ttlMs),
@@ -65,24 +69,29 @@ export function userTokenQueries(prisma: PrismaClient, now: Clock = Date.now) {
      * Sets a new password with a reset or invitation link: consumes the link, sets the password
      * (and email_verified: the link came to that address), deletes the user's sessions and grants
      * with everything issued from them, and revokes the principal (revoked_principals: JWT access
-     * tokens already issued stop being accepted). One statement. The user, or undefined when the
-     * link is unknown, used, expired, or the password changed since it was issued.
+     * tokens already issued stop being accepted), and keeps the language of the page (`locale`,
+     * users.locale). One statement. The user, or undefined when the link is unknown, used,
+     * expired, or the password changed since it was issued.
      */
     async redeemPassword(
       tokenHash: string,
       purposes: TokenPurpose[],
       passwordHash: string,
-    ): Promise<{ id: string; email: string; logouts: SessionLogout[] } | undefined> {
+      locale?: Locale,
+    ): Promise<{ id: string; email: string; locale: string | null; logouts: SessionLogout[] } | undefined> {
       const at = new Date(now());
-      const rows = await prisma.$queryRawUnsafe<{ id: string; email: string; logouts: unknown }[]>(
+      const rows = await prisma.$queryRawUnsafe<
+        { id: string; email: string; locale: string | null; logouts: unknown }[]
+      >(
         `WITH t AS (
            UPDATE user_tokens SET consumed_at = $3
            WHERE token_hash = $1 AND purpose = ANY($2) AND consumed_at IS NULL AND expires_at > $3
            RETURNING user_id, bound_to
          ), changed AS (
-           UPDATE users u SET password_hash = $4, email_verified = true, updated_at = $3
+           UPDATE users u SET password_hash = $4, email_verified = true, updated_at = $3,
+             locale = ${keptOrNewLocale('$5')}
            FROM t WHERE u.id = t.user_id AND NOT u.disabled AND ${PASSWORD_BINDING} = t.bound_to
-           RETURNING u.id::text AS id, u.email
+           RETURNING u.id::text AS id, u.email, u.locale
          ), principal AS (
            INSERT INTO revoked_principals (kind, id, revoked_at, expires_at)
            SELECT 'subject', id, clock_timestamp(), clock_timestamp() + interval '1 day' FROM changed
@@ -95,17 +104,22 @@ export function userTokenQueries(prisma: PrismaClient, now: Clock = Date.now) {
               OR o.grant_id IN (SELECT id FROM grants)
            RETURNING CASE WHEN o.model = 'Session' THEN o.payload END AS session
          )
-         SELECT id, email, ${logoutsOf('ended', 'session')} AS logouts FROM changed`,
+         SELECT id, email, locale, ${logoutsOf('ended', 'session')} AS logouts FROM changed`,
         tokenHash,
         purposes,
         at,
         passwordHash,
+        locale ?? null,
       );
-      return rows[0] && { id: rows[0].id, email: rows[0].email, logouts: readLogouts(rows[0].logouts) };
+      const row = rows[0];
+      return row && { id: row.id, email: row.email, locale: row.locale, logouts: readLogouts(row.logouts) };
     },
 
-    /** Marks the address verified with a verification link, if it is still the user's address. */
-    async redeemVerification(tokenHash: string): Promise<{ id: string; email: string } | undefined> {
+    /**
+     * Marks the address verified with a verification link, if it is still the user's address, and
+     * keeps the language of the page (`locale`, users.locale).
+     */
+    async redeemVerification(tokenHash: string, locale?: Locale): Promise<{ id: string; email: string } | undefined> {
       const at = new Date(now());
       const rows = await prisma.$queryRawUnsafe<{ id: string; email: string }[]>(
         `WITH t AS (
@@ -113,11 +127,12 @@ export function userTokenQueries(prisma: PrismaClient, now: Clock = Date.now) {
            WHERE token_hash = $1 AND purpose = 'email_verification' AND consumed_at IS NULL AND expires_at > $2
            RETURNING user_id, bound_to
          )
-         UPDATE users u SET email_verified = true, updated_at = $2
+         UPDATE users u SET email_verified = true, updated_at = $2, locale = ${keptOrNewLocale('$3')}
          FROM t WHERE u.id = t.user_id AND NOT u.disabled AND u.email_normalized = t.bound_to
          RETURNING u.id::text AS id, u.email`,
         tokenHash,
         at,
+        locale ?? null,
       );
       return rows[0];
     },

@@ -7,6 +7,7 @@ import type { Prisma } from '../generated/client.ts';
 import { PreconditionFailed } from '../../errors.ts';
 import { afterPosition, type PagePosition } from './paging.ts';
 import { type HeldRole, heldRolesFromJson } from '../../services/rbac.ts';
+import type { Locale } from '../../i18n/messages.ts';
 
 // users.id is a Postgres uuid: any other string makes the query fail rather than match nothing,
 // so callers check the shape first (canonical 8-4-4-4-12 hex, as Tessera generates them).
@@ -17,6 +18,16 @@ export const isUserId = (id: string) => USER_ID.test(id);
 
 export type UserRecord = Prisma.UserGetPayload<object>;
 export type UserWrite = Omit<Prisma.UserCreateInput, 'id' | 'consents' | 'createdAt' | 'updatedAt'>;
+
+/**
+ * users.locale after a page in `param`'s language (a supported locale, or NULL: none asked for)
+ * was shown to the user, for the SET of an UPDATE the statement makes anyway: the stored tag
+ * stays when it is of that language ("de-AT" for "de") or none was asked for, so that the
+ * language costs no statement of its own and the row changes only when the language does.
+ */
+export const keptOrNewLocale = (param: string) =>
+  `CASE WHEN ${param}::text IS NULL OR split_part(replace(lower(coalesce(locale, '')), '_', '-'), '-', 1) = ${param}::text
+    THEN locale ELSE ${param}::text END`;
 
 /** What the provider needs of a user: its claims and whether it may sign in. */
 export interface AccountRecord {
@@ -131,14 +142,14 @@ export function userQueries(prisma: PrismaClient, pool?: pg.Pool, prepared = fal
      * the failures counted against the account from this address forgotten (`counterKey`, a
      * rate_limits key), and the audit row. (Three statements and three commits before.)
      */
-    async recordSignIn(id: string, ip: string, counterKey: string) {
+    async recordSignIn(id: string, ip: string, counterKey: string, locale?: Locale) {
       if (!pool) throw new Error('userQueries: recordSignIn needs the pool');
       await pool.query({
         ...(prepared ? { name: 'tessera_sign_in' } : {}),
-        text: `WITH seen AS (UPDATE users SET last_login_at = $2, updated_at = $2 WHERE id = $1::uuid),
+        text: `WITH seen AS (UPDATE users SET last_login_at = $2, updated_at = $2, locale = ${keptOrNewLocale('$5')} WHERE id = $1::uuid),
           forgotten AS (DELETE FROM rate_limits WHERE key = $3)
           INSERT INTO audit_events (type, actor, subject, ip, created_at) VALUES ('login.succeeded', $1::text, $1::text, $4, $2)`,
-        values: [id, new Date(), counterKey, ip],
+        values: [id, new Date(), counterKey, ip, locale ?? null],
       });
     },
     async recordLogin(id: string) {
