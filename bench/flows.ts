@@ -11,15 +11,26 @@ export interface FlowTarget {
   clientSecret: string;
   redirectUri: string;
   user: { email: string; password: string };
+  /** Sent with every request of a flow (a client address of its own: X-Forwarded-For). */
+  headers?: Record<string, string>;
 }
 
 type Jar = Map<string, string>;
 
-async function send(jar: Jar, url: string, init: RequestInit = {}): Promise<Response> {
+async function send(
+  jar: Jar,
+  url: string,
+  init: RequestInit = {},
+  headers?: Record<string, string>,
+): Promise<Response> {
   const res = await fetch(url, {
     ...init,
     redirect: 'manual',
-    headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    headers: {
+      ...headers,
+      ...(init.headers as Record<string, string>),
+      cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+    },
   });
   for (const c of res.headers.getSetCookie()) {
     const pair = c.split(';')[0]!;
@@ -28,6 +39,18 @@ async function send(jar: Jar, url: string, init: RequestInit = {}): Promise<Resp
   }
   return res;
 }
+
+/**
+ * A page of the flow answered otherwise than with the password or consent (a second factor, a
+ * passkey): the form to post, or undefined for the default. `post` sends a form with the
+ * flow's cookies (a passkey's options request).
+ */
+export type PageAnswer = (page: {
+  html: string;
+  uid: string;
+  csrf: string;
+  post: (path: string, fields: Record<string, string>) => Promise<Response>;
+}) => Promise<{ path: string; fields: Record<string, string> } | undefined>;
 
 const basic = (t: FlowTarget) => `Basic ${Buffer.from(`${t.clientId}:${t.clientSecret}`).toString('base64')}`;
 
@@ -53,6 +76,7 @@ export async function authorizationCodeFlow(
   prompt?: string,
   /** Further authorization parameters (the organization scenario's `organization`). */
   extra: Record<string, string> = {},
+  answer?: PageAnswer,
 ): Promise<Record<string, string>> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -70,7 +94,7 @@ export async function authorizationCodeFlow(
   }).toString();
   let url = auth.href;
   for (let hops = 0; hops < 12; hops++) {
-    const res = await send(jar, url);
+    const res = await send(jar, url, {}, t.headers);
     if (res.status === 302 || res.status === 303) {
       await res.arrayBuffer();
       const next = new URL(res.headers.get('location')!, url);
@@ -91,14 +115,28 @@ export async function authorizationCodeFlow(
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
     if (res.status !== 200 || !csrf) throw new Error(`unexpected ${res.status} at ${url}`);
     const login = html.includes('/login"');
-    const uid = new URL(url).pathname.split('/')[2];
-    const posted = await send(jar, `${t.issuer}/interaction/${uid}/${login ? 'login' : 'confirm'}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf, ...(login ? { email: t.user.email, password: t.user.password } : {}) }),
-    });
+    const uid = new URL(url).pathname.split('/')[2]!;
+    const post = (path: string, fields: Record<string, string>) =>
+      send(
+        jar,
+        `${t.issuer}${path}`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(fields),
+        },
+        t.headers,
+      );
+    const answered = await answer?.({ html, uid, csrf, post });
+    const posted = answered
+      ? await post(answered.path, answered.fields)
+      : await post(`/interaction/${uid}/${login ? 'login' : 'confirm'}`, {
+          csrf,
+          ...(login ? { email: t.user.email, password: t.user.password } : {}),
+        });
     await posted.arrayBuffer();
-    if (posted.status !== 303) throw new Error(`${login ? 'login' : 'consent'} answered ${posted.status}`);
+    if (posted.status !== 303)
+      throw new Error(`${answered?.path ?? (login ? 'login' : 'consent')} answered ${posted.status}`);
     url = new URL(posted.headers.get('location')!, url).href;
   }
   throw new Error('too many redirects');

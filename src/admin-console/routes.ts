@@ -41,6 +41,10 @@ const DONE: Record<string, string> = {
   'permission-revoked': 'The permission was revoked.',
   'role-assigned': 'The role was given to the user: their next token carries its permissions.',
   'role-removed': 'The role was taken from the user.',
+  'member-added': 'The user is a member now.',
+  'member-removed': 'The member was removed, with their roles in the organization.',
+  'org-deleted': 'The organization was deleted.',
+  'key-revoked': 'The API key was revoked: introspection answers active: false for it from now on.',
 };
 
 /** The message of a redirect after a form (`?done=key`), if the key is one of ours. */
@@ -619,6 +623,162 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
         details: e.details === null || e.details === undefined ? '' : JSON.stringify(e.details),
       }));
       page(ctx, 'audit', { events, next: list.next_cursor, filters, types: AUDIT_EVENT_TYPES });
+    }),
+  );
+
+  // ---- Organizations ----
+
+  router.get(
+    '/organizations',
+    guarded(async (ctx) => {
+      const list = await call(ctx, 'listOrganizations', { query: cursorQuery(ctx) });
+      page(ctx, 'organizations', { list, values: {}, done: doneOf(ctx) });
+    }),
+  );
+
+  router.post(
+    '/organizations',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const values = Object.fromEntries(
+        ['name', 'display_name', 'allowed_email_domains'].map((k) => [k, fields.get(k)?.trim() ?? '']),
+      );
+      const domains = values.allowed_email_domains!.split(/[\s,]+/).filter(Boolean);
+      const body = {
+        name: values.name,
+        ...(values.display_name ? { display_name: values.display_name } : {}),
+        ...(domains.length ? { allowed_email_domains: domains } : {}),
+        ...(fields.get('mfa_required') === 'true' ? { mfa_required: true } : {}),
+      };
+      try {
+        const created = (await call(ctx, 'createOrganization', { body })) as { id: string };
+        ctx.status = 303;
+        ctx.redirect(`${CONSOLE_PATH}/organizations/${encodeURIComponent(created.id)}`);
+      } catch (err) {
+        const refused = refusal(err);
+        if (refused?.status !== 400 && refused?.status !== 409) throw err;
+        const list = await call(ctx, 'listOrganizations', { query: cursorQuery(ctx) });
+        page(ctx, 'organizations', { list, values, error: refused.message }, refused.status);
+      }
+    }),
+  );
+
+  router.get(
+    '/organizations/:org',
+    guarded(async (ctx) => {
+      const org = (await call(ctx, 'getOrganization', { params: { org: param(ctx, 'org') } })) as {
+        members: { since: string }[];
+      };
+      const members = org.members.map((m) => ({ ...m, since: when(m.since) }));
+      page(ctx, 'organization', { org, members, done: doneOf(ctx) });
+    }),
+  );
+
+  router.post(
+    '/organizations/:org/members',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const org = param(ctx, 'org');
+      await call(ctx, 'addOrganizationMember', { params: { org }, body: { user: fields.get('user')?.trim() ?? '' } });
+      redirectDone(ctx, `/organizations/${encodeURIComponent(org)}`, 'member-added');
+    }),
+  );
+
+  router.post(
+    '/organizations/:org/members/remove',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const org = param(ctx, 'org');
+      const user = fields.get('user') ?? '';
+      if (!PARAM.test(user)) throw new AdminProblem(400, 'invalid_request', 'there is no such member');
+      await call(ctx, 'removeOrganizationMember', { params: { org, user } });
+      redirectDone(ctx, `/organizations/${encodeURIComponent(org)}`, 'member-removed');
+    }),
+  );
+
+  router.post(
+    '/organizations/:org/delete',
+    guarded(async (ctx) => {
+      confirmed(await form(ctx));
+      await call(ctx, 'deleteOrganization', { params: { org: param(ctx, 'org') } });
+      redirectDone(ctx, '/organizations', 'org-deleted');
+    }),
+  );
+
+  // ---- API keys ----
+
+  router.get(
+    '/api-keys',
+    guarded(async (ctx) => {
+      const list = await call(ctx, 'listApiKeys', { query: cursorQuery(ctx) });
+      page(ctx, 'api-keys', { list, done: doneOf(ctx) });
+    }),
+  );
+
+  router.get('/api-keys/new', (ctx) => page(ctx, 'api-key-new', { values: {} }));
+
+  /** An API key's page; `value`: a new key, shown this once (the answer to the POST that made it). */
+  async function showApiKey(ctx: Context, id: string, extra: Record<string, unknown> = {}, status = 200) {
+    const key = (await call(ctx, 'getApiKey', { params: { key_id: id } })) as Record<string, string | null>;
+    const times = Object.fromEntries(
+      ['created_at', 'expires_at', 'revoked_at', 'previous_valid_until', 'last_used_at'].map((k) => [k, when(key[k])]),
+    );
+    page(ctx, 'api-key', { key, times, done: doneOf(ctx), ...extra }, status);
+  }
+
+  router.post(
+    '/api-keys',
+    guarded(async (ctx) => {
+      const fields = await form(ctx);
+      const values = Object.fromEntries(
+        ['name', 'api', 'scope', 'client_id', 'user'].map((k) => [k, fields.get(k)?.trim() ?? '']),
+      );
+      const body = {
+        name: values.name,
+        api: values.api,
+        ...(values.scope ? { scope: values.scope } : {}),
+        ...(values.client_id ? { client_id: values.client_id } : {}),
+        ...(values.user ? { user: values.user } : {}),
+      };
+      let created: { id: string; value: string };
+      try {
+        created = (await call(ctx, 'createApiKey', { body })) as { id: string; value: string };
+      } catch (err) {
+        const refused = refusal(err);
+        if (refused?.status !== 400 && refused?.status !== 404 && refused?.status !== 409) throw err;
+        page(ctx, 'api-key-new', { values, error: refused.message }, 400);
+        return;
+      }
+      await showApiKey(ctx, created.id, { value: created.value }, 201);
+    }),
+  );
+
+  router.get(
+    '/api-keys/:id',
+    guarded((ctx) => showApiKey(ctx, param(ctx, 'id'))),
+  );
+
+  router.post(
+    '/api-keys/:id/rotate',
+    guarded(async (ctx) => {
+      await form(ctx);
+      const id = param(ctx, 'id');
+      // An hour: long enough for the key's holder to deploy the new value, short enough that a
+      // leaked old one soon dies. The API's own default (0) is for a key that leaked.
+      const rotated = (await call(ctx, 'rotateApiKey', { params: { key_id: id }, body: { grace_seconds: 3600 } })) as {
+        value: string;
+      };
+      await showApiKey(ctx, id, { value: rotated.value }, 201);
+    }),
+  );
+
+  router.post(
+    '/api-keys/:id/revoke',
+    guarded(async (ctx) => {
+      confirmed(await form(ctx));
+      const id = param(ctx, 'id');
+      await call(ctx, 'revokeApiKey', { params: { key_id: id } });
+      redirectDone(ctx, `/api-keys/${encodeURIComponent(id)}`, 'key-revoked');
     }),
   );
 

@@ -219,13 +219,79 @@ describe('the admin console', () => {
     expect(await page.locator('#refused').textContent()).toMatch(/type/);
   }, 120_000);
 
+  it('creates an organization, adds and removes a member, and deletes it', async () => {
+    const name = randomId('acme').toLowerCase();
+    await nav('Organizations');
+    await page.getByLabel('Name (lowercase').fill(name);
+    await page.getByLabel('Display name').fill('Acme Corp');
+    await page.getByLabel('Email domains').fill('acme.example.test');
+    await page.locator('#create').click();
+    expect(await page.locator('#page-title').textContent()).toBe('Acme Corp');
+    expect(await page.locator('#org-name').textContent()).toBe(name);
+
+    const user = await createUser(database.url);
+    await page.getByLabel('Add a member').fill(user.email);
+    await page.locator('#add-member').click();
+    expect(await page.locator('#done').textContent()).toBe('The user is a member now.');
+    expect(await page.locator('#member-list').textContent()).toContain(user.email);
+    await screenshot(page, 'admin-console-organization');
+    await page
+      .locator('#member-list tbody tr', { hasText: user.email })
+      .getByRole('button', { name: 'Remove' })
+      .click();
+    expect(await page.locator('#no-members').count()).toBe(1);
+
+    await page.getByLabel('Delete this organization').check();
+    await page.locator('#delete-organization').click();
+    expect(await page.locator('#done').textContent()).toBe('The organization was deleted.');
+    expect(await page.locator('#page-title').textContent()).toBe('Organizations');
+    expect((await auditedByAdmin('organization.deleted')).length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('creates an API key shown once, rotates it, and revokes it', async () => {
+    const audience = await createApi('orders:read', database.url);
+    await nav('API keys');
+    await page.locator('#new-api-key').click();
+    await page.getByLabel('Name').fill('Nightly export');
+    await page.getByLabel('API (audience)').fill(audience);
+    await page.getByLabel('Scopes it carries').fill('orders:read');
+    await page.locator('#create').click();
+    const first = (await page.locator('#api-key-value').textContent())!;
+    const hint = (await page.locator('#key-hint').textContent())!;
+    expect(first.endsWith(hint.replace('tsk_…', ''))).toBe(true);
+    // Shown in the answer to the form, not at the key's own address.
+    expect(page.url()).toBe(`${server.issuer}/admin/api-keys`);
+    const id = (await page.locator('#key-id').textContent())!;
+    const keyPage = `${server.issuer}/admin/api-keys/${id}`;
+    await page.goto(keyPage);
+    // The value was shown once: not on the key's page.
+    expect(await page.locator('#api-key-value').count()).toBe(0);
+
+    await page.locator('#rotate-api-key').click();
+    const second = (await page.locator('#api-key-value').textContent())!;
+    expect(second).not.toBe(first);
+    expect(await page.locator('#new-value').textContent()).toContain('The previous value works until');
+
+    await page.goto(keyPage);
+    await page.getByLabel('Revoke this key now').check();
+    await page.locator('#revoke-api-key').click();
+    expect(await page.locator('#done').textContent()).toMatch(/^The API key was revoked/);
+    expect(await page.locator('#key-state').textContent()).toMatch(/^revoked /);
+    const caller = adminCaller(
+      server.issuer,
+      await adminToken(server.issuer, await createAdminClient(['admin:api_keys:read'], env)),
+    );
+    expect((await caller<{ revoked_at: string | null }>('GET', `/api-keys/${id}`)).body.revoked_at).not.toBeNull();
+    expect((await auditedByAdmin('api_key.revoked')).map((e) => e.subject)).toContain(id);
+  }, 120_000);
+
   it('shows the 403 page for a page whose right the admin lacks', async () => {
     const reader = await createConsoleAdmin(['admin:users:read'], env);
     const theirs = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
     await theirs.goto(`${server.issuer}/admin/keys`);
     await signIn(theirs, reader);
     await expect.poll(async () => theirs.locator('#forbidden').count()).toBe(1);
-    for (const path of ['/admin/apis', '/admin/roles', '/admin/audit']) {
+    for (const path of ['/admin/apis', '/admin/roles', '/admin/audit', '/admin/organizations', '/admin/api-keys']) {
       const answer = await theirs.goto(`${server.issuer}${path}`);
       expect(answer?.status(), path).toBe(403);
     }
