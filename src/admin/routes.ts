@@ -2,9 +2,6 @@
 // query and body must satisfy, and the handler over the same services the CLI runs
 // (services/admin-services.ts). The router (admin-api.ts) and the OpenAPI document (openapi.ts)
 // are both made from this table, so that neither can list an operation the other lacks.
-//
-// Webhooks add their operations as a further group in ADMIN_ROUTES below, with their scopes in
-// services/admin-api.ts, as roles, organizations and API keys did.
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import { InvalidInput, PreconditionFailed, PreconditionRequired } from '../errors.ts';
@@ -14,6 +11,8 @@ import type { AdminScope } from '../services/admin-api.ts';
 import type { AdminServices } from '../services/admin-services.ts';
 import { type ClientInput, inputFromMetadata } from '../services/client-metadata.ts';
 import { DEFAULT_SECRET_GRACE } from '../services/clients.ts';
+import { DEFAULT_INITIAL_TOKEN_TTL } from '../services/dcr.ts';
+import { DEFAULT_SECRET_OVERLAP } from '../services/webhooks.ts';
 import type { AdminCaller } from './auth.ts';
 import { organizationDetailView, organizationView } from '../services/organizations.ts';
 import { roleView } from '../services/roles.ts';
@@ -27,7 +26,9 @@ import {
   auditQuery,
   clientCreate,
   clientUpdate,
+  deliveryListQuery,
   grantRevokeQuery,
+  initialTokenCreate,
   keyRetirement,
   organizationCreate,
   organizationMember,
@@ -42,6 +43,8 @@ import {
   userCreate,
   userPassword,
   userUpdate,
+  webhookCreate,
+  webhookSecretRotation,
 } from './schemas.ts';
 
 export const ADMIN_PREFIX = '/admin/v1';
@@ -992,7 +995,147 @@ const clientGrants: AdminRoute[] = [
 
 // ---- end of the admin console's block ----
 
-/** Every operation of the admin API. Webhooks go here too. */
+// `tessera webhooks` (services/webhooks.ts). Few per deployment, so a list is one page; the
+// delivery log is read newest first, as many as asked for. The signing secret is in the answer
+// of a create or a rotation only (stored sealed): as the CLI prints it once.
+const webhooks: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/webhooks',
+    operationId: 'listWebhooks',
+    summary: 'list webhooks (never their secrets)',
+    scope: 'admin:webhooks:read',
+    handle: async ({ services }) => ({ body: { items: await services.webhooks.list(), next_cursor: null } }),
+  }),
+  route({
+    method: 'POST',
+    path: '/webhooks',
+    operationId: 'createWebhook',
+    summary: 'subscribe a URL to event types; the signing secret is in this answer only',
+    scope: 'admin:webhooks:write',
+    body: webhookCreate,
+    creates: true,
+    handle: async ({ services, body }) => {
+      const hook = await services.webhooks.create(body);
+      return { status: 201, body: hook, location: `${ADMIN_PREFIX}/webhooks/${hook.id}` };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/webhooks/:webhook_id',
+    operationId: 'getWebhook',
+    summary: 'show a webhook (never its secret)',
+    scope: 'admin:webhooks:read',
+    handle: async ({ services, params }) => ({ body: await services.webhooks.show(params.webhook_id!) }),
+  }),
+  route({
+    method: 'DELETE',
+    path: '/webhooks/:webhook_id',
+    operationId: 'deleteWebhook',
+    summary: 'delete a webhook and its delivery log',
+    scope: 'admin:webhooks:write',
+    handle: async ({ services, params }) => {
+      await services.webhooks.remove(params.webhook_id!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/webhooks/:webhook_id/secrets',
+    operationId: 'rotateWebhookSecret',
+    summary: 'a new signing secret (in this answer only); deliveries carry both signatures for overlap_seconds',
+    scope: 'admin:webhooks:write',
+    body: webhookSecretRotation,
+    handle: async ({ services, params, body }) => ({
+      status: 201,
+      body: await services.webhooks.rotateSecret(params.webhook_id!, body.overlap_seconds ?? DEFAULT_SECRET_OVERLAP),
+    }),
+  }),
+  route({
+    method: 'GET',
+    path: '/webhook-deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: 'the delivery log, newest first, of one webhook or all, by status',
+    scope: 'admin:webhooks:read',
+    query: deliveryListQuery,
+    handle: async ({ services, query }) => ({
+      // No cursor: the log is read from its newest end, `limit` deep, as `tessera webhooks deliveries`.
+      body: {
+        items: await services.webhooks.deliveries({
+          webhookId: query.webhook,
+          status: query.status,
+          limit: query.limit,
+        }),
+        next_cursor: null,
+      },
+    }),
+  }),
+  route({
+    method: 'POST',
+    path: '/webhook-deliveries/:delivery_id/redeliver',
+    operationId: 'redeliverWebhookDelivery',
+    summary: 'send a delivery again (the same event id), now',
+    scope: 'admin:webhooks:write',
+    handle: async ({ services, params }) => {
+      await services.webhooks.redeliver(params.delivery_id!);
+      return { status: 202, body: { redelivered: params.delivery_id } };
+    },
+  }),
+];
+
+// `tessera dcr` (services/dcr.ts). An initial access token is in the answer of its create only.
+const dcr: AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/dcr/initial-tokens',
+    operationId: 'listInitialAccessTokens',
+    summary: 'list initial access tokens for DCR=initial-token (never the tokens themselves)',
+    scope: 'admin:dcr:read',
+    // A handful per deployment: one page.
+    handle: async ({ services }) => ({ body: { items: await services.dcr.listTokens(), next_cursor: null } }),
+  }),
+  route({
+    method: 'POST',
+    path: '/dcr/initial-tokens',
+    operationId: 'createInitialAccessToken',
+    summary: 'issue an initial access token that lets apps register themselves; the token is in this answer only',
+    scope: 'admin:dcr:write',
+    body: initialTokenCreate,
+    creates: true,
+    handle: async ({ services, body }) => {
+      const created = await services.dcr.createToken({
+        maxUses: body.max_uses ?? 1,
+        expiresIn: body.expires_in ?? DEFAULT_INITIAL_TOKEN_TTL,
+        description: body.description ?? '',
+      });
+      return { status: 201, body: created };
+    },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/dcr/initial-tokens/:token_id',
+    operationId: 'revokeInitialAccessToken',
+    summary: 'revoke an initial access token',
+    scope: 'admin:dcr:write',
+    handle: async ({ services, params }) => {
+      await services.dcr.revokeToken(params.token_id!);
+      return { status: 204 };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/clients/:client_id/approval',
+    operationId: 'approveRegisteredClient',
+    summary: 'mark a self-registered client as reviewed: its consent page stops warning users',
+    scope: 'admin:dcr:write',
+    handle: async ({ services, params }) => {
+      await services.dcr.approve(params.client_id!);
+      return { body: { approved: params.client_id } };
+    },
+  }),
+];
+
+/** Every operation of the admin API. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...apis,
   ...clients,
@@ -1007,4 +1150,6 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   ...organizations,
   ...apiKeys,
   ...clientGrants,
+  ...webhooks,
+  ...dcr,
 ];

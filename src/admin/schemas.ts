@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { MAX_API_KEY_LIFETIME, MAX_ROTATION_GRACE } from '../services/api-keys.ts';
 import { AUDIT_EVENT_TYPES } from '../services/audit.ts';
 import { MAX_SECRET_GRACE } from '../services/clients.ts';
+import { MAX_INITIAL_TOKEN_TTL, MAX_INITIAL_TOKEN_USES } from '../services/dcr.ts';
+import { DELIVERY_STATUSES, MAX_DELIVERIES, MAX_SECRET_OVERLAP, MAX_URL_LENGTH } from '../services/webhooks.ts';
 import { apiSchema, clientMetadataSchema } from '../services/seed.ts';
 
 // A page of 200 rows is a few hundred kB of clients at most: big enough to page a large table
@@ -201,4 +203,56 @@ export const apiKeyRotation = z
   .strict();
 export const apiKeyUsageQuery = z
   .object({ since: z.iso.datetime({ offset: true }).optional().describe('from this moment on (default 30 days ago)') })
+  .strict();
+
+// ---- Webhooks and dynamic client registration: the CLI's options as JSON ----
+
+export const webhookCreate = z
+  .object({
+    url: z.string().max(MAX_URL_LENGTH).describe('where to POST the events (https)'),
+    // The catalog's names (README "Webhooks"); the service names an unknown one.
+    events: z.array(z.string().max(100)).max(100).describe('the event types to subscribe to'),
+    description: z.string().max(200).optional().describe('a note for admins'),
+  })
+  .strict();
+export const webhookSecretRotation = z
+  .object({
+    overlap_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SECRET_OVERLAP)
+      .optional()
+      .describe('how long the previous secret signs too (default a day)'),
+  })
+  .strict();
+export const deliveryListQuery = z
+  .object({
+    webhook: z.string().max(100).optional().describe("only this webhook's deliveries"),
+    status: z.enum(DELIVERY_STATUSES).optional(),
+    limit: queryInteger(1, MAX_DELIVERIES)
+      .optional()
+      .transform((v) => v ?? 50)
+      .describe(`at most this many, newest first (1 to ${MAX_DELIVERIES}, default 50)`),
+  })
+  .strict();
+
+export const initialTokenCreate = z
+  .object({
+    max_uses: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_INITIAL_TOKEN_USES)
+      .optional()
+      .describe('registrations it allows (default 1)'),
+    expires_in: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_INITIAL_TOKEN_TTL)
+      .optional()
+      .describe('lifetime in seconds (default a week)'),
+    description: z.string().max(200).optional().describe('what it is for'),
+  })
   .strict();

@@ -11,6 +11,7 @@ import type { ApiKeyService } from '../services/api-keys.ts';
 import { adminServices } from '../services/admin-services.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
+import type { DcrService } from '../services/dcr.ts';
 import type { UserMfaService } from '../services/user-mfa.ts';
 import type { UserService } from '../services/users.ts';
 import {
@@ -21,7 +22,7 @@ import {
 import type { RoleService } from '../services/roles.ts';
 import { auditTrail, type Audit } from '../services/audit.ts';
 import type { KeyService } from '../services/keys.ts';
-import { webhookAuditEvents } from '../services/webhooks.ts';
+import { webhookAuditEvents, type WebhookService } from '../services/webhooks.ts';
 import { outboxKeys } from '../account/features.ts';
 import { userInfo } from 'node:os';
 
@@ -56,6 +57,8 @@ export interface CliServices {
   apiKeys: Pick<ApiKeyService, 'create' | 'list' | 'show' | 'revoke' | 'rotate' | 'usage'>;
   /** `tessera orgs`: the organization service with the admin API's views as its answers. */
   orgs: OrganizationCommands;
+  webhooks: WebhookService;
+  dcr: DcrService;
 }
 
 /** The full context of the database mode; the remote mode refuses what is not in CliServices. */
@@ -73,6 +76,8 @@ export interface CliContext {
   roles: RoleService;
   organizations: OrganizationService;
   orgs: OrganizationCommands;
+  webhooks: WebhookService;
+  dcr: DcrService;
   audit: Audit;
   actor: string;
 }

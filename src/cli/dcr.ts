@@ -1,16 +1,11 @@
 // tessera dcr tokens create|list|revoke, tessera dcr approve: dynamic client registration's admin
-// side (README "Dynamic client registration"). An initial access token is shown once; only its
-// SHA-256 is stored (db/queries/registrations.ts).
-import { createHash, randomBytes } from 'node:crypto';
+// side (README "Dynamic client registration"), over services/dcr.ts on the database or the admin
+// API (cli/remote.ts). An initial access token is shown once; only its SHA-256 is stored.
 import type { Command } from 'commander';
-import { NotFound } from '../errors.ts';
+import { DEFAULT_INITIAL_TOKEN_TTL, MAX_INITIAL_TOKEN_TTL, MAX_INITIAL_TOKEN_USES } from '../services/dcr.ts';
 import type { Run } from './context.ts';
 import { duration, wholeNumber } from './options.ts';
 import { table } from './output.ts';
-
-// An initial access token lives a week unless told otherwise, and at most a year.
-const DEFAULT_TTL = 7 * 86_400;
-const MAX_TTL = 365 * 86_400;
 
 export function registerDcrCommands(program: Command, run: Run): void {
   const dcr = program.command('dcr').description('dynamic client registration (DCR=initial-token|open)');
@@ -19,28 +14,25 @@ export function registerDcrCommands(program: Command, run: Run): void {
   tokens
     .command('create')
     .description('issue an initial access token (shown once) that lets apps register themselves')
-    .option('--max-uses <n>', 'registrations it allows', wholeNumber('--max-uses', 1, 1_000_000), 1)
-    .option('--expires <duration>', 'how long it lives (e.g. 24h, 7d)', duration('--expires', MAX_TTL), DEFAULT_TTL)
+    .option('--max-uses <n>', 'registrations it allows', wholeNumber('--max-uses', 1, MAX_INITIAL_TOKEN_USES), 1)
+    .option(
+      '--expires <duration>',
+      'how long it lives (e.g. 24h, 7d)',
+      duration('--expires', MAX_INITIAL_TOKEN_TTL),
+      DEFAULT_INITIAL_TOKEN_TTL,
+    )
     .option('--description <text>', 'what it is for', '')
     .action((options: { maxUses: number; expires: number; description: string }) =>
-      run(async ({ queries, audit, actor }, out) => {
-        const token = randomBytes(32).toString('base64url');
-        const row = await queries.registrations.createInitialToken({
-          tokenHash: createHash('sha256').update(token).digest('base64url'),
-          description: options.description,
+      run(async ({ dcr: service }, out) => {
+        const created = await service.createToken({
           maxUses: options.maxUses,
-          expiresAt: new Date(Date.now() + options.expires * 1000),
-        });
-        await audit.record({
-          type: 'dcr.token_created',
-          actor,
-          subject: row.id,
-          details: { max_uses: row.maxUses, expires_at: row.expiresAt.toISOString() },
+          expiresIn: options.expires,
+          description: options.description,
         });
         out.result(
-          { id: row.id, token, max_uses: row.maxUses, expires_at: row.expiresAt.toISOString() },
+          created,
           () =>
-            `initial access token ${row.id} (${row.maxUses} use(s), until ${row.expiresAt.toISOString()}):\n${token}\nIt is shown only now.`,
+            `initial access token ${created.id} (${created.max_uses} use(s), until ${created.expires_at}):\n${created.token}\nIt is shown only now.`,
         );
       }),
     );
@@ -49,15 +41,8 @@ export function registerDcrCommands(program: Command, run: Run): void {
     .command('list')
     .description('list initial access tokens (never the tokens themselves)')
     .action(() =>
-      run(async ({ queries }, out) => {
-        const list = (await queries.registrations.listInitialTokens()).map((t) => ({
-          id: t.id,
-          description: t.description,
-          uses: t.uses,
-          max_uses: t.maxUses,
-          expires_at: t.expiresAt.toISOString(),
-          revoked_at: t.revokedAt?.toISOString() ?? null,
-        }));
+      run(async ({ dcr: service }, out) => {
+        const list = await service.listTokens();
         out.result(list, () =>
           table(
             ['ID', 'USES', 'EXPIRES', 'REVOKED', 'DESCRIPTION'],
@@ -72,11 +57,8 @@ export function registerDcrCommands(program: Command, run: Run): void {
     .description('revoke an initial access token')
     .argument('<id>')
     .action((id: string) =>
-      run(async ({ queries, audit, actor }, out) => {
-        const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
-        if (!uuid || !(await queries.registrations.revokeInitialToken(id)))
-          throw new NotFound(`no live initial access token has id ${id}`);
-        await audit.record({ type: 'dcr.token_revoked', actor, subject: id });
+      run(async ({ dcr: service }, out) => {
+        await service.revokeToken(id);
         out.result({ revoked: id }, () => `revoked initial access token ${id}`);
       }),
     );
@@ -86,10 +68,8 @@ export function registerDcrCommands(program: Command, run: Run): void {
     .description('mark a self-registered client as reviewed: its consent page stops warning users')
     .argument('<client-id>')
     .action((clientId: string) =>
-      run(async ({ queries, audit, actor }, out) => {
-        if (!(await queries.registrations.approve(clientId)))
-          throw new NotFound(`no self-registered client has id ${clientId}`);
-        await audit.record({ type: 'client.approved', actor, subject: clientId });
+      run(async ({ dcr: service }, out) => {
+        await service.approve(clientId);
         out.result({ approved: clientId }, () => `approved ${clientId}`);
       }),
     );

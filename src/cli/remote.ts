@@ -10,12 +10,14 @@ import type { ApiKeyService, ApiKeyView } from '../services/api-keys.ts';
 import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
+import type { DcrService, InitialTokenView } from '../services/dcr.ts';
 import type { GrantView } from '../services/grants.ts';
 import type { KeyView } from '../services/keys.ts';
 import type { OrganizationCommands } from '../services/organizations.ts';
 import type { RoleView } from '../services/roles.ts';
 import type { UserMfaReset, UserMfaView } from '../services/user-mfa.ts';
 import type { UserView } from '../services/users.ts';
+import type { WebhookService, WebhookView } from '../services/webhooks.ts';
 import type { CliContext, CliServices } from './context.ts';
 
 type ApiRecord = Awaited<ReturnType<ApiService['create']>>;
@@ -224,6 +226,8 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
     roles: remoteRoles(call, all),
     apiKeys: remoteApiKeys(call, all),
     orgs: remoteOrganizations(call, all),
+    webhooks: remoteWebhooks(call),
+    dcr: remoteDcr(call),
     keys: {
       list: async () => (await call<{ items: KeyView[] }>('GET', '/keys')).body.items,
       rotate: async () => (await call<Awaited<ReturnType<CliServices['keys']['rotate']>>>('POST', '/keys/rotate')).body,
@@ -371,6 +375,60 @@ function remoteOrganizations(call: Client['call'], all: Client['all']): Organiza
   };
 }
 
+type WebhookAnswer<K extends keyof WebhookService> = Awaited<ReturnType<WebhookService[K]>>;
+
+/** Webhooks over /webhooks and /webhook-deliveries: the answers are the service's. */
+function remoteWebhooks(call: Client['call']): WebhookService {
+  const at = (id: string) => `/webhooks/${segment(id)}`;
+  return {
+    create: async (input) =>
+      (
+        await call<WebhookAnswer<'create'>>('POST', '/webhooks', {
+          body: { url: input.url, events: input.events, description: input.description },
+        })
+      ).body,
+    list: async () => (await call<{ items: WebhookView[] }>('GET', '/webhooks')).body.items,
+    show: async (id) => (await call<WebhookView>('GET', at(id))).body,
+    async remove(id) {
+      await call('DELETE', at(id));
+    },
+    rotateSecret: async (id, overlapSeconds) =>
+      (
+        await call<WebhookAnswer<'rotateSecret'>>('POST', `${at(id)}/secrets`, {
+          body: { overlap_seconds: overlapSeconds },
+        })
+      ).body,
+    async deliveries(options) {
+      const query = new URLSearchParams({ limit: String(options.limit) });
+      if (options.webhookId) query.set('webhook', options.webhookId);
+      if (options.status) query.set('status', options.status);
+      return (await call<{ items: WebhookAnswer<'deliveries'> }>('GET', `/webhook-deliveries?${query}`)).body.items;
+    },
+    async redeliver(id) {
+      await call('POST', `/webhook-deliveries/${segment(id)}/redeliver`);
+    },
+  };
+}
+
+/** Dynamic client registration's admin side over /dcr/initial-tokens and /clients/{id}/approval. */
+function remoteDcr(call: Client['call']): DcrService {
+  return {
+    createToken: async (input) =>
+      (
+        await call<Awaited<ReturnType<DcrService['createToken']>>>('POST', '/dcr/initial-tokens', {
+          body: { max_uses: input.maxUses, expires_in: input.expiresIn, description: input.description },
+        })
+      ).body,
+    listTokens: async () => (await call<{ items: InitialTokenView[] }>('GET', '/dcr/initial-tokens')).body.items,
+    async revokeToken(id) {
+      await call('DELETE', `/dcr/initial-tokens/${segment(id)}`);
+    },
+    async approve(clientId) {
+      await call('POST', `/clients/${segment(clientId)}/approval`);
+    },
+  };
+}
+
 /**
  * The context the commands run on in remote mode: the services over the admin API; what only
  * the database has refuses when a command reaches for it.
@@ -393,6 +451,8 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     roles: onlyThese(services.roles),
     apiKeys: onlyThese(services.apiKeys),
     orgs: onlyThese(services.orgs),
+    webhooks: onlyThese(services.webhooks),
+    dcr: onlyThese(services.dcr),
     actor: `remote:${remote.clientId}`,
   };
   for (const name of ['config', 'db', 'queries', 'audit'] as const)

@@ -1,28 +1,16 @@
-// tessera webhooks create|list|show|delete|rotate-secret|deliveries|redeliver
+// tessera webhooks create|list|show|delete|rotate-secret|deliveries|redeliver, over the webhook
+// service (services/webhooks.ts) on the database or the admin API (cli/remote.ts).
 import type { Command } from 'commander';
-import { outboxKeys } from '../account/features.ts';
 import { SUBSCRIBABLE_EVENT_TYPES } from '../webhooks/event-catalog.ts';
-import { webhookService } from '../services/webhooks.ts';
-import type { CliContext, Run } from './context.ts';
+import {
+  DEFAULT_SECRET_OVERLAP,
+  DELIVERY_STATUSES as STATUSES,
+  MAX_DELIVERIES,
+  MAX_SECRET_OVERLAP,
+} from '../services/webhooks.ts';
+import type { Run } from './context.ts';
 import { duration, listOf, oneOf, wholeNumber } from './options.ts';
 import { table } from './output.ts';
-
-// A day of overlap by default: long enough to roll the new secret out to every receiver, short
-// enough that a secret rotated because it leaked stops signing soon. At most 30 days.
-const DEFAULT_OVERLAP = 86_400;
-const MAX_OVERLAP = 30 * 86_400;
-const STATUSES = ['pending', 'delivered', 'failed'] as const;
-
-const service = (ctx: CliContext) =>
-  webhookService({
-    queries: ctx.queries.webhooks,
-    issuer: ctx.config.issuer,
-    keys: outboxKeys(ctx.config),
-    audit: ctx.audit,
-    actor: ctx.actor,
-    production: ctx.config.production,
-    allowPrivate: ctx.config.webhooks.allowPrivate,
-  });
 
 export function registerWebhookCommands(program: Command, run: Run): void {
   const hooks = program.command('webhooks').description('signed webhooks for audit events (see README: Webhooks)');
@@ -39,7 +27,7 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .option('--description <text>', 'a note for admins')
     .action((options: { url: string; events: string[]; description?: string }) =>
       run(async (ctx, out) => {
-        const hook = await service(ctx).create(options);
+        const hook = await ctx.webhooks.create(options);
         out.result(
           hook,
           () =>
@@ -53,7 +41,7 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .description('list webhooks')
     .action(() =>
       run(async (ctx, out) => {
-        const list = await service(ctx).list();
+        const list = await ctx.webhooks.list();
         out.result(list, () =>
           list.length
             ? table(
@@ -71,7 +59,7 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .argument('<id>')
     .action((id: string) =>
       run(async (ctx, out) => {
-        const hook = await service(ctx).show(id);
+        const hook = await ctx.webhooks.show(id);
         out.result(hook, () => JSON.stringify(hook, null, 2));
       }),
     );
@@ -82,7 +70,7 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .argument('<id>')
     .action((id: string) =>
       run(async (ctx, out) => {
-        await service(ctx).remove(id);
+        await ctx.webhooks.remove(id);
         out.result({ deleted: id }, () => `deleted webhook ${id}`);
       }),
     );
@@ -94,11 +82,11 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .option(
       '--overlap <duration>',
       'how long the old secret signs too (default 24h)',
-      duration('--overlap', MAX_OVERLAP),
+      duration('--overlap', MAX_SECRET_OVERLAP),
     )
     .action((id: string, options: { overlap?: number }) =>
       run(async (ctx, out) => {
-        const hook = await service(ctx).rotateSecret(id, options.overlap ?? DEFAULT_OVERLAP);
+        const hook = await ctx.webhooks.rotateSecret(id, options.overlap ?? DEFAULT_SECRET_OVERLAP);
         out.result(
           hook,
           () =>
@@ -112,10 +100,10 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .description('the delivery log, newest first')
     .option('--webhook <id>', 'only this webhook')
     .option('--status <status>', `one of ${STATUSES.join(', ')}`, oneOf('--status', STATUSES))
-    .option('--limit <n>', 'at most this many (default 50)', wholeNumber('--limit', 1, 1000))
+    .option('--limit <n>', 'at most this many (default 50)', wholeNumber('--limit', 1, MAX_DELIVERIES))
     .action((options: { webhook?: string; status?: (typeof STATUSES)[number]; limit?: number }) =>
       run(async (ctx, out) => {
-        const list = await service(ctx).deliveries({
+        const list = await ctx.webhooks.deliveries({
           webhookId: options.webhook,
           status: options.status,
           limit: options.limit ?? 50,
@@ -145,7 +133,7 @@ export function registerWebhookCommands(program: Command, run: Run): void {
     .argument('<delivery-id>')
     .action((id: string) =>
       run(async (ctx, out) => {
-        await service(ctx).redeliver(id);
+        await ctx.webhooks.redeliver(id);
         out.result({ redelivered: id }, () => `delivery ${id} queued again`);
       }),
     );

@@ -35,6 +35,10 @@ export const ADMIN_SCOPES = [
   'admin:orgs:write',
   'admin:api_keys:read',
   'admin:api_keys:write',
+  'admin:webhooks:read',
+  'admin:webhooks:write',
+  'admin:dcr:read',
+  'admin:dcr:write',
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];

@@ -10,12 +10,14 @@ import { apiService } from './apis.ts';
 import { apiKeyService } from './api-keys.ts';
 import type { Audit } from './audit.ts';
 import { clientService } from './clients.ts';
+import { dcrService } from './dcr.ts';
 import { grantService } from './grants.ts';
 import { keyService } from './keys.ts';
 import { organizationService } from './organizations.ts';
 import { roleService } from './roles.ts';
 import { userMfaService } from './user-mfa.ts';
 import { userService } from './users.ts';
+import { webhookService } from './webhooks.ts';
 
 export function adminServices(config: Config, queries: Queries, audit: Audit, actor: string) {
   const users = userService(queries.users, audit, actor, { passwordMinLength: config.passwordMinLength });
@@ -76,6 +78,16 @@ export function adminServices(config: Config, queries: Queries, audit: Audit, ac
       audit,
       actor,
     }),
+    webhooks: webhookService({
+      queries: queries.webhooks,
+      issuer: config.issuer,
+      keys: outboxKeys(config),
+      audit,
+      actor,
+      production: config.production,
+      allowPrivate: config.webhooks.allowPrivate,
+    }),
+    dcr: dcrService({ registrations: queries.registrations, audit, actor }),
     keys: keyService({ config, signingKeys: queries.signingKeys, apis: queries.apis, audit, actor }),
     grants: grantService({
       payloads: queries.payloads,

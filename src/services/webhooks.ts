@@ -17,7 +17,14 @@ import { isForbiddenAddress } from '../webhooks/ssrf-guard.ts';
 import type { Audit, AUDIT_EVENT_TYPES } from './audit.ts';
 
 // The longest URL accepted: far above any real endpoint, low enough to keep rows and logs small.
-const MAX_URL_LENGTH = 2048;
+export const MAX_URL_LENGTH = 2048;
+// A day of overlap by default: long enough to roll the new secret out to every receiver, short
+// enough that a secret rotated because it leaked stops signing soon. At most 30 days.
+export const DEFAULT_SECRET_OVERLAP = 86_400;
+export const MAX_SECRET_OVERLAP = 30 * 86_400;
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const satisfies readonly DeliveryStatus[];
+// The delivery log is read newest first, this many at most per request (the CLI's --limit).
+export const MAX_DELIVERIES = 1000;
 
 export interface WebhookView {
   id: string;

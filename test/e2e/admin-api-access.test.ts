@@ -325,3 +325,141 @@ describe('API keys', () => {
     await expectRefused('POST', '/api-keys', 'admin:api_keys:write', { name: 'x', api: audience });
   });
 });
+
+// The tests below run a CLI process or two each: slow on a loaded machine.
+describe("a user's password and second factors", () => {
+  it('sets a password under the policy (never recorded), lists and resets the second factors', async () => {
+    const call = await caller();
+    const user = await createUser();
+    const at = `/users/${encodeURIComponent(user.email)}`;
+    expect(await call('POST', `${at}/password`, { body: { password: 'short' } })).toMatchObject({
+      status: 400,
+      body: problem(400, 'invalid_request', 'Use at least 12 characters.'),
+    });
+    const password = `${randomId('a fresh long password')}`;
+    const set = await call<{ id: string; has_password: boolean }>('POST', `${at}/password`, { body: { password } });
+    expect(set).toMatchObject({ status: 200, body: { email: user.email, has_password: true } });
+    expect(set.headers.get('etag')).toMatch(/^"[0-9a-z]+"$/);
+    expect(await auditedActor('user.password_set', set.body.id)).toBe(`client:${admin.client_id}`);
+    // The call is in the trail (admin.call), its body is not.
+    const { body: calls } = await call<{ items: unknown[] }>(
+      'GET',
+      '/audit-events?type=admin.call&subject=setUserPassword&limit=10',
+    );
+    expect(calls.items.length).toBeGreaterThan(0);
+    expect(JSON.stringify(calls)).not.toContain(password);
+    expect(await call('POST', `${at}/password`, { body: { password, extra: 1 } })).toMatchObject({ status: 400 });
+    expect(await call('POST', '/users/nobody@example.test/password', { body: { password } })).toMatchObject({
+      status: 404,
+      body: problem(404, 'not_found', 'no user nobody@example.test'),
+    });
+
+    expect(await call('GET', `${at}/mfa`)).toMatchObject({
+      status: 200,
+      body: { user_id: set.body.id, email: user.email, factors: [] },
+    });
+    expect(await call('DELETE', `${at}/mfa`)).toMatchObject({
+      status: 200,
+      body: { user_id: set.body.id, email: user.email, totp: false, recovery_codes: 0 },
+    });
+    expect(await auditedActor('mfa.reset', set.body.id)).toBe(`client:${admin.client_id}`);
+
+    await expectRefused('POST', `${at}/password`, 'admin:users:write', { password });
+    await expectRefused('GET', `${at}/mfa`, 'admin:users:read');
+    await expectRefused('DELETE', `${at}/mfa`, 'admin:users:write');
+  }, 120_000);
+});
+
+describe('webhooks', () => {
+  it('creates once per Idempotency-Key with the secret in that answer only, rotates it, lists, deletes', async () => {
+    const call = await caller();
+    const body = { url: `https://${randomId('hooks')}.example.test/in`, events: ['user.created'], description: 'ci' };
+    const key = { 'idempotency-key': randomId('hook') };
+    const created = await call<{ id: string; secret: string }>('POST', '/webhooks', { body, headers: key });
+    expect(created).toMatchObject({
+      status: 201,
+      body: { url: body.url, events: ['user.created'], description: 'ci', secret: expect.stringMatching(/^whsec_/) },
+    });
+    expect(created.headers.get('location')).toBe(`/admin/v1/webhooks/${created.body.id}`);
+    const again = await call<{ id: string; secret: string }>('POST', '/webhooks', { body, headers: key });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(created.body);
+    expect(await auditedActor('webhook.created', created.body.id)).toBe(`client:${admin.client_id}`);
+
+    // Shown once: neither the hook nor the list has the secret again.
+    const shown = await call('GET', `/webhooks/${created.body.id}`);
+    expect(shown).toMatchObject({ status: 200, body: { id: created.body.id, secret_rotated_at: null } });
+    const { body: list } = await call<{ items: { id: string }[]; next_cursor: null }>('GET', '/webhooks');
+    expect(list.items.map((h) => h.id)).toContain(created.body.id);
+    expect(list.next_cursor).toBeNull();
+    expect(JSON.stringify([shown.body, list])).not.toContain(created.body.secret);
+
+    const rotated = await call<{ secret: string; previous_secret_valid_until: string }>(
+      'POST',
+      `/webhooks/${created.body.id}/secrets`,
+      { body: { overlap_seconds: 60 } },
+    );
+    expect(rotated).toMatchObject({ status: 201, body: { secret: expect.stringMatching(/^whsec_/) } });
+    expect(rotated.body.secret).not.toBe(created.body.secret);
+    expect(await call('GET', `/webhook-deliveries?webhook=${created.body.id}&status=pending`)).toMatchObject({
+      status: 200,
+      body: { items: [], next_cursor: null },
+    });
+    expect(await call('GET', '/webhook-deliveries?status=lost')).toMatchObject({ status: 400 });
+    expect(await call('POST', '/webhooks', { body: { ...body, url: 'ftp://example.test/x' } })).toMatchObject({
+      status: 400,
+      body: problem(400, 'invalid_request', '--url must be an http(s) URL'),
+    });
+    expect(await call('POST', '/webhook-deliveries/00000000-0000-0000-0000-000000000000/redeliver')).toMatchObject({
+      status: 404,
+      body: { error: 'not_found' },
+    });
+
+    await expectRefused('GET', '/webhooks', 'admin:webhooks:read');
+    await expectRefused('POST', '/webhooks', 'admin:webhooks:write', body);
+    await expectRefused('DELETE', `/webhooks/${created.body.id}`, 'admin:webhooks:write');
+    expect(await call('DELETE', `/webhooks/${created.body.id}`)).toMatchObject({ status: 204 });
+    expect(await call('GET', `/webhooks/${created.body.id}`)).toMatchObject({ status: 404 });
+  }, 120_000);
+});
+
+describe('dynamic client registration', () => {
+  it('issues an initial access token in that answer only, lists and revokes it; approval of a client', async () => {
+    const call = await caller();
+    const created = await call<{ id: string; token: string; max_uses: number; expires_at: string }>(
+      'POST',
+      '/dcr/initial-tokens',
+      { body: { max_uses: 3, expires_in: 3600, description: 'ci' } },
+    );
+    expect(created).toMatchObject({ status: 201, body: { max_uses: 3, token: expect.any(String) } });
+    expect(Math.abs(Date.parse(created.body.expires_at) - Date.now() - 3_600_000)).toBeLessThan(60_000);
+    expect(await auditedActor('dcr.token_created', created.body.id)).toBe(`client:${admin.client_id}`);
+    const { body: list } = await call<{ items: { id: string }[] }>('GET', '/dcr/initial-tokens');
+    expect(list.items.find((t) => t.id === created.body.id)).toEqual({
+      id: created.body.id,
+      description: 'ci',
+      uses: 0,
+      max_uses: 3,
+      expires_at: created.body.expires_at,
+      revoked_at: null,
+    });
+    expect(JSON.stringify(list)).not.toContain(created.body.token);
+    expect(await call('POST', '/dcr/initial-tokens', { body: { max_uses: 0 } })).toMatchObject({ status: 400 });
+
+    await expectRefused('GET', '/dcr/initial-tokens', 'admin:dcr:read');
+    await expectRefused('DELETE', `/dcr/initial-tokens/${created.body.id}`, 'admin:dcr:write');
+    expect(await call('DELETE', `/dcr/initial-tokens/${created.body.id}`)).toMatchObject({ status: 204 });
+    expect(await call('DELETE', `/dcr/initial-tokens/${created.body.id}`)).toMatchObject({
+      status: 404,
+      body: problem(404, 'not_found', `no live initial access token has id ${created.body.id}`),
+    });
+    expect(await auditedActor('dcr.token_revoked', created.body.id)).toBe(`client:${admin.client_id}`);
+    // Only a self-registered client can be approved (one registered by DCR: dynamic-registration.test.ts).
+    const ordinary = await createClient(['--public', '--grant-types', 'device_code', '--scope', 'openid']);
+    expect(await call('POST', `/clients/${ordinary.client_id}/approval`)).toMatchObject({
+      status: 404,
+      body: problem(404, 'not_found', `no self-registered client has id ${ordinary.client_id}`),
+    });
+    await expectRefused('POST', `/clients/${ordinary.client_id}/approval`, 'admin:dcr:write');
+  }, 120_000);
+});

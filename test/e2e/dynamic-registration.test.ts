@@ -6,6 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../hardening/support.ts';
 import { authorize, newJar } from '../setup/sign-in.ts';
+import { type AdminClient, CLI_MODES, cliIn, createAdminClient } from '../setup/admin.ts';
 import { startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
 
 const options = { [oauth.allowInsecureRequests]: true };
@@ -227,6 +228,74 @@ describe('DCR=initial-token', () => {
     expect(listed.find((t) => t.id === second.id)).toMatchObject({ uses: 0 });
     expect(listed.find((t) => t.id === second.id)!.revoked_at).not.toBeNull();
   }, 60_000);
+});
+
+// On the database and through the admin API (/admin/v1/dcr/…, /clients/{id}/approval): the same
+// commands and output; the token is in the create's output only.
+describe.each(CLI_MODES)('tessera dcr (%s)', (mode) => {
+  let admin: AdminClient;
+  const { tessera: inMode, tesseraJson: json } = cliIn(mode, () => ({ issuer: gated.issuer, admin }));
+  beforeAll(async () => {
+    admin = await createAdminClient();
+  }, 60_000);
+
+  it('issues a token shown once, lists, revokes and approves, printing what the database mode prints', async () => {
+    const created = await inMode([
+      'dcr',
+      'tokens',
+      'create',
+      '--max-uses',
+      '1',
+      '--expires',
+      '1h',
+      '--description',
+      mode,
+    ]);
+    const [, id, until, token] =
+      /^initial access token (\S+) \(1 use\(s\), until (\S+)\):\n(\S+)\nIt is shown only now\.\n$/.exec(
+        created.stdout,
+      ) ?? [];
+    expect(token, created.stderr).toBeTruthy();
+    expect(Math.abs(Date.parse(until!) - Date.now() - 3_600_000)).toBeLessThan(120_000);
+    const registered = await register(gated, mcpClient, { authorization: `Bearer ${token}` });
+    expect(registered.status).toBe(201);
+    const { client_id: clientId } = (await registered.json()) as { client_id: string };
+
+    const listed = await json<{ id: string }[]>(['dcr', 'tokens', 'list']);
+    expect(listed.find((t) => t.id === id)).toEqual({
+      id,
+      description: mode,
+      uses: 1,
+      max_uses: 1,
+      expires_at: until,
+      revoked_at: null,
+    });
+    expect(JSON.stringify(listed)).not.toContain(token);
+    const table = await inMode(['dcr', 'tokens', 'list']);
+    expect(table).toEqual({ code: 0, stdout: (await tessera(['dcr', 'tokens', 'list'])).stdout, stderr: '' });
+    expect(table.stdout).toMatch(new RegExp(`^${id} +1/1 +${until} +${mode}$`, 'm'));
+
+    expect(await inMode(['dcr', 'tokens', 'revoke', id!])).toEqual({
+      code: 0,
+      stdout: `revoked initial access token ${id}\n`,
+      stderr: '',
+    });
+    expect(await inMode(['dcr', 'tokens', 'revoke', id!])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no live initial access token has id ${id}\n`,
+    });
+    expect(await inMode(['dcr', 'approve', clientId])).toEqual({
+      code: 0,
+      stdout: `approved ${clientId}\n`,
+      stderr: '',
+    });
+    expect(await inMode(['dcr', 'approve', 'not-registered'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'tessera: no self-registered client has id not-registered\n',
+    });
+  }, 180_000);
 });
 
 describe('DCR=off (the default)', () => {

@@ -6,6 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidWebhookSignature, verifyWebhook, type WebhookEvent } from '../../src/resource-server/index.ts';
 import { createApi, createClient, createUser, ownAddress } from '../hardening/support.ts';
+import { type AdminClient, CLI_MODES, cliIn, createAdminClient } from '../setup/admin.ts';
 import { eventually } from '../setup/eventually.ts';
 import { authorize, newJar } from '../setup/sign-in.ts';
 import { randomId, startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
@@ -258,6 +259,122 @@ describe('webhooks', () => {
       expect(result.stderr).not.toContain('unexpected error');
     }
   }, 120_000);
+});
+
+// On the database and through the admin API (/admin/v1/webhooks…): the same commands, the same
+// output, and the secret shown by create and rotate-secret only.
+describe.each(CLI_MODES)('tessera webhooks (%s)', (mode) => {
+  let admin: AdminClient;
+  const { tessera: run } = cliIn(mode, () => ({ issuer: server.issuer, admin }));
+  // The database mode works on the server's issuer and its settings, as `cli` above; the remote
+  // mode is the server's.
+  const inMode = (args: string[]) =>
+    run(args, { env: { ISSUER: server.issuer, DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true' } });
+  const json = async <T>(args: string[]) => {
+    const result = await inMode(['--json', ...args]);
+    expect(result.stderr).toBe('');
+    return JSON.parse(result.stdout) as T;
+  };
+  /** What a command printed is what the database mode prints (only the remote mode compares). */
+  const asOnDatabase = async (args: string[], printed: { code: number; stdout: string; stderr: string }) => {
+    expect(printed).toMatchObject({ code: 0, stderr: '' });
+    if (mode === 'remote')
+      expect(printed.stdout).toBe(
+        (await tessera(args, { env: { ISSUER: server.issuer, DEV_ALLOW_PRIVATE_WEBHOOK_URLS: 'true' } })).stdout,
+      );
+    return printed.stdout;
+  };
+  // A receiver of its own: the other tests verify all they receive with the first hook's secret.
+  let own: Receiver;
+  beforeAll(async () => {
+    [admin, own] = await Promise.all([createAdminClient(), startReceiver()]);
+  }, 60_000);
+  afterAll(() => own?.close());
+
+  it('creates (the secret once), lists, shows, rotates, logs, redelivers and deletes, printing what the database mode prints', async () => {
+    const created = await inMode([
+      'webhooks',
+      'create',
+      '--url',
+      `${own.url}?${mode}`,
+      '--events',
+      'user.created',
+      '--description',
+      mode,
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const [, id, secret] =
+      /^created webhook (\S+) for user\.created\nsecret \(shown once, keep it in the receiver's configuration\): (whsec_\S+)\n$/.exec(
+        created.stdout,
+      ) ?? [];
+    expect(secret).toBeTruthy();
+    // `show` prints the hook as JSON, never its secret; `list` a table.
+    const show = ['webhooks', 'show', id!];
+    const shown = JSON.parse(await asOnDatabase(show, await inMode(show)));
+    expect(shown).toEqual({
+      id,
+      url: `${own.url}?${mode}`,
+      events: ['user.created'],
+      description: mode,
+      created_at: expect.any(String),
+      secret_rotated_at: null,
+      previous_secret_valid_until: null,
+    });
+    const listed = await asOnDatabase(['webhooks', 'list'], await inMode(['webhooks', 'list']));
+    expect(listed).toMatch(new RegExp(`^${id} +\\S+\\?${mode} +user\\.created$`, 'm'));
+    expect(listed + JSON.stringify(shown)).not.toContain('whsec_');
+
+    // The secret signs what the hook receives.
+    const userId = await createUserHere();
+    const [delivered] = await eventually(() => {
+      const found = own.received.filter((r) => r.path.endsWith(`?${mode}`) && r.body.includes(userId));
+      expect(found).toHaveLength(1);
+      return found;
+    }, SLOW);
+    expect(verifyWebhook(secret!, delivered!.headers, delivered!.body).data.subject).toBe(userId);
+    const log = ['webhooks', 'deliveries', '--webhook', id!, '--status', 'delivered', '--limit', '5'];
+    const [entry] = await eventually(async () => {
+      const listed = await json<{ id: string; status: string }[]>(log);
+      expect(listed).toHaveLength(1);
+      return listed;
+    }, SLOW);
+    expect(entry).toMatchObject({ webhook_id: id, type: 'user.created', status: 'delivered', attempts: 1 });
+    expect(await asOnDatabase(log, await inMode(log))).toMatch(/^ID +EVENT +TYPE +STATUS +ATTEMPTS +HTTP +CREATED\n/);
+    expect(await inMode(['webhooks', 'redeliver', entry!.id])).toEqual({
+      code: 0,
+      stdout: `delivery ${entry!.id} queued again\n`,
+      stderr: '',
+    });
+    await eventually(
+      () => expect(own.received.filter((r) => r.headers['tessera-delivery-id'] === entry!.id)).toHaveLength(2),
+      SLOW,
+    );
+
+    const rotated = await json<{ secret: string; previous_secret_valid_until: string }>([
+      'webhooks',
+      'rotate-secret',
+      id!,
+      '--overlap',
+      '1h',
+    ]);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(secret);
+    expect(Date.parse(rotated.previous_secret_valid_until) - Date.now()).toBeGreaterThan(3_500_000);
+
+    // Refusals: the same one line and exit 2 in both modes.
+    const refused = ['webhooks', 'create', '--url', 'ftp://example.test/x', '--events', 'user.created'];
+    expect(await inMode(refused)).toEqual({ code: 2, stdout: '', stderr: 'tessera: --url must be an http(s) URL\n' });
+    expect(await inMode(['webhooks', 'delete', id!])).toEqual({
+      code: 0,
+      stdout: `deleted webhook ${id}\n`,
+      stderr: '',
+    });
+    expect(await inMode(['webhooks', 'show', id!])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no webhook "${id}"\n`,
+    });
+  }, 480_000);
 });
 
 describe('the event catalog (README "Webhooks")', () => {

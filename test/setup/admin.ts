@@ -19,19 +19,24 @@ export async function createAdminClient(
   scopes: readonly string[] = ADMIN_SCOPES,
   env?: Record<string, string>,
 ): Promise<AdminClient> {
-  const api = await tessera(
-    [
-      'apis',
-      'create',
-      '--audience',
-      ADMIN_AUDIENCE,
-      '--scope',
-      ADMIN_API.scope,
-      '--ttl',
-      String(ADMIN_API.accessTokenTtl),
-    ],
-    env ? { env } : {},
-  );
+  const createApi = () =>
+    tessera(
+      [
+        'apis',
+        'create',
+        '--audience',
+        ADMIN_AUDIENCE,
+        '--scope',
+        ADMIN_API.scope,
+        '--ttl',
+        String(ADMIN_API.accessTokenTtl),
+      ],
+      env ? { env } : {},
+    );
+  let api = await createApi();
+  // Two tests creating it at once: the loser's INSERT fails on the unique audience (apis create
+  // checks first, then inserts); once more, it finds it.
+  if (api.code !== 0 && api.stderr.includes('apis_audience_key')) api = await createApi();
   if (api.code !== 0 && !api.stderr.includes('exists already')) throw new Error(`apis create: ${api.stderr}`);
   return tesseraJson<AdminClient>(
     [
