@@ -43,6 +43,7 @@ import {
   userCreate,
   userPassword,
   userUpdate,
+  userVerification,
   webhookCreate,
   webhookSecretRotation,
 } from './schemas.ts';
@@ -343,9 +344,7 @@ const users: AdminRoute[] = [
     handle: async ({ services, body }) => {
       if (body.invite && body.password !== undefined)
         throw new InvalidInput('an invited user chooses their own password: give invite or password, not both');
-      if (body.invite) services.userMail.check('invitation');
-      else if (body.send_verification) services.userMail.check('verification');
-      const user = await services.users.create({
+      const input = {
         email: body.email,
         password: body.password,
         name: body.name,
@@ -353,10 +352,10 @@ const users: AdminRoute[] = [
         familyName: body.family_name,
         locale: body.locale,
         emailVerified: body.email_verified === true,
-      });
+      };
       // Mailed in the user's language (body.locale), as the CLI's users invite / --send-verification.
-      if (body.invite) await services.userMail.invite(user.id);
-      else if (body.send_verification && !user.email_verified) await services.userMail.sendVerification(user.id);
+      const mail = body.invite ? 'invitation' : body.send_verification ? 'verification' : undefined;
+      const user = mail ? await services.users.createAndMail(input, mail) : await services.users.create(input);
       return { status: 201, body: user, version: user.updated_at, location: `${ADMIN_PREFIX}/users/${user.id}` };
     },
   }),
@@ -406,10 +405,39 @@ const users: AdminRoute[] = [
     summary: 'delete a user, their consents and grants',
     scope: 'admin:users:write',
     handle: async ({ services, params }) => {
-      const user = await services.users.delete(params.user!);
-      for (const grant of await services.grants.list(user.id)) await services.grants.revoke(grant.grant_id);
+      // Its grants too (services/admin-services.ts), as `tessera users delete`.
+      await services.users.delete(params.user!);
       return { status: 204 };
     },
+  }),
+  route({
+    method: 'POST',
+    path: '/users/:user/verification',
+    operationId: 'verifyUserEmail',
+    summary:
+      'mail the user a link to confirm their address (202), or mark it confirmed without one (mark_verified, 200), as users verify-email',
+    scope: 'admin:users:write',
+    body: userVerification,
+    handle: async ({ services, params, body }) => {
+      if (body.mark_verified) {
+        const user = await services.users.markEmailVerified(params.user!);
+        return { body: user, version: user.updated_at };
+      }
+      const user = await services.users.show(params.user!);
+      await services.userMail.sendVerification(user.id);
+      return { status: 202, body: user };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/users/:user/password-reset-link',
+    operationId: 'sendPasswordResetLink',
+    summary: 'mail the user a link to choose a new password (valid 30 minutes), as users reset-password --send-link',
+    scope: 'admin:users:write',
+    handle: async ({ services, params }) => ({
+      status: 202,
+      body: await services.userMail.sendPasswordReset(params.user!),
+    }),
   }),
 ];
 
@@ -571,7 +599,7 @@ const audit: AdminRoute[] = [
     summary: 'the audit trail, newest first, filtered by type, time, actor or subject',
     scope: 'admin:audit:read',
     query: auditQuery,
-    handle: async ({ queries, query }) => {
+    handle: async ({ services, query }) => {
       let before: bigint | undefined;
       if (query.cursor !== undefined) {
         const value = decodeCursor(query.cursor);
@@ -579,25 +607,16 @@ const audit: AdminRoute[] = [
           throw new InvalidInput('cursor is not one this API gave out');
         before = BigInt(value);
       }
-      const rows = await queries.auditEvents.list({
+      const { items, more } = await services.auditEvents.page({
         since: query.since ? new Date(query.since) : undefined,
         type: query.type,
         actor: query.actor,
         subject: query.subject,
         before,
-        limit: query.limit + 1,
+        limit: query.limit,
       });
-      const items = rows.slice(0, query.limit).map((e) => ({
-        id: String(e.id),
-        time: e.createdAt.toISOString(),
-        type: e.type,
-        actor: e.actor,
-        subject: e.subject,
-        ip: e.ip,
-        details: e.details,
-      }));
       const last = items[items.length - 1];
-      return { body: { items, next_cursor: rows.length > query.limit && last ? encodeCursor(last.id) : null } };
+      return { body: { items, next_cursor: more && last ? encodeCursor(last.id) : null } };
     },
   }),
 ];

@@ -97,6 +97,16 @@ export const userPassword = z
   .object({ password: z.string().describe('the new password; checked as on the pages, stored hashed') })
   .strict();
 
+/** POST /users/{user}/verification: a link by mail, or the admin's word that the address is theirs. */
+export const userVerification = z
+  .object({
+    mark_verified: z
+      .boolean()
+      .optional()
+      .describe('mark the address confirmed without a link (you know it is theirs); default: mail a link'),
+  })
+  .strict();
+
 export const grantRevokeQuery = z
   .object({ forget_consent: queryBoolean.optional().describe('also forget what the user approved for the client') })
   .strict();

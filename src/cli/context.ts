@@ -8,7 +8,8 @@ import { applyMigrationsAt, MIGRATIONS_DIR } from '../db/migrate.ts';
 import { openDatabase } from '../db/open.ts';
 import type { ApiService } from '../services/apis.ts';
 import type { ApiKeyService } from '../services/api-keys.ts';
-import { adminServices } from '../services/admin-services.ts';
+import { adminServices, type AdminServices } from '../services/admin-services.ts';
+import type { AuditEventService } from '../services/audit-events.ts';
 import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
 import type { DcrService } from '../services/dcr.ts';
@@ -36,9 +37,22 @@ export type Run = (action: (ctx: CliContext, out: Output) => Promise<void>) => P
 export interface CliServices {
   apis: Pick<ApiService, 'create' | 'list' | 'delete'>;
   clients: Pick<ClientService, 'create' | 'list' | 'show' | 'update' | 'delete' | 'rotateSecret'>;
-  users: Pick<UserService, 'create' | 'list' | 'show' | 'setDisabled' | 'setPassword' | 'update'>;
+  users: Pick<
+    AdminServices['users'],
+    | 'create'
+    | 'createAndMail'
+    | 'list'
+    | 'show'
+    | 'setDisabled'
+    | 'setPassword'
+    | 'update'
+    | 'markEmailVerified'
+    | 'delete'
+  >;
+  /** Links mailed to a user (verification, password reset), in the user's language. */
+  userMail: Pick<AdminServices['userMail'], 'sendVerification' | 'sendPasswordReset'>;
   keys: Pick<KeyService, 'list' | 'rotate' | 'retire'>;
-  grants: Pick<GrantService, 'list' | 'revoke' | 'endAllSessions'>;
+  grants: Pick<GrantService, 'list' | 'revoke' | 'endAllSessions' | 'listSessions'>;
   /** `tessera users mfa`: a user's second factors. */
   mfa: Pick<UserMfaService, 'list' | 'reset'>;
   roles: Pick<
@@ -59,6 +73,8 @@ export interface CliServices {
   orgs: OrganizationCommands;
   webhooks: WebhookService;
   dcr: DcrService;
+  /** `tessera audit`: the trail, newest first. */
+  auditEvents: Pick<AuditEventService, 'list'>;
 }
 
 /** The full context of the database mode; the remote mode refuses what is not in CliServices. */
@@ -69,7 +85,8 @@ export interface CliContext {
   apis: ApiService;
   apiKeys: ApiKeyService;
   clients: ClientService;
-  users: UserService;
+  users: AdminServices['users'];
+  userMail: AdminServices['userMail'];
   mfa: UserMfaService;
   keys: KeyService;
   grants: GrantService;
@@ -78,6 +95,7 @@ export interface CliContext {
   orgs: OrganizationCommands;
   webhooks: WebhookService;
   dcr: DcrService;
+  auditEvents: AuditEventService;
   audit: Audit;
   actor: string;
 }

@@ -15,18 +15,12 @@ export function registerOperationsCommands(program: Command, run: Run): void {
     // 10,000 rows is far more than a terminal shows and still one quick indexed query.
     .option('--limit <n>', 'at most this many events (1 to 10000)', wholeNumber('--limit', 1, 10_000), 100)
     .action((opts) =>
-      run(async ({ queries }, out) => {
-        const events = (await queries.auditEvents.list({ since: opts.since, type: opts.type, limit: opts.limit })).map(
-          (e) => ({
-            id: Number(e.id),
-            time: e.createdAt.toISOString(),
-            type: e.type,
-            actor: e.actor,
-            subject: e.subject,
-            ip: e.ip,
-            details: e.details,
-          }),
-        );
+      // Also in remote mode (GET /audit-events, page after page).
+      run(async ({ auditEvents }, out) => {
+        const events = (await auditEvents.list({ since: opts.since, type: opts.type, limit: opts.limit })).map((e) => ({
+          ...e,
+          id: Number(e.id),
+        }));
         out.result(events, () =>
           events.length
             ? table(

@@ -11,12 +11,14 @@ import { ADMIN_AUDIENCE } from '../services/admin-api.ts';
 import { type ClientInput, metadataFromInput } from '../services/client-metadata.ts';
 import type { ClientView } from '../services/client-view.ts';
 import type { DcrService, InitialTokenView } from '../services/dcr.ts';
-import type { GrantView } from '../services/grants.ts';
+import type { GrantView, SessionView } from '../services/grants.ts';
 import type { KeyView } from '../services/keys.ts';
 import type { OrganizationCommands } from '../services/organizations.ts';
 import type { RoleView } from '../services/roles.ts';
 import type { UserMfaReset, UserMfaView } from '../services/user-mfa.ts';
 import type { UserView } from '../services/users.ts';
+import type { AuditEventView } from '../services/audit-events.ts';
+import { MAX_PAGE } from '../admin/schemas.ts';
 import type { WebhookService, WebhookView } from '../services/webhooks.ts';
 import type { CliContext, CliServices } from './context.ts';
 
@@ -167,20 +169,22 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
       },
     },
     users: {
-      create: async (input) =>
+      create: async (input) => (await call<UserView>('POST', '/users', { body: userBody(input) })).body,
+      // The invitation or link is mailed by the server, in the user's language.
+      createAndMail: async (input, mail) =>
         (
           await call<UserView>('POST', '/users', {
-            body: {
-              email: input.email,
-              password: input.password,
-              name: input.name,
-              given_name: input.givenName,
-              family_name: input.familyName,
-              locale: input.locale,
-              email_verified: input.emailVerified,
-            },
+            body: { ...userBody(input), ...(mail === 'invitation' ? { invite: true } : { send_verification: true }) },
           })
         ).body,
+      markEmailVerified: async (who) =>
+        (await call<UserView>('POST', `/users/${segment(who)}/verification`, { body: { mark_verified: true } })).body,
+      // DELETE answers 204: the user as it was, read first, is what the command prints.
+      async delete(who) {
+        const user = (await call<UserView>('GET', `/users/${segment(who)}`)).body;
+        await call('DELETE', `/users/${segment(user.id)}`);
+        return user;
+      },
       list: () => all<UserView>('/users'),
       async update(who, changes) {
         const { etag } = await call('GET', `/users/${segment(who)}`);
@@ -205,7 +209,17 @@ export function remoteServices(remote: RemoteCliEnv): CliServices {
         ).body;
       },
     },
+    userMail: {
+      async sendVerification(userId) {
+        await call('POST', `/users/${segment(userId)}/verification`, { body: {} });
+      },
+      sendPasswordReset: async (who) =>
+        (await call<UserView>('POST', `/users/${segment(who)}/password-reset-link`)).body,
+    },
+    auditEvents: { list: (filter) => remoteAuditEvents(call, filter) },
     grants: {
+      listSessions: async (userId) =>
+        (await call<{ items: SessionView[] }>('GET', `/users/${segment(userId)}/sessions`)).body.items,
       list: async (userId) =>
         (await call<{ items: GrantView[] }>('GET', `/users/${segment(userId)}/grants`)).body.items,
       async revoke(grantId, options = {}) {
@@ -284,6 +298,41 @@ function remoteRoles(call: Client['call'], all: Client['all']): CliServices['rol
       return { client: id, roles: await holding((r) => r.clients.includes(id)) };
     },
   };
+}
+
+/** A user's fields as POST /users takes them. */
+const userBody = (input: Parameters<CliServices['users']['create']>[0]) => ({
+  email: input.email,
+  password: input.password,
+  name: input.name,
+  given_name: input.givenName,
+  family_name: input.familyName,
+  locale: input.locale,
+  email_verified: input.emailVerified,
+});
+
+/** The newest `limit` events, page after page of GET /audit-events (at most MAX_PAGE a page). */
+async function remoteAuditEvents(
+  call: Client['call'],
+  filter: Parameters<CliServices['auditEvents']['list']>[0],
+): Promise<AuditEventView[]> {
+  const events: AuditEventView[] = [];
+  let cursor: string | null | undefined;
+  do {
+    const query = new URLSearchParams({ limit: String(Math.min(MAX_PAGE, filter.limit - events.length)) });
+    if (filter.since) query.set('since', filter.since.toISOString());
+    if (filter.type) query.set('type', filter.type);
+    if (filter.actor) query.set('actor', filter.actor);
+    if (filter.subject) query.set('subject', filter.subject);
+    if (cursor) query.set('cursor', cursor);
+    const { body } = await call<{ items: AuditEventView[]; next_cursor: string | null }>(
+      'GET',
+      `/audit-events?${query}`,
+    );
+    events.push(...body.items);
+    cursor = body.next_cursor;
+  } while (cursor && events.length < filter.limit);
+  return events;
 }
 
 type Usage = Awaited<ReturnType<ApiKeyService['usage']>>;
@@ -445,6 +494,8 @@ export function remoteContext(remote: RemoteCliEnv): CliContext {
     apis: onlyThese(services.apis),
     clients: onlyThese(services.clients),
     users: onlyThese(services.users),
+    userMail: onlyThese(services.userMail),
+    auditEvents: onlyThese(services.auditEvents),
     keys: onlyThese(services.keys),
     grants: onlyThese(services.grants),
     mfa: onlyThese(services.mfa),

@@ -1,8 +1,7 @@
 // tessera users create|invite|verify-email|reset-password|list|show|disable|enable|set-password|delete,
 // tessera users sessions list|revoke, tessera users mfa list|reset, and tessera grants list|revoke
 import type { Command } from 'commander';
-import { mailingServices } from '../account/features.ts';
-import { InvalidInput, NotFound } from '../errors.ts';
+import { InvalidInput } from '../errors.ts';
 import type { UserView } from '../services/users.ts';
 import type { Run } from './context.ts';
 import { table } from './output.ts';
@@ -42,12 +41,8 @@ export function registerUserCommands(program: Command, run: Run): void {
     )
     .action((opts) =>
       run(async (ctx, out) => {
-        // Read from the context only when mailing: the remote mode (cli/remote.ts) has no database.
-        const mailing = opts.sendVerification ? mailingServices(ctx.config, ctx.queries, ctx.audit) : undefined;
-        if (mailing && !mailing.mail.enabled)
-          throw new InvalidInput('--send-verification needs mail: set SMTP_URL (README "Email")');
         const password = opts.passwordStdin ? await readPasswordFromStdin() : undefined;
-        const user = await ctx.users.create({
+        const input = {
           email: opts.email,
           password,
           name: opts.name,
@@ -55,8 +50,11 @@ export function registerUserCommands(program: Command, run: Run): void {
           familyName: opts.familyName,
           locale: opts.locale,
           emailVerified: opts.emailVerified === true,
-        });
-        if (mailing && !user.email_verified) await mailing.verification.send(user.id, ctx.actor);
+        };
+        // Whether the mail can go is checked before the user is created (services/admin-services.ts).
+        const user = opts.sendVerification
+          ? await ctx.users.createAndMail(input, 'verification')
+          : await ctx.users.create(input);
         out.result(
           user,
           () =>
@@ -72,13 +70,11 @@ export function registerUserCommands(program: Command, run: Run): void {
     .option('--name <name>')
     .option('--locale <tag>', "the user's language, e.g. de: the invitation is in it")
     .action((opts) =>
-      run(async ({ users: service, config, queries, audit, actor }, out) => {
-        if (config.signup === 'off')
-          throw new InvalidInput('invitations are off: set SIGNUP=invite (README "Sign-up")');
-        const mailing = mailingServices(config, queries, audit);
-        if (!mailing.mail.enabled) throw new InvalidInput('invitations need mail: set SMTP_URL (README "Email")');
-        const user = await service.create({ email: opts.email, name: opts.name, locale: opts.locale });
-        await mailing.reset.invite(user.id, actor);
+      run(async ({ users: service }, out) => {
+        const user = await service.createAndMail(
+          { email: opts.email, name: opts.name, locale: opts.locale },
+          'invitation',
+        );
         out.result(user, () => `invited ${user.email} (${user.id}): the link in the mail works for 7 days`);
       }),
     );
@@ -89,17 +85,14 @@ export function registerUserCommands(program: Command, run: Run): void {
     .argument('<id-or-email>')
     .option('--mark-verified', 'mark the address confirmed without a link (you know it is theirs)')
     .action((who: string, opts) =>
-      run(async ({ users: service, config, queries, audit, actor }, out) => {
-        const user = await service.find(who);
+      run(async ({ users: service, userMail }, out) => {
         if (opts.markVerified) {
-          await queries.users.update(user.id, { emailVerified: true });
-          await audit.record({ type: 'user.email_verified', actor, subject: user.id });
+          const user = await service.markEmailVerified(who);
           out.result({ verified: user.id }, () => `marked ${user.email} verified`);
           return;
         }
-        const mailing = mailingServices(config, queries, audit);
-        if (!mailing.mail.enabled) throw new InvalidInput('verification needs mail: set SMTP_URL (README "Email")');
-        await mailing.verification.send(user.id, actor);
+        const user = await service.show(who);
+        await userMail.sendVerification(user.id);
         out.result({ sent: user.id }, () => `mailed ${user.email} a link to confirm the address`);
       }),
     );
@@ -110,13 +103,8 @@ export function registerUserCommands(program: Command, run: Run): void {
     .argument('<id-or-email>')
     .requiredOption('--send-link', 'mail the link (the only way: no one but the user sees the password)')
     .action((who: string) =>
-      run(async ({ users: service, config, queries, audit, actor }, out) => {
-        const user = await service.find(who);
-        if (user.disabled) throw new InvalidInput(`${user.email} is disabled: enable the account first`);
-        const mailing = mailingServices(config, queries, audit);
-        if (!mailing.mail.enabled) throw new InvalidInput('password links need mail: set SMTP_URL (README "Email")');
-        if (!(await mailing.reset.sendLink(user.id, user.email))) throw new NotFound(`no user ${who}`);
-        await audit.record({ type: 'user.password_reset_link_sent', actor, subject: user.id });
+      run(async ({ userMail }, out) => {
+        const user = await userMail.sendPasswordReset(who);
         out.result({ sent: user.id }, () => `mailed ${user.email} a link to choose a new password (valid 30 minutes)`);
       }),
     );
@@ -127,13 +115,13 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description("list a user's sessions")
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries }, out) => {
-        const user = await service.find(who);
-        const list = (await queries.accountSessions.sessions(user.id)).map((s) => ({
-          uid: s.uid,
-          signed_in_at: s.loginTs ? new Date(s.loginTs * 1000).toISOString() : null,
+      run(async ({ users: service, grants }, out) => {
+        const user = await service.show(who);
+        const list = (await grants.listSessions(user.id)).map((s) => ({
+          uid: s.session_uid,
+          signed_in_at: s.login_at,
           amr: s.amr,
-          expires_at: s.expiresAt?.toISOString() ?? null,
+          expires_at: s.expires_at,
         }));
         out.result(list, () =>
           list.length
@@ -238,9 +226,9 @@ export function registerUserCommands(program: Command, run: Run): void {
     .description('delete a user, their consents and grants')
     .argument('<id-or-email>')
     .action((who: string) =>
-      run(async ({ users: service, queries }, out) => {
+      // Its grants too (services/admin-services.ts); also in remote mode (DELETE /users/{user}).
+      run(async ({ users: service }, out) => {
         const user = await service.delete(who);
-        for (const grant of await queries.payloads.listGrants(user.id)) await queries.payloads.revokeGrant(grant.id);
         out.result({ deleted: user.id }, () => `deleted user ${user.email}`);
       }),
     );

@@ -33,6 +33,8 @@ export interface SessionView {
   /** The clients signed in through the session. */
   client_ids: string[];
   login_at: string | null;
+  /** How the user signed in (RFC 8176 values: pwd, otp, hwk, mfa, ...). */
+  amr: string[];
   expires_at: string | null;
 }
 
@@ -88,13 +90,16 @@ export function grantService(deps: {
     },
 
     /** A user's sign-in sessions (never their ids: those are the session cookies' values). */
+    /** The user's sessions, the latest sign-in first. */
     async listSessions(userId: string): Promise<SessionView[]> {
-      return (await deps.payloads.listSessions(userId)).map((s) => ({
+      const sessions = (await deps.payloads.listSessions(userId)).map((s) => ({
         session_uid: s.uid,
         client_ids: Object.keys((s.payload.authorizations as Record<string, unknown> | undefined) ?? {}),
         login_at: typeof s.payload.loginTs === 'number' ? new Date(s.payload.loginTs * 1000).toISOString() : null,
+        amr: Array.isArray(s.payload.amr) ? s.payload.amr.map(String) : [],
         expires_at: s.expiresAt?.toISOString() ?? null,
       }));
+      return sessions.sort((a, b) => (b.login_at ?? '').localeCompare(a.login_at ?? ''));
     },
 
     /** Ends a session and the grants it holds: the user signs in again everywhere it served. */

@@ -225,11 +225,19 @@ export function userService(
       return updated;
     },
 
-    async delete(idOrEmail: string) {
+    /** The admin knows the address is the user's: confirmed without a link. */
+    async markEmailVerified(idOrEmail: string): Promise<UserView> {
+      const user = await find(idOrEmail);
+      const updated = describeUser(await users.update(user.id, { emailVerified: true }));
+      await audit.record({ type: 'user.email_verified', actor, subject: user.id });
+      return updated;
+    },
+
+    async delete(idOrEmail: string): Promise<UserView> {
       const user = await find(idOrEmail);
       await users.delete(user.id);
       await audit.record({ type: 'user.deleted', actor, subject: user.id });
-      return user;
+      return describeUser(user);
     },
 
     /**

@@ -618,8 +618,8 @@ describe('the CLI in remote mode', () => {
     expect((await json<{ state: string }[]>(['keys', 'list'])).map((k) => k.state)).toContain('current');
     expect(await json(['keys', 'rotate'])).toMatchObject({ state: 'next', kid: expect.any(String) });
 
-    // What has no admin API operation says so, and what is wrong with the settings is named.
-    expect(await cli(['audit'])).toMatchObject({
+    // What works on the database itself says so, and what is wrong with the settings is named.
+    expect(await cli(['cleanup'])).toMatchObject({
       code: 2,
       stderr: 'tessera: this command works on the database only; unset TESSERA_URL to run it there\n',
     });

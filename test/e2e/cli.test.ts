@@ -453,14 +453,56 @@ describe.each(MODES)('tessera grants (%s)', (mode) => {
   }, 180_000);
 });
 
-describe('tessera users (database only)', () => {
-  it('deletes', async () => {
-    const email = `${randomId('del')}@example.test`;
-    await tesseraJson(['users', 'create', '--email', email]);
-    expect((await tessera(['users', 'delete', email])).code).toBe(0);
-    expect((await tessera(['users', 'show', email])).code).toBe(2);
-  });
+describe.each(MODES)('tessera users sessions, delete and audit (%s)', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode);
+  it("lists a user's sessions, deletes the user with their grants, and finds it in the audit trail", async () => {
+    const user = await createUser();
+    const app = await createClient([
+      '--grant-types',
+      'authorization_code,refresh_token',
+      '--redirect-uri',
+      REDIRECT,
+      '--scope',
+      'openid offline_access',
+    ]);
+    const scope = 'openid offline_access';
+    const { tokens } = await signInForTokens(server.issuer, { ...app, redirect: REDIRECT, scope }, user, newJar());
+    const sessions = await tesseraJson<{ uid: string; amr: string[] }[]>(['users', 'sessions', 'list', user.email]);
+    expect(sessions).toEqual([
+      { uid: expect.any(String), signed_in_at: expect.any(String), amr: ['pwd'], expires_at: expect.any(String) },
+    ]);
+    // The table is the database mode's, byte for byte.
+    const text = await tessera(['users', 'sessions', 'list', user.email]);
+    expect(text).toEqual({
+      code: 0,
+      stdout: (await database(['users', 'sessions', 'list', user.email])).stdout,
+      stderr: '',
+    });
 
+    const { id } = await tesseraJson<{ id: string }>(['users', 'show', user.email]);
+    expect(await tessera(['users', 'delete', user.email])).toEqual({
+      code: 0,
+      stdout: `deleted user ${user.email}\n`,
+      stderr: '',
+    });
+    // Its grants ended with it: the app's refresh token is dead.
+    expect(await refresh(server.issuer, app, tokens.refresh_token)).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await tessera(['users', 'show', user.email])).toMatchObject({
+      code: 2,
+      stderr: `tessera: no user ${user.email}\n`,
+    });
+    const events = await tesseraJson<{ id: number; type: string; subject: string }[]>([
+      'audit',
+      '--type',
+      'user.deleted',
+      '--limit',
+      '500',
+    ]);
+    expect(events.find((e) => e.subject === id)).toMatchObject({ id: expect.any(Number), type: 'user.deleted' });
+  }, 180_000);
+});
+
+describe('tessera users (database only)', () => {
   it('seeds users from a file with password hashes or environment references, never plain text', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-seed-users-'));
     const email = `${randomId('seeded')}@example.test`;

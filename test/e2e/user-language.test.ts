@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminCaller, adminToken, createAdminClient } from '../setup/admin.ts';
+import { type AdminClient, adminCaller, adminToken, CLI_MODES, cliIn, createAdminClient } from '../setup/admin.ts';
 import { startMailbox, type Mailbox } from '../setup/mailbox.ts';
 import { authorize, get, newJar } from '../setup/sign-in.ts';
 import { startTestServer, tessera, tesseraJson, type TestServer } from '../setup/tessera.ts';
@@ -16,13 +16,15 @@ const PASSWORD = 'lantern orchard velvet 42';
 let mailbox: Mailbox;
 let server: TestServer;
 let admin: ReturnType<typeof adminCaller>;
+let adminClient: AdminClient;
 const cliEnv = { ISSUER: '', SIGNUP: 'invite' };
 
 beforeAll(async () => {
   mailbox = await startMailbox();
   server = await startTestServer({ SMTP_URL: mailbox.url, SIGNUP: 'open', TRUSTED_PROXIES: '127.0.0.1' });
   cliEnv.ISSUER = server.issuer;
-  admin = adminCaller(server.issuer, await adminToken(server.issuer, await createAdminClient()));
+  adminClient = await createAdminClient();
+  admin = adminCaller(server.issuer, await adminToken(server.issuer, adminClient));
 }, 60_000);
 afterAll(async () => {
   await server?.close();
@@ -44,7 +46,11 @@ async function expectGermanInvitation(email: string) {
   expect(new URL(mail.link(`${server.issuer}/password/reset`)).searchParams.get('ui_locales')).toBe('de');
 }
 
-describe('the CLI', () => {
+// Every mail an admin sends from the CLI, in both of its modes: on the database, and through
+// the admin API (TESSERA_URL), where the server sends it.
+describe.each(CLI_MODES)('the CLI on the %s', (mode) => {
+  const { tessera, tesseraJson } = cliIn(mode, () => ({ issuer: server.issuer, admin: adminClient }));
+
   it('users invite --locale de mails the invitation in German, and users show says so', async () => {
     const email = newEmail();
     const user = await tesseraJson<{ locale: string }>(['users', 'invite', '--email', email, '--locale', 'de'], cliEnv);
@@ -58,20 +64,45 @@ describe('the CLI', () => {
     await tesseraJson(['users', 'create', '--email', email], cliEnv);
     const updated = await tesseraJson<{ locale: string }>(['users', 'update', email, '--locale', 'de-AT'], cliEnv);
     expect(updated.locale).toBe('de-AT');
-    await tesseraJson(['users', 'verify-email', email], cliEnv);
+    expect(await tesseraJson(['users', 'verify-email', email], cliEnv)).toEqual({ sent: expect.any(String) });
     await expectGermanVerification(email);
     const cleared = await tesseraJson<{ locale: null }>(['users', 'update', email, '--clear-locale'], cliEnv);
     expect(cleared.locale).toBeNull();
     await tesseraJson(['users', 'verify-email', email], cliEnv);
     await mailbox.next(email, { subject: /^Confirm your email address/ });
+    // Or the admin's word for it, without a link: audited, and the claim is true from now on.
+    const { id } = await tesseraJson<{ id: string }>(['users', 'show', email], cliEnv);
+    expect(await tesseraJson(['users', 'verify-email', email, '--mark-verified'], cliEnv)).toEqual({ verified: id });
+    expect(await tesseraJson(['users', 'show', email], cliEnv)).toMatchObject({ email_verified: true });
+    const audited = await tesseraJson<{ type: string; subject: string }[]>(
+      ['audit', '--type', 'user.email_verified', '--limit', '300'],
+      cliEnv,
+    );
+    expect(audited.map((e) => e.subject)).toContain(id);
   }, 120_000);
 
   it('users create --send-verification --locale de mails in German', async () => {
     const email = newEmail();
     await tesseraJson(['users', 'create', '--email', email, '--locale', 'de', '--send-verification'], cliEnv);
     await expectGermanVerification(email);
-  });
+  }, 60_000);
 
+  it("users reset-password --send-link mails a link in the user's language, never to a disabled user", async () => {
+    const email = newEmail();
+    await tesseraJson(['users', 'create', '--email', email, '--locale', 'de'], cliEnv);
+    const { id } = await tesseraJson<{ id: string }>(['users', 'show', email], cliEnv);
+    expect(await tesseraJson(['users', 'reset-password', email, '--send-link'], cliEnv)).toEqual({ sent: id });
+    const mail = await mailbox.next(email, { subject: /Setzen Sie Ihr Passwort/ });
+    expect(new URL(mail.link(`${server.issuer}/password/reset`)).searchParams.get('ui_locales')).toBe('de');
+    await tesseraJson(['users', 'disable', email], cliEnv);
+    expect(await tessera(['users', 'reset-password', email, '--send-link'], { env: cliEnv })).toMatchObject({
+      code: 2,
+      stderr: `tessera: ${email} is disabled: enable the account first\n`,
+    });
+  }, 120_000);
+});
+
+describe('the CLI', () => {
   it('refuses a language Tessera does not speak, naming the ones it does', async () => {
     const res = await tessera(['users', 'create', '--email', newEmail(), '--locale', 'fr'], { env: cliEnv });
     expect(res.code).not.toBe(0);

@@ -1128,9 +1128,11 @@ describe('every route, every method', () => {
       `/admin/v1/roles/${MADE_UP}/permissions`,
       `/admin/v1/organizations/${MADE_UP}/members/${MADE_UP}/roles/${MADE_UP}`,
       `/admin/v1/api-keys/${MADE_UP}/rotate`,
-      // What the CLI's remote mode added: passwords, second factors, webhooks, DCR.
+      // What the CLI's remote mode added: passwords, mailed links, second factors, webhooks, DCR.
       `/admin/v1/users/${MADE_UP}/password`,
       `/admin/v1/users/${MADE_UP}/mfa`,
+      `/admin/v1/users/${MADE_UP}/verification`,
+      `/admin/v1/users/${MADE_UP}/password-reset-link`,
       '/admin/v1/webhooks',
       `/admin/v1/webhooks/${MADE_UP}/secrets`,
       `/admin/v1/webhook-deliveries/${MADE_UP}/redeliver`,
