@@ -407,20 +407,26 @@ describe.each(MODES)('tessera users set-password (%s)', (mode) => {
   }, 180_000);
 });
 
+/** A new user signed in to a new web app: a session, and a grant with a refresh token. */
+async function signedInUser() {
+  const user = await createUser();
+  const scope = 'openid offline_access';
+  const app = await createClient([
+    '--grant-types',
+    'authorization_code,refresh_token',
+    '--redirect-uri',
+    REDIRECT,
+    '--scope',
+    scope,
+  ]);
+  const { tokens } = await signInForTokens(server.issuer, { ...app, redirect: REDIRECT, scope }, user, newJar());
+  return { user, app, scope, tokens };
+}
+
 describe.each(MODES)('tessera grants (%s)', (mode) => {
   const { tessera, tesseraJson } = cliIn(mode);
   it("lists a user's grants and revokes one with its consent, printing what the database mode prints", async () => {
-    const user = await createUser();
-    const app = await createClient([
-      '--grant-types',
-      'authorization_code,refresh_token',
-      '--redirect-uri',
-      REDIRECT,
-      '--scope',
-      'openid offline_access',
-    ]);
-    const scope = 'openid offline_access';
-    const { tokens } = await signInForTokens(server.issuer, { ...app, redirect: REDIRECT, scope }, user, newJar());
+    const { user, app, scope, tokens } = await signedInUser();
     const grants = await tesseraJson<{ grant_id: string }[]>(['grants', 'list', user.email]);
     expect(grants).toEqual([
       { grant_id: expect.any(String), client_id: app.client_id, scope, expires_at: expect.any(String) },
@@ -456,17 +462,7 @@ describe.each(MODES)('tessera grants (%s)', (mode) => {
 describe.each(MODES)('tessera users sessions, delete and audit (%s)', (mode) => {
   const { tessera, tesseraJson } = cliIn(mode);
   it("lists a user's sessions, deletes the user with their grants, and finds it in the audit trail", async () => {
-    const user = await createUser();
-    const app = await createClient([
-      '--grant-types',
-      'authorization_code,refresh_token',
-      '--redirect-uri',
-      REDIRECT,
-      '--scope',
-      'openid offline_access',
-    ]);
-    const scope = 'openid offline_access';
-    const { tokens } = await signInForTokens(server.issuer, { ...app, redirect: REDIRECT, scope }, user, newJar());
+    const { user, app, scope, tokens } = await signedInUser();
     const sessions = await tesseraJson<{ uid: string; amr: string[] }[]>(['users', 'sessions', 'list', user.email]);
     expect(sessions).toEqual([
       { uid: expect.any(String), signed_in_at: expect.any(String), amr: ['pwd'], expires_at: expect.any(String) },

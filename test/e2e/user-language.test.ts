@@ -48,7 +48,7 @@ async function expectGermanInvitation(email: string) {
 
 // Every mail an admin sends from the CLI, in both of its modes: on the database, and through
 // the admin API (TESSERA_URL), where the server sends it.
-describe.each(CLI_MODES)('the CLI on the %s', (mode) => {
+describe.each(CLI_MODES)('the CLI (%s mode)', (mode) => {
   const { tessera, tesseraJson } = cliIn(mode, () => ({ issuer: server.issuer, admin: adminClient }));
 
   it('users invite --locale de mails the invitation in German, and users show says so', async () => {
