@@ -5,6 +5,7 @@
 // with its caller. Until some client may get tokens for the admin API (`tessera admin
 // bootstrap`), every route but the OpenAPI document answers 404: there is nothing to call it with.
 import Router from '@koa/router';
+import { readBody } from '../middleware/read-body.ts';
 import type { Context, Middleware } from 'koa';
 import type { z } from 'zod';
 import type { Config } from '../config/config.ts';
@@ -36,16 +37,13 @@ export const OPENAPI_PATH = `${ADMIN_PREFIX}/openapi.json`;
 async function readJson(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json', '+json'))
     throw new AdminProblem(415, 'invalid_request', 'the request body must be application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT)
-      throw new AdminProblem(413, 'invalid_request', `the request body is over ${BODY_LIMIT} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(
+    ctx,
+    BODY_LIMIT,
+    () => new AdminProblem(413, 'invalid_request', `the request body is over ${BODY_LIMIT} bytes`),
+  );
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new AdminProblem(400, 'invalid_request', 'the request body is not valid JSON');
   }

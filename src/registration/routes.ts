@@ -9,6 +9,7 @@
 // learns nothing about which clients exist.
 import { createHash, randomBytes } from 'node:crypto';
 import Router from '@koa/router';
+import { readBody } from '../middleware/read-body.ts';
 import type { Context } from 'koa';
 import type { RegistrationQueries } from '../db/queries/registrations.ts';
 import type { Limiter } from '../db/queries/rate-limits.ts';
@@ -38,15 +39,9 @@ const newToken = () => randomBytes(32).toString('base64url');
 
 async function readJson(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) throw new InvalidInput('expected application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT) throw new InvalidInput('the request body is too large');
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(ctx, BODY_LIMIT, () => new InvalidInput('the request body is too large'));
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new InvalidInput('the request body is not valid JSON');
   }
