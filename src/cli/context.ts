@@ -14,7 +14,6 @@ import type { ClientService } from '../services/clients.ts';
 import type { GrantService } from '../services/grants.ts';
 import type { DcrService } from '../services/dcr.ts';
 import type { UserMfaService } from '../services/user-mfa.ts';
-import type { UserService } from '../services/users.ts';
 import {
   organizationCommands,
   type OrganizationCommands,

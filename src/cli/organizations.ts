@@ -53,8 +53,7 @@ export function registerOrganizationCommands(program: Command, run: Run): void {
             throw new InvalidInput('--allow-email-domain and --no-allow-email-domains contradict each other');
           const updated = await organizations.update(ref, {
             displayName: opts.displayName,
-            allowedEmailDomains:
-              opts.allowEmailDomains === false ? [] : opts.allowEmailDomain && opts.allowEmailDomain.flatMap(domains),
+            allowedEmailDomains: opts.allowEmailDomains === false ? [] : opts.allowEmailDomain?.flatMap(domains),
             mfaRequired: opts.mfaRequired,
           });
           out.result(updated, () =>

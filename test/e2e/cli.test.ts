@@ -462,7 +462,7 @@ describe.each(MODES)('tessera grants (%s)', (mode) => {
 describe.each(MODES)('tessera users sessions, delete and audit (%s)', (mode) => {
   const { tessera, tesseraJson } = cliIn(mode);
   it("lists a user's sessions, deletes the user with their grants, and finds it in the audit trail", async () => {
-    const { user, app, scope, tokens } = await signedInUser();
+    const { user, app, tokens } = await signedInUser();
     const sessions = await tesseraJson<{ uid: string; amr: string[] }[]>(['users', 'sessions', 'list', user.email]);
     expect(sessions).toEqual([
       { uid: expect.any(String), signed_in_at: expect.any(String), amr: ['pwd'], expires_at: expect.any(String) },
