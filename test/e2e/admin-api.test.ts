@@ -211,6 +211,7 @@ describe("a user's grants and sessions", () => {
         session_uid: expect.any(String),
         client_ids: [app.client_id],
         login_at: expect.any(String),
+        amr: ['pwd'],
         expires_at: expect.any(String),
       },
     ]);
