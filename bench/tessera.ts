@@ -71,6 +71,8 @@ export async function startProcess(
   args: string[],
   env: Record<string, string>,
   readyUrl: string,
+  /** The checkout to run (bench/tracing.ts's baseline is another one). */
+  cwd = root,
 ): Promise<Server> {
   const started = performance.now();
   // Cluster workers inherit the flags, so each process writes a profile of its own.
@@ -78,7 +80,7 @@ export async function startProcess(
     ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name.replace(/\W+/g, '-'))}`]
     : [];
   const child = spawn(process.execPath, [...profile, ...args], {
-    cwd: root,
+    cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -19,15 +19,16 @@
 // exports its spans as "on" does), BENCH_RESULT (the
 // result file's name, default tracing-<date>.json).
 // Writes bench/results/tracing-<date>.json.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
+import { type Server, startProcess, stopProcess } from './tessera.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -40,46 +41,16 @@ const AUDIENCE = 'https://api.bench.test';
 
 type Measured = LoadResult & { cpuUsPerRequest: number };
 
-interface Server {
-  name: string;
-  url: string;
-  child: ChildProcess;
-}
-
+/** Each server on a port of its own, so each has its own issuer; they share the database. */
 async function start(name: string, cwd: string, env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  // BENCH_PROFILE: a folder where each server writes a V8 CPU profile when it stops (profile-summary.ts).
-  const profile = process.env.BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name)}`]
-    : [];
-  const child = spawn(process.execPath, [...profile, 'build/main.js'], {
+  const issuer = `http://127.0.0.1:${await freePort()}`;
+  return startProcess(
+    name,
+    ['build/main.js'],
+    { ...env, PORT: new URL(issuer).port, ISSUER: issuer },
+    `${issuer}/readyz`,
     cwd,
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), ISSUER: issuer },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
-    if (
-      await fetch(`${issuer}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { name, url: issuer, child };
-}
-
-async function stop(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.once('exit', r));
+  );
 }
 
 /** A null OTLP/HTTP receiver: reads each export, counts its bytes, answers 200. */
@@ -270,7 +241,7 @@ async function main() {
       `${JSON.stringify(report, null, 2)}\n`,
     );
   } finally {
-    for (const server of servers) await stop(server);
+    for (const server of servers) await stopProcess(server);
     await receiver.close();
     await db.drop();
     await postgres.stop();
