@@ -6,9 +6,13 @@ import { afterPosition, type PagePosition } from './paging.ts';
 
 const withRelations = {
   secrets: { select: { id: true, hint: true, createdAt: true, expiresAt: true }, orderBy: { createdAt: 'asc' } },
-  apis: { include: { api: { select: { audience: true } } } },
-  serves: { include: { api: { select: { audience: true } } } },
-  exchanges: { include: { api: { select: { audience: true } } } },
+  // A stable order, so that a client reads the same twice: the default API first, then by audience.
+  apis: {
+    include: { api: { select: { audience: true } } },
+    orderBy: [{ isDefault: 'desc' }, { api: { audience: 'asc' } }],
+  },
+  serves: { include: { api: { select: { audience: true } } }, orderBy: { api: { audience: 'asc' } } },
+  exchanges: { include: { api: { select: { audience: true } } }, orderBy: { api: { audience: 'asc' } } },
 } satisfies Prisma.ClientInclude;
 
 export type ClientRecord = Prisma.ClientGetPayload<{ include: typeof withRelations }>;
