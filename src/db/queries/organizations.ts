@@ -73,7 +73,10 @@ const detail = {
       id: true,
       name: true,
       description: true,
-      permissions: { select: { scope: true, api: { select: { audience: true } } } },
+      permissions: {
+        select: { scope: true, api: { select: { audience: true } } },
+        orderBy: { scope: 'asc' },
+      },
     },
   },
   members: {
@@ -81,7 +84,7 @@ const detail = {
     select: {
       createdAt: true,
       user: { select: { id: true, email: true } },
-      roles: { select: { role: { select: { name: true } } } },
+      roles: { select: { role: { select: { name: true } } }, orderBy: { role: { name: 'asc' } } },
     },
   },
 } as const;
