@@ -12,7 +12,7 @@ import type { Database } from './db/client.ts';
 import type { Notifications } from './db/notifications.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { createQueries } from './db/queries/index.ts';
-import { requestReadsScope } from './oidc/request-reads.ts';
+import { requestReads, requestReadsScope } from './oidc/request-reads.ts';
 import { loginRecorder } from './interactions/login-recorder.ts';
 import type { KeySet } from './keys/key-set.ts';
 import type { Logger } from './logging/logger.ts';
@@ -71,7 +71,6 @@ import { accountFeatures, outboxKeys } from './account/features.ts';
 import { backchannelLogouts, enqueueBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { PASSKEYS_SECTION, passkeyAccountRoutes } from './interactions/passkey-account.ts';
 import { passkeyService } from './services/passkeys.ts';
-import { passkeyFactor } from './mfa/passkey-factor.ts';
 import { mfaFeatures } from './mfa/features.ts';
 import { secondFactorPolicy } from './mfa/policy.ts';
 import { passwordChange } from './account/password-change.ts';
@@ -228,7 +227,7 @@ export function createApp(deps: AppDeps): TesseraApp {
     requiredFor: secondFactorRequired,
     onRateLimited: onLoginRateLimited,
     // A passkey is a second factor too, where browsers can use passkeys at all (passkeys.offered).
-    extraKinds: passkeys?.service.offered ? [passkeyFactor(passkeys.service)] : [],
+    ...(passkeys?.service.offered ? { passkeys: passkeys.service } : {}),
     ...(deps.clock ? { now: deps.clock } : {}),
   });
   const interactions = interactionRoutes({
@@ -242,7 +241,11 @@ export function createApp(deps: AppDeps): TesseraApp {
     identify: loginIdentifier(config.clientSecretPepper, queries.users),
     audit,
     onLogin: loginRecorder(metrics, audit),
-    signedIn: (userId, ip, counterKey, locale) => queries.users.recordSignIn(userId, ip, counterKey, locale),
+    // The statement answers which second factors the user has: the step after the password asks.
+    signedIn: async (userId, ip, counterKey, locale) => {
+      const factors = await queries.users.recordSignIn(userId, ip, counterKey, locale);
+      requestReads()?.secondFactors.set(userId, factors);
+    },
     onRateLimited: onLoginRateLimited,
     grantable: grantableScopes(
       catalog,

@@ -7,7 +7,11 @@ import type { Queries } from '../db/queries/index.ts';
 import { secondFactorStep } from '../interactions/second-factor.ts';
 import { secondFactorLimits, type loginLimits } from '../rate-limit/limits.ts';
 import type { Audit } from '../services/audit.ts';
-import { recoveryCodeFactor, secondFactors, totpFactor, type SecondFactorKind } from './factors.ts';
+import type { FactorsOf } from '../db/queries/second-factors.ts';
+import { requestReads } from '../oidc/request-reads.ts';
+import type { PasskeyService } from '../services/passkeys.ts';
+import { recoveryCodeFactor, secondFactors, totpFactor } from './factors.ts';
+import { passkeyFactor } from './passkey-factor.ts';
 import { recoveryCodes } from './recovery-codes.ts';
 import type { SecondFactorPolicy } from './policy.ts';
 import { totpService, type SealingKeys } from './totp.ts';
@@ -32,10 +36,13 @@ export function mfaServices(config: Config, queries: Pick<Queries, 'secondFactor
     pepper: config.clientSecretPepper,
     ...(now ? { now } : {}),
   });
-  // The sign-in asks every kind at once (factors.ts): one statement answers both, shared by the
-  // calls in flight for a user (not a cache: the next sign-in asks again).
-  const inFlight = new Map<string, ReturnType<typeof queries.secondFactors.factorsOf>>();
+  // The sign-in asks every kind at once (factors.ts): one statement answers all of them, shared by
+  // the calls in flight for a user (not a cache: the next sign-in asks again). Right after a
+  // password, the sign-in's own statement has answered already (this request's reads).
+  const inFlight = new Map<string, Promise<FactorsOf>>();
   const factorsOf = (userId: string) => {
+    const known = requestReads()?.secondFactors.get(userId);
+    if (known) return Promise.resolve(known);
     let pending = inFlight.get(userId);
     if (!pending) {
       pending = queries.secondFactors.factorsOf(userId).finally(() => inFlight.delete(userId));
@@ -46,6 +53,7 @@ export function mfaServices(config: Config, queries: Pick<Queries, 'secondFactor
   const has = {
     totp: async (userId: string) => (await factorsOf(userId)).totp,
     recovery: async (userId: string) => (await factorsOf(userId)).recoveryCodes > 0,
+    passkey: async (userId: string) => (await factorsOf(userId)).passkeys,
   };
   return { totp, recoveryCodes: codes, has };
 }
@@ -58,14 +66,14 @@ export function mfaFeatures(deps: {
   loginLimits: ReturnType<typeof loginLimits>;
   requiredFor: SecondFactorPolicy;
   onRateLimited(): void;
-  /** Further kinds (passkeys), after the authenticator app and before the recovery codes. */
-  extraKinds?: SecondFactorKind[];
+  /** Passkeys, where they are offered: a kind after the authenticator app, before the recovery codes. */
+  passkeys?: PasskeyService;
   now?: Clock;
 }) {
   const services = mfaServices(deps.config, deps.queries, deps.now);
   const factors = secondFactors([
     totpFactor(services.totp, services.has.totp),
-    ...(deps.extraKinds ?? []),
+    ...(deps.passkeys ? [passkeyFactor(deps.passkeys, services.has.passkey)] : []),
     recoveryCodeFactor(services.recoveryCodes, services.has.recovery),
   ]);
   const attempts = secondFactorLimits(deps.pool, deps.config.rateLimits).perAccount;

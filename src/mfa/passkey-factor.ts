@@ -9,10 +9,10 @@ import type { SecondFactorKind } from './factors.ts';
 
 const PASSKEY_FAILED: Message = ({ t }) => t('mfa.passkey.failed');
 
-export function passkeyFactor(passkeys: PasskeyService): SecondFactorKind {
+export function passkeyFactor(passkeys: PasskeyService, has: (userId: string) => Promise<boolean>): SecondFactorKind {
   return {
     name: 'passkey',
-    has: (userId) => passkeys.hasAny(userId),
+    has,
     async prepare(userId, context) {
       // The options go in the page (the script needs no further request); a challenge per render.
       return { options: JSON.stringify(await passkeys.secondFactorOptions(userId, context.uid)) };

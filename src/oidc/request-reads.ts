@@ -5,7 +5,8 @@
 // outlives the request (a store entered per request in app.ts, tracing/request-slot.ts), so there is no
 // cross-request cache of tokens to invalidate: a revocation is seen by the next request.
 //
-// Also kept here: the Session as this request read it (to skip a write that only slides its
+// Also kept here: which second factors a user who has just signed in has (the sign-in's statement
+// returns them, and the second-factor step asks next), the Session as this request read it (to skip a write that only slides its
 // expiry, adapter.ts), a refresh token's consumption waiting for its successor's insert
 // (adapter.ts: one statement consumes the old token and inserts the new one), and the request's
 // blind writes (upserts and deletes whose outcome nobody reads), made in one statement when the
@@ -13,6 +14,7 @@
 // Grant, a code and the Session and deletes the Interaction, four commits in one.
 import type { Middleware } from 'koa';
 import type { StoredPayload } from '../db/queries/oidc-payloads.ts';
+import type { FactorsOf } from '../db/queries/second-factors.ts';
 import type { AccountRecord } from '../db/queries/users.ts';
 import { requestSlot } from '../tracing/request-slot.ts';
 
@@ -21,6 +23,8 @@ export interface RequestReads {
   payloads: Map<string, StoredPayload | null>;
   /** Accounts read by id; null: read, and no such user. */
   accounts: Map<string, AccountRecord | null>;
+  /** Second factors by user id, as the sign-in's own statement returned them (users.recordSignIn). */
+  secondFactors: Map<string, FactorsOf>;
   /** A refresh token consumed by the provider, to be consumed with its successor's insert. */
   pendingConsume?: { model: string; id: string };
   /** Writes held until the request is done, by payloadKey; no payload: a delete. */
@@ -55,7 +59,12 @@ export const requestReads = (): RequestReads | undefined => store.get();
  */
 export function requestReadsScope(): Middleware {
   return function requestReadsScope(_ctx, next) {
-    const reads: RequestReads = { payloads: new Map(), accounts: new Map(), writes: new Map() };
+    const reads: RequestReads = {
+      payloads: new Map(),
+      accounts: new Map(),
+      secondFactors: new Map(),
+      writes: new Map(),
+    };
     return store.run(reads, async () => {
       await next();
       await reads.flush?.();

@@ -8,6 +8,7 @@ import { PreconditionFailed } from '../../errors.ts';
 import { afterPosition, type PagePosition } from './paging.ts';
 import { type HeldRole, heldRolesFromJson } from '../../services/rbac.ts';
 import type { Locale } from '../../i18n/messages.ts';
+import { factorsFromRow, factorsOfColumns, type FactorsOf, type FactorsRow } from './second-factors.ts';
 
 // users.id is a Postgres uuid: any other string makes the query fail rather than match nothing,
 // so callers check the shape first (canonical 8-4-4-4-12 hex, as Tessera generates them).
@@ -140,17 +141,20 @@ export function userQueries(prisma: PrismaClient, pool?: pg.Pool, prepared = fal
     /**
      * What a successful sign-in leaves behind, in one statement and one commit: last_login_at,
      * the failures counted against the account from this address forgotten (`counterKey`, a
-     * rate_limits key), and the audit row. (Three statements and three commits before.)
+     * rate_limits key), and the audit row. (Three statements and three commits before.) It answers
+     * which second factors the user has, the sign-in's next question (mfa/features.ts).
      */
-    async recordSignIn(id: string, ip: string, counterKey: string, locale?: Locale) {
+    async recordSignIn(id: string, ip: string, counterKey: string, locale?: Locale): Promise<FactorsOf> {
       if (!pool) throw new Error('userQueries: recordSignIn needs the pool');
-      await pool.query({
+      const { rows } = await pool.query<FactorsRow>({
         ...(prepared ? { name: 'tessera_sign_in' } : {}),
         text: `WITH seen AS (UPDATE users SET last_login_at = $2, updated_at = $2, locale = ${keptOrNewLocale('$5')} WHERE id = $1::uuid),
           forgotten AS (DELETE FROM rate_limits WHERE key = $3)
-          INSERT INTO audit_events (type, actor, subject, ip, created_at) VALUES ('login.succeeded', $1::text, $1::text, $4, $2)`,
+          INSERT INTO audit_events (type, actor, subject, ip, created_at) VALUES ('login.succeeded', $1::text, $1::text, $4, $2)
+          RETURNING ${factorsOfColumns('$1')}`,
         values: [id, new Date(), counterKey, ip, locale ?? null],
       });
+      return factorsFromRow(rows[0]!);
     },
     async recordLogin(id: string) {
       await prisma.user.update({ where: { id }, data: { lastLoginAt: new Date() } });
