@@ -32,6 +32,23 @@ export class Conflict extends TesseraError {
   }
 }
 
+/** A write refused by a unique constraint (Prisma's P2002): the row exists already. */
+export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === 'P2002';
+
+/**
+ * Runs a create and answers a unique violation with Conflict(message). The INSERT decides, not
+ * a read before it: of two concurrent creates of one name, one is created and one is a 409
+ * (a read first let both through to the INSERT, and the loser was a 500).
+ */
+export async function createOrConflict<T>(create: () => Promise<T>, message: string): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new Conflict(message);
+    throw err;
+  }
+}
+
 /** If-Match named a version that is no longer the resource's (RFC 9110 §13.1.1). */
 export class PreconditionFailed extends TesseraError {
   constructor(message = 'the resource changed since it was read (If-Match does not match its ETag); read it again') {

@@ -2,6 +2,7 @@
 // address has an account (no enumeration), and so is the work: the password is checked and
 // hashed first either way. An existing account gets no mail and keeps its password; a new one
 // starts with email_verified false and is mailed a verification link.
+import { isUniqueViolation } from '../errors.ts';
 import type { UserQueries } from '../db/queries/users.ts';
 import type { Audit } from '../services/audit.ts';
 import type { Locale, Message } from '../i18n/messages.ts';
@@ -43,7 +44,7 @@ export function signup(deps: {
         ).id;
       } catch (err) {
         // The same address signed up at the same moment: one account, the same answer.
-        if ((err as { code?: string }).code === 'P2002') return { outcome: 'done' };
+        if (isUniqueViolation(err)) return { outcome: 'done' };
         throw err;
       }
       await deps.audit.record({ type: 'user.signed_up', actor: id, subject: id, ip });

@@ -1,7 +1,7 @@
 // APIs (resource servers): validation and registration.
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { PagePosition } from '../db/queries/paging.ts';
-import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { Conflict, createOrConflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { RBAC_MODES, RBAC_TOKEN_CLAIMS, type RbacMode } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
@@ -69,9 +69,10 @@ export function apiService(apis: ApiQueries, audit: Audit = noAudit, actor = 'sy
   return {
     async create(input: ApiInput) {
       const data = validateApi(input);
-      if (await apis.findByAudience(data.audience))
-        throw new Conflict(`an API with audience ${data.audience} exists already`);
-      const api = await apis.create(data);
+      const api = await createOrConflict(
+        () => apis.create(data),
+        `an API with audience ${data.audience} exists already`,
+      );
       await audit.record({ type: 'api.created', actor, subject: data.audience });
       return api;
     },

@@ -7,7 +7,7 @@ import type { ApiQueries } from '../db/queries/apis.ts';
 import type { PagePosition } from '../db/queries/paging.ts';
 import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
 import type { TokenExchangePolicyQueries } from '../db/queries/token-exchange-policies.ts';
-import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { Conflict, createOrConflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { exchangePolicies } from './client-exchange-policies.ts';
 import { type ClientInput, inputFromMetadata, metadataFromRecord } from './client-metadata.ts';
@@ -53,9 +53,11 @@ export function clientService(deps: {
       if (input.id !== undefined) checkClientId(input.id);
       const data = await validate(input);
       const id = input.id ?? newClientId();
-      if (await clients.exists(id)) throw new Conflict(`a client with id ${id} exists already`);
       const secret = usesSecret(data.tokenEndpointAuthMethod) ? generateSecret(pepper) : undefined;
-      const created = await clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint });
+      const created = await createOrConflict(
+        () => clients.create(id, data, secret && { hash: secret.hash, hint: secret.hint }),
+        `a client with id ${id} exists already`,
+      );
       await audit.record({ type: 'client.created', actor, subject: id, details: { grant_types: data.grantTypes } });
       return { client: clientView(created), clientSecret: secret?.value };
     },

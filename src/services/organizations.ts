@@ -3,7 +3,7 @@
 import type { ApiQueries } from '../db/queries/apis.ts';
 import type { OrganizationQueries } from '../db/queries/organizations.ts';
 import type { PagePosition } from '../db/queries/paging.ts';
-import { Conflict, InvalidInput, NotFound, PreconditionFailed } from '../errors.ts';
+import { Conflict, createOrConflict, InvalidInput, NotFound, PreconditionFailed } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { ROLE_NAME } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
@@ -114,8 +114,10 @@ export function organizationService(deps: {
   return {
     async create(input: OrganizationInput) {
       const data = validateOrganization(input);
-      if (await organizations.find(data.name)) throw new Conflict(`an organization named ${data.name} exists already`);
-      const created = await organizations.create(data);
+      const created = await createOrConflict(
+        () => organizations.create(data),
+        `an organization named ${data.name} exists already`,
+      );
       await audit.record({ type: 'organization.created', actor, subject: created.id, details: { name: data.name } });
       return created;
     },

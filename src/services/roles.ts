@@ -6,7 +6,7 @@ import type { ApiQueries } from '../db/queries/apis.ts';
 import type { ClientQueries } from '../db/queries/clients.ts';
 import type { PagePosition } from '../db/queries/paging.ts';
 import type { PermissionRow, RoleQueries, RoleRecord } from '../db/queries/roles.ts';
-import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { Conflict, createOrConflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { ROLE_NAME } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
@@ -109,8 +109,7 @@ export function roleService(
       const name = checkRoleName(input.name);
       const description = checkDescription(input.description);
       const rows = await permissionRows(input.permissions ?? []);
-      if (await roles.find(name)) throw new Conflict(`a role named ${name} exists already`);
-      const role = await roles.create(name, description);
+      const role = await createOrConflict(() => roles.create(name, description), `a role named ${name} exists already`);
       await roles.grant(role.id, rows);
       await audit.record({
         type: 'role.created',

@@ -1,7 +1,7 @@
 // User accounts: registration by admins, sign-in checks. No Koa here.
 import type { PagePosition } from '../db/queries/paging.ts';
 import { isUserId, type UserQueries, type UserRecord } from '../db/queries/users.ts';
-import { Conflict, InvalidInput, NotFound } from '../errors.ts';
+import { Conflict, createOrConflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { checkNewPassword } from './password-policy.ts';
 import { localeOfTag } from '../i18n/locale.ts';
@@ -127,16 +127,21 @@ export function userService(
     async create(input: UserInput): Promise<UserView> {
       const email = input.email.normalize('NFC').trim();
       if (!EMAIL.test(email)) throw new InvalidInput(`${JSON.stringify(input.email)} is not an email address`);
-      if (await users.findByEmail(normalizeEmail(email)))
-        throw new Conflict(`a user with email ${email} exists already`);
+      const taken = `a user with email ${email} exists already`;
+      // Read first only to spare an argon2id hash for a taken address; the INSERT decides.
+      if (await users.findByEmail(normalizeEmail(email))) throw new Conflict(taken);
       const passwordHash = await passwordHashFor(input);
       const user = describeUser(
-        await users.create({
-          email,
-          emailNormalized: normalizeEmail(email),
-          passwordHash: passwordHash ?? null,
-          ...profile(input),
-        }),
+        await createOrConflict(
+          () =>
+            users.create({
+              email,
+              emailNormalized: normalizeEmail(email),
+              passwordHash: passwordHash ?? null,
+              ...profile(input),
+            }),
+          taken,
+        ),
       );
       await audit.record({ type: 'user.created', actor, subject: user.id });
       return user;

@@ -388,6 +388,32 @@ describe('updates', () => {
   });
 });
 
+describe('concurrent creates of one name', () => {
+  // Without an Idempotency-Key: the INSERT decides, so exactly one is created and the others are
+  // 409s (a read before the insert let several reach it, and each loser was a 500).
+  const bodies: [string, () => Record<string, unknown>][] = [
+    ['/apis', () => ({ audience: `https://${randomId('race')}.example.test` })],
+    [
+      '/clients',
+      () => ({
+        client_id: randomId('race'),
+        name: 'race',
+        grant_types: ['client_credentials'],
+        apis: [ADMIN_AUDIENCE],
+      }),
+    ],
+    ['/users', () => ({ email: `${randomId('race')}@example.test` })],
+    ['/roles', () => ({ name: randomId('race') })],
+    ['/organizations', () => ({ name: randomId('race') })],
+  ];
+  it.each(bodies)('at %s: one 201, the others 409 conflict', async (path, body) => {
+    const same = body();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => call('POST', path, { body: same })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const a of answers.filter((x) => x.status === 409)) expect(a.body).toEqual(problem(409, 'conflict'));
+  });
+});
+
 describe('creates with an Idempotency-Key', () => {
   it('answer a replay with the first answer, refuse the key for another body, and create once when raced', async () => {
     const key = randomId('key');
