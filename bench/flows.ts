@@ -192,3 +192,51 @@ export async function runLoops<S>(
     count: latencies.length,
   };
 }
+
+/**
+ * A flow step at a fixed rate, in an open model as bench/fixed-rate.ts does for single requests:
+ * step i is due at start + i/rate, takes a free state (a refresh-token family: each is used by one
+ * step at a time), waits for one when none is free, and its latency counts from when it was due.
+ */
+export async function runFlowAtRate<S>(
+  rate: number,
+  seconds: number,
+  states: S[],
+  step: (state: S) => Promise<S>,
+): Promise<{ rate: number; achieved: number; p50ms: number; p99ms: number; non2xx: number; errors: number }> {
+  const total = Math.round(rate * seconds);
+  const free = [...states];
+  const waiting: ((state: S) => void)[] = [];
+  const latencies: number[] = [];
+  let errors = 0;
+  const take = () => new Promise<S>((resolve) => (free.length ? resolve(free.pop()!) : waiting.push(resolve)));
+  const give = (state: S) => {
+    const next = waiting.shift();
+    if (next) next(state);
+    else free.push(state);
+  };
+  const one = async (due: number) => {
+    let state = await take();
+    try {
+      state = await step(state);
+    } catch {
+      errors++;
+    }
+    latencies.push(performance.now() - due);
+    give(state);
+  };
+  const running: Promise<void>[] = [];
+  const start = performance.now();
+  for (let sent = 0; sent < total; ) {
+    const now = performance.now();
+    while (sent < total && start + (sent * 1000) / rate <= now) running.push(one(start + (sent++ * 1000) / rate));
+    if (sent < total)
+      await new Promise((r) => setTimeout(r, Math.max(0, start + (sent * 1000) / rate - performance.now())));
+  }
+  await Promise.all(running);
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 100) / 100;
+  return { rate, achieved: Math.round(total / elapsed), p50ms: at(0.5), p99ms: at(0.99), non2xx: 0, errors };
+}

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { freePort } from '../src/db/embedded.ts';
 import { runFixedRate, type FixedRateResult } from './fixed-rate.ts';
 import { costMeter, perRequest, type CostMeter, type Costs } from './costs.ts';
-import { authorizationCodeFlow, refreshGrant, runLoops, type FlowTarget } from './flows.ts';
+import { authorizationCodeFlow, refreshGrant, runFlowAtRate, runLoops, type FlowTarget } from './flows.ts';
 import { BENCH_ORGANIZATION, seedOrganizations } from './organizations.ts';
 import { measureSignRate } from './sign-rate.ts';
 import {
@@ -58,6 +58,9 @@ interface Subject {
   run: Record<string, (c: number, ready?: () => Promise<void>) => Promise<LoadResult>>;
   results: Results;
   halfRate?: FixedRateResult;
+  /** Refresh grants at a fixed rate, for the refresh's latency at half its best rate. */
+  refreshAtRate: (rate: number, seconds: number) => Promise<FixedRateResult>;
+  refreshHalfRate?: FixedRateResult;
 }
 
 /**
@@ -180,7 +183,18 @@ async function subject(
     ),
     ...flows,
   };
-  return { server, creds, run, results: {} };
+  // Families enough that a rate the server keeps up with never waits for a free one.
+  const refreshAtRate = async (rate: number, s: number) => {
+    const families = await Promise.all(
+      Array.from(
+        { length: 32 },
+        async () =>
+          (await authorizationCodeFlow(flow, new Map(), 'openid offline_access a:read', 'consent')).refresh_token!,
+      ),
+    );
+    return runFlowAtRate(rate, s, families, async (rt) => (await refreshGrant(flow, rt)).refresh_token!);
+  };
+  return { server, creds, run, results: {}, refreshAtRate };
 }
 
 /**
@@ -225,6 +239,9 @@ async function measure(subjects: Subject[], meter: CostMeter): Promise<void> {
     if (name === 'client credentials') {
       for (const s of subjects) s.halfRate = await latencyAtHalfRate(s.server, s.creds, s.results);
     }
+    if (name === 'refresh token') {
+      for (const s of subjects) s.refreshHalfRate = await refreshAtHalfRate(s);
+    }
   }
 }
 
@@ -244,6 +261,15 @@ async function latencyAtHalfRate(
   const load = { url: `${server.url}/token`, ...form(creds.auth, 'grant_type=client_credentials&scope=a:read') };
   const result = await sampled(server, () => runFixedRate(load, Math.round(best / 2), Math.max(seconds, 5)));
   console.log(`  ${server.name} token endpoint at ${result.rate}/s: p50 ${result.p50ms} ms, p99 ${result.p99ms} ms`);
+  return result;
+}
+
+/** Refresh-grant latency at a fixed rate (open model): half the best refresh rate measured. */
+async function refreshAtHalfRate(s: Subject): Promise<FixedRateResult | undefined> {
+  const best = Math.max(...Object.values(s.results['refresh token'] ?? {}).map((r) => r.rps));
+  if (!Number.isFinite(best) || best <= 0) return undefined;
+  const result = await sampled(s.server, () => s.refreshAtRate(Math.round(best / 2), Math.max(seconds, 5)));
+  console.log(`  ${s.server.name} refresh at ${result.rate}/s: p50 ${result.p50ms} ms, p99 ${result.p99ms} ms`);
   return result;
 }
 
@@ -321,7 +347,7 @@ async function main() {
       for (const s of subjects) await stopProcess(s.server);
     }
     const runs: Record<string, Run> = Object.fromEntries(
-      subjects.map(({ server, results, halfRate }) => [
+      subjects.map(({ server, results, halfRate, refreshHalfRate }) => [
         server.name,
         {
           readyMs: server.readyMs,
@@ -330,6 +356,7 @@ async function main() {
           peaks: server.peaks,
           results,
           halfRate,
+          refreshHalfRate,
         },
       ]),
     );
@@ -370,6 +397,7 @@ type Run = {
   peaks: Server['peaks'];
   results: Results;
   halfRate?: FixedRateResult;
+  refreshHalfRate?: FixedRateResult;
 };
 type Result = {
   date: string;
@@ -418,10 +446,8 @@ function renderTable(r: Result): string {
       return key && jwt ? `${n} ${key}/s vs ${jwt}/s = ${ratio(key, jwt)}` : undefined;
     })
     .filter(Boolean);
-  const half = (n: string) => {
-    const h = r.runs[n]?.halfRate;
-    return h ? `${n}: p99 ${h.p99ms} ms (p50 ${h.p50ms} ms) at ${h.rate}/s` : `${n}: –`;
-  };
+  const half = (n: string, h = r.runs[n]?.halfRate) =>
+    h ? `${n}: p99 ${h.p99ms} ms (p50 ${h.p50ms} ms) at ${h.rate}/s` : `${n}: –`;
   return [
     `Run ${r.date} on ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGb} GiB), Node ${r.machine.node}; ${seconds} s per cell.`,
     `Raw RS256 (2048-bit) signing: ${r.rs256SignaturesPerSecond.oneCore}/s on one core, ${r.rs256SignaturesPerSecond.allCores}/s on all cores.`,
@@ -442,7 +468,8 @@ function renderTable(r: Result): string {
           '',
         ]
       : []),
-    `Token endpoint latency at half each server's best client-credentials rate (requests sent on a fixed schedule, latency from when each was due: bench/fixed-rate.ts): ${[...names, 'library'].map(half).join('; ')}.`,
+    `Token endpoint latency at half each server's best client-credentials rate (requests sent on a fixed schedule, latency from when each was due: bench/fixed-rate.ts): ${[...names, 'library'].map((n) => half(n)).join('; ')}.`,
+    `Refresh-grant latency at half each server's best refresh rate (the same open model, 32 refresh-token families taking turns: bench/flows.ts runFlowAtRate): ${[...names, 'library'].map((n) => half(n, r.runs[n]?.refreshHalfRate)).join('; ')}.`,
     `Ready after start (PostgreSQL, migrations applied): ${names.map((n) => `${n} ${r.runs[n]!.readyMs} ms`).join(', ')}; library ${lib.readyMs} ms.`,
     `Peak resident memory under load, per process: ${names.map((n) => `${n} ${r.runs[n]!.peakRssMb} MB`).join(', ')} (all workers together ${r.runs[all]!.peakTotalRssMb} MB); library ${lib.peakRssMb} MB. Resident includes the node binary's code (~60 MB, file pages shared by every Node process on the host); anonymous is the process's own memory (heaps, buffers).`,
     'A * marks a cell with non-2xx answers or errors. Introspection: Tessera introspects its JWT access tokens (signature + revocation check; a token it verified before, as here where one token is introspected over and over like a resource server does for each call carrying it, skips the RSA verification, not the revocation check); the library, which refuses JWTs there, introspects opaque tokens from its memory.',
