@@ -30,6 +30,11 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     // Test processes stopped with SIGTERM stop at once; graceful-shutdown.test.ts and the fleet
     // test set their own drain window.
     SHUTDOWN_DRAIN_MS: '0',
+    // Every file's sign-ins come from 127.0.0.1 and count in the run's one database, so the
+    // address's default budget (100 in 15 minutes) would be the whole suite's, and whichever
+    // file came late got a 429 (in-process servers and server processes alike). The tests of
+    // that limit set their own.
+    RATE_LIMIT_LOGIN_PER_IP: '1000000',
     ...extra,
   };
 }
@@ -54,10 +59,6 @@ export async function startTestServer(
       HOST: '127.0.0.1',
       ISSUER: issuer,
       MIGRATE_ON_START: 'false',
-      // Every file's sign-ins come from 127.0.0.1 and count in the run's one database, so the
-      // address's default budget (100 in 15 minutes) would be the whole suite's, and whichever
-      // file came late got a 429. The tests of that limit set their own.
-      RATE_LIMIT_LOGIN_PER_IP: '1000000',
       ...extra,
     }),
   );
