@@ -70,14 +70,19 @@ async function wrongSecret(server: TestServer, peer: string, clientId: string, h
 }
 
 /**
- * The distinct addresses the audit trail recorded for failed sign-ins from any of `addresses`,
- * once at least `expected` are recorded (written asynchronously: polled).
+ * The distinct addresses the audit trail recorded for failed sign-ins to this file's user from any
+ * of `addresses`, once at least `expected` are recorded (written asynchronously: polled). The
+ * user narrows it to this file: other files' sign-ins come from random documentation addresses
+ * too, and one of them may be among these.
  */
 async function auditedAddresses(server: TestServer, addresses: string[], expected: number): Promise<string[]> {
   return eventually(async () => {
     const { rows } = await server.db.pool.query<{ ip: string }>(
-      `SELECT ip FROM audit_events WHERE type = 'login.failed' AND ip = ANY($1) ORDER BY id`,
-      [addresses],
+      `SELECT ip FROM audit_events
+        WHERE type = 'login.failed' AND ip = ANY($1)
+          AND subject = (SELECT id::text FROM users WHERE email_normalized = lower($2))
+        ORDER BY id`,
+      [addresses, user.email],
     );
     expect(rows.length).toBeGreaterThanOrEqual(expected);
     return [...new Set(rows.map((r) => r.ip))];
