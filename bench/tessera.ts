@@ -194,6 +194,8 @@ export function benchEnv(databaseUrl: string, secrets: Record<string, string>): 
     RATE_LIMIT_LOGIN_PER_IP: '1000000000',
     RATE_LIMIT_LOGIN_FAILURES: '1000000000',
     METRICS_TOKEN,
+    // More settings for every Tessera of the run, as JSON (e.g. '{"DATABASE_PREPARED_STATEMENTS":"off"}').
+    ...(process.env.BENCH_TESSERA_ENV ? (JSON.parse(process.env.BENCH_TESSERA_ENV) as Record<string, string>) : {}),
   };
 }
 
