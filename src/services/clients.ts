@@ -7,7 +7,7 @@ import type { ApiQueries } from '../db/queries/apis.ts';
 import type { PagePosition } from '../db/queries/paging.ts';
 import type { ClientQueries, ClientRecord, ClientWrite } from '../db/queries/clients.ts';
 import type { TokenExchangePolicyQueries } from '../db/queries/token-exchange-policies.ts';
-import { Conflict, createOrConflict, InvalidInput, NotFound } from '../errors.ts';
+import { createOrConflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { exchangePolicies } from './client-exchange-policies.ts';
 import { type ClientInput, inputFromMetadata, metadataFromRecord } from './client-metadata.ts';

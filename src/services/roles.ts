@@ -6,7 +6,7 @@ import type { ApiQueries } from '../db/queries/apis.ts';
 import type { ClientQueries } from '../db/queries/clients.ts';
 import type { PagePosition } from '../db/queries/paging.ts';
 import type { PermissionRow, RoleQueries, RoleRecord } from '../db/queries/roles.ts';
-import { Conflict, createOrConflict, InvalidInput, NotFound } from '../errors.ts';
+import { createOrConflict, InvalidInput, NotFound } from '../errors.ts';
 import { noAudit, type Audit } from './audit.ts';
 import { ROLE_NAME } from './rbac.ts';
 import { parseScopes } from './scopes.ts';
