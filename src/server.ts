@@ -65,6 +65,9 @@ export async function startTessera(
     countPerRequest: options.countStatementsPerRequest ?? false,
   });
   let draining = false;
+  let startDraining = () => {
+    draining = true;
+  };
   try {
     if (config.migrateOnStart) {
       const { applied } = await applyMigrationsAt(db.directUrl, {
@@ -124,10 +127,24 @@ export async function startTessera(
       audit: auditTrail(webhookAuditEvents(queries.webhooks, config.issuer, outboxKeys(config)), logger),
     });
     const handle = tessera.app.callback();
+    // Draining: no connection outlives its current response (Node then sends Connection: close),
+    // so clients and the balancer open their next one to another replica. That holds for the
+    // requests that began before the signal too, whose answers are not written yet: they are
+    // kept here until they end, and marked when draining starts.
+    const unanswered = new Set<ServerResponse>();
+    const forget = function (this: ServerResponse) {
+      unanswered.delete(this);
+    };
+    startDraining = () => {
+      draining = true;
+      for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
+    };
     const server = createListener(config, (req: IncomingMessage, res: ServerResponse) => {
-      // Draining: no connection outlives its current response (Node then sends Connection:
-      // close), so clients and the balancer open their next one to another replica.
       if (draining) res.shouldKeepAlive = false;
+      else {
+        unanswered.add(res);
+        res.once('close', forget);
+      }
       return handle(req, res);
     });
     await listen(server, config.port, config.host);
@@ -137,7 +154,7 @@ export async function startTessera(
 
     const timeoutMs = config.shutdown.timeoutMs;
     const close = async () => {
-      draining = true;
+      startDraining();
       cleanup.stop();
       await watcher.stop();
       await notifications.stop();
@@ -156,7 +173,7 @@ export async function startTessera(
       async shutdown(drainMs = config.shutdown.drainMs) {
         // Kept-alive connections are not cut now (a request may be on its way on one): each
         // closes after its next response, and close() closes those still idle at the end.
-        draining = true;
+        startDraining();
         logger.info({ drainMs, timeoutMs }, 'not ready: draining before stopping');
         await new Promise((resolve) => setTimeout(resolve, drainMs));
         await close();
