@@ -65,9 +65,6 @@ export async function startTessera(
     countPerRequest: options.countStatementsPerRequest ?? false,
   });
   let draining = false;
-  let startDraining = () => {
-    draining = true;
-  };
   try {
     if (config.migrateOnStart) {
       const { applied } = await applyMigrationsAt(db.directUrl, {
@@ -135,7 +132,7 @@ export async function startTessera(
     const forget = function (this: ServerResponse) {
       unanswered.delete(this);
     };
-    startDraining = () => {
+    const startDraining = () => {
       draining = true;
       for (const res of unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
     };

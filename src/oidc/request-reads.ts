@@ -6,8 +6,8 @@
 // cross-request cache of tokens to invalidate: a revocation is seen by the next request.
 //
 // Also kept here: which second factors a user who has just signed in has (the sign-in's statement
-// returns them, and the second-factor step asks next), the Session as this request read it (to skip a write that only slides its
-// expiry, adapter.ts), a refresh token's consumption waiting for its successor's insert
+// returns them, and the second-factor step asks next), the Session as this request read it (to
+// skip a write that only slides its expiry, adapter.ts), a refresh token's consumption waiting for its successor's insert
 // (adapter.ts: one statement consumes the old token and inserts the new one), and the request's
 // blind writes (upserts and deletes whose outcome nobody reads), made in one statement when the
 // request is done and before its response leaves (flush): a sign-in's return to /auth saves a

@@ -295,7 +295,6 @@ export function passkeyService(deps: { issuer: string; rpName: string; passkeys:
     verifySecondFactor: (userId: string, interactionUid: string, response: AuthenticationResponseJSON) =>
       assertion('second_factor', interactionUid, response, { expectedUser: userId, userVerification: false }),
 
-    hasAny: (userId: string) => deps.passkeys.hasAny(userId),
     rename: (userId: string, id: string, name: string) => deps.passkeys.rename(userId, id, name),
     remove: (userId: string, id: string) => deps.passkeys.remove(userId, id),
   };

@@ -107,15 +107,6 @@ export function passkeyQueries(prisma: PrismaClient, now: Clock = Date.now) {
       return rows.map(fromRow);
     },
 
-    async hasAny(userId: string): Promise<boolean> {
-      if (!isUserId(userId)) return false;
-      const rows = await prisma.$queryRawUnsafe<{ has: boolean }[]>(
-        `SELECT EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1::uuid) AS has`,
-        userId,
-      );
-      return rows[0]?.has === true;
-    },
-
     /** The credential, if it belongs to an enabled user. */
     async findByCredentialId(credentialId: string): Promise<StoredPasskey | undefined> {
       const rows = await prisma.$queryRawUnsafe<PasskeyRow[]>(
