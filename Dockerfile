@@ -34,4 +34,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # The compiled JavaScript: Node 22.18+ could run the TypeScript sources, but its type stripper
 # costs ~25 MB of memory per process and start-up time (bench/README.md). Migrations are applied
 # at start (MIGRATE_ON_START=true) under an advisory lock, so several replicas can start together.
-CMD ["node", "build/main.js"]
+# The flag: src/node-flags.ts.
+CMD ["node", "--experimental-async-context-frame", "build/main.js"]

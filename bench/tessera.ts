@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVER_NODE_FLAGS } from '../src/node-flags.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
 import type { FlowTarget } from './flows.ts';
 import type { Load } from './wrk.ts';
@@ -79,9 +80,15 @@ export async function startProcess(
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_PROFILE, name.replace(/\W+/g, '-'))}`]
     : [];
-  const child = spawn(process.execPath, [...profile, ...args], {
+  // Node's flags: Tessera's (src/node-flags.ts) for every server, the library included (the same
+  // runtime for both), unless BENCH_NODE_FLAGS (space-separated; "" for none) says otherwise, for
+  // all servers or, in a server's own environment, for that one.
+  const { BENCH_NODE_FLAGS: ownFlags, ...serverEnv } = env;
+  const flagsSetting = ownFlags ?? process.env.BENCH_NODE_FLAGS;
+  const flags = flagsSetting === undefined ? SERVER_NODE_FLAGS : flagsSetting.split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...profile, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...serverEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

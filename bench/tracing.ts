@@ -13,9 +13,11 @@
 // BENCH_PAIRED=true (load the servers at the same time, each with its own wrk of
 // BENCH_CONNECTIONS, rather than in turn: on a host whose load moves from second to second, the
 // servers then share the same neighbours), BENCH_PROFILE (a folder for each server's V8 CPU profile), BENCH_ON_ENV (JSON: more environment for
-// the traced server, e.g. {"NODE_OPTIONS":"--experimental-async-context-frame"}), BENCH_VARIANTS
+// the traced server, e.g. {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE":"64"}; BENCH_NODE_FLAGS there sets its Node flags, "" for none:
+// bench/tessera.ts), BENCH_VARIANTS
 // (JSON: more traced servers by name, each with its own extra environment), BENCH_CONTROL=true (a
-// second untraced server, an A/A control of the noise), BENCH_BASELINE_TRACED=true (the baseline
+// second untraced server, an A/A control of the noise), BENCH_UNTRACED_VARIANTS (JSON: more untraced
+// servers by name, e.g. under another Node flag), BENCH_BASELINE_TRACED=true (the baseline
 // exports its spans as "on" does), BENCH_RESULT (the
 // result file's name, default tracing-<date>.json).
 // Writes bench/results/tracing-<date>.json.
@@ -151,6 +153,9 @@ async function main() {
     // {"OTEL_TRACES_SAMPLER":"always_off"}}, compared with "off" in the same rounds.
     const variants: Record<string, Record<string, string>> = JSON.parse(process.env.BENCH_VARIANTS ?? '{}');
     for (const [name, more] of Object.entries(variants)) servers.push(await start(name, root, { ...traced, ...more }));
+    // BENCH_UNTRACED_VARIANTS: the same for untraced servers, e.g. "off" under another Node flag.
+    const untraced: Record<string, Record<string, string>> = JSON.parse(process.env.BENCH_UNTRACED_VARIANTS ?? '{}');
+    for (const [name, more] of Object.entries(untraced)) servers.push(await start(name, root, { ...env, ...more }));
 
     const load = async (server: Server): Promise<Measured> => {
       const before = cpuSeconds(server.child.pid!);
@@ -232,7 +237,12 @@ async function main() {
       onVsOff: ratios('on', 'off'),
       onVsBaseline: ratios('on', 'baseline'),
       controlVsOff: ratios('control', 'off'),
-      variantsVsOff: Object.fromEntries(Object.keys(variants).map((name) => [name, ratios(name, 'off')])),
+      variantsVsOff: Object.fromEntries(
+        servers
+          .map((s) => s.name)
+          .filter((name) => !['off', 'on', 'control', 'baseline'].includes(name))
+          .map((name) => [name, ratios(name, 'off')]),
+      ),
       receiver: receiver.stats(),
     };
     console.log(JSON.stringify(report, null, 2));

@@ -51,7 +51,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then runner=(setpriv --reuid
 image_env=(PATH="$(dirname "$node_bin"):/usr/bin:/bin" NODE_ENV=production PORT=$port HOST=127.0.0.1
   ISSUER="http://127.0.0.1:$port" ALLOW_INSECURE_ISSUER=true DATABASE_URL="$DATABASE_URL" COOKIE_KEYS="$(key)" KEYS_ENCRYPTION_KEY="$(key)"
   CLIENT_SECRET_PEPPER="$(key)")
-"${runner[@]}" -i "${image_env[@]}" bash -c "cd '$work/app' && exec node build/main.js" > "$work/server.log" 2>&1 &
+"${runner[@]}" -i "${image_env[@]}" bash -c "cd '$work/app' && exec node --experimental-async-context-frame build/main.js" > "$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

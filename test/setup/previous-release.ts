@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { previousRelease } from '../../scripts/previous-release.ts';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.ts';
 import { eventually } from './eventually.ts';
 
 const execFile = promisify(execFileCallback);
@@ -68,7 +69,7 @@ export interface ReleaseProcess {
 
 /** Starts `node src/main.ts` of a release tree and waits until it serves discovery. */
 export async function startRelease(dir: string, env: Record<string, string>, issuer: string): Promise<ReleaseProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'src/main.ts'], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 // Tessera as its own OS process (`node src/main.ts`), as operators run it: for tests of
 // restarts, several replicas, and the zero-configuration start.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.ts';
 import { eventually } from './eventually.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -23,7 +24,7 @@ export async function startServerProcess(
   issuer: string,
   checkout = root,
 ): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, 'src/main.ts'], {
     cwd: checkout,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
