@@ -215,8 +215,9 @@ export function apiKeyService(deps: {
     },
     /** Requests per UTC day since `since`, and the last use. */
     async usage(id: string, since: Date) {
-      const key = await find(id);
-      const days = await deps.keys.usage(id, new Date(since.toISOString().slice(0, 10)));
+      const found = UUID.test(id) ? await deps.keys.withUsage(id, new Date(since.toISOString().slice(0, 10))) : null;
+      if (!found) throw new NotFound(`no API key has id ${id}`);
+      const { key, days } = found;
       return {
         id,
         name: key.name,

@@ -163,8 +163,20 @@ export function apiKeyQueries(prisma: PrismaClient, pool: pg.Pool) {
       });
       return count === 1;
     },
-    usage(id: string, since: Date) {
-      return prisma.apiKeyUsage.findMany({ where: { keyId: id, day: { gte: since } }, orderBy: { day: 'asc' } });
+    /**
+     * A key with its days of use since `since`, read in one snapshot: the meter's flush
+     * (ADD_USAGE) sets the days and the last use together, so two reads either side of it
+     * would report the requests without the last use, or the other way round.
+     */
+    async withUsage(id: string, since: Date) {
+      const [key, days] = await prisma.$transaction(
+        [
+          prisma.apiKey.findUnique({ where: { id }, include: { api: true, user: { select: { email: true } } } }),
+          prisma.apiKeyUsage.findMany({ where: { keyId: id, day: { gte: since } }, orderBy: { day: 'asc' } }),
+        ],
+        { isolationLevel: 'RepeatableRead' },
+      );
+      return key ? { key, days } : null;
     },
   };
 }
