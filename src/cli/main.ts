@@ -16,6 +16,7 @@ import { registerKeyCommands } from './keys.ts';
 import { registerOperationsCommands } from './operations.ts';
 import { registerOrganizationCommands } from './organizations.ts';
 import { type Run, withCliContext } from './context.ts';
+import { dashLedIdsAsOperands } from './operands.ts';
 import { createOutput } from './output.ts';
 import { remoteContext } from './remote.ts';
 import { registerSeedCommand } from './seed.ts';
@@ -89,7 +90,7 @@ registerRoleCommands(program, run);
 
 let code = 0;
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(dashLedIdsAsOperands(program, process.argv));
 } catch (err) {
   code = exitCodeFor(err);
 }

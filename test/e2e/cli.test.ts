@@ -451,6 +451,13 @@ describe.each(MODES)('tessera grants (%s)', (mode) => {
       stdout: '',
       stderr: `tessera: no grant ${id}\n`,
     });
+    // One grant id in 32 starts with a dash: it is an id all the same (src/cli/operands.ts).
+    const dashLed = `-${id.slice(1)}`;
+    expect(await tessera(['grants', 'revoke', dashLed, '--forget-consent'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tessera: no grant ${dashLed}\n`,
+    });
     expect(await tessera(['grants', 'list', `nobody-${user.email}`])).toEqual({
       code: 2,
       stdout: '',
