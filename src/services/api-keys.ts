@@ -92,11 +92,16 @@ export function apiKeyService(deps: {
   const actor = deps.actor ?? 'system';
   const now = deps.now ?? Date.now;
 
-  async function find(id: string): Promise<KeyRow> {
+  /** What `load` reads for the key `id`, or NotFound. */
+  async function loadKey<T>(id: string, load: (id: string) => Promise<T | null>): Promise<T> {
     // Not a UUID: no such key (and no database error for the column's type).
-    const key = UUID.test(id) ? await deps.keys.find(id) : null;
-    if (!key) throw new NotFound(`no API key has id ${id}`);
-    return key;
+    const found = UUID.test(id) ? await load(id) : null;
+    if (!found) throw new NotFound(`no API key has id ${id}`);
+    return found;
+  }
+
+  function find(id: string): Promise<KeyRow> {
+    return loadKey(id, deps.keys.find);
   }
 
   /** The id of the API with this audience (NotFound if none); undefined for no audience. */
@@ -215,9 +220,8 @@ export function apiKeyService(deps: {
     },
     /** Requests per UTC day since `since`, and the last use. */
     async usage(id: string, since: Date) {
-      const found = UUID.test(id) ? await deps.keys.withUsage(id, new Date(since.toISOString().slice(0, 10))) : null;
-      if (!found) throw new NotFound(`no API key has id ${id}`);
-      const { key, days } = found;
+      const day = new Date(since.toISOString().slice(0, 10));
+      const { key, days } = await loadKey(id, (keyId) => deps.keys.withUsage(keyId, day));
       return {
         id,
         name: key.name,

@@ -61,6 +61,9 @@ UPDATE api_keys k SET last_used_at = u.used_at, last_used_ip = u.ip
 FROM (SELECT DISTINCT ON (key_id) key_id, used_at, ip FROM u ORDER BY key_id, used_at DESC) u
 WHERE k.id = u.key_id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)`;
 
+// What every read of a key for a view brings along: its API, and its user's address.
+const KEY_VIEW = { api: true, user: { select: { email: true } } } as const;
+
 export interface UsageBatchRow {
   keyId: string;
   /** The UTC day, YYYY-MM-DD. */
@@ -112,16 +115,16 @@ export function apiKeyQueries(prisma: PrismaClient, pool: pg.Pool) {
     create(data: ApiKeyWrite) {
       return prisma.apiKey.create({
         data: { ...data, hash: new Uint8Array(data.hash) },
-        include: { api: true, user: { select: { email: true } } },
+        include: KEY_VIEW,
       });
     },
     find(id: string) {
-      return prisma.apiKey.findUnique({ where: { id }, include: { api: true, user: { select: { email: true } } } });
+      return prisma.apiKey.findUnique({ where: { id }, include: KEY_VIEW });
     },
     findByName(apiId: string, name: string) {
       return prisma.apiKey.findFirst({
         where: { apiId, name, revokedAt: null },
-        include: { api: true, user: { select: { email: true } } },
+        include: KEY_VIEW,
       });
     },
     /** Up to `limit` keys after `after` in (created_at, id) order: the admin API's pages. */
@@ -129,7 +132,7 @@ export function apiKeyQueries(prisma: PrismaClient, pool: pg.Pool) {
       return prisma.apiKey.findMany({
         where: { ...(filter.apiId ? { apiId: filter.apiId } : {}), ...(after ? afterPosition(after) : {}) },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        include: { api: true, user: { select: { email: true } } },
+        include: KEY_VIEW,
         take: limit,
       });
     },
@@ -137,7 +140,7 @@ export function apiKeyQueries(prisma: PrismaClient, pool: pg.Pool) {
       return prisma.apiKey.findMany({
         where: filter.apiId ? { apiId: filter.apiId } : {},
         orderBy: { createdAt: 'asc' },
-        include: { api: true, user: { select: { email: true } } },
+        include: KEY_VIEW,
       });
     },
     /** Revokes the key unless it was already: true when this call revoked it. */
@@ -171,7 +174,7 @@ export function apiKeyQueries(prisma: PrismaClient, pool: pg.Pool) {
     async withUsage(id: string, since: Date) {
       const [key, days] = await prisma.$transaction(
         [
-          prisma.apiKey.findUnique({ where: { id }, include: { api: true, user: { select: { email: true } } } }),
+          prisma.apiKey.findUnique({ where: { id }, include: KEY_VIEW }),
           prisma.apiKeyUsage.findMany({ where: { keyId: id, day: { gte: since } }, orderBy: { day: 'asc' } }),
         ],
         { isolationLevel: 'RepeatableRead' },
