@@ -14,8 +14,8 @@ import type { Command, Option } from 'commander';
 const MIN_ID_LENGTH = 16;
 const ID_LIKE = /^-[A-Za-z0-9_-]+$/;
 
-/** The command that `words` (argv without node and the script) runs, and where its own words start. */
-function resolve(program: Command, words: readonly string[]): { command: Command; start: number; options: Option[] } {
+/** Where the words of the command that `words` (argv without node and the script) runs start, and its options (with its parents'). */
+function resolve(program: Command, words: readonly string[]): { start: number; options: Option[] } {
   let command = program;
   const options = [...program.options];
   let i = 0;
@@ -33,7 +33,7 @@ function resolve(program: Command, words: readonly string[]): { command: Command
     command = sub;
     options.push(...sub.options);
   }
-  return { command, start: i, options };
+  return { start: i, options };
 }
 
 /** `argv` (as process.argv) with dash-led ids moved behind a `--`, or argv itself if it has none. */
