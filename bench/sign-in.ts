@@ -10,7 +10,9 @@
 //     stored as a registration stores it), signing assertions over authenticatorData and
 //     clientDataJSON as @simplewebauthn/server verifies them;
 // and argon2id alone (Tessera's own verifyPassword, with its concurrency limit) on the same cores,
-// the ceiling of any sign-in that checks a password. Writes bench/results/sign-in-<date>T<time>.json.
+// the ceiling of any sign-in that checks a password. Each scenario also records its CPU per sign-in
+// (per hash) in the bench's process (the browsers), the server and PostgreSQL: the budget that a
+// rate relative to argon2id's leaves. Writes bench/results/sign-in-<date>T<time>.json.
 //
 // Environment: BENCH_DATABASE_URL (default TEST_DATABASE_URL, else an embedded PostgreSQL),
 // BENCH_SECONDS per scenario and round (default 5), BENCH_ROUNDS (default 3), BENCH_CONCURRENCY
@@ -27,6 +29,7 @@ import { freePort } from '../src/db/embedded.ts';
 import { seal } from '../src/keys/seal.ts';
 import { totpSecretAad } from '../src/mfa/totp.ts';
 import { hashPassword, verifyPassword } from '../src/services/passwords.ts';
+import { costMeter, perRequest } from './costs.ts';
 import { authorizationCodeFlow, type FlowTarget, type PageAnswer, runLoops } from './flows.ts';
 import {
   benchEnv,
@@ -141,6 +144,24 @@ function assertion(a: Authenticator, challenge: string, issuer: URL): string {
       userHandle: Buffer.from(a.userId).toString('base64url'),
     },
   });
+}
+
+/** CPU milliseconds (of one core) per sign-in: the bench's process, the server's, PostgreSQL's backends. */
+interface CpuPerSignIn {
+  bench: number;
+  server: number;
+  postgres?: number;
+}
+
+/** Each part's median over the rounds. */
+function medianCpu(rounds: CpuPerSignIn[]): CpuPerSignIn {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const pg = rounds.map((r) => r.postgres).filter((x): x is number => x !== undefined);
+  return {
+    bench: median(rounds.map((r) => r.bench)),
+    server: median(rounds.map((r) => r.server)),
+    postgres: pg.length ? median(pg) : undefined,
+  };
 }
 
 /** argon2id verifications per second through Tessera's verifyPassword, `concurrency` at a time. */
@@ -272,17 +293,31 @@ async function main() {
     // Per round: the rate to a tenth (rps is rounded to a whole number, too coarse at these
     // rates), over the round's whole time, the last sign-ins' tail included; and the host's
     // 1-minute load average as it started (more than its cores: work waiting for a core).
-    type Round = LoadResult & { perSecond: number; loadAverage: number };
+    // And what each sign-in (or hash) cost in CPU, in milliseconds of one core: the bench's own
+    // process (the browsers, or argon2id alone, which runs here), the server's, and PostgreSQL's
+    // backends. Two cores give at most 2,000 such milliseconds a second, so a sign-in rate of
+    // 0.8× argon2id's needs every sign-in, all three together, to cost no more than 1.25 hashes.
+    type Round = LoadResult & { perSecond: number; loadAverage: number; cpuMs: CpuPerSignIn };
+    const meter = costMeter(store.url);
     const perRound: Record<string, Round[]> = Object.fromEntries(Object.keys(scenarios).map((n) => [n, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const [name, run] of Object.entries(scenarios)) {
         const loadAverage = Math.round(loadavg()[0]! * 100) / 100;
+        const before = await meter.read([server.child.pid!]);
+        const ownBefore = process.cpuUsage();
         const started = performance.now();
         const r = await run();
         const perSecond = Math.round((r.count / ((performance.now() - started) / 1000)) * 10) / 10;
-        perRound[name]!.push({ ...r, perSecond, loadAverage });
+        const own = process.cpuUsage(ownBefore);
+        const costs = perRequest(before, await meter.read([server.child.pid!]), r.count);
+        const cpuMs = {
+          bench: Math.round(((own.user + own.system) / 1000 / r.count) * 100) / 100,
+          server: costs.nodeCpuMs,
+          postgres: costs.pgCpuMs,
+        };
+        perRound[name]!.push({ ...r, perSecond, loadAverage, cpuMs });
         console.log(
-          `round ${round}, ${name}: ${perSecond}/s (p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.count} done, ${r.errors} errors; load average ${loadAverage})`,
+          `round ${round}, ${name}: ${perSecond}/s (p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.count} done, ${r.errors} errors; load average ${loadAverage}); CPU ms each: bench ${cpuMs.bench}, server ${cpuMs.server}, PostgreSQL ${cpuMs.postgres ?? '?'}`,
         );
       }
     }
@@ -296,14 +331,16 @@ async function main() {
           worstP99ms: Math.max(...rs.map((r) => r.p99ms)),
           count: rs.reduce((a, r) => a + r.count, 0),
           errors: rs.reduce((a, r) => a + r.errors, 0),
+          cpuMs: medianCpu(rs.map((r) => r.cpuMs)),
           rounds: rs,
         },
       ]),
     );
     for (const [name, r] of Object.entries(results))
       console.log(
-        `${name}: ${r.perSecond}/s (mean of ${rounds} rounds), p50 ${r.medianP50ms} ms, p99 ${r.worstP99ms} ms`,
+        `${name}: ${r.perSecond}/s (mean of ${rounds} rounds), p50 ${r.medianP50ms} ms, p99 ${r.worstP99ms} ms; CPU ms each (median): bench ${r.cpuMs.bench}, server ${r.cpuMs.server}, PostgreSQL ${r.cpuMs.postgres ?? '?'}`,
       );
+    await meter.close();
     const result = {
       date: new Date().toISOString(),
       machine: {
