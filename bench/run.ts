@@ -5,6 +5,8 @@
 //
 // Environment: BENCH_DATABASE_URL (a superuser URL; default: TEST_DATABASE_URL, else an embedded
 // PostgreSQL), BENCH_SECONDS per load (default 4), BENCH_CONCURRENCY (default "1,16,64"),
+// BENCH_ROUNDS (default 1: each cell this many times, every server in turn in each round, the
+// median round kept: on a host whose speed drifts by tens of percent from minute to minute),
 // BENCH_ONLY (scenario names separated by "|", since names hold commas: for a quick look at a
 // few; such a run writes bench/results/<date>-<BENCH_NAME or "partial">.json and leaves the
 // README's table alone), BENCH_PROFILE (a folder:
@@ -46,6 +48,8 @@ import { type Load, runWrk, type LoadResult } from './wrk.ts';
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const only = process.env.BENCH_ONLY?.split('|').map((n) => n.trim());
+// Rounds per cell: each round loads every server in turn; a cell's figure is its median round.
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 
 type Results = Record<string, Record<number, LoadResult>>;
 
@@ -206,32 +210,41 @@ async function measure(subjects: Subject[], meter: CostMeter): Promise<void> {
   for (const name of Object.keys(subjects[0]!.run)) {
     if (!wanted(name)) continue;
     for (const c of concurrencies) {
-      for (const s of subjects) {
-        // Tessera's own scenarios (API keys) have no counterpart in the library.
-        if (!s.run[name]) continue;
-        const tessera = s.server.name !== 'library';
-        const read = () =>
-          meter.read(
-            serverPids(s.server.child.pid!),
-            tessera ? `${s.server.url}/metrics` : undefined,
-            tessera ? METRICS_TOKEN : undefined,
+      const measured = new Map<Subject, LoadResult[]>();
+      for (let round = 0; round < rounds; round++) {
+        // Each round starts with another server, so that none is always the one loaded first.
+        for (const s of [...subjects.slice(round % subjects.length), ...subjects.slice(0, round % subjects.length)]) {
+          // Tessera's own scenarios (API keys) have no counterpart in the library.
+          if (!s.run[name]) continue;
+          const tessera = s.server.name !== 'library';
+          const read = () =>
+            meter.read(
+              serverPids(s.server.child.pid!),
+              tessera ? `${s.server.url}/metrics` : undefined,
+              tessera ? METRICS_TOKEN : undefined,
+            );
+          // The first reading once the loops are set up (a flow's setup signs in), the last after.
+          let before = await read();
+          const r = await sampled(
+            s.server,
+            () =>
+              s.run[name]!(c, async () => {
+                before = await read();
+              }),
+            name,
           );
-        // The first reading once the loops are set up (a flow's setup signs in), the last after.
-        let before = await read();
-        const r = await sampled(
-          s.server,
-          () =>
-            s.run[name]!(c, async () => {
-              before = await read();
-            }),
-          name,
-        );
-        r.costs = perRequest(before, await read(), r.count);
+          r.costs = perRequest(before, await read(), r.count);
+          measured.set(s, [...(measured.get(s) ?? []), r]);
+          process.stdout.write(
+            `  ${s.server.name} ${name} c=${c}${rounds > 1 ? ` (round ${round + 1})` : ''}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}; per request: ${describeCosts(r.costs)}\n`,
+          );
+        }
+      }
+      // A cell's figure is its median round (by rate), whole: its latencies and costs with it.
+      for (const [s, rs] of measured) {
+        const median = [...rs].sort((a, b) => a.rps - b.rps)[Math.floor((rs.length - 1) / 2)]!;
         s.results[name] ??= {};
-        s.results[name][c] = r;
-        process.stdout.write(
-          `  ${s.server.name} ${name} c=${c}: ${r.rps}/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms${r.non2xx || r.errors ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ''}; per request: ${describeCosts(r.costs)}\n`,
-        );
+        s.results[name][c] = rounds > 1 ? { ...median, rounds: rs.map((r) => r.rps) } : median;
       }
     }
     // Right after the best rates are known, and before the flows leave the database and the

@@ -23,6 +23,8 @@ export interface LoadResult {
   count: number;
   /** Per request (flow), where measured: statements, commits, CPU (bench/costs.ts). */
   costs?: import('./costs.ts').Costs;
+  /** With BENCH_ROUNDS > 1 (bench/run.ts): each round's rate; the other fields are the median round's. */
+  rounds?: number[];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
