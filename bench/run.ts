@@ -462,7 +462,7 @@ function renderTable(r: Result): string {
   const half = (n: string, h = r.runs[n]?.halfRate) =>
     h ? `${n}: p99 ${h.p99ms} ms (p50 ${h.p50ms} ms) at ${h.rate}/s` : `${n}: –`;
   return [
-    `Run ${r.date} on ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGb} GiB), Node ${r.machine.node}; ${seconds} s per cell.`,
+    `Run ${r.date} on ${r.machine.cpu} (${r.machine.cores} cores, ${r.machine.memoryGb} GiB), Node ${r.machine.node}; ${seconds} s per cell${rounds > 1 ? `, the median of ${rounds} rounds` : ''}.`,
     `Raw RS256 (2048-bit) signing: ${r.rs256SignaturesPerSecond.oneCore}/s on one core, ${r.rs256SignaturesPerSecond.allCores}/s on all cores.`,
     '',
     `| requests (flows) per second: ${one} / ${all} / bare library | ${concurrencies.map((c) => `c=${c}`).join(' | ')} | ${one} ÷ library | ${all} ÷ library | ${all} ÷ all-core RS256 | ${one} p99 ms (${concurrencies.join(' / ')}) | peak MB per process, resident (anonymous): ${one} / ${all} / library |`,
