@@ -153,9 +153,11 @@ interface CpuPerSignIn {
   postgres?: number;
 }
 
+/** The middle value (the upper one of an even count). */
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** Each part's median over the rounds. */
 function medianCpu(rounds: CpuPerSignIn[]): CpuPerSignIn {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const pg = rounds.map((r) => r.postgres).filter((x): x is number => x !== undefined);
   return {
     bench: median(rounds.map((r) => r.bench)),
@@ -321,7 +323,6 @@ async function main() {
         );
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const results = Object.fromEntries(
       Object.entries(perRound).map(([name, rs]) => [
         name,
