@@ -39,6 +39,7 @@ import {
   USER,
 } from './tessera.ts';
 import { type LoadResult, runWrk } from './wrk.ts';
+import { median } from './median.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -118,10 +119,6 @@ async function measureOnce(target: Target, load: Load): Promise<LoadResult> {
   return result;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const cpuOf = (r: LoadResult) => (r.costs?.nodeCpuMs ?? 0) + (r.costs?.pgCpuMs ?? 0);
 

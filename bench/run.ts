@@ -23,6 +23,7 @@ import { costMeter, perRequest, type CostMeter, type Costs } from './costs.ts';
 import { authorizationCodeFlow, refreshGrant, runFlowAtRate, runLoops, type FlowTarget } from './flows.ts';
 import { BENCH_ORGANIZATION, seedOrganizations } from './organizations.ts';
 import { measureSignRate } from './sign-rate.ts';
+import { medianItem } from './median.ts';
 import {
   AUDIENCE,
   benchEnv,
@@ -242,7 +243,7 @@ async function measure(subjects: Subject[], meter: CostMeter): Promise<void> {
       }
       // A cell's figure is its median round (by rate), whole: its latencies and costs with it.
       for (const [s, rs] of measured) {
-        const median = [...rs].sort((a, b) => a.rps - b.rps)[Math.floor((rs.length - 1) / 2)]!;
+        const median = medianItem(rs, (r) => r.rps);
         s.results[name] ??= {};
         s.results[name][c] = rounds > 1 ? { ...median, rounds: rs.map((r) => r.rps) } : median;
       }

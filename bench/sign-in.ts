@@ -30,6 +30,7 @@ import { seal } from '../src/keys/seal.ts';
 import { totpSecretAad } from '../src/mfa/totp.ts';
 import { hashPassword, verifyPassword } from '../src/services/passwords.ts';
 import { costMeter, perRequest } from './costs.ts';
+import { median } from './median.ts';
 import { authorizationCodeFlow, type FlowTarget, type PageAnswer, runLoops } from './flows.ts';
 import {
   benchEnv,
@@ -153,9 +154,6 @@ interface CpuPerSignIn {
   postgres?: number;
 }
 
-/** The middle value (the upper one of an even count). */
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /** Each part's median over the rounds. */
 function medianCpu(rounds: CpuPerSignIn[]): CpuPerSignIn {
   const pg = rounds.map((r) => r.postgres).filter((x): x is number => x !== undefined);
@@ -200,6 +198,7 @@ async function main() {
   };
   let server: Server | undefined;
   const db = new pg.Client({ connectionString: store.url });
+  const meter = costMeter(store.url);
   try {
     // What bench/run.ts registers; the sign-ins use its first-party web client.
     const { flow: web } = provision(env)(issuer);
@@ -297,10 +296,9 @@ async function main() {
     // 1-minute load average as it started (more than its cores: work waiting for a core).
     // And what each sign-in (or hash) cost in CPU, in milliseconds of one core: the bench's own
     // process (the browsers, or argon2id alone, which runs here), the server's, and PostgreSQL's
-    // backends. Two cores give at most 2,000 such milliseconds a second, so a sign-in rate of
+    // backends. N cores give at most N × 1,000 such milliseconds a second, so a sign-in rate of
     // 0.8× argon2id's needs every sign-in, all three together, to cost no more than 1.25 hashes.
     type Round = LoadResult & { perSecond: number; loadAverage: number; cpuMs: CpuPerSignIn };
-    const meter = costMeter(store.url);
     const perRound: Record<string, Round[]> = Object.fromEntries(Object.keys(scenarios).map((n) => [n, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const [name, run] of Object.entries(scenarios)) {
@@ -341,7 +339,6 @@ async function main() {
       console.log(
         `${name}: ${r.perSecond}/s (mean of ${rounds} rounds), p50 ${r.medianP50ms} ms, p99 ${r.worstP99ms} ms; CPU ms each (median): bench ${r.cpuMs.bench}, server ${r.cpuMs.server}, PostgreSQL ${r.cpuMs.postgres ?? '?'}`,
       );
-    await meter.close();
     const result = {
       date: new Date().toISOString(),
       machine: {
@@ -369,6 +366,7 @@ async function main() {
   } finally {
     if (server) await stopProcess(server);
     await db.end().catch(() => undefined);
+    await meter.close().catch(() => undefined);
     await store.drop();
   }
 }

@@ -32,6 +32,7 @@ import { freePort } from '../src/db/embedded.ts';
 import { createScratchDatabase, startPostgres } from '../test/setup/postgres.ts';
 import { type Server, startProcess, stopProcess } from './tessera.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
+import { median } from './median.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const baseline = process.env.BENCH_BASELINE;
@@ -85,12 +86,6 @@ function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function main() {
   console.log('building the server (npm run build)…');
